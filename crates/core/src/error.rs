@@ -1,0 +1,562 @@
+//! Validation errors and warnings, each naming the field it concerns, with the message in
+//! Bulgarian and in English. This is the one place user-facing validation text lives: the CLI
+//! prints it and the UI shows it beside the field.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The language of a user-facing message. Bulgarian first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    Bg,
+    En,
+}
+
+/// Every input field that can be wrong. The key is what the UI binds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    GivenName,
+    MiddleName,
+    FamilyName,
+    OtherNames,
+    Sex,
+    BirthDate,
+    Egn,
+    Lnch,
+    Phone,
+    Neighbourhood,
+    Address,
+    Cabinet,
+    Specialist,
+    VisitTime,
+    Place,
+    Notes,
+    HivConsent,
+    HivCounselling,
+    HivResult,
+    GlucoseValue,
+    Hba1cValue,
+    CoughWeeks,
+    Systolic,
+    Diastolic,
+    Pulse,
+    Weight,
+    Height,
+    HepatitisResult,
+    ReferralCode,
+    ReferralDestination,
+    ReferralUrgency,
+    ReferralStatus,
+}
+
+impl Field {
+    /// Stable key, the same the UI uses for its form fields.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::GivenName => "given_name",
+            Field::MiddleName => "middle_name",
+            Field::FamilyName => "family_name",
+            Field::OtherNames => "other_names",
+            Field::Sex => "sex",
+            Field::BirthDate => "birth_date",
+            Field::Egn => "egn",
+            Field::Lnch => "lnch",
+            Field::Phone => "phone",
+            Field::Neighbourhood => "neighbourhood",
+            Field::Address => "address",
+            Field::Cabinet => "cabinet",
+            Field::Specialist => "specialist",
+            Field::VisitTime => "visit_time",
+            Field::Place => "place",
+            Field::Notes => "notes",
+            Field::HivConsent => "hiv.consent",
+            Field::HivCounselling => "hiv.counselling",
+            Field::HivResult => "hiv.result",
+            Field::GlucoseValue => "glucose.value",
+            Field::Hba1cValue => "hba1c.value",
+            Field::CoughWeeks => "tb.cough_weeks",
+            Field::Systolic => "blood_pressure.systolic",
+            Field::Diastolic => "blood_pressure.diastolic",
+            Field::Pulse => "blood_pressure.pulse",
+            Field::Weight => "body.weight_kg",
+            Field::Height => "body.height_cm",
+            Field::HepatitisResult => "hepatitis.result",
+            Field::ReferralCode => "referral.code",
+            Field::ReferralDestination => "referral.destination",
+            Field::ReferralUrgency => "referral.urgency",
+            Field::ReferralStatus => "referral.status",
+        }
+    }
+
+    /// The field's label as the user sees it on the form.
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (bg, en) = match self {
+            Field::GivenName => ("Име", "Given name"),
+            Field::MiddleName => ("Презиме", "Middle name"),
+            Field::FamilyName => ("Фамилия", "Family name"),
+            Field::OtherNames => ("Други имена", "Other names"),
+            Field::Sex => ("Пол", "Sex"),
+            Field::BirthDate => ("Дата на раждане", "Birth date"),
+            Field::Egn => ("ЕГН", "EGN (personal number)"),
+            Field::Lnch => ("ЛНЧ", "LNCh (foreigner's number)"),
+            Field::Phone => ("Телефон", "Phone"),
+            Field::Neighbourhood => ("Квартал", "Neighbourhood"),
+            Field::Address => ("Адрес", "Address"),
+            Field::Cabinet => ("Кабинет", "Cabinet"),
+            Field::Specialist => ("Специалист", "Specialist"),
+            Field::VisitTime => ("Час на посещението", "Visit time"),
+            Field::Place => ("Място", "Place"),
+            Field::Notes => ("Бележки", "Notes"),
+            Field::HivConsent => (
+                "Информирано съгласие за ХИВ тест",
+                "HIV test informed consent",
+            ),
+            Field::HivCounselling => ("Консултиране преди ХИВ тест", "HIV pre-test counselling"),
+            Field::HivResult => ("Резултат от ХИВ тест", "HIV test result"),
+            Field::GlucoseValue => ("Кръвна захар", "Blood glucose"),
+            Field::Hba1cValue => ("HbA1c", "HbA1c"),
+            Field::CoughWeeks => ("Седмици кашлица", "Weeks of cough"),
+            Field::Systolic => ("Систолно налягане", "Systolic pressure"),
+            Field::Diastolic => ("Диастолно налягане", "Diastolic pressure"),
+            Field::Pulse => ("Пулс", "Pulse"),
+            Field::Weight => ("Тегло", "Weight"),
+            Field::Height => ("Ръст", "Height"),
+            Field::HepatitisResult => ("Резултат от тест за хепатит", "Hepatitis test result"),
+            Field::ReferralCode => ("Код на направлението", "Referral code"),
+            Field::ReferralDestination => ("Насочен към", "Referred to"),
+            Field::ReferralUrgency => ("Спешност", "Urgency"),
+            Field::ReferralStatus => ("Статус на направлението", "Referral status"),
+        };
+        match lang {
+            Lang::Bg => bg,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    Required,
+    TooLong {
+        max: usize,
+    },
+    /// Names: only letters (Cyrillic or Latin), spaces, hyphens, apostrophes and dots.
+    NotAName,
+    NotADate {
+        input: String,
+    },
+    DateInFuture,
+    DateTooEarly {
+        earliest_year: i32,
+    },
+    EgnLength {
+        digits: usize,
+    },
+    EgnNotDigits,
+    EgnChecksum,
+    EgnNoSuchDate,
+    EgnBirthDateMismatch {
+        from_egn: String,
+    },
+    EgnSexMismatch,
+    LnchFormat,
+    LnchChecksum,
+    PhoneFormat,
+    OutOfRange {
+        value: f64,
+        min: f64,
+        max: f64,
+        unit: &'static str,
+    },
+    SystolicNotAboveDiastolic {
+        systolic: u16,
+        diastolic: u16,
+    },
+    ConsentRequired,
+    CounsellingRequired,
+    CoughWeeksWithoutCough,
+    UnknownValue {
+        input: String,
+        expected: &'static str,
+    },
+    ReferralCodeFormat,
+    ReferralCodeCheckDigit,
+    StatusTransition {
+        from: &'static str,
+        to: &'static str,
+    },
+}
+
+/// A refused input: which field, and why. `Display` is the English message; use
+/// [`ValidationError::message`] for the user's language.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{}", self.message(Lang::En))]
+pub struct ValidationError {
+    pub field: Field,
+    pub problem: Problem,
+}
+
+impl ValidationError {
+    pub fn new(field: Field, problem: Problem) -> Self {
+        ValidationError { field, problem }
+    }
+
+    /// The full message, starting with the field's label and ending with what to do.
+    pub fn message(&self, lang: Lang) -> String {
+        let label = self.field.label(lang);
+        let bg = lang == Lang::Bg;
+        let text = match &self.problem {
+            Problem::Required => {
+                if bg {
+                    "полето е задължително; попълнете го.".to_string()
+                } else {
+                    "this field is required; fill it in.".to_string()
+                }
+            }
+            Problem::TooLong { max } => {
+                if bg {
+                    format!("твърде дълго; до {max} знака.")
+                } else {
+                    format!("too long; at most {max} characters.")
+                }
+            }
+            Problem::NotAName => {
+                if bg {
+                    "допускат се само букви (кирилица или латиница), интервал, тире, апостроф и точка.".into()
+                } else {
+                    "only letters (Cyrillic or Latin), spaces, hyphens, apostrophes and dots are allowed.".into()
+                }
+            }
+            Problem::NotADate { input } => {
+                if bg {
+                    format!("„{input}“ не е дата; въведете дд.мм.гггг или гггг-мм-дд.")
+                } else {
+                    format!("\"{input}\" is not a date; enter dd.mm.yyyy or yyyy-mm-dd.")
+                }
+            }
+            Problem::DateInFuture => {
+                if bg {
+                    "датата е в бъдещето; проверете я.".into()
+                } else {
+                    "the date is in the future; check it.".into()
+                }
+            }
+            Problem::DateTooEarly { earliest_year } => {
+                if bg {
+                    format!("датата е преди {earliest_year} г.; проверете годината.")
+                } else {
+                    format!("the date is before {earliest_year}; check the year.")
+                }
+            }
+            Problem::EgnLength { digits } => {
+                if bg {
+                    format!("ЕГН има 10 цифри, а са въведени {digits}; проверете номера.")
+                } else {
+                    format!("an EGN has 10 digits, {digits} were entered; check the number.")
+                }
+            }
+            Problem::EgnNotDigits => {
+                if bg {
+                    "ЕГН съдържа само цифри; махнете буквите и знаците.".into()
+                } else {
+                    "an EGN contains digits only; remove letters and symbols.".into()
+                }
+            }
+            Problem::EgnChecksum => {
+                if bg {
+                    "контролната цифра не съвпада — вероятно има грешно въведена цифра; сверете с документа.".into()
+                } else {
+                    "the check digit does not match — a digit is probably mistyped; compare with the document.".into()
+                }
+            }
+            Problem::EgnNoSuchDate => {
+                if bg {
+                    "първите 6 цифри не са валидна дата на раждане; проверете ги.".into()
+                } else {
+                    "the first 6 digits are not a valid birth date; check them.".into()
+                }
+            }
+            Problem::EgnBirthDateMismatch { from_egn } => {
+                if bg {
+                    format!(
+                        "според ЕГН датата на раждане е {from_egn}, а е въведена друга; поправете едното."
+                    )
+                } else {
+                    format!(
+                        "the EGN gives birth date {from_egn}, but another was entered; correct one of them."
+                    )
+                }
+            }
+            Problem::EgnSexMismatch => {
+                if bg {
+                    "полът не съвпада с ЕГН (9-та цифра: четна — мъж, нечетна — жена); поправете едното.".into()
+                } else {
+                    "the sex does not match the EGN (9th digit: even — male, odd — female); correct one of them.".into()
+                }
+            }
+            Problem::LnchFormat => {
+                if bg {
+                    "ЛНЧ има 10 цифри; проверете номера.".into()
+                } else {
+                    "an LNCh has 10 digits; check the number.".into()
+                }
+            }
+            Problem::LnchChecksum => {
+                if bg {
+                    "контролната цифра на ЛНЧ не съвпада; сверете с документа.".into()
+                } else {
+                    "the LNCh check digit does not match; compare with the document.".into()
+                }
+            }
+            Problem::PhoneFormat => {
+                if bg {
+                    "невалиден номер; въведете напр. 0888 123 456 или +359 888 123 456.".into()
+                } else {
+                    "not a phone number; enter e.g. 0888 123 456 or +359 888 123 456.".into()
+                }
+            }
+            Problem::OutOfRange {
+                value,
+                min,
+                max,
+                unit,
+            } => {
+                if bg {
+                    format!(
+                        "{value} {unit} е извън възможния диапазон {min}–{max} {unit}; проверете стойността и мерната единица."
+                    )
+                } else {
+                    format!(
+                        "{value} {unit} is outside the possible range {min}–{max} {unit}; check the value and the unit."
+                    )
+                }
+            }
+            Problem::SystolicNotAboveDiastolic {
+                systolic,
+                diastolic,
+            } => {
+                if bg {
+                    format!(
+                        "систолното ({systolic}) трябва да е по-високо от диастолното ({diastolic}); вероятно са разменени."
+                    )
+                } else {
+                    format!(
+                        "systolic ({systolic}) must be higher than diastolic ({diastolic}); they are probably swapped."
+                    )
+                }
+            }
+            Problem::ConsentRequired => {
+                if bg {
+                    "без информирано съгласие не се въвежда резултат; получете и отбележете съгласието.".into()
+                } else {
+                    "no result may be entered without informed consent; obtain and tick the consent.".into()
+                }
+            }
+            Problem::CounsellingRequired => {
+                if bg {
+                    "без консултиране преди теста не се въвежда резултат; проведете и отбележете консултирането.".into()
+                } else {
+                    "no result may be entered without pre-test counselling; counsel and tick it."
+                        .into()
+                }
+            }
+            Problem::CoughWeeksWithoutCough => {
+                if bg {
+                    "въведени са седмици кашлица без отбелязана кашлица; отбележете кашлицата или нулирайте седмиците.".into()
+                } else {
+                    "weeks of cough were entered but no cough is ticked; tick cough or set the weeks to 0.".into()
+                }
+            }
+            Problem::UnknownValue { input, expected } => {
+                if bg {
+                    format!("непозната стойност „{input}“; очаква се: {expected}.")
+                } else {
+                    format!("unknown value \"{input}\"; expected: {expected}.")
+                }
+            }
+            Problem::ReferralCodeFormat => {
+                if bg {
+                    "кодът е от вида 07-00042-3 (само цифри); проверете го.".into()
+                } else {
+                    "a code looks like 07-00042-3 (digits only); check it.".into()
+                }
+            }
+            Problem::ReferralCodeCheckDigit => {
+                if bg {
+                    "последната (контролна) цифра не съвпада — вероятно има грешна или разменена цифра.".into()
+                } else {
+                    "the last (check) digit does not match — a digit is probably wrong or swapped."
+                        .into()
+                }
+            }
+            Problem::StatusTransition { from, to } => {
+                if bg {
+                    format!("направление със статус „{from}“ не може да стане „{to}“.")
+                } else {
+                    format!("a referral in status \"{from}\" cannot become \"{to}\".")
+                }
+            }
+        };
+        format!("{label}: {text}")
+    }
+}
+
+/// All the problems of one input at once, so a form can mark every wrong field together.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl ValidationErrors {
+    pub fn messages(&self, lang: Lang) -> Vec<String> {
+        self.0.iter().map(|e| e.message(lang)).collect()
+    }
+    pub fn fields(&self) -> Vec<Field> {
+        self.0.iter().map(|e| e.field).collect()
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.messages(Lang::En).join("; "))
+    }
+}
+
+impl From<ValidationError> for ValidationErrors {
+    fn from(e: ValidationError) -> Self {
+        ValidationErrors(vec![e])
+    }
+}
+
+/// A value that is possible but unusual: the UI shows it and lets the user keep it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub field: Field,
+    pub concern: Concern,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Concern {
+    Unusual {
+        value: f64,
+        low: f64,
+        high: f64,
+        unit: &'static str,
+    },
+    VeryOld {
+        age: i64,
+    },
+    NoIdentifier,
+}
+
+impl Warning {
+    pub fn message(&self, lang: Lang) -> String {
+        let label = self.field.label(lang);
+        let bg = lang == Lang::Bg;
+        let text = match &self.concern {
+            Concern::Unusual {
+                value,
+                low,
+                high,
+                unit,
+            } => {
+                if bg {
+                    format!(
+                        "{value} {unit} е необичайна стойност (обичайно {low}–{high} {unit}); уверете се, че е вярна."
+                    )
+                } else {
+                    format!(
+                        "{value} {unit} is unusual (usually {low}–{high} {unit}); make sure it is right."
+                    )
+                }
+            }
+            Concern::VeryOld { age } => {
+                if bg {
+                    format!("възрастта е {age} години; проверете годината на раждане.")
+                } else {
+                    format!("the age is {age} years; check the birth year.")
+                }
+            }
+            Concern::NoIdentifier => {
+                if bg {
+                    "няма ЕГН, ЛНЧ или телефон — при следващо посещение търсете по име и година."
+                        .into()
+                } else {
+                    "no EGN, LNCh or phone — next time, search by name and birth year.".into()
+                }
+            }
+        };
+        format!("{label}: {text}")
+    }
+}
+
+/// Collects errors and warnings while an input is checked field by field.
+#[derive(Debug, Default)]
+pub(crate) struct Checker {
+    pub errors: Vec<ValidationError>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checker {
+    pub fn error(&mut self, field: Field, problem: Problem) {
+        self.errors.push(ValidationError::new(field, problem));
+    }
+
+    pub fn warn(&mut self, field: Field, concern: Concern) {
+        self.warnings.push(Warning { field, concern });
+    }
+
+    /// Hard bounds are errors; the softer "usual" bounds give a warning.
+    pub fn range(
+        &mut self,
+        field: Field,
+        value: f64,
+        hard: (f64, f64),
+        usual: (f64, f64),
+        unit: &'static str,
+    ) {
+        if !value.is_finite() || value < hard.0 || value > hard.1 {
+            self.error(
+                field,
+                Problem::OutOfRange {
+                    value,
+                    min: hard.0,
+                    max: hard.1,
+                    unit,
+                },
+            );
+        } else if value < usual.0 || value > usual.1 {
+            self.warn(
+                field,
+                Concern::Unusual {
+                    value,
+                    low: usual.0,
+                    high: usual.1,
+                    unit,
+                },
+            );
+        }
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<Checked<T>, ValidationErrors> {
+        if self.errors.is_empty() {
+            Ok(Checked {
+                value,
+                warnings: self.warnings,
+            })
+        } else {
+            Err(ValidationErrors(self.errors))
+        }
+    }
+}
+
+/// A validated value with the warnings it raised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked<T> {
+    pub value: T,
+    pub warnings: Vec<Warning>,
+}

@@ -1,0 +1,560 @@
+//! Referrals: who is sent where, why, how urgently, with a short code printed on the slip and a
+//! status history that closes the loop (issued → attended → completed, or declined / lost to
+//! follow-up).
+
+use crate::error::{Field, Lang, Problem, ValidationError};
+use crate::screening::{AccessClass, ScreeningKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Routine,
+    Priority,
+    SameDay,
+    Emergency,
+}
+
+impl Urgency {
+    pub const ALL: [Urgency; 4] = [
+        Urgency::Routine,
+        Urgency::Priority,
+        Urgency::SameDay,
+        Urgency::Emergency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Routine => "routine",
+            Urgency::Priority => "priority",
+            Urgency::SameDay => "same_day",
+            Urgency::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Urgency, ValidationError> {
+        let s = s.trim().to_lowercase().replace('-', "_");
+        Urgency::ALL
+            .into_iter()
+            .find(|u| u.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    Field::ReferralUrgency,
+                    Problem::UnknownValue {
+                        input: s,
+                        expected: "routine | priority | same_day | emergency",
+                    },
+                )
+            })
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Urgency::Routine, Lang::Bg) => "планово",
+            (Urgency::Priority, Lang::Bg) => "приоритетно (до 7 дни)",
+            (Urgency::SameDay, Lang::Bg) => "още днес",
+            (Urgency::Emergency, Lang::Bg) => "спешно (112)",
+            (Urgency::Routine, Lang::En) => "routine",
+            (Urgency::Priority, Lang::En) => "priority (within 7 days)",
+            (Urgency::SameDay, Lang::En) => "same day",
+            (Urgency::Emergency, Lang::En) => "emergency (112)",
+        }
+    }
+}
+
+/// A member of the hub's multidisciplinary team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HubRole {
+    Psychologist,
+    Lawyer,
+    SocialWorker,
+    Gp,
+    HealthMediator,
+    EducationMediator,
+}
+
+/// An institution outside the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Institution {
+    /// The person's own GP (личен лекар).
+    PersonalGp,
+    /// Pulmonology hospital / dispensary (СБАЛПФЗ).
+    LungHospital,
+    /// Confirmatory HIV testing (КАБКИС).
+    HivTestingCabinet,
+    /// Infectious diseases ward or clinic (hepatitis follow-up).
+    InfectiousDiseases,
+    /// Regional Health Inspectorate.
+    Rzi,
+    /// Regional Directorate for Social Assistance.
+    Rdsp,
+    /// Labour Office Directorate.
+    Dbt,
+    /// Emergency care (ЦСМП / 112).
+    EmergencyCare,
+}
+
+/// Where a referral sends the person. The slug is the stable key in documents and imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Destination {
+    Hub(HubRole),
+    Institution(Institution),
+}
+
+const DESTINATIONS: [(Destination, &str, &str, &str); 14] = [
+    (
+        Destination::Hub(HubRole::Psychologist),
+        "hub-psychologist",
+        "Психолог (Хъб)",
+        "Psychologist (hub)",
+    ),
+    (
+        Destination::Hub(HubRole::Lawyer),
+        "hub-lawyer",
+        "Юрист (Хъб)",
+        "Lawyer (hub)",
+    ),
+    (
+        Destination::Hub(HubRole::SocialWorker),
+        "hub-social-worker",
+        "Социален работник (Хъб)",
+        "Social worker (hub)",
+    ),
+    (
+        Destination::Hub(HubRole::Gp),
+        "hub-gp",
+        "Лекар (Хъб)",
+        "Physician (hub)",
+    ),
+    (
+        Destination::Hub(HubRole::HealthMediator),
+        "hub-health-mediator",
+        "Здравен медиатор (Хъб)",
+        "Health mediator (hub)",
+    ),
+    (
+        Destination::Hub(HubRole::EducationMediator),
+        "hub-education-mediator",
+        "Образователен медиатор (Хъб)",
+        "Education mediator (hub)",
+    ),
+    (
+        Destination::Institution(Institution::PersonalGp),
+        "personal-gp",
+        "Личен лекар",
+        "Personal GP",
+    ),
+    (
+        Destination::Institution(Institution::LungHospital),
+        "lung-hospital",
+        "Белодробна болница (СБАЛПФЗ)",
+        "Lung hospital",
+    ),
+    (
+        Destination::Institution(Institution::HivTestingCabinet),
+        "hiv-confirmatory",
+        "КАБКИС — потвърдително изследване",
+        "HIV testing cabinet — confirmatory test",
+    ),
+    (
+        Destination::Institution(Institution::InfectiousDiseases),
+        "infectious-diseases",
+        "Инфекциозно отделение",
+        "Infectious diseases clinic",
+    ),
+    (
+        Destination::Institution(Institution::Rzi),
+        "rzi",
+        "РЗИ",
+        "Regional Health Inspectorate",
+    ),
+    (
+        Destination::Institution(Institution::Rdsp),
+        "rdsp",
+        "Дирекция „Социално подпомагане“",
+        "Social Assistance Directorate",
+    ),
+    (
+        Destination::Institution(Institution::Dbt),
+        "dbt",
+        "Дирекция „Бюро по труда“",
+        "Labour Office",
+    ),
+    (
+        Destination::Institution(Institution::EmergencyCare),
+        "emergency",
+        "Спешна помощ (112)",
+        "Emergency care (112)",
+    ),
+];
+
+impl Destination {
+    pub fn all() -> impl Iterator<Item = Destination> {
+        DESTINATIONS.iter().map(|d| d.0)
+    }
+
+    fn row(self) -> &'static (Destination, &'static str, &'static str, &'static str) {
+        DESTINATIONS
+            .iter()
+            .find(|d| d.0 == self)
+            .expect("every destination has a row")
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.row().1
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Bg => self.row().2,
+            Lang::En => self.row().3,
+        }
+    }
+
+    pub fn parse(slug: &str) -> Result<Destination, ValidationError> {
+        let s = slug.trim();
+        DESTINATIONS.iter().find(|d| d.1 == s).map(|d| d.0).ok_or_else(|| {
+            ValidationError::new(
+                Field::ReferralDestination,
+                Problem::UnknownValue {
+                    input: s.to_string(),
+                    expected: "hub-gp, hub-psychologist, hub-lawyer, hub-social-worker, hub-health-mediator, hub-education-mediator, personal-gp, lung-hospital, hiv-confirmatory, infectious-diseases, rzi, rdsp, dbt, emergency",
+                },
+            )
+        })
+    }
+}
+
+impl Serialize for Destination {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.slug())
+    }
+}
+
+impl<'de> Deserialize<'de> for Destination {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Destination::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why the person is referred: a screening finding, or a need the team saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralReason {
+    Screening(ScreeningKind),
+    Social,
+    Legal,
+    Psychological,
+    Education,
+}
+
+impl ReferralReason {
+    /// A referral reveals its reason, so it is read under the reason's class: a referral for
+    /// HIV confirmatory testing is as sensitive as the HIV result.
+    pub fn access_class(self) -> AccessClass {
+        match self {
+            ReferralReason::Screening(k) => k.access_class(),
+            ReferralReason::Psychological => AccessClass::Psychology,
+            ReferralReason::Legal => AccessClass::Legal,
+            ReferralReason::Social | ReferralReason::Education => AccessClass::General,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    Issued,
+    Attended,
+    Completed,
+    Declined,
+    LostToFollowUp,
+}
+
+impl ReferralStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferralStatus::Issued => "issued",
+            ReferralStatus::Attended => "attended",
+            ReferralStatus::Completed => "completed",
+            ReferralStatus::Declined => "declined",
+            ReferralStatus::LostToFollowUp => "lost_to_follow_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<ReferralStatus, ValidationError> {
+        use ReferralStatus::*;
+        let s = s.trim().to_lowercase().replace('-', "_");
+        [Issued, Attended, Completed, Declined, LostToFollowUp]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    Field::ReferralStatus,
+                    Problem::UnknownValue {
+                        input: s,
+                        expected: "issued | attended | completed | declined | lost_to_follow_up",
+                    },
+                )
+            })
+    }
+
+    /// Still waiting for the person to arrive.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ReferralStatus::Issued | ReferralStatus::LostToFollowUp
+        )
+    }
+
+    fn may_become(self, next: ReferralStatus) -> bool {
+        use ReferralStatus::*;
+        matches!(
+            (self, next),
+            (Issued, Attended | Declined | LostToFollowUp)
+                | (LostToFollowUp, Attended | Declined)
+                | (Attended, Completed)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: ReferralStatus,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub id: Uuid,
+    pub code: ReferralCode,
+    pub person_id: Uuid,
+    pub visit_id: Uuid,
+    pub reason: ReferralReason,
+    pub destination: Destination,
+    pub urgency: Urgency,
+    /// Oldest first; never empty (the first entry is the issue).
+    pub history: Vec<StatusChange>,
+}
+
+impl Referral {
+    pub fn status(&self) -> ReferralStatus {
+        self.history
+            .last()
+            .map_or(ReferralStatus::Issued, |c| c.status)
+    }
+
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        self.history
+            .first()
+            .map_or(DateTime::<Utc>::MIN_UTC, |c| c.at)
+    }
+
+    /// Appends a status change if the history allows it.
+    pub fn advance(&mut self, change: StatusChange) -> Result<(), ValidationError> {
+        let from = self.status();
+        if !from.may_become(change.status) {
+            return Err(ValidationError::new(
+                Field::ReferralStatus,
+                Problem::StatusTransition {
+                    from: from.as_str(),
+                    to: change.status.as_str(),
+                },
+            ));
+        }
+        self.history.push(change);
+        Ok(())
+    }
+}
+
+/// The short code printed on a slip and read back over the phone: digits only (Latin and
+/// Cyrillic letters look alike: В/B, Н/H, Р/P), as `II-SSSSS-C`: the issuer number the hub
+/// assigns to each cabinet or desk, the issuer's serial, and a Damm check digit that catches
+/// every single-digit error and every swap of adjacent digits. Unique per hub because issuer
+/// numbers are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReferralCode {
+    pub issuer: u8,
+    pub serial: u32,
+}
+
+/// Damm's quasigroup of order 10 (totally anti-symmetric, H. M. Damm 2004).
+const DAMM: [[u8; 10]; 10] = [
+    [0, 3, 1, 7, 5, 9, 8, 6, 4, 2],
+    [7, 0, 9, 2, 1, 5, 4, 8, 6, 3],
+    [4, 2, 0, 6, 8, 7, 1, 3, 5, 9],
+    [1, 7, 5, 0, 9, 8, 3, 4, 2, 6],
+    [6, 1, 2, 3, 0, 4, 5, 9, 7, 8],
+    [3, 6, 7, 4, 2, 0, 9, 5, 8, 1],
+    [5, 8, 6, 9, 7, 2, 0, 1, 3, 4],
+    [8, 9, 4, 5, 3, 6, 2, 0, 1, 7],
+    [9, 4, 3, 8, 6, 1, 7, 2, 0, 5],
+    [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
+];
+
+fn damm(digits: &str) -> u8 {
+    digits.bytes().fold(0u8, |interim, b| {
+        DAMM[usize::from(interim)][usize::from(b - b'0')]
+    })
+}
+
+impl ReferralCode {
+    pub fn new(issuer: u8, serial: u32) -> ReferralCode {
+        ReferralCode { issuer, serial }
+    }
+
+    fn body(&self) -> String {
+        format!("{:02}{:05}", self.issuer, self.serial)
+    }
+
+    pub fn check_digit(&self) -> u8 {
+        damm(&self.body())
+    }
+
+    /// Reads a code as printed, as typed (with or without dashes and spaces) or as scanned.
+    pub fn parse(input: &str) -> Result<ReferralCode, ValidationError> {
+        let err = |p| ValidationError::new(Field::ReferralCode, p);
+        let digits: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '–' | '.'))
+            .collect();
+        if digits.len() < 8 || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(Problem::ReferralCodeFormat));
+        }
+        if damm(&digits) != 0 {
+            return Err(err(Problem::ReferralCodeCheckDigit));
+        }
+        let body = &digits[..digits.len() - 1];
+        let issuer = body[..2]
+            .parse()
+            .map_err(|_| err(Problem::ReferralCodeFormat))?;
+        let serial = body[2..]
+            .parse()
+            .map_err(|_| err(Problem::ReferralCodeFormat))?;
+        Ok(ReferralCode { issuer, serial })
+    }
+}
+
+impl fmt::Display for ReferralCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}-{:05}-{}",
+            self.issuer,
+            self.serial,
+            self.check_digit()
+        )
+    }
+}
+
+impl Serialize for ReferralCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReferralCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ReferralCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn code_prints_and_parses() {
+        let c = ReferralCode::new(7, 42);
+        let s = c.to_string();
+        assert_eq!(&s[..9], "07-00042-");
+        assert_eq!(ReferralCode::parse(&s).unwrap(), c);
+        assert_eq!(ReferralCode::parse(&s.replace('-', " ")).unwrap(), c);
+        assert_eq!(
+            ReferralCode::parse("07-0004").unwrap_err().problem,
+            Problem::ReferralCodeFormat
+        );
+        assert_eq!(
+            ReferralCode::parse("АБ-00042-1").unwrap_err().problem,
+            Problem::ReferralCodeFormat
+        );
+        // Serials beyond five digits simply grow the code.
+        let big = ReferralCode::new(99, 1_234_567);
+        assert_eq!(ReferralCode::parse(&big.to_string()).unwrap(), big);
+    }
+
+    proptest! {
+        #[test]
+        fn a_mistyped_or_swapped_digit_is_caught(issuer in 0u8..100, serial in 0u32..100_000, pos in 0usize..8, delta in 1u8..10) {
+            let code = ReferralCode::new(issuer, serial);
+            let digits: Vec<u8> = code.to_string().bytes().filter(u8::is_ascii_digit).collect();
+            let mut typo = digits.clone();
+            typo[pos] = b'0' + (typo[pos] - b'0' + delta) % 10;
+            prop_assert!(ReferralCode::parse(std::str::from_utf8(&typo).unwrap()).is_err());
+            let mut swap = digits.clone();
+            swap.swap(pos.min(6), pos.min(6) + 1);
+            if swap != digits {
+                prop_assert!(ReferralCode::parse(std::str::from_utf8(&swap).unwrap()).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn status_history_only_moves_forward() {
+        let at: DateTime<Utc> = "2026-03-02T08:00:00Z".parse().unwrap();
+        let change = |status| StatusChange {
+            status,
+            at,
+            by: "sw-1".into(),
+            note: None,
+        };
+        let mut r = Referral {
+            id: Uuid::nil(),
+            code: ReferralCode::new(1, 1),
+            person_id: Uuid::nil(),
+            visit_id: Uuid::nil(),
+            reason: ReferralReason::Screening(ScreeningKind::Glucose),
+            destination: Destination::Hub(HubRole::Gp),
+            urgency: Urgency::Priority,
+            history: vec![change(ReferralStatus::Issued)],
+        };
+        assert!(r.advance(change(ReferralStatus::Completed)).is_err());
+        r.advance(change(ReferralStatus::LostToFollowUp)).unwrap();
+        r.advance(change(ReferralStatus::Attended)).unwrap();
+        r.advance(change(ReferralStatus::Completed)).unwrap();
+        let e = r.advance(change(ReferralStatus::Issued)).unwrap_err();
+        assert!(e.message(Lang::Bg).contains("„completed“"));
+        assert_eq!(r.status(), ReferralStatus::Completed);
+    }
+
+    #[test]
+    fn destinations_round_trip_by_slug() {
+        for d in Destination::all() {
+            assert_eq!(Destination::parse(d.slug()).unwrap(), d);
+        }
+        assert_eq!(
+            Destination::parse("moon").unwrap_err().field,
+            Field::ReferralDestination
+        );
+    }
+
+    #[test]
+    fn an_hiv_referral_is_as_sensitive_as_the_result() {
+        assert_eq!(
+            ReferralReason::Screening(ScreeningKind::Hiv).access_class(),
+            AccessClass::Hiv
+        );
+        assert_eq!(ReferralReason::Social.access_class(), AccessClass::General);
+    }
+}

@@ -1,0 +1,837 @@
+//! Screening rules: results → suggested referrals with an urgency tier. Every threshold lives
+//! in [`RULES`], one row each with its source, so a clinician can review them in one place.
+//! The specialist confirms, edits or drops each suggestion; nothing here is a diagnosis.
+
+use crate::error::Lang;
+use crate::referral::{Destination, HubRole, Institution, Urgency};
+use crate::screening::{RapidResult, ScreeningKind, Screenings};
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    FastingGlucoseMmolL,
+    RandomGlucoseMmolL,
+    /// Either kind of glucose reading.
+    GlucoseMmolL,
+    Hba1cPercent,
+    Systolic,
+    Diastolic,
+    Bmi,
+    TbAnySymptom,
+    TbCoughWeeks,
+    TbContact,
+    HivReactive,
+    HivInvalid,
+    HbsagReactive,
+    AntiHcvReactive,
+    HepatitisInvalid,
+}
+
+/// The comparison, with the boundary: `AtLeast(x)` fires at x, `Below(x)` does not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cmp {
+    AtLeast(f64),
+    Below(f64),
+    /// For yes/no findings.
+    IsTrue,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub id: &'static str,
+    pub measure: Measure,
+    pub cmp: Cmp,
+    pub urgency: Urgency,
+    pub destination: Destination,
+    pub finding_bg: &'static str,
+    pub finding_en: &'static str,
+    pub source: &'static str,
+}
+
+const HUB_GP: Destination = Destination::Hub(HubRole::Gp);
+const LUNG: Destination = Destination::Institution(Institution::LungHospital);
+const KABKIS: Destination = Destination::Institution(Institution::HivTestingCabinet);
+const INFECTIOUS: Destination = Destination::Institution(Institution::InfectiousDiseases);
+
+/// The thresholds. Where several rows of one screening fire, the most urgent one is kept.
+pub const RULES: &[Rule] = &[
+    // --- Glucose. WHO/IDF 2006, "Definition and diagnosis of diabetes mellitus and
+    // intermediate hyperglycaemia": FPG ≥ 7.0 mmol/L diabetes; 6.1–6.9 impaired fasting
+    // glucose; a random ≥ 11.1 with symptoms is diabetic (confirm by a lab test).
+    Rule {
+        id: "glucose.fasting.diabetes",
+        measure: Measure::FastingGlucoseMmolL,
+        cmp: Cmp::AtLeast(7.0),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар на гладно ≥ 7,0 mmol/L — съмнение за диабет, нужно е потвърждение",
+        finding_en: "fasting glucose ≥ 7.0 mmol/L — possible diabetes, needs confirmation",
+        source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
+    },
+    Rule {
+        id: "glucose.fasting.ifg",
+        measure: Measure::FastingGlucoseMmolL,
+        cmp: Cmp::AtLeast(6.1),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар на гладно 6,1–6,9 mmol/L — нарушена гликемия на гладно",
+        finding_en: "fasting glucose 6.1–6.9 mmol/L — impaired fasting glucose",
+        source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
+    },
+    Rule {
+        id: "glucose.random.diabetes",
+        measure: Measure::RandomGlucoseMmolL,
+        cmp: Cmp::AtLeast(11.1),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар (по всяко време) ≥ 11,1 mmol/L — съмнение за диабет",
+        finding_en: "random glucose ≥ 11.1 mmol/L — possible diabetes",
+        source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
+    },
+    // Hyperglycaemic crisis: the 2024 ADA/EASD/JBDS/AACE/DTS consensus (Umpierrez et al.,
+    // Diabetes Care 2024) uses ≥ 600 mg/dL (33.3 mmol/L) for the hyperosmolar state.
+    Rule {
+        id: "glucose.crisis",
+        measure: Measure::GlucoseMmolL,
+        cmp: Cmp::AtLeast(33.3),
+        urgency: Urgency::Emergency,
+        destination: Destination::Institution(Institution::EmergencyCare),
+        finding_bg: "кръвна захар ≥ 33,3 mmol/L — опасност от хипергликемична криза",
+        finding_en: "glucose ≥ 33.3 mmol/L — risk of hyperglycaemic crisis",
+        source: "ADA/EASD/JBDS/AACE/DTS consensus on hyperglycaemic crises in adults, Diabetes Care 2024",
+    },
+    // Hypoglycaemia: level 2 < 3.0 mmol/L (54 mg/dL), level 1 < 3.9 mmol/L (70 mg/dL):
+    // International Hypoglycaemia Study Group 2017, adopted by ADA Standards of Care.
+    Rule {
+        id: "glucose.hypo.level2",
+        measure: Measure::GlucoseMmolL,
+        cmp: Cmp::Below(3.0),
+        urgency: Urgency::SameDay,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар < 3,0 mmol/L — значима хипогликемия",
+        finding_en: "glucose < 3.0 mmol/L — clinically significant hypoglycaemia",
+        source: "International Hypoglycaemia Study Group, Diabetes Care 2017;40:155",
+    },
+    Rule {
+        id: "glucose.hypo.level1",
+        measure: Measure::GlucoseMmolL,
+        cmp: Cmp::Below(3.9),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар < 3,9 mmol/L — хипогликемия",
+        finding_en: "glucose < 3.9 mmol/L — hypoglycaemia alert value",
+        source: "International Hypoglycaemia Study Group, Diabetes Care 2017;40:155",
+    },
+    // --- HbA1c. WHO 2011, "Use of glycated haemoglobin (HbA1c) in the diagnosis of diabetes
+    // mellitus": ≥ 6.5 % (48 mmol/mol). 6.0–6.4 % (42–47 mmol/mol) high risk: NICE PH38.
+    Rule {
+        id: "hba1c.diabetes",
+        measure: Measure::Hba1cPercent,
+        cmp: Cmp::AtLeast(6.5),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "HbA1c ≥ 6,5 % (48 mmol/mol) — съмнение за диабет",
+        finding_en: "HbA1c ≥ 6.5 % (48 mmol/mol) — possible diabetes",
+        source: "WHO 2011, Use of glycated haemoglobin (HbA1c) in the diagnosis of diabetes mellitus",
+    },
+    Rule {
+        id: "hba1c.high_risk",
+        measure: Measure::Hba1cPercent,
+        cmp: Cmp::AtLeast(6.0),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "HbA1c 6,0–6,4 % — висок риск от диабет",
+        finding_en: "HbA1c 6.0–6.4 % — high risk of diabetes",
+        source: "NICE PH38 (2012, updated 2017), Type 2 diabetes: prevention in people at high risk",
+    },
+    // --- Blood pressure. 2018 ESC/ESH Guidelines for the management of arterial hypertension,
+    // table 3 (office BP), kept by the 2023 ESH Guidelines: grade 1 ≥ 140/90, grade 2
+    // ≥ 160/100, grade 3 ≥ 180/110. Either number alone places the grade.
+    Rule {
+        id: "bp.grade1.systolic",
+        measure: Measure::Systolic,
+        cmp: Cmp::AtLeast(140.0),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
+        finding_en: "blood pressure ≥ 140/90 — grade 1 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
+    },
+    Rule {
+        id: "bp.grade1.diastolic",
+        measure: Measure::Diastolic,
+        cmp: Cmp::AtLeast(90.0),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
+        finding_en: "blood pressure ≥ 140/90 — grade 1 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
+    },
+    Rule {
+        id: "bp.grade2.systolic",
+        measure: Measure::Systolic,
+        cmp: Cmp::AtLeast(160.0),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
+        finding_en: "blood pressure ≥ 160/100 — grade 2 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
+    },
+    Rule {
+        id: "bp.grade2.diastolic",
+        measure: Measure::Diastolic,
+        cmp: Cmp::AtLeast(100.0),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
+        finding_en: "blood pressure ≥ 160/100 — grade 2 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
+    },
+    Rule {
+        id: "bp.grade3.systolic",
+        measure: Measure::Systolic,
+        cmp: Cmp::AtLeast(180.0),
+        urgency: Urgency::SameDay,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
+        finding_en: "blood pressure ≥ 180/110 — grade 3 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3 and section 10.1",
+    },
+    Rule {
+        id: "bp.grade3.diastolic",
+        measure: Measure::Diastolic,
+        cmp: Cmp::AtLeast(110.0),
+        urgency: Urgency::SameDay,
+        destination: HUB_GP,
+        finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
+        finding_en: "blood pressure ≥ 180/110 — grade 3 hypertension",
+        source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3 and section 10.1",
+    },
+    // --- BMI. WHO Technical Report Series 894 (2000): obesity ≥ 30; underweight < 18.5;
+    // severe thinness < 16 (WHO TRS 854, 1995).
+    Rule {
+        id: "bmi.obesity",
+        measure: Measure::Bmi,
+        cmp: Cmp::AtLeast(30.0),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "ИТМ ≥ 30 — затлъстяване",
+        finding_en: "BMI ≥ 30 — obesity",
+        source: "WHO TRS 894 (2000), Obesity: preventing and managing the global epidemic",
+    },
+    Rule {
+        id: "bmi.underweight",
+        measure: Measure::Bmi,
+        cmp: Cmp::Below(18.5),
+        urgency: Urgency::Routine,
+        destination: HUB_GP,
+        finding_bg: "ИТМ < 18,5 — поднормено тегло",
+        finding_en: "BMI < 18.5 — underweight",
+        source: "WHO TRS 894 (2000)",
+    },
+    Rule {
+        id: "bmi.severe_thinness",
+        measure: Measure::Bmi,
+        cmp: Cmp::Below(16.0),
+        urgency: Urgency::Priority,
+        destination: HUB_GP,
+        finding_bg: "ИТМ < 16 — тежко поднормено тегло",
+        finding_en: "BMI < 16 — severe thinness",
+        source: "WHO TRS 854 (1995), Physical status: the use and interpretation of anthropometry",
+    },
+    // --- TB. WHO consolidated guidelines on tuberculosis, Module 2: Screening (2021): a
+    // positive four-symptom screen (any current cough, fever, night sweats, weight loss) or a
+    // cough of ≥ 2 weeks warrants diagnostic evaluation; household and close contacts are
+    // evaluated (Module 1: prevention, 2024).
+    Rule {
+        id: "tb.w4ss",
+        measure: Measure::TbAnySymptom,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Priority,
+        destination: LUNG,
+        finding_bg: "положителен скрининг за туберкулоза (кашлица, температура, нощно изпотяване или отслабване)",
+        finding_en: "positive TB symptom screen (cough, fever, night sweats or weight loss)",
+        source: "WHO consolidated guidelines on tuberculosis, Module 2: Screening (2021), W4SS",
+    },
+    Rule {
+        id: "tb.cough_2_weeks",
+        measure: Measure::TbCoughWeeks,
+        cmp: Cmp::AtLeast(2.0),
+        urgency: Urgency::Priority,
+        destination: LUNG,
+        finding_bg: "кашлица от 2 или повече седмици",
+        finding_en: "cough for 2 weeks or more",
+        source: "WHO consolidated guidelines on tuberculosis, Module 2: Screening (2021)",
+    },
+    Rule {
+        id: "tb.contact",
+        measure: Measure::TbContact,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Routine,
+        destination: LUNG,
+        finding_bg: "контакт с болен от туберкулоза — нужно е изследване",
+        finding_en: "contact with a TB patient — needs evaluation",
+        source: "WHO consolidated guidelines on tuberculosis, Module 1: Prevention (2024); Module 2 (2021)",
+    },
+    // --- HIV. WHO Consolidated guidelines on HIV testing services (2019): a reactive rapid
+    // test is not a diagnosis; it needs the national testing algorithm (confirmatory tests).
+    // An invalid test is repeated.
+    Rule {
+        id: "hiv.reactive",
+        measure: Measure::HivReactive,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Priority,
+        destination: KABKIS,
+        finding_bg: "реактивен скринингов тест — нужно е потвърдително изследване",
+        finding_en: "reactive screening test — needs confirmatory testing",
+        source: "WHO Consolidated guidelines on HIV testing services (2019)",
+    },
+    Rule {
+        id: "hiv.invalid",
+        measure: Measure::HivInvalid,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Routine,
+        destination: KABKIS,
+        finding_bg: "невалиден тест — нужно е повторно изследване",
+        finding_en: "invalid test — needs repeat testing",
+        source: "WHO Consolidated guidelines on HIV testing services (2019)",
+    },
+    // --- Hepatitis. WHO Guidelines on hepatitis B and C testing (2017) and WHO hepatitis B
+    // guidelines (2024): HBsAg reactive → HBV DNA and assessment; anti-HCV reactive → HCV RNA
+    // to confirm viraemia.
+    Rule {
+        id: "hepatitis_b.reactive",
+        measure: Measure::HbsagReactive,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Priority,
+        destination: INFECTIOUS,
+        finding_bg: "реактивен HBsAg — нужно е потвърждение и оценка",
+        finding_en: "reactive HBsAg — needs confirmation and assessment",
+        source: "WHO Guidelines on hepatitis B and C testing (2017); WHO hepatitis B guidelines (2024)",
+    },
+    Rule {
+        id: "hepatitis_c.reactive",
+        measure: Measure::AntiHcvReactive,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Priority,
+        destination: INFECTIOUS,
+        finding_bg: "реактивен anti-HCV — нужно е изследване за HCV RNA",
+        finding_en: "reactive anti-HCV — needs an HCV RNA test",
+        source: "WHO Guidelines on hepatitis B and C testing (2017), updated 2022",
+    },
+    Rule {
+        id: "hepatitis.invalid",
+        measure: Measure::HepatitisInvalid,
+        cmp: Cmp::IsTrue,
+        urgency: Urgency::Routine,
+        destination: INFECTIOUS,
+        finding_bg: "невалиден тест за хепатит — нужно е повторно изследване",
+        finding_en: "invalid hepatitis test — needs repeat testing",
+        source: "WHO Guidelines on hepatitis B and C testing (2017)",
+    },
+];
+
+impl Measure {
+    /// The values this measure reads from the screenings (none when not screened). Yes/no
+    /// findings read as 1.0 / 0.0.
+    fn values(self, s: &Screenings) -> Vec<(ScreeningKind, f64)> {
+        use Measure::*;
+        let yes = |b: bool| if b { 1.0 } else { 0.0 };
+        let one = |k: ScreeningKind, v: Option<f64>| v.map(|v| vec![(k, v)]).unwrap_or_default();
+        match self {
+            FastingGlucoseMmolL => one(
+                ScreeningKind::Glucose,
+                s.glucose.as_ref().filter(|g| g.fasting).map(|g| g.mmol_l()),
+            ),
+            RandomGlucoseMmolL => one(
+                ScreeningKind::Glucose,
+                s.glucose
+                    .as_ref()
+                    .filter(|g| !g.fasting)
+                    .map(|g| g.mmol_l()),
+            ),
+            GlucoseMmolL => one(
+                ScreeningKind::Glucose,
+                s.glucose.as_ref().map(|g| g.mmol_l()),
+            ),
+            Hba1cPercent => one(ScreeningKind::Hba1c, s.hba1c.as_ref().map(|a| a.percent())),
+            Systolic => one(
+                ScreeningKind::BloodPressure,
+                s.blood_pressure.as_ref().map(|b| f64::from(b.systolic)),
+            ),
+            Diastolic => one(
+                ScreeningKind::BloodPressure,
+                s.blood_pressure.as_ref().map(|b| f64::from(b.diastolic)),
+            ),
+            Bmi => one(ScreeningKind::Body, s.body.as_ref().and_then(|b| b.bmi())),
+            TbAnySymptom => one(
+                ScreeningKind::Tb,
+                s.tb.as_ref().map(|t| yes(t.any_symptom())),
+            ),
+            TbCoughWeeks => one(
+                ScreeningKind::Tb,
+                s.tb.as_ref()
+                    .filter(|t| t.cough)
+                    .map(|t| f64::from(t.cough_weeks)),
+            ),
+            TbContact => one(ScreeningKind::Tb, s.tb.as_ref().map(|t| yes(t.contact))),
+            HivReactive => one(
+                ScreeningKind::Hiv,
+                s.hiv
+                    .as_ref()
+                    .map(|h| yes(h.result == RapidResult::Reactive)),
+            ),
+            HivInvalid => one(
+                ScreeningKind::Hiv,
+                s.hiv
+                    .as_ref()
+                    .map(|h| yes(h.result == RapidResult::Invalid)),
+            ),
+            HbsagReactive => one(
+                ScreeningKind::HepatitisB,
+                s.hepatitis_b
+                    .as_ref()
+                    .map(|h| yes(h.result == RapidResult::Reactive)),
+            ),
+            AntiHcvReactive => one(
+                ScreeningKind::HepatitisC,
+                s.hepatitis_c
+                    .as_ref()
+                    .map(|h| yes(h.result == RapidResult::Reactive)),
+            ),
+            HepatitisInvalid => {
+                let mut v = one(
+                    ScreeningKind::HepatitisB,
+                    s.hepatitis_b
+                        .as_ref()
+                        .map(|h| yes(h.result == RapidResult::Invalid)),
+                );
+                v.extend(one(
+                    ScreeningKind::HepatitisC,
+                    s.hepatitis_c
+                        .as_ref()
+                        .map(|h| yes(h.result == RapidResult::Invalid)),
+                ));
+                v
+            }
+        }
+    }
+}
+
+impl Cmp {
+    pub fn fires(self, value: f64) -> bool {
+        match self {
+            Cmp::AtLeast(t) => value >= t,
+            Cmp::Below(t) => value < t,
+            Cmp::IsTrue => value >= 1.0,
+        }
+    }
+}
+
+/// A referral the rules suggest; the specialist decides.
+#[derive(Debug, Clone, Copy)]
+pub struct Suggestion {
+    pub reason: ScreeningKind,
+    pub destination: Destination,
+    pub urgency: Urgency,
+    pub rule: &'static Rule,
+}
+
+impl Suggestion {
+    pub fn finding(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Bg => self.rule.finding_bg,
+            Lang::En => self.rule.finding_en,
+        }
+    }
+}
+
+/// The suggested referrals for a visit's screenings: one per screening and destination, the
+/// most urgent rule that fired; ordered most urgent first.
+pub fn suggest_referrals(screenings: &Screenings) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    for rule in RULES {
+        for (reason, value) in rule.measure.values(screenings) {
+            if !rule.cmp.fires(value) {
+                continue;
+            }
+            let s = Suggestion {
+                reason,
+                destination: rule.destination,
+                urgency: rule.urgency,
+                rule,
+            };
+            match out
+                .iter_mut()
+                .find(|o| o.reason == reason && o.destination == rule.destination)
+            {
+                Some(existing) if existing.urgency < s.urgency => *existing = s,
+                Some(_) => {}
+                None => out.push(s),
+            }
+        }
+    }
+    out.sort_by(|a, b| b.urgency.cmp(&a.urgency).then(a.reason.cmp(&b.reason)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screening::*;
+
+    fn glucose(v: f64, fasting: bool) -> Screenings {
+        Screenings {
+            glucose: Some(Glucose {
+                value: v,
+                unit: GlucoseUnit::MmolL,
+                fasting,
+            }),
+            ..Default::default()
+        }
+    }
+    fn bp(s: u16, d: u16) -> Screenings {
+        Screenings {
+            blood_pressure: Some(BloodPressure {
+                systolic: s,
+                diastolic: d,
+                pulse: None,
+            }),
+            ..Default::default()
+        }
+    }
+    fn hba1c(v: f64) -> Screenings {
+        Screenings {
+            hba1c: Some(Hba1c {
+                value: v,
+                unit: Hba1cUnit::Percent,
+            }),
+            ..Default::default()
+        }
+    }
+    fn bmi(weight: f64) -> Screenings {
+        // Height 100 cm makes BMI equal to the weight.
+        Screenings {
+            body: Some(Body {
+                weight_kg: Some(weight),
+                height_cm: Some(100.0),
+            }),
+            ..Default::default()
+        }
+    }
+    fn cough(weeks: u16) -> Screenings {
+        Screenings {
+            tb: Some(TbScreen {
+                cough: true,
+                cough_weeks: weeks,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// The top suggestion's rule and urgency, or None.
+    fn top(s: &Screenings) -> Option<(&'static str, Urgency)> {
+        suggest_referrals(s).first().map(|x| (x.rule.id, x.urgency))
+    }
+
+    #[test]
+    fn every_threshold_at_its_boundary() {
+        use Urgency::*;
+        // (input, expected top rule) for just below, at, just above each numeric threshold.
+        type Case = (&'static str, Screenings, Option<(&'static str, Urgency)>);
+        let cases: Vec<Case> = vec![
+            ("fasting 6.09", glucose(6.09, true), None),
+            (
+                "fasting 6.1",
+                glucose(6.1, true),
+                Some(("glucose.fasting.ifg", Routine)),
+            ),
+            (
+                "fasting 6.11",
+                glucose(6.11, true),
+                Some(("glucose.fasting.ifg", Routine)),
+            ),
+            (
+                "fasting 6.99",
+                glucose(6.99, true),
+                Some(("glucose.fasting.ifg", Routine)),
+            ),
+            (
+                "fasting 7.0",
+                glucose(7.0, true),
+                Some(("glucose.fasting.diabetes", Priority)),
+            ),
+            (
+                "fasting 7.01",
+                glucose(7.01, true),
+                Some(("glucose.fasting.diabetes", Priority)),
+            ),
+            ("random 11.09", glucose(11.09, false), None),
+            (
+                "random 11.1",
+                glucose(11.1, false),
+                Some(("glucose.random.diabetes", Priority)),
+            ),
+            (
+                "random 11.11",
+                glucose(11.11, false),
+                Some(("glucose.random.diabetes", Priority)),
+            ),
+            (
+                "random 33.29",
+                glucose(33.29, false),
+                Some(("glucose.random.diabetes", Priority)),
+            ),
+            (
+                "random 33.3",
+                glucose(33.3, false),
+                Some(("glucose.crisis", Emergency)),
+            ),
+            (
+                "random 33.31",
+                glucose(33.31, false),
+                Some(("glucose.crisis", Emergency)),
+            ),
+            ("random 3.91", glucose(3.91, false), None),
+            ("random 3.9", glucose(3.9, false), None),
+            (
+                "random 3.89",
+                glucose(3.89, false),
+                Some(("glucose.hypo.level1", Routine)),
+            ),
+            (
+                "random 3.01",
+                glucose(3.01, false),
+                Some(("glucose.hypo.level1", Routine)),
+            ),
+            (
+                "random 3.0",
+                glucose(3.0, false),
+                Some(("glucose.hypo.level1", Routine)),
+            ),
+            (
+                "random 2.99",
+                glucose(2.99, false),
+                Some(("glucose.hypo.level2", SameDay)),
+            ),
+            ("hba1c 5.99", hba1c(5.99), None),
+            ("hba1c 6.0", hba1c(6.0), Some(("hba1c.high_risk", Routine))),
+            (
+                "hba1c 6.01",
+                hba1c(6.01),
+                Some(("hba1c.high_risk", Routine)),
+            ),
+            (
+                "hba1c 6.49",
+                hba1c(6.49),
+                Some(("hba1c.high_risk", Routine)),
+            ),
+            ("hba1c 6.5", hba1c(6.5), Some(("hba1c.diabetes", Priority))),
+            (
+                "hba1c 6.51",
+                hba1c(6.51),
+                Some(("hba1c.diabetes", Priority)),
+            ),
+            ("bp 139/80", bp(139, 80), None),
+            (
+                "bp 140/80",
+                bp(140, 80),
+                Some(("bp.grade1.systolic", Routine)),
+            ),
+            (
+                "bp 141/80",
+                bp(141, 80),
+                Some(("bp.grade1.systolic", Routine)),
+            ),
+            ("bp 130/89", bp(130, 89), None),
+            (
+                "bp 130/90",
+                bp(130, 90),
+                Some(("bp.grade1.diastolic", Routine)),
+            ),
+            (
+                "bp 130/91",
+                bp(130, 91),
+                Some(("bp.grade1.diastolic", Routine)),
+            ),
+            (
+                "bp 159/80",
+                bp(159, 80),
+                Some(("bp.grade1.systolic", Routine)),
+            ),
+            (
+                "bp 160/80",
+                bp(160, 80),
+                Some(("bp.grade2.systolic", Priority)),
+            ),
+            (
+                "bp 161/80",
+                bp(161, 80),
+                Some(("bp.grade2.systolic", Priority)),
+            ),
+            (
+                "bp 150/99",
+                bp(150, 99),
+                Some(("bp.grade1.systolic", Routine)),
+            ),
+            (
+                "bp 150/100",
+                bp(150, 100),
+                Some(("bp.grade2.diastolic", Priority)),
+            ),
+            (
+                "bp 150/101",
+                bp(150, 101),
+                Some(("bp.grade2.diastolic", Priority)),
+            ),
+            (
+                "bp 179/80",
+                bp(179, 80),
+                Some(("bp.grade2.systolic", Priority)),
+            ),
+            (
+                "bp 180/80",
+                bp(180, 80),
+                Some(("bp.grade3.systolic", SameDay)),
+            ),
+            (
+                "bp 181/80",
+                bp(181, 80),
+                Some(("bp.grade3.systolic", SameDay)),
+            ),
+            (
+                "bp 170/109",
+                bp(170, 109),
+                Some(("bp.grade2.systolic", Priority)),
+            ),
+            (
+                "bp 170/110",
+                bp(170, 110),
+                Some(("bp.grade3.diastolic", SameDay)),
+            ),
+            (
+                "bp 170/111",
+                bp(170, 111),
+                Some(("bp.grade3.diastolic", SameDay)),
+            ),
+            ("bmi 29.99", bmi(29.99), None),
+            ("bmi 30", bmi(30.0), Some(("bmi.obesity", Routine))),
+            ("bmi 30.01", bmi(30.01), Some(("bmi.obesity", Routine))),
+            ("bmi 18.51", bmi(18.51), None),
+            ("bmi 18.5", bmi(18.5), None),
+            ("bmi 18.49", bmi(18.49), Some(("bmi.underweight", Routine))),
+            ("bmi 16.01", bmi(16.01), Some(("bmi.underweight", Routine))),
+            ("bmi 16", bmi(16.0), Some(("bmi.underweight", Routine))),
+            (
+                "bmi 15.99",
+                bmi(15.99),
+                Some(("bmi.severe_thinness", Priority)),
+            ),
+            ("cough 1 week", cough(1), Some(("tb.w4ss", Priority))),
+            ("cough 2 weeks", cough(2), Some(("tb.w4ss", Priority))),
+        ];
+        for (name, s, expected) in cases {
+            assert_eq!(top(&s), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn cough_rule_boundary_on_its_own() {
+        let rule = RULES.iter().find(|r| r.id == "tb.cough_2_weeks").unwrap();
+        assert!(!rule.cmp.fires(1.0));
+        assert!(rule.cmp.fires(2.0));
+        assert!(rule.cmp.fires(3.0));
+    }
+
+    #[test]
+    fn glucose_in_mg_dl_is_compared_in_mmol_l() {
+        let s = Screenings {
+            glucose: Some(Glucose {
+                value: 126.0, // 6.99 mmol/L: below the 7.0 threshold
+                unit: GlucoseUnit::MgDl,
+                fasting: true,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(top(&s).unwrap().0, "glucose.fasting.ifg");
+        let s = Screenings {
+            glucose: Some(Glucose {
+                value: 126.2, // 7.005 mmol/L
+                unit: GlucoseUnit::MgDl,
+                fasting: true,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(top(&s).unwrap().0, "glucose.fasting.diabetes");
+    }
+
+    #[test]
+    fn categorical_findings() {
+        let hiv = |result| Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(top(&hiv(RapidResult::NonReactive)), None);
+        let s = suggest_referrals(&hiv(RapidResult::Reactive));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].destination.slug(), "hiv-confirmatory");
+        assert!(s[0].finding(Lang::Bg).contains("потвърдително"));
+        assert!(!s[0].finding(Lang::Bg).to_lowercase().contains("диагноза"));
+        assert_eq!(
+            top(&hiv(RapidResult::Invalid)),
+            Some(("hiv.invalid", Urgency::Routine))
+        );
+
+        let hep = Screenings {
+            hepatitis_b: Some(HepatitisTest {
+                result: RapidResult::Invalid,
+            }),
+            hepatitis_c: Some(HepatitisTest {
+                result: RapidResult::Reactive,
+            }),
+            ..Default::default()
+        };
+        let s = suggest_referrals(&hep);
+        let reasons: Vec<_> = s.iter().map(|x| (x.reason, x.rule.id)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (ScreeningKind::HepatitisC, "hepatitis_c.reactive"),
+                (ScreeningKind::HepatitisB, "hepatitis.invalid")
+            ]
+        );
+        let contact = Screenings {
+            tb: Some(TbScreen {
+                contact: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(top(&contact), Some(("tb.contact", Urgency::Routine)));
+        assert_eq!(
+            top(&Screenings {
+                tb: Some(TbScreen::default()),
+                ..Default::default()
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn every_rule_cites_a_source() {
+        for r in RULES {
+            assert!(r.source.len() > 10, "{}", r.id);
+            assert!(
+                !r.finding_bg.is_empty() && !r.finding_en.is_empty(),
+                "{}",
+                r.id
+            );
+        }
+    }
+}
