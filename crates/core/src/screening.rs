@@ -110,6 +110,19 @@ impl ScreeningKind {
         .find(|k| k.as_str() == s)
     }
 
+    /// The screening a form field belongs to, if any.
+    pub fn of_field(field: Field) -> Option<ScreeningKind> {
+        Some(match field {
+            Field::HivConsent | Field::HivCounselling | Field::HivResult => ScreeningKind::Hiv,
+            Field::GlucoseValue => ScreeningKind::Glucose,
+            Field::Hba1cValue => ScreeningKind::Hba1c,
+            Field::CoughWeeks => ScreeningKind::Tb,
+            Field::Systolic | Field::Diastolic | Field::Pulse => ScreeningKind::BloodPressure,
+            Field::Weight | Field::Height => ScreeningKind::Body,
+            _ => return None,
+        })
+    }
+
     pub fn label_bg(self) -> &'static str {
         match self {
             ScreeningKind::Hiv => "ХИВ бърз тест",

@@ -1,1 +1,247 @@
-//! placeholder
+//! The cabinet's local store. Every record (person, visit, sensitive results, referral) is an
+//! Automerge document kept in an SQLCipher-encrypted SQLite file; the query tables are
+//! projections of the documents, written in the same transaction and rebuildable by one call.
+//!
+//! Durability: WAL with `synchronous = FULL`, one transaction per save; when a save returns,
+//! the record is on disk. Sync (#3) reads [`Store::changes_since`] and the document heads.
+
+mod doc;
+pub mod import;
+mod projection;
+mod query;
+mod records;
+mod schema;
+
+pub use doc::{DocError, conflicts};
+pub use projection::{PROJECTION_TABLES, RebuildReport};
+pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};
+pub use records::{DocKind, Origin, Writer, results_doc_id};
+pub use schema::SCHEMA_VERSION;
+
+use automerge::ActorId;
+use kabinet_core::ValidationErrors;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The key of a store file, from the caller: a passphrase (SQLCipher derives the key with
+/// PBKDF2, ~0.5 s per open), or 32 raw bytes already derived by the caller (no KDF at open).
+#[derive(Clone)]
+pub enum StoreKey {
+    Passphrase(String),
+    Raw([u8; 32]),
+}
+
+impl StoreKey {
+    /// Reads a key as given on the command line or in `KABINET_KEY`: `raw:` followed by 64 hex
+    /// digits is a raw key; anything else is a passphrase.
+    pub fn from_text(text: &str) -> Result<StoreKey, StoreError> {
+        if let Some(hex_key) = text.strip_prefix("raw:") {
+            let bytes = hex::decode(hex_key).map_err(|_| StoreError::BadKeyFormat)?;
+            let raw: [u8; 32] = bytes.try_into().map_err(|_| StoreError::BadKeyFormat)?;
+            Ok(StoreKey::Raw(raw))
+        } else if text.is_empty() {
+            Err(StoreError::EmptyKey)
+        } else {
+            Ok(StoreKey::Passphrase(text.to_string()))
+        }
+    }
+
+    fn pragma_value(&self) -> String {
+        match self {
+            StoreKey::Passphrase(p) => p.clone(),
+            StoreKey::Raw(raw) => format!("x'{}'", hex::encode(raw)),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreKey(…)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open {path}: wrong key, or not a Kabinet database")]
+    WrongKey { path: PathBuf },
+    #[error("no database at {path}; create one with `kabinet init`")]
+    Missing { path: PathBuf },
+    #[error("a database already exists at {path}")]
+    AlreadyExists { path: PathBuf },
+    #[error("the key is empty; give a passphrase or raw:<64 hex digits>")]
+    EmptyKey,
+    #[error("a raw key is `raw:` followed by 64 hex digits (32 bytes)")]
+    BadKeyFormat,
+    #[error(
+        "the database was written by a newer Kabinet (schema version {found}); this build knows up to {known}. Update Kabinet."
+    )]
+    NewerSchema { found: usize, known: usize },
+    #[error("schema migration failed: {0}")]
+    Migration(rusqlite_migration::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("document {doc_id}: {source}")]
+    Document {
+        doc_id: uuid::Uuid,
+        source: DocError,
+    },
+    #[error("document {doc_id} does not hold a valid {kind}: {reason}")]
+    Shape {
+        doc_id: uuid::Uuid,
+        kind: &'static str,
+        reason: String,
+    },
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("document {doc_id} is a {found}, not a {expected}")]
+    KindMismatch {
+        doc_id: uuid::Uuid,
+        found: &'static str,
+        expected: &'static str,
+    },
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Settings of this device kept in the store itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSettings {
+    /// The cabinet (or hub desk) this device works for, e.g. "cabinet-1".
+    pub cabinet: String,
+    /// The referral code issuer number (1–99): assigned per device by the hub at enrollment,
+    /// so codes are unique per hub.
+    pub issuer: u8,
+}
+
+pub struct Store {
+    conn: Connection,
+    /// A fresh Automerge actor for every open: two devices must never share an actor, and a
+    /// copied database file would otherwise carry its actor along.
+    actor: ActorId,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Creates a new encrypted store. Fails if a file is already there.
+    pub fn create(path: &Path, key: &StoreKey, settings: &DeviceSettings) -> Result<Store> {
+        if path.exists() {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut store = Store::open_file(path, key, true)?;
+        store.write(Origin::Local, |w| {
+            w.set_meta("cabinet", &settings.cabinet)?;
+            w.set_meta("issuer", &settings.issuer.to_string())?;
+            w.set_meta("next_referral_serial", "1")
+        })?;
+        Ok(store)
+    }
+
+    /// Opens an existing store, migrating its schema forward if needed.
+    pub fn open(path: &Path, key: &StoreKey) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Store::open_file(path, key, false)
+    }
+
+    fn open_file(path: &Path, key: &StoreKey, create: bool) -> Result<Store> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        // A wrong key is reported by us, clearly; SQLCipher's own stderr log would only add noise.
+        conn.pragma_update(None, "cipher_log_level", "NONE")?;
+        conn.pragma_update(None, "key", key.pragma_value())?;
+        // The first read decrypts page 1: a wrong key fails here, as "not a database".
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(StoreError::WrongKey {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // FULL: in WAL mode, NORMAL may lose the last transactions on power loss; a nurse's
+        // acknowledged save must not be lost.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Sorting and temporary indexes stay in memory: no plaintext temp files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let version =
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        if version > schema::SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known: schema::SCHEMA_VERSION,
+            });
+        }
+        schema::MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(StoreError::Migration)?;
+        Ok(Store {
+            conn,
+            actor: ActorId::random(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one transaction: everything it writes lands together or not at all.
+    pub fn write<T>(
+        &mut self,
+        origin: Origin,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut writer = Writer::new(tx, &self.actor, origin);
+        let out = f(&mut writer)?;
+        writer.commit()?;
+        Ok(out)
+    }
+
+    pub fn settings(&self) -> Result<DeviceSettings> {
+        let get = |k: &str| -> Result<Option<String>> {
+            Ok(self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?)
+        };
+        Ok(DeviceSettings {
+            cabinet: get("cabinet")?.unwrap_or_default(),
+            issuer: get("issuer")?.and_then(|s| s.parse().ok()).unwrap_or(0),
+        })
+    }
+
+    /// `PRAGMA integrity_check`, "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The raw connection, for tests and benchmarks that inspect the file.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}

@@ -1,0 +1,298 @@
+//! The bridge between core's records (through serde) and Automerge documents.
+//!
+//! Core knows nothing of Automerge, so a record is turned into JSON and reconciled into its
+//! document field by field: only what changed becomes an operation, which keeps incremental
+//! saves small and lets concurrent edits of different fields merge. Lists are edited from the
+//! first differing element on, so an appended status change is an insert, not a rewrite, and
+//! two devices appending concurrently both keep their entries.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use serde_json::{Map, Number, Value as Json};
+
+/// Errors of the bridge; they mean a document does not have the shape of a record.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("automerge: {0}")]
+    Automerge(Box<automerge::AutomergeError>),
+    #[error("a record must be a JSON object at its root")]
+    NotAnObject,
+}
+
+impl From<automerge::AutomergeError> for DocError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        DocError::Automerge(Box::new(e))
+    }
+}
+
+/// Reads a whole document as JSON. Where a field has concurrent values, Automerge's winner is
+/// taken (the same on every device); see [`conflicts`] to find such fields.
+pub fn to_json(doc: &AutoCommit) -> Result<Json, DocError> {
+    read_obj(doc, &ROOT, ObjType::Map)
+}
+
+fn read_obj(doc: &AutoCommit, obj: &ObjId, ty: ObjType) -> Result<Json, DocError> {
+    match ty {
+        ObjType::Map | ObjType::Table => {
+            let mut map = Map::new();
+            for key in doc.keys(obj) {
+                if let Some((value, id)) = doc.get(obj, key.as_str())? {
+                    map.insert(key, read_value(doc, value, &id)?);
+                }
+            }
+            Ok(Json::Object(map))
+        }
+        ObjType::List => {
+            let mut list = Vec::new();
+            for i in 0..doc.length(obj) {
+                if let Some((value, id)) = doc.get(obj, i)? {
+                    list.push(read_value(doc, value, &id)?);
+                }
+            }
+            Ok(Json::Array(list))
+        }
+        ObjType::Text => Ok(Json::String(doc.text(obj)?)),
+    }
+}
+
+fn read_value(doc: &AutoCommit, value: Value<'_>, id: &ObjId) -> Result<Json, DocError> {
+    Ok(match value {
+        Value::Object(ty) => read_obj(doc, id, ty)?,
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => Json::String(s.to_string()),
+            ScalarValue::Int(i) => Json::Number((*i).into()),
+            ScalarValue::Uint(u) => Json::Number((*u).into()),
+            ScalarValue::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            ScalarValue::Boolean(b) => Json::Bool(*b),
+            ScalarValue::Timestamp(t) => Json::Number((*t).into()),
+            ScalarValue::Counter(c) => Json::Number(i64::from(c).into()),
+            ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::Null,
+        },
+    })
+}
+
+fn scalar(value: &Json) -> Option<ScalarValue> {
+    Some(match value {
+        Json::Null => ScalarValue::Null,
+        Json::Bool(b) => ScalarValue::Boolean(*b),
+        Json::String(s) => ScalarValue::Str(s.as_str().into()),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                ScalarValue::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                ScalarValue::Uint(u)
+            } else {
+                ScalarValue::F64(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Json::Array(_) | Json::Object(_) => return None,
+    })
+}
+
+/// Makes the document equal to `new`, given that it currently reads as `old` (from
+/// [`to_json`]). Emits operations only for what differs.
+pub fn reconcile(doc: &mut AutoCommit, old: &Json, new: &Json) -> Result<(), DocError> {
+    let (Json::Object(old), Json::Object(new)) = (old, new) else {
+        return Err(DocError::NotAnObject);
+    };
+    reconcile_map(doc, &ROOT, old, new)
+}
+
+fn reconcile_map(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    old: &Map<String, Json>,
+    new: &Map<String, Json>,
+) -> Result<(), DocError> {
+    for key in old.keys() {
+        if !new.contains_key(key) {
+            doc.delete(obj, key.as_str())?;
+        }
+    }
+    for (key, value) in new {
+        let before = old.get(key);
+        if before == Some(value) {
+            continue;
+        }
+        match (before, value) {
+            (Some(Json::Object(a)), Json::Object(b)) => {
+                if let Some((Value::Object(ObjType::Map), id)) = doc.get(obj, key.as_str())? {
+                    reconcile_map(doc, &id, a, b)?;
+                    continue;
+                }
+                put_new(doc, obj, key, value)?;
+            }
+            (Some(Json::Array(a)), Json::Array(b)) => {
+                if let Some((Value::Object(ObjType::List), id)) = doc.get(obj, key.as_str())? {
+                    reconcile_list(doc, &id, a, b)?;
+                    continue;
+                }
+                put_new(doc, obj, key, value)?;
+            }
+            _ => put_new(doc, obj, key, value)?,
+        }
+    }
+    Ok(())
+}
+
+fn reconcile_list(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    old: &[Json],
+    new: &[Json],
+) -> Result<(), DocError> {
+    let same = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    // Drop the old tail from the first difference, then insert the new tail: appends (the
+    // common case: status history) touch nothing that was there.
+    for i in (same..old.len()).rev() {
+        doc.delete(obj, i)?;
+    }
+    for (i, value) in new.iter().enumerate().skip(same) {
+        insert_new(doc, obj, i, value)?;
+    }
+    Ok(())
+}
+
+fn put_new(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &Json) -> Result<(), DocError> {
+    match value {
+        Json::Object(m) => {
+            let id = doc.put_object(obj, key, ObjType::Map)?;
+            fill_map(doc, &id, m)
+        }
+        Json::Array(items) => {
+            let id = doc.put_object(obj, key, ObjType::List)?;
+            fill_list(doc, &id, items)
+        }
+        v => {
+            doc.put(obj, key, scalar(v).expect("scalar"))?;
+            Ok(())
+        }
+    }
+}
+
+fn insert_new(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    index: usize,
+    value: &Json,
+) -> Result<(), DocError> {
+    match value {
+        Json::Object(m) => {
+            let id = doc.insert_object(obj, index, ObjType::Map)?;
+            fill_map(doc, &id, m)
+        }
+        Json::Array(items) => {
+            let id = doc.insert_object(obj, index, ObjType::List)?;
+            fill_list(doc, &id, items)
+        }
+        v => {
+            doc.insert(obj, index, scalar(v).expect("scalar"))?;
+            Ok(())
+        }
+    }
+}
+
+fn fill_map(doc: &mut AutoCommit, obj: &ObjId, map: &Map<String, Json>) -> Result<(), DocError> {
+    for (k, v) in map {
+        put_new(doc, obj, k, v)?;
+    }
+    Ok(())
+}
+
+fn fill_list(doc: &mut AutoCommit, obj: &ObjId, items: &[Json]) -> Result<(), DocError> {
+    for (i, v) in items.iter().enumerate() {
+        insert_new(doc, obj, i, v)?;
+    }
+    Ok(())
+}
+
+/// Paths of map fields that hold concurrent values (e.g. two devices set the same phone
+/// offline). The UI flags them; the value read is the same everywhere.
+pub fn conflicts(doc: &AutoCommit) -> Result<Vec<String>, DocError> {
+    let mut out = Vec::new();
+    walk_conflicts(doc, &ROOT, "", &mut out)?;
+    Ok(out)
+}
+
+fn walk_conflicts(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    path: &str,
+    out: &mut Vec<String>,
+) -> Result<(), DocError> {
+    for key in doc.keys(obj) {
+        let here = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let all = doc.get_all(obj, key.as_str())?;
+        if all.len() > 1 {
+            out.push(here.clone());
+        }
+        if let Some((Value::Object(ObjType::Map), id)) = all.last().cloned() {
+            walk_conflicts(doc, &id, &here, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc_of(v: &Json) -> AutoCommit {
+        let mut d = AutoCommit::new();
+        reconcile(&mut d, &json!({}), v).unwrap();
+        d
+    }
+
+    #[test]
+    fn round_trips_nested_records() {
+        let v = json!({"name": "Иван", "n": 3, "x": 7.5, "ok": true, "tags": ["a", {"b": 1}], "m": {"k": null}});
+        let d = doc_of(&v);
+        assert_eq!(to_json(&d).unwrap(), v);
+    }
+
+    #[test]
+    fn an_unchanged_record_makes_no_change() {
+        let v = json!({"a": 1, "h": [1, 2]});
+        let mut d = doc_of(&v);
+        let heads = d.get_heads();
+        reconcile(&mut d, &v, &v).unwrap();
+        d.commit();
+        assert_eq!(d.get_heads(), heads);
+    }
+
+    #[test]
+    fn concurrent_edits_of_different_fields_both_survive() {
+        let base = json!({"given": "Иван", "phone": "1", "history": [{"s": "issued"}]});
+        let mut a = doc_of(&base);
+        let mut b = a.fork();
+        reconcile(&mut a, &base, &json!({"given": "Ivan", "phone": "1", "history": [{"s": "issued"}, {"s": "attended"}]})).unwrap();
+        reconcile(&mut b, &base, &json!({"given": "Иван", "phone": "2", "history": [{"s": "issued"}, {"s": "declined"}]})).unwrap();
+        a.merge(&mut b).unwrap();
+        let merged = to_json(&a).unwrap();
+        assert_eq!(merged["given"], "Ivan");
+        assert_eq!(merged["phone"], "2");
+        assert_eq!(
+            merged["history"].as_array().unwrap().len(),
+            3,
+            "both appends kept: {merged}"
+        );
+    }
+
+    #[test]
+    fn same_field_conflicts_are_detectable() {
+        let base = json!({"phone": "1"});
+        let mut a = doc_of(&base);
+        let mut b = a.fork();
+        reconcile(&mut a, &base, &json!({"phone": "2"})).unwrap();
+        reconcile(&mut b, &base, &json!({"phone": "3"})).unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        assert_eq!(to_json(&a).unwrap(), to_json(&b).unwrap());
+        assert_eq!(conflicts(&a).unwrap(), vec!["phone".to_string()]);
+    }
+}

@@ -1,0 +1,177 @@
+//! Query tables derived from the documents. They are written in the transaction that writes
+//! the document, and [`Store::rebuild_projections`] recreates all of them from the documents
+//! alone, so they can never be the only copy of anything.
+
+use crate::records::{DocKind, load_doc};
+use crate::{Result, Store, StoreError, doc};
+use chrono_tz::Europe::Sofia;
+use kabinet_core::{Person, Referral, Visit};
+use rusqlite::{Connection, params};
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+fn shape<T: DeserializeOwned>(doc_id: Uuid, kind: DocKind, json: &Json) -> Result<T> {
+    serde_json::from_value(json.clone()).map_err(|e| StoreError::Shape {
+        doc_id,
+        kind: kind.name(),
+        reason: e.to_string(),
+    })
+}
+
+/// Writes the projection rows of one document from its current content.
+pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: &Json) -> Result<()> {
+    match kind {
+        DocKind::Person => project_person(conn, &shape(doc_id, kind, json)?),
+        DocKind::Visit => project_visit(conn, &shape(doc_id, kind, json)?),
+        DocKind::Referral => project_referral(conn, &shape(doc_id, kind, json)?),
+        // Sensitive results are read through their visit; they have no query table, so that
+        // nothing about them leaks into an index.
+        DocKind::Results => Ok(()),
+    }
+}
+
+fn project_person(conn: &Connection, p: &Person) -> Result<()> {
+    let id = p.id.as_bytes();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO person_index
+         (person_id, full_name, latin_name, sex, birth_year, birth_display, egn, lnch, phone, neighbourhood, no_documents)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        id,
+        p.full_name(),
+        p.latin_name(),
+        p.sex.as_str(),
+        p.birth_date.year(),
+        p.birth_date.display(),
+        p.egn.as_ref().map(|e| e.as_str()),
+        p.lnch.as_ref().map(|l| l.as_str()),
+        p.phone.as_ref().map(|p| p.as_str()),
+        p.neighbourhood,
+        p.documents == kabinet_core::Documents::NoDocuments,
+    ])?;
+    conn.prepare_cached("DELETE FROM person_name_token WHERE person_id = ?1")?
+        .execute([id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO person_name_token (token, person_id) VALUES (?1, ?2)",
+    )?;
+    for token in p.search_tokens() {
+        insert.execute(params![token, id])?;
+    }
+    Ok(())
+}
+
+fn project_visit(conn: &Connection, v: &Visit) -> Result<()> {
+    // "Today" in the van is the day in Pernik, not in UTC.
+    let local_day = v.at.with_timezone(&Sofia).date_naive().to_string();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        v.id.as_bytes(),
+        v.person_id.as_bytes(),
+        v.cabinet,
+        v.specialist,
+        v.at.to_rfc3339(),
+        local_day
+    ])?;
+    Ok(())
+}
+
+fn project_referral(conn: &Connection, r: &Referral) -> Result<()> {
+    let status = r.status();
+    let reason = match r.reason {
+        kabinet_core::ReferralReason::Screening(k) => k.as_str().to_string(),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    };
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO referral_index
+         (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        r.id.as_bytes(),
+        r.code.to_string(),
+        r.person_id.as_bytes(),
+        r.visit_id.as_bytes(),
+        reason,
+        r.destination.slug(),
+        r.urgency as i64,
+        status.as_str(),
+        status.is_open(),
+        r.issued_at().to_rfc3339(),
+    ])?;
+    Ok(())
+}
+
+/// The projection tables, in a fixed order (used by rebuild and by tests comparing them).
+pub const PROJECTION_TABLES: [&str; 4] = [
+    "person_index",
+    "person_name_token",
+    "visit_index",
+    "referral_index",
+];
+
+/// How many documents a rebuild read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub documents: usize,
+}
+
+impl Store {
+    /// Drops every projection row and derives them again from the documents, in one
+    /// transaction.
+    pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
+        let tx = self.conn.transaction()?;
+        for table in PROJECTION_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let ids: Vec<Vec<u8>> = tx
+            .prepare("SELECT doc_id FROM documents ORDER BY change_seq")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for raw in &ids {
+            let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
+                doc_id: Uuid::nil(),
+                kind: "document",
+                reason: e.to_string(),
+            })?;
+            let loaded = load_doc(&tx, doc_id)?.expect("listed above, same transaction");
+            let json = doc::to_json(&loaded.doc)
+                .map_err(|source| StoreError::Document { doc_id, source })?;
+            project(&tx, loaded.kind, doc_id, &json)?;
+        }
+        tx.commit()?;
+        Ok(RebuildReport {
+            documents: ids.len(),
+        })
+    }
+
+    /// Every row of every projection table, sorted, as text: two stores with equal
+    /// projections give equal dumps.
+    pub fn dump_projections(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for table in PROJECTION_TABLES {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table}"))?;
+            let n = stmt.column_count();
+            let mut rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    let mut cols = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        cols.push(format!("{v:?}"));
+                    }
+                    Ok(format!("{table}: {}", cols.join(" | ")))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.sort();
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,365 @@
+//! Reads through the projections: find a person by name (Cyrillic or any Latin spelling),
+//! ЕГН, ЛНЧ or phone; the day's visits; open referrals by urgency; what changed since a
+//! cursor.
+
+use crate::records::{DocKind, heads_from_bytes};
+use crate::{Result, Store};
+use automerge::ChangeHash;
+use chrono::NaiveDate;
+use kabinet_core::{AccessClass, Phone, Urgency, translit};
+use rusqlite::{Row, params};
+use serde::Serialize;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonHit {
+    pub id: Uuid,
+    pub full_name: String,
+    pub latin_name: String,
+    pub sex: String,
+    pub birth: String,
+    pub birth_year: i32,
+    pub egn: Option<String>,
+    pub lnch: Option<String>,
+    pub phone: Option<String>,
+    pub neighbourhood: Option<String>,
+    pub no_documents: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VisitSummary {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub cabinet: String,
+    pub specialist: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferralSummary {
+    pub id: Uuid,
+    pub code: String,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub reason: String,
+    pub destination: String,
+    pub urgency: Urgency,
+    pub status: String,
+    pub issued_at: String,
+}
+
+/// A document changed since a cursor: what sync sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedDoc {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub access_class: AccessClass,
+    pub parent_id: Option<Uuid>,
+    pub change_seq: u64,
+    pub heads: Vec<ChangeHash>,
+}
+
+fn uuid(bytes: Vec<u8>) -> Uuid {
+    Uuid::from_slice(&bytes).unwrap_or_default()
+}
+
+const PERSON_COLUMNS: &str = "p.person_id, p.full_name, p.latin_name, p.sex, p.birth_display, p.birth_year, p.egn, p.lnch, p.phone, p.neighbourhood, p.no_documents";
+
+fn person_hit(r: &Row<'_>) -> rusqlite::Result<PersonHit> {
+    Ok(PersonHit {
+        id: uuid(r.get(0)?),
+        full_name: r.get(1)?,
+        latin_name: r.get(2)?,
+        sex: r.get(3)?,
+        birth: r.get(4)?,
+        birth_year: r.get(5)?,
+        egn: r.get(6)?,
+        lnch: r.get(7)?,
+        phone: r.get(8)?,
+        neighbourhood: r.get(9)?,
+        no_documents: r.get(10)?,
+    })
+}
+
+/// The exclusive upper bound of all strings starting with `prefix` (prefix search as an index
+/// range).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+impl Store {
+    /// One search box: a name in Cyrillic or Latin (any common spelling, word prefixes, in any
+    /// order, optionally with a birth year), an ЕГН or ЛНЧ (or its first digits), or a phone
+    /// number in any notation. Best matches first.
+    pub fn search_persons(&self, query: &str, limit: usize) -> Result<Vec<PersonHit>> {
+        let q = query.trim();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let compact: String = q
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/' | '.'))
+            .collect();
+        let numeric = !compact.is_empty()
+            && compact
+                .trim_start_matches('+')
+                .chars()
+                .all(|c| c.is_ascii_digit());
+        // Four digits that look like a birth year are a year filter; any other number is an
+        // ЕГН, ЛНЧ or phone (possibly still being typed).
+        let looks_like_year = compact.len() == 4
+            && compact
+                .parse::<i32>()
+                .is_ok_and(|y| (1900..=2100).contains(&y));
+        if numeric && !looks_like_year {
+            return self.search_by_number(&compact, limit);
+        }
+        self.search_by_name(q, limit)
+    }
+
+    fn search_by_number(&self, digits: &str, limit: usize) -> Result<Vec<PersonHit>> {
+        let mut hits = Vec::new();
+        let mut seen = HashSet::new();
+        let mut push = |found: Vec<PersonHit>, hits: &mut Vec<PersonHit>| {
+            for h in found {
+                if seen.insert(h.id) {
+                    hits.push(h);
+                }
+            }
+        };
+        if !digits.starts_with('+') && digits.len() <= 10 {
+            for column in ["egn", "lnch"] {
+                let sql = format!(
+                    "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.{column} >= ?1 AND p.{column} < ?2 ORDER BY p.{column} LIMIT ?3"
+                );
+                let found = self
+                    .conn
+                    .prepare_cached(&sql)?
+                    .query_map(
+                        params![digits, prefix_end(digits), limit as i64],
+                        person_hit,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                push(found, &mut hits);
+            }
+        }
+        // A phone number as typed so far: normalise what there is, then match as a prefix.
+        let phone_prefix = Phone::parse(digits)
+            .map(|p| p.as_str().to_string())
+            .ok()
+            .or_else(|| {
+                if let Some(rest) = digits.strip_prefix('+') {
+                    Some(format!("+{rest}"))
+                } else if let Some(rest) = digits.strip_prefix("00") {
+                    Some(format!("+{rest}"))
+                } else {
+                    digits.strip_prefix('0').map(|rest| format!("+359{rest}"))
+                }
+            });
+        if let Some(prefix) = phone_prefix {
+            let found = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.phone >= ?1 AND p.phone < ?2 ORDER BY p.phone LIMIT ?3"
+                ))?
+                .query_map(params![prefix, prefix_end(&prefix), limit as i64], person_hit)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            push(found, &mut hits);
+        }
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    fn search_by_name(&self, query: &str, limit: usize) -> Result<Vec<PersonHit>> {
+        let mut year = None;
+        let mut tokens = Vec::new();
+        for word in query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if word.len() == 4 && word.chars().all(|c| c.is_ascii_digit()) {
+                year = word.parse::<i32>().ok();
+            } else {
+                tokens.extend(translit::search_tokens(word));
+            }
+        }
+        if tokens.is_empty() {
+            return match year {
+                Some(y) => Ok(self
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.birth_year = ?1 ORDER BY p.full_name LIMIT ?2"
+                    ))?
+                    .query_map(params![y, limit as i64], person_hit)?
+                    .collect::<rusqlite::Result<_>>()?),
+                None => Ok(Vec::new()),
+            };
+        }
+        // Every query word must be the prefix of some name word. The longest word is the most
+        // selective, so SQLite starts from it; persons whose name words match exactly rank
+        // first.
+        tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        let mut sql = format!(
+            "SELECT {PERSON_COLUMNS}, MAX(t0.token = ?1) AS exact FROM person_name_token t0
+             JOIN person_index p ON p.person_id = t0.person_id"
+        );
+        let mut args: Vec<String> = vec![tokens[0].clone(), prefix_end(&tokens[0])];
+        let mut wheres = vec!["t0.token >= ?1 AND t0.token < ?2".to_string()];
+        for (i, t) in tokens.iter().enumerate().skip(1) {
+            let (a, b) = (args.len() + 1, args.len() + 2);
+            wheres.push(format!(
+                "EXISTS (SELECT 1 FROM person_name_token t{i} WHERE t{i}.person_id = p.person_id AND t{i}.token >= ?{a} AND t{i}.token < ?{b})"
+            ));
+            args.push(t.clone());
+            args.push(prefix_end(t));
+        }
+        if let Some(y) = year {
+            wheres.push(format!("p.birth_year = {y}"));
+        }
+        sql.push_str(&format!(
+            " WHERE {} GROUP BY p.person_id ORDER BY exact DESC, p.full_name LIMIT {}",
+            wheres.join(" AND "),
+            limit
+        ));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let hits = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), person_hit)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(hits)
+    }
+
+    /// The visits of a day (in Pernik's time zone), optionally of one cabinet, in time order.
+    pub fn visits_on(&self, day: NaiveDate, cabinet: Option<&str>) -> Result<Vec<VisitSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at
+             FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
+             WHERE v.local_day = ?1 AND (?2 IS NULL OR v.cabinet = ?2) ORDER BY v.at",
+        )?;
+        let rows = stmt
+            .query_map(params![day.to_string(), cabinet], |r| {
+                Ok(VisitSummary {
+                    id: uuid(r.get(0)?),
+                    person_id: uuid(r.get(1)?),
+                    person_name: r.get(2)?,
+                    cabinet: r.get(3)?,
+                    specialist: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A person's visits, newest first.
+    pub fn visits_of_person(&self, person_id: Uuid) -> Result<Vec<VisitSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at
+             FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
+             WHERE v.person_id = ?1 ORDER BY v.at DESC",
+        )?;
+        let rows = stmt
+            .query_map([person_id.as_bytes()], |r| {
+                Ok(VisitSummary {
+                    id: uuid(r.get(0)?),
+                    person_id: uuid(r.get(1)?),
+                    person_name: r.get(2)?,
+                    cabinet: r.get(3)?,
+                    specialist: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn referrals_where(
+        &self,
+        condition: &str,
+        arg: rusqlite::types::Value,
+        limit: usize,
+    ) -> Result<Vec<ReferralSummary>> {
+        let sql = format!(
+            "SELECT r.referral_id, r.code, r.person_id, COALESCE(p.full_name, ''), r.reason, r.destination, r.urgency, r.status, r.issued_at
+             FROM referral_index r LEFT JOIN person_index p ON p.person_id = r.person_id
+             WHERE {condition} ORDER BY r.urgency DESC, r.issued_at LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(params![arg, limit as i64], |r| {
+                Ok(ReferralSummary {
+                    id: uuid(r.get(0)?),
+                    code: r.get(1)?,
+                    person_id: uuid(r.get(2)?),
+                    person_name: r.get(3)?,
+                    reason: r.get(4)?,
+                    destination: r.get(5)?,
+                    urgency: Urgency::ALL[r.get::<_, i64>(6)?.clamp(0, 3) as usize],
+                    status: r.get(7)?,
+                    issued_at: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Referrals still waiting for the person to arrive, most urgent and oldest first.
+    pub fn open_referrals(&self, limit: usize) -> Result<Vec<ReferralSummary>> {
+        self.referrals_where(
+            "r.is_open = 1 AND ?1 IS NULL",
+            rusqlite::types::Value::Null,
+            limit,
+        )
+    }
+
+    pub fn referrals_of_person(&self, person_id: Uuid) -> Result<Vec<ReferralSummary>> {
+        self.referrals_where(
+            "r.person_id = ?1",
+            person_id.as_bytes().to_vec().into(),
+            1000,
+        )
+    }
+
+    pub fn referral_by_code(
+        &self,
+        code: &kabinet_core::ReferralCode,
+    ) -> Result<Option<ReferralSummary>> {
+        Ok(self
+            .referrals_where("r.code = ?1", code.to_string().into(), 1)?
+            .into_iter()
+            .next())
+    }
+
+    /// Documents changed after `cursor` (a local change sequence), oldest change first: what
+    /// a sync must send. The last entry's `change_seq` is the next cursor.
+    pub fn changes_since(&self, cursor: u64, limit: usize) -> Result<Vec<ChangedDoc>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, kind, access_class, parent_id, change_seq, heads FROM documents
+             WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![cursor as i64, limit as i64], |r| {
+                Ok(ChangedDoc {
+                    doc_id: uuid(r.get(0)?),
+                    kind: DocKind::from_code(r.get(1)?).unwrap_or(DocKind::Person),
+                    access_class: AccessClass::from_code(r.get::<_, u8>(2)?)
+                        .unwrap_or(AccessClass::General),
+                    parent_id: r.get::<_, Option<Vec<u8>>>(3)?.map(uuid),
+                    change_seq: r.get::<_, i64>(4)? as u64,
+                    heads: heads_from_bytes(&r.get::<_, Vec<u8>>(5)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many documents of each kind the store holds.
+    pub fn count(&self, kind: DocKind) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM documents WHERE kind = ?1",
+            [kind as i64],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+}

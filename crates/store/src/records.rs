@@ -1,0 +1,532 @@
+//! Records as documents: which document each record lives in, writing a record as Automerge
+//! changes (incremental, in the caller's transaction, with its projection), and reading it
+//! back.
+//!
+//! Document model: a person is one document; a visit is one document holding its general
+//! screenings; each sensitive access class of a visit (HIV, hepatitis, TB) is a document of
+//! its own, whose id is derived from the visit id and the class, so a device can hold a visit
+//! without its HIV result; a referral is one document, classed by its reason.
+
+use crate::doc::{self, DocError};
+use crate::{Result, Store, StoreError, projection};
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use chrono::{DateTime, Utc};
+use kabinet_core::{AccessClass, Person, Referral, ReferralCode, Screenings, Visit};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+/// After this many incremental chunks a document is compacted into a fresh snapshot: loading
+/// stays fast, and edits never rewrite the whole document in between.
+const COMPACT_AFTER_CHUNKS: i64 = 32;
+
+/// Namespace of the derived ids of results documents (UUID v5 of visit id + class).
+const RESULTS_NAMESPACE: Uuid = Uuid::from_u128(0x6b61_6269_6e65_7400_8000_7265_7375_6c74);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Person = 1,
+    Visit = 2,
+    /// Screenings of one visit in one sensitive access class.
+    Results = 3,
+    Referral = 4,
+}
+
+impl DocKind {
+    pub fn from_code(code: i64) -> Option<DocKind> {
+        match code {
+            1 => Some(DocKind::Person),
+            2 => Some(DocKind::Visit),
+            3 => Some(DocKind::Results),
+            4 => Some(DocKind::Referral),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DocKind::Person => "person",
+            DocKind::Visit => "visit",
+            DocKind::Results => "results",
+            DocKind::Referral => "referral",
+        }
+    }
+}
+
+/// Where a write came from, kept on the document row, so that sync can tell its own echoes
+/// and the audit (#6) can tell typing from importing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Local = 0,
+    Import = 1,
+    Sync = 2,
+}
+
+/// The id of the document holding a visit's screenings of one sensitive class.
+pub fn results_doc_id(visit_id: Uuid, class: AccessClass) -> Uuid {
+    let mut name = visit_id.as_bytes().to_vec();
+    name.push(class.code());
+    Uuid::new_v5(&RESULTS_NAMESPACE, &name)
+}
+
+/// The results document's content: which visit, which class, and the screenings.
+#[derive(Serialize, serde::Deserialize)]
+struct ResultsRecord {
+    visit_id: Uuid,
+    person_id: Uuid,
+    class: AccessClass,
+    screenings: Screenings,
+}
+
+pub(crate) fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    sorted.iter().flat_map(|h| h.0).collect()
+}
+
+pub(crate) fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| ChangeHash(c.try_into().expect("32-byte chunks")))
+        .collect()
+}
+
+fn doc_err(doc_id: Uuid) -> impl Fn(DocError) -> StoreError {
+    move |source| StoreError::Document { doc_id, source }
+}
+
+/// A document as stored: its kind and its Automerge state.
+pub(crate) struct LoadedDoc {
+    pub kind: DocKind,
+    pub doc: AutoCommit,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Loads a document: the snapshot, then the chunks saved since.
+pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
+    let row = conn
+        .query_row(
+            "SELECT kind, snapshot, heads FROM documents WHERE doc_id = ?1",
+            [doc_id.as_bytes()],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((kind, snapshot, heads)) = row else {
+        return Ok(None);
+    };
+    let err = doc_err(doc_id);
+    let mut doc = AutoCommit::load(&snapshot).map_err(|e| err(e.into()))?;
+    let mut stmt = conn
+        .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
+    let chunks = stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    for chunk in chunks {
+        doc.load_incremental(&chunk?).map_err(|e| err(e.into()))?;
+    }
+    let kind = DocKind::from_code(kind).ok_or_else(|| StoreError::Shape {
+        doc_id,
+        kind: "document",
+        reason: format!("unknown kind {kind}"),
+    })?;
+    Ok(Some(LoadedDoc {
+        kind,
+        doc,
+        heads: heads_from_bytes(&heads),
+    }))
+}
+
+/// Reads a document as a record of type `T`, checking its kind.
+pub(crate) fn read_record<T: DeserializeOwned>(
+    conn: &Connection,
+    doc_id: Uuid,
+    kind: DocKind,
+) -> Result<Option<T>> {
+    let Some(loaded) = load_doc(conn, doc_id)? else {
+        return Ok(None);
+    };
+    if loaded.kind != kind {
+        return Err(StoreError::KindMismatch {
+            doc_id,
+            found: loaded.kind.name(),
+            expected: kind.name(),
+        });
+    }
+    let json = doc::to_json(&loaded.doc).map_err(doc_err(doc_id))?;
+    serde_json::from_value(json)
+        .map(Some)
+        .map_err(|e| StoreError::Shape {
+            doc_id,
+            kind: kind.name(),
+            reason: e.to_string(),
+        })
+}
+
+/// Writes records inside one transaction (see [`Store::write`]).
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+    actor: &'a ActorId,
+    origin: Origin,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(tx: Transaction<'a>, actor: &'a ActorId, origin: Origin) -> Writer<'a> {
+        Writer {
+            tx,
+            actor,
+            origin,
+            now: Utc::now(),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the next referral code of this device's issuer number.
+    pub fn next_referral_code(&mut self) -> Result<ReferralCode> {
+        let get = |tx: &Transaction<'_>, k: &str| -> Result<u32> {
+            let v: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?;
+            Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+        };
+        let issuer = u8::try_from(get(&self.tx, "issuer")?).unwrap_or(0);
+        let serial = get(&self.tx, "next_referral_serial")?.max(1);
+        self.set_meta("next_referral_serial", &(serial + 1).to_string())?;
+        Ok(ReferralCode::new(issuer, serial))
+    }
+
+    pub fn put_person(&mut self, person: &Person) -> Result<bool> {
+        self.put_record(
+            person.id,
+            DocKind::Person,
+            AccessClass::General,
+            None,
+            person,
+        )
+    }
+
+    /// Writes a visit: the visit document with its general screenings, and one results
+    /// document per sensitive class present (or previously present, so a removed result is
+    /// removed there too).
+    pub fn put_visit(&mut self, visit: &Visit) -> Result<bool> {
+        let mut parts = visit.screenings.clone().split_by_access();
+        let general = parts.remove(&AccessClass::General).unwrap_or_default();
+        let mut header = visit.clone();
+        header.screenings = general;
+        let mut changed = self.put_record(
+            visit.id,
+            DocKind::Visit,
+            AccessClass::General,
+            Some(visit.person_id),
+            &header,
+        )?;
+        for class in [
+            AccessClass::Hiv,
+            AccessClass::Hepatitis,
+            AccessClass::Tuberculosis,
+        ] {
+            let id = results_doc_id(visit.id, class);
+            let screenings = parts.remove(&class);
+            if screenings.is_none() && !self.exists(id)? {
+                continue;
+            }
+            let record = ResultsRecord {
+                visit_id: visit.id,
+                person_id: visit.person_id,
+                class,
+                screenings: screenings.unwrap_or_default(),
+            };
+            changed |= self.put_record(id, DocKind::Results, class, Some(visit.id), &record)?;
+        }
+        Ok(changed)
+    }
+
+    pub fn put_referral(&mut self, referral: &Referral) -> Result<bool> {
+        let class = referral.reason.access_class();
+        self.put_record(
+            referral.id,
+            DocKind::Referral,
+            class,
+            Some(referral.visit_id),
+            referral,
+        )
+    }
+
+    pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT 1 FROM documents WHERE doc_id = ?1",
+                [doc_id.as_bytes()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    pub fn person(&self, id: Uuid) -> Result<Option<Person>> {
+        read_record(&self.tx, id, DocKind::Person)
+    }
+
+    pub fn referral(&self, id: Uuid) -> Result<Option<Referral>> {
+        read_record(&self.tx, id, DocKind::Referral)
+    }
+
+    /// Reconciles a record into its document and saves only the new changes. Returns whether
+    /// anything changed (an identical record writes nothing and keeps its change sequence).
+    fn put_record<T: Serialize>(
+        &mut self,
+        doc_id: Uuid,
+        kind: DocKind,
+        class: AccessClass,
+        parent: Option<Uuid>,
+        record: &T,
+    ) -> Result<bool> {
+        let err = doc_err(doc_id);
+        let new = serde_json::to_value(record).map_err(|e| StoreError::Shape {
+            doc_id,
+            kind: kind.name(),
+            reason: e.to_string(),
+        })?;
+        let seq: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents",
+            [],
+            |r| r.get(0),
+        )?;
+        let now = self.now.to_rfc3339();
+        match load_doc(&self.tx, doc_id)? {
+            None => {
+                let mut doc = AutoCommit::new().with_actor(self.actor.clone());
+                doc::reconcile(&mut doc, &Json::Object(Default::default()), &new).map_err(&err)?;
+                let snapshot = doc.save();
+                let heads = heads_to_bytes(&doc.get_heads());
+                self.tx.execute(
+                    "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        doc_id.as_bytes(),
+                        kind as i64,
+                        class.code(),
+                        parent.map(|p| p.as_bytes().to_vec()),
+                        snapshot,
+                        heads,
+                        seq,
+                        self.origin as i64,
+                        now
+                    ],
+                )?;
+            }
+            Some(mut loaded) => {
+                if loaded.kind != kind {
+                    return Err(StoreError::KindMismatch {
+                        doc_id,
+                        found: loaded.kind.name(),
+                        expected: kind.name(),
+                    });
+                }
+                let old = doc::to_json(&loaded.doc).map_err(&err)?;
+                if old == new {
+                    return Ok(false);
+                }
+                loaded.doc.set_actor(self.actor.clone());
+                doc::reconcile(&mut loaded.doc, &old, &new).map_err(&err)?;
+                self.store_changes(doc_id, &mut loaded, seq, Some(class))?;
+            }
+        }
+        projection::project(&self.tx, kind, doc_id, &new)?;
+        Ok(true)
+    }
+
+    /// Saves the changes of a loaded document since its stored heads as one chunk (or a fresh
+    /// snapshot when the chunks pile up), and bumps its change sequence.
+    fn store_changes(
+        &mut self,
+        doc_id: Uuid,
+        loaded: &mut LoadedDoc,
+        seq: i64,
+        class: Option<AccessClass>,
+    ) -> Result<()> {
+        let chunk = loaded.doc.save_after(&loaded.heads);
+        let heads = heads_to_bytes(&loaded.doc.get_heads());
+        let (count, last): (i64, i64) = self.tx.query_row(
+            "SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1",
+            [doc_id.as_bytes()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if count + 1 >= COMPACT_AFTER_CHUNKS {
+            let snapshot = loaded.doc.save();
+            self.tx.execute(
+                "DELETE FROM document_chunks WHERE doc_id = ?1",
+                [doc_id.as_bytes()],
+            )?;
+            self.tx.execute(
+                "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
+                params![doc_id.as_bytes(), snapshot],
+            )?;
+        } else {
+            self.tx.execute(
+                "INSERT INTO document_chunks (doc_id, chunk_no, bytes) VALUES (?1, ?2, ?3)",
+                params![doc_id.as_bytes(), last + 1, chunk],
+            )?;
+        }
+        self.tx.execute(
+            "UPDATE documents SET heads = ?2, change_seq = ?3, origin = ?4, updated_at = ?5,
+                 access_class = COALESCE(?6, access_class)
+             WHERE doc_id = ?1",
+            params![
+                doc_id.as_bytes(),
+                heads,
+                seq,
+                self.origin as i64,
+                self.now.to_rfc3339(),
+                class.map(|c| c.code())
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn person(&self, id: Uuid) -> Result<Person> {
+        read_record(&self.conn, id, DocKind::Person)?.ok_or_else(|| StoreError::NotFound {
+            kind: "person",
+            id: id.to_string(),
+        })
+    }
+
+    /// A visit with every screening this device holds (sensitive classes it does not hold are
+    /// simply absent).
+    pub fn visit(&self, id: Uuid) -> Result<Visit> {
+        let mut visit: Visit =
+            read_record(&self.conn, id, DocKind::Visit)?.ok_or_else(|| StoreError::NotFound {
+                kind: "visit",
+                id: id.to_string(),
+            })?;
+        let mut parts = vec![std::mem::take(&mut visit.screenings)];
+        for class in [
+            AccessClass::Hiv,
+            AccessClass::Hepatitis,
+            AccessClass::Tuberculosis,
+        ] {
+            if let Some(r) = read_record::<ResultsRecord>(
+                &self.conn,
+                results_doc_id(id, class),
+                DocKind::Results,
+            )? {
+                parts.push(r.screenings);
+            }
+        }
+        visit.screenings = Screenings::join(parts);
+        Ok(visit)
+    }
+
+    pub fn referral(&self, id: Uuid) -> Result<Referral> {
+        read_record(&self.conn, id, DocKind::Referral)?.ok_or_else(|| StoreError::NotFound {
+            kind: "referral",
+            id: id.to_string(),
+        })
+    }
+
+    /// The document's current heads (for sync).
+    pub fn heads(&self, doc_id: Uuid) -> Result<Option<Vec<ChangeHash>>> {
+        let h: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT heads FROM documents WHERE doc_id = ?1",
+                [doc_id.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(h.map(|b| heads_from_bytes(&b)))
+    }
+
+    /// Fields of a document with concurrent values (same-field edits on two devices).
+    pub fn conflicts(&self, doc_id: Uuid) -> Result<Vec<String>> {
+        let loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: doc_id.to_string(),
+        })?;
+        doc::conflicts(&loaded.doc).map_err(doc_err(doc_id))
+    }
+
+    /// The Automerge changes of a document since `heads` (all of it for empty heads).
+    pub fn changes_after(&self, doc_id: Uuid, heads: &[ChangeHash]) -> Result<Vec<u8>> {
+        let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: doc_id.to_string(),
+        })?;
+        Ok(loaded.doc.save_after(heads))
+    }
+}
+
+impl Writer<'_> {
+    /// Merges Automerge changes received from elsewhere (sync, #3) into a document, creating it
+    /// if new, and refreshes its projection. Idempotent: changes already held change nothing.
+    pub fn merge_changes(
+        &mut self,
+        doc_id: Uuid,
+        kind: DocKind,
+        class: AccessClass,
+        parent: Option<Uuid>,
+        bytes: &[u8],
+    ) -> Result<bool> {
+        let err = doc_err(doc_id);
+        let seq: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents",
+            [],
+            |r| r.get(0),
+        )?;
+        let json = match load_doc(&self.tx, doc_id)? {
+            None => {
+                let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
+                let snapshot = doc.save();
+                self.tx.execute(
+                    "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        doc_id.as_bytes(),
+                        kind as i64,
+                        class.code(),
+                        parent.map(|p| p.as_bytes().to_vec()),
+                        snapshot,
+                        heads_to_bytes(&doc.get_heads()),
+                        seq,
+                        Origin::Sync as i64,
+                        self.now.to_rfc3339()
+                    ],
+                )?;
+                doc::to_json(&doc).map_err(&err)?
+            }
+            Some(mut loaded) => {
+                loaded
+                    .doc
+                    .load_incremental(bytes)
+                    .map_err(|e| err(e.into()))?;
+                if heads_to_bytes(&loaded.doc.get_heads()) == heads_to_bytes(&loaded.heads) {
+                    return Ok(false);
+                }
+                self.store_changes(doc_id, &mut loaded, seq, None)?;
+                doc::to_json(&loaded.doc).map_err(&err)?
+            }
+        };
+        projection::project(&self.tx, kind, doc_id, &json)?;
+        Ok(true)
+    }
+}

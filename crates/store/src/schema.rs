@@ -1,0 +1,106 @@
+//! Versioned schema migrations (rusqlite_migration, tracked in `PRAGMA user_version`).
+//! Never edit a released migration; append a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+/// The documents are the truth (`documents`, `document_chunks`); the `*_index` and
+/// `person_name_token` tables are projections that [`crate::Store::rebuild_projections`]
+/// can recreate from them at any time.
+const MIGRATIONS_SLICE: &[M<'_>] = &[M::up(
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    -- One row per Automerge document: a compacted snapshot plus the heads after all chunks.
+    -- change_seq is the local change sequence: bumped on every write, so "what changed since
+    -- cursor N" is an index range scan (what sync sends).
+    CREATE TABLE documents (
+        doc_id       BLOB PRIMARY KEY,
+        kind         INTEGER NOT NULL,
+        access_class INTEGER NOT NULL,
+        parent_id    BLOB,
+        snapshot     BLOB NOT NULL,
+        heads        BLOB NOT NULL,
+        change_seq   INTEGER NOT NULL,
+        origin       INTEGER NOT NULL,
+        updated_at   TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX documents_by_change_seq ON documents(change_seq);
+    CREATE INDEX documents_by_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;
+
+    -- Incremental saves (Automerge changes) since the snapshot; folded into it from time to time.
+    CREATE TABLE document_chunks (
+        doc_id   BLOB NOT NULL,
+        chunk_no INTEGER NOT NULL,
+        bytes    BLOB NOT NULL,
+        PRIMARY KEY (doc_id, chunk_no)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE person_index (
+        person_id     BLOB PRIMARY KEY,
+        full_name     TEXT NOT NULL,
+        latin_name    TEXT NOT NULL,
+        sex           TEXT NOT NULL,
+        birth_year    INTEGER NOT NULL,
+        birth_display TEXT NOT NULL,
+        egn           TEXT,
+        lnch          TEXT,
+        phone         TEXT,
+        neighbourhood TEXT,
+        no_documents  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX person_by_egn ON person_index(egn) WHERE egn IS NOT NULL;
+    CREATE INDEX person_by_lnch ON person_index(lnch) WHERE lnch IS NOT NULL;
+    CREATE INDEX person_by_phone ON person_index(phone) WHERE phone IS NOT NULL;
+
+    -- Name words as search keys (Latin, spelling variants folded): prefix search by range.
+    CREATE TABLE person_name_token (
+        token     TEXT NOT NULL,
+        person_id BLOB NOT NULL,
+        PRIMARY KEY (token, person_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX person_name_token_by_person ON person_name_token(person_id);
+
+    CREATE TABLE visit_index (
+        visit_id   BLOB PRIMARY KEY,
+        person_id  BLOB NOT NULL,
+        cabinet    TEXT NOT NULL,
+        specialist TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        local_day  TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX visit_by_day ON visit_index(local_day, cabinet);
+    CREATE INDEX visit_by_person ON visit_index(person_id, at);
+
+    CREATE TABLE referral_index (
+        referral_id  BLOB PRIMARY KEY,
+        code         TEXT NOT NULL,
+        person_id    BLOB NOT NULL,
+        visit_id     BLOB NOT NULL,
+        reason       TEXT NOT NULL,
+        destination  TEXT NOT NULL,
+        urgency      INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        is_open      INTEGER NOT NULL,
+        issued_at    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX referral_by_code ON referral_index(code);
+    CREATE INDEX referral_by_person ON referral_index(person_id);
+    CREATE INDEX referral_open_by_urgency ON referral_index(urgency DESC, issued_at) WHERE is_open = 1;
+    "#,
+)];
+
+pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS_SLICE.len();
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::MIGRATIONS.validate().unwrap();
+    }
+}

@@ -1,0 +1,492 @@
+//! The store through its public API, on real encrypted SQLite files in a temporary directory.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kabinet_core::*;
+use kabinet_store::import::{ImportError, ImportOptions, import};
+use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreError, StoreKey, results_doc_id};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+const FIXTURE: &str = include_str!("../../../tests/fixtures/workload-300.jsonl");
+
+fn key() -> StoreKey {
+    StoreKey::Raw([7u8; 32])
+}
+
+fn settings() -> DeviceSettings {
+    DeviceSettings {
+        cabinet: "cabinet-1".into(),
+        issuer: 3,
+    }
+}
+
+fn new_store(dir: &Path) -> (Store, PathBuf) {
+    let path = dir.join("kabinet.db");
+    (Store::create(&path, &key(), &settings()).unwrap(), path)
+}
+
+fn rec() -> Recorded {
+    Recorded {
+        by: "nurse-1".into(),
+        at: Utc::now(),
+    }
+}
+
+fn person(given: &str, family: &str, egn: Option<&str>, phone: Option<&str>) -> Person {
+    PersonDraft {
+        given_name: given.into(),
+        family_name: family.into(),
+        sex: if egn.is_none() {
+            Some("F".into())
+        } else {
+            None
+        },
+        birth_year: if egn.is_none() { Some(1985) } else { None },
+        egn: egn.map(Into::into),
+        phone: phone.map(Into::into),
+        neighbourhood: Some("Мошино".into()),
+        consent_given: true,
+        ..Default::default()
+    }
+    .validate(Uuid::now_v7(), Utc::now().date_naive(), &rec())
+    .unwrap()
+    .value
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn visit_with_hiv(person: &Person, result: RapidResult) -> Visit {
+    Visit {
+        id: Uuid::now_v7(),
+        person_id: person.id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse-1".into(),
+        at: at("2026-03-02T08:30:00Z"),
+        place: Some("Мошино".into()),
+        screenings: Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result,
+            }),
+            glucose: Some(Glucose {
+                value: 7.4,
+                unit: GlucoseUnit::MmolL,
+                fasting: true,
+            }),
+            ..Default::default()
+        },
+        notes: "бележка".into(),
+    }
+}
+
+#[test]
+fn wrong_key_is_a_clear_error_and_missing_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = new_store(dir.path());
+    drop(store);
+    match Store::open(&path, &StoreKey::Raw([8u8; 32])) {
+        Err(StoreError::WrongKey { path: p }) => assert_eq!(p, path),
+        Err(other) => panic!("expected WrongKey, got {other}"),
+        Ok(_) => panic!("opened with the wrong key"),
+    }
+    match Store::open(&path, &StoreKey::Passphrase("guess".into())) {
+        Err(StoreError::WrongKey { .. }) => {}
+        other => panic!("expected WrongKey, got {:?}", other.err()),
+    }
+    assert!(matches!(
+        Store::open(&dir.path().join("nope.db"), &key()),
+        Err(StoreError::Missing { .. })
+    ));
+    assert!(matches!(
+        Store::create(&path, &key(), &settings()),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(Store::open(&path, &key()).is_ok());
+}
+
+#[test]
+fn passphrase_keys_work_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let k = StoreKey::from_text("дълга парола").unwrap();
+    Store::create(&path, &k, &settings()).unwrap();
+    assert_eq!(
+        Store::open(&path, &k).unwrap().settings().unwrap(),
+        settings()
+    );
+    assert!(matches!(
+        StoreKey::from_text("raw:abcd"),
+        Err(StoreError::BadKeyFormat)
+    ));
+    assert!(matches!(StoreKey::from_text(""), Err(StoreError::EmptyKey)));
+}
+
+#[test]
+fn the_file_on_disk_holds_no_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let p = person("Златка", "Щерева", Some("7706245930"), Some("0888123456"));
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    let v = visit_with_hiv(&p, RapidResult::Reactive);
+    store.write(Origin::Local, |w| w.put_visit(&v)).unwrap();
+    // Look at the main file and the WAL while the store is open (data sits in the WAL).
+    for suffix in ["", "-wal"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for needle in [
+            "Златка",
+            "Щерева",
+            "Zlatka",
+            "7706245930",
+            "+359888123456",
+            "reactive",
+            "hiv",
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} found in {}",
+                file.display()
+            );
+        }
+    }
+    // The same check must be able to fail: the decrypted content does hold the name.
+    assert_eq!(store.person(p.id).unwrap().family_name, "Щерева");
+}
+
+#[test]
+fn records_round_trip_and_sensitive_results_live_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let p = person("Росица", "Юсеинова", Some("7706245930"), None);
+    let v = visit_with_hiv(&p, RapidResult::Reactive);
+    store
+        .write(Origin::Local, |w| {
+            w.put_person(&p)?;
+            w.put_visit(&v)
+        })
+        .unwrap();
+    assert_eq!(store.person(p.id).unwrap(), p);
+    assert_eq!(store.visit(v.id).unwrap(), v);
+
+    // The visit document itself has no HIV field; the HIV document does.
+    let visit_bytes = store.changes_after(v.id, &[]).unwrap();
+    let hiv_id = results_doc_id(v.id, AccessClass::Hiv);
+    let hiv_bytes = store.changes_after(hiv_id, &[]).unwrap();
+    let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!has(&visit_bytes, "reactive") && !has(&visit_bytes, "consent"));
+    assert!(has(&hiv_bytes, "reactive"));
+    let changed = store.changes_since(0, 100).unwrap();
+    let classes: Vec<_> = changed.iter().map(|c| (c.kind, c.access_class)).collect();
+    assert_eq!(
+        classes,
+        vec![
+            (DocKind::Person, AccessClass::General),
+            (DocKind::Visit, AccessClass::General),
+            (DocKind::Results, AccessClass::Hiv)
+        ]
+    );
+    assert_eq!(changed[2].parent_id, Some(v.id));
+}
+
+#[test]
+fn edits_are_saved_incrementally_and_move_the_change_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let mut p = person("Асен", "Асенов", None, None);
+    let q = person("Мария", "Петрова", None, None);
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    store.write(Origin::Local, |w| w.put_person(&q)).unwrap();
+    let snapshot_before: Vec<u8> = store
+        .connection()
+        .query_row(
+            "SELECT snapshot FROM documents WHERE doc_id = ?1",
+            [p.id.as_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let heads_before = store.heads(p.id).unwrap().unwrap();
+    let cursor = store
+        .changes_since(0, 10)
+        .unwrap()
+        .last()
+        .unwrap()
+        .change_seq;
+
+    // Writing the same record again changes nothing.
+    assert!(!store.write(Origin::Local, |w| w.put_person(&p)).unwrap());
+    assert!(store.changes_since(cursor, 10).unwrap().is_empty());
+
+    p.phone = Some(Phone::parse("0887 111 222").unwrap());
+    assert!(store.write(Origin::Local, |w| w.put_person(&p)).unwrap());
+    let changed = store.changes_since(cursor, 10).unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].doc_id, p.id);
+    assert_ne!(changed[0].heads, heads_before);
+
+    let (snapshot_after, chunks, chunk_bytes): (Vec<u8>, i64, i64) = store
+        .connection()
+        .query_row(
+            "SELECT d.snapshot, count(c.chunk_no), COALESCE(SUM(length(c.bytes)), 0) FROM documents d
+             LEFT JOIN document_chunks c ON c.doc_id = d.doc_id WHERE d.doc_id = ?1",
+            [p.id.as_bytes()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        snapshot_after, snapshot_before,
+        "the snapshot is not rewritten on an edit"
+    );
+    assert_eq!(chunks, 1);
+    assert!(
+        chunk_bytes < 300,
+        "one field's change is small: {chunk_bytes} bytes"
+    );
+    assert_eq!(store.person(p.id).unwrap(), p);
+}
+
+#[test]
+fn many_edits_compact_into_a_snapshot_and_still_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let mut p = person("Асен", "Асенов", None, None);
+    for i in 0..70 {
+        p.address = Some(format!("ул. {i}"));
+        store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    }
+    let chunks: i64 = store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM document_chunks WHERE doc_id = ?1",
+            [p.id.as_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(chunks < 32, "{chunks} chunks");
+    drop(store);
+    let store = Store::open(&dir.path().join("kabinet.db"), &key()).unwrap();
+    assert_eq!(store.person(p.id).unwrap(), p);
+}
+
+#[test]
+fn search_by_cyrillic_latin_egn_and_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let a = person("Христо", "Жечков", Some("8001015000"), Some("0888 123 456"));
+    let b = person("Юлия", "Щерева", None, Some("+359 877 000 111"));
+    let c = person("Христина", "Асенова", None, None);
+    store
+        .write(Origin::Local, |w| {
+            for p in [&a, &b, &c] {
+                w.put_person(p)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let names = |q: &str| -> Vec<String> {
+        store
+            .search_persons(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.full_name)
+            .collect()
+    };
+    assert_eq!(names("Жечков"), vec!["Христо Жечков"]);
+    assert_eq!(names("zhechkov"), vec!["Христо Жечков"]);
+    assert_eq!(names("Khristo Zhech"), vec!["Христо Жечков"]);
+    assert_eq!(
+        names("Hristo"),
+        vec!["Христо Жечков"],
+        "exact word first, then prefixes"
+    );
+    assert_eq!(names("hrist"), vec!["Христина Асенова", "Христо Жечков"]);
+    assert_eq!(names("Julia Shtereva"), vec!["Юлия Щерева"]);
+    assert_eq!(names("Щерева 1985"), vec!["Юлия Щерева"]);
+    assert!(names("Щерева 1990").is_empty());
+    assert_eq!(names("8001015000"), vec!["Христо Жечков"]);
+    assert_eq!(
+        names("800101"),
+        vec!["Христо Жечков"],
+        "ЕГН prefix while typing"
+    );
+    assert_eq!(names("0888123456"), vec!["Христо Жечков"]);
+    assert_eq!(names("0877 000"), vec!["Юлия Щерева"]);
+    assert!(names("Петров").is_empty());
+    assert!(names("  ").is_empty());
+}
+
+#[test]
+fn import_of_the_workload_and_rebuild_of_projections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let options = ImportOptions {
+        skip_invalid_screenings: false,
+        recorded_by: "import".into(),
+    };
+    // Four visits have systolic ≤ diastolic: refused, and nothing is written.
+    match import(&mut store, Cursor::new(FIXTURE), &options) {
+        Err(ImportError::Invalid(issues)) => {
+            assert_eq!(issues.len(), 4);
+            assert!(
+                issues[0].message.starts_with("Систолно налягане:"),
+                "{}",
+                issues[0].message
+            );
+        }
+        other => panic!("expected invalid lines, got {other:?}"),
+    }
+    assert_eq!(store.changes_since(0, 10).unwrap().len(), 0);
+
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        ..options
+    };
+    let report = import(&mut store, Cursor::new(FIXTURE), &options).unwrap();
+    assert_eq!(report.lines, 300);
+    assert_eq!(report.visits_written, 300);
+    assert_eq!(report.skipped.len(), 4);
+    assert_eq!(store.count(DocKind::Visit).unwrap(), 300);
+    let expected_persons = FIXTURE
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["person"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
+    assert_eq!(store.count(DocKind::Person).unwrap(), expected_persons);
+    assert_eq!(report.persons_written as u64, expected_persons);
+
+    // Importing again is idempotent.
+    let cursor = store
+        .changes_since(0, 100_000)
+        .unwrap()
+        .last()
+        .unwrap()
+        .change_seq;
+    let again = import(&mut store, Cursor::new(FIXTURE), &options).unwrap();
+    assert_eq!(
+        (
+            again.persons_written,
+            again.visits_written,
+            again.referrals_written
+        ),
+        (0, 0, 0)
+    );
+    assert!(store.changes_since(cursor, 10).unwrap().is_empty());
+
+    // The incrementally maintained projections equal a rebuild from the documents.
+    let before = store.dump_projections().unwrap();
+    assert!(before.len() > 600);
+    let report = store.rebuild_projections().unwrap();
+    assert_eq!(
+        report.documents,
+        store.changes_since(0, 100_000).unwrap().len()
+    );
+    assert_eq!(store.dump_projections().unwrap(), before);
+
+    // Day and referral queries read the projections.
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    assert_eq!(store.visits_on(day, Some("cabinet-1")).unwrap().len(), 300);
+    let open = store.open_referrals(1000).unwrap();
+    assert!(!open.is_empty());
+    assert!(open.windows(2).all(|w| w[0].urgency >= w[1].urgency));
+    let first = ReferralCode::parse(&open[0].code).unwrap();
+    assert_eq!(first.issuer, 3);
+    assert_eq!(
+        store.referral_by_code(&first).unwrap().unwrap().id,
+        open[0].id
+    );
+}
+
+#[test]
+fn a_damaged_projection_is_repaired_by_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let p = person("Асен", "Асенов", None, Some("0888000111"));
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    let good = store.dump_projections().unwrap();
+    store
+        .connection()
+        .execute("DELETE FROM person_name_token", [])
+        .unwrap();
+    store
+        .connection()
+        .execute("UPDATE person_index SET phone = NULL", [])
+        .unwrap();
+    assert_ne!(store.dump_projections().unwrap(), good);
+    assert!(store.search_persons("Асен", 5).unwrap().is_empty());
+    store.rebuild_projections().unwrap();
+    assert_eq!(store.dump_projections().unwrap(), good);
+    assert_eq!(store.search_persons("Асен", 5).unwrap().len(), 1);
+}
+
+#[test]
+fn changes_merge_between_stores_and_conflicts_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, _) = new_store(dir.path());
+    let path_b = dir.path().join("b.db");
+    let mut b = Store::create(&path_b, &key(), &settings()).unwrap();
+    let p = person("Асен", "Асенов", None, None);
+    a.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    let all = a.changes_after(p.id, &[]).unwrap();
+    b.write(Origin::Sync, |w| {
+        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &all)
+    })
+    .unwrap();
+    assert_eq!(b.person(p.id).unwrap(), p);
+
+    // Offline: A changes the phone, B the neighbourhood and also the phone.
+    let base = a.heads(p.id).unwrap().unwrap();
+    let mut pa = p.clone();
+    pa.phone = Some(Phone::parse("0888111111").unwrap());
+    a.write(Origin::Local, |w| w.put_person(&pa)).unwrap();
+    let mut pb = p.clone();
+    pb.neighbourhood = Some("Изток".into());
+    pb.phone = Some(Phone::parse("0888222222").unwrap());
+    b.write(Origin::Local, |w| w.put_person(&pb)).unwrap();
+
+    let from_a = a.changes_after(p.id, &base).unwrap();
+    let from_b = b.changes_after(p.id, &base).unwrap();
+    b.write(Origin::Sync, |w| {
+        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &from_a)
+    })
+    .unwrap();
+    a.write(Origin::Sync, |w| {
+        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &from_b)
+    })
+    .unwrap();
+    // Replaying a merge changes nothing.
+    assert!(
+        !a.write(Origin::Sync, |w| w.merge_changes(
+            p.id,
+            DocKind::Person,
+            AccessClass::General,
+            None,
+            &from_b
+        ))
+        .unwrap()
+    );
+
+    let (ma, mb) = (a.person(p.id).unwrap(), b.person(p.id).unwrap());
+    assert_eq!(ma, mb);
+    assert_eq!(
+        ma.neighbourhood.as_deref(),
+        Some("Изток"),
+        "different fields both survive"
+    );
+    assert_eq!(a.conflicts(p.id).unwrap(), vec!["phone".to_string()]);
+    // The projection follows the merged document.
+    assert_eq!(
+        a.search_persons(ma.phone.as_ref().unwrap().as_str(), 5)
+            .unwrap()
+            .len(),
+        1
+    );
+}
