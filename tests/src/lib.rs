@@ -1,1 +1,82 @@
+//! Shared helpers of the cross-crate tests: deterministic records that a child process writes
+//! and the test process checks.
 
+use chrono::{DateTime, Duration, Utc};
+use kabinet_core::*;
+use uuid::Uuid;
+
+/// Record number `i`, the same in every process: a person, a visit with an HIV test and a
+/// glucose reading, and a referral.
+pub fn crash_record(i: u64) -> (Person, Visit, Referral) {
+    let id = |salt: u128| Uuid::from_u128((u128::from(i) << 8) | salt);
+    let at: DateTime<Utc> =
+        "2026-03-02T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::seconds(i as i64);
+    let person = Person {
+        id: id(1),
+        given_name: format!("Иван{}", letters(i)),
+        middle_name: None,
+        family_name: "Тестов".into(),
+        other_names: vec![],
+        sex: Sex::M,
+        birth_date: BirthDate::EstimatedYear(1980 + (i % 30) as i32),
+        egn: None,
+        lnch: None,
+        documents: Documents::NoDocuments,
+        phone: None,
+        neighbourhood: Some("Мошино".into()),
+        address: None,
+        consent: None,
+    };
+    let visit = Visit {
+        id: id(2),
+        person_id: person.id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse-1".into(),
+        at,
+        place: None,
+        screenings: Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result: RapidResult::NonReactive,
+            }),
+            glucose: Some(Glucose {
+                value: 8.0,
+                unit: GlucoseUnit::MmolL,
+                fasting: true,
+            }),
+            ..Default::default()
+        },
+        notes: String::new(),
+    };
+    let referral = Referral {
+        id: id(3),
+        code: ReferralCode::new(1, (i % 100_000) as u32),
+        person_id: person.id,
+        visit_id: visit.id,
+        reason: ReferralReason::Screening(ScreeningKind::Glucose),
+        destination: Destination::Hub(HubRole::Gp),
+        urgency: Urgency::Priority,
+        history: vec![StatusChange {
+            status: ReferralStatus::Issued,
+            at,
+            by: "nurse-1".into(),
+            note: None,
+        }],
+    };
+    (person, visit, referral)
+}
+
+/// A number as Cyrillic letters, so names stay names.
+fn letters(mut i: u64) -> String {
+    const ABC: [char; 10] = ['а', 'б', 'в', 'г', 'д', 'е', 'ж', 'з', 'и', 'к'];
+    let mut s = String::new();
+    loop {
+        s.push(ABC[(i % 10) as usize]);
+        i /= 10;
+        if i == 0 {
+            return s;
+        }
+    }
+}

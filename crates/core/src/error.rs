@@ -255,14 +255,14 @@ impl ValidationError {
             }
             Problem::EgnLength { digits } => {
                 if bg {
-                    format!("ЕГН има 10 цифри, а са въведени {digits}; проверете номера.")
+                    format!("трябва да има 10 цифри, а са въведени {digits}; проверете номера.")
                 } else {
                     format!("an EGN has 10 digits, {digits} were entered; check the number.")
                 }
             }
             Problem::EgnNotDigits => {
                 if bg {
-                    "ЕГН съдържа само цифри; махнете буквите и знаците.".into()
+                    "допускат се само цифри; махнете буквите и знаците.".into()
                 } else {
                     "an EGN contains digits only; remove letters and symbols.".into()
                 }
@@ -301,7 +301,7 @@ impl ValidationError {
             }
             Problem::LnchFormat => {
                 if bg {
-                    "ЛНЧ има 10 цифри; проверете номера.".into()
+                    "трябва да има 10 цифри; проверете номера.".into()
                 } else {
                     "an LNCh has 10 digits; check the number.".into()
                 }

@@ -106,6 +106,52 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// The message for the person at the screen, in their language. Errors a user can act on
+    /// say what to do; the rest are reported as they are.
+    pub fn message(&self, lang: kabinet_core::Lang) -> String {
+        use kabinet_core::Lang::{Bg, En};
+        match (self, lang) {
+            (StoreError::WrongKey { path }, Bg) => {
+                format!(
+                    "базата {} не може да се отвори: грешен ключ или файлът не е база на Кабинет.",
+                    path.display()
+                )
+            }
+            (StoreError::Missing { path }, Bg) => {
+                format!(
+                    "няма база в {}; създайте я с `kabinet init`.",
+                    path.display()
+                )
+            }
+            (StoreError::AlreadyExists { path }, Bg) => {
+                format!("вече има база в {}.", path.display())
+            }
+            (StoreError::EmptyKey, Bg) => {
+                "ключът е празен; въведете парола или raw:<64 шестнадесетични цифри>.".into()
+            }
+            (StoreError::BadKeyFormat, Bg) => {
+                "суровият ключ е raw: и 64 шестнадесетични цифри (32 байта).".into()
+            }
+            (StoreError::NewerSchema { found, known }, Bg) => format!(
+                "базата е от по-нова версия на Кабинет (схема {found}, тази версия знае до {known}); обновете Кабинет."
+            ),
+            (StoreError::NotFound { kind, id }, Bg) => {
+                let what = match *kind {
+                    "person" => "лице",
+                    "visit" => "посещение",
+                    "referral" => "направление",
+                    _ => "документ",
+                };
+                format!("няма {what} с идентификатор {id}.")
+            }
+            (StoreError::Invalid(errors), lang) => errors.messages(lang).join("\n"),
+            (other, Bg) => format!("грешка в базата: {other}"),
+            (other, En) => other.to_string(),
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Settings of this device kept in the store itself.
