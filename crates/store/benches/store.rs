@@ -22,20 +22,27 @@ use uuid::Uuid;
 
 const KEY: StoreKey = StoreKey::Raw([0x42; 32]);
 
-fn workload(visits: usize) -> PathBuf {
+/// The shared workload: `visits` lines from one seed (one cabinet). Cached between runs.
+fn workload(visits: usize, seed: u64) -> PathBuf {
     let dir = std::env::var_os("KABINET_WORKLOAD_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("kabinet-bench"));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("visits-{visits}.jsonl"));
+    let path = dir.join(format!("visits-{visits}-seed{seed}.jsonl"));
     if !path.exists() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen_workload.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen_workload.py");
         let out = Command::new("python3")
             .arg(&script)
-            .args(["--visits", &visits.to_string()])
+            .args(["--visits", &visits.to_string(), "--seed", &seed.to_string()])
+            .args(["--cabinet", &format!("cabinet-{}", seed % 100)])
             .output()
             .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::fs::write(&path, out.stdout).unwrap();
     }
     path
@@ -54,7 +61,12 @@ fn import_file(store: &mut Store, path: &Path) -> kabinet_store::import::ImportR
         skip_invalid_screenings: true,
         recorded_by: "bench".into(),
     };
-    import(store, BufReader::new(std::fs::File::open(path).unwrap()), &options).unwrap()
+    import(
+        store,
+        BufReader::new(std::fs::File::open(path).unwrap()),
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -81,140 +93,208 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // KABINET_BENCH=import,save,search,open runs only those parts (e.g. under a profiler).
+    let only = std::env::var("KABINET_BENCH").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only.split(',').any(|p| p == name);
     let dir = tempfile::tempdir().unwrap();
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
-    // --- Import of 10,000 visits.
-    let w10k = workload(10_000);
-    let mut store = fresh_store(dir.path(), "import.db");
-    let t = Instant::now();
-    let report = import_file(&mut store, &w10k);
-    let secs = t.elapsed().as_secs_f64();
-    rows.push((
-        "import 10,000 visits (encrypted, one transaction)".into(),
-        format!("{:.0} visits/s ({secs:.2} s; {} persons, {} referrals)", 10_000.0 / secs, report.persons_written, report.referrals_written),
-        "≥ 2,000 visits/s".into(),
-    ));
-    let bytes = db_bytes(&store);
-    rows.push((
-        "database bytes per visit (10,000 visits, all documents and indexes)".into(),
-        format!("{:.0} B ({:.1} MB total)", bytes as f64 / 10_000.0, bytes as f64 / 1e6),
-        "≤ 3 KB".into(),
-    ));
-
-    // --- One durable save: a new visit with HIV + glucose, its results document and a
-    // referral, in one transaction with fsync, on the 10,000-visit store.
-    let person_id = store.search_persons("Юсеинова", 1).unwrap()[0].id;
-    let mut times = Vec::new();
-    for i in 0..400 {
-        let visit = Visit {
-            id: Uuid::now_v7(),
-            person_id,
-            cabinet: "cabinet-1".into(),
-            specialist: "nurse-1".into(),
-            at: Utc::now(),
-            place: None,
-            screenings: Screenings {
-                hiv: Some(HivTest {
-                    consent: true,
-                    counselled: true,
-                    assay: HivAssay::RapidAb12,
-                    result: RapidResult::NonReactive,
-                }),
-                glucose: Some(Glucose {
-                    value: 7.0 + f64::from(i % 10) / 10.0,
-                    unit: GlucoseUnit::MmolL,
-                    fasting: true,
-                }),
-                ..Default::default()
-            },
-            notes: String::new(),
-        };
+    if part("import") || part("save") {
+        // --- Import of 10,000 visits.
+        let w10k = workload(10_000, 2080);
+        let mut store = fresh_store(dir.path(), "import.db");
         let t = Instant::now();
-        store
-            .write(Origin::Local, |w| {
-                w.put_visit(&visit)?;
-                let referral = Referral {
-                    id: Uuid::now_v7(),
-                    code: w.next_referral_code()?,
-                    person_id,
-                    visit_id: visit.id,
-                    reason: ReferralReason::Screening(ScreeningKind::Glucose),
-                    destination: Destination::Hub(HubRole::Gp),
-                    urgency: Urgency::Priority,
-                    history: vec![StatusChange {
-                        status: ReferralStatus::Issued,
-                        at: visit.at,
-                        by: "nurse-1".into(),
-                        note: None,
-                    }],
-                };
-                w.put_referral(&referral)
-            })
-            .unwrap();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    rows.push((
-        "one durable save (visit + HIV results + referral, fsync)".into(),
-        format!("p50 {} · p99 {}", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99))),
-        "p99 ≤ 10 ms".into(),
-    ));
-    drop(store);
+        let report = import_file(&mut store, &w10k);
+        let secs = t.elapsed().as_secs_f64();
+        rows.push((
+            "import 10,000 visits (encrypted, one transaction)".into(),
+            format!(
+                "{:.0} visits/s ({secs:.2} s; {} persons, {} referrals)",
+                10_000.0 / secs,
+                report.persons_written,
+                report.referrals_written
+            ),
+            "≥ 2,000 visits/s".into(),
+        ));
+        let bytes = db_bytes(&store);
+        rows.push((
+            "database bytes per visit (10,000 visits, all documents and indexes)".into(),
+            format!(
+                "{:.0} B ({:.1} MB total)",
+                bytes as f64 / 10_000.0,
+                bytes as f64 / 1e6
+            ),
+            "≤ 3 KB".into(),
+        ));
 
-    // --- Search with 100,000 persons: the workload makes about 0.59 persons per visit.
-    let big = workload(170_000);
-    let mut store = fresh_store(dir.path(), "search.db");
-    let t = Instant::now();
-    import_file(&mut store, &big);
-    let import_secs = t.elapsed().as_secs_f64();
-    let persons = store.count(kabinet_store::DocKind::Person).unwrap();
-    rows.push((
-        format!("import 170,000 visits ({persons} persons)"),
-        format!("{:.0} visits/s ({import_secs:.0} s)", 170_000.0 / import_secs),
-        "—".into(),
-    ));
-    let egns: Vec<String> = store
-        .connection()
-        .prepare("SELECT egn FROM person_index WHERE egn IS NOT NULL ORDER BY person_id LIMIT 300")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let cyrillic = ["Юсеин", "Иван", "Щере", "Мария Пет", "Ахмедова", "Цвет", "Жечк", "Асен Асенов", "Рад", "Шенай"];
-    let latin = ["yusein", "ivan", "shtere", "maria pet", "ahmedova", "tsvet", "zhechk", "asen asenov", "rad", "shenay"];
-    let mut measure = |name: &str, queries: &[String]| {
-        let mut times = Vec::new();
-        let mut found = 0;
-        for _round in 0..20 {
-            for q in queries {
+        if part("save") {
+            // --- One durable save: a new visit with HIV + glucose, its results document and a
+            // referral, in one transaction with fsync, on the 10,000-visit store.
+            let person_id = store.search_persons("Юсеинова", 1).unwrap()[0].id;
+            let mut times = Vec::new();
+            for i in 0..400 {
+                let visit = Visit {
+                    id: Uuid::now_v7(),
+                    person_id,
+                    cabinet: "cabinet-1".into(),
+                    specialist: "nurse-1".into(),
+                    at: Utc::now(),
+                    place: None,
+                    screenings: Screenings {
+                        hiv: Some(HivTest {
+                            consent: true,
+                            counselled: true,
+                            assay: HivAssay::RapidAb12,
+                            result: RapidResult::NonReactive,
+                        }),
+                        glucose: Some(Glucose {
+                            value: 7.0 + f64::from(i % 10) / 10.0,
+                            unit: GlucoseUnit::MmolL,
+                            fasting: true,
+                        }),
+                        ..Default::default()
+                    },
+                    notes: String::new(),
+                };
                 let t = Instant::now();
-                found += store.search_persons(q, 20).unwrap().len();
+                store
+                    .write(Origin::Local, |w| {
+                        w.put_visit(&visit)?;
+                        let referral = Referral {
+                            id: Uuid::now_v7(),
+                            code: w.next_referral_code()?,
+                            person_id,
+                            visit_id: visit.id,
+                            reason: ReferralReason::Screening(ScreeningKind::Glucose),
+                            destination: Destination::Hub(HubRole::Gp),
+                            urgency: Urgency::Priority,
+                            history: vec![StatusChange {
+                                status: ReferralStatus::Issued,
+                                at: visit.at,
+                                by: "nurse-1".into(),
+                                note: None,
+                            }],
+                        };
+                        w.put_referral(&referral)
+                    })
+                    .unwrap();
                 times.push(t.elapsed());
             }
+            times.sort();
+            rows.push((
+                "one durable save (visit + HIV results + referral, fsync)".into(),
+                format!(
+                    "p50 {} · p99 {}",
+                    ms(percentile(&times, 0.5)),
+                    ms(percentile(&times, 0.99))
+                ),
+                "p99 ≤ 10 ms".into(),
+            ));
+            drop(store);
         }
-        assert!(found > 0, "{name}: nothing found");
-        times.sort();
+    }
+    if part("search") {
+        // --- Search with 100,000 persons: the workload makes about 0.59 persons per visit; ten
+        // cabinets (seeds) of 17,000 visits each (a seed's dates span 57 days, none in the future).
+        let mut store = fresh_store(dir.path(), "search.db");
+        let t = Instant::now();
+        for seed in 1..=10 {
+            import_file(&mut store, &workload(17_000, seed));
+        }
+        let import_secs = t.elapsed().as_secs_f64();
+        let persons = store.count(kabinet_store::DocKind::Person).unwrap();
         rows.push((
-            format!("search, {persons} persons: {name}"),
-            format!("p50 {} · p99 {}", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99))),
-            "p99 ≤ 20 ms".into(),
+            format!("import 10 × 17,000 visits into one store ({persons} persons)"),
+            format!(
+                "{:.0} visits/s ({import_secs:.0} s)",
+                170_000.0 / import_secs
+            ),
+            "—".into(),
         ));
-    };
-    measure("Cyrillic prefix", &cyrillic.map(String::from));
-    measure("Latin prefix", &latin.map(String::from));
-    measure("ЕГН", &egns);
-    drop(store);
-
-    // --- Opening with a passphrase (SQLCipher's PBKDF2) vs a raw key.
-    let path = dir.path().join("kdf.db");
-    let pass = StoreKey::Passphrase("парола".into());
-    drop(Store::create(&path, &pass, &DeviceSettings { cabinet: "c".into(), issuer: 1 }).unwrap());
-    let t = Instant::now();
-    drop(Store::open(&path, &pass).unwrap());
-    rows.push(("open with a passphrase (SQLCipher KDF)".into(), ms(t.elapsed()), "—".into()));
-
+        let egns: Vec<String> = store
+            .connection()
+            .prepare(
+                "SELECT egn FROM person_index WHERE egn IS NOT NULL ORDER BY person_id LIMIT 300",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let cyrillic = [
+            "Юсеин",
+            "Иван",
+            "Щере",
+            "Мария Пет",
+            "Ахмедова",
+            "Цвет",
+            "Жечк",
+            "Асен Асенов",
+            "Рад",
+            "Шенай",
+        ];
+        let latin = [
+            "yusein",
+            "ivan",
+            "shtere",
+            "maria pet",
+            "ahmedova",
+            "tsvet",
+            "zhechk",
+            "asen asenov",
+            "rad",
+            "shenay",
+        ];
+        let mut measure = |name: &str, queries: &[String]| {
+            let mut times = Vec::new();
+            let mut found = 0;
+            for _round in 0..20 {
+                for q in queries {
+                    let t = Instant::now();
+                    found += store.search_persons(q, 20).unwrap().len();
+                    times.push(t.elapsed());
+                }
+            }
+            assert!(found > 0, "{name}: nothing found");
+            times.sort();
+            rows.push((
+                format!("search, {persons} persons: {name}"),
+                format!(
+                    "p50 {} · p99 {}",
+                    ms(percentile(&times, 0.5)),
+                    ms(percentile(&times, 0.99))
+                ),
+                "p99 ≤ 20 ms".into(),
+            ));
+        };
+        measure("Cyrillic prefix", &cyrillic.map(String::from));
+        measure("Latin prefix", &latin.map(String::from));
+        measure("ЕГН", &egns);
+        drop(store);
+    }
+    if part("open") {
+        // --- Opening with a passphrase (SQLCipher's PBKDF2) vs a raw key.
+        let path = dir.path().join("kdf.db");
+        let pass = StoreKey::Passphrase("парола".into());
+        drop(
+            Store::create(
+                &path,
+                &pass,
+                &DeviceSettings {
+                    cabinet: "c".into(),
+                    issuer: 1,
+                },
+            )
+            .unwrap(),
+        );
+        let t = Instant::now();
+        drop(Store::open(&path, &pass).unwrap());
+        rows.push((
+            "open with a passphrase (SQLCipher KDF)".into(),
+            ms(t.elapsed()),
+            "—".into(),
+        ));
+    }
     println!("| measure | result | target |\n|---|---|---|");
     for (a, b, c) in rows {
         println!("| {a} | {b} | {c} |");

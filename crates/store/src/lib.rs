@@ -229,6 +229,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         // Sorting and temporary indexes stay in memory: no plaintext temp files.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // 32 MB of page cache (default 2 MB): the id indexes are random-access, and every page
+        // read from disk is also a page to decrypt.
+        conn.pragma_update(None, "cache_size", -32_768)?;
         let version =
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
         if version > schema::SCHEMA_VERSION {

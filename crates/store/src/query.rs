@@ -7,7 +7,7 @@ use crate::{Result, Store};
 use automerge::ChangeHash;
 use chrono::NaiveDate;
 use kabinet_core::{AccessClass, Phone, Urgency, translit};
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -185,6 +185,8 @@ impl Store {
                 tokens.extend(translit::search_tokens(word));
             }
         }
+        tokens.sort();
+        tokens.dedup();
         if tokens.is_empty() {
             return match year {
                 Some(y) => Ok(self
@@ -197,37 +199,82 @@ impl Store {
                 None => Ok(Vec::new()),
             };
         }
-        // Every query word must be the prefix of some name word. The longest word is the most
-        // selective, so SQLite starts from it; persons whose name words match exactly rank
-        // first.
-        tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
-        let mut sql = format!(
-            "SELECT {PERSON_COLUMNS}, MAX(t0.token = ?1) AS exact FROM person_name_token t0
-             JOIN person_index p ON p.person_id = t0.person_id"
-        );
-        let mut args: Vec<String> = vec![tokens[0].clone(), prefix_end(&tokens[0])];
-        let mut wheres = vec!["t0.token >= ?1 AND t0.token < ?2".to_string()];
-        for (i, t) in tokens.iter().enumerate().skip(1) {
-            let (a, b) = (args.len() + 1, args.len() + 2);
-            wheres.push(format!(
-                "EXISTS (SELECT 1 FROM person_name_token t{i} WHERE t{i}.person_id = p.person_id AND t{i}.token >= ?{a} AND t{i}.token < ?{b})"
-            ));
-            args.push(t.clone());
-            args.push(prefix_end(t));
+        // Every query word must be the prefix of some name word. The rarest word drives: its
+        // index range is walked in key order (so exact word matches come first) and stops as
+        // soon as `limit` persons pass the other words and the year; nothing is sorted in bulk,
+        // so a common name costs no more than a rare one.
+        let driver = self.rarest(&tokens)?;
+        let others: Vec<&String> = tokens.iter().filter(|t| **t != driver).collect();
+        let mut walk = self.conn.prepare_cached(
+            "SELECT token, person_id FROM person_name_token WHERE token >= ?1 AND token < ?2 ORDER BY token, person_id",
+        )?;
+        let mut has = self.conn.prepare_cached(
+            "SELECT 1 FROM person_name_token WHERE person_id = ?1 AND token >= ?2 AND token < ?3 LIMIT 1",
+        )?;
+        let mut born = self
+            .conn
+            .prepare_cached("SELECT birth_year FROM person_index WHERE person_id = ?1")?;
+        let mut seen = HashSet::new();
+        let mut found: Vec<(bool, Vec<u8>)> = Vec::new();
+        let mut rows = walk.query(params![driver, prefix_end(&driver)])?;
+        while let Some(row) = rows.next()? {
+            let token: String = row.get(0)?;
+            let person: Vec<u8> = row.get(1)?;
+            if !seen.insert(person.clone()) {
+                continue;
+            }
+            let mut ok = true;
+            for t in &others {
+                if !has.exists(params![person, t, prefix_end(t)])? {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok && let Some(y) = year {
+                ok = born
+                    .query_row([&person], |r| r.get::<_, i32>(0))
+                    .optional()?
+                    == Some(y);
+            }
+            if ok {
+                found.push((token == driver, person));
+                if found.len() >= limit {
+                    break;
+                }
+            }
         }
-        if let Some(y) = year {
-            wheres.push(format!("p.birth_year = {y}"));
+        let mut fetch = self.conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
+        ))?;
+        let mut hits = Vec::with_capacity(found.len());
+        for (exact, id) in &found {
+            if let Some(hit) = fetch.query_row([id], person_hit).optional()? {
+                hits.push((*exact, hit));
+            }
         }
-        sql.push_str(&format!(
-            " WHERE {} GROUP BY p.person_id ORDER BY exact DESC, p.full_name LIMIT {}",
-            wheres.join(" AND "),
-            limit
-        ));
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let hits = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), person_hit)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(hits)
+        hits.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.full_name.cmp(&b.1.full_name))
+        });
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
+    }
+
+    /// The query word with the fewest name words starting with it (counted up to a cap).
+    fn rarest(&self, tokens: &[String]) -> Result<String> {
+        if tokens.len() == 1 {
+            return Ok(tokens[0].clone());
+        }
+        let mut count = self.conn.prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM person_name_token WHERE token >= ?1 AND token < ?2 LIMIT 2000)",
+        )?;
+        let mut best = (i64::MAX, &tokens[0]);
+        for t in tokens {
+            let n: i64 = count.query_row(params![t, prefix_end(t)], |r| r.get(0))?;
+            if n < best.0 {
+                best = (n, t);
+            }
+        }
+        Ok(best.1.clone())
     }
 
     /// The visits of a day (in Pernik's time zone), optionally of one cabinet, in time order.

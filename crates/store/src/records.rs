@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use kabinet_core::{AccessClass, Person, Referral, ReferralCode, Screenings, Visit};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::Value as Json;
 use uuid::Uuid;
 
 /// After this many incremental chunks a document is compacted into a fresh snapshot: loading
@@ -106,17 +105,14 @@ pub(crate) struct LoadedDoc {
 /// Loads a document: the snapshot, then the chunks saved since.
 pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
     let row = conn
-        .query_row(
-            "SELECT kind, snapshot, heads FROM documents WHERE doc_id = ?1",
-            [doc_id.as_bytes()],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            },
-        )
+        .prepare_cached("SELECT kind, snapshot, heads FROM documents WHERE doc_id = ?1")?
+        .query_row([doc_id.as_bytes()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
         .optional()?;
     let Some((kind, snapshot, heads)) = row else {
         return Ok(None);
@@ -191,9 +187,7 @@ impl<'a> Writer<'a> {
     }
 
     pub(crate) fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
+        self.tx.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?.execute(params![key, value],
         )?;
         Ok(())
     }
@@ -202,7 +196,8 @@ impl<'a> Writer<'a> {
     pub fn next_referral_code(&mut self) -> Result<ReferralCode> {
         let get = |tx: &Transaction<'_>, k: &str| -> Result<u32> {
             let v: Option<String> = tx
-                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([k], |r| r.get(0))
                 .optional()?;
             Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
@@ -272,11 +267,8 @@ impl<'a> Writer<'a> {
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
         Ok(self
             .tx
-            .query_row(
-                "SELECT 1 FROM documents WHERE doc_id = ?1",
-                [doc_id.as_bytes()],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id.as_bytes()], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -305,33 +297,31 @@ impl<'a> Writer<'a> {
             kind: kind.name(),
             reason: e.to_string(),
         })?;
-        let seq: i64 = self.tx.query_row(
-            "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents",
-            [],
-            |r| r.get(0),
-        )?;
+        let seq: i64 = self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
+            .query_row([], |r| r.get(0))?;
         let now = self.now.to_rfc3339();
         match load_doc(&self.tx, doc_id)? {
             None => {
-                let mut doc = AutoCommit::new().with_actor(self.actor.clone());
-                doc::reconcile(&mut doc, &Json::Object(Default::default()), &new).map_err(&err)?;
-                let snapshot = doc.save();
-                let heads = heads_to_bytes(&doc.get_heads());
-                self.tx.execute(
+                let (snapshot, head) =
+                    doc::encode_new(&new, self.actor, self.now.timestamp_millis()).map_err(&err)?;
+                let heads = heads_to_bytes(&[head]);
+                self.tx.prepare_cached(
                     "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        doc_id.as_bytes(),
-                        kind as i64,
-                        class.code(),
-                        parent.map(|p| p.as_bytes().to_vec()),
-                        snapshot,
-                        heads,
-                        seq,
-                        self.origin as i64,
-                        now
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    doc_id.as_bytes(),
+                    kind as i64,
+                    class.code(),
+                    parent.map(|p| p.as_bytes().to_vec()),
+                    snapshot,
+                    heads,
+                    seq,
+                    self.origin as i64,
+                    now
+                ])?;
             }
             Some(mut loaded) => {
                 if loaded.kind != kind {
@@ -365,40 +355,40 @@ impl<'a> Writer<'a> {
     ) -> Result<()> {
         let chunk = loaded.doc.save_after(&loaded.heads);
         let heads = heads_to_bytes(&loaded.doc.get_heads());
-        let (count, last): (i64, i64) = self.tx.query_row(
-            "SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1",
-            [doc_id.as_bytes()],
+        let (count, last): (i64, i64) = self.tx.prepare_cached("SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1")?.query_row([doc_id.as_bytes()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if count + 1 >= COMPACT_AFTER_CHUNKS {
             let snapshot = loaded.doc.save();
-            self.tx.execute(
-                "DELETE FROM document_chunks WHERE doc_id = ?1",
-                [doc_id.as_bytes()],
-            )?;
-            self.tx.execute(
-                "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
-                params![doc_id.as_bytes(), snapshot],
-            )?;
+            self.tx
+                .prepare_cached("DELETE FROM document_chunks WHERE doc_id = ?1")?
+                .execute([doc_id.as_bytes()])?;
+            self.tx
+                .prepare_cached("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1")?
+                .execute(params![doc_id.as_bytes(), snapshot])?;
+            tracing::debug!(%doc_id, chunks = count + 1, "compacted document");
         } else {
-            self.tx.execute(
-                "INSERT INTO document_chunks (doc_id, chunk_no, bytes) VALUES (?1, ?2, ?3)",
-                params![doc_id.as_bytes(), last + 1, chunk],
-            )?;
+            tracing::trace!(%doc_id, bytes = chunk.len(), "saved incremental changes");
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO document_chunks (doc_id, chunk_no, bytes) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![doc_id.as_bytes(), last + 1, chunk])?;
         }
-        self.tx.execute(
-            "UPDATE documents SET heads = ?2, change_seq = ?3, origin = ?4, updated_at = ?5,
+        self.tx
+            .prepare_cached(
+                "UPDATE documents SET heads = ?2, change_seq = ?3, origin = ?4, updated_at = ?5,
                  access_class = COALESCE(?6, access_class)
              WHERE doc_id = ?1",
-            params![
+            )?
+            .execute(params![
                 doc_id.as_bytes(),
                 heads,
                 seq,
                 self.origin as i64,
                 self.now.to_rfc3339(),
                 class.map(|c| c.code())
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 }
@@ -448,11 +438,8 @@ impl Store {
     pub fn heads(&self, doc_id: Uuid) -> Result<Option<Vec<ChangeHash>>> {
         let h: Option<Vec<u8>> = self
             .conn
-            .query_row(
-                "SELECT heads FROM documents WHERE doc_id = ?1",
-                [doc_id.as_bytes()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT heads FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id.as_bytes()], |r| r.get(0))
             .optional()?;
         Ok(h.map(|b| heads_from_bytes(&b)))
     }
@@ -488,19 +475,16 @@ impl Writer<'_> {
         bytes: &[u8],
     ) -> Result<bool> {
         let err = doc_err(doc_id);
-        let seq: i64 = self.tx.query_row(
-            "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents",
-            [],
-            |r| r.get(0),
-        )?;
+        let seq: i64 = self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
+            .query_row([], |r| r.get(0))?;
         let json = match load_doc(&self.tx, doc_id)? {
             None => {
                 let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
                 let snapshot = doc.save();
-                self.tx.execute(
-                    "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
+                self.tx.prepare_cached("INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
                         doc_id.as_bytes(),
                         kind as i64,
                         class.code(),

@@ -61,7 +61,7 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[M::up(
         person_id BLOB NOT NULL,
         PRIMARY KEY (token, person_id)
     ) STRICT, WITHOUT ROWID;
-    CREATE INDEX person_name_token_by_person ON person_name_token(person_id);
+    CREATE INDEX person_name_token_by_person ON person_name_token(person_id, token);
 
     CREATE TABLE visit_index (
         visit_id   BLOB PRIMARY KEY,

@@ -145,7 +145,8 @@ fn the_file_on_disk_holds_no_plaintext() {
             "7706245930",
             "+359888123456",
             "reactive",
-            "hiv",
+            // Needles of 6+ bytes: a 3-byte one turns up in random ciphertext now and then.
+            "rapid_ab_1_2",
         ] {
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
