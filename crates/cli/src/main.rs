@@ -185,15 +185,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
-            if let Some(Invalid(errors)) = e.downcast_ref::<Invalid>() {
-                for m in errors.messages(lang) {
-                    let _ = writeln!(stderr, "{}: {m}", tr(lang, "грешка", "error"));
-                }
-                return ExitCode::from(2);
-            }
-            if let Some(kabinet_store::StoreError::Invalid(errors)) =
-                e.downcast_ref::<kabinet_store::StoreError>()
-            {
+            let invalid = match (
+                e.downcast_ref::<Invalid>(),
+                e.downcast_ref::<kabinet_store::StoreError>(),
+            ) {
+                (Some(Invalid(errors)), _) => Some(errors),
+                (_, Some(kabinet_store::StoreError::Invalid(errors))) => Some(errors),
+                _ => None,
+            };
+            if let Some(errors) = invalid {
                 for m in errors.messages(lang) {
                     let _ = writeln!(stderr, "{}: {m}", tr(lang, "грешка", "error"));
                 }

@@ -277,15 +277,20 @@ impl Store {
         Ok(best.1.clone())
     }
 
-    /// The visits of a day (in Pernik's time zone), optionally of one cabinet, in time order.
-    pub fn visits_on(&self, day: NaiveDate, cabinet: Option<&str>) -> Result<Vec<VisitSummary>> {
-        let mut stmt = self.conn.prepare_cached(
+    fn visits_where(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<VisitSummary>> {
+        let sql = format!(
             "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at
              FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
-             WHERE v.local_day = ?1 AND (?2 IS NULL OR v.cabinet = ?2) ORDER BY v.at",
-        )?;
-        let rows = stmt
-            .query_map(params![day.to_string(), cabinet], |r| {
+             WHERE {condition}"
+        );
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(args, |r| {
                 Ok(VisitSummary {
                     id: uuid(r.get(0)?),
                     person_id: uuid(r.get(1)?),
@@ -299,26 +304,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// The visits of a day (in Pernik's time zone), optionally of one cabinet, in time order.
+    pub fn visits_on(&self, day: NaiveDate, cabinet: Option<&str>) -> Result<Vec<VisitSummary>> {
+        self.visits_where(
+            "v.local_day = ?1 AND (?2 IS NULL OR v.cabinet = ?2) ORDER BY v.at",
+            params![day.to_string(), cabinet],
+        )
+    }
+
     /// A person's visits, newest first.
     pub fn visits_of_person(&self, person_id: Uuid) -> Result<Vec<VisitSummary>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at
-             FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
-             WHERE v.person_id = ?1 ORDER BY v.at DESC",
-        )?;
-        let rows = stmt
-            .query_map([person_id.as_bytes()], |r| {
-                Ok(VisitSummary {
-                    id: uuid(r.get(0)?),
-                    person_id: uuid(r.get(1)?),
-                    person_name: r.get(2)?,
-                    cabinet: r.get(3)?,
-                    specialist: r.get(4)?,
-                    at: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        self.visits_where(
+            "v.person_id = ?1 ORDER BY v.at DESC",
+            [person_id.as_bytes()],
+        )
     }
 
     fn referrals_where(
