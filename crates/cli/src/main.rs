@@ -7,6 +7,7 @@ mod visit_args;
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{NaiveDate, Utc};
+use chrono_tz::Europe::Sofia;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kabinet_core::{Egn, Lang, PersonDraft, Recorded, ValidationErrors};
 use kabinet_store::import::{ImportError, ImportOptions};
@@ -184,6 +185,12 @@ fn main() -> ExitCode {
     match run(cli, lang) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Output piped into `head` and closed early is not an error.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
             let mut stderr = std::io::stderr().lock();
             let invalid = match (
                 e.downcast_ref::<Invalid>(),
@@ -240,6 +247,17 @@ fn tr(lang: Lang, bg: &'static str, en: &'static str) -> &'static str {
         Lang::Bg => bg,
         Lang::En => en,
     }
+}
+
+/// A referral reason as stored in the query table, for people.
+fn reason_label(reason: &str) -> String {
+    kabinet_core::ScreeningKind::parse(reason)
+        .map_or_else(|| reason.to_string(), |k| k.label_bg().to_string())
+}
+
+fn destination_label(slug: &str, lang: Lang) -> String {
+    kabinet_core::Destination::parse(slug)
+        .map_or_else(|_| slug.to_string(), |d| d.label(lang).to_string())
 }
 
 fn key_of(cli: &Cli, lang: Lang) -> Result<StoreKey> {
@@ -416,7 +434,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     writeln!(
                         out,
                         "    {}  {}  {}  {}",
-                        v.at.format("%d.%m.%Y %H:%M"),
+                        v.at.with_timezone(&Sofia).format("%d.%m.%Y %H:%M"),
                         v.cabinet,
                         v.specialist,
                         kinds.join(", ")
@@ -433,8 +451,8 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                         out,
                         "    {}  {}  {}  {}  {}",
                         r.code,
-                        r.reason,
-                        r.destination,
+                        reason_label(&r.reason),
+                        destination_label(&r.destination, lang),
                         r.urgency.label(lang),
                         r.status
                     )?;
@@ -465,7 +483,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 writeln!(
                     out,
                     "  {}  {}  {}",
-                    &v.at[11..16],
+                    v.at.with_timezone(&Sofia).format("%H:%M"),
                     v.person_name,
                     v.specialist
                 )?;
@@ -488,8 +506,8 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     r.code,
                     r.urgency.label(lang),
                     r.person_name,
-                    r.reason,
-                    r.destination
+                    reason_label(&r.reason),
+                    destination_label(&r.destination, lang)
                 )?;
             }
         }

@@ -5,7 +5,7 @@
 use crate::records::{DocKind, heads_from_bytes};
 use crate::{Result, Store};
 use automerge::ChangeHash;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use kabinet_core::{AccessClass, Phone, Urgency, translit};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
@@ -34,7 +34,7 @@ pub struct VisitSummary {
     pub person_name: String,
     pub cabinet: String,
     pub specialist: String,
-    pub at: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -297,7 +297,9 @@ impl Store {
                     person_name: r.get(2)?,
                     cabinet: r.get(3)?,
                     specialist: r.get(4)?,
-                    at: r.get(5)?,
+                    at: DateTime::parse_from_rfc3339(&r.get::<_, String>(5)?)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_default(),
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
