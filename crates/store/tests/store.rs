@@ -491,3 +491,73 @@ fn changes_merge_between_stores_and_conflicts_are_flagged() {
         1
     );
 }
+
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let p = person("Асен", "Асенов", None, None);
+    let v = visit_with_hiv(&p, RapidResult::NonReactive);
+    let result: Result<(), StoreError> = store.write(Origin::Local, |w| {
+        w.put_person(&p)?;
+        w.put_visit(&v)?;
+        w.next_referral_code()?;
+        Err(StoreError::NotFound {
+            kind: "referral",
+            id: "simulated failure after two records".into(),
+        })
+    });
+    assert!(result.is_err());
+    assert!(store.changes_since(0, 10).unwrap().is_empty());
+    assert!(matches!(
+        store.person(p.id),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store.search_persons("Асен", 5).unwrap().is_empty(),
+        "no projection row either"
+    );
+    // The referral counter was rolled back too: the next code is still the first.
+    let code = store
+        .write(Origin::Local, |w| w.next_referral_code())
+        .unwrap();
+    assert_eq!(code, ReferralCode::new(3, 1));
+}
+
+#[test]
+fn a_database_from_a_newer_kabinet_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = new_store(dir.path());
+    store
+        .connection()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    drop(store);
+    match Store::open(&path, &key()) {
+        Err(e @ StoreError::NewerSchema { found: 99, .. }) => {
+            assert!(
+                e.message(Lang::Bg).contains("обновете Кабинет"),
+                "{}",
+                e.message(Lang::Bg)
+            );
+        }
+        other => panic!("expected NewerSchema, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn reopening_migrates_nothing_and_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let p = person("Асен", "Асенов", None, None);
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    drop(store);
+    let store = Store::open(&path, &key()).unwrap();
+    let version: i64 = store
+        .connection()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, kabinet_store::SCHEMA_VERSION);
+    assert_eq!(store.person(p.id).unwrap(), p);
+    assert_eq!(store.settings().unwrap(), settings());
+}
