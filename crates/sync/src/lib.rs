@@ -1,0 +1,7 @@
+//! Kabinet's sync protocol, shared by devices and the hub: the versioned wire format of a sync
+//! exchange. See docs/sync.md for the design (two change feeds with cursors, byte-bounded
+//! batches, per-document Automerge changes the other side lacks).
+
+pub mod wire;
+
+pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};
