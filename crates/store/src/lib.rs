@@ -10,12 +10,14 @@ pub mod import;
 mod projection;
 mod query;
 mod records;
+mod replication;
 mod schema;
 
 pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};
-pub use records::{DocKind, Origin, Writer, results_doc_id};
+pub use records::{DocKind, Merged, Origin, Writer, results_doc_id};
+pub use replication::{Outgoing, OutgoingBatch};
 pub use schema::SCHEMA_VERSION;
 
 use automerge::ActorId;

@@ -165,7 +165,7 @@ pub(crate) fn read_record<T: DeserializeOwned>(
 
 /// Writes records inside one transaction (see [`Store::write`]).
 pub struct Writer<'a> {
-    tx: Transaction<'a>,
+    pub(crate) tx: Transaction<'a>,
     actor: &'a ActorId,
     origin: Origin,
     now: DateTime<Utc>,
@@ -186,7 +186,13 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    pub(crate) fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+    /// The transaction itself, for the tables of a crate built on the store (the hub's relay
+    /// log and devices), so they commit together with the documents.
+    pub fn extension_sql(&self) -> &rusqlite::Connection {
+        &self.tx
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.tx.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?.execute(params![key, value],
         )?;
         Ok(())
@@ -464,8 +470,9 @@ impl Store {
 }
 
 impl Writer<'_> {
-    /// Merges Automerge changes received from elsewhere (sync, #3) into a document, creating it
-    /// if new, and refreshes its projection. Idempotent: changes already held change nothing.
+    /// Merges Automerge changes received from elsewhere (sync) into a document, creating it
+    /// if new, and refreshes its projection. Idempotent: changes already held change nothing
+    /// (`None`). Otherwise returns the changes that were new here and the heads after.
     pub fn merge_changes(
         &mut self,
         doc_id: Uuid,
@@ -473,44 +480,82 @@ impl Writer<'_> {
         class: AccessClass,
         parent: Option<Uuid>,
         bytes: &[u8],
-    ) -> Result<bool> {
+    ) -> Result<Option<Merged>> {
         let err = doc_err(doc_id);
         let seq: i64 = self
             .tx
             .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
             .query_row([], |r| r.get(0))?;
-        let json = match load_doc(&self.tx, doc_id)? {
+        let (json, merged) = match load_doc(&self.tx, doc_id)? {
             None => {
                 let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
                 let snapshot = doc.save();
-                self.tx.prepare_cached("INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
+                let heads = doc.get_heads();
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(params![
                         doc_id.as_bytes(),
                         kind as i64,
                         class.code(),
                         parent.map(|p| p.as_bytes().to_vec()),
                         snapshot,
-                        heads_to_bytes(&doc.get_heads()),
+                        heads_to_bytes(&heads),
                         seq,
-                        Origin::Sync as i64,
+                        self.origin as i64,
                         self.now.to_rfc3339()
-                    ],
-                )?;
-                doc::to_json(&doc).map_err(&err)?
+                    ])?;
+                let new_changes = doc.save_after(&[]);
+                (
+                    doc::to_json(&doc).map_err(&err)?,
+                    Merged {
+                        new_changes,
+                        heads,
+                        change_seq: seq as u64,
+                    },
+                )
             }
             Some(mut loaded) => {
+                if loaded.kind != kind {
+                    return Err(StoreError::KindMismatch {
+                        doc_id,
+                        found: loaded.kind.name(),
+                        expected: kind.name(),
+                    });
+                }
                 loaded
                     .doc
                     .load_incremental(bytes)
                     .map_err(|e| err(e.into()))?;
-                if heads_to_bytes(&loaded.doc.get_heads()) == heads_to_bytes(&loaded.heads) {
-                    return Ok(false);
+                let heads = loaded.doc.get_heads();
+                if heads_to_bytes(&heads) == heads_to_bytes(&loaded.heads) {
+                    return Ok(None);
                 }
+                let new_changes = loaded.doc.save_after(&loaded.heads);
                 self.store_changes(doc_id, &mut loaded, seq, None)?;
-                doc::to_json(&loaded.doc).map_err(&err)?
+                (
+                    doc::to_json(&loaded.doc).map_err(&err)?,
+                    Merged {
+                        new_changes,
+                        heads,
+                        change_seq: seq as u64,
+                    },
+                )
             }
         };
         projection::project(&self.tx, kind, doc_id, &json)?;
-        Ok(true)
+        Ok(Some(merged))
     }
+}
+
+/// What a merge added.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The Automerge changes that were new here (what a hub relays onwards).
+    pub new_changes: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+    /// The document's new local change sequence.
+    pub change_seq: u64,
 }

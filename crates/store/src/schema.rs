@@ -6,8 +6,9 @@ use rusqlite_migration::{M, Migrations};
 /// The documents are the truth (`documents`, `document_chunks`); the `*_index` and
 /// `person_name_token` tables are projections that [`crate::Store::rebuild_projections`]
 /// can recreate from them at any time.
-const MIGRATIONS_SLICE: &[M<'_>] = &[M::up(
-    r#"
+const MIGRATIONS_SLICE: &[M<'_>] = &[
+    M::up(
+        r#"
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -90,7 +91,19 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[M::up(
     CREATE INDEX referral_by_person ON referral_index(person_id);
     CREATE INDEX referral_open_by_urgency ON referral_index(urgency DESC, issued_at) WHERE is_open = 1;
     "#,
-)];
+    ),
+    // Sync (#3): per document, the heads the hub is known to hold, and the local change
+    // sequence at which this device had nothing the hub lacks.
+    M::up(
+        r#"
+    CREATE TABLE sync_state (
+        doc_id      BLOB PRIMARY KEY,
+        peer_heads  BLOB NOT NULL,
+        in_sync_seq INTEGER
+    ) STRICT, WITHOUT ROWID;
+    "#,
+    ),
+];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);
 

@@ -2,6 +2,8 @@
 //! exchange. See docs/sync.md for the design (two change feeds with cursors, byte-bounded
 //! batches, per-document Automerge changes the other side lacks).
 
+pub mod engine;
 pub mod wire;
 
+pub use engine::{SyncError, SyncReport, SyncStatus, enroll, status, sync};
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};

@@ -1,0 +1,3 @@
+fn main() -> anyhow::Result<()> {
+    kabinet_hub::cli::main_entry()
+}

@@ -1,0 +1,205 @@
+//! The HTTP face of the hub (axum): health, device enrollment and sync. Every sync request is
+//! authenticated by its device token; bodies are size-limited and decoded defensively; a bad
+//! request gets a clear 4xx and the hub goes on serving.
+
+use crate::storage::{Device, HubError, HubStorage};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kabinet_sync::wire::{MAX_MESSAGE_BYTES, WIRE_VERSION};
+use kabinet_sync::{SyncRequest, WireError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub type SharedStorage = Arc<dyn HubStorage>;
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// An error answer: a status and a message in English and Bulgarian.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    en: String,
+    bg: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, en: impl Into<String>, bg: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            en: en.into(),
+            bg: bg.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({"error": self.en, "error_bg": self.bg})),
+        )
+            .into_response()
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::BadEnrollmentCode => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unknown, used or expired enrollment code; ask the hub operator for a new one",
+                "непознат, използван или изтекъл код за регистрация; поискайте нов от оператора на Хъба",
+            ),
+            HubError::BadDocument { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.to_string(),
+                format!("невалиден документ: {e}"),
+            ),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the hub could not complete the request; try again",
+                    "Хъбът не можа да изпълни заявката; опитайте отново",
+                )
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "вътрешна грешка",
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    wire_version: u16,
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        wire_version: WIRE_VERSION,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EnrollRequest {
+    pub code: String,
+    pub device_name: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub token: String,
+    pub cabinet: String,
+    pub issuer: u8,
+}
+
+/// Codes are typed by people: only the digits count.
+pub fn normalise_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_digit).collect()
+}
+
+async fn enroll(
+    State(storage): State<SharedStorage>,
+    Json(req): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let code_hash = sha256(normalise_code(&req.code).as_bytes());
+    let token_bytes: [u8; 32] = rand::random();
+    let token = hex::encode(token_bytes);
+    let token_hash = sha256(token.as_bytes());
+    let name = req.device_name.trim().chars().take(100).collect::<String>();
+    let device = blocking(move || storage.redeem_enrollment(code_hash, &name, token_hash)).await?;
+    tracing::info!(device = %device.id, cabinet = %device.cabinet, "device enrolled");
+    Ok(Json(EnrollResponse {
+        device_id: device.id,
+        token,
+        cabinet: device.cabinet,
+        issuer: device.issuer,
+    }))
+}
+
+async fn authenticate(storage: &SharedStorage, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing device token (Authorization: Bearer …); enroll the device first",
+                "липсва ключ на устройството; първо регистрирайте устройството",
+            )
+        })?;
+    let hash = sha256(token.trim().as_bytes());
+    let storage = storage.clone();
+    blocking(move || storage.device_by_token(hash))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unknown or revoked device token; enroll the device again",
+                "непознато или отнето устройство; регистрирайте устройството отново",
+            )
+        })
+}
+
+async fn sync(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let device = authenticate(&storage, &headers).await?;
+    let request = SyncRequest::decode(&body).map_err(|e| match e {
+        WireError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), "заявката е твърде голяма"),
+        WireError::Version { got, supported } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            e.to_string(),
+            format!("версия {got} на протокола не се поддържа (Хъбът говори версия {supported}); обновете по-старата страна"),
+        ),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, e.to_string(), "повредена заявка за синхронизация"),
+    })?;
+    let pushed = request.push.len();
+    let device_id = device.id.clone();
+    let response = blocking(move || storage.sync(&device, &request)).await?;
+    tracing::debug!(device = %device_id, pushed, pulled = response.pull.len(), "sync");
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        response.encode(),
+    )
+        .into_response())
+}
+
+/// The router: `/health`, `/v1/enroll`, `/v1/sync`.
+pub fn router(storage: SharedStorage) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/sync", post(sync))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(storage)
+}

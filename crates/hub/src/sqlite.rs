@@ -1,0 +1,348 @@
+//! The default hub storage: one encrypted SQLite file holding the documents (a Kabinet store,
+//! with its projections, so hub staff can search) plus the hub's own tables: devices,
+//! enrollment codes and the relay log that devices pull from.
+
+use crate::storage::{Device, HubError, HubStorage};
+use automerge::ChangeHash;
+use chrono::{DateTime, Utc};
+use kabinet_core::AccessClass;
+use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreKey};
+use kabinet_sync::{DocChanges, SyncRequest, SyncResponse};
+use rusqlite::{OptionalExtension, Row, params};
+use std::path::Path;
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// The hub's own tables, beside the store's. `IF NOT EXISTS`: created on first open.
+const HUB_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS hub_device (
+    device_id    TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    cabinet      TEXT NOT NULL,
+    issuer       INTEGER NOT NULL UNIQUE,
+    token_hash   BLOB NOT NULL UNIQUE,
+    enrolled_at  TEXT NOT NULL,
+    revoked_at   TEXT,
+    last_sync_at TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS hub_enrollment (
+    code_hash  BLOB PRIMARY KEY,
+    cabinet    TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) STRICT;
+-- Every change new to the hub, in arrival order: what devices pull.
+CREATE TABLE IF NOT EXISTS hub_relay (
+    hub_seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id        BLOB NOT NULL,
+    kind          INTEGER NOT NULL,
+    access_class  INTEGER NOT NULL,
+    parent_id     BLOB,
+    origin_device TEXT NOT NULL,
+    changes       BLOB NOT NULL,
+    heads         BLOB NOT NULL
+) STRICT;
+"#;
+
+/// The hub's own issuer number for referral codes (hub staff issue referrals too).
+pub const HUB_ISSUER: u8 = 99;
+
+pub struct SqliteHub {
+    store: Mutex<Store>,
+}
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+    let time = |s: Option<String>| {
+        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    Ok(Device {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        cabinet: r.get(2)?,
+        issuer: r.get(3)?,
+        enrolled_at: time(r.get(4)?).unwrap_or_default(),
+        revoked_at: time(r.get(5)?),
+        last_sync_at: time(r.get(6)?),
+    })
+}
+
+const DEVICE_COLUMNS: &str =
+    "device_id, name, cabinet, issuer, enrolled_at, revoked_at, last_sync_at";
+
+impl SqliteHub {
+    /// Opens (or creates) the hub database in `data_dir`.
+    pub fn open(data_dir: &Path, key: &StoreKey) -> Result<SqliteHub, HubError> {
+        std::fs::create_dir_all(data_dir).map_err(kabinet_store::StoreError::from)?;
+        let path = data_dir.join("hub.db");
+        let store = if path.exists() {
+            Store::open(&path, key)?
+        } else {
+            let settings = DeviceSettings {
+                cabinet: "hub".into(),
+                issuer: HUB_ISSUER,
+            };
+            Store::create(&path, key, &settings)?
+        };
+        store.connection().execute_batch(HUB_SCHEMA)?;
+        Ok(SqliteHub {
+            store: Mutex::new(store),
+        })
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves no half transaction (SQLite rolled it back).
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a write of hub staff (a hub-side edit) and relays the changes it made.
+    pub fn write_local<T>(
+        &self,
+        f: impl FnOnce(&mut kabinet_store::Writer<'_>) -> kabinet_store::Result<T>,
+    ) -> Result<T, HubError> {
+        let mut store = self.store();
+        let before: i64 = store.connection().query_row(
+            "SELECT COALESCE(MAX(change_seq), 0) FROM documents",
+            [],
+            |r| r.get(0),
+        )?;
+        let out = store.write(Origin::Local, f)?;
+        // Relay every document the write touched: its changes since the heads the relay log
+        // last recorded for it.
+        let touched: Vec<Vec<u8>> = store
+            .connection()
+            .prepare("SELECT doc_id FROM documents WHERE change_seq > ?1")?
+            .query_map([before], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut rows = Vec::new();
+        for raw in touched {
+            let doc_id = Uuid::from_slice(&raw).unwrap_or_default();
+            let relayed: Option<Vec<u8>> = store
+                .connection()
+                .query_row(
+                    "SELECT heads FROM hub_relay WHERE doc_id = ?1 ORDER BY hub_seq DESC LIMIT 1",
+                    [&raw],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let base: Vec<ChangeHash> = relayed
+                .map(|b| {
+                    b.chunks_exact(32)
+                        .map(|c| ChangeHash(c.try_into().expect("32")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let changes = store.changes_after(doc_id, &base)?;
+            let heads = store.heads(doc_id)?.unwrap_or_default();
+            let (kind, class, parent): (i64, i64, Option<Vec<u8>>) = store.connection().query_row(
+                "SELECT kind, access_class, parent_id FROM documents WHERE doc_id = ?1",
+                [&raw],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            rows.push((raw, kind, class, parent, changes, heads));
+        }
+        store.write(Origin::Local, |w| {
+            for (raw, kind, class, parent, changes, heads) in &rows {
+                let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
+                w.extension_sql().execute(
+                    "INSERT INTO hub_relay (doc_id, kind, access_class, parent_id, origin_device, changes, heads)
+                     VALUES (?1, ?2, ?3, ?4, 'hub', ?5, ?6)",
+                    params![raw, kind, class, parent, changes, heads],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Reads through the hub's store (search, records) under the lock.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Store) -> kabinet_store::Result<T>,
+    ) -> Result<T, HubError> {
+        Ok(f(&self.store())?)
+    }
+}
+
+impl HubStorage for SqliteHub {
+    fn create_enrollment(
+        &self,
+        cabinet: &str,
+        code_hash: [u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError> {
+        self.store().connection().execute(
+            "INSERT INTO hub_enrollment (code_hash, cabinet, expires_at) VALUES (?1, ?2, ?3)",
+            params![code_hash.to_vec(), cabinet, expires_at.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: [u8; 32],
+        device_name: &str,
+        token_hash: [u8; 32],
+    ) -> Result<Device, HubError> {
+        let mut store = self.store();
+        store
+            .write(Origin::Local, |w| {
+                let sql = w.extension_sql();
+                let found: Option<(String, String)> = sql
+                    .query_row(
+                        "SELECT cabinet, expires_at FROM hub_enrollment WHERE code_hash = ?1",
+                        [code_hash.to_vec()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let Some((cabinet, expires)) = found else {
+                    return Ok(Err(HubError::BadEnrollmentCode));
+                };
+                sql.execute("DELETE FROM hub_enrollment WHERE code_hash = ?1", [code_hash.to_vec()])?;
+                if expires < Utc::now().to_rfc3339() {
+                    return Ok(Err(HubError::BadEnrollmentCode));
+                }
+                let taken: Vec<u8> = sql
+                    .prepare("SELECT issuer FROM hub_device")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let Some(issuer) = (1..HUB_ISSUER).find(|i| !taken.contains(i)) else {
+                    return Ok(Err(HubError::IssuersExhausted));
+                };
+                let device = Device {
+                    id: Uuid::now_v7().to_string(),
+                    name: device_name.to_string(),
+                    cabinet,
+                    issuer,
+                    enrolled_at: Utc::now(),
+                    revoked_at: None,
+                    last_sync_at: None,
+                };
+                sql.execute(
+                    "INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![device.id, device.name, device.cabinet, device.issuer, token_hash.to_vec(), device.enrolled_at.to_rfc3339()],
+                )?;
+                Ok(Ok(device))
+            })?
+    }
+
+    fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError> {
+        Ok(self
+            .store()
+            .connection()
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM hub_device WHERE token_hash = ?1 AND revoked_at IS NULL"
+            ))?
+            .query_row([token_hash.to_vec()], device_row)
+            .optional()?)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>, HubError> {
+        Ok(self
+            .store()
+            .connection()
+            .prepare(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM hub_device ORDER BY enrolled_at"
+            ))?
+            .query_map([], device_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke(&self, device_id: &str) -> Result<(), HubError> {
+        let n = self.store().connection().execute(
+            "UPDATE hub_device SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            params![device_id, Utc::now().to_rfc3339()],
+        )?;
+        if n == 0 {
+            return Err(HubError::NoSuchDevice(device_id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError> {
+        let mut store = self.store();
+        store
+            .write(Origin::Sync, |w| {
+                for doc in &request.push {
+                    let (Some(kind), Some(class)) = (DocKind::from_code(i64::from(doc.kind)), AccessClass::from_code(doc.class))
+                    else {
+                        return Ok(Err(HubError::BadDocument {
+                            doc_id: doc.doc_id,
+                            reason: format!("unknown kind {} or class {}", doc.kind, doc.class),
+                        }));
+                    };
+                    let merged = match w.merge_changes(doc.doc_id, kind, class, doc.parent, &doc.changes) {
+                        Ok(m) => m,
+                        // A document that does not load or does not fit its kind is the
+                        // device's error, not the hub's: refuse the request, keep serving.
+                        Err(
+                            e @ (kabinet_store::StoreError::Document { .. }
+                            | kabinet_store::StoreError::Shape { .. }
+                            | kabinet_store::StoreError::KindMismatch { .. }),
+                        ) => {
+                            return Ok(Err(HubError::BadDocument {
+                                doc_id: doc.doc_id,
+                                reason: e.to_string(),
+                            }));
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if let Some(m) = merged {
+                        let heads: Vec<u8> = m.heads.iter().flat_map(|h| h.0).collect();
+                        w.extension_sql()
+                            .prepare_cached(
+                                "INSERT INTO hub_relay (doc_id, kind, access_class, parent_id, origin_device, changes, heads)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            )?
+                            .execute(params![
+                                doc.doc_id.as_bytes(),
+                                doc.kind,
+                                doc.class,
+                                doc.parent.map(|p| p.as_bytes().to_vec()),
+                                device.id,
+                                m.new_changes,
+                                heads
+                            ])?;
+                    }
+                }
+                let sql = w.extension_sql();
+                sql.prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
+                    .execute(params![device.id, Utc::now().to_rfc3339()])?;
+
+                // The pull: relay rows after the cursor, not from this device, up to the size.
+                let mut stmt = sql.prepare_cached(
+                    "SELECT hub_seq, doc_id, kind, access_class, parent_id, origin_device, changes, heads
+                     FROM hub_relay WHERE hub_seq > ?1 ORDER BY hub_seq",
+                )?;
+                let mut rows = stmt.query([request.pull_cursor as i64])?;
+                let mut response = SyncResponse {
+                    push_acked_through: request.push_through,
+                    pull: Vec::new(),
+                    next_cursor: request.pull_cursor,
+                    more: false,
+                };
+                let mut bytes = 0usize;
+                while let Some(row) = rows.next()? {
+                    if bytes >= request.max_pull_bytes as usize {
+                        response.more = true;
+                        break;
+                    }
+                    response.next_cursor = row.get::<_, i64>(0)? as u64;
+                    if row.get::<_, String>(5)? == device.id {
+                        continue;
+                    }
+                    let changes: Vec<u8> = row.get(6)?;
+                    bytes += changes.len();
+                    let heads: Vec<u8> = row.get(7)?;
+                    response.pull.push(DocChanges {
+                        doc_id: Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
+                        kind: row.get(2)?,
+                        class: row.get(3)?,
+                        parent: row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),
+                        changes,
+                        heads: heads.chunks_exact(32).map(|c| c.try_into().expect("32")).collect(),
+                    });
+                }
+                Ok(Ok(response))
+            })?
+    }
+}

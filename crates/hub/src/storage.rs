@@ -1,0 +1,62 @@
+//! The hub's storage, behind a small trait so a PostgreSQL backend can be added without
+//! touching the protocol or the HTTP layer (the way Atuin's server is generic over its
+//! database). The SQLite backend in [`crate::sqlite`] is the zero-setup default.
+
+use chrono::{DateTime, Utc};
+use kabinet_sync::{SyncRequest, SyncResponse};
+use serde::Serialize;
+
+/// An enrolled device (one tablet or laptop of a cabinet or of hub staff).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub name: String,
+    pub cabinet: String,
+    /// Referral-code issuer number of this device, unique in the hub.
+    pub issuer: u8,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("unknown or expired enrollment code")]
+    BadEnrollmentCode,
+    #[error("no free referral issuer numbers left (1–98 are taken)")]
+    IssuersExhausted,
+    #[error("no device {0}")]
+    NoSuchDevice(String),
+    #[error("document {doc_id}: {reason}")]
+    BadDocument { doc_id: uuid::Uuid, reason: String },
+    #[error("storage: {0}")]
+    Store(#[from] kabinet_store::StoreError),
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// What the hub needs from its storage. Implementations are blocking; the server calls them
+/// from a blocking thread.
+pub trait HubStorage: Send + Sync + 'static {
+    /// Registers a one-time enrollment code (by its hash) for a cabinet.
+    fn create_enrollment(
+        &self,
+        cabinet: &str,
+        code_hash: [u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError>;
+    /// Exchanges a code for a device whose token has `token_hash`; the code is then spent.
+    fn redeem_enrollment(
+        &self,
+        code_hash: [u8; 32],
+        device_name: &str,
+        token_hash: [u8; 32],
+    ) -> Result<Device, HubError>;
+    /// The active (not revoked) device holding this token.
+    fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError>;
+    fn devices(&self) -> Result<Vec<Device>, HubError>;
+    fn revoke(&self, device_id: &str) -> Result<(), HubError>;
+    /// One sync exchange: commit the pushed changes (relaying what is new), then answer with
+    /// the device's next pull batch.
+    fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError>;
+}

@@ -1,0 +1,149 @@
+//! What the device side of sync needs from the store: the batch of local changes the hub does
+//! not have yet, and applying what the hub sends, each recorded with the heads the hub holds
+//! so that nothing received is ever sent back. The protocol itself lives in `kabinet-sync`.
+
+use crate::records::{DocKind, Merged, heads_from_bytes, heads_to_bytes, load_doc};
+use crate::{Result, Store, StoreError, Writer};
+use automerge::ChangeHash;
+use kabinet_core::AccessClass;
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+/// One document's changes for the hub.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub class: AccessClass,
+    pub parent: Option<Uuid>,
+    pub changes: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+    pub change_seq: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutgoingBatch {
+    pub docs: Vec<Outgoing>,
+    /// The local change sequence this batch covers (documents up to it that need nothing are
+    /// covered too).
+    pub through: u64,
+    /// More local changes wait after `through`.
+    pub more: bool,
+}
+
+impl Store {
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Documents changed after `after` that hold changes the hub lacks, up to about
+    /// `max_bytes` of changes (at least one document).
+    pub fn outgoing(&self, after: u64, max_bytes: usize) -> Result<OutgoingBatch> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.doc_id, d.kind, d.access_class, d.parent_id, d.change_seq, s.peer_heads, s.in_sync_seq
+             FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+             WHERE d.change_seq > ?1 ORDER BY d.change_seq",
+        )?;
+        let mut rows = stmt.query([after as i64])?;
+        let mut batch = OutgoingBatch {
+            through: after,
+            ..Default::default()
+        };
+        let mut bytes = 0;
+        while let Some(row) = rows.next()? {
+            let seq = row.get::<_, i64>(4)? as u64;
+            if bytes >= max_bytes {
+                batch.more = true;
+                break;
+            }
+            batch.through = seq;
+            if row.get::<_, Option<i64>>(6)? == Some(seq as i64) {
+                continue; // nothing here the hub lacks (it came from the hub)
+            }
+            let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(0)?).unwrap_or_default();
+            let peer = row
+                .get::<_, Option<Vec<u8>>>(5)?
+                .map(|b| heads_from_bytes(&b))
+                .unwrap_or_default();
+            let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "document",
+                id: doc_id.to_string(),
+            })?;
+            // Heads the hub holds that this copy lacks cannot be a base: send everything.
+            let base = if peer
+                .iter()
+                .all(|h| loaded.doc.get_change_by_hash(h).is_some())
+            {
+                peer
+            } else {
+                Vec::new()
+            };
+            let changes = loaded.doc.save_after(&base);
+            if changes.is_empty() {
+                continue;
+            }
+            bytes += changes.len();
+            batch.docs.push(Outgoing {
+                doc_id,
+                kind: DocKind::from_code(row.get(1)?).unwrap_or(DocKind::Person),
+                class: AccessClass::from_code(row.get::<_, u8>(2)?).unwrap_or(AccessClass::General),
+                parent: row
+                    .get::<_, Option<Vec<u8>>>(3)?
+                    .and_then(|b| Uuid::from_slice(&b).ok()),
+                changes,
+                heads: loaded.heads.clone(),
+                change_seq: seq,
+            });
+        }
+        Ok(batch)
+    }
+}
+
+impl Writer<'_> {
+    /// Records that the hub holds `heads` of a document (after an acknowledged push). If the
+    /// document has not changed since `change_seq`, it is in sync.
+    pub fn mark_pushed(
+        &mut self,
+        doc_id: Uuid,
+        heads: &[ChangeHash],
+        change_seq: u64,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
+            )?
+            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq as i64])?;
+        Ok(())
+    }
+
+    /// Applies changes from the hub, whose heads after them are `peer_heads`.
+    pub fn apply_incoming(
+        &mut self,
+        doc_id: Uuid,
+        kind: DocKind,
+        class: AccessClass,
+        parent: Option<Uuid>,
+        changes: &[u8],
+        peer_heads: &[ChangeHash],
+    ) -> Result<Option<Merged>> {
+        let merged = self.merge_changes(doc_id, kind, class, parent, changes)?;
+        let (heads, seq): (Vec<u8>, i64) = self
+            .tx
+            .prepare_cached("SELECT heads, change_seq FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        // In sync when this copy is exactly what the hub has: nothing local is unpushed.
+        let in_sync = (heads == heads_to_bytes(peer_heads)).then_some(seq);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
+            )?
+            .execute(params![doc_id.as_bytes(), heads_to_bytes(peer_heads), in_sync])?;
+        Ok(merged)
+    }
+}
