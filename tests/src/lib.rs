@@ -1,5 +1,7 @@
 //! Shared helpers of the cross-crate tests: deterministic records that a child process writes
-//! and the test process checks.
+//! and the test process checks, and a real hub process on loopback.
+
+pub mod hub;
 
 use chrono::{DateTime, Duration, Utc};
 use kabinet_core::*;

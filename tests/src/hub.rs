@@ -1,0 +1,116 @@
+//! A real hub process on loopback for the tests, killed when dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const HUB_KEY: &str = "raw:4242424242424242424242424242424242424242424242424242424242424242";
+
+pub struct HubProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    binary: PathBuf,
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl HubProcess {
+    /// Starts `binary serve` on a free loopback port with its data in `data_dir`, and waits
+    /// until it accepts connections.
+    pub fn start(binary: &Path, data_dir: &Path) -> HubProcess {
+        let addr = free_port();
+        let mut hub = HubProcess {
+            child: Command::new(binary)
+                .args(["serve", "--listen", &addr.to_string()])
+                .env("KABINET_HUB_DATA", data_dir)
+                .env("KABINET_HUB_KEY", HUB_KEY)
+                .env("KABINET_HUB_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the hub"),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            binary: binary.to_path_buf(),
+        };
+        hub.wait_ready();
+        hub
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(self.addr).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the hub exited: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hub did not start listening on {}",
+                self.addr
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs a `kabinet-hub` admin command against the same data directory.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.binary)
+            .args(args)
+            .env("KABINET_HUB_DATA", &self.data_dir)
+            .env("KABINET_HUB_KEY", HUB_KEY)
+            .env("KABINET_HUB_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A fresh one-time enrollment code for a cabinet.
+    pub fn enrollment_code(&self, cabinet: &str) -> String {
+        let out = self.admin(&["enroll", "--cabinet", cabinet]);
+        let line = out.lines().last().unwrap();
+        line.rsplit(' ').next().unwrap().to_string()
+    }
+
+    /// Kills the hub with SIGKILL and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the hub again on the same port and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Command::new(&self.binary)
+            .args(["serve", "--listen", &self.addr.to_string()])
+            .env("KABINET_HUB_DATA", &self.data_dir)
+            .env("KABINET_HUB_KEY", HUB_KEY)
+            .env("KABINET_HUB_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("restart the hub");
+        self.wait_ready();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

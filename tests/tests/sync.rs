@@ -1,0 +1,297 @@
+//! Sync through a real hub process on loopback, real HTTP, real encrypted SQLite files.
+
+use chrono::Utc;
+use kabinet_core::*;
+use kabinet_hub::SqliteHub;
+use kabinet_store::{DeviceSettings, Origin, Store, StoreKey};
+use kabinet_sync::SyncError;
+use kabinet_tests::hub::{HUB_KEY, HubProcess};
+use std::path::Path;
+use uuid::Uuid;
+
+const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
+
+fn device(dir: &Path, name: &str, hub: &HubProcess, cabinet: &str) -> Store {
+    let path = dir.join(format!("{name}.db"));
+    let settings = DeviceSettings {
+        cabinet: "unenrolled".into(),
+        issuer: 1,
+    };
+    let mut store = Store::create(&path, &StoreKey::Raw([9; 32]), &settings).unwrap();
+    kabinet_sync::enroll(&mut store, &hub.url(), &hub.enrollment_code(cabinet), name).unwrap();
+    store
+}
+
+fn sync(store: &mut Store) -> kabinet_sync::SyncReport {
+    kabinet_sync::sync(store, |_| {}).unwrap()
+}
+
+fn registered_person() -> (Person, Visit) {
+    let person = PersonDraft {
+        given_name: "Росица".into(),
+        family_name: "Юсеинова".into(),
+        egn: Some("7706245930".into()),
+        neighbourhood: Some("Ралица".into()),
+        consent_given: true,
+        ..Default::default()
+    }
+    .validate(
+        Uuid::now_v7(),
+        Utc::now().date_naive(),
+        &Recorded {
+            by: "nurse-1".into(),
+            at: Utc::now(),
+        },
+    )
+    .unwrap()
+    .value;
+    let visit = Visit {
+        id: Uuid::now_v7(),
+        person_id: person.id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse-1".into(),
+        at: Utc::now(),
+        place: None,
+        screenings: Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result: RapidResult::NonReactive,
+            }),
+            blood_pressure: Some(BloodPressure {
+                systolic: 150,
+                diastolic: 95,
+                pulse: Some(80),
+            }),
+            ..Default::default()
+        },
+        notes: String::new(),
+    };
+    (person, visit)
+}
+
+fn run_scenario(order: [&str; 3]) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut b = device(dir.path(), "tablet-b", &hub, "cabinet-2");
+    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+
+    let (p, v) = registered_person();
+    a.write(Origin::Local, |w| {
+        w.put_person(&p)?;
+        w.put_visit(&v)
+    })
+    .unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    assert_eq!(b.person(p.id).unwrap(), p);
+    assert_eq!(
+        b.visit(v.id).unwrap(),
+        v,
+        "results documents travel with the visit"
+    );
+    assert_eq!(staff.read(|s| s.person(p.id)).unwrap(), p);
+
+    // Offline: each side edits the same person; different fields, and the same field.
+    let mut pa = p.clone();
+    pa.phone = Some(Phone::parse("0888111111").unwrap());
+    pa.neighbourhood = Some("Изток".into());
+    a.write(Origin::Local, |w| w.put_person(&pa)).unwrap();
+    let mut pb = p.clone();
+    pb.phone = Some(Phone::parse("0888222222").unwrap());
+    pb.address = Some("ул. Юрий Гагарин 5".into());
+    b.write(Origin::Local, |w| w.put_person(&pb)).unwrap();
+
+    for _round in 0..2 {
+        for who in order {
+            match who {
+                "a" => {
+                    sync(&mut a);
+                }
+                "b" => {
+                    sync(&mut b);
+                }
+                _ => {
+                    // Hub staff edit what the hub holds at this moment.
+                    let mut ph = staff.read(|s| s.person(p.id)).unwrap();
+                    if ph.other_names.is_empty() {
+                        ph.other_names = vec!["Роси".into()];
+                        ph.phone = Some(Phone::parse("0888333333").unwrap());
+                        staff.write_local(|w| w.put_person(&ph)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+
+    let (ra, rb, rh) = (
+        a.person(p.id).unwrap(),
+        b.person(p.id).unwrap(),
+        staff.read(|s| s.person(p.id)).unwrap(),
+    );
+    assert_eq!(ra, rb, "order {order:?}");
+    assert_eq!(ra, rh, "order {order:?}");
+    assert_eq!(
+        ra.neighbourhood.as_deref(),
+        Some("Изток"),
+        "A's field survives"
+    );
+    assert_eq!(
+        ra.address.as_deref(),
+        Some("ул. Юрий Гагарин 5"),
+        "B's field survives"
+    );
+    assert_eq!(
+        ra.other_names,
+        vec!["Роси".to_string()],
+        "the hub's field survives"
+    );
+    let phones = ["+359888111111", "+359888222222", "+359888333333"];
+    assert!(phones.contains(&ra.phone.as_ref().unwrap().as_str()));
+    // The same heads everywhere, and the same-field conflict is visible everywhere.
+    let heads = a.heads(p.id).unwrap();
+    assert_eq!(b.heads(p.id).unwrap(), heads);
+    assert_eq!(staff.read(|s| s.heads(p.id)).unwrap(), heads);
+    // When hub staff edit last, they saw both cabinets' phones and replaced them: no conflict
+    // is left and theirs wins. In any other order some phone edits are concurrent: a conflict,
+    // resolved to the same value everywhere and flagged everywhere.
+    let staff_saw_both = order == ["a", "b", "hub"];
+    let expected: Vec<String> = if staff_saw_both {
+        vec![]
+    } else {
+        vec!["phone".into()]
+    };
+    if staff_saw_both {
+        assert_eq!(ra.phone.as_ref().unwrap().as_str(), "+359888333333");
+    }
+    for store_conflicts in [
+        a.conflicts(p.id).unwrap(),
+        b.conflicts(p.id).unwrap(),
+        staff.read(|s| s.conflicts(p.id)).unwrap(),
+    ] {
+        assert_eq!(store_conflicts, expected, "order {order:?}");
+    }
+    // Nothing is pending, and a further sync moves nothing.
+    for s in [&mut a, &mut b] {
+        assert_eq!(kabinet_sync::status(s).unwrap().pending_local_changes, 0);
+        let again = sync(s);
+        assert_eq!((again.docs_sent, again.docs_received), (0, 0));
+    }
+}
+
+#[test]
+fn two_cabinets_and_hub_staff_converge_after_offline_edits_in_any_order() {
+    for order in [["a", "b", "hub"], ["b", "hub", "a"], ["hub", "a", "b"]] {
+        run_scenario(order);
+    }
+}
+
+#[test]
+fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let token = a.meta("sync.token").unwrap().unwrap();
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/v1/sync", hub.url());
+    let post = |auth: Option<&str>, body: Vec<u8>| {
+        let mut r = http.post(&url).body(body);
+        if let Some(t) = auth {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().unwrap();
+        (resp.status().as_u16(), resp.text().unwrap())
+    };
+    let valid = kabinet_sync::SyncRequest {
+        push: vec![],
+        push_through: 0,
+        pull_cursor: 0,
+        max_pull_bytes: 1000,
+    }
+    .encode();
+
+    let (status, text) = post(None, valid.clone());
+    assert_eq!(status, 401);
+    assert!(
+        text.contains("enroll") && text.contains("регистрирайте"),
+        "{text}"
+    );
+    assert_eq!(post(Some("not-a-token"), valid.clone()).0, 401);
+    let (status, text) = post(Some(&token), b"hello".to_vec());
+    assert_eq!(status, 400);
+    assert!(text.contains("not a Kabinet sync message"), "{text}");
+    let (status, _) = post(Some(&token), valid[..valid.len() - 1].to_vec());
+    assert_eq!(status, 400, "truncated");
+    let mut wrong_version = valid.clone();
+    wrong_version[4] = 9;
+    let (status, text) = post(Some(&token), wrong_version);
+    assert_eq!(status, 400);
+    assert!(text.contains("version 9"), "{text}");
+    let (status, _) = post(Some(&token), vec![0u8; 33 * 1024 * 1024]);
+    assert_eq!(status, 413, "oversized");
+    // A document that is not Automerge is refused, not stored.
+    let bogus = kabinet_sync::SyncRequest {
+        push: vec![kabinet_sync::DocChanges {
+            doc_id: Uuid::now_v7(),
+            kind: 1,
+            class: 0,
+            parent: None,
+            changes: b"garbage".to_vec(),
+            heads: vec![],
+        }],
+        push_through: 1,
+        pull_cursor: 0,
+        max_pull_bytes: 1000,
+    }
+    .encode();
+    assert_eq!(post(Some(&token), bogus).0, 422);
+    let enroll = http
+        .post(format!("{}/v1/enroll", hub.url()))
+        .json(&serde_json::json!({"code": "0000-0000-0000", "device_name": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(enroll.status().as_u16(), 401);
+
+    // The hub still serves: health, and a real sync.
+    let health = http
+        .get(format!("{}/health", hub.url()))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(health.contains("\"ok\""));
+    let (p, v) = registered_person();
+    a.write(Origin::Local, |w| {
+        w.put_person(&p)?;
+        w.put_visit(&v)
+    })
+    .unwrap();
+    assert_eq!(
+        sync(&mut a).docs_sent,
+        3,
+        "person, visit and its HIV results document"
+    );
+
+    // A revoked device is refused with a clear message; others go on.
+    let device_id = a.meta("sync.device_id").unwrap().unwrap();
+    hub.admin(&["devices", "revoke", &device_id]);
+    match kabinet_sync::sync(&mut a, |_| {}) {
+        Err(SyncError::Refused {
+            status: 401,
+            message,
+        }) => assert!(message.contains("revoked"), "{message}"),
+        other => panic!("expected 401, got {other:?}"),
+    }
+    assert!(
+        kabinet_sync::status(&a)
+            .unwrap()
+            .last_error
+            .unwrap()
+            .contains("401")
+    );
+    let mut b = device(dir.path(), "tablet-b", &hub, "cabinet-1");
+    assert_eq!(sync(&mut b).docs_received, 3);
+    assert_eq!(b.person(p.id).unwrap(), p);
+}
