@@ -2,6 +2,7 @@
 //! and the test process checks, and a real hub process on loopback.
 
 pub mod hub;
+pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
 use kabinet_core::*;
