@@ -310,7 +310,7 @@ impl HubStorage for SqliteHub {
 
                 // The pull: relay rows after the cursor, not from this device, up to the size.
                 let mut stmt = sql.prepare_cached(
-                    "SELECT hub_seq, doc_id, kind, access_class, parent_id, origin_device, changes, heads
+                    "SELECT hub_seq, doc_id, kind, access_class, parent_id, origin_device, changes
                      FROM hub_relay WHERE hub_seq > ?1 ORDER BY hub_seq",
                 )?;
                 let mut rows = stmt.query([request.pull_cursor as i64])?;
@@ -332,14 +332,12 @@ impl HubStorage for SqliteHub {
                     }
                     let changes: Vec<u8> = row.get(6)?;
                     bytes += changes.len();
-                    let heads: Vec<u8> = row.get(7)?;
                     response.pull.push(DocChanges {
                         doc_id: Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
                         kind: row.get(2)?,
                         class: row.get(3)?,
                         parent: row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),
                         changes,
-                        heads: heads.chunks_exact(32).map(|c| c.try_into().expect("32")).collect(),
                     });
                 }
                 Ok(Ok(response))

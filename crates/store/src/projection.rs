@@ -142,8 +142,11 @@ impl Store {
                 reason: e.to_string(),
             })?;
             let loaded = load_doc(&tx, doc_id)?.expect("listed above, same transaction");
-            let json = doc::to_json(&loaded.doc)
-                .map_err(|source| StoreError::Document { doc_id, source })?;
+            let json = crate::records::record_of(
+                doc_id,
+                doc::to_json(&loaded.doc)
+                    .map_err(|source| StoreError::Document { doc_id, source })?,
+            );
             project(&tx, loaded.kind, doc_id, &json)?;
         }
         tx.commit()?;

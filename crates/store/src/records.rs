@@ -69,13 +69,28 @@ pub fn results_doc_id(visit_id: Uuid, class: AccessClass) -> Uuid {
     Uuid::new_v5(&RESULTS_NAMESPACE, &name)
 }
 
-/// The results document's content: which visit, which class, and the screenings.
+/// The results document's content: the screenings only. Which visit and which class it
+/// belongs to is the document's row (parent, access class), and its id is derived from both.
 #[derive(Serialize, serde::Deserialize)]
 struct ResultsRecord {
-    visit_id: Uuid,
-    person_id: Uuid,
-    class: AccessClass,
     screenings: Screenings,
+}
+
+/// A record's own id is its document id, so the document does not repeat it: every record
+/// sent or stored would otherwise carry its id twice (and sync bytes are mostly ids).
+pub(crate) fn content_of(mut record: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = record.as_object_mut() {
+        map.remove("id");
+    }
+    record
+}
+
+/// The record a document holds: its content with the id put back.
+pub(crate) fn record_of(doc_id: Uuid, mut content: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = content.as_object_mut() {
+        map.insert("id".into(), serde_json::Value::String(doc_id.to_string()));
+    }
+    content
 }
 
 pub(crate) fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
@@ -153,7 +168,7 @@ pub(crate) fn read_record<T: DeserializeOwned>(
             expected: kind.name(),
         });
     }
-    let json = doc::to_json(&loaded.doc).map_err(doc_err(doc_id))?;
+    let json = record_of(doc_id, doc::to_json(&loaded.doc).map_err(doc_err(doc_id))?);
     serde_json::from_value(json)
         .map(Some)
         .map_err(|e| StoreError::Shape {
@@ -249,9 +264,6 @@ impl<'a> Writer<'a> {
                 continue;
             }
             let record = ResultsRecord {
-                visit_id: visit.id,
-                person_id: visit.person_id,
-                class,
                 screenings: screenings.unwrap_or_default(),
             };
             changed |= self.put_record(id, DocKind::Results, class, Some(visit.id), &record)?;
@@ -298,11 +310,12 @@ impl<'a> Writer<'a> {
         record: &T,
     ) -> Result<bool> {
         let err = doc_err(doc_id);
-        let new = serde_json::to_value(record).map_err(|e| StoreError::Shape {
+        let record_json = serde_json::to_value(record).map_err(|e| StoreError::Shape {
             doc_id,
             kind: kind.name(),
             reason: e.to_string(),
         })?;
+        let new = content_of(record_json.clone());
         let seq: i64 = self
             .tx
             .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
@@ -346,7 +359,7 @@ impl<'a> Writer<'a> {
                 self.store_changes(doc_id, &mut loaded, seq, Some(class))?;
             }
         }
-        projection::project(&self.tx, kind, doc_id, &new)?;
+        projection::project(&self.tx, kind, doc_id, &record_json)?;
         Ok(true)
     }
 
@@ -509,7 +522,7 @@ impl Writer<'_> {
                     ])?;
                 let new_changes = doc.save_after(&[]);
                 (
-                    doc::to_json(&doc).map_err(&err)?,
+                    record_of(doc_id, doc::to_json(&doc).map_err(&err)?),
                     Merged {
                         new_changes,
                         heads,
@@ -536,7 +549,7 @@ impl Writer<'_> {
                 let new_changes = loaded.doc.save_after(&loaded.heads);
                 self.store_changes(doc_id, &mut loaded, seq, None)?;
                 (
-                    doc::to_json(&loaded.doc).map_err(&err)?,
+                    record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?),
                     Merged {
                         new_changes,
                         heads,

@@ -121,7 +121,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Applies changes from the hub, whose heads after them are `peer_heads`.
+    /// Applies changes from the hub. The hub then holds everything this copy holds, unless
+    /// this copy had local changes not yet pushed: then the old record of the hub's heads is
+    /// kept (still true, only older), and the next push sends a little more than needed.
     pub fn apply_incoming(
         &mut self,
         doc_id: Uuid,
@@ -129,21 +131,23 @@ impl Writer<'_> {
         class: AccessClass,
         parent: Option<Uuid>,
         changes: &[u8],
-        peer_heads: &[ChangeHash],
     ) -> Result<Option<Merged>> {
-        let merged = self.merge_changes(doc_id, kind, class, parent, changes)?;
-        let (heads, seq): (Vec<u8>, i64) = self
+        let before: Option<(i64, Option<i64>)> = self
             .tx
-            .prepare_cached("SELECT heads, change_seq FROM documents WHERE doc_id = ?1")?
-            .query_row([doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        // In sync when this copy is exactly what the hub has: nothing local is unpushed.
-        let in_sync = (heads == heads_to_bytes(peer_heads)).then_some(seq);
-        self.tx
             .prepare_cached(
-                "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
+                "SELECT d.change_seq, s.in_sync_seq FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+                 WHERE d.doc_id = ?1",
             )?
-            .execute(params![doc_id.as_bytes(), heads_to_bytes(peer_heads), in_sync])?;
+            .query_row([doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let was_in_sync = match before {
+            None => true,
+            Some((seq, in_sync)) => in_sync == Some(seq),
+        };
+        let merged = self.merge_changes(doc_id, kind, class, parent, changes)?;
+        if was_in_sync && let Some(m) = &merged {
+            self.mark_pushed(doc_id, &m.heads, m.change_seq)?;
+        }
         Ok(merged)
     }
 }

@@ -3,7 +3,6 @@
 //! in one local transaction, so a cut connection or a killed process resumes where it stood.
 
 use crate::wire::{DocChanges, SyncRequest, SyncResponse, WireError};
-use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
 use kabinet_store::{DocKind, Origin, Store, StoreError};
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Local changes sent per exchange, about.
-pub const PUSH_BATCH_BYTES: usize = 2 * 1024 * 1024;
+pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Changes taken per exchange, about.
 pub const PULL_BATCH_BYTES: u32 = 4 * 1024 * 1024;
 
@@ -161,7 +160,6 @@ fn sync_inner(
                     class: d.class.code(),
                     parent: d.parent,
                     changes: d.changes.clone(),
-                    heads: d.heads.iter().map(|h| h.0).collect(),
                 })
                 .collect(),
             push_through: batch.through,
@@ -198,8 +196,7 @@ fn sync_inner(
                 ) else {
                     continue; // a kind this build does not know: leave it for a newer one
                 };
-                let heads: Vec<ChangeHash> = p.heads.iter().map(|h| ChangeHash(*h)).collect();
-                w.apply_incoming(p.doc_id, kind, class, p.parent, &p.changes, &heads)?;
+                w.apply_incoming(p.doc_id, kind, class, p.parent, &p.changes)?;
             }
             w.set_meta(META_PULL, &answer.next_cursor.to_string())
         })?;

@@ -1,6 +1,7 @@
-//! The wire format: `KBSY`, a little-endian u16 version, then a postcard message. Decoding is
-//! defensive: size limit, magic and version are checked before anything else, and garbage
-//! yields an error, never a panic.
+//! The wire format: `KBSY`, a little-endian u16 version, a codec byte (0 plain, 1 zstd), then
+//! a postcard message. Decoding is defensive: size limit, magic and version are checked
+//! before anything else, decompression stops at the size limit, and garbage yields an error,
+//! never a panic.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
@@ -20,11 +21,9 @@ pub struct DocChanges {
     pub class: u8,
     /// The visit of a results document or referral.
     pub parent: Option<Uuid>,
-    /// Automerge changes (the output of `save_after`), possibly several concatenated.
+    /// Automerge changes (the output of `save_after`), possibly several concatenated. No heads
+    /// travel: each side works out what the other holds from what it sent and received.
     pub changes: Vec<u8>,
-    /// The sender's heads of the document once these changes are applied: the receiver records
-    /// them as "the other side has these".
-    pub heads: Vec<[u8; 32]>,
 }
 
 /// Device → hub: a batch of local changes and where the device's pull stands.
@@ -65,12 +64,49 @@ pub enum WireError {
     Malformed(String),
 }
 
+const CODEC_PLAIN: u8 = 0;
+const CODEC_ZSTD: u8 = 1;
+/// Bodies smaller than this are sent plain: compressing them saves nothing worth the time.
+const COMPRESS_FROM: usize = 512;
+/// Level 3 for small bodies (fast); 9 for big batches, which are bandwidth-bound on the van's
+/// mobile link: on 10,000 visits level 9 sends 8 % fewer bytes for ~0.3 s more CPU.
+fn zstd_level(payload_len: usize) -> i32 {
+    if payload_len >= 256 * 1024 { 9 } else { 3 }
+}
+
 fn encode<T: Serialize>(message: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    let payload = postcard::to_stdvec(message).expect("writing to a Vec cannot fail");
+    let mut out = Vec::with_capacity(payload.len() / 3 + 16);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&WIRE_VERSION.to_le_bytes());
-    postcard::to_io(message, &mut out).expect("writing to a Vec cannot fail");
+    if payload.len() >= COMPRESS_FROM {
+        out.push(CODEC_ZSTD);
+        zstd::stream::copy_encode(&payload[..], &mut out, zstd_level(payload.len()))
+            .expect("compressing into a Vec cannot fail");
+    } else {
+        out.push(CODEC_PLAIN);
+        out.extend_from_slice(&payload);
+    }
     out
+}
+
+/// Decompresses at most `MAX_MESSAGE_BYTES`: a small body cannot expand into a huge one.
+fn inflate(compressed: &[u8]) -> Result<Vec<u8>, WireError> {
+    use std::io::Read;
+    let decoder = zstd::stream::read::Decoder::new(compressed)
+        .map_err(|e| WireError::Malformed(e.to_string()))?;
+    let mut out = Vec::new();
+    decoder
+        .take(MAX_MESSAGE_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| WireError::Malformed(format!("decompression: {e}")))?;
+    if out.len() > MAX_MESSAGE_BYTES {
+        return Err(WireError::TooLarge {
+            size: out.len(),
+            max: MAX_MESSAGE_BYTES,
+        });
+    }
+    Ok(out)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
@@ -90,8 +126,18 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
             supported: WIRE_VERSION,
         });
     }
+    let inflated;
+    let payload = match bytes.get(6) {
+        Some(&CODEC_PLAIN) => &bytes[7..],
+        Some(&CODEC_ZSTD) => {
+            inflated = inflate(&bytes[7..])?;
+            &inflated[..]
+        }
+        Some(other) => return Err(WireError::Malformed(format!("unknown codec {other}"))),
+        None => return Err(WireError::Malformed("no codec byte".into())),
+    };
     let (message, rest) =
-        postcard::take_from_bytes(&bytes[6..]).map_err(|e| WireError::Malformed(e.to_string()))?;
+        postcard::take_from_bytes(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(WireError::Malformed(format!(
             "{} trailing bytes",
@@ -122,7 +168,7 @@ impl SyncResponse {
 impl DocChanges {
     /// Bytes this entry adds to a message, roughly: what batching counts.
     pub fn weight(&self) -> usize {
-        self.changes.len() + 32 * self.heads.len() + 40
+        self.changes.len() + 40
     }
 }
 
@@ -139,7 +185,6 @@ mod tests {
                 class: 0,
                 parent: Some(Uuid::from_u128(9)),
                 changes: vec![1, 2, 3, 4],
-                heads: vec![[5; 32]],
             }],
             push_through: 42,
             pull_cursor: 17,
@@ -158,6 +203,27 @@ mod tests {
             more: true,
         };
         assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+    }
+
+    #[test]
+    fn large_messages_are_compressed_and_a_decompression_bomb_is_refused() {
+        let mut r = sample();
+        r.push[0].changes = vec![7u8; 100_000];
+        let bytes = r.encode();
+        assert_eq!(bytes[6], CODEC_ZSTD);
+        assert!(bytes.len() < 1000, "{} bytes", bytes.len());
+        assert_eq!(SyncRequest::decode(&bytes).unwrap(), r);
+
+        // 40 MB of zeros compress to a few kB; decoding must stop at the limit.
+        let mut bomb = MAGIC.to_vec();
+        bomb.extend_from_slice(&WIRE_VERSION.to_le_bytes());
+        bomb.push(CODEC_ZSTD);
+        zstd::stream::copy_encode(&vec![0u8; 40 * 1024 * 1024][..], &mut bomb, 3).unwrap();
+        assert!(bomb.len() < 100_000);
+        assert!(matches!(
+            SyncRequest::decode(&bomb),
+            Err(WireError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -209,7 +275,10 @@ mod tests {
         fn arbitrary_bytes_after_a_valid_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..512)) {
             let mut bytes = MAGIC.to_vec();
             bytes.extend_from_slice(&WIRE_VERSION.to_le_bytes());
+            bytes.push(CODEC_PLAIN);
             bytes.extend_from_slice(&tail);
+            let _ = SyncRequest::decode(&bytes);
+            bytes[6] = CODEC_ZSTD;
             let _ = SyncRequest::decode(&bytes);
             let _ = SyncResponse::decode(&bytes);
         }
