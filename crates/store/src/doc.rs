@@ -244,6 +244,98 @@ pub fn encode_new(
     Ok((change.raw_bytes().to_vec(), change.hash()))
 }
 
+/// The inverse of [`encode_new`]: if `bytes` are exactly one change that creates a document
+/// (no dependencies, only puts and inserts into fresh objects), its JSON and hash, read
+/// straight from the change without building an op set. Anything else gives `None`, and the
+/// caller loads the bytes the general way (which also reports what is wrong with them).
+pub fn decode_new(bytes: &[u8]) -> Option<(Json, ChangeHash)> {
+    // A malformed change must never take a hub down: any panic inside the decoder is a "no".
+    std::panic::catch_unwind(|| decode_new_inner(bytes))
+        .ok()
+        .flatten()
+}
+
+fn decode_new_inner(bytes: &[u8]) -> Option<(Json, ChangeHash)> {
+    enum Node {
+        Map(Vec<(String, usize)>),
+        List(Vec<usize>),
+        Value(Json),
+    }
+    let change = Change::from_bytes(bytes.to_vec()).ok()?;
+    if change.raw_bytes().len() != bytes.len() || !change.deps().is_empty() || change.seq() != 1 {
+        return None;
+    }
+    let expanded = ExpandedChange::from(&change);
+    let mut nodes = vec![Node::Map(Vec::new())];
+    // Object op id → node; list element op id → position in its list.
+    let mut objects: std::collections::HashMap<OpId, usize> = std::collections::HashMap::new();
+    let mut elements: std::collections::HashMap<OpId, usize> = std::collections::HashMap::new();
+    for (i, op) in expanded.operations.iter().enumerate() {
+        if !op.pred.is_empty() {
+            return None;
+        }
+        let id = OpId::new(expanded.start_op.get() + i as u64, &expanded.actor_id);
+        let parent = match &op.obj {
+            ObjectId::Root => 0,
+            ObjectId::Id(o) => *objects.get(o)?,
+        };
+        let child = nodes.len();
+        nodes.push(match &op.action {
+            OpType::Make(ObjType::Map) => Node::Map(Vec::new()),
+            OpType::Make(ObjType::List) => Node::List(Vec::new()),
+            OpType::Put(v) => Node::Value(match v {
+                ScalarValue::Str(s) => Json::String(s.to_string()),
+                ScalarValue::Int(i) => Json::Number((*i).into()),
+                ScalarValue::Uint(u) => Json::Number((*u).into()),
+                ScalarValue::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+                ScalarValue::Boolean(b) => Json::Bool(*b),
+                ScalarValue::Null => Json::Null,
+                _ => return None,
+            }),
+            _ => return None,
+        });
+        if matches!(op.action, OpType::Make(_)) {
+            objects.insert(id.clone(), child);
+        }
+        match (&mut nodes[parent], &op.key, op.insert) {
+            (Node::Map(entries), Key::Map(k), false) => {
+                if entries.iter().any(|(e, _)| e == k.as_str()) {
+                    return None;
+                }
+                entries.push((k.to_string(), child));
+            }
+            (Node::List(items), Key::Seq(after), true) => {
+                // Only appends, in order: each insert follows the previous element.
+                let expected_after = match after {
+                    ElementId::Head => items.is_empty(),
+                    ElementId::Id(prev) => {
+                        elements.get(prev) == Some(&(items.len().wrapping_sub(1)))
+                    }
+                };
+                if !expected_after {
+                    return None;
+                }
+                elements.insert(id, items.len());
+                items.push(child);
+            }
+            _ => return None,
+        }
+    }
+    fn build(nodes: &mut [Node], i: usize) -> Json {
+        match std::mem::replace(&mut nodes[i], Node::Value(Json::Null)) {
+            Node::Map(entries) => Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, c)| (k, build(nodes, c)))
+                    .collect(),
+            ),
+            Node::List(items) => Json::Array(items.into_iter().map(|c| build(nodes, c)).collect()),
+            Node::Value(v) => v,
+        }
+    }
+    Some((build(&mut nodes, 0), change.hash()))
+}
+
 /// The id of the op about to be pushed: op counters start at 1 and follow the op order.
 fn next_id(ops: &[Op], actor: &ActorId) -> OpId {
     OpId::new(ops.len() as u64 + 1, actor)
@@ -368,6 +460,7 @@ mod tests {
             let (bytes, hash) = encode_new(&record, &actor, 0).unwrap();
             let mut loaded = AutoCommit::load(&bytes).unwrap();
             proptest::prop_assert_eq!(to_json(&loaded).unwrap(), record.clone());
+            proptest::prop_assert_eq!(decode_new(&bytes), Some((record.clone(), hash)));
             proptest::prop_assert_eq!(loaded.get_heads(), vec![hash]);
             // And it merges with, and is edited like, a document built op by op.
             loaded.set_actor(actor);
@@ -376,6 +469,21 @@ mod tests {
             reconcile(&mut loaded, &record, &edited).unwrap();
             proptest::prop_assert_eq!(to_json(&loaded).unwrap(), edited);
         }
+    }
+
+    #[test]
+    fn decode_new_declines_what_is_not_a_single_creating_change() {
+        let v = json!({"a": 1});
+        let mut d = doc_of(&v);
+        d.commit();
+        let first = d.save_after(&[]);
+        assert!(decode_new(&first).is_some());
+        reconcile(&mut d, &v, &json!({"a": 2})).unwrap();
+        assert_eq!(decode_new(&d.save_after(&[])), None, "two changes");
+        assert_eq!(decode_new(b"garbage"), None);
+        let mut truncated = first.clone();
+        truncated.pop();
+        assert_eq!(decode_new(&truncated), None);
     }
 
     #[test]

@@ -152,6 +152,29 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
     }))
 }
 
+/// A document's stored bytes as they are (snapshot, then its chunks) and its heads, without
+/// loading it: what a peer that has none of the document needs, at no Automerge cost.
+pub(crate) fn raw_doc(
+    conn: &Connection,
+    doc_id: Uuid,
+) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
+    let row = conn
+        .prepare_cached("SELECT snapshot, heads FROM documents WHERE doc_id = ?1")?
+        .query_row([doc_id.as_bytes()], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()?;
+    let Some((mut bytes, heads)) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
+    for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(Some((bytes, heads_from_bytes(&heads))))
+}
+
 /// Reads a document as a record of type `T`, checking its kind.
 pub(crate) fn read_record<T: DeserializeOwned>(
     conn: &Connection,
@@ -501,9 +524,17 @@ impl Writer<'_> {
             .query_row([], |r| r.get(0))?;
         let (json, merged) = match load_doc(&self.tx, doc_id)? {
             None => {
-                let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
-                let snapshot = doc.save();
-                let heads = doc.get_heads();
+                // The bytes are checked (decoded or loaded), then kept as they came (a document
+                // is any sequence of its chunks), and all of them are new here. A document
+                // created in one change, the common case, is read without building an op set.
+                let (content, heads) = match doc::decode_new(bytes) {
+                    Some((content, head)) => (content, vec![head]),
+                    None => {
+                        let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
+                        (doc::to_json(&doc).map_err(&err)?, doc.get_heads())
+                    }
+                };
+                let snapshot = bytes.to_vec();
                 self.tx
                     .prepare_cached(
                         "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
@@ -520,9 +551,9 @@ impl Writer<'_> {
                         self.origin as i64,
                         self.now.to_rfc3339()
                     ])?;
-                let new_changes = doc.save_after(&[]);
+                let new_changes = bytes.to_vec();
                 (
-                    record_of(doc_id, doc::to_json(&doc).map_err(&err)?),
+                    record_of(doc_id, content),
                     Merged {
                         new_changes,
                         heads,

@@ -2,7 +2,7 @@
 //! not have yet, and applying what the hub sends, each recorded with the heads the hub holds
 //! so that nothing received is ever sent back. The protocol itself lives in `kabinet-sync`.
 
-use crate::records::{DocKind, Merged, heads_from_bytes, heads_to_bytes, load_doc};
+use crate::records::{DocKind, Merged, heads_from_bytes, heads_to_bytes, load_doc, raw_doc};
 use crate::{Result, Store, StoreError, Writer};
 use automerge::ChangeHash;
 use kabinet_core::AccessClass;
@@ -69,20 +69,26 @@ impl Store {
                 .get::<_, Option<Vec<u8>>>(5)?
                 .map(|b| heads_from_bytes(&b))
                 .unwrap_or_default();
-            let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            let missing = || StoreError::NotFound {
                 kind: "document",
                 id: doc_id.to_string(),
-            })?;
-            // Heads the hub holds that this copy lacks cannot be a base: send everything.
-            let base = if peer
-                .iter()
-                .all(|h| loaded.doc.get_change_by_hash(h).is_some())
-            {
-                peer
-            } else {
-                Vec::new()
             };
-            let changes = loaded.doc.save_after(&base);
+            let (changes, heads) = if peer.is_empty() {
+                // The hub has none of it: the stored bytes are exactly what it needs.
+                raw_doc(&self.conn, doc_id)?.ok_or_else(missing)?
+            } else {
+                let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(missing)?;
+                // Heads the hub holds that this copy lacks cannot be a base: send everything.
+                let base = if peer
+                    .iter()
+                    .all(|h| loaded.doc.get_change_by_hash(h).is_some())
+                {
+                    peer
+                } else {
+                    Vec::new()
+                };
+                (loaded.doc.save_after(&base), loaded.heads)
+            };
             if changes.is_empty() {
                 continue;
             }
@@ -95,7 +101,7 @@ impl Store {
                     .get::<_, Option<Vec<u8>>>(3)?
                     .and_then(|b| Uuid::from_slice(&b).ok()),
                 changes,
-                heads: loaded.heads.clone(),
+                heads,
                 change_seq: seq,
             });
         }

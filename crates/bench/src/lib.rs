@@ -1,0 +1,82 @@
+//! Shared pieces of the benchmark adapters: the digest both sides compute, memory readings,
+//! and the fixed keys of the benchmark's throw-away databases.
+
+use kabinet_store::{Store, StoreKey};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const BENCH_KEY: StoreKey = StoreKey::Raw([0x5b; 32]);
+
+/// The harness's digest over (document, version), where a "document" is a visit (the harness
+/// counts visits) and its version covers everything the visit brought: the heads of the visit,
+/// of its results and referral documents, and of its person. Same set on both sides ⇒ same
+/// digest.
+pub fn visit_digest(store: &Store) -> anyhow::Result<(usize, String)> {
+    let conn = store.connection();
+    let mut heads: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+    let mut children: BTreeMap<Vec<u8>, Vec<(Vec<u8>, String)>> = BTreeMap::new();
+    let mut visits = Vec::new();
+    let mut stmt = conn.prepare("SELECT doc_id, kind, parent_id, heads FROM documents")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: Vec<u8> = r.get(0)?;
+        let kind: i64 = r.get(1)?;
+        let parent: Option<Vec<u8>> = r.get(2)?;
+        let h = hex::encode(r.get::<_, Vec<u8>>(3)?);
+        match (kind, parent) {
+            (2, Some(person)) => visits.push((id.clone(), person)),
+            (_, Some(parent)) => children
+                .entry(parent)
+                .or_default()
+                .push((id.clone(), h.clone())),
+            _ => {}
+        }
+        heads.insert(id, h);
+    }
+    let mut lines: Vec<String> = visits
+        .iter()
+        .map(|(visit, person)| {
+            let mut kids = children.get(visit).cloned().unwrap_or_default();
+            kids.sort();
+            let kids: Vec<String> = kids.into_iter().map(|(_, h)| h).collect();
+            format!(
+                "{}\t{}|{}|{}\n",
+                hex::encode(visit),
+                heads.get(visit).map_or("", String::as_str),
+                kids.join(","),
+                heads.get(person).map_or("-", String::as_str)
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut h = Sha256::new();
+    for l in &lines {
+        h.update(l.as_bytes());
+    }
+    Ok((lines.len(), hex::encode(h.finalize())[..16].to_string()))
+}
+
+/// Peak resident memory (VmHWM) of this process in MiB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((kb / 102.4).round() / 10.0)
+}
+
+/// Resets the peak counter, so each command reports its own peak.
+pub fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == &format!("--{name}"))
+        .and_then(|i| args.get(i + 1).cloned())
+}

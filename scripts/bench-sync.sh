@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sync benchmark: Kabinet beside the anchors (PouchDB, automerge-repo) in one run of the shared
+# harness (../shared/bench/anchors), then a table with ratios and the issue's targets.
+#   bash scripts/bench-sync.sh [N]           N visits (default 10000), systems: pouchdb kabinet
+#   SYSTEMS="pouchdb automerge-repo kabinet" bash scripts/bench-sync.sh 1000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+N="${1:-10000}"
+SYSTEMS="${SYSTEMS:-pouchdb kabinet}"
+SHARED="${KABINET_SHARED:-$(cd .. && pwd)/shared}"
+[ -d "$SHARED/bench/anchors" ] || { echo "no $SHARED/bench/anchors (set KABINET_SHARED)" >&2; exit 1; }
+
+cargo build --release -p kabinet-bench
+BIN="$CARGO_TARGET_DIR/release"
+
+# The shared folder is read-only: run the harness from a copy (npm ci writes node_modules).
+WORK="${TMPDIR:-/tmp}/kabinet-bench-sync"
+mkdir -p "$WORK"
+rsync -a --delete --exclude node_modules --exclude data "$SHARED/bench/" "$WORK/bench/" 2>/dev/null \
+  || { rm -rf "$WORK/bench"; cp -r "$SHARED/bench" "$WORK/bench"; chmod -R u+w "$WORK/bench"; }
+cat > "$WORK/kabinet-system.json" <<JSON
+{"kabinet": {"server": ["$BIN/kabinet-bench-hub"], "client": ["$BIN/kabinet-bench-client"]}}
+JSON
+OUT="$WORK/results-$N.jsonl"
+: > "$OUT"
+BENCH_SYSTEMS="$WORK/kabinet-system.json" SYSTEMS="$SYSTEMS" OUT="$OUT" \
+  bash "$WORK/bench/anchors/run.sh" "$N" > /dev/null
+python3 scripts/bench_sync_table.py "$OUT" "${TMPDIR:-/tmp}/kabinet-bench-anchors/visits-$((N + ${EXTRA:-300})).jsonl" "$N"
