@@ -207,6 +207,9 @@ pub struct Writer<'a> {
     actor: &'a ActorId,
     origin: Origin,
     now: DateTime<Utc>,
+    /// The next local change sequence: read once per transaction, then counted here (the
+    /// transaction is the only writer while it lives).
+    next_seq: Option<i64>,
 }
 
 impl<'a> Writer<'a> {
@@ -216,7 +219,21 @@ impl<'a> Writer<'a> {
             actor,
             origin,
             now: Utc::now(),
+            next_seq: None,
         }
+    }
+
+    /// Takes the next local change sequence number.
+    fn take_seq(&mut self) -> Result<i64> {
+        let seq = match self.next_seq {
+            Some(s) => s,
+            None => self
+                .tx
+                .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
+                .query_row([], |r| r.get(0))?,
+        };
+        self.next_seq = Some(seq + 1);
+        Ok(seq)
     }
 
     pub(crate) fn commit(self) -> Result<()> {
@@ -339,10 +356,7 @@ impl<'a> Writer<'a> {
             reason: e.to_string(),
         })?;
         let new = content_of(record_json.clone());
-        let seq: i64 = self
-            .tx
-            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
-            .query_row([], |r| r.get(0))?;
+        let seq = self.take_seq()?;
         let now = self.now.to_rfc3339();
         match load_doc(&self.tx, doc_id)? {
             None => {
@@ -518,10 +532,7 @@ impl Writer<'_> {
         bytes: &[u8],
     ) -> Result<Option<Merged>> {
         let err = doc_err(doc_id);
-        let seq: i64 = self
-            .tx
-            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
-            .query_row([], |r| r.get(0))?;
+        let seq = self.take_seq()?;
         let (json, merged) = match load_doc(&self.tx, doc_id)? {
             None => {
                 // The bytes are checked (decoded or loaded), then kept as they came (a document
