@@ -5,6 +5,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The key of the devices' test databases.
+pub const DEVICE_KEY: kabinet_store::StoreKey = kabinet_store::StoreKey::Raw([3; 32]);
+
+/// A new device database in `dir`, enrolled with `hub` for `cabinet`.
+pub fn enrolled_device(
+    dir: &Path,
+    name: &str,
+    hub: &HubProcess,
+    cabinet: &str,
+) -> kabinet_store::Store {
+    let settings = kabinet_store::DeviceSettings {
+        cabinet: "unenrolled".into(),
+        issuer: 1,
+    };
+    let mut store =
+        kabinet_store::Store::create(&dir.join(format!("{name}.db")), &DEVICE_KEY, &settings)
+            .unwrap();
+    kabinet_sync::enroll(&mut store, &hub.url(), &hub.enrollment_code(cabinet), name).unwrap();
+    store
+}
+
 pub const HUB_KEY: &str = "raw:4242424242424242424242424242424242424242424242424242424242424242";
 
 pub struct HubProcess {

@@ -3,24 +3,13 @@
 use chrono::Utc;
 use kabinet_core::*;
 use kabinet_hub::SqliteHub;
-use kabinet_store::{DeviceSettings, Origin, Store, StoreKey};
+use kabinet_store::{Origin, Store, StoreKey};
 use kabinet_sync::SyncError;
-use kabinet_tests::hub::{HUB_KEY, HubProcess};
+use kabinet_tests::hub::{HUB_KEY, HubProcess, enrolled_device};
 use std::path::Path;
 use uuid::Uuid;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
-
-fn device(dir: &Path, name: &str, hub: &HubProcess, cabinet: &str) -> Store {
-    let path = dir.join(format!("{name}.db"));
-    let settings = DeviceSettings {
-        cabinet: "unenrolled".into(),
-        issuer: 1,
-    };
-    let mut store = Store::create(&path, &StoreKey::Raw([9; 32]), &settings).unwrap();
-    kabinet_sync::enroll(&mut store, &hub.url(), &hub.enrollment_code(cabinet), name).unwrap();
-    store
-}
 
 fn sync(store: &mut Store) -> kabinet_sync::SyncReport {
     kabinet_sync::sync(store, |_| {}).unwrap()
@@ -74,8 +63,8 @@ fn registered_person() -> (Person, Visit) {
 fn run_scenario(order: [&str; 3]) {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = device(dir.path(), "tablet-a", &hub, "cabinet-1");
-    let mut b = device(dir.path(), "tablet-b", &hub, "cabinet-2");
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
     let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
 
     let (p, v) = registered_person();
@@ -192,7 +181,7 @@ fn two_cabinets_and_hub_staff_converge_after_offline_edits_in_any_order() {
 fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
     let token = a.meta("sync.token").unwrap().unwrap();
     // No connection reuse: the oversized request below leaves its connection closed by the hub.
     let http = reqwest::blocking::Client::builder()
@@ -302,7 +291,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
             .unwrap()
             .contains("401")
     );
-    let mut b = device(dir.path(), "tablet-b", &hub, "cabinet-1");
+    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-1");
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
 }

@@ -4,8 +4,8 @@
 
 use chrono::{Duration, Utc};
 use kabinet_core::*;
-use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreKey};
-use kabinet_tests::hub::HubProcess;
+use kabinet_store::{DocKind, Origin, Store};
+use kabinet_tests::hub::{DEVICE_KEY, HubProcess, enrolled_device};
 use kabinet_tests::proxy::CuttingProxy;
 use rand::Rng;
 use std::path::Path;
@@ -13,21 +13,6 @@ use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
-
-fn device(dir: &Path, name: &str, hub: &HubProcess) -> Store {
-    let settings = DeviceSettings {
-        cabinet: "unenrolled".into(),
-        issuer: 1,
-    };
-    let mut store = Store::create(
-        &dir.join(format!("{name}.db")),
-        &StoreKey::Raw([3; 32]),
-        &settings,
-    )
-    .unwrap();
-    kabinet_sync::enroll(&mut store, &hub.url(), &hub.enrollment_code(name), name).unwrap();
-    store
-}
 
 fn point_at(store: &mut Store, url: &str) {
     store
@@ -122,8 +107,8 @@ fn a_link_that_cuts_at_random_bytes_loses_and_duplicates_nothing() {
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     let proxy = CuttingProxy::start(hub.addr, 60);
     let mut stores = [
-        device(dir.path(), "cab-a", &hub),
-        device(dir.path(), "cab-b", &hub),
+        enrolled_device(dir.path(), "cab-a", &hub, "cab-a"),
+        enrolled_device(dir.path(), "cab-b", &hub, "cab-b"),
     ];
     for s in stores.iter_mut() {
         point_at(s, &proxy.url());
@@ -208,8 +193,8 @@ fn a_link_that_cuts_at_random_bytes_loses_and_duplicates_nothing() {
 fn a_hub_killed_mid_sync_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let mut hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = device(dir.path(), "cab-a", &hub);
-    let mut b = device(dir.path(), "cab-b", &hub);
+    let mut a = enrolled_device(dir.path(), "cab-a", &hub, "cab-a");
+    let mut b = enrolled_device(dir.path(), "cab-b", &hub, "cab-b");
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload-300.jsonl");
     let options = kabinet_store::import::ImportOptions {
         skip_invalid_screenings: true,
@@ -239,7 +224,7 @@ fn a_hub_killed_mid_sync_loses_nothing_acknowledged() {
         let path = a.path().to_path_buf();
         drop(a);
         let syncing = std::thread::spawn(move || {
-            let mut store = Store::open(&path, &StoreKey::Raw([3; 32])).unwrap();
+            let mut store = Store::open(&path, &DEVICE_KEY).unwrap();
             let result = kabinet_sync::sync(&mut store, |_| {});
             (store, result.is_ok())
         });

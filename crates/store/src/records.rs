@@ -201,6 +201,14 @@ pub(crate) fn read_record<T: DeserializeOwned>(
         })
 }
 
+/// Where a new document belongs.
+struct NewDocument {
+    doc_id: Uuid,
+    kind: DocKind,
+    class: AccessClass,
+    parent: Option<Uuid>,
+}
+
 /// Writes records inside one transaction (see [`Store::write`]).
 pub struct Writer<'a> {
     pub(crate) tx: Transaction<'a>,
@@ -221,6 +229,33 @@ impl<'a> Writer<'a> {
             now: Utc::now(),
             next_seq: None,
         }
+    }
+
+    /// Adds a document's row (a new document: written locally or received).
+    fn insert_document(
+        &self,
+        row: &NewDocument,
+        snapshot: &[u8],
+        heads: &[u8],
+        seq: i64,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                row.doc_id.as_bytes(),
+                row.kind as i64,
+                row.class.code(),
+                row.parent.map(|p| p.as_bytes().to_vec()),
+                snapshot,
+                heads,
+                seq,
+                self.origin as i64,
+                self.now.to_rfc3339()
+            ])?;
+        Ok(())
     }
 
     /// Takes the next local change sequence number.
@@ -357,27 +392,18 @@ impl<'a> Writer<'a> {
         })?;
         let new = content_of(record_json.clone());
         let seq = self.take_seq()?;
-        let now = self.now.to_rfc3339();
         match load_doc(&self.tx, doc_id)? {
             None => {
                 let (snapshot, head) =
                     doc::encode_new(&new, self.actor, self.now.timestamp_millis()).map_err(&err)?;
                 let heads = heads_to_bytes(&[head]);
-                self.tx.prepare_cached(
-                    "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?
-                .execute(params![
-                    doc_id.as_bytes(),
-                    kind as i64,
-                    class.code(),
-                    parent.map(|p| p.as_bytes().to_vec()),
-                    snapshot,
-                    heads,
-                    seq,
-                    self.origin as i64,
-                    now
-                ])?;
+                let row = NewDocument {
+                    doc_id,
+                    kind,
+                    class,
+                    parent,
+                };
+                self.insert_document(&row, &snapshot, &heads, seq)?;
             }
             Some(mut loaded) => {
                 if loaded.kind != kind {
@@ -546,22 +572,13 @@ impl Writer<'_> {
                     }
                 };
                 let snapshot = bytes.to_vec();
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    )?
-                    .execute(params![
-                        doc_id.as_bytes(),
-                        kind as i64,
-                        class.code(),
-                        parent.map(|p| p.as_bytes().to_vec()),
-                        snapshot,
-                        heads_to_bytes(&heads),
-                        seq,
-                        self.origin as i64,
-                        self.now.to_rfc3339()
-                    ])?;
+                let row = NewDocument {
+                    doc_id,
+                    kind,
+                    class,
+                    parent,
+                };
+                self.insert_document(&row, &snapshot, &heads_to_bytes(&heads), seq)?;
                 let new_changes = bytes.to_vec();
                 (
                     record_of(doc_id, content),
