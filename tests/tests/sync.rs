@@ -235,7 +235,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     // A document that is not Automerge is refused, not stored.
     let bogus = kabinet_sync::SyncRequest {
         push: vec![kabinet_sync::DocChanges {
-            doc_id: Uuid::now_v7(),
+            doc_id: Some(Uuid::now_v7()),
             kind: 1,
             class: 0,
             parent: None,

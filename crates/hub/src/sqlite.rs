@@ -263,14 +263,20 @@ impl HubStorage for SqliteHub {
         store
             .write(Origin::Sync, |w| {
                 for doc in &request.push {
+                    let Some(doc_id) = doc.resolve_id() else {
+                        return Ok(Err(HubError::BadDocument {
+                            doc_id: doc.doc_id.unwrap_or_default(),
+                            reason: "no document id, or a results document id that does not match its visit and class".into(),
+                        }));
+                    };
                     let (Some(kind), Some(class)) = (DocKind::from_code(i64::from(doc.kind)), AccessClass::from_code(doc.class))
                     else {
                         return Ok(Err(HubError::BadDocument {
-                            doc_id: doc.doc_id,
+                            doc_id,
                             reason: format!("unknown kind {} or class {}", doc.kind, doc.class),
                         }));
                     };
-                    let merged = match w.merge_changes(doc.doc_id, kind, class, doc.parent, &doc.changes) {
+                    let merged = match w.merge_changes(doc_id, kind, class, doc.parent, &doc.changes) {
                         Ok(m) => m,
                         // A document that does not load or does not fit its kind is the
                         // device's error, not the hub's: refuse the request, keep serving.
@@ -280,7 +286,7 @@ impl HubStorage for SqliteHub {
                             | kabinet_store::StoreError::KindMismatch { .. }),
                         ) => {
                             return Ok(Err(HubError::BadDocument {
-                                doc_id: doc.doc_id,
+                                doc_id,
                                 reason: e.to_string(),
                             }));
                         }
@@ -294,7 +300,7 @@ impl HubStorage for SqliteHub {
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                             )?
                             .execute(params![
-                                doc.doc_id.as_bytes(),
+                                doc_id.as_bytes(),
                                 doc.kind,
                                 doc.class,
                                 doc.parent.map(|p| p.as_bytes().to_vec()),
@@ -332,13 +338,13 @@ impl HubStorage for SqliteHub {
                     }
                     let changes: Vec<u8> = row.get(6)?;
                     bytes += changes.len();
-                    response.pull.push(DocChanges {
-                        doc_id: Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
-                        kind: row.get(2)?,
-                        class: row.get(3)?,
-                        parent: row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),
+                    response.pull.push(DocChanges::new(
+                        Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),
                         changes,
-                    });
+                    ));
                 }
                 Ok(Ok(response))
             })?

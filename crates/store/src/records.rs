@@ -395,7 +395,7 @@ impl<'a> Writer<'a> {
         match load_doc(&self.tx, doc_id)? {
             None => {
                 let (snapshot, head) =
-                    doc::encode_new(&new, self.actor, self.now.timestamp_millis()).map_err(&err)?;
+                    doc::encode_new(&new, self.actor, self.now.timestamp() * 1000).map_err(&err)?;
                 let heads = heads_to_bytes(&[head]);
                 let row = NewDocument {
                     doc_id,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Local changes sent per exchange, about.
-pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
+pub const PUSH_BATCH_BYTES: usize = 12 * 1024 * 1024;
 /// Changes taken per exchange, about.
 pub const PULL_BATCH_BYTES: u32 = 4 * 1024 * 1024;
 
@@ -154,12 +154,14 @@ fn sync_inner(
             push: batch
                 .docs
                 .iter()
-                .map(|d| DocChanges {
-                    doc_id: d.doc_id,
-                    kind: d.kind as u8,
-                    class: d.class.code(),
-                    parent: d.parent,
-                    changes: d.changes.clone(),
+                .map(|d| {
+                    DocChanges::new(
+                        d.doc_id,
+                        d.kind as u8,
+                        d.class.code(),
+                        d.parent,
+                        d.changes.clone(),
+                    )
                 })
                 .collect(),
             push_through: batch.through,
@@ -196,7 +198,10 @@ fn sync_inner(
                 ) else {
                     continue; // a kind this build does not know: leave it for a newer one
                 };
-                w.apply_incoming(p.doc_id, kind, class, p.parent, &p.changes)?;
+                let Some(doc_id) = p.resolve_id() else {
+                    continue; // nothing this side can place
+                };
+                w.apply_incoming(doc_id, kind, class, p.parent, &p.changes)?;
             }
             w.set_meta(META_PULL, &answer.next_cursor.to_string())
         })?;
