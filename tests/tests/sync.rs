@@ -295,3 +295,73 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
 }
+
+#[test]
+fn the_agent_waits_offline_then_syncs_when_the_hub_appears() {
+    use kabinet_sync::{AgentOptions, SyncAgent, SyncState};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let (p, v) = registered_person();
+    a.write(Origin::Local, |w| {
+        w.put_person(&p)?;
+        w.put_visit(&v)
+    })
+    .unwrap();
+    let path = a.path().to_path_buf();
+    drop(a);
+    hub.kill(); // the van drives out of range
+
+    let options = AgentOptions {
+        backoff_start: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        interval: Duration::from_secs(30),
+    };
+    let agent = SyncAgent::start(path.clone(), kabinet_tests::hub::DEVICE_KEY, options).unwrap();
+    let until = |what: &str, f: &dyn Fn(&kabinet_sync::AgentView) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let view = agent.view();
+            if f(&view) {
+                return view;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; last: {view:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let offline = until("offline", &|v| matches!(v.state, SyncState::Offline { .. }));
+    assert_eq!(
+        offline.pending_local_changes, 3,
+        "person, visit, HIV results"
+    );
+    assert_eq!(offline.last_success, None);
+    // Backoff grows while the hub stays away.
+    until(
+        "a longer retry",
+        &|v| matches!(v.state, SyncState::Offline { retry_in_ms } if retry_in_ms >= 200),
+    );
+
+    hub.restart(); // back in range
+    let synced = until("up to date", &|v| v.state == SyncState::UpToDate);
+    assert_eq!(synced.pending_local_changes, 0);
+    assert!(synced.last_success.is_some());
+
+    // A new local save, then "sync now": it goes out without waiting for the interval.
+    let mut store = Store::open(&path, &kabinet_tests::hub::DEVICE_KEY).unwrap();
+    let mut p2 = p.clone();
+    p2.address = Some("ул. Христо Ботев 1".into());
+    store.write(Origin::Local, |w| w.put_person(&p2)).unwrap();
+    agent.sync_now();
+    until("the new change sent", &|v| {
+        v.state == SyncState::UpToDate
+            && kabinet_sync::status(&store).unwrap().pending_local_changes == 0
+    });
+    agent.stop();
+
+    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    assert_eq!(staff.read(|s| s.person(p.id)).unwrap(), p2);
+}

@@ -2,8 +2,10 @@
 //! exchange. See docs/sync.md for the design (two change feeds with cursors, byte-bounded
 //! batches, per-document Automerge changes the other side lacks).
 
+pub mod agent;
 pub mod engine;
 pub mod wire;
 
+pub use agent::{AgentOptions, AgentView, SyncAgent, SyncState};
 pub use engine::{SyncError, SyncReport, SyncStatus, enroll, status, sync};
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};
