@@ -110,7 +110,12 @@ enum Command {
         name: String,
     },
     /// Sync with the hub now: send what changed here, receive what changed elsewhere.
-    Sync,
+    Sync {
+        /// Keep running: sync whenever the hub is reachable (probing with backoff while it
+        /// is not) and print each change of state.
+        #[arg(long)]
+        watch: bool,
+    },
     /// Sync status: hub, pending local changes, last success, last error.
     Status {
         #[arg(long)]
@@ -622,7 +627,25 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 settings.issuer
             )?;
         }
-        Command::Sync => {
+        Command::Sync { watch: true } => {
+            drop(open(&cli, lang)?); // clear errors (missing file, wrong key) before starting
+            let agent = kabinet_sync::SyncAgent::start(
+                cli.db.clone(),
+                key_of(&cli, lang)?,
+                Default::default(),
+            )?;
+            let mut last = String::new();
+            loop {
+                let view = serde_json::to_string(&agent.view())?;
+                if view != last {
+                    writeln!(out, "{view}")?;
+                    out.flush()?;
+                    last = view;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+        Command::Sync { watch: false } => {
             let mut store = open(&cli, lang)?;
             let report = kabinet_sync::sync(&mut store, |r| {
                 eprintln!(

@@ -1,6 +1,6 @@
 //! `kabinet-hub`: run the hub, enroll devices, list and revoke them. Configuration comes from
-//! flags, then `KABINET_HUB_*` environment variables, then defaults that just work on one
-//! machine (a `hub-data/` directory, loopback).
+//! flags, then `KABINET_HUB_*` environment variables, then a TOML file (`--config`), then
+//! defaults that just work on one machine (a `hub-data/` directory, loopback).
 
 use crate::server::{normalise_code, sha256};
 use crate::{HubStorage, SqliteHub};
@@ -15,14 +15,13 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(name = "kabinet-hub", version, about = "The Kabinet Hub server")]
 struct Cli {
-    /// Where the hub keeps its database.
-    #[arg(
-        long,
-        env = "KABINET_HUB_DATA",
-        default_value = "hub-data",
-        global = true
-    )]
-    data_dir: PathBuf,
+    /// A TOML file with `listen`, `data_dir`, `key_file`, `log`; flags and environment
+    /// variables override it.
+    #[arg(long, env = "KABINET_HUB_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Where the hub keeps its database [default: hub-data].
+    #[arg(long, env = "KABINET_HUB_DATA", global = true)]
+    data_dir: Option<PathBuf>,
     /// The key of the hub database: a passphrase, or raw:<64 hex digits>.
     #[arg(long, env = "KABINET_HUB_KEY", hide_env_values = true, global = true)]
     key: Option<String>,
@@ -34,8 +33,9 @@ struct Cli {
 enum Command {
     /// Serve devices over HTTP.
     Serve {
-        #[arg(long, env = "KABINET_HUB_LISTEN", default_value = "127.0.0.1:8750")]
-        listen: SocketAddr,
+        /// Address to listen on [default: 127.0.0.1:8750].
+        #[arg(long, env = "KABINET_HUB_LISTEN")]
+        listen: Option<SocketAddr>,
     },
     /// Create a one-time enrollment code for a device of a cabinet.
     Enroll {
@@ -56,27 +56,98 @@ enum DevicesCommand {
     Revoke { device_id: String },
 }
 
-fn open(cli: &Cli) -> Result<SqliteHub> {
-    let key = cli
+/// The configuration file's settings, all optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    /// A file holding the database key (so the key is not in the config itself).
+    key_file: Option<PathBuf>,
+    /// A tracing filter, e.g. "info" or "kabinet_hub=debug".
+    log: Option<String>,
+}
+
+/// The settings in effect: flag/environment, else file, else default.
+#[derive(Debug, PartialEq)]
+struct Settings {
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    key: Option<String>,
+    log: String,
+}
+
+fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
+    let listen_flag = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let key = match (&cli.key, &file.key_file) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading key_file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    Ok(Settings {
+        listen: listen_flag
+            .or(file.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8750))),
+        data_dir: cli
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("hub-data")),
+        key,
+        log: std::env::var("KABINET_HUB_LOG")
+            .ok()
+            .or(file.log)
+            .unwrap_or_else(|| "info".into()),
+    })
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings> {
+    let file = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| {
+                format!("{}: not a valid kabinet-hub configuration", path.display())
+            })?
+        }
+        None => FileConfig::default(),
+    };
+    settings(cli, file)
+}
+
+fn open(settings: &Settings) -> Result<SqliteHub> {
+    let key = settings
         .key
         .as_deref()
-        .context("no hub database key; pass --key or set KABINET_HUB_KEY")?;
-    Ok(SqliteHub::open(&cli.data_dir, &StoreKey::from_text(key)?)?)
+        .context("no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration")?;
+    Ok(SqliteHub::open(
+        &settings.data_dir,
+        &StoreKey::from_text(key)?,
+    )?)
 }
 
 /// The whole `kabinet-hub` command line; the binary is this one call.
 pub fn main_entry() -> Result<()> {
+    let cli = Cli::parse();
+    let settings = load_settings(&cli)?;
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KABINET_HUB_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { listen } => {
-            let hub: Arc<dyn HubStorage> = Arc::new(open(&cli)?);
+        Command::Serve { .. } => {
+            let listen = settings.listen;
+            let hub: Arc<dyn HubStorage> = Arc::new(open(&settings)?);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -97,7 +168,7 @@ pub fn main_entry() -> Result<()> {
             if cabinet.trim().is_empty() {
                 bail!("--cabinet must name the cabinet");
             }
-            let hub = open(&cli)?;
+            let hub = open(&settings)?;
             let digits: String = (0..12)
                 .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
                 .collect();
@@ -118,7 +189,7 @@ pub fn main_entry() -> Result<()> {
             );
         }
         Command::Devices(DevicesCommand::List) => {
-            let hub = open(&cli)?;
+            let hub = open(&settings)?;
             for d in hub.devices()? {
                 println!(
                     "{}  {}  {}  issuer {:02}  enrolled {}  last sync {}  {}",
@@ -138,7 +209,7 @@ pub fn main_entry() -> Result<()> {
             }
         }
         Command::Devices(DevicesCommand::Revoke { device_id }) => {
-            open(&cli)?.revoke(device_id)?;
+            open(&settings)?.revoke(device_id)?;
             println!("revoked {device_id}");
         }
     }
@@ -159,4 +230,44 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "from-file\n").unwrap();
+        let file: FileConfig = toml::from_str(&format!(
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/hub\"\nkey_file = \"{}\"\n",
+            key_file.display()
+        ))
+        .unwrap();
+        let cli = Cli::parse_from(["kabinet-hub", "serve"]);
+        let s = settings(&cli, file).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(s.data_dir, PathBuf::from("/srv/hub"));
+        assert_eq!(s.key.as_deref(), Some("from-file"));
+
+        let file: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"").unwrap();
+        let cli = Cli::parse_from([
+            "kabinet-hub",
+            "--key",
+            "k",
+            "serve",
+            "--listen",
+            "127.0.0.1:1234",
+        ]);
+        let s = settings(&cli, file).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1234".parse().unwrap());
+        assert_eq!(s.data_dir, PathBuf::from("hub-data"));
+        assert_eq!(s.key.as_deref(), Some("k"));
+        assert!(
+            toml::from_str::<FileConfig>("lisen = 1").is_err(),
+            "a misspelt setting is an error"
+        );
+    }
 }
