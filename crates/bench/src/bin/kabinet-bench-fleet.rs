@@ -1,0 +1,162 @@
+//! Many cabinets at once: `kabinet-bench-fleet [--cabinets 50] [--visits 300] [--waves 3]`.
+//! Starts a hub process (kabinet-bench-hub, beside this binary), enrolls the cabinets, and in
+//! each wave gives every cabinet its own new visits (from gen_workload.py) and lets all of them
+//! sync at the same moment, each on its own thread and connection. Prints, per wave, errors,
+//! wall time, the slowest cabinet, and the hub's resident memory, so growth with N shows.
+
+use kabinet_bench::{BENCH_KEY, arg};
+use kabinet_store::import::{ImportOptions, import};
+use kabinet_store::{DeviceSettings, Store};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+fn rss_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
+fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cabinets: usize = arg("cabinets").map_or(Ok(50), |v| v.parse())?;
+    let visits: usize = arg("visits").map_or(Ok(300), |v| v.parse())?;
+    let waves: usize = arg("waves").map_or(Ok(3), |v| v.parse())?;
+    let generator = arg("generator").unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/bench/gen_workload.py"
+        )
+        .into()
+    });
+    let work = std::env::temp_dir().join("kabinet-bench-fleet");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    let hub_bin = std::env::current_exe()?.with_file_name("kabinet-bench-hub");
+    let mut hub = Command::new(&hub_bin)
+        .args(["--dir", work.join("hub").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut ready = String::new();
+    BufReader::new(hub.stdout.take().unwrap()).read_line(&mut ready)?;
+    let ready: serde_json::Value = serde_json::from_str(ready.trim_start_matches("READY "))?;
+    let (port, control) = (
+        ready["port"].as_u64().unwrap() as u16,
+        ready["control"].as_u64().unwrap() as u16,
+    );
+    let hub_url = format!("http://127.0.0.1:{port}");
+
+    let mut stores = Vec::new();
+    for i in 0..cabinets {
+        let path = work.join(format!("cabinet-{i}.db"));
+        let settings = DeviceSettings {
+            cabinet: format!("cabinet-{i}"),
+            issuer: 1,
+        };
+        let mut store = Store::create(&path, &BENCH_KEY, &settings)?;
+        kabinet_sync::enroll(
+            &mut store,
+            &hub_url,
+            &http_get(control, "/enroll-code")?,
+            &format!("fleet-{i}"),
+        )?;
+        stores.push(store);
+    }
+    println!(
+        "| wave | visits at the hub | cabinets | errors | wall (all at once) | slowest cabinet | docs sent | docs received | hub RSS MB | hub peak MB |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "fleet".into(),
+    };
+    for wave in 0..waves {
+        // Each cabinet gets its own slice of a fresh workload (a new seed per wave).
+        let out = Command::new("python3")
+            .arg(&generator)
+            .args([
+                "--visits",
+                &(cabinets * visits).to_string(),
+                "--seed",
+                &(7000 + wave).to_string(),
+            ])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "gen_workload: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)?;
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, store) in stores.iter_mut().enumerate() {
+            let chunk = lines[i * visits..(i + 1) * visits].join("\n");
+            import(store, std::io::Cursor::new(chunk), &options)?;
+        }
+        let barrier = Arc::new(Barrier::new(cabinets));
+        let t = Instant::now();
+        let handles: Vec<_> = stores
+            .drain(..)
+            .map(|mut store| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let t = Instant::now();
+                    let result = kabinet_sync::sync(&mut store, |_| {});
+                    (store, result, t.elapsed())
+                })
+            })
+            .collect();
+        let mut errors = 0;
+        let mut slowest = std::time::Duration::ZERO;
+        let (mut sent, mut received) = (0, 0);
+        for h in handles {
+            let (store, result, took) = h.join().expect("cabinet thread");
+            match result {
+                Ok(r) => {
+                    sent += r.docs_sent;
+                    received += r.docs_received;
+                }
+                Err(e) => {
+                    errors += 1;
+                    eprintln!("wave {wave}: {e}");
+                }
+            }
+            slowest = slowest.max(took);
+            stores.push(store);
+        }
+        let wall = t.elapsed();
+        let (count, _) = serde_json::from_str::<serde_json::Value>(&http_get(control, "/digest")?)
+            .map(|v| (v["count"].as_u64().unwrap_or(0), ()))?;
+        let (rss, peak) = rss_mb(hub.id());
+        println!(
+            "| {} | {count} | {cabinets} | {errors} | {:.1} s | {:.1} s | {sent} | {received} | {rss:.0} | {peak:.0} |",
+            wave + 1,
+            wall.as_secs_f64(),
+            slowest.as_secs_f64()
+        );
+    }
+    let _ = hub.kill();
+    let _ = hub.wait();
+    Ok(())
+}
