@@ -173,6 +173,16 @@ async fn sync(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let device = authenticate(&storage, &headers).await?;
+    // A few exchanges at a time: each holds a decoded request and a response of up to several
+    // MB while it is (de)compressed; fifty cabinets at once must not mean fifty of those.
+    static EXCHANGES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _permit = EXCHANGES.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the hub is shutting down",
+            "Хъбът спира",
+        )
+    })?;
     let request = SyncRequest::decode(&body).map_err(|e| match e {
         WireError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), "заявката е твърде голяма"),
         WireError::Version { got, supported } => ApiError::new(
@@ -184,11 +194,15 @@ async fn sync(
     })?;
     let pushed = request.push.len();
     let device_id = device.id.clone();
-    let response = blocking(move || storage.sync(&device, &request)).await?;
-    tracing::debug!(device = %device_id, pushed, pulled = response.pull.len(), "sync");
+    let (pulled, encoded) = blocking(move || {
+        let response = storage.sync(&device, &request)?;
+        Ok((response.pull.len(), response.encode()))
+    })
+    .await?;
+    tracing::debug!(device = %device_id, pushed, pulled, "sync");
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
-        response.encode(),
+        encoded,
     )
         .into_response())
 }
