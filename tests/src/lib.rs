@@ -8,6 +8,21 @@ use chrono::{DateTime, Duration, Utc};
 use kabinet_core::*;
 use uuid::Uuid;
 
+/// A person registered from a draft, as the nurse's form does, now.
+pub fn register(draft: PersonDraft) -> Person {
+    draft
+        .validate(
+            Uuid::now_v7(),
+            Utc::now().date_naive(),
+            &Recorded {
+                by: "nurse-1".into(),
+                at: Utc::now(),
+            },
+        )
+        .unwrap()
+        .value
+}
+
 /// Record number `i`, the same in every process: a person, a visit with an HIV test and a
 /// glucose reading, and a referral.
 pub fn crash_record(i: u64) -> (Person, Visit, Referral) {

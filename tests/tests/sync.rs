@@ -16,24 +16,14 @@ fn sync(store: &mut Store) -> kabinet_sync::SyncReport {
 }
 
 fn registered_person() -> (Person, Visit) {
-    let person = PersonDraft {
+    let person = kabinet_tests::register(PersonDraft {
         given_name: "Росица".into(),
         family_name: "Юсеинова".into(),
         egn: Some("7706245930".into()),
         neighbourhood: Some("Ралица".into()),
         consent_given: true,
         ..Default::default()
-    }
-    .validate(
-        Uuid::now_v7(),
-        Utc::now().date_naive(),
-        &Recorded {
-            by: "nurse-1".into(),
-            at: Utc::now(),
-        },
-    )
-    .unwrap()
-    .value;
+    });
     let visit = Visit {
         id: Uuid::now_v7(),
         person_id: person.id,

@@ -81,24 +81,14 @@ fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
 }
 
 fn shared_person() -> Person {
-    PersonDraft {
+    kabinet_tests::register(PersonDraft {
         given_name: "Асен".into(),
         family_name: "Асенов".into(),
         sex: Some("M".into()),
         birth_year: Some(1990),
         no_documents: true,
         ..Default::default()
-    }
-    .validate(
-        Uuid::now_v7(),
-        Utc::now().date_naive(),
-        &Recorded {
-            by: "nurse-1".into(),
-            at: Utc::now(),
-        },
-    )
-    .unwrap()
-    .value
+    })
 }
 
 #[test]

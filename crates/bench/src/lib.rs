@@ -80,3 +80,18 @@ pub fn arg(name: &str) -> Option<String> {
         .position(|a| a == &format!("--{name}"))
         .and_then(|i| args.get(i + 1).cloned())
 }
+
+/// A GET on the benchmark hub's side channel (plain HTTP/1.0 on loopback); the body, trimmed.
+pub fn control_get(port: u16, path: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string())
+}

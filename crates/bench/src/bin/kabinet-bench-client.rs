@@ -2,7 +2,7 @@
 //! itself, then answers one JSON command per stdin line (local_write, sync, digest, exit) on
 //! stdout, as ../shared/bench/anchors/README.md describes.
 
-use kabinet_bench::{BENCH_KEY, arg, peak_rss_mb, reset_peak, visit_digest};
+use kabinet_bench::{BENCH_KEY, arg, control_get, peak_rss_mb, reset_peak, visit_digest};
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
 use serde_json::{Value, json};
@@ -57,7 +57,7 @@ fn handle(store: &mut Store, msg: &Value) -> anyhow::Result<Value> {
             let control = msg["control"].as_u64().unwrap_or(0);
             let hub = format!("http://127.0.0.1:{port}");
             if store.meta("sync.token")?.is_none() {
-                let code = reqwest_get(&format!("http://127.0.0.1:{control}/enroll-code"))?;
+                let code = control_get(control as u16, "/enroll-code")?;
                 kabinet_sync::enroll(store, &hub, &code, "bench-client")?;
             }
             // The meter listens on a new port per scenario: follow it.
@@ -81,23 +81,6 @@ fn handle(store: &mut Store, msg: &Value) -> anyhow::Result<Value> {
         "exit" => Ok(json!({})),
         other => anyhow::bail!("unknown command {other}"),
     }
-}
-
-/// A tiny GET for the harness's side channel (plain HTTP on loopback).
-fn reqwest_get(url: &str) -> anyhow::Result<String> {
-    use std::io::Read;
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = std::net::TcpStream::connect(host)?;
-    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .trim()
-        .to_string())
 }
 
 fn main() -> anyhow::Result<()> {

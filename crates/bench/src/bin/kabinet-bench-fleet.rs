@@ -4,10 +4,10 @@
 //! sync at the same moment, each on its own thread and connection. Prints, per wave, errors,
 //! wall time, the slowest cabinet, and the hub's resident memory, so growth with N shows.
 
-use kabinet_bench::{BENCH_KEY, arg};
+use kabinet_bench::{BENCH_KEY, arg, control_get};
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -23,19 +23,6 @@ fn rss_mb(pid: u32) -> (f64, f64) {
             .unwrap_or(0.0)
     };
     (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-}
-
-fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .trim()
-        .to_string())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         kabinet_sync::enroll(
             &mut store,
             &hub_url,
-            &http_get(control, "/enroll-code")?,
+            &control_get(control, "/enroll-code")?,
             &format!("fleet-{i}"),
         )?;
         stores.push(store);
@@ -146,8 +133,9 @@ fn main() -> anyhow::Result<()> {
             stores.push(store);
         }
         let wall = t.elapsed();
-        let (count, _) = serde_json::from_str::<serde_json::Value>(&http_get(control, "/digest")?)
-            .map(|v| (v["count"].as_u64().unwrap_or(0), ()))?;
+        let (count, _) =
+            serde_json::from_str::<serde_json::Value>(&control_get(control, "/digest")?)
+                .map(|v| (v["count"].as_u64().unwrap_or(0), ()))?;
         let (rss, peak) = rss_mb(hub.id());
         println!(
             "| {} | {count} | {cabinets} | {errors} | {:.1} s | {:.1} s | {sent} | {received} | {rss:.0} | {peak:.0} |",
