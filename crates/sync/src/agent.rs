@@ -172,6 +172,21 @@ fn set(shared: &Shared, store: &Store, state: SyncState) {
     }
 }
 
+/// The hub is out of reach: show it, wait the backoff (or a wake-up), and lengthen the next
+/// wait. Returns false when asked to stop.
+fn offline(shared: &Shared, store: &Store, backoff: &mut Duration, options: &AgentOptions) -> bool {
+    set(
+        shared,
+        store,
+        SyncState::Offline {
+            retry_in_ms: backoff.as_millis() as u64,
+        },
+    );
+    let go_on = wait(shared, *backoff);
+    *backoff = (*backoff * 2).min(options.backoff_max);
+    go_on
+}
+
 fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
     let mut backoff = options.backoff_start;
     loop {
@@ -184,17 +199,9 @@ fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
             continue;
         };
         if !probe(&hub) {
-            set(
-                &shared,
-                &store,
-                SyncState::Offline {
-                    retry_in_ms: backoff.as_millis() as u64,
-                },
-            );
-            if !wait(&shared, backoff) {
+            if !offline(&shared, &store, &mut backoff, &options) {
                 return;
             }
-            backoff = (backoff * 2).min(options.backoff_max);
             continue;
         }
         backoff = options.backoff_start;
@@ -218,14 +225,7 @@ fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
         match result {
             Ok(_) => set(&shared, &store, SyncState::UpToDate),
             Err(SyncError::Unreachable(_)) => {
-                set(
-                    &shared,
-                    &store,
-                    SyncState::Offline {
-                        retry_in_ms: backoff.as_millis() as u64,
-                    },
-                );
-                if !wait(&shared, backoff) {
+                if !offline(&shared, &store, &mut backoff, &options) {
                     return;
                 }
                 continue;
