@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// The language of a user-facing message. Bulgarian first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lang {
     #[default]
@@ -183,6 +183,9 @@ pub enum Problem {
     UnknownValue {
         input: String,
         expected: &'static str,
+    },
+    NotANumber {
+        input: String,
     },
     ReferralCodeFormat,
     ReferralCodeCheckDigit,
@@ -377,6 +380,17 @@ impl ValidationError {
                     format!("непозната стойност „{input}“; очаква се: {expected}.")
                 } else {
                     format!("unknown value \"{input}\"; expected: {expected}.")
+                }
+            }
+            Problem::NotANumber { input } => {
+                if bg {
+                    format!(
+                        "„{input}“ не е число; въведете само цифри (десетична запетая или точка)."
+                    )
+                } else {
+                    format!(
+                        "\"{input}\" is not a number; type digits only (decimal comma or point)."
+                    )
                 }
             }
             Problem::ReferralCodeFormat => {

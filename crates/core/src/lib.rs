@@ -3,6 +3,7 @@
 //! No I/O, no clock, no storage: every other crate speaks these types.
 
 pub mod error;
+pub mod form;
 pub mod identity;
 pub mod person;
 pub mod referral;
@@ -14,6 +15,7 @@ pub mod visit;
 pub use error::{
     Checked, Concern, Field, Lang, Problem, ValidationError, ValidationErrors, Warning,
 };
+pub use form::VisitForm;
 pub use identity::{Egn, Lnch, Phone};
 pub use person::{
     BirthDate, ConsentState, DataConsent, Documents, Person, PersonDraft, Recorded, Sex,

@@ -123,6 +123,22 @@ impl ScreeningKind {
         })
     }
 
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match lang {
+            crate::Lang::Bg => self.label_bg(),
+            crate::Lang::En => match self {
+                ScreeningKind::Hiv => "HIV rapid test",
+                ScreeningKind::Glucose => "Blood glucose",
+                ScreeningKind::Hba1c => "HbA1c",
+                ScreeningKind::Tb => "TB symptom screen",
+                ScreeningKind::BloodPressure => "Blood pressure",
+                ScreeningKind::Body => "Weight and height",
+                ScreeningKind::HepatitisB => "Hepatitis B (HBsAg)",
+                ScreeningKind::HepatitisC => "Hepatitis C (anti-HCV)",
+            },
+        }
+    }
+
     pub fn label_bg(self) -> &'static str {
         match self {
             ScreeningKind::Hiv => "ХИВ бърз тест",

@@ -36,6 +36,9 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8750].
         #[arg(long, env = "KABINET_HUB_LISTEN")]
         listen: Option<SocketAddr>,
+        /// The built web UI (ui/dist) to serve to hub staff [default: ./ui/dist if present].
+        #[arg(long, env = "KABINET_HUB_UI")]
+        ui_dir: Option<PathBuf>,
     },
     /// Create a one-time enrollment code for a device of a cabinet.
     Enroll {
@@ -48,6 +51,36 @@ enum Command {
     /// Enrolled devices.
     #[command(subcommand)]
     Devices(DevicesCommand),
+    /// Hub staff who sign in to the web UI.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// Roles a user may have (the access matrix per role arrives with issue #6).
+const ROLES: [&str; 7] = [
+    "nurse",
+    "doctor",
+    "psychologist",
+    "lawyer",
+    "social_worker",
+    "education_mediator",
+    "hub_admin",
+];
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user. The password is read from KABINET_HUB_USER_PASSWORD or the first line of
+    /// standard input (never from a flag, so it stays out of shell history).
+    Add {
+        /// Login name, e.g. "mpetrova".
+        name: String,
+        /// The name shown on records, e.g. "Мария Петрова".
+        #[arg(long)]
+        display_name: String,
+        /// nurse | doctor | psychologist | lawyer | social_worker | education_mediator | hub_admin
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +99,8 @@ struct FileConfig {
     key_file: Option<PathBuf>,
     /// A tracing filter, e.g. "info" or "kabinet_hub=debug".
     log: Option<String>,
+    /// The built web UI to serve.
+    ui_dir: Option<PathBuf>,
 }
 
 /// The settings in effect: flag/environment, else file, else default.
@@ -75,12 +110,13 @@ struct Settings {
     data_dir: PathBuf,
     key: Option<String>,
     log: String,
+    ui_dir: Option<PathBuf>,
 }
 
 fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
-    let listen_flag = match &cli.command {
-        Command::Serve { listen } => *listen,
-        _ => None,
+    let (listen_flag, ui_flag) = match &cli.command {
+        Command::Serve { listen, ui_dir } => (*listen, ui_dir.clone()),
+        _ => (None, None),
     };
     let key = match (&cli.key, &file.key_file) {
         (Some(k), _) => Some(k.clone()),
@@ -106,6 +142,10 @@ fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
             .ok()
             .or(file.log)
             .unwrap_or_else(|| "info".into()),
+        ui_dir: ui_flag.or(file.ui_dir).or_else(|| {
+            let dev = PathBuf::from("ui/dist");
+            dev.join("index.html").exists().then_some(dev)
+        }),
     })
 }
 
@@ -147,6 +187,15 @@ pub fn main_entry() -> Result<()> {
     match &cli.command {
         Command::Serve { .. } => {
             let listen = settings.listen;
+            let ui_dir = settings.ui_dir.clone();
+            if let Some(dir) = &ui_dir
+                && !dir.join("index.html").exists()
+            {
+                bail!(
+                    "{}: no index.html there; build the UI (npm run build in ui/) or fix ui_dir",
+                    dir.display()
+                );
+            }
             let hub: Arc<dyn HubStorage> = Arc::new(open(&settings)?);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async move {
@@ -154,7 +203,7 @@ pub fn main_entry() -> Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 tracing::info!(addr = %listener.local_addr()?, "hub listening");
-                axum::serve(listener, crate::router(hub))
+                axum::serve(listener, crate::router(hub, ui_dir))
                     .with_graceful_shutdown(shutdown())
                     .await?;
                 tracing::info!("hub stopped");
@@ -207,6 +256,44 @@ pub fn main_entry() -> Result<()> {
                     }
                 );
             }
+        }
+        Command::Users(UsersCommand::Add {
+            name,
+            display_name,
+            role,
+        }) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().any(char::is_whitespace) {
+                bail!("the login name must be one word, e.g. mpetrova");
+            }
+            if display_name.trim().is_empty() {
+                bail!("--display-name must give the name shown on records");
+            }
+            if !ROLES.contains(&role.as_str()) {
+                bail!("--role {role}: unknown role; one of {}", ROLES.join(", "));
+            }
+            let password = match std::env::var("KABINET_HUB_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if password.chars().count() < 8 {
+                bail!("the password must have at least 8 characters");
+            }
+            let hash = crate::staff::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            open(&settings)?.add_user(
+                &crate::StaffUser {
+                    name: name.to_string(),
+                    display_name: display_name.trim().to_string(),
+                    role: role.clone(),
+                },
+                &hash,
+            )?;
+            println!("user {name} added ({role})");
         }
         Command::Devices(DevicesCommand::Revoke { device_id }) => {
             open(&settings)?.revoke(device_id)?;

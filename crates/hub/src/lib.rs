@@ -5,8 +5,9 @@
 pub mod cli;
 pub mod server;
 pub mod sqlite;
+pub mod staff;
 pub mod storage;
 
 pub use server::router;
 pub use sqlite::SqliteHub;
-pub use storage::{Device, HubError, HubStorage};
+pub use storage::{Device, HubError, HubStorage, StaffUser};

@@ -30,7 +30,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, en: impl Into<String>, bg: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        en: impl Into<String>,
+        bg: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             en: en.into(),
@@ -74,7 +78,7 @@ impl From<HubError> for ApiError {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -207,13 +211,19 @@ async fn sync(
         .into_response())
 }
 
-/// The router: `/health`, `/v1/enroll`, `/v1/sync`.
-pub fn router(storage: SharedStorage) -> Router {
-    Router::new()
+/// The router: `/health`, `/v1/enroll`, `/v1/sync`, the staff web API under `/api`, and the
+/// web UI from `ui_dir` when given.
+pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Router {
+    let app = Router::new()
         .route("/health", get(health))
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
-        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .merge(crate::staff::api_routes());
+    let app = match ui_dir {
+        Some(dir) => app.fallback_service(crate::staff::ui_service(dir)),
+        None => app,
+    };
+    app.layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(storage)
 }

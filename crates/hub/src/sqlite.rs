@@ -2,7 +2,7 @@
 //! with its projections, so hub staff can search) plus the hub's own tables: devices,
 //! enrollment codes and the relay log that devices pull from.
 
-use crate::storage::{Device, HubError, HubStorage};
+use crate::storage::{Device, HubError, HubStorage, StaffUser};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
@@ -24,6 +24,20 @@ CREATE TABLE IF NOT EXISTS hub_device (
     enrolled_at  TEXT NOT NULL,
     revoked_at   TEXT,
     last_sync_at TEXT
+) STRICT;
+-- Hub staff who use the web UI (and, with #6, every user of every device).
+CREATE TABLE IF NOT EXISTS hub_user (
+    name          TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS hub_session (
+    token_hash BLOB PRIMARY KEY,
+    user_name  TEXT NOT NULL REFERENCES hub_user(name),
+    expires_at TEXT NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS hub_enrollment (
     code_hash  BLOB PRIMARY KEY,
@@ -99,20 +113,31 @@ impl SqliteHub {
         &self,
         f: impl FnOnce(&mut kabinet_store::Writer<'_>) -> kabinet_store::Result<T>,
     ) -> Result<T, HubError> {
+        self.staff_call(|store| store.write(Origin::Local, f))?
+            .map_err(HubError::from)
+    }
+
+    /// Runs `f` on the hub's store on behalf of hub staff, then relays every document it
+    /// changed, so devices pull hub-side edits like any other. `f`'s own result (which may be
+    /// an error of its own) is returned as is.
+    pub fn staff_call<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Result<T, HubError> {
         let mut store = self.store();
         let before: i64 = store.connection().query_row(
             "SELECT COALESCE(MAX(change_seq), 0) FROM documents",
             [],
             |r| r.get(0),
         )?;
-        let out = store.write(Origin::Local, f)?;
-        // Relay every document the write touched: its changes since the heads the relay log
+        let out = f(&mut store);
+        // Relay every document the call touched: its changes since the heads the relay log
         // last recorded for it.
         let touched: Vec<Vec<u8>> = store
             .connection()
             .prepare("SELECT doc_id FROM documents WHERE change_seq > ?1")?
             .query_map([before], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        if touched.is_empty() {
+            return Ok(out);
+        }
         let mut rows = Vec::new();
         for raw in touched {
             let doc_id = Uuid::from_slice(&raw).unwrap_or_default();
@@ -256,6 +281,101 @@ impl HubStorage for SqliteHub {
             return Err(HubError::NoSuchDevice(device_id.to_string()));
         }
         Ok(())
+    }
+
+    fn add_user(&self, user: &StaffUser, password_hash: &str) -> Result<(), HubError> {
+        let n = self.store().connection().execute(
+            "INSERT INTO hub_user (name, display_name, role, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO NOTHING",
+            params![
+                user.name,
+                user.display_name,
+                user.role,
+                password_hash,
+                Utc::now().to_rfc3339()
+            ],
+        )?;
+        if n == 0 {
+            return Err(HubError::UserExists(user.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn user_for_login(&self, name: &str) -> Result<Option<(StaffUser, String)>, HubError> {
+        Ok(self
+            .store()
+            .connection()
+            .query_row(
+                "SELECT name, display_name, role, password_hash FROM hub_user
+                 WHERE name = ?1 AND disabled_at IS NULL",
+                [name],
+                |r| {
+                    Ok((
+                        StaffUser {
+                            name: r.get(0)?,
+                            display_name: r.get(1)?,
+                            role: r.get(2)?,
+                        },
+                        r.get(3)?,
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError> {
+        let store = self.store();
+        let c = store.connection();
+        c.execute(
+            "DELETE FROM hub_session WHERE expires_at < ?1",
+            [Utc::now().to_rfc3339()],
+        )?;
+        c.execute(
+            "INSERT INTO hub_session (token_hash, user_name, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash.to_vec(), user, expires_at.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: [u8; 32]) -> Result<Option<StaffUser>, HubError> {
+        Ok(self
+            .store()
+            .connection()
+            .query_row(
+                "SELECT u.name, u.display_name, u.role FROM hub_session s
+                 JOIN hub_user u ON u.name = s.user_name
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+                params![token_hash.to_vec(), Utc::now().to_rfc3339()],
+                |r| {
+                    Ok(StaffUser {
+                        name: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn end_session(&self, token_hash: [u8; 32]) -> Result<(), HubError> {
+        self.store().connection().execute(
+            "DELETE FROM hub_session WHERE token_hash = ?1",
+            [token_hash.to_vec()],
+        )?;
+        Ok(())
+    }
+
+    fn desk(
+        &self,
+        ctx: &kabinet_service::Context,
+        request: kabinet_service::Request,
+    ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError> {
+        self.staff_call(|store| kabinet_service::handle(store, ctx, request))
     }
 
     fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError> {

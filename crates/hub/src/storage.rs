@@ -19,8 +19,19 @@ pub struct Device {
     pub last_sync_at: Option<DateTime<Utc>>,
 }
 
+/// A member of the hub's staff who signs in to the web UI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffUser {
+    /// The login name.
+    pub name: String,
+    pub display_name: String,
+    pub role: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    #[error("a user named {0} already exists")]
+    UserExists(String),
     #[error("unknown or expired enrollment code")]
     BadEnrollmentCode,
     #[error("no free referral issuer numbers left (1–98 are taken)")]
@@ -56,6 +67,26 @@ pub trait HubStorage: Send + Sync + 'static {
     fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError>;
     fn devices(&self) -> Result<Vec<Device>, HubError>;
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
+    /// Adds a staff user with an argon2 password hash (PHC string).
+    fn add_user(&self, user: &StaffUser, password_hash: &str) -> Result<(), HubError>;
+    /// An active user and their password hash, for signing in.
+    fn user_for_login(&self, name: &str) -> Result<Option<(StaffUser, String)>, HubError>;
+    fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError>;
+    /// The active user of an unexpired session.
+    fn session_user(&self, token_hash: [u8; 32]) -> Result<Option<StaffUser>, HubError>;
+    fn end_session(&self, token_hash: [u8; 32]) -> Result<(), HubError>;
+    /// One request of the web UI's screens, on the hub's documents, on behalf of staff; the
+    /// edits it makes are relayed to devices.
+    fn desk(
+        &self,
+        ctx: &kabinet_service::Context,
+        request: kabinet_service::Request,
+    ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError>;
     /// One sync exchange: commit the pushed changes (relaying what is new), then answer with
     /// the device's next pull batch.
     fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError>;

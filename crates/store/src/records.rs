@@ -288,6 +288,13 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    pub fn delete_meta(&mut self, key: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute([key])?;
+        Ok(())
+    }
+
     /// Takes the next referral code of this device's issuer number.
     pub fn next_referral_code(&mut self) -> Result<ReferralCode> {
         let get = |tx: &Transaction<'_>, k: &str| -> Result<u32> {

@@ -19,7 +19,9 @@ async fn main() -> anyhow::Result<()> {
     let control_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = sync_listener.local_addr()?.port();
     let control_port = control_listener.local_addr()?.port();
-    tokio::spawn(async move { axum::serve(sync_listener, kabinet_hub::router(storage)).await });
+    tokio::spawn(
+        async move { axum::serve(sync_listener, kabinet_hub::router(storage, None)).await },
+    );
     let control = Router::new()
         .route(
             "/digest",

@@ -1,0 +1,174 @@
+//! The hub staff's web face: the same UI as the cabinet's app, served by the hub, talking to
+//! `/api/*` instead of Tauri (online only). Staff sign in with a name and password (argon2
+//! hash at the hub); every `/api` call but sign-in needs the session token as a bearer token.
+//! The screens' operations are `kabinet-service`'s, on the hub's documents; edits are relayed
+//! to the cabinets like any other change.
+
+use crate::server::{ApiError, SharedStorage, blocking, sha256};
+use crate::storage::StaffUser;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use kabinet_core::Lang;
+use kabinet_service::{Call, Context};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How long a sign-in lasts: one working day.
+const SESSION_HOURS: i64 = 12;
+
+/// An argon2id hash (PHC string) of a password, with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+#[derive(Deserialize)]
+struct Login {
+    name: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Session {
+    token: String,
+    user: StaffUser,
+}
+
+async fn login(
+    State(storage): State<SharedStorage>,
+    Json(req): Json<Login>,
+) -> Result<Json<Session>, ApiError> {
+    let name = req.name.trim().to_string();
+    let password = req.password;
+    let storage2 = storage.clone();
+    let found = blocking(move || storage2.user_for_login(&name)).await?;
+    // Verify off the async threads: argon2 is deliberately slow.
+    let user = tokio::task::spawn_blocking(move || {
+        found.and_then(|(user, hash)| password_matches(&password, &hash).then_some(user))
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong name or password",
+            "грешно име или парола",
+        )
+    })?;
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let hash = sha256(token.as_bytes());
+    let user_name = user.name.clone();
+    blocking(move || {
+        storage.create_session(
+            hash,
+            &user_name,
+            Utc::now() + Duration::hours(SESSION_HOURS),
+        )
+    })
+    .await?;
+    tracing::info!(user = %user.name, "staff signed in");
+    Ok(Json(Session { token, user }))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<[u8; 32]> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| sha256(t.trim().as_bytes()))
+}
+
+async fn staff(storage: &SharedStorage, headers: &HeaderMap) -> Result<StaffUser, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "sign in first (the session is missing or has expired)",
+            "влезте отново (няма вход или е изтекъл)",
+        )
+    };
+    let hash = bearer(headers).ok_or_else(unauthorized)?;
+    let storage = storage.clone();
+    blocking(move || storage.session_user(hash))
+        .await?
+        .ok_or_else(unauthorized)
+}
+
+async fn me(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+) -> Result<Json<StaffUser>, ApiError> {
+    Ok(Json(staff(&storage, &headers).await?))
+}
+
+async fn logout(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    if let Some(hash) = bearer(&headers) {
+        blocking(move || storage.end_session(hash)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One screen operation; refused operations answer 422/404/409 with the service's error body
+/// (messages per field in the asked language).
+async fn call(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    Json(call): Json<Call>,
+) -> Result<Response, ApiError> {
+    let user = staff(&storage, &headers).await?;
+    let lang: Lang = call.lang;
+    let ctx = Context {
+        lang,
+        user: user.display_name.clone(),
+        now: Utc::now(),
+    };
+    let answer = blocking(move || storage.desk(&ctx, call.request)).await?;
+    Ok(match answer {
+        Ok(value) => Json(value).into_response(),
+        Err(e) => {
+            let body = e.body(lang);
+            let status = match body.kind.as_str() {
+                "not_found" => StatusCode::NOT_FOUND,
+                "egn_taken" | "possible_duplicates" => StatusCode::CONFLICT,
+                "store" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            (status, Json(body)).into_response()
+        }
+    })
+}
+
+/// `/api/*` for the web UI.
+pub fn api_routes() -> Router<SharedStorage> {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/call", post(call))
+}
+
+/// Serves the built UI (`ui/dist`) with `index.html` for unknown paths, so a reload on any
+/// screen works.
+pub fn ui_service(dir: PathBuf) -> tower_http::services::ServeDir<tower_http::services::ServeFile> {
+    let index = dir.join("index.html");
+    tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index))
+}

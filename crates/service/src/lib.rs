@@ -1,0 +1,505 @@
+//! The operations behind Kabinet's screens — find or register a person, record a visit with
+//! its screenings, confirm the suggested referrals, the day's work — over one [`Store`].
+//!
+//! Two transports carry the same [`Call`] JSON: the Tauri app's `api` command (the cabinet's
+//! own encrypted store, offline) and the hub's `POST /api` (hub staff in a browser, the hub's
+//! store). Keeping the operations here means the app shell and the hub stay thin and a screen
+//! behaves the same in the van and at the hub. No I/O beyond the store; the caller brings the
+//! clock and the user.
+
+mod error;
+mod views;
+
+pub use error::{ErrorBody, FieldMessage, ServiceError};
+pub use views::*;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kabinet_core::{
+    Destination, Lang, PersonDraft, Recorded, Referral, ReferralReason, ReferralStatus,
+    StatusChange, Urgency, ValidationError, Visit, VisitForm, rules,
+};
+use kabinet_store::{Origin, PersonHit, Store};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Who is asking, in which language, and when (core and this crate have no clock of their
+/// own).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub lang: Lang,
+    /// The specialist or hub staff member: recorded on visits and referrals.
+    pub user: String,
+    pub now: DateTime<Utc>,
+}
+
+/// One call from a screen: the language it wants messages in, and the request.
+#[derive(Debug, Deserialize)]
+pub struct Call {
+    #[serde(default)]
+    pub lang: Lang,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// A referral the specialist confirmed (from a suggestion) or added.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReferralChoice {
+    /// `screening:<kind>` (e.g. `screening:hiv`), or social | legal | psychological | education.
+    pub reason: String,
+    /// A destination slug, e.g. `hub-social-worker` or `lung-hospital`.
+    pub destination: String,
+    /// routine | priority | same_day | emergency
+    pub urgency: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", content = "args", rename_all = "snake_case")]
+pub enum Request {
+    /// One search box: Cyrillic or Latin name, ЕГН, ЛНЧ or phone.
+    Search {
+        query: String,
+    },
+    /// Validate a person form as it is typed; fills birth date and sex from an ЕГН and lists
+    /// likely duplicates.
+    CheckPerson {
+        draft: PersonDraft,
+    },
+    /// Register a person. Refused while likely duplicates exist unless the user confirmed
+    /// that this is someone else; a person with the same ЕГН is always refused.
+    RegisterPerson {
+        draft: PersonDraft,
+        #[serde(default)]
+        not_a_duplicate: bool,
+    },
+    /// A person with every visit, screening and referral this store holds.
+    PersonRecord {
+        id: Uuid,
+    },
+    /// Validate a visit form as it is typed; the suggested referrals for what is entered.
+    CheckVisit {
+        #[serde(default)]
+        form: VisitForm,
+    },
+    /// Save a visit and the confirmed referrals in one transaction.
+    SaveVisit {
+        person_id: Uuid,
+        #[serde(default)]
+        form: VisitForm,
+        #[serde(default)]
+        notes: String,
+        #[serde(default)]
+        place: Option<String>,
+        #[serde(default)]
+        referrals: Vec<ReferralChoice>,
+    },
+    /// The visits of a day (Sofia time) and the open referrals, overdue first.
+    Today {
+        #[serde(default)]
+        day: Option<NaiveDate>,
+    },
+    /// Every referral destination with its label.
+    Destinations,
+    /// Drafts of forms, kept in the encrypted store so an unfinished visit survives a
+    /// restart without ever touching unencrypted storage.
+    SaveDraft {
+        key: String,
+        value: Value,
+    },
+    LoadDraft {
+        key: String,
+    },
+    DeleteDraft {
+        key: String,
+    },
+}
+
+const SEARCH_LIMIT: usize = 30;
+const DRAFT_PREFIX: &str = "draft.";
+const DRAFT_MAX_BYTES: usize = 64 * 1024;
+
+/// Runs one request; the answer is the JSON the screen renders.
+pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Value, ServiceError> {
+    let value = match request {
+        Request::Search { query } => json!(search(store, &query)?),
+        Request::CheckPerson { draft } => json!(check_person(store, ctx, &draft)?),
+        Request::RegisterPerson {
+            draft,
+            not_a_duplicate,
+        } => json!(register_person(store, ctx, &draft, not_a_duplicate)?),
+        Request::PersonRecord { id } => json!(person_record(store, ctx.lang, id)?),
+        Request::CheckVisit { form } => json!(check_visit(ctx, &form)),
+        Request::SaveVisit {
+            person_id,
+            form,
+            notes,
+            place,
+            referrals,
+        } => json!(save_visit(
+            store, ctx, person_id, &form, notes, place, &referrals
+        )?),
+        Request::Today { day } => json!(today(store, ctx, day)?),
+        Request::Destinations => json!(destinations(ctx.lang)),
+        Request::SaveDraft { key, value } => {
+            let text = value.to_string();
+            if text.len() > DRAFT_MAX_BYTES {
+                return Err(ServiceError::BadRequest(format!(
+                    "a draft may hold at most {DRAFT_MAX_BYTES} bytes"
+                )));
+            }
+            store.write(Origin::Local, |w| {
+                w.set_meta(&format!("{DRAFT_PREFIX}{key}"), &text)
+            })?;
+            Value::Null
+        }
+        Request::LoadDraft { key } => store
+            .meta(&format!("{DRAFT_PREFIX}{key}"))?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null),
+        Request::DeleteDraft { key } => {
+            store.write(Origin::Local, |w| {
+                w.delete_meta(&format!("{DRAFT_PREFIX}{key}"))
+            })?;
+            Value::Null
+        }
+    };
+    Ok(value)
+}
+
+pub fn search(store: &Store, query: &str) -> Result<Vec<PersonHit>, ServiceError> {
+    Ok(store.search_persons(query, SEARCH_LIMIT)?)
+}
+
+fn recorded(ctx: &Context) -> Recorded {
+    Recorded {
+        by: ctx.user.clone(),
+        at: ctx.now,
+    }
+}
+
+fn sofia_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&chrono_tz::Europe::Sofia).date_naive()
+}
+
+/// People who may be the one being registered: the same ЕГН, ЛНЧ or phone, or a similar name
+/// born within two years.
+fn likely_duplicates(store: &Store, draft: &PersonDraft) -> Result<Vec<PersonHit>, ServiceError> {
+    let mut out: Vec<PersonHit> = Vec::new();
+    let add = |hits: Vec<PersonHit>, out: &mut Vec<PersonHit>| {
+        for h in hits {
+            if !out.iter().any(|o| o.id == h.id) {
+                out.push(h);
+            }
+        }
+    };
+    for id in [&draft.egn, &draft.lnch, &draft.phone]
+        .into_iter()
+        .flatten()
+    {
+        let id = id.trim();
+        if id.len() >= 6 {
+            let hits = store.search_persons(id, 5)?;
+            let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+            let exact = hits
+                .into_iter()
+                .filter(|h| {
+                    [&h.egn, &h.lnch, &h.phone]
+                        .into_iter()
+                        .flatten()
+                        .any(|v| v.ends_with(digits.trim_start_matches('0')))
+                })
+                .collect();
+            add(exact, &mut out);
+        }
+    }
+    let name = format!("{} {}", draft.given_name.trim(), draft.family_name.trim());
+    if !draft.given_name.trim().is_empty() && !draft.family_name.trim().is_empty() {
+        let year = draft
+            .birth_date
+            .as_deref()
+            .and_then(kabinet_core::person::parse_date)
+            .map(|d| chrono::Datelike::year(&d))
+            .or(draft.birth_year)
+            .or_else(|| {
+                draft
+                    .egn
+                    .as_deref()
+                    .and_then(|e| kabinet_core::Egn::parse(e).ok())
+                    .map(|e| chrono::Datelike::year(&e.birth_date()))
+            });
+        let hits = store
+            .search_persons(&name, 20)?
+            .into_iter()
+            .filter(|h| year.is_none_or(|y| (h.birth_year - y).abs() <= 2))
+            .collect();
+        add(hits, &mut out);
+    }
+    out.truncate(10);
+    Ok(out)
+}
+
+pub fn check_person(
+    store: &Store,
+    ctx: &Context,
+    draft: &PersonDraft,
+) -> Result<PersonCheck, ServiceError> {
+    let today = sofia_today(ctx.now);
+    let (issues, warnings, person) = match draft.validate(Uuid::nil(), today, &recorded(ctx)) {
+        Ok(checked) => (
+            Vec::new(),
+            checked
+                .warnings
+                .iter()
+                .map(|w| FieldMessage::warning(w, ctx.lang))
+                .collect(),
+            Some(checked.value),
+        ),
+        Err(errors) => (FieldMessage::all(&errors.0, ctx.lang), Vec::new(), None),
+    };
+    // Fill what an ЕГН tells even while other fields are still wrong.
+    let from_egn = draft
+        .egn
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|e| kabinet_core::Egn::parse(e).ok());
+    Ok(PersonCheck {
+        issues,
+        warnings,
+        birth_date: person.as_ref().map(|p| p.birth_date.display()).or_else(|| {
+            from_egn
+                .as_ref()
+                .map(|e| e.birth_date().format("%d.%m.%Y").to_string())
+        }),
+        sex: person
+            .as_ref()
+            .map(|p| p.sex.as_str().to_string())
+            .or_else(|| from_egn.as_ref().map(|e| e.sex().as_str().to_string())),
+        latin_name: person.as_ref().map(|p| p.latin_name()),
+        duplicates: likely_duplicates(store, draft)?,
+    })
+}
+
+pub fn register_person(
+    store: &mut Store,
+    ctx: &Context,
+    draft: &PersonDraft,
+    not_a_duplicate: bool,
+) -> Result<Registered, ServiceError> {
+    let today = sofia_today(ctx.now);
+    let checked = draft
+        .validate(Uuid::now_v7(), today, &recorded(ctx))
+        .map_err(ServiceError::Invalid)?;
+    let person = checked.value;
+    if let Some(egn) = &person.egn {
+        let same = store
+            .search_persons(egn.as_str(), 5)?
+            .into_iter()
+            .find(|h| h.egn.as_deref() == Some(egn.as_str()));
+        if let Some(same) = same {
+            return Err(ServiceError::EgnTaken(same));
+        }
+    }
+    if !not_a_duplicate {
+        let duplicates = likely_duplicates(store, draft)?;
+        if !duplicates.is_empty() {
+            return Err(ServiceError::PossibleDuplicates(duplicates));
+        }
+    }
+    store.write(Origin::Local, |w| w.put_person(&person))?;
+    Ok(Registered {
+        id: person.id,
+        full_name: person.full_name(),
+        latin_name: person.latin_name(),
+    })
+}
+
+pub fn person_record(store: &Store, lang: Lang, id: Uuid) -> Result<PersonRecord, ServiceError> {
+    let person = store.person(id)?;
+    let mut visits = Vec::new();
+    for summary in store.visits_of_person(id)? {
+        let visit = store.visit(summary.id)?;
+        visits.push(VisitView::of(&visit, lang));
+    }
+    visits.sort_by(|a, b| b.at.cmp(&a.at));
+    let referrals = store
+        .referrals_of_person(id)?
+        .into_iter()
+        .map(|r| ReferralView::of(r, lang, Utc::now()))
+        .collect();
+    Ok(PersonRecord {
+        conflicts: store.conflicts(id)?,
+        person: PersonView::of(&person),
+        visits,
+        referrals,
+    })
+}
+
+pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
+    match form.screenings() {
+        Err(errors) => VisitCheck {
+            issues: FieldMessage::all(&errors.0, ctx.lang),
+            warnings: Vec::new(),
+            bmi: None,
+            suggestions: Vec::new(),
+        },
+        Ok(screenings) => {
+            let (issues, warnings) = match screenings.check() {
+                Ok(c) => (
+                    Vec::new(),
+                    c.warnings
+                        .iter()
+                        .map(|w| FieldMessage::warning(w, ctx.lang))
+                        .collect(),
+                ),
+                Err(e) => (FieldMessage::all(&e.0, ctx.lang), Vec::new()),
+            };
+            VisitCheck {
+                suggestions: rules::suggest_referrals(&screenings)
+                    .iter()
+                    .map(|s| SuggestionView::of(s, ctx.lang))
+                    .collect(),
+                bmi: screenings
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.bmi())
+                    .map(|b| (b * 10.0).round() / 10.0),
+                issues,
+                warnings,
+            }
+        }
+    }
+}
+
+fn parse_reason(reason: &str) -> Result<ReferralReason, ValidationError> {
+    let parsed = match reason.trim() {
+        "social" => Some(ReferralReason::Social),
+        "legal" => Some(ReferralReason::Legal),
+        "psychological" => Some(ReferralReason::Psychological),
+        "education" => Some(ReferralReason::Education),
+        other => other
+            .strip_prefix("screening:")
+            .and_then(kabinet_core::ScreeningKind::parse)
+            .map(ReferralReason::Screening),
+    };
+    parsed.ok_or_else(|| {
+        ValidationError::new(
+            kabinet_core::Field::ReferralDestination,
+            kabinet_core::Problem::UnknownValue {
+                input: reason.to_string(),
+                expected: "screening:<kind> | social | legal | psychological | education",
+            },
+        )
+    })
+}
+
+pub fn save_visit(
+    store: &mut Store,
+    ctx: &Context,
+    person_id: Uuid,
+    form: &VisitForm,
+    notes: String,
+    place: Option<String>,
+    choices: &[ReferralChoice],
+) -> Result<SavedVisit, ServiceError> {
+    let screenings = form.screenings().map_err(ServiceError::Invalid)?;
+    // A visit never points at nobody.
+    store.person(person_id)?;
+    let visit = Visit {
+        id: Uuid::now_v7(),
+        person_id,
+        cabinet: store.settings()?.cabinet,
+        specialist: ctx.user.clone(),
+        at: ctx.now,
+        place: place.filter(|p| !p.trim().is_empty()),
+        screenings,
+        notes,
+    };
+    let mut errors = Vec::new();
+    if let Err(e) = visit.check(ctx.now) {
+        errors.extend(e.0);
+    }
+    let mut parsed = Vec::new();
+    for c in choices {
+        let reason = parse_reason(&c.reason);
+        let destination = Destination::parse(&c.destination);
+        let urgency = Urgency::parse(&c.urgency);
+        match (reason, destination, urgency) {
+            (Ok(r), Ok(d), Ok(u)) => parsed.push((r, d, u)),
+            (r, d, u) => errors.extend([r.err(), d.err(), u.err()].into_iter().flatten()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(kabinet_core::ValidationErrors(
+            errors,
+        )));
+    }
+    let issued = store.write(Origin::Local, |w| {
+        w.put_visit(&visit)?;
+        let mut issued = Vec::new();
+        for (reason, destination, urgency) in &parsed {
+            let referral = Referral {
+                id: Uuid::now_v7(),
+                code: w.next_referral_code()?,
+                person_id,
+                visit_id: visit.id,
+                reason: *reason,
+                destination: *destination,
+                urgency: *urgency,
+                history: vec![StatusChange {
+                    status: ReferralStatus::Issued,
+                    at: ctx.now,
+                    by: ctx.user.clone(),
+                    note: None,
+                }],
+            };
+            w.put_referral(&referral)?;
+            issued.push(IssuedReferral {
+                id: referral.id,
+                code: referral.code.to_string(),
+                destination: destination.label(ctx.lang).to_string(),
+                urgency: urgency.label(ctx.lang).to_string(),
+            });
+        }
+        Ok(issued)
+    })?;
+    Ok(SavedVisit {
+        visit_id: visit.id,
+        referrals: issued,
+    })
+}
+
+pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Today, ServiceError> {
+    let day = day.unwrap_or_else(|| sofia_today(ctx.now));
+    let visits = store.visits_on(day, None)?;
+    let mut referrals: Vec<ReferralView> = store
+        .open_referrals(200)?
+        .into_iter()
+        .map(|r| ReferralView::of(r, ctx.lang, ctx.now))
+        .collect();
+    // Overdue first, then the most urgent, then the oldest.
+    referrals.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then(b.urgency_rank.cmp(&a.urgency_rank))
+            .then(a.issued_at.cmp(&b.issued_at))
+    });
+    Ok(Today {
+        day: day.format("%d.%m.%Y").to_string(),
+        iso_day: day,
+        visits,
+        referrals,
+    })
+}
+
+pub fn destinations(lang: Lang) -> Vec<DestinationView> {
+    Destination::all()
+        .map(|d| DestinationView {
+            slug: d.slug().to_string(),
+            label: d.label(lang).to_string(),
+            hub: matches!(d, Destination::Hub(_)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

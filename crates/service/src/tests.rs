@@ -1,0 +1,298 @@
+use super::*;
+use kabinet_store::{DeviceSettings, StoreKey};
+use serde_json::json;
+
+fn store(dir: &tempfile::TempDir) -> Store {
+    Store::create(
+        &dir.path().join("cabinet.db"),
+        &StoreKey::Passphrase("test passphrase".into()),
+        &DeviceSettings {
+            cabinet: "cabinet-1".into(),
+            issuer: 4,
+        },
+    )
+    .unwrap()
+}
+
+fn ctx() -> Context {
+    Context {
+        lang: Lang::Bg,
+        user: "мед. сестра Петрова".into(),
+        now: Utc::now(),
+    }
+}
+
+fn call(store: &mut Store, request: Value) -> Result<Value, ServiceError> {
+    let call: Call = serde_json::from_value(request).expect("a well-formed call");
+    handle(
+        store,
+        &Context {
+            lang: call.lang,
+            ..ctx()
+        },
+        call.request,
+    )
+}
+
+fn rositsa() -> Value {
+    json!({"given_name": "Росица", "family_name": "Юсеинова", "egn": "7706245930", "consent_given": true})
+}
+
+#[test]
+fn an_egn_fills_birth_date_and_sex_while_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let check = call(
+        &mut s,
+        json!({"op": "check_person", "args": {"draft": {"egn": "7706245930"}}}),
+    )
+    .unwrap();
+    assert_eq!(check["birth_date"], "24.06.1977");
+    assert_eq!(check["sex"], "F");
+    let fields: Vec<&str> = check["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"given_name"), "{fields:?}");
+    assert!(!fields.contains(&"birth_date"), "{fields:?}");
+}
+
+#[test]
+fn registering_the_same_egn_twice_is_refused_with_the_existing_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let first = call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": rositsa()}}),
+    )
+    .unwrap();
+    let err = call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": rositsa(), "not_a_duplicate": true}}),
+    )
+    .unwrap_err();
+    let body = err.body(Lang::Bg);
+    assert_eq!(body.kind, "egn_taken");
+    assert_eq!(body.fields[0].field, "egn");
+    assert_eq!(body.duplicates[0].id.to_string(), first["id"]);
+    assert_eq!(s.count(kabinet_store::DocKind::Person).unwrap(), 1);
+}
+
+#[test]
+fn a_similar_name_and_birth_year_is_shown_before_a_new_person_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": rositsa()}}),
+    )
+    .unwrap();
+    // Same person, no documents this time, name typed in Latin.
+    let draft = json!({"given_name": "Rositsa", "family_name": "Yuseinova", "sex": "F", "birth_year": 1978, "no_documents": true});
+    let check = call(
+        &mut s,
+        json!({"op": "check_person", "args": {"draft": draft}}),
+    )
+    .unwrap();
+    assert_eq!(check["duplicates"].as_array().unwrap().len(), 1);
+    let err = call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": draft}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::En).kind, "possible_duplicates");
+    // The user looked and says it is someone else.
+    call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": draft, "not_a_duplicate": true}}),
+    )
+    .unwrap();
+    assert_eq!(s.count(kabinet_store::DocKind::Person).unwrap(), 2);
+}
+
+fn full_form() -> Value {
+    json!({
+        "hiv_result": "reactive", "hiv_consent": true, "hiv_counselled": true,
+        "glucose": "13,2", "glucose_unit": "mmol/L", "fasting": false,
+        "hba1c": "8.1", "systolic": "182", "diastolic": "112", "pulse": "90",
+        "weight_kg": "92", "height_cm": "170",
+        "tb_cough": true, "tb_cough_weeks": "3", "tb_night_sweats": true,
+        "hbsag": "non-reactive", "anti_hcv": "non-reactive"
+    })
+}
+
+#[test]
+fn a_visit_with_every_screening_suggests_referrals_and_saves_the_confirmed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": rositsa()}}),
+    )
+    .unwrap();
+    let check = call(
+        &mut s,
+        json!({"op": "check_visit", "args": {"form": full_form()}}),
+    )
+    .unwrap();
+    assert_eq!(check["issues"], json!([]));
+    assert!((check["bmi"].as_f64().unwrap() - 31.8).abs() < 0.01);
+    let suggestions = check["suggestions"].as_array().unwrap();
+    let reasons: Vec<&str> = suggestions
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    for r in [
+        "screening:hiv",
+        "screening:tb_symptoms",
+        "screening:glucose",
+    ] {
+        assert!(reasons.contains(&r), "{reasons:?}");
+    }
+    let hiv = suggestions
+        .iter()
+        .find(|s| s["reason"] == "screening:hiv")
+        .unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {
+            "person_id": person["id"], "form": full_form(), "notes": "",
+            "referrals": [
+                {"reason": hiv["reason"], "destination": hiv["destination"], "urgency": hiv["urgency"]},
+                {"reason": "social", "destination": "hub-social-worker", "urgency": "routine"}
+            ]
+        }}),
+    )
+    .unwrap();
+    assert_eq!(saved["referrals"].as_array().unwrap().len(), 2);
+    assert!(
+        saved["referrals"][0]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("04-")
+    );
+
+    let record = call(
+        &mut s,
+        json!({"op": "person_record", "args": {"id": person["id"]}}),
+    )
+    .unwrap();
+    let lines = record["visits"][0]["screenings"].as_array().unwrap();
+    assert_eq!(lines.len(), 8, "{lines:?}");
+    let hiv_line = lines.iter().find(|l| l["kind"] == "hiv").unwrap();
+    assert_eq!(hiv_line["value"], "реактивен");
+    assert_eq!(hiv_line["flagged"], true);
+    assert_eq!(record["referrals"].as_array().unwrap().len(), 2);
+
+    let today = call(&mut s, json!({"op": "today", "args": {}})).unwrap();
+    assert_eq!(today["visits"].as_array().unwrap().len(), 1);
+    assert_eq!(today["referrals"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn an_invalid_visit_names_each_field_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = call(
+        &mut s,
+        json!({"op": "register_person", "args": {"draft": rositsa()}}),
+    )
+    .unwrap();
+    let before = s.count(kabinet_store::DocKind::Visit).unwrap();
+    let err = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {
+            "person_id": person["id"],
+            "form": {"hiv_result": "non-reactive", "glucose": "abc", "systolic": "80", "diastolic": "120"},
+            "referrals": [{"reason": "social", "destination": "nowhere", "urgency": "routine"}]
+        }}),
+    )
+    .unwrap_err();
+    let body = err.body(Lang::Bg);
+    assert_eq!(body.kind, "invalid");
+    let fields: Vec<&str> = body.fields.iter().map(|f| f.field.as_str()).collect();
+    assert!(fields.contains(&"glucose.value"), "{fields:?}");
+    assert!(body.fields[0].message.contains("не е число"), "{body:?}");
+    assert_eq!(s.count(kabinet_store::DocKind::Visit).unwrap(), before);
+
+    // The screenings' own checks: consent before an HIV result, systolic above diastolic.
+    let err = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {
+            "person_id": person["id"],
+            "form": {"hiv_result": "non-reactive", "systolic": "80", "diastolic": "120"},
+            "referrals": [{"reason": "social", "destination": "nowhere", "urgency": "routine"}]
+        }}),
+    )
+    .unwrap_err();
+    let fields: Vec<String> = err
+        .body(Lang::Bg)
+        .fields
+        .into_iter()
+        .map(|f| f.field)
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("hiv.consent")),
+        "{fields:?}"
+    );
+    assert!(
+        fields.iter().any(|f| f == "referral.destination"),
+        "{fields:?}"
+    );
+    assert_eq!(s.count(kabinet_store::DocKind::Visit).unwrap(), before);
+}
+
+#[test]
+fn a_draft_survives_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    call(
+        &mut s,
+        json!({"op": "save_draft", "args": {"key": "visit", "value": {"form": {"glucose": "7,1"}}}}),
+    )
+    .unwrap();
+    drop(s);
+    let mut s = Store::open(
+        &dir.path().join("cabinet.db"),
+        &StoreKey::Passphrase("test passphrase".into()),
+    )
+    .unwrap();
+    let draft = call(
+        &mut s,
+        json!({"op": "load_draft", "args": {"key": "visit"}}),
+    )
+    .unwrap();
+    assert_eq!(draft["form"]["glucose"], "7,1");
+    call(
+        &mut s,
+        json!({"op": "delete_draft", "args": {"key": "visit"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut s,
+            json!({"op": "load_draft", "args": {"key": "visit"}})
+        )
+        .unwrap(),
+        Value::Null
+    );
+}
+
+#[test]
+fn english_messages_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let check = call(
+        &mut s,
+        json!({"lang": "en", "op": "check_visit", "args": {"form": {"glucose": "x"}}}),
+    )
+    .unwrap();
+    assert!(
+        check["issues"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a number")
+    );
+}

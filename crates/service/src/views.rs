@@ -1,0 +1,449 @@
+//! What the screens render: records flattened into labelled, language-specific views, so the
+//! front end formats nothing medical itself.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kabinet_core::{
+    Destination, Lang, Person, RapidResult, ScreeningKind, Screenings, Suggestion, Urgency, Visit,
+};
+use kabinet_store::{PersonHit, ReferralSummary, VisitSummary};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::FieldMessage;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonCheck {
+    pub issues: Vec<FieldMessage>,
+    pub warnings: Vec<FieldMessage>,
+    /// dd.mm.yyyy (or ~yyyy), from the form or the ЕГН.
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+    pub latin_name: Option<String>,
+    pub duplicates: Vec<PersonHit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub id: Uuid,
+    pub full_name: String,
+    pub latin_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub id: Uuid,
+    pub full_name: String,
+    pub latin_name: String,
+    pub other_names: Vec<String>,
+    pub sex: String,
+    pub birth: String,
+    pub egn: Option<String>,
+    pub lnch: Option<String>,
+    pub no_documents: bool,
+    pub phone: Option<String>,
+    pub neighbourhood: Option<String>,
+    pub address: Option<String>,
+    pub consent: Option<String>,
+}
+
+impl PersonView {
+    pub fn of(p: &Person) -> PersonView {
+        PersonView {
+            id: p.id,
+            full_name: p.full_name(),
+            latin_name: p.latin_name(),
+            other_names: p.other_names.clone(),
+            sex: p.sex.as_str().to_string(),
+            birth: p.birth_date.display(),
+            egn: p.egn.as_ref().map(|e| e.as_str().to_string()),
+            lnch: p.lnch.as_ref().map(|l| l.as_str().to_string()),
+            no_documents: p.documents == kabinet_core::Documents::NoDocuments,
+            phone: p.phone.as_ref().map(|x| x.as_str().to_string()),
+            neighbourhood: p.neighbourhood.clone(),
+            address: p.address.clone(),
+            consent: p.consent.as_ref().map(|c| {
+                format!(
+                    "{} {} ({})",
+                    match c.state {
+                        kabinet_core::ConsentState::Given => "given",
+                        kabinet_core::ConsentState::Withdrawn => "withdrawn",
+                    },
+                    c.recorded_at.format("%d.%m.%Y"),
+                    c.recorded_by
+                )
+            }),
+        }
+    }
+}
+
+/// One screening as a line of the record: "Кръвна захар: 7.4 mmol/L, на гладно".
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreeningLine {
+    pub kind: String,
+    pub label: String,
+    pub value: String,
+    /// A finding that needs attention (reactive test, high value, TB symptoms).
+    pub flagged: bool,
+}
+
+fn rapid(r: RapidResult, lang: Lang) -> &'static str {
+    match (r, lang) {
+        (RapidResult::Reactive, Lang::Bg) => "реактивен",
+        (RapidResult::NonReactive, Lang::Bg) => "нереактивен",
+        (RapidResult::Invalid, Lang::Bg) => "невалиден",
+        (RapidResult::Reactive, Lang::En) => "reactive",
+        (RapidResult::NonReactive, Lang::En) => "non-reactive",
+        (RapidResult::Invalid, Lang::En) => "invalid",
+    }
+}
+
+fn num(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// The screenings as lines, in the form's order. Flags come from the same rules that suggest
+/// referrals, so the record and the suggestions never disagree.
+pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
+    let bg = lang == Lang::Bg;
+    let fired: Vec<ScreeningKind> = kabinet_core::rules::suggest_referrals(s)
+        .iter()
+        .map(|x| x.reason)
+        .collect();
+    let mut out = Vec::new();
+    let mut line = |kind: ScreeningKind, value: String| {
+        out.push(ScreeningLine {
+            kind: kind.as_str().to_string(),
+            label: kind.label(lang).to_string(),
+            value,
+            flagged: fired.contains(&kind),
+        })
+    };
+    if let Some(h) = &s.hiv {
+        line(ScreeningKind::Hiv, rapid(h.result, lang).to_string());
+    }
+    if let Some(g) = &s.glucose {
+        let fasting = match (g.fasting, bg) {
+            (true, true) => "на гладно",
+            (false, true) => "случайна",
+            (true, false) => "fasting",
+            (false, false) => "random",
+        };
+        line(
+            ScreeningKind::Glucose,
+            format!("{} {}, {fasting}", num(g.value), g.unit.symbol()),
+        );
+    }
+    if let Some(h) = &s.hba1c {
+        line(
+            ScreeningKind::Hba1c,
+            format!("{} % ({} mmol/mol)", num(h.percent()), num(h.mmol_mol())),
+        );
+    }
+    if let Some(bp) = &s.blood_pressure {
+        let pulse = bp
+            .pulse
+            .map(|p| format!(", {} {p}/min", if bg { "пулс" } else { "pulse" }))
+            .unwrap_or_default();
+        line(
+            ScreeningKind::BloodPressure,
+            format!("{}/{} mmHg{pulse}", bp.systolic, bp.diastolic),
+        );
+    }
+    if let Some(b) = &s.body {
+        let mut parts = Vec::new();
+        if let Some(w) = b.weight_kg {
+            parts.push(format!("{} kg", num(w)));
+        }
+        if let Some(h) = b.height_cm {
+            parts.push(format!("{} cm", num(h)));
+        }
+        if let Some(bmi) = b.bmi() {
+            parts.push(format!("{} {}", if bg { "ИТМ" } else { "BMI" }, num(bmi)));
+        }
+        line(ScreeningKind::Body, parts.join(", "));
+    }
+    if let Some(tb) = &s.tb {
+        let mut signs = Vec::new();
+        let names: [(bool, &str, &str); 5] = [
+            (tb.cough, "кашлица", "cough"),
+            (tb.fever, "температура", "fever"),
+            (tb.night_sweats, "нощно изпотяване", "night sweats"),
+            (tb.weight_loss, "отслабване", "weight loss"),
+            (tb.contact, "контакт с болен от ТБ", "contact with TB"),
+        ];
+        for (on, b, e) in names {
+            if on {
+                signs.push(if bg { b } else { e }.to_string());
+            }
+        }
+        if tb.cough && tb.cough_weeks > 0 {
+            signs[0] = format!(
+                "{} {} {}",
+                signs[0],
+                tb.cough_weeks,
+                if bg { "седм." } else { "wk" }
+            );
+        }
+        let value = if signs.is_empty() {
+            (if bg {
+                "без симптоми"
+            } else {
+                "no symptoms"
+            })
+            .to_string()
+        } else {
+            signs.join(", ")
+        };
+        line(ScreeningKind::Tb, value);
+    }
+    if let Some(h) = &s.hepatitis_b {
+        line(ScreeningKind::HepatitisB, rapid(h.result, lang).to_string());
+    }
+    if let Some(h) = &s.hepatitis_c {
+        line(ScreeningKind::HepatitisC, rapid(h.result, lang).to_string());
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub cabinet: String,
+    pub specialist: String,
+    pub place: Option<String>,
+    pub notes: String,
+    pub screenings: Vec<ScreeningLine>,
+}
+
+impl VisitView {
+    pub fn of(v: &Visit, lang: Lang) -> VisitView {
+        VisitView {
+            id: v.id,
+            at: v.at,
+            cabinet: v.cabinet.clone(),
+            specialist: v.specialist.clone(),
+            place: v.place.clone(),
+            notes: v.notes.clone(),
+            screenings: screening_lines(&v.screenings, lang),
+        }
+    }
+}
+
+/// Days a referral may stay unattended before it needs following up.
+pub fn follow_up_days(u: Urgency) -> i64 {
+    match u {
+        Urgency::Emergency | Urgency::SameDay => 1,
+        Urgency::Priority => 7,
+        Urgency::Routine => 30,
+    }
+}
+
+fn status_label(status: &str, lang: Lang) -> String {
+    let bg = lang == Lang::Bg;
+    match status {
+        "issued" => {
+            if bg {
+                "издадено"
+            } else {
+                "issued"
+            }
+        }
+        "attended" => {
+            if bg {
+                "явил се"
+            } else {
+                "attended"
+            }
+        }
+        "completed" => {
+            if bg {
+                "приключено"
+            } else {
+                "completed"
+            }
+        }
+        "declined" => {
+            if bg {
+                "отказано"
+            } else {
+                "declined"
+            }
+        }
+        "lost_to_follow_up" => {
+            if bg {
+                "без връзка"
+            } else {
+                "lost to follow-up"
+            }
+        }
+        other => other,
+    }
+    .to_string()
+}
+
+fn reason_label(reason: &str, lang: Lang) -> String {
+    let bg = lang == Lang::Bg;
+    if let Some(k) = ScreeningKind::parse(reason) {
+        return k.label(lang).to_string();
+    }
+    match reason {
+        "social" => {
+            if bg {
+                "социална помощ"
+            } else {
+                "social support"
+            }
+        }
+        "legal" => {
+            if bg {
+                "правна помощ"
+            } else {
+                "legal support"
+            }
+        }
+        "psychological" => {
+            if bg {
+                "психологическа подкрепа"
+            } else {
+                "psychological support"
+            }
+        }
+        "education" => {
+            if bg {
+                "образование"
+            } else {
+                "education"
+            }
+        }
+        other => other,
+    }
+    .to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralView {
+    pub id: Uuid,
+    pub code: String,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub reason: String,
+    pub reason_label: String,
+    pub destination: String,
+    pub destination_label: String,
+    pub urgency: Urgency,
+    pub urgency_label: String,
+    pub urgency_rank: u8,
+    pub status: String,
+    pub status_label: String,
+    pub issued_at: String,
+    /// dd.mm.yyyy by which the person should have arrived.
+    pub due: String,
+    pub overdue: bool,
+}
+
+impl ReferralView {
+    pub fn of(r: ReferralSummary, lang: Lang, now: DateTime<Utc>) -> ReferralView {
+        let issued = DateTime::parse_from_rfc3339(&r.issued_at)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(now);
+        let due = issued + chrono::Duration::days(follow_up_days(r.urgency));
+        let open = matches!(r.status.as_str(), "issued" | "lost_to_follow_up");
+        ReferralView {
+            reason_label: reason_label(&r.reason, lang),
+            destination_label: Destination::parse(&r.destination)
+                .map_or_else(|_| r.destination.clone(), |d| d.label(lang).to_string()),
+            urgency_label: r.urgency.label(lang).to_string(),
+            urgency_rank: r.urgency as u8,
+            status_label: status_label(&r.status, lang),
+            due: due
+                .with_timezone(&chrono_tz::Europe::Sofia)
+                .format("%d.%m.%Y")
+                .to_string(),
+            overdue: open && due < now,
+            id: r.id,
+            code: r.code,
+            person_id: r.person_id,
+            person_name: r.person_name,
+            reason: r.reason,
+            destination: r.destination,
+            urgency: r.urgency,
+            status: r.status,
+            issued_at: r.issued_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRecord {
+    pub person: PersonView,
+    pub visits: Vec<VisitView>,
+    pub referrals: Vec<ReferralView>,
+    /// Fields that two devices changed at once: the UI flags them for a look.
+    pub conflicts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SuggestionView {
+    /// `screening:<kind>`, as a [`crate::ReferralChoice`] takes it back.
+    pub reason: String,
+    pub reason_label: String,
+    pub destination: String,
+    pub destination_label: String,
+    pub urgency: Urgency,
+    pub urgency_label: String,
+    pub finding: String,
+}
+
+impl SuggestionView {
+    pub fn of(s: &Suggestion, lang: Lang) -> SuggestionView {
+        SuggestionView {
+            reason: format!("screening:{}", s.reason.as_str()),
+            reason_label: s.reason.label(lang).to_string(),
+            destination: s.destination.slug().to_string(),
+            destination_label: s.destination.label(lang).to_string(),
+            urgency: s.urgency,
+            urgency_label: s.urgency.label(lang).to_string(),
+            finding: s.finding(lang).to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitCheck {
+    pub issues: Vec<FieldMessage>,
+    pub warnings: Vec<FieldMessage>,
+    pub bmi: Option<f64>,
+    pub suggestions: Vec<SuggestionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedReferral {
+    pub id: Uuid,
+    pub code: String,
+    pub destination: String,
+    pub urgency: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedVisit {
+    pub visit_id: Uuid,
+    pub referrals: Vec<IssuedReferral>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Today {
+    /// dd.mm.yyyy
+    pub day: String,
+    pub iso_day: NaiveDate,
+    pub visits: Vec<VisitSummary>,
+    pub referrals: Vec<ReferralView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationView {
+    pub slug: String,
+    pub label: String,
+    pub hub: bool,
+}
