@@ -1,0 +1,229 @@
+// The one place that talks to the backend. Two transports carry the same calls:
+// - in the Tauri app: `invoke` on the cabinet's own encrypted store (works offline);
+// - in a browser served by kabinet-hub: HTTP to `/api` with a staff session (online only).
+// Screens never see which one is in use, except `api.mode` for what only makes sense in one.
+
+import type {
+  AppStatus,
+  Destination,
+  PersonCheck,
+  PersonDraft,
+  PersonHit,
+  PersonRecord,
+  ReferralChoice,
+  Registered,
+  SavedVisit,
+  SyncView,
+  Today,
+  VisitCheck,
+  VisitForm,
+} from './types';
+
+export type Lang = 'bg' | 'en';
+
+export interface FieldMessage {
+  field: string;
+  message: string;
+}
+
+/** A refused call: a message for the user, per-field messages, possible duplicates. */
+export class ApiError extends Error {
+  kind: string;
+  fields: FieldMessage[];
+  duplicates: PersonHit[];
+  constructor(kind: string, message: string, fields: FieldMessage[] = [], duplicates: PersonHit[] = []) {
+    super(message);
+    this.kind = kind;
+    this.fields = fields;
+    this.duplicates = duplicates;
+  }
+}
+
+/** Turns whatever a transport rejected with into an ApiError (also used by tests). */
+export function toApiError(raw: unknown, lang: Lang): ApiError {
+  if (raw instanceof ApiError) return raw;
+  if (raw && typeof raw === 'object') {
+    const r = raw as Record<string, unknown>;
+    if (typeof r.kind === 'string' && typeof r.message === 'string') {
+      return new ApiError(
+        r.kind,
+        r.message,
+        Array.isArray(r.fields) ? (r.fields as FieldMessage[]) : [],
+        Array.isArray(r.duplicates) ? (r.duplicates as PersonHit[]) : [],
+      );
+    }
+    // The hub's own errors (sign-in, sessions): {error, error_bg}.
+    if (typeof r.error === 'string') {
+      const msg = lang === 'bg' && typeof r.error_bg === 'string' ? r.error_bg : r.error;
+      return new ApiError('hub', msg);
+    }
+  }
+  if (typeof raw === 'string') return new ApiError('internal', raw);
+  const offline = lang === 'bg' ? 'Няма връзка с Хъба.' : 'No connection to the hub.';
+  return new ApiError('offline', raw instanceof Error && raw.message ? `${offline} (${raw.message})` : offline);
+}
+
+interface Transport {
+  mode: 'app' | 'hub';
+  call(lang: Lang, op: string, args?: unknown): Promise<unknown>;
+  status(): Promise<AppStatus>;
+  create(lang: Lang, cabinet: string, user: string, passphrase: string): Promise<AppStatus>;
+  unlock(lang: Lang, user: string, secret: string): Promise<AppStatus>;
+  lock(): Promise<void>;
+  syncView(): Promise<SyncView>;
+  syncNow(): Promise<void>;
+  enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
+}
+
+type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
+
+function tauriInvoke(): Invoke | null {
+  const w = globalThis as unknown as { __TAURI__?: { core?: { invoke?: Invoke } } };
+  return w.__TAURI__?.core?.invoke ?? null;
+}
+
+function tauriTransport(invoke: Invoke): Transport {
+  return {
+    mode: 'app',
+    call: (lang, op, args) => invoke('api', { call: { lang, op, args: args ?? {} } }),
+    status: () => invoke('app_status') as Promise<AppStatus>,
+    create: (lang, cabinet, user, passphrase) =>
+      invoke('create_store', { lang, cabinet, user, passphrase }) as Promise<AppStatus>,
+    unlock: (lang, user, passphrase) => invoke('unlock', { lang, user, passphrase }) as Promise<AppStatus>,
+    lock: async () => {
+      await invoke('lock');
+    },
+    syncView: () => invoke('sync_view') as Promise<SyncView>,
+    syncNow: async () => {
+      await invoke('sync_now');
+    },
+    enroll: async (lang, hub_url, code, device_name) => {
+      await invoke('enroll', { lang, hub_url, code, device_name });
+    },
+  };
+}
+
+const TOKEN = 'kabinet.session';
+
+function httpTransport(base: string): Transport {
+  const token = () => sessionStorage.getItem(TOKEN);
+  async function request(path: string, body?: unknown, method = 'POST'): Promise<unknown> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const t = token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!res.ok) {
+      if (res.status === 401) sessionStorage.removeItem(TOKEN);
+      throw json ?? { kind: 'http', message: `HTTP ${res.status}` };
+    }
+    return json;
+  }
+  let me: { display_name: string } | null = null;
+  return {
+    mode: 'hub',
+    call: (lang, op, args) => request('/api/call', { lang, op, args: args ?? {} }),
+    status: async () => {
+      if (token()) {
+        try {
+          me = (await request('/api/me', undefined, 'GET')) as { display_name: string };
+        } catch {
+          me = null;
+        }
+      }
+      return { exists: true, unlocked: me !== null, user: me?.display_name ?? null, cabinet: 'hub' };
+    },
+    create: async () => {
+      throw new ApiError('unsupported', 'Not available in the browser.');
+    },
+    unlock: async (_lang, user, password) => {
+      const s = (await request('/api/login', { name: user, password })) as {
+        token: string;
+        user: { display_name: string };
+      };
+      sessionStorage.setItem(TOKEN, s.token);
+      me = s.user;
+      return { exists: true, unlocked: true, user: s.user.display_name, cabinet: 'hub' };
+    },
+    lock: async () => {
+      try {
+        await request('/api/logout');
+      } finally {
+        sessionStorage.removeItem(TOKEN);
+        me = null;
+      }
+    },
+    // At the hub the data is the hub's own: always up to date while the page can reach it.
+    syncView: async () => {
+      await request('/api/me', undefined, 'GET');
+      return { state: 'hub', last_success: null, pending_local_changes: 0, hub_url: base || location.origin };
+    },
+    syncNow: async () => {},
+    enroll: async () => {
+      throw new ApiError('unsupported', 'Not available in the browser.');
+    },
+  };
+}
+
+function pickTransport(): Transport {
+  const invoke = tauriInvoke();
+  return invoke ? tauriTransport(invoke) : httpTransport('');
+}
+
+/** Wraps a transport in the typed operations the screens use. */
+export function makeApi(transport: Transport, lang: () => Lang) {
+  async function call<T>(op: string, args?: unknown): Promise<T> {
+    try {
+      return (await transport.call(lang(), op, args)) as T;
+    } catch (e) {
+      throw toApiError(e, lang());
+    }
+  }
+  async function wrap<T>(p: () => Promise<T>): Promise<T> {
+    try {
+      return await p();
+    } catch (e) {
+      throw toApiError(e, lang());
+    }
+  }
+  return {
+    mode: transport.mode,
+    status: () => wrap(() => transport.status()),
+    create: (cabinet: string, user: string, passphrase: string) =>
+      wrap(() => transport.create(lang(), cabinet, user, passphrase)),
+    unlock: (user: string, secret: string) => wrap(() => transport.unlock(lang(), user, secret)),
+    lock: () => wrap(() => transport.lock()),
+    syncView: () => wrap(() => transport.syncView()),
+    syncNow: () => wrap(() => transport.syncNow()),
+    enroll: (hubUrl: string, code: string, deviceName: string) =>
+      wrap(() => transport.enroll(lang(), hubUrl, code, deviceName)),
+
+    search: (query: string) => call<PersonHit[]>('search', { query }),
+    checkPerson: (draft: PersonDraft) => call<PersonCheck>('check_person', { draft }),
+    registerPerson: (draft: PersonDraft, not_a_duplicate: boolean) =>
+      call<Registered>('register_person', { draft, not_a_duplicate }),
+    personRecord: (id: string) => call<PersonRecord>('person_record', { id }),
+    checkVisit: (form: VisitForm) => call<VisitCheck>('check_visit', { form }),
+    saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[]) =>
+      call<SavedVisit>('save_visit', { person_id, form, notes, referrals }),
+    today: (day?: string) => call<Today>('today', day ? { day } : {}),
+    destinations: () => call<Destination[]>('destinations'),
+    saveDraft: (key: string, value: unknown) => call<null>('save_draft', { key, value }),
+    loadDraft: <T>(key: string) => call<T | null>('load_draft', { key }),
+    deleteDraft: (key: string) => call<null>('delete_draft', { key }),
+  };
+}
+
+export type Api = ReturnType<typeof makeApi>;
+
+let current: Lang = 'bg';
+export function setApiLang(l: Lang) {
+  current = l;
+}
+
+export const api: Api = makeApi(pickTransport(), () => current);
