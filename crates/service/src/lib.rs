@@ -99,7 +99,7 @@ pub enum Request {
         day: Option<NaiveDate>,
     },
     /// Every referral destination with its label.
-    Destinations,
+    Destinations {},
     /// Drafts of forms, kept in the encrypted store so an unfinished visit survives a
     /// restart without ever touching unencrypted storage.
     SaveDraft {
@@ -139,7 +139,7 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
             store, ctx, person_id, &form, notes, place, &referrals
         )?),
         Request::Today { day } => json!(today(store, ctx, day)?),
-        Request::Destinations => json!(destinations(ctx.lang)),
+        Request::Destinations {} => json!(destinations(ctx.lang)),
         Request::SaveDraft { key, value } => {
             let text = value.to_string();
             if text.len() > DRAFT_MAX_BYTES {

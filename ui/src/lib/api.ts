@@ -117,7 +117,13 @@ function httpTransport(base: string): Transport {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON (a proxy's error page, a framework's rejection): show it as it is.
+      json = { kind: 'http', message: `HTTP ${res.status}: ${text.slice(0, 200)}` };
+    }
     if (!res.ok) {
       if (res.status === 401) sessionStorage.removeItem(TOKEN);
       throw json ?? { kind: 'http', message: `HTTP ${res.status}` };
