@@ -304,7 +304,19 @@ fn enroll(
     {
         let mut guard = state.session();
         let session = guard.as_mut().ok_or_else(|| locked(lang))?;
-        kabinet_sync::enroll(&mut session.store, &hub_url, &code, device_name.trim()).map_err(
+        // reqwest's blocking client runs its own runtime, which must not live on one of the
+        // async runtime's threads: enroll from a plain thread.
+        let store = &mut session.store;
+        std::thread::scope(|s| {
+            s.spawn(|| kabinet_sync::enroll(store, &hub_url, &code, device_name.trim()))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(kabinet_sync::SyncError::Unreachable(
+                        "the enrollment thread failed".into(),
+                    ))
+                })
+        })
+        .map_err(
             |e| {
                 let message = match (&e, lang) {
                     (kabinet_sync::SyncError::Unreachable(_), Lang::Bg) => {

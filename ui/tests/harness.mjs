@@ -125,3 +125,108 @@ export async function run(name, body) {
     }
   }
 }
+
+/** A minimal W3C WebDriver client (enough for tauri-driver + WebKitWebDriver). */
+export class WebDriver {
+  constructor(base, session) {
+    this.base = base;
+    this.session = session;
+  }
+
+  static async start(base, capabilities) {
+    const res = await fetch(`${base}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: capabilities } }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`new session: ${JSON.stringify(body)}`);
+    return new WebDriver(base, body.value.sessionId);
+  }
+
+  async cmd(method, path, body) {
+    const res = await fetch(`${this.base}/session/${this.session}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
+    return json.value;
+  }
+
+  async find(css, timeoutMs = 15000) {
+    return waitFor(async () => {
+      const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
+      return Object.values(v)[0];
+    }, css, timeoutMs);
+  }
+
+  async count(css) {
+    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return v.length;
+  }
+
+  async click(css) {
+    const id = await this.find(css);
+    await this.cmd('POST', `/element/${id}/click`, {});
+  }
+
+  async type(css, text) {
+    const id = await this.find(css);
+    await this.cmd('POST', `/element/${id}/clear`, {});
+    await this.cmd('POST', `/element/${id}/value`, { text });
+  }
+
+  async text(css) {
+    const id = await this.find(css);
+    return this.cmd('GET', `/element/${id}/text`);
+  }
+
+  async attr(css, name) {
+    const id = await this.find(css);
+    return this.cmd('GET', `/element/${id}/attribute/${name}`);
+  }
+
+  async exec(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64');
+  }
+
+  async waitText(css, re, timeoutMs = 20000) {
+    return waitFor(async () => {
+      const t = await this.text(css);
+      return re.test(t) ? t : null;
+    }, `${css} to match ${re}`, timeoutMs);
+  }
+
+  async quit() {
+    await fetch(`${this.base}/session/${this.session}`, { method: 'DELETE' }).catch(() => {});
+  }
+}
+
+/** tauri-driver on a free port, with the app's environment; stops with its WebKitWebDriver. */
+export async function tauriDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const bin = process.env.TAURI_DRIVER || join(homedir(), '.cargo', 'bin', 'tauri-driver');
+  const proc = spawn(bin, ['--port', String(port), '--native-port', String(nativePort)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/status`)).ok, 'tauri-driver');
+  return {
+    base,
+    stop: () => {
+      // The driver's own children (WebKitWebDriver, the app) are in its process group.
+      try {
+        process.kill(-proc.pid, 'SIGTERM');
+      } catch {}
+    },
+  };
+}

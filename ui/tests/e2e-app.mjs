@@ -1,0 +1,111 @@
+// The real app: the built Tauri binary under Xvfb, driven by tauri-driver + WebKitWebDriver.
+// A nurse creates the cabinet's store, locks and unlocks it (a wrong passphrase is refused),
+// connects the tablet to a hub, then works offline: the hub is down while she registers a
+// person and records a visit. When the hub is back, the app syncs by itself, the status turns
+// "up to date", and the hub holds the visit.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hub, WebDriver, binary, run, tauriDriver, waitFor, ROOT } from './harness.mjs';
+
+async function hubSearch(hub, query) {
+  const login = await (await fetch(`${hub.url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'checker', password: 'checker password' }),
+  })).json();
+  const res = await fetch(`${hub.url}/api/call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
+    body: JSON.stringify({ op: 'search', args: { query } }),
+  });
+  return res.json();
+}
+
+await run('app: unlock, register and visit offline, sync when the hub is back', async (cleanup) => {
+  const data = mkdtempSync(join(tmpdir(), 'kabinet-e2e-app-'));
+  cleanup(() => rmSync(data, { recursive: true, force: true }));
+  const hub = new Hub();
+  cleanup(() => hub.cleanup());
+  hub.addUser('checker', 'Проверител', 'hub_admin', 'checker password');
+  await hub.start();
+  cleanup(() => hub.stop());
+
+  const driver = await tauriDriver({ KABINET_APP_DATA: data, KABINET_SYNC_INTERVAL_MS: '500' });
+  cleanup(() => driver.stop());
+  const app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
+  cleanup(() => app.quit());
+  const shots = process.env.KABINET_SHOTS;
+  const shot = async (name) => {
+    if (!shots) return;
+    mkdirSync(shots, { recursive: true });
+    writeFileSync(join(shots, `${name}.png`), await app.screenshot());
+  };
+
+  // First start: create the encrypted store.
+  await app.type('input[name=cabinet]', 'cabinet-2');
+  await app.type('input[name=user]', 'Мария Петрова');
+  await app.type('input[name=secret]', 'van passphrase 1');
+  await app.type('input[name=again]', 'van passphrase 1');
+  await app.click('[data-action=unlock]');
+  await app.find('[data-nav=today]');
+  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'not_enrolled', 'not enrolled state');
+
+  // Lock; a wrong passphrase is refused with a clear message; the right one opens.
+  await app.click('[data-action=lock]');
+  await app.type('input[name=secret]', 'wrong passphrase');
+  await app.click('[data-action=unlock]');
+  assert.match(await app.text('[data-error=unlock]'), /Грешна парола/);
+  await shot('app-unlock-wrong');
+  await app.type('input[name=secret]', 'van passphrase 1');
+  await app.click('[data-action=unlock]');
+  await app.find('[data-nav=today]');
+
+  // Connect the tablet to the hub.
+  const code = hub.enrollmentCode('cabinet-2');
+  await app.click('[data-nav=settings]');
+  await app.type('input[name=hub_url]', hub.url);
+  await app.type('input[name=code]', code);
+  await app.click('[data-action=enroll]');
+  await app.find('[data-ok=enroll]');
+  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'up_to_date', 'first sync');
+
+  // The van drives out of range.
+  await hub.stop();
+  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'offline state');
+
+  // Register a person without documents and record a visit, offline.
+  await app.click('[data-nav=find]');
+  await app.type('[data-field=search]', 'Асен Асенов');
+  await app.click('[data-action=register]');
+  await app.find('input[name=given_name]');
+  await app.click('input[name=no_documents]');
+  await app.click('input[name=sex][value=M]');
+  await app.type('input[name=birth_year]', '1990');
+  await app.type('input[name=neighbourhood]', 'Изток');
+  await app.click('[data-action=save-person]');
+  await app.find('[data-section=hiv]');
+  await app.type('input[name=systolic]', '185');
+  await app.type('input[name=diastolic]', '115');
+  await app.type('input[name=glucose]', '6,1');
+  await app.find('[data-accept="screening:blood_pressure"]');
+  await shot('app-visit-offline');
+  await app.click('[data-action=save-visit]');
+  const savedCode = await app.text('[data-code]');
+  assert.match(savedCode, /^\d{2}-\d{5}-\d$/);
+  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'still offline');
+  assert.match(await app.text('.syncbar .detail'), /чакащи промени/);
+
+  // Back in range: the app syncs by itself and says so.
+  await hub.start();
+  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'up_to_date', 'sync after the hub is back', 30000);
+  assert.match(await app.text('[data-sync-title]'), /Синхронизирано/);
+  assert.doesNotMatch(await app.text('.syncbar .detail'), /чакащи/);
+  await shot('app-synced');
+
+  const hits = await hubSearch(hub, 'asen asenov');
+  assert.equal(hits.length, 1, JSON.stringify(hits));
+  assert.equal(hits[0].full_name, 'Асен Асенов');
+});
+void ROOT;

@@ -1,0 +1,66 @@
+// Regenerates docs/screenshots/: the main screens at 1280×800 (landscape tablet/laptop) and
+// 800×1280 (portrait tablet), in Bulgarian, with the shared 300-visit workload synced from a
+// cabinet (kabinet CLI) into a real hub and shown by the UI in Chromium.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hub, ROOT, binary, chromium, run } from './harness.mjs';
+
+const OUT = join(ROOT, 'docs', 'screenshots');
+
+await run('screenshots', async (cleanup) => {
+  const hub = new Hub();
+  cleanup(() => hub.cleanup());
+  hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
+  await hub.start();
+  cleanup(() => hub.stop());
+
+  // A cabinet with a day of visits, synced to the hub.
+  const dev = mkdtempSync(join(tmpdir(), 'kabinet-shots-'));
+  cleanup(() => rmSync(dev, { recursive: true, force: true }));
+  const env = { ...process.env, KABINET_DB: join(dev, 'cabinet.db'), KABINET_KEY: 'screenshot passphrase' };
+  const kabinet = (...args) => execFileSync(binary('kabinet'), args, { env, encoding: 'utf8' });
+  kabinet('init', '--cabinet', 'cabinet-1', '--issuer', '1');
+  kabinet('import', join(ROOT, 'tests', 'fixtures', 'workload-300.jsonl'));
+  kabinet('enroll', '--hub', hub.url, '--code', hub.enrollmentCode('cabinet-1'), '--name', 'tablet-1');
+  kabinet('sync');
+
+  mkdirSync(OUT, { recursive: true });
+  for (const [w, h] of [[1280, 800], [800, 1280]]) {
+    const { browser, page } = await chromium({ width: w, height: h });
+    const snap = (name) => page.screenshot({ path: join(OUT, `${name}-${w}x${h}.png`) });
+    await page.goto(hub.url + '/');
+    await page.fill('input[name=user]', 'mpetrova');
+    await snap('unlock');
+    await page.fill('input[name=secret]', 'correct horse battery');
+    await page.click('[data-action=unlock]');
+    await page.goto(`${hub.url}/#/today?day=2026-03-02`);
+    await page.waitForSelector('[data-list=visits] li');
+    await snap('today');
+    await page.click('[data-nav=find]');
+    await page.fill('[data-field=search]', 'iuseinova');
+    await page.waitForSelector('[data-list=hits] li');
+    await snap('find');
+    await page.click('[data-list=hits] li a');
+    await page.waitForSelector('[data-visit]');
+    await snap('person');
+    await page.click('[data-action=new-visit]');
+    await page.check('input[name=hiv_consent]');
+    await page.check('input[name=hiv_counselled]');
+    await page.check('input[name=hiv_result][value=non-reactive]');
+    await page.fill('input[name=glucose]', '12,4');
+    await page.fill('input[name=systolic]', '168');
+    await page.fill('input[name=diastolic]', '104');
+    await page.fill('input[name=weight_kg]', '88');
+    await page.fill('input[name=height_cm]', '164');
+    await page.waitForSelector('[data-accept]');
+    await snap('visit');
+    await page.goto(`${hub.url}/#/register?q=${encodeURIComponent('Росица Юсеинова')}`);
+    await page.fill('input[name=birth_year]', '1977');
+    await page.waitForSelector('[data-list=duplicates]');
+    await snap('register-duplicate');
+    await browser.close();
+  }
+  console.log(`screenshots in ${OUT}`);
+});
