@@ -1,40 +1,53 @@
 #!/usr/bin/env bash
-# The main job: build Kabinet and open a demo cabinet database with the CLI — a day of
-# screening visits imported from the shared workload, then today's list, a search by a Latin
-# spelling, and a new visit with its suggested referrals.
+# The main job: build Kabinet and start it — a demo Hub on 127.0.0.1:8750 (serving the web UI
+# to hub staff) and the cabinet's Tauri app, with a day of screening visits from the shared
+# workload already in the cabinet's encrypted store and the cabinet enrolled with the hub.
+# Without a display the hub keeps running and the same UI is at http://127.0.0.1:8750.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
 
-cargo build --release -p kabinet-cli
-KABINET="$CARGO_TARGET_DIR/release/kabinet"
+(cd ui && npm run --silent build)
+cargo build --release -p kabinet-app -p kabinet-hub -p kabinet-cli
+BIN="$CARGO_TARGET_DIR/release"
 
 DEMO_DIR="${KABINET_DEMO_DIR:-$HOME/.local/share/kabinet-demo}"
-mkdir -p "$DEMO_DIR"
-export KABINET_DB="$DEMO_DIR/demo.db"
-export KABINET_KEY="${KABINET_KEY:-демо-парола}"
-export KABINET_USER=nurse-1
+PASS="${KABINET_DEMO_PASSPHRASE:-демо-парола}"
+HUB_PORT="${KABINET_DEMO_PORT:-8750}"
+HUB_URL="http://127.0.0.1:$HUB_PORT"
+mkdir -p "$DEMO_DIR/app" "$DEMO_DIR/hub"
+export KABINET_HUB_DATA="$DEMO_DIR/hub" KABINET_HUB_KEY="$PASS" KABINET_HUB_LOG=warn
 
+"$BIN/kabinet-hub" serve --listen "127.0.0.1:$HUB_PORT" --ui-dir ui/dist &
+HUB_PID=$!
+trap 'kill $HUB_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fsS "$HUB_URL/health" >/dev/null 2>&1 && break; sleep 0.2; done
+
+export KABINET_DB="$DEMO_DIR/app/cabinet.db" KABINET_KEY="$PASS"
 if [ ! -f "$KABINET_DB" ]; then
-  "$KABINET" init --cabinet cabinet-1 --issuer 1
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add demo --display-name "Демо служител" --role hub_admin
+  "$BIN/kabinet" init --cabinet cabinet-1 --issuer 1
   WORKLOAD=tests/fixtures/workload-300.jsonl
-  if [ -x ../shared/bench/gen_workload.py ]; then
+  if [ -f ../shared/bench/gen_workload.py ]; then
     WORKLOAD="$DEMO_DIR/workload.jsonl"
     python3 ../shared/bench/gen_workload.py --visits 1000 > "$WORKLOAD"
   fi
-  "$KABINET" import "$WORKLOAD" --skip-invalid-screenings 2>/dev/null
+  "$BIN/kabinet" import "$WORKLOAD" --skip-invalid-screenings >/dev/null 2>&1
+  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
+  "$BIN/kabinet" enroll --hub "$HUB_URL" --code "$CODE" --name demo-tablet
 fi
 
-echo
-"$KABINET" today --day 2026-03-02 | head -n 12
-echo
-echo "$ kabinet person search 'Yuseinova'"
-"$KABINET" person search Yuseinova --limit 5
-PERSON=$("$KABINET" person search Yuseinova --limit 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
-echo
-echo "$ kabinet visit add --person $PERSON --glucose 7.6 --fasting --bp 165/100 --refer"
-"$KABINET" visit add --person "$PERSON" --specialist nurse-1 --glucose 7.6 --fasting --bp 165/100 --pulse 88 --refer
-echo
-"$KABINET" person show "$PERSON"
-echo
-echo "Demo database: $KABINET_DB (key: \$KABINET_KEY). Try: $KABINET --help"
+cat <<MSG
+
+Kabinet demo
+  Cabinet app: unlock with your name and the passphrase "$PASS" (data: $DEMO_DIR/app).
+  Hub web UI:  $HUB_URL  (user "demo", password "$PASS").
+  The visits of the demo day are under Днес → 02.03.2026.
+MSG
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  KABINET_APP_DATA="$DEMO_DIR/app" "$BIN/kabinet-app"
+else
+  echo "No display here: the hub keeps serving $HUB_URL until Ctrl-C."
+  wait $HUB_PID
+fi

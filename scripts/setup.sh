@@ -4,8 +4,16 @@
 set -euo pipefail
 
 # System packages: a C toolchain and OpenSSL headers (SQLCipher is built from source by
-# rusqlite's bundled-sqlcipher feature and links libcrypto), Python for the workload generator.
-APT_PACKAGES=(build-essential pkg-config libssl-dev python3 ca-certificates curl)
+# rusqlite's bundled-sqlcipher feature and links libcrypto), Python for the workload generator,
+# WebKitGTK and GTK for the Tauri app, fonts with full Cyrillic, Node.js for the UI build.
+APT_PACKAGES=(build-essential pkg-config libssl-dev python3 ca-certificates curl
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
+  fonts-dejavu-core fonts-noto-core)
+# The test command also drives a real browser and the real app under a virtual display.
+if [ "${KABINET_SETUP_TESTS:-0}" = 1 ]; then
+  APT_PACKAGES+=(xvfb xauth webkit2gtk-driver chromium)
+fi
+command -v node >/dev/null || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,3 +38,24 @@ fi
 
 # Builds are reused between runs and clones: keep them outside the checkout.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kabinet-target}"
+
+# Vite 8 needs Node ≥ 20.19.
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+  echo "setup: Node.js $(node --version) is too old for the UI build; install Node ≥ 20.19" >&2
+  exit 1
+}
+# The UI's packages, exactly as locked (again only when the lock file changed).
+SETUP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -f "$SETUP_ROOT/ui/node_modules/.package-lock.json" ] ||
+  [ "$SETUP_ROOT/ui/package-lock.json" -nt "$SETUP_ROOT/ui/node_modules/.package-lock.json" ]; then
+  (cd "$SETUP_ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${KABINET_SETUP_TESTS:-0}" = 1 ] && ! command -v tauri-driver >/dev/null; then
+  if [ -x "$HOME/.cargo/bin/tauri-driver" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing tauri-driver" >&2
+    cargo install tauri-driver --version 2.1.0 --locked
+  fi
+fi

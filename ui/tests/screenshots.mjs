@@ -22,19 +22,20 @@ await run('screenshots', async (cleanup) => {
   const env = { ...process.env, KABINET_DB: join(dev, 'cabinet.db'), KABINET_KEY: 'screenshot passphrase' };
   const kabinet = (...args) => execFileSync(binary('kabinet'), args, { env, encoding: 'utf8' });
   kabinet('init', '--cabinet', 'cabinet-1', '--issuer', '1');
-  kabinet('import', join(ROOT, 'tests', 'fixtures', 'workload-300.jsonl'));
+  kabinet('import', join(ROOT, 'tests', 'fixtures', 'workload-300.jsonl'), '--skip-invalid-screenings');
   kabinet('enroll', '--hub', hub.url, '--code', hub.enrollmentCode('cabinet-1'), '--name', 'tablet-1');
   kabinet('sync');
 
   mkdirSync(OUT, { recursive: true });
   for (const [w, h] of [[1280, 800], [800, 1280]]) {
     const { browser, page } = await chromium({ width: w, height: h });
-    const snap = (name) => page.screenshot({ path: join(OUT, `${name}-${w}x${h}.png`) });
+    const snap = (name, fullPage = false) => page.screenshot({ path: join(OUT, `${name}-${w}x${h}.png`), fullPage });
     await page.goto(hub.url + '/');
     await page.fill('input[name=user]', 'mpetrova');
     await snap('unlock');
     await page.fill('input[name=secret]', 'correct horse battery');
     await page.click('[data-action=unlock]');
+    await page.waitForSelector('[data-nav=today]');
     await page.goto(`${hub.url}/#/today?day=2026-03-02`);
     await page.waitForSelector('[data-list=visits] li');
     await snap('today');
@@ -44,7 +45,7 @@ await run('screenshots', async (cleanup) => {
     await snap('find');
     await page.click('[data-list=hits] li a');
     await page.waitForSelector('[data-visit]');
-    await snap('person');
+    await snap('person', true);
     await page.click('[data-action=new-visit]');
     await page.check('input[name=hiv_consent]');
     await page.check('input[name=hiv_counselled]');
@@ -55,7 +56,7 @@ await run('screenshots', async (cleanup) => {
     await page.fill('input[name=weight_kg]', '88');
     await page.fill('input[name=height_cm]', '164');
     await page.waitForSelector('[data-accept]');
-    await snap('visit');
+    await snap('visit', true);
     await page.goto(`${hub.url}/#/register?q=${encodeURIComponent('Росица Юсеинова')}`);
     await page.fill('input[name=birth_year]', '1977');
     await page.waitForSelector('[data-list=duplicates]');

@@ -107,109 +107,48 @@ fn unit_error(field: Field, input: &str, expected: &'static str) -> ValidationEr
     )
 }
 
-/// Builds the screenings from the flags, collecting every malformed flag at once.
+/// Builds the screenings from the flags through core's visit form (the same reading the app
+/// and the hub's web UI use), collecting every malformed flag at once.
 fn screenings(a: &VisitArgs) -> Result<Screenings, ValidationErrors> {
-    let mut errors = Vec::new();
-    let mut s = Screenings::default();
-    if let Some(result) = &a.hiv {
-        match RapidResult::parse(Field::HivResult, result) {
-            Ok(result) => {
-                s.hiv = Some(HivTest {
-                    consent: a.hiv_consent,
-                    counselled: a.hiv_counselled,
-                    assay: HivAssay::RapidAb12,
-                    result,
-                })
+    let (systolic, diastolic) = match &a.bp {
+        None => (String::new(), String::new()),
+        Some(bp) => match bp.split_once('/') {
+            Some((sys, dia)) => (sys.trim().to_string(), dia.trim().to_string()),
+            None => {
+                return Err(ValidationErrors(vec![unit_error(
+                    Field::Systolic,
+                    bp,
+                    "систолно/диастолно, напр. 150/95",
+                )]));
             }
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(value) = a.glucose {
-        let unit = match a.glucose_unit.to_lowercase().replace(' ', "").as_str() {
-            "mmol/l" | "mmol" => Some(GlucoseUnit::MmolL),
-            "mg/dl" | "mg" => Some(GlucoseUnit::MgDl),
-            _ => {
-                errors.push(unit_error(
-                    Field::GlucoseValue,
-                    &a.glucose_unit,
-                    "mmol/L | mg/dL",
-                ));
-                None
-            }
-        };
-        if let Some(unit) = unit {
-            s.glucose = Some(Glucose {
-                value,
-                unit,
-                fasting: a.fasting,
-            });
-        }
-    }
-    if let Some(value) = a.hba1c {
-        let unit = match a.hba1c_unit.to_lowercase().as_str() {
-            "%" | "percent" => Some(Hba1cUnit::Percent),
-            "mmol/mol" => Some(Hba1cUnit::MmolMol),
-            _ => {
-                errors.push(unit_error(Field::Hba1cValue, &a.hba1c_unit, "% | mmol/mol"));
-                None
-            }
-        };
-        if let Some(unit) = unit {
-            s.hba1c = Some(Hba1c { value, unit });
-        }
-    }
-    if let Some(bp) = &a.bp {
-        let parsed = bp
-            .split_once('/')
-            .and_then(|(sys, dia)| Some((sys.trim().parse().ok()?, dia.trim().parse().ok()?)));
-        match parsed {
-            Some((systolic, diastolic)) => {
-                s.blood_pressure = Some(BloodPressure {
-                    systolic,
-                    diastolic,
-                    pulse: a.pulse,
-                })
-            }
-            None => errors.push(unit_error(
-                Field::Systolic,
-                bp,
-                "систолно/диастолно, напр. 150/95",
-            )),
-        }
-    }
-    if a.weight_kg.is_some() || a.height_cm.is_some() {
-        s.body = Some(Body {
-            weight_kg: a.weight_kg,
-            height_cm: a.height_cm,
-        });
-    }
-    let tb = TbScreen {
-        cough: a.tb_cough,
-        cough_weeks: a.tb_cough_weeks,
-        fever: a.tb_fever,
-        night_sweats: a.tb_night_sweats,
-        weight_loss: a.tb_weight_loss,
-        contact: a.tb_contact,
+        },
     };
-    if a.tb_screened || tb != TbScreen::default() {
-        s.tb = Some(tb);
+    let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    VisitForm {
+        hiv_result: a.hiv.clone().unwrap_or_default(),
+        hiv_consent: a.hiv_consent,
+        hiv_counselled: a.hiv_counselled,
+        glucose: text(a.glucose),
+        glucose_unit: a.glucose_unit.clone(),
+        fasting: a.fasting,
+        hba1c: text(a.hba1c),
+        hba1c_unit: a.hba1c_unit.clone(),
+        systolic,
+        diastolic,
+        pulse: a.pulse.map(|p| p.to_string()).unwrap_or_default(),
+        weight_kg: text(a.weight_kg),
+        height_cm: text(a.height_cm),
+        tb_screened: a.tb_screened,
+        tb_cough: a.tb_cough,
+        tb_cough_weeks: a.tb_cough_weeks.to_string(),
+        tb_fever: a.tb_fever,
+        tb_night_sweats: a.tb_night_sweats,
+        tb_weight_loss: a.tb_weight_loss,
+        tb_contact: a.tb_contact,
+        hbsag: a.hbsag.clone().unwrap_or_default(),
+        anti_hcv: a.anti_hcv.clone().unwrap_or_default(),
     }
-    for (flag, slot) in [
-        (&a.hbsag, &mut s.hepatitis_b),
-        (&a.anti_hcv, &mut s.hepatitis_c),
-    ] {
-        if let Some(result) = flag {
-            match RapidResult::parse(Field::HepatitisResult, result) {
-                Ok(result) => *slot = Some(HepatitisTest { result }),
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(s)
-    } else {
-        Err(ValidationErrors(errors))
-    }
+    .screenings()
 }
 
 pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> Result<()> {

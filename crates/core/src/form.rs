@@ -114,15 +114,15 @@ impl VisitForm {
         let mut s = Screenings::default();
 
         let hiv = self.hiv_result.trim();
-        if !hiv.is_empty() {
-            if let Some(result) = rd.take(RapidResult::parse(Field::HivResult, hiv).map(Some)) {
-                s.hiv = Some(HivTest {
-                    consent: self.hiv_consent,
-                    counselled: self.hiv_counselled,
-                    assay: HivAssay::RapidAb12,
-                    result,
-                });
-            }
+        if !hiv.is_empty()
+            && let Some(result) = rd.take(RapidResult::parse(Field::HivResult, hiv).map(Some))
+        {
+            s.hiv = Some(HivTest {
+                consent: self.hiv_consent,
+                counselled: self.hiv_counselled,
+                assay: HivAssay::RapidAb12,
+                result,
+            });
         }
 
         if let Some(value) = rd.take(read_number(Field::GlucoseValue, &self.glucose)) {

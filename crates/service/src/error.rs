@@ -11,7 +11,7 @@ pub enum ServiceError {
     #[error("invalid input")]
     Invalid(kabinet_core::ValidationErrors),
     #[error("a person with this ЕГН is already registered")]
-    EgnTaken(PersonHit),
+    EgnTaken(Box<PersonHit>),
     #[error("this person may already be registered")]
     PossibleDuplicates(Vec<PersonHit>),
     #[error("bad request: {0}")]
@@ -106,7 +106,7 @@ impl ServiceError {
                         ),
                     },
                 }],
-                duplicates: vec![hit.clone()],
+                duplicates: vec![(**hit).clone()],
                 ..ErrorBody::new(
                     "egn_taken",
                     tr(

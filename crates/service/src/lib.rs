@@ -296,7 +296,7 @@ pub fn register_person(
             .into_iter()
             .find(|h| h.egn.as_deref() == Some(egn.as_str()));
         if let Some(same) = same {
-            return Err(ServiceError::EgnTaken(same));
+            return Err(ServiceError::EgnTaken(Box::new(same)));
         }
     }
     if !not_a_duplicate {
@@ -320,7 +320,7 @@ pub fn person_record(store: &Store, lang: Lang, id: Uuid) -> Result<PersonRecord
         let visit = store.visit(summary.id)?;
         visits.push(VisitView::of(&visit, lang));
     }
-    visits.sort_by(|a, b| b.at.cmp(&a.at));
+    visits.sort_by_key(|v| std::cmp::Reverse(v.at));
     let referrals = store
         .referrals_of_person(id)?
         .into_iter()

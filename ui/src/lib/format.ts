@@ -74,3 +74,10 @@ export function bmi(weightKg: string, heightCm: string): number | null {
   if (!w || !h || !Number.isFinite(w) || !Number.isFinite(h)) return null;
   return Math.round((w / (h * h)) * 10) / 10;
 }
+
+/** yyyy-mm-dd moved by whole days (calendar arithmetic, no time zones involved). */
+export function shiftIsoDay(iso: string, days: number): string {
+  const [y, m, d] = iso.split('-').map(Number);
+  const t = new Date(Date.UTC(y, m - 1, d + days));
+  return t.toISOString().slice(0, 10);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, makeApi, toApiError } from './api';
-import { bmi, formatBytes, formatDate, formatDateTime, isoToBg, parseBgDate, sofiaIsoDay } from './format';
+import { bmi, formatBytes, formatDate, formatDateTime, isoToBg, parseBgDate, shiftIsoDay, sofiaIsoDay } from './format';
 import { chosenReferrals, draftFromQuery, emptyVisitForm, hivResultAllowed, mergeSuggestions, type ReferralRow } from './forms';
 import { dictionaries } from './i18n';
 import { href, parseRoute } from './route';
@@ -20,6 +20,8 @@ describe('dates as written in Bulgaria', () => {
     expect(parseBgDate('31.02.2020')).toBeNull();
     expect(parseBgDate('1977-06-24')).toBeNull();
     expect(isoToBg('2026-11-23')).toBe('23.11.2026');
+    expect(shiftIsoDay('2026-03-01', -1)).toBe('2026-02-28');
+    expect(shiftIsoDay('2024-02-28', 1)).toBe('2024-02-29');
   });
   it('sizes and BMI', () => {
     expect(formatBytes(1536, 'bg')).toBe('1,5 KB');

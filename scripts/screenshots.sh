@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates docs/screenshots/ (main screens at 1280×800 and 800×1280).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KABINET_SETUP_TESTS=1
+. scripts/setup.sh
+(cd ui && npm run --silent build)
+cargo build -p kabinet-hub -p kabinet-cli
+(cd ui && node tests/screenshots.mjs)
