@@ -111,16 +111,15 @@ fn locked(lang: Lang) -> ErrorBody {
 fn check_user(user: &str, lang: Lang) -> Result<String, ErrorBody> {
     let user = user.trim();
     if user.is_empty() {
-        let mut e = ErrorBody::new("invalid", tr(lang, "Въведете името си.", "Type your name."));
-        e.fields.push(kabinet_service::FieldMessage {
-            field: "user".into(),
-            message: tr(
+        return Err(ErrorBody::invalid_field(
+            tr(lang, "Въведете името си.", "Type your name."),
+            "user",
+            tr(
                 lang,
                 "Специалист: задължително поле; въведете името си, то се записва в прегледите.",
                 "Specialist: required; type your name, it is recorded on visits.",
             ),
-        });
-        return Err(e);
+        ));
     }
     Ok(user.to_string())
 }
@@ -158,23 +157,19 @@ fn create_store(
     let lang = lang_of(&lang);
     let user = check_user(&user, lang)?;
     if passphrase.chars().count() < MIN_PASSPHRASE {
-        let mut e = ErrorBody::new(
-            "invalid",
+        return Err(ErrorBody::invalid_field(
             tr(
                 lang,
                 "Паролата е твърде къса.",
                 "The passphrase is too short.",
             ),
-        );
-        e.fields.push(kabinet_service::FieldMessage {
-            field: "passphrase".into(),
-            message: tr(
+            "passphrase",
+            tr(
                 lang,
                 "Парола: поне 8 знака; изберете фраза, която помните, без нея данните не могат да се отворят.",
                 "Passphrase: at least 8 characters; choose a phrase you remember, without it the data cannot be opened.",
             ),
-        });
-        return Err(e);
+        ));
     }
     let cabinet = cabinet.trim();
     let cabinet = if cabinet.is_empty() {
@@ -290,16 +285,15 @@ fn enroll(
     let lang = lang_of(&lang);
     let hub_url = hub_url.trim().trim_end_matches('/').to_string();
     if !(hub_url.starts_with("http://") || hub_url.starts_with("https://")) {
-        let mut e = ErrorBody::new("invalid", tr(lang, "Невалиден адрес.", "Invalid address."));
-        e.fields.push(kabinet_service::FieldMessage {
-            field: "hub_url".into(),
-            message: tr(
+        return Err(ErrorBody::invalid_field(
+            tr(lang, "Невалиден адрес.", "Invalid address."),
+            "hub_url",
+            tr(
                 lang,
                 "Адрес на Хъба: започва с http:// или https://, напр. https://hub.pernik.bg:8750",
                 "Hub address: starts with http:// or https://, e.g. https://hub.pernik.bg:8750",
             ),
-        });
-        return Err(e);
+        ));
     }
     {
         let mut guard = state.session();

@@ -2,7 +2,7 @@
 // A nurse creates the cabinet's store, locks and unlocks it (a wrong passphrase is refused),
 // connects the tablet to a hub, then works offline: the hub is down while she registers a
 // person and records a visit. When the hub is back, the app syncs by itself, the status turns
-// "up to date", and the hub holds the visit.
+// "up to date", and the hub holds the visit. A half-typed visit survives an app restart.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +34,7 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
 
   const driver = await tauriDriver({ KABINET_APP_DATA: data, KABINET_SYNC_INTERVAL_MS: '500' });
   cleanup(() => driver.stop());
-  const app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
+  let app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
   cleanup(() => app.quit());
   const shots = process.env.KABINET_SHOTS;
   const shot = async (name) => {
@@ -86,9 +86,24 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await app.type('input[name=neighbourhood]', 'Изток');
   await app.click('[data-action=save-person]');
   await app.find('[data-section=hiv]');
+  const personId = (await app.exec('return location.hash')).split('/').pop();
+
+  // A half-typed visit survives closing the app: the draft lives in the encrypted store.
+  await app.type('input[name=glucose]', '6,1');
+  await app.type('input[name=pulse]', '77');
+  await new Promise((r) => setTimeout(r, 800));
+  await app.quit();
+  app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
+  await app.type('input[name=user]', 'Мария Петрова');
+  await app.type('input[name=secret]', 'van passphrase 1');
+  await app.click('[data-action=unlock]');
+  await app.find('[data-nav=today]');
+  await app.exec(`location.hash = '#/visit/${personId}'`);
+  await waitFor(async () => (await app.exec("return document.querySelector('input[name=glucose]')?.value")) === '6,1', 'the draft after a restart');
+  assert.equal(await app.exec("return document.querySelector('input[name=pulse]').value"), '77');
+
   await app.type('input[name=systolic]', '185');
   await app.type('input[name=diastolic]', '115');
-  await app.type('input[name=glucose]', '6,1');
   await app.find('[data-accept="screening:blood_pressure"]');
   await shot('app-visit-offline');
   await app.click('[data-action=save-visit]');

@@ -69,6 +69,22 @@ impl ErrorBody {
             duplicates: Vec::new(),
         }
     }
+
+    /// An `invalid` answer about one field (for checks made outside core, e.g. by the app
+    /// shell): a short message and the field's own message.
+    pub fn invalid_field(
+        message: impl Into<String>,
+        field: &str,
+        field_message: impl Into<String>,
+    ) -> ErrorBody {
+        ErrorBody {
+            fields: vec![FieldMessage {
+                field: field.to_string(),
+                message: field_message.into(),
+            }],
+            ..ErrorBody::new("invalid", message)
+        }
+    }
 }
 
 fn tr(lang: Lang, bg: &str, en: &str) -> String {

@@ -34,6 +34,13 @@ fn call(store: &mut Store, request: Value) -> Result<Value, ServiceError> {
     )
 }
 
+fn register(store: &mut Store, draft: Value, not_a_duplicate: bool) -> Result<Value, ServiceError> {
+    call(
+        store,
+        json!({"op": "register_person", "args": {"draft": draft, "not_a_duplicate": not_a_duplicate}}),
+    )
+}
+
 fn rositsa() -> Value {
     json!({"given_name": "Росица", "family_name": "Юсеинова", "egn": "7706245930", "consent_given": true})
 }
@@ -63,16 +70,8 @@ fn an_egn_fills_birth_date_and_sex_while_typing() {
 fn registering_the_same_egn_twice_is_refused_with_the_existing_person() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store(&dir);
-    let first = call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": rositsa()}}),
-    )
-    .unwrap();
-    let err = call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": rositsa(), "not_a_duplicate": true}}),
-    )
-    .unwrap_err();
+    let first = register(&mut s, rositsa(), false).unwrap();
+    let err = register(&mut s, rositsa(), true).unwrap_err();
     let body = err.body(Lang::Bg);
     assert_eq!(body.kind, "egn_taken");
     assert_eq!(body.fields[0].field, "egn");
@@ -84,11 +83,7 @@ fn registering_the_same_egn_twice_is_refused_with_the_existing_person() {
 fn a_similar_name_and_birth_year_is_shown_before_a_new_person_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store(&dir);
-    call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": rositsa()}}),
-    )
-    .unwrap();
+    register(&mut s, rositsa(), false).unwrap();
     // Same person, no documents this time, name typed in Latin.
     let draft = json!({"given_name": "Rositsa", "family_name": "Yuseinova", "sex": "F", "birth_year": 1978, "no_documents": true});
     let check = call(
@@ -97,18 +92,10 @@ fn a_similar_name_and_birth_year_is_shown_before_a_new_person_is_created() {
     )
     .unwrap();
     assert_eq!(check["duplicates"].as_array().unwrap().len(), 1);
-    let err = call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": draft}}),
-    )
-    .unwrap_err();
+    let err = register(&mut s, draft.clone(), false).unwrap_err();
     assert_eq!(err.body(Lang::En).kind, "possible_duplicates");
     // The user looked and says it is someone else.
-    call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": draft, "not_a_duplicate": true}}),
-    )
-    .unwrap();
+    register(&mut s, draft.clone(), true).unwrap();
     assert_eq!(s.count(kabinet_store::DocKind::Person).unwrap(), 2);
 }
 
@@ -127,11 +114,7 @@ fn full_form() -> Value {
 fn a_visit_with_every_screening_suggests_referrals_and_saves_the_confirmed_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store(&dir);
-    let person = call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": rositsa()}}),
-    )
-    .unwrap();
+    let person = register(&mut s, rositsa(), false).unwrap();
     let check = call(
         &mut s,
         json!({"op": "check_visit", "args": {"form": full_form()}}),
@@ -195,11 +178,7 @@ fn a_visit_with_every_screening_suggests_referrals_and_saves_the_confirmed_ones(
 fn an_invalid_visit_names_each_field_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store(&dir);
-    let person = call(
-        &mut s,
-        json!({"op": "register_person", "args": {"draft": rositsa()}}),
-    )
-    .unwrap();
+    let person = register(&mut s, rositsa(), false).unwrap();
     let before = s.count(kabinet_store::DocKind::Visit).unwrap();
     let err = call(
         &mut s,

@@ -40,6 +40,21 @@ impl Store {
             .optional()?)
     }
 
+    /// How many documents changed after `after` may hold changes the hub lacks: what the
+    /// status line calls pending. Counts index rows only (no document is read), so it stays
+    /// cheap with 100,000 unsynced documents; a document whose only change came from the hub
+    /// is not counted.
+    pub fn pending_count(&self, after: u64) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+                 WHERE d.change_seq > ?1 AND (s.in_sync_seq IS NULL OR s.in_sync_seq != d.change_seq)",
+            )?
+            .query_row([after as i64], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     /// Documents changed after `after` that hold changes the hub lacks, up to about
     /// `max_bytes` of changes (at least one document).
     pub fn outgoing(&self, after: u64, max_bytes: usize) -> Result<OutgoingBatch> {

@@ -219,10 +219,7 @@ fn sync_inner(
 
 /// The sync status of this device, from the store alone (works offline).
 pub fn status(store: &Store) -> Result<SyncStatus, SyncError> {
-    let pending = store
-        .outgoing(cursor(store, META_PUSH)?, usize::MAX)?
-        .docs
-        .len() as u64;
+    let pending = store.pending_count(cursor(store, META_PUSH)?)?;
     Ok(SyncStatus {
         hub_url: store.meta(META_HUB_URL)?,
         enrolled: store.meta(META_TOKEN)?.is_some(),
