@@ -11,6 +11,8 @@ use tauri::Manager;
 
 const STORE_FILE: &str = "cabinet.db";
 const MIN_PASSPHRASE: usize = 8;
+/// The sync agent starts this long after unlocking, once the Today screen is up.
+const AFTER_UNLOCK: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// An unlocked store and who unlocked it.
 struct Session {
@@ -39,14 +41,15 @@ impl AppState {
         self.agent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// (Re)starts the sync agent on its own thread: opening a second connection costs a key
-    /// derivation, which must not hold up the first screen.
-    fn start_agent(&'static self) {
+    /// (Re)starts the sync agent on its own thread, `after` a pause: opening a second
+    /// connection costs a key derivation, which must not compete with the first screen.
+    fn start_agent(&'static self, after: std::time::Duration) {
         let (path, key) = match self.session().as_ref() {
             Some(s) => (self.path(), s.key.clone()),
             None => return,
         };
         std::thread::spawn(move || {
+            std::thread::sleep(after);
             if let Some(old) = self.agent().take() {
                 old.stop();
             }
@@ -189,7 +192,7 @@ fn create_store(
     )
     .map_err(|e| store_error(&e, lang))?;
     *state.session() = Some(Session { store, user, key });
-    state.start_agent();
+    state.start_agent(AFTER_UNLOCK);
     Ok(app_status(state))
 }
 
@@ -205,7 +208,7 @@ fn unlock(
     let key = StoreKey::from_text(&passphrase).map_err(|e| store_error(&e, lang))?;
     let store = Store::open(&state.path(), &key).map_err(|e| store_error(&e, lang))?;
     *state.session() = Some(Session { store, user, key });
-    state.start_agent();
+    state.start_agent(AFTER_UNLOCK);
     Ok(app_status(state))
 }
 
@@ -325,7 +328,7 @@ fn enroll(
             },
         )?;
     }
-    state.start_agent();
+    state.start_agent(std::time::Duration::ZERO);
     Ok(())
 }
 

@@ -242,14 +242,26 @@ impl Store {
                 known: schema::SCHEMA_VERSION,
             });
         }
-        schema::MIGRATIONS
-            .to_latest(&mut conn)
-            .map_err(StoreError::Migration)?;
+        // Only migrate when behind: migrating takes the write lock, and a second connection
+        // (the sync agent's) opening beside a nurse's save must not hold it up.
+        if version < schema::SCHEMA_VERSION {
+            schema::MIGRATIONS
+                .to_latest(&mut conn)
+                .map_err(StoreError::Migration)?;
+        }
         Ok(Store {
             conn,
             actor: ActorId::random(),
             path: path.to_path_buf(),
         })
+    }
+
+    /// Shrinks this connection's page cache (the default 32 MB serves search; a connection
+    /// that only streams documents, like the sync agent's, needs far less).
+    pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

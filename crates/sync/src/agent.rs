@@ -89,6 +89,8 @@ impl SyncAgent {
         options: AgentOptions,
     ) -> Result<SyncAgent, SyncError> {
         let store = Store::open(&path, &key)?;
+        // The agent streams documents; the app's own connection keeps the big cache.
+        store.set_cache_kib(4096)?;
         let status = engine::status(&store)?;
         let shared = Arc::new(Shared {
             view: Mutex::new(AgentView {
