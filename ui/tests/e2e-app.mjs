@@ -78,6 +78,7 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   // Register a person without documents and record a visit, offline.
   await app.click('[data-nav=find]');
   await app.type('[data-field=search]', 'Асен Асенов');
+  await app.waitText('.find', /Няма намерени хора/);
   await app.click('[data-action=register]');
   await app.find('input[name=given_name]');
   await app.click('input[name=no_documents]');
