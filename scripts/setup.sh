@@ -11,7 +11,7 @@ APT_PACKAGES=(build-essential pkg-config libssl-dev python3 ca-certificates curl
   fonts-dejavu-core fonts-noto-core)
 # The test command also drives a real browser and the real app under a virtual display.
 if [ "${KABINET_SETUP_TESTS:-0}" = 1 ]; then
-  APT_PACKAGES+=(xvfb xauth webkit2gtk-driver chromium)
+  APT_PACKAGES+=(xvfb xauth webkit2gtk-driver chromium qpdf poppler-utils zbar-tools)
 fi
 command -v node >/dev/null || APT_PACKAGES+=(nodejs npm)
 

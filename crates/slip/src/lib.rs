@@ -1,0 +1,189 @@
+//! Referral slips as PDF, printed in the van and handed to the person.
+//!
+//! A slip shows only what its one referral needs: the person (name in Cyrillic and Latin,
+//! birth date or year, ЕГН masked but for the last four digits), the reason in plain Bulgarian
+//! (never a diagnosis, never a result), urgency, where to go, who referred, and the short
+//! referral code in large type and as a QR code. Text is real text (shaped by rustybuzz inside
+//! krilla, the font subset and embedded), so a PDF viewer's search finds the name.
+//!
+//! Layout is done here, line by line: a slip is a fixed form, and placing a dozen lines by hand
+//! keeps the dependency small (krilla) and the output under 100 KB.
+
+mod layout;
+
+use chrono::{DateTime, Utc};
+use kabinet_core::{Lang, Person, Referral, ReferralReason, ScreeningKind};
+
+pub use layout::render;
+
+/// Paper size; A5 portrait by default, A6 for small printers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paper {
+    #[default]
+    A5,
+    A6,
+}
+
+impl Paper {
+    pub fn parse(s: &str) -> Option<Paper> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "" | "A5" => Some(Paper::A5),
+            "A6" => Some(Paper::A6),
+            _ => None,
+        }
+    }
+}
+
+/// A place on the slip: the hub itself, or where the person is sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+    /// Working hours, e.g. "пон.–пет. 8:30–17:00".
+    pub hours: String,
+}
+
+/// Everything printed on one slip, already in the words that go on paper.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slip {
+    pub hub: Place,
+    pub cabinet: String,
+    pub issued_at: DateTime<Utc>,
+    pub person_name: String,
+    pub person_latin: String,
+    /// dd.mm.yyyy, or "~1990" when only the year is estimated.
+    pub birth: String,
+    /// "******5930", or None for a person without an ЕГН.
+    pub egn_masked: Option<String>,
+    pub reason: String,
+    pub urgency: String,
+    pub destination: Place,
+    pub specialist: String,
+    pub code: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlipError {
+    #[error("the slip could not be written as PDF: {0}")]
+    Pdf(String),
+    #[error("the referral code cannot be drawn as a QR code: {0}")]
+    Qr(String),
+}
+
+/// The reason as it is printed: plain words about what happens next, no diagnosis and no
+/// result value. An HIV slip says a screening test was reactive and needs confirming; a slip
+/// for any other reason says nothing about HIV.
+pub fn reason_text(reason: ReferralReason, lang: Lang) -> &'static str {
+    use ScreeningKind::*;
+    let bg = lang == Lang::Bg;
+    match reason {
+        ReferralReason::Screening(Hiv) => {
+            if bg {
+                "Реактивен скринингов тест за ХИВ — нужно е потвърдително изследване."
+            } else {
+                "Reactive HIV screening test — confirmatory testing is needed."
+            }
+        }
+        ReferralReason::Screening(HepatitisB) => {
+            if bg {
+                "Реактивен скринингов тест за хепатит B — нужно е потвърдително изследване."
+            } else {
+                "Reactive hepatitis B screening test — confirmatory testing is needed."
+            }
+        }
+        ReferralReason::Screening(HepatitisC) => {
+            if bg {
+                "Реактивен скринингов тест за хепатит C — нужно е потвърдително изследване."
+            } else {
+                "Reactive hepatitis C screening test — confirmatory testing is needed."
+            }
+        }
+        ReferralReason::Screening(Tb) => {
+            if bg {
+                "Оплаквания, при които е нужно изследване за туберкулоза."
+            } else {
+                "Symptoms that call for a tuberculosis check."
+            }
+        }
+        ReferralReason::Screening(Glucose | Hba1c) => {
+            if bg {
+                "Повишена кръвна захар при скрининг — нужен е преглед при лекар."
+            } else {
+                "Raised blood sugar at screening — a doctor's check is needed."
+            }
+        }
+        ReferralReason::Screening(BloodPressure) => {
+            if bg {
+                "Високо кръвно налягане при измерване — нужен е преглед при лекар."
+            } else {
+                "High blood pressure when measured — a doctor's check is needed."
+            }
+        }
+        ReferralReason::Screening(Body) => {
+            if bg {
+                "Тегло извън нормата — консултация."
+            } else {
+                "Weight outside the healthy range — a consultation."
+            }
+        }
+        ReferralReason::Social => {
+            if bg {
+                "Социална подкрепа."
+            } else {
+                "Social support."
+            }
+        }
+        ReferralReason::Legal => {
+            if bg {
+                "Правна консултация."
+            } else {
+                "Legal advice."
+            }
+        }
+        ReferralReason::Psychological => {
+            if bg {
+                "Психологическа подкрепа."
+            } else {
+                "Psychological support."
+            }
+        }
+        ReferralReason::Education => {
+            if bg {
+                "Подкрепа за образование."
+            } else {
+                "Support with education."
+            }
+        }
+    }
+}
+
+impl Slip {
+    /// The slip of one referral: only this referral's reason, only this person's data.
+    pub fn of(
+        referral: &Referral,
+        person: &Person,
+        hub: Place,
+        cabinet: &str,
+        destination: Place,
+        specialist: &str,
+    ) -> Slip {
+        Slip {
+            hub,
+            cabinet: cabinet.to_string(),
+            issued_at: referral.issued_at(),
+            person_name: person.full_name(),
+            person_latin: person.latin_name(),
+            birth: person.birth_date.display(),
+            egn_masked: person.egn.as_ref().map(|e| e.masked()),
+            reason: reason_text(referral.reason, Lang::Bg).to_string(),
+            urgency: referral.urgency.label(Lang::Bg).to_string(),
+            destination,
+            specialist: specialist.to_string(),
+            code: referral.code.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
