@@ -2,6 +2,7 @@
 //! ЕГН/ЛНЧ and transliteration, and validation with messages in Bulgarian and English.
 //! No I/O, no clock, no storage: every other crate speaks these types.
 
+pub mod directory;
 pub mod error;
 pub mod form;
 pub mod identity;
@@ -12,6 +13,7 @@ pub mod screening;
 pub mod translit;
 pub mod visit;
 
+pub use directory::{Directory, FollowUpDays, Place};
 pub use error::{
     Checked, Concern, Field, Lang, Problem, ValidationError, ValidationErrors, Warning,
 };

@@ -8,6 +8,7 @@
 //! clock and the user.
 
 mod error;
+pub mod referrals;
 mod views;
 
 pub use error::{ErrorBody, FieldMessage, ServiceError};
@@ -100,6 +101,25 @@ pub enum Request {
     },
     /// Every referral destination with its label.
     Destinations {},
+    /// A referral found by its printed code (typed, or read from the slip's QR).
+    ReferralByCode {
+        code: String,
+    },
+    Referral {
+        id: Uuid,
+    },
+    /// Attended / completed / declined / lost to follow-up, with a note on the outcome.
+    UpdateReferral {
+        #[serde(flatten)]
+        update: referrals::StatusUpdate,
+    },
+    /// Open referrals past their follow-up time: the worklist.
+    FollowUp {},
+    /// The ids of the referrals issued on a day: "print today's slips".
+    IssuedOn {
+        #[serde(default)]
+        day: Option<NaiveDate>,
+    },
     /// Drafts of forms, kept in the encrypted store so an unfinished visit survives a
     /// restart without ever touching unencrypted storage.
     SaveDraft {
@@ -140,6 +160,14 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
         )?),
         Request::Today { day } => json!(today(store, ctx, day)?),
         Request::Destinations {} => json!(destinations(ctx.lang)),
+        Request::ReferralByCode { code } => json!(referrals::by_code(store, ctx, &code)?),
+        Request::Referral { id } => json!(referrals::detail(store, ctx, id)?),
+        Request::UpdateReferral { update } => json!(referrals::update(store, ctx, &update)?),
+        Request::FollowUp {} => json!(referrals::follow_up(store, ctx)?),
+        Request::IssuedOn { day } => json!(referrals::issued_on(
+            store,
+            day.unwrap_or_else(|| sofia_today(ctx.now))
+        )?),
         Request::SaveDraft { key, value } => {
             let text = value.to_string();
             if text.len() > DRAFT_MAX_BYTES {
@@ -315,6 +343,7 @@ pub fn register_person(
 
 pub fn person_record(store: &Store, lang: Lang, id: Uuid) -> Result<PersonRecord, ServiceError> {
     let person = store.person(id)?;
+    let days = store.directory()?.follow_up_days;
     let mut visits = Vec::new();
     for summary in store.visits_of_person(id)? {
         let visit = store.visit(summary.id)?;
@@ -324,7 +353,7 @@ pub fn person_record(store: &Store, lang: Lang, id: Uuid) -> Result<PersonRecord
     let referrals = store
         .referrals_of_person(id)?
         .into_iter()
-        .map(|r| ReferralView::of(r, lang, Utc::now()))
+        .map(|r| ReferralView::with_days(r, lang, Utc::now(), &days))
         .collect();
     Ok(PersonRecord {
         conflicts: store.conflicts(id)?,
@@ -471,10 +500,11 @@ pub fn save_visit(
 pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Today, ServiceError> {
     let day = day.unwrap_or_else(|| sofia_today(ctx.now));
     let visits = store.visits_on(day, None)?;
+    let days = store.directory()?.follow_up_days;
     let mut referrals: Vec<ReferralView> = store
         .open_referrals(200)?
         .into_iter()
-        .map(|r| ReferralView::of(r, ctx.lang, ctx.now))
+        .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .collect();
     // Overdue first, then the most urgent, then the oldest.
     referrals.sort_by(|a, b| {

@@ -275,3 +275,85 @@ fn english_messages_when_asked() {
             .contains("not a number")
     );
 }
+
+#[test]
+fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"systolic": "150", "diastolic": "95"},
+            "referrals": [{"reason": "social", "destination": "hub-social-worker", "urgency": "priority"}]}}),
+    )
+    .unwrap();
+    let id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
+    let code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
+
+    let pdf = referrals::slips_pdf(&s, &[id], "A5").unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let today = call(&mut s, json!({"op": "issued_on", "args": {}})).unwrap();
+    assert_eq!(today, json!([id]));
+
+    // Found by the code as typed with spaces; a typo is caught by the check digit.
+    let found = call(
+        &mut s,
+        json!({"op": "referral_by_code", "args": {"code": code.replace('-', " ")}}),
+    )
+    .unwrap();
+    assert_eq!(found["id"], json!(id));
+    assert!(
+        found["next"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("attended"))
+    );
+    let mut typo = code.clone().into_bytes();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == b'9' {
+        b'8'
+    } else {
+        typo[last] + 1
+    };
+    let err = call(
+        &mut s,
+        json!({"op": "referral_by_code", "args": {"code": String::from_utf8(typo).unwrap()}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "referral.code");
+
+    // Eight days later, the priority referral is overdue and on the worklist...
+    let later = Context {
+        now: Utc::now() + chrono::Duration::days(8),
+        ..ctx()
+    };
+    let list = handle(&mut s, &later, Request::FollowUp {}).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // ...until it is attended; then it leaves the list, with the outcome in its history.
+    let updated = handle(
+        &mut s,
+        &later,
+        serde_json::from_value::<Call>(json!({"op": "update_referral", "args": {"id": id, "status": "attended", "note": "получи помощ"}}))
+            .unwrap()
+            .request,
+    )
+    .unwrap();
+    assert_eq!(updated["status"], "attended");
+    assert_eq!(updated["history"][1]["note"], "получи помощ");
+    assert_eq!(
+        handle(&mut s, &later, Request::FollowUp {}).unwrap(),
+        json!([])
+    );
+    // Attended cannot go back to declined.
+    let err = handle(
+        &mut s,
+        &later,
+        serde_json::from_value::<Call>(
+            json!({"op": "update_referral", "args": {"id": id, "status": "declined"}}),
+        )
+        .unwrap()
+        .request,
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind, "invalid");
+}

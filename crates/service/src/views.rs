@@ -231,15 +231,6 @@ impl VisitView {
     }
 }
 
-/// Days a referral may stay unattended before it needs following up.
-pub fn follow_up_days(u: Urgency) -> i64 {
-    match u {
-        Urgency::Emergency | Urgency::SameDay => 1,
-        Urgency::Priority => 7,
-        Urgency::Routine => 30,
-    }
-}
-
 fn status_label(status: &str, lang: Lang) -> String {
     let bg = lang == Lang::Bg;
     match status {
@@ -344,11 +335,17 @@ pub struct ReferralView {
 }
 
 impl ReferralView {
-    pub fn of(r: ReferralSummary, lang: Lang, now: DateTime<Utc>) -> ReferralView {
+    /// With the hub's follow-up days (how long each urgency may wait for attendance).
+    pub fn with_days(
+        r: ReferralSummary,
+        lang: Lang,
+        now: DateTime<Utc>,
+        days: &kabinet_core::FollowUpDays,
+    ) -> ReferralView {
         let issued = DateTime::parse_from_rfc3339(&r.issued_at)
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or(now);
-        let due = issued + chrono::Duration::days(follow_up_days(r.urgency));
+        let due = issued + chrono::Duration::days(i64::from(days.of(r.urgency)));
         let open = matches!(r.status.as_str(), "issued" | "lost_to_follow_up");
         ReferralView {
             reason_label: reason_label(&r.reason, lang),

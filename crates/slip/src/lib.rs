@@ -34,15 +34,7 @@ impl Paper {
     }
 }
 
-/// A place on the slip: the hub itself, or where the person is sent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Place {
-    pub name: String,
-    pub address: String,
-    pub phone: String,
-    /// Working hours, e.g. "пон.–пет. 8:30–17:00".
-    pub hours: String,
-}
+pub use kabinet_core::Place;
 
 /// Everything printed on one slip, already in the words that go on paper.
 #[derive(Debug, Clone, PartialEq)]

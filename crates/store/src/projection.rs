@@ -28,6 +28,7 @@ pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: &Jso
         // Sensitive results are read through their visit; they have no query table, so that
         // nothing about them leaks into an index.
         DocKind::Results => Ok(()),
+        DocKind::Directory => Ok(()),
     }
 }
 

@@ -30,6 +30,8 @@ pub enum DocKind {
     /// Screenings of one visit in one sensitive access class.
     Results = 3,
     Referral = 4,
+    /// The hub's directory of destinations (one document, see `kabinet_core::Directory`).
+    Directory = 5,
 }
 
 impl DocKind {
@@ -39,6 +41,7 @@ impl DocKind {
             2 => Some(DocKind::Visit),
             3 => Some(DocKind::Results),
             4 => Some(DocKind::Referral),
+            5 => Some(DocKind::Directory),
             _ => None,
         }
     }
@@ -49,6 +52,7 @@ impl DocKind {
             DocKind::Visit => "visit",
             DocKind::Results => "results",
             DocKind::Referral => "referral",
+            DocKind::Directory => "directory",
         }
     }
 }
@@ -364,6 +368,16 @@ impl<'a> Writer<'a> {
         )
     }
 
+    pub fn put_directory(&mut self, directory: &kabinet_core::Directory) -> Result<bool> {
+        self.put_record(
+            kabinet_core::Directory::doc_id(),
+            DocKind::Directory,
+            AccessClass::General,
+            None,
+            directory,
+        )
+    }
+
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
         Ok(self
             .tx
@@ -514,6 +528,16 @@ impl Store {
         }
         visit.screenings = Screenings::join(parts);
         Ok(visit)
+    }
+
+    /// The hub's directory as synced here; the built-in default before the first sync.
+    pub fn directory(&self) -> Result<kabinet_core::Directory> {
+        Ok(read_record(
+            &self.conn,
+            kabinet_core::Directory::doc_id(),
+            DocKind::Directory,
+        )?
+        .unwrap_or_default())
     }
 
     pub fn referral(&self, id: Uuid) -> Result<Referral> {

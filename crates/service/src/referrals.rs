@@ -1,0 +1,207 @@
+//! The referral loop: slips to print, a referral found by its code (typed or scanned from the
+//! QR), its status moved on (attended / declined / completed, with an outcome), and the
+//! follow-up worklist of referrals nobody has attended in time.
+
+use crate::{Context, ReferralView, ServiceError};
+use chrono::{DateTime, NaiveDate, Utc};
+use kabinet_core::{Lang, ReferralCode, ReferralStatus, StatusChange};
+use kabinet_slip::{Paper, Slip};
+use kabinet_store::{Origin, Store};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The slip of one referral, from what this store holds.
+pub fn slip_of(store: &Store, id: Uuid) -> Result<Slip, ServiceError> {
+    let referral = store.referral(id)?;
+    let person = store.person(referral.person_id)?;
+    let directory = store.directory()?;
+    let cabinet = match store.visit(referral.visit_id) {
+        Ok(v) => v.cabinet,
+        Err(_) => store.settings()?.cabinet,
+    };
+    let specialist = referral
+        .history
+        .first()
+        .map(|c| c.by.clone())
+        .unwrap_or_default();
+    Ok(Slip::of(
+        &referral,
+        &person,
+        directory.hub.clone(),
+        &cabinet,
+        directory.place_of(referral.destination, Lang::Bg),
+        &specialist,
+    ))
+}
+
+/// One PDF with a page per referral.
+pub fn slips_pdf(store: &Store, ids: &[Uuid], paper: &str) -> Result<Vec<u8>, ServiceError> {
+    let paper = Paper::parse(paper)
+        .ok_or_else(|| ServiceError::BadRequest(format!("paper {paper:?}: use A5 or A6")))?;
+    if ids.is_empty() {
+        return Err(ServiceError::BadRequest("no referrals to print".into()));
+    }
+    let slips = ids
+        .iter()
+        .map(|id| slip_of(store, *id))
+        .collect::<Result<Vec<_>, _>>()?;
+    kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))
+}
+
+/// The referrals issued on a day (Sofia time), in the order they were issued: "today's slips".
+pub fn issued_on(store: &Store, day: NaiveDate) -> Result<Vec<Uuid>, ServiceError> {
+    let mut ids: Vec<(String, Uuid)> = Vec::new();
+    for v in store.visits_on(day, None)? {
+        for r in store.referrals_of_person(v.person_id)? {
+            let issued = DateTime::parse_from_rfc3339(&r.issued_at)
+                .map(|t| t.with_timezone(&chrono_tz::Europe::Sofia).date_naive());
+            if issued.is_ok_and(|d| d == day) && !ids.iter().any(|(_, id)| *id == r.id) {
+                ids.push((r.issued_at.clone(), r.id));
+            }
+        }
+    }
+    ids.sort();
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralDetail {
+    #[serde(flatten)]
+    pub view: ReferralView,
+    pub history: Vec<HistoryLine>,
+    /// Statuses this referral may move to now.
+    pub next: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub note: Option<String>,
+}
+
+fn next_statuses(current: ReferralStatus) -> Vec<String> {
+    use ReferralStatus::*;
+    [Attended, Completed, Declined, LostToFollowUp]
+        .into_iter()
+        .filter(|s| {
+            let mut probe = kabinet_core::Referral {
+                id: Uuid::nil(),
+                code: ReferralCode::new(0, 0),
+                person_id: Uuid::nil(),
+                visit_id: Uuid::nil(),
+                reason: kabinet_core::ReferralReason::Social,
+                destination: kabinet_core::Destination::parse("hub-gp").expect("a known slug"),
+                urgency: kabinet_core::Urgency::Routine,
+                history: vec![StatusChange {
+                    status: current,
+                    at: Utc::now(),
+                    by: String::new(),
+                    note: None,
+                }],
+            };
+            probe
+                .advance(StatusChange {
+                    status: *s,
+                    at: Utc::now(),
+                    by: String::new(),
+                    note: None,
+                })
+                .is_ok()
+        })
+        .map(|s| s.as_str().to_string())
+        .collect()
+}
+
+pub fn detail(store: &Store, ctx: &Context, id: Uuid) -> Result<ReferralDetail, ServiceError> {
+    let referral = store.referral(id)?;
+    let summary = store
+        .referrals_of_person(referral.person_id)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(ServiceError::Store(kabinet_store::StoreError::NotFound {
+            kind: "referral",
+            id: id.to_string(),
+        }))?;
+    let days = store.directory()?.follow_up_days;
+    Ok(ReferralDetail {
+        view: ReferralView::with_days(summary, ctx.lang, ctx.now, &days),
+        history: referral
+            .history
+            .iter()
+            .map(|c| HistoryLine {
+                status: c.status.as_str().to_string(),
+                at: c.at,
+                by: c.by.clone(),
+                note: c.note.clone(),
+            })
+            .collect(),
+        next: next_statuses(referral.status()),
+    })
+}
+
+/// Finds a referral by its printed code (any spacing or dashes; the check digit catches typos).
+pub fn by_code(store: &Store, ctx: &Context, code: &str) -> Result<ReferralDetail, ServiceError> {
+    let code = ReferralCode::parse(code)
+        .map_err(|e| ServiceError::Invalid(kabinet_core::ValidationErrors(vec![e])))?;
+    let found = store.referral_by_code(&code)?.ok_or(ServiceError::Store(
+        kabinet_store::StoreError::NotFound {
+            kind: "referral",
+            id: code.to_string(),
+        },
+    ))?;
+    detail(store, ctx, found.id)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusUpdate {
+    pub id: Uuid,
+    /// attended | completed | declined | lost_to_follow_up
+    pub status: String,
+    /// Free text: what happened, the outcome.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Moves a referral on; the change is a new entry in its history (a CRDT list), so a cabinet
+/// and the hub recording at the same time both keep theirs.
+pub fn update(
+    store: &mut Store,
+    ctx: &Context,
+    u: &StatusUpdate,
+) -> Result<ReferralDetail, ServiceError> {
+    let status = ReferralStatus::parse(&u.status)
+        .map_err(|e| ServiceError::Invalid(kabinet_core::ValidationErrors(vec![e])))?;
+    let note = u
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(2000).collect::<String>());
+    let mut referral = store.referral(u.id)?;
+    referral
+        .advance(StatusChange {
+            status,
+            at: ctx.now,
+            by: ctx.user.clone(),
+            note,
+        })
+        .map_err(|e| ServiceError::Invalid(kabinet_core::ValidationErrors(vec![e])))?;
+    store.write(Origin::Local, |w| w.put_referral(&referral))?;
+    detail(store, ctx, u.id)
+}
+
+/// Open referrals past their follow-up time (per urgency, from the hub's directory), the
+/// longest overdue first: the mediators' and the cabinet's worklist.
+pub fn follow_up(store: &Store, ctx: &Context) -> Result<Vec<ReferralView>, ServiceError> {
+    let days = store.directory()?.follow_up_days;
+    let mut due: Vec<ReferralView> = store
+        .open_referrals(10_000)?
+        .into_iter()
+        .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
+        .filter(|r| r.overdue)
+        .collect();
+    due.sort_by(|a, b| a.issued_at.cmp(&b.issued_at));
+    Ok(due)
+}
