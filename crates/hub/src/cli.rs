@@ -54,6 +54,40 @@ enum Command {
     /// Hub staff who sign in to the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Look up a referral by the code on its slip, or record what happened.
+    #[command(subcommand)]
+    Referral(ReferralCommand),
+    /// Open referrals nobody has attended in time (the mediators' worklist).
+    Followup,
+    /// The hub's directory: its address, the destinations' addresses and hours, follow-up days.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Subcommand)]
+enum ReferralCommand {
+    /// Show a referral: person, reason, destination, status history.
+    Show { code: String },
+    /// Record attendance or an outcome: attended | completed | declined | lost_to_follow_up.
+    Set {
+        code: String,
+        #[arg(long)]
+        status: String,
+        /// What happened (the outcome), in free text.
+        #[arg(long)]
+        note: Option<String>,
+        /// Who records it.
+        #[arg(long, default_value = "hub")]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Print the directory as TOML (a starting point for `set`).
+    Show,
+    /// Replace the directory with a TOML file; devices receive it at their next sync.
+    Set { file: PathBuf },
 }
 
 /// Roles a user may have (the access matrix per role arrives with issue #6).
@@ -294,6 +328,112 @@ pub fn main_entry() -> Result<()> {
                 &hash,
             )?;
             println!("user {name} added ({role})");
+        }
+        Command::Referral(cmd) => {
+            let hub = open(&settings)?;
+            let (code, update) = match cmd {
+                ReferralCommand::Show { code } => (code, None),
+                ReferralCommand::Set {
+                    code,
+                    status,
+                    note,
+                    by,
+                } => (code, Some((status.clone(), note.clone(), by.clone()))),
+            };
+            let ctx = |by: &str| kabinet_service::Context {
+                lang: kabinet_core::Lang::Bg,
+                user: by.to_string(),
+                now: Utc::now(),
+            };
+            let detail = hub.staff_call(|store| {
+                let found = kabinet_service::referrals::by_code(store, &ctx("hub"), code)?;
+                match &update {
+                    None => Ok(found),
+                    Some((status, note, by)) => kabinet_service::referrals::update(
+                        store,
+                        &ctx(by),
+                        &kabinet_service::referrals::StatusUpdate {
+                            id: found.view.id,
+                            status: status.clone(),
+                            note: note.clone(),
+                        },
+                    ),
+                }
+            })?;
+            let detail = detail.map_err(|e| {
+                let body = e.body(kabinet_core::Lang::Bg);
+                let mut msg = body.message;
+                for f in body.fields {
+                    msg.push_str(&format!("\n  {}", f.message));
+                }
+                anyhow::anyhow!(msg)
+            })?;
+            let v = &detail.view;
+            println!(
+                "{}  {}  {} → {}  ({}, срок {})",
+                v.code, v.person_name, v.reason_label, v.destination_label, v.urgency_label, v.due
+            );
+            for h in &detail.history {
+                println!(
+                    "  {}  {}  {}{}",
+                    h.at.with_timezone(&chrono_tz::Europe::Sofia)
+                        .format("%d.%m.%Y %H:%M"),
+                    h.status,
+                    h.by,
+                    h.note
+                        .as_deref()
+                        .map(|n| format!(" — {n}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Followup => {
+            let hub = open(&settings)?;
+            let ctx = kabinet_service::Context {
+                lang: kabinet_core::Lang::Bg,
+                user: "hub".into(),
+                now: Utc::now(),
+            };
+            let list = hub
+                .staff_call(|store| kabinet_service::referrals::follow_up(store, &ctx))?
+                .map_err(|e| anyhow::anyhow!(e.body(kabinet_core::Lang::Bg).message))?;
+            for v in &list {
+                println!(
+                    "{}  {}  {} → {}  ({}, срок {})",
+                    v.code,
+                    v.person_name,
+                    v.reason_label,
+                    v.destination_label,
+                    v.urgency_label,
+                    v.due
+                );
+            }
+            println!("{} за проследяване / to follow up", list.len());
+        }
+        Command::Directory(DirectoryCommand::Show) => {
+            let hub = open(&settings)?;
+            let directory = hub.read(|store| store.directory())?;
+            print!("{}", toml::to_string_pretty(&directory)?);
+        }
+        Command::Directory(DirectoryCommand::Set { file }) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let directory: kabinet_core::Directory = toml::from_str(&text)
+                .with_context(|| format!("{}: not a valid directory", file.display()))?;
+            for slug in directory.destinations.keys() {
+                kabinet_core::Destination::parse(slug).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: unknown destination [destinations.{slug}]; known: {}",
+                        file.display(),
+                        kabinet_core::Destination::all()
+                            .map(|d| d.slug())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            }
+            open(&settings)?.write_local(|w| w.put_directory(&directory))?;
+            println!("directory saved; devices receive it at their next sync");
         }
         Command::Devices(DevicesCommand::Revoke { device_id }) => {
             open(&settings)?.revoke(device_id)?;

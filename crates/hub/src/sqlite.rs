@@ -378,6 +378,18 @@ impl HubStorage for SqliteHub {
         self.staff_call(|store| kabinet_service::handle(store, ctx, request))
     }
 
+    fn slips(
+        &self,
+        ids: &[Uuid],
+        paper: &str,
+    ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError> {
+        Ok(kabinet_service::referrals::slips_pdf(
+            &self.store(),
+            ids,
+            paper,
+        ))
+    }
+
     fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError> {
         let mut store = self.store();
         store

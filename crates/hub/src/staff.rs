@@ -157,9 +157,61 @@ async fn call(
     })
 }
 
+#[derive(Deserialize)]
+struct SlipQuery {
+    /// Comma-separated referral ids.
+    ids: String,
+    #[serde(default)]
+    paper: String,
+}
+
+/// The slips of some referrals as one PDF, for the browser's viewer and print dialog.
+async fn slips(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<SlipQuery>,
+) -> Result<Response, ApiError> {
+    staff(&storage, &headers).await?;
+    let ids: Vec<uuid::Uuid> = q
+        .ids
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ids: comma-separated referral ids",
+                "ids: идентификатори на направления, разделени със запетая",
+            )
+        })?;
+    let paper = q.paper;
+    let pdf = blocking(move || storage.slips(&ids, &paper)).await?;
+    Ok(match pdf {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            let body = e.body(Lang::Bg);
+            let status = if body.kind == "not_found" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (status, Json(body)).into_response()
+        }
+    })
+}
+
 /// `/api/*` for the web UI.
 pub fn api_routes() -> Router<SharedStorage> {
     Router::new()
+        .route("/api/slips", get(slips))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))

@@ -87,6 +87,12 @@ pub trait HubStorage: Send + Sync + 'static {
         ctx: &kabinet_service::Context,
         request: kabinet_service::Request,
     ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError>;
+    /// Slips of referrals as one PDF (paper A5 or A6).
+    fn slips(
+        &self,
+        ids: &[uuid::Uuid],
+        paper: &str,
+    ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError>;
     /// One sync exchange: commit the pushed changes (relaying what is new), then answer with
     /// the device's next pull batch.
     fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError>;
