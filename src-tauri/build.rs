@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "sync_view",
     "sync_now",
     "enroll",
+    "print_slips",
 ];
 
 fn main() {

@@ -332,6 +332,37 @@ fn enroll(
     Ok(())
 }
 
+/// Writes the slips of some referrals as one PDF under the app's data directory and opens it
+/// in the system's PDF viewer (its print dialog and "Save as" are there). Returns the file.
+#[tauri::command(rename_all = "snake_case", async)]
+fn print_slips(
+    state: tauri::State<'_, &'static AppState>,
+    ids: Vec<uuid::Uuid>,
+    paper: String,
+    lang: String,
+) -> Result<String, ErrorBody> {
+    let lang = lang_of(&lang);
+    let pdf = {
+        let guard = state.session();
+        let session = guard.as_ref().ok_or_else(|| locked(lang))?;
+        kabinet_service::referrals::slips_pdf(&session.store, &ids, &paper)
+            .map_err(|e| e.body(lang))?
+    };
+    // Slips hold names: they stay in the app's own directory, not in /tmp.
+    let dir = state.data_dir.join("slips");
+    std::fs::create_dir_all(&dir).map_err(|e| ErrorBody::new("store", e.to_string()))?;
+    let path = dir.join(format!(
+        "slips-{}.pdf",
+        Utc::now().format("%Y%m%d-%H%M%S%3f")
+    ));
+    std::fs::write(&path, pdf).map_err(|e| ErrorBody::new("store", e.to_string()))?;
+    if std::env::var_os("KABINET_NO_VIEWER").is_none() {
+        // The desktop's viewer; a missing one is not an error (the file is there).
+        let _ = std::process::Command::new("xdg-open").arg(&path).spawn();
+    }
+    Ok(path.to_string_lossy().into_owned())
+}
+
 pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
@@ -356,7 +387,8 @@ pub fn run() {
             api,
             sync_view,
             sync_now,
-            enroll
+            enroll,
+            print_slips
         ])
         .run(tauri::generate_context!())
         .expect("error while running Kabinet");

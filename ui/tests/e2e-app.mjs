@@ -4,7 +4,8 @@
 // person and records a visit. When the hub is back, the app syncs by itself, the status turns
 // "up to date", and the hub holds the visit. A half-typed visit survives an app restart.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hub, WebDriver, binary, run, tauriDriver, waitFor, ROOT } from './harness.mjs';
@@ -32,7 +33,7 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await hub.start();
   cleanup(() => hub.stop());
 
-  const driver = await tauriDriver({ KABINET_APP_DATA: data, KABINET_SYNC_INTERVAL_MS: '500' });
+  const driver = await tauriDriver({ KABINET_APP_DATA: data, KABINET_SYNC_INTERVAL_MS: '500', KABINET_NO_VIEWER: '1' });
   cleanup(() => driver.stop());
   let app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
   cleanup(() => app.quit());
@@ -110,6 +111,15 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await app.click('[data-action=save-visit]');
   const savedCode = await app.text('[data-code]');
   assert.match(savedCode, /^\d{2}-\d{5}-\d$/);
+  // Printing works offline: the button makes the PDF (the viewer is not opened in tests).
+  await app.click('[data-action=print-slips]');
+  const slips = await waitFor(() => {
+    const dir = join(data, 'slips');
+    return existsSync(dir) && readdirSync(dir).map((f) => join(dir, f))[0];
+  }, 'the slips PDF');
+  execFileSync('qpdf', ['--check', slips]);
+  assert.match(execFileSync('pdftotext', [slips, '-'], { encoding: 'utf8' }), /Асен Асенов/);
+  assert.equal(await app.count('[role=alert]'), 0);
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'still offline');
   assert.match(await app.text('.syncbar .detail'), /чакащи промени/);
 

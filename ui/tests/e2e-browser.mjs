@@ -3,6 +3,9 @@
 // with every screening, accept the suggested referrals, and find the person again by a Latin
 // spelling of the Cyrillic name.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Hub, chromium, run } from './harness.mjs';
 
 await run('browser: register by ЕГН, full visit, accept referral, find by Latin name', async (cleanup) => {
@@ -82,6 +85,17 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.equal(codes.length, accepted);
   for (const c of codes) assert.match(c, /^99-\d{5}-\d$/);
 
+  // Print: the slips open as one PDF in the browser's viewer; qpdf checks it.
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('[data-action=print-slips]')]);
+  const bytes = await page.evaluate(async (url) => Array.from(new Uint8Array(await (await fetch(url)).arrayBuffer())), popup.url());
+  await popup.close();
+  const pdfPath = join(hub.dir, 'slips.pdf');
+  writeFileSync(pdfPath, Buffer.from(bytes));
+  execFileSync('qpdf', ['--check', pdfPath]);
+  const slipText = execFileSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
+  assert.match(slipText, /Росица Юсеинова/);
+  assert.match(slipText, new RegExp(codes[0]));
+
   // Found again by a Latin spelling.
   await page.click('[data-nav=find]');
   await page.fill('[data-field=search]', 'rosica iuseinova');
@@ -98,6 +112,30 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.waitForSelector('[data-list=visits] li');
   assert.match(await page.textContent('[data-list=visits]'), /Росица Юсеинова/);
   assert.equal(await page.locator('[data-list=referrals] li').count(), codes.length);
+
+  // The loop at the hub: the person shows the slip; staff find it by its code and record
+  // attendance with the outcome.
+  await page.click('[data-nav=referrals]');
+  await page.fill('input[name=code]', codes[0].replaceAll('-', ' '));
+  await page.press('input[name=code]', 'Enter');
+  await page.waitForSelector('[data-status=attended]');
+  assert.equal(await page.textContent('[data-field=code]'), codes[0]);
+  await page.fill('textarea[name=note]', 'потвърдително изследване насрочено');
+  await page.click('[data-status=attended]');
+  await page.waitForSelector('[data-ok=status]');
+  assert.equal(await page.textContent('[data-field=status]'), 'явил се');
+  assert.match(await page.textContent('[data-history=attended]'), /насрочено/);
+  // A mistyped code is caught by its check digit.
+  await page.click('[data-nav=referrals]');
+  const typo = codes[0].slice(0, -1) + ((Number(codes[0].slice(-1)) + 1) % 10);
+  await page.fill('input[name=code]', typo);
+  await page.press('input[name=code]', 'Enter');
+  await page.waitForSelector('[data-error=code]');
+
+  await page.click('[data-nav=today]');
+  await page.waitForSelector('[data-list=referrals] li');
+  const open = await page.locator('[data-list=referrals] li .code').allTextContents();
+  assert.deepEqual(open.sort(), codes.slice(1).sort(), 'the attended one is no longer open');
 
   // English on demand.
   await page.click('button.lang');

@@ -11,6 +11,8 @@ import type {
   PersonHit,
   PersonRecord,
   ReferralChoice,
+  ReferralDetail,
+  ReferralView,
   Registered,
   SavedVisit,
   SyncView,
@@ -73,6 +75,8 @@ interface Transport {
   syncView(): Promise<SyncView>;
   syncNow(): Promise<void>;
   enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
+  /** Opens the slips as a PDF (system viewer in the app, the browser's viewer at the hub). */
+  printSlips(lang: Lang, ids: string[], paper: string): Promise<string>;
 }
 
 type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
@@ -100,6 +104,7 @@ function tauriTransport(invoke: Invoke): Transport {
     enroll: async (lang, hub_url, code, device_name) => {
       await invoke('enroll', { lang, hub_url, code, device_name });
     },
+    printSlips: (lang, ids, paper) => invoke('print_slips', { lang, ids, paper }) as Promise<string>,
   };
 }
 
@@ -173,6 +178,16 @@ function httpTransport(base: string): Transport {
     enroll: async () => {
       throw new ApiError('unsupported', 'Not available in the browser.');
     },
+    printSlips: async (_lang, ids, paper) => {
+      const headers: Record<string, string> = {};
+      const t = token();
+      if (t) headers.authorization = `Bearer ${t}`;
+      const res = await fetch(`${base}/api/slips?ids=${ids.join(',')}&paper=${paper}`, { headers });
+      if (!res.ok) throw await res.json().catch(() => ({ kind: 'http', message: `HTTP ${res.status}` }));
+      const url = URL.createObjectURL(await res.blob());
+      window.open(url, '_blank');
+      return url;
+    },
   };
 }
 
@@ -208,6 +223,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     syncNow: () => wrap(() => transport.syncNow()),
     enroll: (hubUrl: string, code: string, deviceName: string) =>
       wrap(() => transport.enroll(lang(), hubUrl, code, deviceName)),
+    printSlips: (ids: string[], paper = 'A5') => wrap(() => transport.printSlips(lang(), ids, paper)),
 
     search: (query: string) => call<PersonHit[]>('search', { query }),
     checkPerson: (draft: PersonDraft) => call<PersonCheck>('check_person', { draft }),
@@ -219,6 +235,12 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call<SavedVisit>('save_visit', { person_id, form, notes, referrals }),
     today: (day?: string) => call<Today>('today', day ? { day } : {}),
     destinations: () => call<Destination[]>('destinations'),
+    referralByCode: (code: string) => call<ReferralDetail>('referral_by_code', { code }),
+    referral: (id: string) => call<ReferralDetail>('referral', { id }),
+    updateReferral: (id: string, status: string, note: string) =>
+      call<ReferralDetail>('update_referral', { id, status, note }),
+    followUp: () => call<ReferralView[]>('follow_up'),
+    issuedOn: (day?: string) => call<string[]>('issued_on', day ? { day } : {}),
     saveDraft: (key: string, value: unknown) => call<null>('save_draft', { key, value }),
     loadDraft: <T>(key: string) => call<T | null>('load_draft', { key }),
     deleteDraft: (key: string) => call<null>('delete_draft', { key }),

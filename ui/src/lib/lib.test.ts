@@ -129,6 +129,7 @@ describe('the api module', () => {
       syncView: async () => ({ last_success: null, pending_local_changes: 0, hub_url: null }),
       syncNow: async () => {},
       enroll: async () => {},
+      printSlips: async () => 'slips.pdf',
     };
     const api = makeApi(transport, () => 'en');
     await api.search('yuseinova');

@@ -7,7 +7,9 @@ export type Route =
   | { screen: 'register'; query?: string }
   | { screen: 'person'; id: string }
   | { screen: 'visit'; personId: string }
-  | { screen: 'settings' };
+  | { screen: 'settings' }
+  | { screen: 'referrals'; code?: string }
+  | { screen: 'referral'; id: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,6 +30,11 @@ export function parseRoute(hash: string): Route {
       break;
     case 'settings':
       return { screen: 'settings' };
+    case 'referrals':
+      return { screen: 'referrals', code: q.get('code') ?? undefined };
+    case 'referral':
+      if (seg[1] && UUID.test(seg[1])) return { screen: 'referral', id: seg[1] };
+      break;
     case 'today':
       return { screen: 'today', day: q.get('day') ?? undefined };
   }
@@ -48,6 +55,10 @@ export function href(r: Route): string {
       return `#/visit/${r.personId}`;
     case 'settings':
       return '#/settings';
+    case 'referrals':
+      return r.code ? `#/referrals?code=${encodeURIComponent(r.code)}` : '#/referrals';
+    case 'referral':
+      return `#/referral/${r.id}`;
   }
 }
 

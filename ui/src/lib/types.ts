@@ -210,3 +210,9 @@ export interface SyncView {
   pending_local_changes: number;
   hub_url: string | null;
 }
+
+export interface ReferralDetail extends ReferralView {
+  history: { status: string; at: string; by: string; note: string | null }[];
+  /** Statuses it may move to now. */
+  next: string[];
+}
