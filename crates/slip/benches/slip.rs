@@ -52,9 +52,14 @@ fn main() {
     println!("|---|---|---|");
     println!(
         "| render one slip (A5), p50 / max of 50 | ≤ 50 ms | {:.1} ms / {:.1} ms |",
-        one[25],
-        one[49]
+        one[25], one[49]
     );
-    println!("| today's slips: 300 in one PDF | ≤ 5 s | {batch_s:.2} s ({} KB) |", pdf.len() / 1024);
-    println!("| one slip PDF | ≤ 100 KB | {:.1} KB |", size as f64 / 1024.0);
+    println!(
+        "| today's slips: 300 in one PDF | ≤ 5 s | {batch_s:.2} s ({} KB) |",
+        pdf.len() / 1024
+    );
+    println!(
+        "| one slip PDF | ≤ 100 KB | {:.1} KB |",
+        size as f64 / 1024.0
+    );
 }
