@@ -8,12 +8,24 @@ use std::time::{Duration, Instant};
 /// The key of the devices' test databases.
 pub const DEVICE_KEY: kabinet_store::StoreKey = kabinet_store::StoreKey::Raw([3; 32]);
 
-/// A new device database in `dir`, enrolled with `hub` for `cabinet`.
+/// A new device database in `dir`, enrolled with `hub` for `cabinet` (a cabinet's device:
+/// nurse and doctor).
 pub fn enrolled_device(
     dir: &Path,
     name: &str,
     hub: &HubProcess,
     cabinet: &str,
+) -> kabinet_store::Store {
+    enrolled_device_with_roles(dir, name, hub, cabinet, &[])
+}
+
+/// Like [`enrolled_device`], for a device whose users have `roles` (empty: the default).
+pub fn enrolled_device_with_roles(
+    dir: &Path,
+    name: &str,
+    hub: &HubProcess,
+    cabinet: &str,
+    roles: &[&str],
 ) -> kabinet_store::Store {
     let settings = kabinet_store::DeviceSettings {
         cabinet: "unenrolled".into(),
@@ -22,7 +34,8 @@ pub fn enrolled_device(
     let mut store =
         kabinet_store::Store::create(&dir.join(format!("{name}.db")), &DEVICE_KEY, &settings)
             .unwrap();
-    kabinet_sync::enroll(&mut store, &hub.url(), &hub.enrollment_code(cabinet), name).unwrap();
+    let code = hub.enrollment_code_for(cabinet, roles);
+    kabinet_sync::enroll(&mut store, &hub.url(), &code, name).unwrap();
     store
 }
 
@@ -103,7 +116,16 @@ impl HubProcess {
 
     /// A fresh one-time enrollment code for a cabinet.
     pub fn enrollment_code(&self, cabinet: &str) -> String {
-        let out = self.admin(&["enroll", "--cabinet", cabinet]);
+        self.enrollment_code_for(cabinet, &[])
+    }
+
+    /// A fresh one-time enrollment code for a device whose users have `roles`.
+    pub fn enrollment_code_for(&self, cabinet: &str, roles: &[&str]) -> String {
+        let mut args = vec!["enroll", "--cabinet", cabinet];
+        for r in roles {
+            args.extend(["--role", r]);
+        }
+        let out = self.admin(&args);
         let line = out.lines().last().unwrap();
         line.rsplit(' ').next().unwrap().to_string()
     }

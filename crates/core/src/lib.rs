@@ -2,6 +2,7 @@
 //! ЕГН/ЛНЧ and transliteration, and validation with messages in Bulgarian and English.
 //! No I/O, no clock, no storage: every other crate speaks these types.
 
+pub mod access;
 pub mod directory;
 pub mod error;
 pub mod form;
@@ -13,6 +14,7 @@ pub mod screening;
 pub mod translit;
 pub mod visit;
 
+pub use access::{Role, may_read, may_write};
 pub use directory::{Directory, FollowUpDays, Place};
 pub use error::{
     Checked, Concern, Field, Lang, Problem, ValidationError, ValidationErrors, Warning,

@@ -44,6 +44,11 @@ enum Command {
     Enroll {
         #[arg(long)]
         cabinet: String,
+        /// The roles of the device's users (repeat for several); they decide which classes of
+        /// documents it receives and may send: nurse | doctor | psychologist | lawyer |
+        /// social_worker | education_mediator | hub_admin [default: nurse, doctor].
+        #[arg(long = "role")]
+        roles: Vec<String>,
         /// Hours the code stays valid.
         #[arg(long, default_value_t = 24)]
         valid_hours: i64,
@@ -246,11 +251,24 @@ pub fn main_entry() -> Result<()> {
         }
         Command::Enroll {
             cabinet,
+            roles,
             valid_hours,
         } => {
             if cabinet.trim().is_empty() {
                 bail!("--cabinet must name the cabinet");
             }
+            let roles: Vec<kabinet_core::Role> = if roles.is_empty() {
+                vec![kabinet_core::Role::Nurse, kabinet_core::Role::Doctor]
+            } else {
+                roles
+                    .iter()
+                    .map(|r| {
+                        kabinet_core::Role::parse(r).ok_or_else(|| {
+                            anyhow::anyhow!("--role {r}: unknown role; one of {}", ROLES.join(", "))
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            };
             let hub = open(&settings)?;
             let digits: String = (0..12)
                 .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
@@ -258,6 +276,7 @@ pub fn main_entry() -> Result<()> {
             let code = format!("{}-{}-{}", &digits[..4], &digits[4..8], &digits[8..]);
             hub.create_enrollment(
                 cabinet.trim(),
+                &roles,
                 sha256(normalise_code(&code).as_bytes()),
                 Utc::now() + Duration::hours(*valid_hours),
             )?;
@@ -268,7 +287,8 @@ pub fn main_entry() -> Result<()> {
                 .build();
             println!("{picture}");
             println!(
-                "Код за регистрация / enrollment code ({cabinet}, valid {valid_hours} h, once): {code}"
+                "Код за регистрация / enrollment code ({cabinet}, {}, valid {valid_hours} h, once): {code}",
+                kabinet_core::access::roles_to_text(&roles)
             );
         }
         Command::Devices(DevicesCommand::List) => {

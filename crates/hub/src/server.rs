@@ -61,6 +61,16 @@ impl From<HubError> for ApiError {
                 "unknown, used or expired enrollment code; ask the hub operator for a new one",
                 "непознат, използван или изтекъл код за регистрация; поискайте нов от оператора на Хъба",
             ),
+            HubError::Forbidden { class, .. } => {
+                tracing::warn!(error = %e, "refused by the access matrix");
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    e.to_string(),
+                    format!(
+                        "ролите на това устройство не позволяват запис на документи от клас „{class}“"
+                    ),
+                )
+            }
             HubError::BadDocument { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 e.to_string(),

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS hub_device (
     token_hash   BLOB NOT NULL UNIQUE,
     enrolled_at  TEXT NOT NULL,
     revoked_at   TEXT,
-    last_sync_at TEXT
+    last_sync_at TEXT,
+    -- The roles of the device's users: what it may receive and send (kabinet_core::access).
+    roles        TEXT NOT NULL DEFAULT 'nurse,doctor'
 ) STRICT;
 -- Hub staff who use the web UI (and, with #6, every user of every device).
 CREATE TABLE IF NOT EXISTS hub_user (
@@ -42,7 +44,16 @@ CREATE TABLE IF NOT EXISTS hub_session (
 CREATE TABLE IF NOT EXISTS hub_enrollment (
     code_hash  BLOB PRIMARY KEY,
     cabinet    TEXT NOT NULL,
-    expires_at TEXT NOT NULL
+    expires_at TEXT NOT NULL,
+    roles      TEXT NOT NULL DEFAULT 'nurse,doctor'
+) STRICT;
+-- Requests refused by the access matrix: who asked for what.
+CREATE TABLE IF NOT EXISTS hub_refusal (
+    at        TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    doc_id    BLOB,
+    class     TEXT NOT NULL,
+    action    TEXT NOT NULL
 ) STRICT;
 -- Every change new to the hub, in arrival order: what devices pull.
 CREATE TABLE IF NOT EXISTS hub_relay (
@@ -77,11 +88,12 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         enrolled_at: time(r.get(4)?).unwrap_or_default(),
         revoked_at: time(r.get(5)?),
         last_sync_at: time(r.get(6)?),
+        roles: kabinet_core::access::roles_from_text(&r.get::<_, String>(7)?),
     })
 }
 
 const DEVICE_COLUMNS: &str =
-    "device_id, name, cabinet, issuer, enrolled_at, revoked_at, last_sync_at";
+    "device_id, name, cabinet, issuer, enrolled_at, revoked_at, last_sync_at, roles";
 
 impl SqliteHub {
     /// Opens (or creates) the hub database in `data_dir`.
@@ -98,6 +110,20 @@ impl SqliteHub {
             Store::create(&path, key, &settings)?
         };
         store.connection().execute_batch(HUB_SCHEMA)?;
+        // Hubs created before roles existed: add the columns (their devices were cabinets).
+        for table in ["hub_device", "hub_enrollment"] {
+            let has_roles: bool = store
+                .connection()
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = 'roles'"
+                ))?
+                .exists([])?;
+            if !has_roles {
+                store.connection().execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN roles TEXT NOT NULL DEFAULT 'nurse,doctor'"
+                ))?;
+            }
+        }
         Ok(SqliteHub {
             store: Mutex::new(store),
         })
@@ -192,12 +218,18 @@ impl HubStorage for SqliteHub {
     fn create_enrollment(
         &self,
         cabinet: &str,
+        roles: &[kabinet_core::Role],
         code_hash: [u8; 32],
         expires_at: DateTime<Utc>,
     ) -> Result<(), HubError> {
         self.store().connection().execute(
-            "INSERT INTO hub_enrollment (code_hash, cabinet, expires_at) VALUES (?1, ?2, ?3)",
-            params![code_hash.to_vec(), cabinet, expires_at.to_rfc3339()],
+            "INSERT INTO hub_enrollment (code_hash, cabinet, expires_at, roles) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                code_hash.to_vec(),
+                cabinet,
+                expires_at.to_rfc3339(),
+                kabinet_core::access::roles_to_text(roles)
+            ],
         )?;
         Ok(())
     }
@@ -212,14 +244,14 @@ impl HubStorage for SqliteHub {
         store
             .write(Origin::Local, |w| {
                 let sql = w.extension_sql();
-                let found: Option<(String, String)> = sql
+                let found: Option<(String, String, String)> = sql
                     .query_row(
-                        "SELECT cabinet, expires_at FROM hub_enrollment WHERE code_hash = ?1",
+                        "SELECT cabinet, expires_at, roles FROM hub_enrollment WHERE code_hash = ?1",
                         [code_hash.to_vec()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .optional()?;
-                let Some((cabinet, expires)) = found else {
+                let Some((cabinet, expires, roles)) = found else {
                     return Ok(Err(HubError::BadEnrollmentCode));
                 };
                 sql.execute("DELETE FROM hub_enrollment WHERE code_hash = ?1", [code_hash.to_vec()])?;
@@ -241,10 +273,11 @@ impl HubStorage for SqliteHub {
                     enrolled_at: Utc::now(),
                     revoked_at: None,
                     last_sync_at: None,
+                    roles: kabinet_core::access::roles_from_text(&roles),
                 };
                 sql.execute(
-                    "INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![device.id, device.name, device.cabinet, device.issuer, token_hash.to_vec(), device.enrolled_at.to_rfc3339()],
+                    "INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at, roles) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![device.id, device.name, device.cabinet, device.issuer, token_hash.to_vec(), device.enrolled_at.to_rfc3339(), roles],
                 )?;
                 Ok(Ok(device))
             })?
@@ -408,6 +441,14 @@ impl HubStorage for SqliteHub {
                             reason: format!("unknown kind {} or class {}", doc.kind, doc.class),
                         }));
                     };
+                    // The access matrix: a device sends only classes its users may write.
+                    if !kabinet_core::may_write(&device.roles, class) {
+                        w.extension_sql().execute(
+                            "INSERT INTO hub_refusal (at, device_id, doc_id, class, action) VALUES (?1, ?2, ?3, ?4, 'push')",
+                            params![Utc::now().to_rfc3339(), device.id, doc_id.as_bytes(), class.as_str()],
+                        )?;
+                        return Ok(Err(HubError::Forbidden { doc_id, class: class.as_str() }));
+                    }
                     let merged = match w.merge_changes(doc_id, kind, class, doc.parent, &doc.changes) {
                         Ok(m) => m,
                         // A document that does not load or does not fit its kind is the
@@ -466,6 +507,12 @@ impl HubStorage for SqliteHub {
                     }
                     response.next_cursor = row.get::<_, i64>(0)? as u64;
                     if row.get::<_, String>(5)? == device.id {
+                        continue;
+                    }
+                    // Only what the device's users may read leaves the hub, not even encrypted.
+                    let readable = AccessClass::from_code(row.get::<_, u8>(3)?)
+                        .is_some_and(|c| kabinet_core::may_read(&device.roles, c));
+                    if !readable {
                         continue;
                     }
                     let changes: Vec<u8> = row.get(6)?;

@@ -17,6 +17,8 @@ pub struct Device {
     pub enrolled_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// The roles of its users: the classes of documents it receives and may send.
+    pub roles: Vec<kabinet_core::Role>,
 }
 
 /// A member of the hub's staff who signs in to the web UI.
@@ -30,6 +32,11 @@ pub struct StaffUser {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    #[error("this device's roles may not write {class} documents (document {doc_id})")]
+    Forbidden {
+        doc_id: uuid::Uuid,
+        class: &'static str,
+    },
     #[error("a user named {0} already exists")]
     UserExists(String),
     #[error("unknown or expired enrollment code")]
@@ -53,6 +60,7 @@ pub trait HubStorage: Send + Sync + 'static {
     fn create_enrollment(
         &self,
         cabinet: &str,
+        roles: &[kabinet_core::Role],
         code_hash: [u8; 32],
         expires_at: DateTime<Utc>,
     ) -> Result<(), HubError>;

@@ -54,7 +54,12 @@ async fn main() -> anyhow::Result<()> {
                 );
                 let hash = sha256(normalise_code(&code).as_bytes());
                 tokio::task::spawn_blocking(move || {
-                    hub.create_enrollment("bench", hash, chrono_now_plus_day())
+                    hub.create_enrollment(
+                        "bench",
+                        &[kabinet_core::Role::Nurse],
+                        hash,
+                        chrono_now_plus_day(),
+                    )
                 })
                 .await
                 .expect("enroll task")

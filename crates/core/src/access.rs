@@ -1,0 +1,138 @@
+//! Who may read and write which data: the access matrix, in one place. The hub enforces it
+//! when it syncs documents to and from devices and when staff use its web API; the document
+//! model follows it (one document per visit and sensitive class), so whole documents can be
+//! left out.
+
+use crate::screening::AccessClass;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Nurse,
+    Doctor,
+    Psychologist,
+    Lawyer,
+    SocialWorker,
+    EducationMediator,
+    HubAdmin,
+}
+
+/// Read / write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    None,
+    Read,
+    ReadWrite,
+}
+
+use Access::{None as No, Read as R, ReadWrite as RW};
+
+/// The matrix: a row per role, a column per class, in `AccessClass::ALL` order
+/// (general, hiv, hepatitis, tuberculosis, psychology, legal). Results of tests are for the
+/// medical staff who act on them; the psychologist's and the lawyer's notes for themselves;
+/// the hub admin manages people and devices and reads only general data.
+pub const MATRIX: [(Role, [Access; 6]); 7] = [
+    (Role::Nurse, [RW, RW, RW, RW, No, No]),
+    (Role::Doctor, [RW, RW, RW, RW, No, No]),
+    (Role::Psychologist, [RW, No, No, No, RW, No]),
+    (Role::Lawyer, [RW, No, No, No, No, RW]),
+    (Role::SocialWorker, [RW, No, No, No, No, No]),
+    (Role::EducationMediator, [RW, No, No, No, No, No]),
+    (Role::HubAdmin, [R, No, No, No, No, No]),
+];
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Nurse,
+        Role::Doctor,
+        Role::Psychologist,
+        Role::Lawyer,
+        Role::SocialWorker,
+        Role::EducationMediator,
+        Role::HubAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Nurse => "nurse",
+            Role::Doctor => "doctor",
+            Role::Psychologist => "psychologist",
+            Role::Lawyer => "lawyer",
+            Role::SocialWorker => "social_worker",
+            Role::EducationMediator => "education_mediator",
+            Role::HubAdmin => "hub_admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    pub fn access(self, class: AccessClass) -> Access {
+        MATRIX
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or(Access::None, |(_, row)| row[class.code() as usize])
+    }
+
+    pub fn can_read(self, class: AccessClass) -> bool {
+        self.access(class) != Access::None
+    }
+
+    pub fn can_write(self, class: AccessClass) -> bool {
+        self.access(class) == Access::ReadWrite
+    }
+}
+
+/// What a set of roles (a device's users, or one staff member) may do.
+pub fn may_read(roles: &[Role], class: AccessClass) -> bool {
+    roles.iter().any(|r| r.can_read(class))
+}
+
+pub fn may_write(roles: &[Role], class: AccessClass) -> bool {
+    roles.iter().any(|r| r.can_write(class))
+}
+
+/// Roles as stored: "nurse,doctor".
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn roles_from_text(text: &str) -> Vec<Role> {
+    text.split(',').filter_map(Role::parse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_medical_roles_read_test_results() {
+        for role in Role::ALL {
+            let medical = matches!(role, Role::Nurse | Role::Doctor);
+            for class in [
+                AccessClass::Hiv,
+                AccessClass::Hepatitis,
+                AccessClass::Tuberculosis,
+            ] {
+                assert_eq!(role.can_read(class), medical, "{role:?} {class:?}");
+            }
+            assert!(role.can_read(AccessClass::General));
+        }
+        assert!(!Role::HubAdmin.can_write(AccessClass::General));
+        assert!(may_read(
+            &[Role::EducationMediator, Role::Lawyer],
+            AccessClass::Legal
+        ));
+        assert!(!may_read(&[Role::EducationMediator], AccessClass::Hiv));
+        assert_eq!(
+            roles_from_text(&roles_to_text(&[Role::Nurse, Role::Doctor])),
+            vec![Role::Nurse, Role::Doctor]
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The access matrix enforced where it matters, in what the hub syncs: a cabinet's device
+//! (nurse, doctor) sends a visit with a reactive HIV test and two referrals; a mediator's
+//! device receives the person, the visit and the social referral, and nothing of HIV — not
+//! even encrypted: its decrypted database holds no HIV document or result bytes. A device
+//! that sends a class its roles may not write is refused with 403, the refusal is recorded,
+//! and the hub keeps serving.
+
+use chrono::Utc;
+use kabinet_core::*;
+use kabinet_hub::SqliteHub;
+use kabinet_store::{DocKind, Origin, Store, StoreKey};
+use kabinet_sync::SyncError;
+use kabinet_tests::hub::{HUB_KEY, HubProcess, enrolled_device, enrolled_device_with_roles};
+use std::path::Path;
+use uuid::Uuid;
+
+const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
+
+fn sync(store: &mut Store) -> Result<kabinet_sync::SyncReport, SyncError> {
+    kabinet_sync::sync(store, |_| {})
+}
+
+fn referral(
+    w: &mut kabinet_store::Writer<'_>,
+    visit: &Visit,
+    reason: ReferralReason,
+    to: &str,
+) -> Referral {
+    let r = Referral {
+        id: Uuid::now_v7(),
+        code: w.next_referral_code().unwrap(),
+        person_id: visit.person_id,
+        visit_id: visit.id,
+        reason,
+        destination: Destination::parse(to).unwrap(),
+        urgency: Urgency::Priority,
+        history: vec![StatusChange {
+            status: ReferralStatus::Issued,
+            at: Utc::now(),
+            by: "nurse".into(),
+            note: None,
+        }],
+    };
+    w.put_referral(&r).unwrap();
+    r
+}
+
+#[test]
+fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut cabinet = enrolled_device(dir.path(), "cabinet", &hub, "cabinet-1");
+    let mut mediator = enrolled_device_with_roles(
+        dir.path(),
+        "mediator",
+        &hub,
+        "hub-mediators",
+        &["education_mediator"],
+    );
+
+    let person = kabinet_tests::register(PersonDraft {
+        given_name: "Асен".into(),
+        family_name: "Асенов".into(),
+        sex: Some("M".into()),
+        birth_year: Some(1990),
+        no_documents: true,
+        ..Default::default()
+    });
+    let visit = Visit {
+        id: Uuid::now_v7(),
+        person_id: person.id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse".into(),
+        at: Utc::now(),
+        place: None,
+        screenings: Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result: RapidResult::Reactive,
+            }),
+            blood_pressure: Some(BloodPressure {
+                systolic: 150,
+                diastolic: 95,
+                pulse: None,
+            }),
+            ..Default::default()
+        },
+        notes: String::new(),
+    };
+    let (hiv_referral, social_referral) = cabinet
+        .write(Origin::Local, |w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)?;
+            let hiv = referral(
+                w,
+                &visit,
+                ReferralReason::Screening(ScreeningKind::Hiv),
+                "hiv-confirmatory",
+            );
+            let social = referral(w, &visit, ReferralReason::Social, "hub-social-worker");
+            Ok((hiv, social))
+        })
+        .unwrap();
+    sync(&mut cabinet).unwrap();
+    sync(&mut mediator).unwrap();
+
+    // The mediator's device has the person, the visit and the social referral…
+    assert_eq!(
+        mediator.person(person.id).unwrap().full_name(),
+        "Асен Асенов"
+    );
+    let seen = mediator.visit(visit.id).unwrap();
+    assert!(seen.screenings.blood_pressure.is_some());
+    assert!(seen.screenings.hiv.is_none());
+    let referrals = mediator.referrals_of_person(person.id).unwrap();
+    assert_eq!(referrals.len(), 1);
+    assert_eq!(referrals[0].id, social_referral.id);
+    // …and nothing of HIV, searched in the decrypted database itself.
+    let hiv_docs: i64 = mediator
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM documents WHERE access_class = ?1",
+            [AccessClass::Hiv.code()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hiv_docs, 0);
+    for id in [results_doc(visit.id), hiv_referral.id] {
+        let n: i64 = mediator
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM documents WHERE doc_id = ?1",
+                [id.as_bytes()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0, "document {id} reached the mediator");
+    }
+    let mut export = Vec::new();
+    kabinet_store::import::export(&mediator, &mut export).unwrap();
+    let export = String::from_utf8(export).unwrap();
+    assert!(
+        !export.contains("reactive") && !export.contains("hiv"),
+        "{export}"
+    );
+    assert!(!export.contains(&hiv_referral.code.to_string()));
+
+    // The cabinet's own device holds it all.
+    assert!(cabinet.visit(visit.id).unwrap().screenings.hiv.is_some());
+    assert_eq!(cabinet.count(DocKind::Results).unwrap(), 1);
+
+    // The mediator's device sends an HIV result anyway: refused with 403, recorded.
+    let mut forged = seen.clone();
+    forged.screenings.hiv = visit.screenings.hiv;
+    mediator
+        .write(Origin::Local, |w| w.put_visit(&forged))
+        .unwrap();
+    match sync(&mut mediator) {
+        Err(SyncError::Refused {
+            status: 403,
+            message,
+        }) => {
+            assert!(message.contains("hiv"), "{message}")
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let refusals: i64 = staff
+        .read(|s| {
+            Ok(s.connection().query_row(
+                "SELECT count(*) FROM hub_refusal WHERE class = 'hiv'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(refusals >= 1);
+    // The hub goes on serving the others.
+    sync(&mut cabinet).unwrap();
+}
+
+fn results_doc(visit: Uuid) -> Uuid {
+    kabinet_store::results_doc_id(visit, AccessClass::Hiv)
+}
