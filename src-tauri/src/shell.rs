@@ -232,6 +232,7 @@ fn api(state: tauri::State<'_, &'static AppState>, call: Value) -> Result<Value,
         lang,
         user: session.user.clone(),
         now: Utc::now(),
+        roles: None,
     };
     let writes = matches!(
         call.request,
@@ -345,7 +346,13 @@ fn print_slips(
     let pdf = {
         let guard = state.session();
         let session = guard.as_ref().ok_or_else(|| locked(lang))?;
-        kabinet_service::referrals::slips_pdf(&session.store, &ids, &paper)
+        let ctx = Context {
+            lang,
+            user: session.user.clone(),
+            now: Utc::now(),
+            roles: None,
+        };
+        kabinet_service::referrals::slips_pdf(&session.store, &ctx, &ids, &paper)
             .map_err(|e| e.body(lang))?
     };
     // Slips hold names: they stay in the app's own directory, not in /tmp.

@@ -21,6 +21,7 @@ fn call(store: &mut Store, request: Value) -> Value {
         lang: Lang::Bg,
         user: "Мария Петрова".into(),
         now: Utc::now(),
+        roles: None,
     };
     handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)))
 }
@@ -74,7 +75,22 @@ priority = 0
 
     // The slip carries the synced addresses.
     let pdf = dir.path().join("slip.pdf");
-    std::fs::write(&pdf, referrals::slips_pdf(&cabinet, &[id], "A6").unwrap()).unwrap();
+    std::fs::write(
+        &pdf,
+        referrals::slips_pdf(
+            &cabinet,
+            &Context {
+                lang: Lang::Bg,
+                user: "t".into(),
+                now: Utc::now(),
+                roles: None,
+            },
+            &[id],
+            "A6",
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let text = Command::new("pdftotext")
         .args([pdf.to_str().unwrap(), "-"])
         .output()

@@ -364,6 +364,7 @@ pub fn main_entry() -> Result<()> {
                 lang: kabinet_core::Lang::Bg,
                 user: by.to_string(),
                 now: Utc::now(),
+                roles: None,
             };
             let detail = hub.staff_call(|store| {
                 let found = kabinet_service::referrals::by_code(store, &ctx("hub"), code)?;
@@ -413,6 +414,7 @@ pub fn main_entry() -> Result<()> {
                 lang: kabinet_core::Lang::Bg,
                 user: "hub".into(),
                 now: Utc::now(),
+                roles: None,
             };
             let list = hub
                 .staff_call(|store| kabinet_service::referrals::follow_up(store, &ctx))?

@@ -413,11 +413,13 @@ impl HubStorage for SqliteHub {
 
     fn slips(
         &self,
+        ctx: &kabinet_service::Context,
         ids: &[Uuid],
         paper: &str,
     ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError> {
         Ok(kabinet_service::referrals::slips_pdf(
             &self.store(),
+            ctx,
             ids,
             paper,
         ))

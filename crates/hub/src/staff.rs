@@ -127,6 +127,17 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What a staff member may see and do: their role's row of the access matrix.
+fn staff_context(user: &StaffUser, lang: Lang) -> Context {
+    Context {
+        lang,
+        user: user.display_name.clone(),
+        now: Utc::now(),
+        // An unknown role reads nothing but general data.
+        roles: Some(kabinet_core::Role::parse(&user.role).into_iter().collect()),
+    }
+}
+
 /// One screen operation; refused operations answer 422/404/409 with the service's error body
 /// (messages per field in the asked language).
 async fn call(
@@ -136,11 +147,7 @@ async fn call(
 ) -> Result<Response, ApiError> {
     let user = staff(&storage, &headers).await?;
     let lang: Lang = call.lang;
-    let ctx = Context {
-        lang,
-        user: user.display_name.clone(),
-        now: Utc::now(),
-    };
+    let ctx = staff_context(&user, lang);
     let answer = blocking(move || storage.desk(&ctx, call.request)).await?;
     Ok(match answer {
         Ok(value) => Json(value).into_response(),
@@ -149,6 +156,7 @@ async fn call(
             let status = match body.kind.as_str() {
                 "not_found" => StatusCode::NOT_FOUND,
                 "egn_taken" | "possible_duplicates" => StatusCode::CONFLICT,
+                "forbidden" => StatusCode::FORBIDDEN,
                 "store" => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
@@ -171,7 +179,8 @@ async fn slips(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<SlipQuery>,
 ) -> Result<Response, ApiError> {
-    staff(&storage, &headers).await?;
+    let user = staff(&storage, &headers).await?;
+    let ctx = staff_context(&user, Lang::Bg);
     let ids: Vec<uuid::Uuid> = q
         .ids
         .split(',')
@@ -186,7 +195,7 @@ async fn slips(
             )
         })?;
     let paper = q.paper;
-    let pdf = blocking(move || storage.slips(&ids, &paper)).await?;
+    let pdf = blocking(move || storage.slips(&ctx, &ids, &paper)).await?;
     Ok(match pdf {
         Ok(bytes) => (
             [

@@ -98,6 +98,7 @@ pub trait HubStorage: Send + Sync + 'static {
     /// Slips of referrals as one PDF (paper A5 or A6).
     fn slips(
         &self,
+        ctx: &kabinet_service::Context,
         ids: &[uuid::Uuid],
         paper: &str,
     ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError>;

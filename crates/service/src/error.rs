@@ -16,6 +16,8 @@ pub enum ServiceError {
     PossibleDuplicates(Vec<PersonHit>),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("your role may not do this")]
+    Forbidden,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -144,6 +146,14 @@ impl ServiceError {
                 )
             },
             ServiceError::BadRequest(m) => ErrorBody::new("bad_request", m.clone()),
+            ServiceError::Forbidden => ErrorBody::new(
+                "forbidden",
+                tr(
+                    lang,
+                    "Вашата роля не позволява това.",
+                    "Your role does not allow this.",
+                ),
+            ),
             ServiceError::Store(e @ StoreError::NotFound { .. }) => {
                 ErrorBody::new("not_found", e.message(lang))
             }

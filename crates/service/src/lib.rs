@@ -32,6 +32,36 @@ pub struct Context {
     /// The specialist or hub staff member: recorded on visits and referrals.
     pub user: String,
     pub now: DateTime<Utc>,
+    /// The caller's roles, when the store holds more than they may see (hub staff on the
+    /// hub's store). `None` on a device: its store holds only what its users may read.
+    pub roles: Option<Vec<kabinet_core::Role>>,
+}
+
+impl Context {
+    pub fn can_read(&self, class: kabinet_core::AccessClass) -> bool {
+        self.roles
+            .as_ref()
+            .is_none_or(|r| kabinet_core::may_read(r, class))
+    }
+
+    pub fn can_write(&self, class: kabinet_core::AccessClass) -> bool {
+        self.roles
+            .as_ref()
+            .is_none_or(|r| kabinet_core::may_write(r, class))
+    }
+}
+
+/// The class a referral is read under, from its reason as the query table stores it.
+pub fn reason_class(reason: &str) -> kabinet_core::AccessClass {
+    use kabinet_core::AccessClass;
+    match kabinet_core::ScreeningKind::parse(reason) {
+        Some(kind) => kind.access_class(),
+        None => match reason {
+            "psychological" => AccessClass::Psychology,
+            "legal" => AccessClass::Legal,
+            _ => AccessClass::General,
+        },
+    }
 }
 
 /// One call from a screen: the language it wants messages in, and the request.
@@ -147,7 +177,7 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
             draft,
             not_a_duplicate,
         } => json!(register_person(store, ctx, &draft, not_a_duplicate)?),
-        Request::PersonRecord { id } => json!(person_record(store, ctx.lang, id)?),
+        Request::PersonRecord { id } => json!(person_record(store, ctx, id)?),
         Request::CheckVisit { form } => json!(check_visit(ctx, &form)),
         Request::SaveVisit {
             person_id,
@@ -333,6 +363,9 @@ pub fn register_person(
             return Err(ServiceError::PossibleDuplicates(duplicates));
         }
     }
+    if !ctx.can_write(kabinet_core::AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
     store.write(Origin::Local, |w| w.put_person(&person))?;
     Ok(Registered {
         id: person.id,
@@ -341,18 +374,25 @@ pub fn register_person(
     })
 }
 
-pub fn person_record(store: &Store, lang: Lang, id: Uuid) -> Result<PersonRecord, ServiceError> {
+pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRecord, ServiceError> {
+    let lang = ctx.lang;
     let person = store.person(id)?;
     let days = store.directory()?.follow_up_days;
     let mut visits = Vec::new();
     for summary in store.visits_of_person(id)? {
-        let visit = store.visit(summary.id)?;
+        let mut visit = store.visit(summary.id)?;
+        for kind in visit.screenings.kinds() {
+            if !ctx.can_read(kind.access_class()) {
+                visit.screenings.remove(kind);
+            }
+        }
         visits.push(VisitView::of(&visit, lang));
     }
     visits.sort_by_key(|v| std::cmp::Reverse(v.at));
     let referrals = store
         .referrals_of_person(id)?
         .into_iter()
+        .filter(|r| ctx.can_read(reason_class(&r.reason)))
         .map(|r| ReferralView::with_days(r, lang, Utc::now(), &days))
         .collect();
     Ok(PersonRecord {
@@ -447,12 +487,30 @@ pub fn save_visit(
     if let Err(e) = visit.check(ctx.now) {
         errors.extend(e.0);
     }
+    for kind in visit.screenings.kinds() {
+        if !ctx.can_write(kind.access_class()) {
+            errors.push(ValidationError::new(
+                kabinet_core::Field::HivResult,
+                kabinet_core::Problem::UnknownValue {
+                    input: kind.as_str().to_string(),
+                    expected: "a screening your role may record",
+                },
+            ));
+        }
+    }
     let mut parsed = Vec::new();
     for c in choices {
         let reason = parse_reason(&c.reason);
         let destination = Destination::parse(&c.destination);
         let urgency = Urgency::parse(&c.urgency);
         match (reason, destination, urgency) {
+            (Ok(r), _, _) if !ctx.can_write(r.access_class()) => errors.push(ValidationError::new(
+                kabinet_core::Field::ReferralDestination,
+                kabinet_core::Problem::UnknownValue {
+                    input: c.reason.clone(),
+                    expected: "a referral reason your role may record",
+                },
+            )),
             (Ok(r), Ok(d), Ok(u)) => parsed.push((r, d, u)),
             (r, d, u) => errors.extend([r.err(), d.err(), u.err()].into_iter().flatten()),
         }
@@ -504,6 +562,7 @@ pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Tod
     let mut referrals: Vec<ReferralView> = store
         .open_referrals(200)?
         .into_iter()
+        .filter(|r| ctx.can_read(reason_class(&r.reason)))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .collect();
     // Overdue first, then the most urgent, then the oldest.

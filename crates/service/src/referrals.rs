@@ -34,8 +34,32 @@ pub fn slip_of(store: &Store, id: Uuid) -> Result<Slip, ServiceError> {
     ))
 }
 
+/// A referral the caller may read, or "not found" (its existence is not revealed either).
+fn readable(
+    store: &Store,
+    ctx: &Context,
+    id: Uuid,
+) -> Result<kabinet_core::Referral, ServiceError> {
+    let referral = store.referral(id)?;
+    if !ctx.can_read(referral.reason.access_class()) {
+        return Err(ServiceError::Store(kabinet_store::StoreError::NotFound {
+            kind: "referral",
+            id: id.to_string(),
+        }));
+    }
+    Ok(referral)
+}
+
 /// One PDF with a page per referral.
-pub fn slips_pdf(store: &Store, ids: &[Uuid], paper: &str) -> Result<Vec<u8>, ServiceError> {
+pub fn slips_pdf(
+    store: &Store,
+    ctx: &Context,
+    ids: &[Uuid],
+    paper: &str,
+) -> Result<Vec<u8>, ServiceError> {
+    for id in ids {
+        readable(store, ctx, *id)?;
+    }
     let paper = Paper::parse(paper)
         .ok_or_else(|| ServiceError::BadRequest(format!("paper {paper:?}: use A5 or A6")))?;
     if ids.is_empty() {
@@ -115,7 +139,7 @@ fn next_statuses(current: ReferralStatus) -> Vec<String> {
 }
 
 pub fn detail(store: &Store, ctx: &Context, id: Uuid) -> Result<ReferralDetail, ServiceError> {
-    let referral = store.referral(id)?;
+    let referral = readable(store, ctx, id)?;
     let summary = store
         .referrals_of_person(referral.person_id)?
         .into_iter()
@@ -179,7 +203,10 @@ pub fn update(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(2000).collect::<String>());
-    let mut referral = store.referral(u.id)?;
+    let mut referral = readable(store, ctx, u.id)?;
+    if !ctx.can_write(referral.reason.access_class()) {
+        return Err(ServiceError::Forbidden);
+    }
     referral
         .advance(StatusChange {
             status,
@@ -199,6 +226,7 @@ pub fn follow_up(store: &Store, ctx: &Context) -> Result<Vec<ReferralView>, Serv
     let mut due: Vec<ReferralView> = store
         .open_referrals(10_000)?
         .into_iter()
+        .filter(|r| ctx.can_read(crate::reason_class(&r.reason)))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .filter(|r| r.overdue)
         .collect();

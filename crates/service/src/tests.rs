@@ -19,6 +19,7 @@ fn ctx() -> Context {
         lang: Lang::Bg,
         user: "мед. сестра Петрова".into(),
         now: Utc::now(),
+        roles: None,
     }
 }
 
@@ -290,7 +291,7 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
     let id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
     let code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
 
-    let pdf = referrals::slips_pdf(&s, &[id], "A5").unwrap();
+    let pdf = referrals::slips_pdf(&s, &ctx(), &[id], "A5").unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     let today = call(&mut s, json!({"op": "issued_on", "args": {}})).unwrap();
     assert_eq!(today, json!([id]));
@@ -353,6 +354,71 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
         )
         .unwrap()
         .request,
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind, "invalid");
+}
+
+#[test]
+fn hub_staff_see_only_what_their_role_may_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": full_form(),
+            "referrals": [{"reason": "screening:hiv", "destination": "hiv-confirmatory", "urgency": "priority"},
+                          {"reason": "social", "destination": "hub-social-worker", "urgency": "routine"}]}}),
+    )
+    .unwrap();
+    let hiv_id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
+    let hiv_code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
+    let mediator = Context {
+        roles: Some(vec![kabinet_core::Role::EducationMediator]),
+        ..ctx()
+    };
+    let as_mediator = |s: &mut Store, v: Value| {
+        handle(
+            s,
+            &mediator,
+            serde_json::from_value::<Call>(v).unwrap().request,
+        )
+    };
+    let record = as_mediator(
+        &mut s,
+        json!({"op": "person_record", "args": {"id": person["id"]}}),
+    )
+    .unwrap();
+    let text = record.to_string();
+    assert!(
+        !text.contains("\"hiv\"") && !text.contains("реактивен"),
+        "{text}"
+    );
+    assert!(!text.contains(&hiv_code));
+    assert_eq!(record["referrals"].as_array().unwrap().len(), 1);
+    assert!(
+        record["visits"][0]["screenings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["kind"] != "hiv"
+                && l["kind"] != "tb_symptoms"
+                && l["kind"] != "hepatitis_b")
+    );
+    // The HIV referral is "not found" for the mediator, by code, by id and as a slip.
+    let err = as_mediator(
+        &mut s,
+        json!({"op": "referral_by_code", "args": {"code": hiv_code}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind, "not_found");
+    assert!(referrals::slips_pdf(&s, &mediator, &[hiv_id], "A5").is_err());
+    let today = as_mediator(&mut s, json!({"op": "today", "args": {}})).unwrap();
+    assert_eq!(today["referrals"].as_array().unwrap().len(), 1);
+    // And may not record an HIV result.
+    let err = as_mediator(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"hiv_result": "non-reactive", "hiv_consent": true, "hiv_counselled": true}}}),
     )
     .unwrap_err();
     assert_eq!(err.body(Lang::Bg).kind, "invalid");
