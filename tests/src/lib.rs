@@ -23,6 +23,34 @@ pub fn register(draft: PersonDraft) -> Person {
         .value
 }
 
+/// A visit now, in cabinet-1, with an HIV rapid test (consent and counselling given) of
+/// `hiv` and a blood pressure of 150/95.
+pub fn visit_with_hiv(person_id: Uuid, hiv: RapidResult) -> Visit {
+    Visit {
+        id: Uuid::now_v7(),
+        person_id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse-1".into(),
+        at: Utc::now(),
+        place: None,
+        screenings: Screenings {
+            hiv: Some(HivTest {
+                consent: true,
+                counselled: true,
+                assay: HivAssay::RapidAb12,
+                result: hiv,
+            }),
+            blood_pressure: Some(BloodPressure {
+                systolic: 150,
+                diastolic: 95,
+                pulse: Some(80),
+            }),
+            ..Default::default()
+        },
+        notes: String::new(),
+    }
+}
+
 /// Record number `i`, the same in every process: a person, a visit with an HIV test and a
 /// glucose reading, and a referral.
 pub fn crash_record(i: u64) -> (Person, Visit, Referral) {

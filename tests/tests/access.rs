@@ -66,29 +66,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         no_documents: true,
         ..Default::default()
     });
-    let visit = Visit {
-        id: Uuid::now_v7(),
-        person_id: person.id,
-        cabinet: "cabinet-1".into(),
-        specialist: "nurse".into(),
-        at: Utc::now(),
-        place: None,
-        screenings: Screenings {
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result: RapidResult::Reactive,
-            }),
-            blood_pressure: Some(BloodPressure {
-                systolic: 150,
-                diastolic: 95,
-                pulse: None,
-            }),
-            ..Default::default()
-        },
-        notes: String::new(),
-    };
+    let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     let (hiv_referral, social_referral) = cabinet
         .write(Origin::Local, |w| {
             w.put_person(&person)?;

@@ -1,6 +1,5 @@
 //! Sync through a real hub process on loopback, real HTTP, real encrypted SQLite files.
 
-use chrono::Utc;
 use kabinet_core::*;
 use kabinet_hub::SqliteHub;
 use kabinet_store::{Origin, Store, StoreKey};
@@ -24,29 +23,7 @@ fn registered_person() -> (Person, Visit) {
         consent_given: true,
         ..Default::default()
     });
-    let visit = Visit {
-        id: Uuid::now_v7(),
-        person_id: person.id,
-        cabinet: "cabinet-1".into(),
-        specialist: "nurse-1".into(),
-        at: Utc::now(),
-        place: None,
-        screenings: Screenings {
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result: RapidResult::NonReactive,
-            }),
-            blood_pressure: Some(BloodPressure {
-                systolic: 150,
-                diastolic: 95,
-                pulse: Some(80),
-            }),
-            ..Default::default()
-        },
-        notes: String::new(),
-    };
+    let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::NonReactive);
     (person, visit)
 }
 
