@@ -313,7 +313,8 @@ impl ReferralStatus {
         )
     }
 
-    fn may_become(self, next: ReferralStatus) -> bool {
+    /// The transitions a referral's status allows (issued → attended, attended → completed…).
+    pub fn may_become(self, next: ReferralStatus) -> bool {
         use ReferralStatus::*;
         matches!(
             (self, next),

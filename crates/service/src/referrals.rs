@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The slip of one referral, from what this store holds.
-pub fn slip_of(store: &Store, id: Uuid) -> Result<Slip, ServiceError> {
-    let referral = store.referral(id)?;
+fn slip_of(store: &Store, referral: &kabinet_core::Referral) -> Result<Slip, ServiceError> {
     let person = store.person(referral.person_id)?;
     let directory = store.directory()?;
     let cabinet = match store.visit(referral.visit_id) {
@@ -25,7 +24,7 @@ pub fn slip_of(store: &Store, id: Uuid) -> Result<Slip, ServiceError> {
         .map(|c| c.by.clone())
         .unwrap_or_default();
     Ok(Slip::of(
-        &referral,
+        referral,
         &person,
         directory.hub.clone(),
         &cabinet,
@@ -57,17 +56,18 @@ pub fn slips_pdf(
     ids: &[Uuid],
     paper: &str,
 ) -> Result<Vec<u8>, ServiceError> {
-    for id in ids {
-        readable(store, ctx, *id)?;
-    }
+    let referrals = ids
+        .iter()
+        .map(|id| readable(store, ctx, *id))
+        .collect::<Result<Vec<_>, _>>()?;
     let paper = Paper::parse(paper)
         .ok_or_else(|| ServiceError::BadRequest(format!("paper {paper:?}: use A5 or A6")))?;
     if ids.is_empty() {
         return Err(ServiceError::BadRequest("no referrals to print".into()));
     }
-    let slips = ids
+    let slips = referrals
         .iter()
-        .map(|id| slip_of(store, *id))
+        .map(|r| slip_of(store, r))
         .collect::<Result<Vec<_>, _>>()?;
     kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))
 }
@@ -75,8 +75,15 @@ pub fn slips_pdf(
 /// The referrals issued on a day (Sofia time), in the order they were issued: "today's slips".
 pub fn issued_on(store: &Store, day: NaiveDate) -> Result<Vec<Uuid>, ServiceError> {
     let mut ids: Vec<(String, Uuid)> = Vec::new();
-    for v in store.visits_on(day, None)? {
-        for r in store.referrals_of_person(v.person_id)? {
+    let mut persons: Vec<Uuid> = store
+        .visits_on(day, None)?
+        .into_iter()
+        .map(|v| v.person_id)
+        .collect();
+    persons.sort();
+    persons.dedup();
+    for person_id in persons {
+        for r in store.referrals_of_person(person_id)? {
             let issued = DateTime::parse_from_rfc3339(&r.issued_at)
                 .map(|t| t.with_timezone(&chrono_tz::Europe::Sofia).date_naive());
             if issued.is_ok_and(|d| d == day) && !ids.iter().any(|(_, id)| *id == r.id) {
@@ -109,31 +116,7 @@ fn next_statuses(current: ReferralStatus) -> Vec<String> {
     use ReferralStatus::*;
     [Attended, Completed, Declined, LostToFollowUp]
         .into_iter()
-        .filter(|s| {
-            let mut probe = kabinet_core::Referral {
-                id: Uuid::nil(),
-                code: ReferralCode::new(0, 0),
-                person_id: Uuid::nil(),
-                visit_id: Uuid::nil(),
-                reason: kabinet_core::ReferralReason::Social,
-                destination: kabinet_core::Destination::parse("hub-gp").expect("a known slug"),
-                urgency: kabinet_core::Urgency::Routine,
-                history: vec![StatusChange {
-                    status: current,
-                    at: Utc::now(),
-                    by: String::new(),
-                    note: None,
-                }],
-            };
-            probe
-                .advance(StatusChange {
-                    status: *s,
-                    at: Utc::now(),
-                    by: String::new(),
-                    note: None,
-                })
-                .is_ok()
-        })
+        .filter(|s| current.may_become(*s))
         .map(|s| s.as_str().to_string())
         .collect()
 }
