@@ -18,7 +18,7 @@ HUB_URL="http://127.0.0.1:$HUB_PORT"
 mkdir -p "$DEMO_DIR/app" "$DEMO_DIR/hub"
 export KABINET_HUB_DATA="$DEMO_DIR/hub" KABINET_HUB_KEY="$PASS" KABINET_HUB_LOG=warn
 
-"$BIN/kabinet-hub" serve --listen "127.0.0.1:$HUB_PORT" --ui-dir ui/dist &
+"$BIN/kabinet-hub" serve --plain-http --listen "127.0.0.1:$HUB_PORT" --ui-dir ui/dist &
 HUB_PID=$!
 trap 'kill $HUB_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS "$HUB_URL/health" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -46,33 +46,52 @@ pub struct HubProcess {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     binary: PathBuf,
+    /// HTTPS with the hub's own certificate; otherwise plain HTTP on loopback.
+    tls: bool,
 }
 
-fn free_port() -> SocketAddr {
+pub fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
 }
 
+fn spawn_serve(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> Child {
+    let mut command = Command::new(binary);
+    command
+        .args(["serve", "--listen", &addr.to_string()])
+        .env("KABINET_HUB_DATA", data_dir)
+        .env("KABINET_HUB_KEY", HUB_KEY)
+        .env("KABINET_HUB_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if !tls {
+        command.env("KABINET_HUB_PLAIN_HTTP", "true");
+    }
+    command.spawn().expect("start the hub")
+}
+
 impl HubProcess {
     /// Starts `binary serve` on a free loopback port with its data in `data_dir`, and waits
     /// until it accepts connections.
+    /// Plain HTTP on loopback (the development mode) keeps most tests about sync itself.
     pub fn start(binary: &Path, data_dir: &Path) -> HubProcess {
-        let addr = free_port();
+        HubProcess::start_at(binary, data_dir, free_port(), false)
+    }
+
+    /// HTTPS with the certificate the hub makes in its data directory.
+    pub fn start_tls(binary: &Path, data_dir: &Path) -> HubProcess {
+        HubProcess::start_at(binary, data_dir, free_port(), true)
+    }
+
+    pub fn start_at(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> HubProcess {
         let mut hub = HubProcess {
-            child: Command::new(binary)
-                .args(["serve", "--listen", &addr.to_string()])
-                .env("KABINET_HUB_DATA", data_dir)
-                .env("KABINET_HUB_KEY", HUB_KEY)
-                .env("KABINET_HUB_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the hub"),
+            child: spawn_serve(binary, data_dir, addr, tls),
             addr,
             data_dir: data_dir.to_path_buf(),
             binary: binary.to_path_buf(),
+            tls,
         };
         hub.wait_ready();
         hub
@@ -94,7 +113,8 @@ impl HubProcess {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Runs a `kabinet-hub` admin command against the same data directory.
@@ -139,15 +159,7 @@ impl HubProcess {
     /// Starts the hub again on the same port and data.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = Command::new(&self.binary)
-            .args(["serve", "--listen", &self.addr.to_string()])
-            .env("KABINET_HUB_DATA", &self.data_dir)
-            .env("KABINET_HUB_KEY", HUB_KEY)
-            .env("KABINET_HUB_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("restart the hub");
+        self.child = spawn_serve(&self.binary, &self.data_dir, self.addr, self.tls);
         self.wait_ready();
     }
 }

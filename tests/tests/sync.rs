@@ -150,6 +150,8 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
     let token = a.meta("sync.token").unwrap().unwrap();
+    // A raw client of the test's own (the devices' clients name their TLS provider).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // No connection reuse: the oversized request below leaves its connection closed by the hub.
     let http = reqwest::blocking::Client::builder()
         .pool_max_idle_per_host(0)

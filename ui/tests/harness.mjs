@@ -71,7 +71,7 @@ export class Hub {
   async start() {
     this.port = this.port ?? (await freePort());
     this.url = `http://127.0.0.1:${this.port}`;
-    this.proc = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${this.port}`, '--ui-dir', join(UI_DIR, 'dist')], {
+    this.proc = spawn(this.bin, ['serve', '--plain-http', '--listen', `127.0.0.1:${this.port}`, '--ui-dir', join(UI_DIR, 'dist')], {
       env: this.env,
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -100,7 +100,8 @@ enum Command {
     Rebuild,
     /// Enroll this device with the hub (once), with the code the hub operator gives.
     Enroll {
-        /// The hub's address, e.g. http://192.168.1.10:8750.
+        /// The hub's address, e.g. https://192.168.1.10:8750, optionally followed by the
+        /// fingerprint `kabinet-hub enroll` printed: https://…:8750#sha256=AB12…
         #[arg(long, env = "KABINET_HUB_URL")]
         hub: String,
         #[arg(long)]
@@ -611,8 +612,20 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
         }
         Command::Enroll { hub, code, name } => {
             let mut store = open(&cli, lang)?;
-            kabinet_sync::enroll(&mut store, hub, code, name)?;
+            let enrolled = kabinet_sync::enroll(&mut store, hub, code, name)?;
             let settings = store.settings()?;
+            if let Some(f) = &enrolled.fingerprint {
+                writeln!(
+                    out,
+                    "{} {}",
+                    tr(
+                        lang,
+                        "Закрепен сертификат на Хъба (SHA-256; сравнете с отпечатания от kabinet-hub enroll):",
+                        "Pinned hub certificate (SHA-256; compare with the one kabinet-hub enroll printed):"
+                    ),
+                    f.to_uppercase()
+                )?;
+            }
             writeln!(
                 out,
                 "{} {hub}: {} {}, {} {:02}",

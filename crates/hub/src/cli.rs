@@ -3,6 +3,7 @@
 //! defaults that just work on one machine (a `hub-data/` directory, loopback).
 
 use crate::server::{normalise_code, sha256};
+use crate::tls::{CertSource, HubCertificate, fingerprint_text};
 use crate::{HubStorage, SqliteHub};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
@@ -25,17 +26,38 @@ struct Cli {
     /// The key of the hub database: a passphrase, or raw:<64 hex digits>.
     #[arg(long, env = "KABINET_HUB_KEY", hide_env_values = true, global = true)]
     key: Option<String>,
+    /// The hub's TLS certificate chain (PEM) [default: a self-signed one the hub makes in
+    /// DATA_DIR/tls on first start].
+    #[arg(
+        long,
+        env = "KABINET_HUB_TLS_CERT",
+        global = true,
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "KABINET_HUB_TLS_KEY",
+        global = true,
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve devices over HTTP.
+    /// Serve devices and hub staff over HTTPS.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8750].
         #[arg(long, env = "KABINET_HUB_LISTEN")]
         listen: Option<SocketAddr>,
+        /// Serve plain HTTP instead of HTTPS, for development; refused unless --listen is a
+        /// loopback address.
+        #[arg(long, env = "KABINET_HUB_PLAIN_HTTP")]
+        plain_http: bool,
         /// The built web UI (ui/dist) to serve to hub staff [default: ./ui/dist if present].
         #[arg(long, env = "KABINET_HUB_UI")]
         ui_dir: Option<PathBuf>,
@@ -59,6 +81,8 @@ enum Command {
     /// Hub staff who sign in to the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The SHA-256 fingerprint of the hub's certificate, which devices pin at enrollment.
+    Fingerprint,
     /// Look up a referral by the code on its slip, or record what happened.
     #[command(subcommand)]
     Referral(ReferralCommand),
@@ -140,6 +164,9 @@ struct FileConfig {
     log: Option<String>,
     /// The built web UI to serve.
     ui_dir: Option<PathBuf>,
+    /// The TLS certificate chain and key (PEM); without them the hub makes its own.
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The settings in effect: flag/environment, else file, else default.
@@ -150,12 +177,18 @@ struct Settings {
     key: Option<String>,
     log: String,
     ui_dir: Option<PathBuf>,
+    /// None: plain HTTP (development on loopback only).
+    tls: Option<CertSource>,
 }
 
 fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
-    let (listen_flag, ui_flag) = match &cli.command {
-        Command::Serve { listen, ui_dir } => (*listen, ui_dir.clone()),
-        _ => (None, None),
+    let (listen_flag, ui_flag, plain_http) = match &cli.command {
+        Command::Serve {
+            listen,
+            ui_dir,
+            plain_http,
+        } => (*listen, ui_dir.clone(), *plain_http),
+        _ => (None, None, false),
     };
     let key = match (&cli.key, &file.key_file) {
         (Some(k), _) => Some(k.clone()),
@@ -167,15 +200,40 @@ fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
         ),
         (None, None) => None,
     };
+    let listen = listen_flag
+        .or(file.listen)
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8750)));
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("hub-data"));
+    if plain_http && !listen.ip().is_loopback() {
+        bail!(
+            "--plain-http: refused on {listen}; health data crosses a network only over HTTPS. \
+             Drop --plain-http (the hub makes its own certificate) or listen on 127.0.0.1"
+        );
+    }
+    let tls = if plain_http {
+        None
+    } else {
+        Some(
+            match (
+                cli.tls_cert.clone().or(file.tls_cert),
+                cli.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => CertSource::Files { cert, key },
+                (None, None) => CertSource::SelfSigned {
+                    dir: data_dir.join("tls"),
+                },
+                _ => bail!("tls_cert and tls_key go together: give both or neither"),
+            },
+        )
+    };
     Ok(Settings {
-        listen: listen_flag
-            .or(file.listen)
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8750))),
-        data_dir: cli
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("hub-data")),
+        listen,
+        data_dir,
+        tls,
         key,
         log: std::env::var("KABINET_HUB_LOG")
             .ok()
@@ -237,14 +295,44 @@ pub fn main_entry() -> Result<()> {
             }
             let hub: Arc<dyn HubStorage> = Arc::new(open(&settings)?);
             let runtime = tokio::runtime::Runtime::new()?;
+            let tls = match &settings.tls {
+                Some(source) => {
+                    let cert = HubCertificate::load(source)?;
+                    let fingerprint = fingerprint_text(&cert.fingerprint());
+                    Some((cert.server_config()?, fingerprint))
+                }
+                None => None,
+            };
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
+                let listener = std::net::TcpListener::bind(listen)
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                tracing::info!(addr = %listener.local_addr()?, "hub listening");
-                axum::serve(listener, crate::router(hub, ui_dir))
-                    .with_graceful_shutdown(shutdown())
-                    .await?;
+                listener.set_nonblocking(true)?;
+                let addr = listener.local_addr()?;
+                let app = crate::router(hub, ui_dir).into_make_service();
+                match tls {
+                    Some((config, fingerprint)) => {
+                        tracing::info!(%addr, %fingerprint, "hub listening (https)");
+                        let handle = axum_server::Handle::new();
+                        let stopper = handle.clone();
+                        tokio::spawn(async move {
+                            shutdown().await;
+                            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                        });
+                        axum_server::from_tcp_rustls(
+                            listener,
+                            axum_server::tls_rustls::RustlsConfig::from_config(config),
+                        )
+                        .handle(handle)
+                        .serve(app)
+                        .await?;
+                    }
+                    None => {
+                        tracing::warn!(%addr, "hub listening on plain HTTP (development only)");
+                        axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                            .with_graceful_shutdown(shutdown())
+                            .await?;
+                    }
+                }
                 tracing::info!("hub stopped");
                 anyhow::Ok(())
             })?;
@@ -286,6 +374,12 @@ pub fn main_entry() -> Result<()> {
                 .quiet_zone(true)
                 .build();
             println!("{picture}");
+            if let Some(source) = &settings.tls {
+                println!(
+                    "Отпечатък на сертификата на Хъба / hub certificate fingerprint (SHA-256): {}",
+                    fingerprint_text(&HubCertificate::load(source)?.fingerprint())
+                );
+            }
             println!(
                 "Код за регистрация / enrollment code ({cabinet}, {}, valid {valid_hours} h, once): {code}",
                 kabinet_core::access::roles_to_text(&roles)
@@ -408,6 +502,13 @@ pub fn main_entry() -> Result<()> {
                 );
             }
         }
+        Command::Fingerprint => match &settings.tls {
+            Some(source) => println!(
+                "{}",
+                fingerprint_text(&HubCertificate::load(source)?.fingerprint())
+            ),
+            None => bail!("the hub serves plain HTTP; it has no certificate"),
+        },
         Command::Followup => {
             let hub = open(&settings)?;
             let ctx = kabinet_service::Context {

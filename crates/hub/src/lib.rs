@@ -7,6 +7,7 @@ pub mod server;
 pub mod sqlite;
 pub mod staff;
 pub mod storage;
+pub mod tls;
 
 pub use server::router;
 pub use sqlite::SqliteHub;

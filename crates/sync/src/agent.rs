@@ -71,16 +71,6 @@ pub struct SyncAgent {
     thread: Option<JoinHandle<()>>,
 }
 
-fn probe(hub_url: &str) -> bool {
-    reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .ok()
-        .and_then(|c| c.get(format!("{hub_url}/health")).send().ok())
-        .is_some_and(|r| r.status().is_success())
-}
-
 impl SyncAgent {
     /// Starts the agent on its own connection to the store at `path`.
     pub fn start(
@@ -192,19 +182,34 @@ fn offline(shared: &Shared, store: &Store, backoff: &mut Duration, options: &Age
 fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
     let mut backoff = options.backoff_start;
     loop {
-        let hub = store.meta("sync.hub_url").ok().flatten();
-        let Some(hub) = hub else {
+        if store.meta("sync.hub_url").ok().flatten().is_none() {
             set(&shared, &store, SyncState::NotEnrolled);
             if !wait(&shared, options.interval) {
                 return;
             }
             continue;
-        };
-        if !probe(&hub) {
-            if !offline(&shared, &store, &mut backoff, &options) {
-                return;
+        }
+        match engine::probe(&store) {
+            Ok(true) => {}
+            Ok(false) => {
+                if !offline(&shared, &store, &mut backoff, &options) {
+                    return;
+                }
+                continue;
             }
-            continue;
+            Err(e) => {
+                set(
+                    &shared,
+                    &store,
+                    SyncState::Error {
+                        reason: e.to_string(),
+                    },
+                );
+                if !wait(&shared, options.interval) {
+                    return;
+                }
+                continue;
+            }
         }
         backoff = options.backoff_start;
         set(

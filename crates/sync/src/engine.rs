@@ -2,6 +2,7 @@
 //! drained. Every exchange commits its effects (acknowledged push, applied pull, both cursors)
 //! in one local transaction, so a cut connection or a killed process resumes where it stood.
 
+use crate::transport::{AddressError, HubAddress, HubClient};
 use crate::wire::{DocChanges, SyncRequest, SyncResponse, WireError};
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
@@ -16,6 +17,8 @@ pub const PULL_BATCH_BYTES: u32 = 4 * 1024 * 1024;
 
 const META_HUB_URL: &str = "sync.hub_url";
 const META_TOKEN: &str = "sync.token";
+/// SHA-256 of the hub's certificate, taken at enrollment (hex).
+const META_PIN: &str = "sync.hub_pin";
 const META_DEVICE: &str = "sync.device_id";
 const META_PUSH: &str = "sync.push_cursor";
 const META_PULL: &str = "sync.pull_cursor";
@@ -28,6 +31,15 @@ pub enum SyncError {
     NotEnrolled,
     #[error("the hub is unreachable: {0}")]
     Unreachable(String),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error(
+        "the hub presented a certificate ({presented}) that is not the one pinned at enrollment; \
+         this may be someone else's server: do not sync, ask the hub operator"
+    )]
+    CertificateMismatch { presented: String },
+    #[error("this device was enrolled without the hub's certificate fingerprint; enroll it again")]
+    NoPin,
     #[error("the hub refused the request ({status}): {message}")]
     Refused { status: u16, message: String },
     #[error("the hub's answer is not understood: {0}")]
@@ -70,12 +82,55 @@ struct ErrorAnswer {
     error: String,
 }
 
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("an HTTP client without TLS always builds")
+/// What a failed request means: a swapped certificate is not "offline".
+fn send_error(client: &HubClient, e: reqwest::Error) -> SyncError {
+    if client.pin_mismatch() {
+        SyncError::CertificateMismatch {
+            presented: client.presented().map(hex::encode).unwrap_or_default(),
+        }
+    } else {
+        SyncError::Unreachable(e.to_string())
+    }
+}
+
+/// The enrolled hub's address and a client that accepts only its pinned certificate.
+fn enrolled_client(
+    store: &Store,
+    connect: Duration,
+    total: Duration,
+) -> Result<(HubAddress, HubClient), SyncError> {
+    let url = store.meta(META_HUB_URL)?.ok_or(SyncError::NotEnrolled)?;
+    let address = HubAddress::parse(&url)?;
+    let pin = store
+        .meta(META_PIN)?
+        .and_then(|p| crate::transport::parse_fingerprint(&p));
+    if address.https && pin.is_none() {
+        return Err(SyncError::NoPin);
+    }
+    let client = HubClient::new(&address, pin, connect, total);
+    Ok((address, client))
+}
+
+/// Whether the enrolled hub answers its health check. A certificate that is not the pinned
+/// one is an error, not "unreachable".
+pub fn probe(store: &Store) -> Result<bool, SyncError> {
+    let (address, client) = enrolled_client(store, Duration::from_secs(3), Duration::from_secs(5))?;
+    match client.http.get(format!("{}/health", address.base)).send() {
+        Ok(r) => Ok(r.status().is_success()),
+        Err(e) => match send_error(&client, e) {
+            SyncError::Unreachable(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
+/// What enrollment found out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrolled {
+    pub cabinet: String,
+    /// The hub certificate's fingerprint now pinned (hex), for the operator to compare with
+    /// the one `kabinet-hub enroll` printed; `None` over loopback HTTP.
+    pub fingerprint: Option<String>,
 }
 
 fn refused(response: reqwest::blocking::Response) -> SyncError {
@@ -87,34 +142,54 @@ fn refused(response: reqwest::blocking::Response) -> SyncError {
     SyncError::Refused { status, message }
 }
 
-/// Exchanges a one-time enrollment code for a device token, and takes the cabinet and the
-/// referral-code issuer number the hub assigns.
+/// Exchanges a one-time enrollment code for a device token, takes the cabinet and the
+/// referral-code issuer number the hub assigns, and pins the hub's certificate: the one
+/// presented now, which must be the fingerprint in the address if one is given there.
 pub fn enroll(
     store: &mut Store,
     hub_url: &str,
     code: &str,
     device_name: &str,
-) -> Result<(), SyncError> {
-    let url = format!("{}/v1/enroll", hub_url.trim_end_matches('/'));
-    let response = http()
+) -> Result<Enrolled, SyncError> {
+    let address = HubAddress::parse(hub_url)?;
+    let client = HubClient::new(
+        &address,
+        address.expected_pin,
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+    );
+    let url = format!("{}/v1/enroll", address.base);
+    let response = client
+        .http
         .post(&url)
         .json(&serde_json::json!({"code": code, "device_name": device_name}))
         .send()
-        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        .map_err(|e| send_error(&client, e))?;
     if !response.status().is_success() {
         return Err(refused(response));
     }
     let answer: EnrollAnswer = response
         .json()
         .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    let fingerprint = address
+        .https
+        .then(|| client.presented().map(hex::encode))
+        .flatten();
+    if address.https && fingerprint.is_none() {
+        return Err(SyncError::NoPin);
+    }
     store.write(Origin::Local, |w| {
-        w.set_meta(META_HUB_URL, hub_url.trim_end_matches('/'))?;
+        w.set_meta(META_HUB_URL, &address.base)?;
+        w.set_meta(META_PIN, fingerprint.as_deref().unwrap_or(""))?;
         w.set_meta(META_TOKEN, &answer.token)?;
         w.set_meta(META_DEVICE, &answer.device_id)?;
         w.set_meta("cabinet", &answer.cabinet)?;
         w.set_meta("issuer", &answer.issuer.to_string())
     })?;
-    Ok(())
+    Ok(Enrolled {
+        cabinet: answer.cabinet,
+        fingerprint,
+    })
 }
 
 fn cursor(store: &Store, key: &str) -> Result<u64, SyncError> {
@@ -143,10 +218,10 @@ fn sync_inner(
     store: &mut Store,
     progress: &mut impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
-    let hub = store.meta(META_HUB_URL)?.ok_or(SyncError::NotEnrolled)?;
+    let (address, client) =
+        enrolled_client(store, Duration::from_secs(5), Duration::from_secs(120))?;
     let token = store.meta(META_TOKEN)?.ok_or(SyncError::NotEnrolled)?;
-    let url = format!("{hub}/v1/sync");
-    let client = http();
+    let url = format!("{}/v1/sync", address.base);
     let mut report = SyncReport::default();
     loop {
         let batch = store.outgoing(cursor(store, META_PUSH)?, PUSH_BATCH_BYTES)?;
@@ -170,12 +245,13 @@ fn sync_inner(
         };
         let body = request.encode();
         let response = client
+            .http
             .post(&url)
             .bearer_auth(&token)
             .header("content-type", "application/octet-stream")
             .body(body.clone())
             .send()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+            .map_err(|e| send_error(&client, e))?;
         if !response.status().is_success() {
             return Err(refused(response));
         }

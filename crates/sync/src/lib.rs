@@ -4,8 +4,10 @@
 
 pub mod agent;
 pub mod engine;
+pub mod transport;
 pub mod wire;
 
 pub use agent::{AgentOptions, AgentView, SyncAgent, SyncState};
-pub use engine::{SyncError, SyncReport, SyncStatus, enroll, status, sync};
+pub use engine::{Enrolled, SyncError, SyncReport, SyncStatus, enroll, probe, status, sync};
+pub use transport::HubAddress;
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};
