@@ -1,0 +1,425 @@
+//! The device's keyring: a small file beside the store that holds, for each user the hub sent
+//! this device, their credential and the store key sealed to them, plus the count of wrong
+//! tries. It is read before anything is unlocked, so it holds nothing that opens the store
+//! without a user's secret. Every change is written whole to a new file and renamed over the
+//! old one, so a crash leaves either the old keyring or the new one.
+
+use crate::credential::{KeyError, UserCredential, open_sealed};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Wrong tries allowed before each further try must wait.
+pub const SLOW_AFTER: u32 = 3;
+/// Wrong tries after which the user is locked until an admin resets them at the hub.
+pub const LOCK_AFTER: u32 = 6;
+/// The first wait; it doubles with every further wrong try.
+const FIRST_WAIT_SECS: i64 = 5;
+
+/// A user as the hub sends them to a device (the roster is every user of the device's roles,
+/// disabled ones included, so devices learn who was disabled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceUser {
+    /// The login name.
+    pub name: String,
+    pub display_name: String,
+    /// kabinet_core role text (nurse, doctor, …).
+    pub role: String,
+    pub disabled: bool,
+    /// Raised by every reset at the hub; a higher one clears this device's wrong-try count.
+    pub generation: u32,
+    pub credential: UserCredential,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Slot {
+    user: DeviceUser,
+    /// The store key sealed to the user's public key (hex); none once disabled.
+    sealed_store_key: Option<String>,
+    failures: u32,
+    not_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct KeyringFile {
+    version: u32,
+    slots: BTreeMap<String, Slot>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("keyring {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("no user {0} on this device")]
+    UnknownUser(String),
+    #[error("user {0} is disabled")]
+    Disabled(String),
+    #[error("user {0} is locked after too many wrong tries; an admin must reset them at the hub")]
+    Locked(String),
+    #[error("too many wrong tries; wait {seconds} s")]
+    Wait { seconds: i64 },
+    #[error("wrong password or PIN; {tries_left} tries left before the user is locked")]
+    WrongSecret { tries_left: u32 },
+    #[error("the keyring: {0}")]
+    Keyring(String),
+}
+
+/// What a successful login gives: the store key and who logged in.
+pub struct Unlocked {
+    pub store_key: Zeroizing<Vec<u8>>,
+    pub user: DeviceUser,
+}
+
+/// A user as the login screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSummary {
+    pub name: String,
+    pub display_name: String,
+    pub role: String,
+    pub disabled: bool,
+    pub locked: bool,
+}
+
+/// What applying a roster changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RosterOutcome {
+    pub added: Vec<String>,
+    /// Disabled now, or no longer sent to this device: their sealed key is gone.
+    pub removed: Vec<String>,
+}
+
+pub struct Keyring {
+    path: PathBuf,
+    file: KeyringFile,
+}
+
+impl Keyring {
+    /// The keyring of the store at `store`: `cabinet.db` → `cabinet.keys.json`.
+    pub fn beside(store: &Path) -> PathBuf {
+        store.with_extension("keys.json")
+    }
+
+    fn err(&self, reason: impl ToString) -> KeyringError {
+        KeyringError::File {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Loads the keyring at `path`; a missing file is an empty keyring.
+    pub fn load(path: &Path) -> Result<Keyring, KeyringError> {
+        let mut k = Keyring {
+            path: path.to_path_buf(),
+            file: KeyringFile {
+                version: 1,
+                slots: BTreeMap::new(),
+            },
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                k.file = serde_json::from_slice(&bytes).map_err(|e| k.err(e))?;
+                Ok(k)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(k),
+            Err(e) => Err(k.err(e)),
+        }
+    }
+
+    fn save(&self) -> Result<(), KeyringError> {
+        use std::io::Write;
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(&self.file).map_err(|e| self.err(e))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| self.err(e))?;
+        f.write_all(&bytes).map_err(|e| self.err(e))?;
+        f.sync_all().map_err(|e| self.err(e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))?;
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.file.slots.is_empty()
+    }
+
+    /// Takes the hub's roster: seals `store_key` to users new to this device (or whose key
+    /// pair changed), forgets the sealed key of disabled users and of users the hub no longer
+    /// sends, and clears the wrong tries of users reset at the hub.
+    pub fn apply_roster(
+        &mut self,
+        roster: &[DeviceUser],
+        store_key: &[u8],
+    ) -> Result<RosterOutcome, KeyringError> {
+        let mut outcome = RosterOutcome::default();
+        let listed: std::collections::BTreeSet<&str> =
+            roster.iter().map(|u| u.name.as_str()).collect();
+        let gone: Vec<String> = self
+            .file
+            .slots
+            .keys()
+            .filter(|n| !listed.contains(n.as_str()))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.file.slots.remove(&name);
+            outcome.removed.push(name);
+        }
+        for user in roster {
+            let slot = self.file.slots.get(&user.name);
+            let new_pair = slot.is_none_or(|s| {
+                s.user.credential.public_key != user.credential.public_key
+                    || s.sealed_store_key.is_none()
+            });
+            let mut next = slot.cloned().unwrap_or(Slot {
+                user: user.clone(),
+                sealed_store_key: None,
+                failures: 0,
+                not_before: None,
+            });
+            if user.generation > next.user.generation {
+                next.failures = 0;
+                next.not_before = None;
+            }
+            if user.disabled {
+                if next.sealed_store_key.take().is_some() {
+                    outcome.removed.push(user.name.clone());
+                }
+            } else if new_pair {
+                next.sealed_store_key = Some(hex::encode(user.credential.seal(store_key)?));
+                if slot.is_none() {
+                    outcome.added.push(user.name.clone());
+                }
+            }
+            next.user = user.clone();
+            self.file.slots.insert(user.name.clone(), next);
+        }
+        self.save()?;
+        Ok(outcome)
+    }
+
+    /// Logs `name` in with `secret` at `now`, counting wrong tries.
+    pub fn unlock(
+        &mut self,
+        name: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Unlocked, LoginError> {
+        let name = name.trim();
+        let slot = self
+            .file
+            .slots
+            .get_mut(name)
+            .ok_or_else(|| LoginError::UnknownUser(name.to_string()))?;
+        if slot.user.disabled {
+            return Err(LoginError::Disabled(name.into()));
+        }
+        let Some(sealed) = slot.sealed_store_key.clone() else {
+            return Err(LoginError::Disabled(name.into()));
+        };
+        if slot.failures >= LOCK_AFTER {
+            return Err(LoginError::Locked(name.into()));
+        }
+        if let Some(t) = slot.not_before
+            && now < t
+        {
+            return Err(LoginError::Wait {
+                seconds: (t - now).num_seconds().max(1),
+            });
+        }
+        match slot.user.credential.unlock(secret) {
+            Ok(key) => {
+                let sealed = hex::decode(sealed).map_err(|e| LoginError::Keyring(e.to_string()))?;
+                let store_key =
+                    open_sealed(&key, &sealed).map_err(|e| LoginError::Keyring(e.to_string()))?;
+                let user = slot.user.clone();
+                if slot.failures > 0 || slot.not_before.is_some() {
+                    slot.failures = 0;
+                    slot.not_before = None;
+                    self.save()
+                        .map_err(|e| LoginError::Keyring(e.to_string()))?;
+                }
+                Ok(Unlocked { store_key, user })
+            }
+            Err(KeyError::WrongSecret) => {
+                slot.failures += 1;
+                let failures = slot.failures;
+                if failures >= SLOW_AFTER && failures < LOCK_AFTER {
+                    let wait = FIRST_WAIT_SECS << (failures - SLOW_AFTER);
+                    slot.not_before = Some(now + Duration::seconds(wait));
+                }
+                self.save()
+                    .map_err(|e| LoginError::Keyring(e.to_string()))?;
+                if failures >= LOCK_AFTER {
+                    Err(LoginError::Locked(name.into()))
+                } else {
+                    Err(LoginError::WrongSecret {
+                        tries_left: LOCK_AFTER - failures,
+                    })
+                }
+            }
+            Err(e) => Err(LoginError::Keyring(e.to_string())),
+        }
+    }
+
+    /// The users of this device, for the login screen.
+    pub fn users(&self) -> Vec<UserSummary> {
+        self.file
+            .slots
+            .values()
+            .map(|s| UserSummary {
+                name: s.user.name.clone(),
+                display_name: s.user.display_name.clone(),
+                role: s.user.role.clone(),
+                disabled: s.user.disabled || s.sealed_store_key.is_none(),
+                locked: s.failures >= LOCK_AFTER,
+            })
+            .collect()
+    }
+
+    /// Whether `name` may still be logged in (not disabled, not removed by the hub).
+    pub fn is_active(&self, name: &str) -> bool {
+        self.file
+            .slots
+            .get(name)
+            .is_some_and(|s| !s.user.disabled && s.sealed_store_key.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::tests::cheap;
+
+    fn user(name: &str, secret: &str) -> DeviceUser {
+        let (c, key) = UserCredential::create(secret).unwrap();
+        DeviceUser {
+            name: name.into(),
+            display_name: format!("{name} display"),
+            role: "nurse".into(),
+            disabled: false,
+            generation: 0,
+            credential: cheap(c, &key, secret),
+        }
+    }
+
+    #[test]
+    fn the_right_secret_opens_the_store_key_and_the_file_holds_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cabinet.keys.json");
+        let mut k = Keyring::load(&path).unwrap();
+        let store_key = [0x5a_u8; 32];
+        let out = k
+            .apply_roster(
+                &[user("mpetrova", "secret-1"), user("ivanov", "secret-2")],
+                &store_key,
+            )
+            .unwrap();
+        assert_eq!(out.added, vec!["mpetrova", "ivanov"]);
+        let text = std::fs::read(&path).unwrap();
+        assert!(!text.windows(32).any(|w| w == store_key));
+        assert!(!String::from_utf8_lossy(&text).contains(&hex::encode(store_key)));
+        let mut k = Keyring::load(&path).unwrap();
+        let u = k.unlock("mpetrova", "secret-1", Utc::now()).unwrap();
+        assert_eq!(u.store_key.as_slice(), store_key);
+        assert_eq!(u.user.display_name, "mpetrova display");
+        assert!(matches!(
+            k.unlock("nobody", "secret-1", Utc::now()),
+            Err(LoginError::UnknownUser(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_tries_slow_down_then_lock_until_a_reset_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.keys.json");
+        let mut k = Keyring::load(&path).unwrap();
+        let u = user("mpetrova", "secret-1");
+        k.apply_roster(std::slice::from_ref(&u), &[1; 32]).unwrap();
+        let mut now = Utc::now();
+        for left in [5, 4] {
+            assert_eq!(
+                k.unlock("mpetrova", "wrong-one", now).err(),
+                Some(LoginError::WrongSecret { tries_left: left })
+            );
+        }
+        // The third wrong try makes the next one wait 5 s, then 10 s, 20 s.
+        assert_eq!(
+            k.unlock("mpetrova", "wrong-one", now).err(),
+            Some(LoginError::WrongSecret { tries_left: 3 })
+        );
+        assert_eq!(
+            k.unlock("mpetrova", "secret-1", now).err(),
+            Some(LoginError::Wait { seconds: 5 }),
+            "even the right secret waits"
+        );
+        for wait in [10, 20] {
+            now += Duration::seconds(61);
+            assert!(matches!(
+                k.unlock("mpetrova", "wrong-one", now),
+                Err(LoginError::WrongSecret { .. })
+            ));
+            assert_eq!(
+                k.unlock("mpetrova", "x", now).err(),
+                Some(LoginError::Wait { seconds: wait })
+            );
+        }
+        now += Duration::seconds(61);
+        assert_eq!(
+            k.unlock("mpetrova", "wrong-one", now).err(),
+            Some(LoginError::Locked("mpetrova".into()))
+        );
+        now += Duration::days(3);
+        // Locked survives reopening the keyring and the right secret.
+        let mut k = Keyring::load(&path).unwrap();
+        assert_eq!(
+            k.unlock("mpetrova", "secret-1", now).err(),
+            Some(LoginError::Locked("mpetrova".into()))
+        );
+        assert!(k.users()[0].locked);
+        // The same roster again changes nothing; a reset (higher generation) unlocks.
+        k.apply_roster(std::slice::from_ref(&u), &[1; 32]).unwrap();
+        assert!(k.unlock("mpetrova", "secret-1", now).is_err());
+        let reset = DeviceUser { generation: 1, ..u };
+        k.apply_roster(&[reset], &[1; 32]).unwrap();
+        assert!(k.unlock("mpetrova", "secret-1", now).is_ok());
+    }
+
+    #[test]
+    fn a_disabled_user_loses_their_sealed_key_and_cannot_log_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.keys.json");
+        let mut k = Keyring::load(&path).unwrap();
+        let a = user("a", "secret-a1");
+        let b = user("b", "secret-b1");
+        k.apply_roster(&[a.clone(), b.clone()], &[7; 32]).unwrap();
+        let out = k
+            .apply_roster(
+                &[DeviceUser {
+                    disabled: true,
+                    ..a
+                }],
+                &[7; 32],
+            )
+            .unwrap();
+        assert_eq!(out.removed, vec!["b", "a"]);
+        assert!(!k.is_active("a") && !k.is_active("b"));
+        assert_eq!(
+            k.unlock("a", "secret-a1", Utc::now()).err(),
+            Some(LoginError::Disabled("a".into()))
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("\"sealed_store_key\": \""), "{text}");
+    }
+}
