@@ -119,8 +119,30 @@ impl HubProcess {
 
     /// Runs a `kabinet-hub` admin command against the same data directory.
     pub fn admin(&self, args: &[&str]) -> String {
+        self.admin_with_password(args, "")
+    }
+
+    /// Adds a user with a password (or PIN).
+    pub fn add_user(&self, name: &str, display_name: &str, role: &str, password: &str) {
+        self.admin_with_password(
+            &[
+                "users",
+                "add",
+                name,
+                "--display-name",
+                display_name,
+                "--role",
+                role,
+            ],
+            password,
+        );
+    }
+
+    /// Runs an admin command that reads a password (`users add`, `users reset`).
+    pub fn admin_with_password(&self, args: &[&str], password: &str) -> String {
         let out = Command::new(&self.binary)
             .args(args)
+            .env("KABINET_HUB_USER_PASSWORD", password)
             .env("KABINET_HUB_DATA", &self.data_dir)
             .env("KABINET_HUB_KEY", HUB_KEY)
             .env("KABINET_HUB_LOG", "warn")

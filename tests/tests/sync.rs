@@ -286,6 +286,7 @@ fn the_agent_waits_offline_then_syncs_when_the_hub_appears() {
         backoff_start: Duration::from_millis(50),
         backoff_max: Duration::from_millis(400),
         interval: Duration::from_secs(30),
+        keyring: None,
     };
     let agent = SyncAgent::start(path.clone(), kabinet_tests::hub::DEVICE_KEY, options).unwrap();
     let until = |what: &str, f: &dyn Fn(&kabinet_sync::AgentView) -> bool| {

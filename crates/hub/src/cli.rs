@@ -132,8 +132,10 @@ const ROLES: [&str; 7] = [
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Add a user. The password is read from KABINET_HUB_USER_PASSWORD or the first line of
-    /// standard input (never from a flag, so it stays out of shell history).
+    /// Add a user. The password (or PIN, at least 8 characters) is read from
+    /// KABINET_HUB_USER_PASSWORD or the first line of standard input (never from a flag, so it
+    /// stays out of shell history). It signs them in to the web UI and, once their devices have
+    /// synced, on those devices offline.
     Add {
         /// Login name, e.g. "mpetrova".
         name: String,
@@ -144,6 +146,26 @@ enum UsersCommand {
         #[arg(long)]
         role: String,
     },
+    /// Every user, with role, state and wrong sign-ins.
+    List,
+    /// Disable a user: web sessions end now; devices lock them out at their next sync.
+    Disable { name: String },
+    /// Enable a disabled user again.
+    Enable { name: String },
+    /// A new password (read like `add`'s); clears wrong tries at the hub and, at their next
+    /// sync, on devices.
+    Reset { name: String },
+}
+
+fn read_password() -> Result<String> {
+    Ok(match std::env::var("KABINET_HUB_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    })
 }
 
 #[derive(Subcommand)]
@@ -410,38 +432,48 @@ pub fn main_entry() -> Result<()> {
             display_name,
             role,
         }) => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().any(char::is_whitespace) {
-                bail!("the login name must be one word, e.g. mpetrova");
-            }
-            if display_name.trim().is_empty() {
-                bail!("--display-name must give the name shown on records");
-            }
-            if !ROLES.contains(&role.as_str()) {
-                bail!("--role {role}: unknown role; one of {}", ROLES.join(", "));
-            }
-            let password = match std::env::var("KABINET_HUB_USER_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
-            if password.chars().count() < 8 {
-                bail!("the password must have at least 8 characters");
-            }
-            let hash = crate::staff::hash_password(&password)
-                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
-            open(&settings)?.add_user(
-                &crate::StaffUser {
-                    name: name.to_string(),
-                    display_name: display_name.trim().to_string(),
-                    role: role.clone(),
-                },
-                &hash,
-            )?;
+            let password = read_password()?;
+            let hub = open(&settings)?;
+            crate::users::add(&hub, name, display_name, role, &password)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} added ({role})");
+        }
+        Command::Users(UsersCommand::List) => {
+            for u in open(&settings)?.users()? {
+                println!(
+                    "{}  {}  {}  {}{}{}",
+                    u.user.name,
+                    u.user.display_name,
+                    u.user.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    if u.failed_logins > 0 {
+                        format!("  {} wrong sign-ins", u.failed_logins)
+                    } else {
+                        String::new()
+                    },
+                    if u.on_devices {
+                        ""
+                    } else {
+                        "  (not on devices until reset)"
+                    }
+                );
+            }
+        }
+        Command::Users(UsersCommand::Disable { name }) => {
+            crate::users::set_disabled(&open(&settings)?, name, true)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            println!("user {name} disabled; devices lock them out at their next sync");
+        }
+        Command::Users(UsersCommand::Enable { name }) => {
+            crate::users::set_disabled(&open(&settings)?, name, false)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            println!("user {name} enabled");
+        }
+        Command::Users(UsersCommand::Reset { name }) => {
+            let password = read_password()?;
+            crate::users::reset(&open(&settings)?, name, &password)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            println!("user {name} reset; devices take the new password at their next sync");
         }
         Command::Referral(cmd) => {
             let hub = open(&settings)?;

@@ -8,7 +8,8 @@ pub mod sqlite;
 pub mod staff;
 pub mod storage;
 pub mod tls;
+pub mod users;
 
 pub use server::router;
 pub use sqlite::SqliteHub;
-pub use storage::{Device, HubError, HubStorage, StaffUser};
+pub use storage::{Device, HubError, HubStorage, StaffUser, UserRecord};

@@ -221,6 +221,17 @@ async fn sync(
         .into_response())
 }
 
+/// The users of the device's roles (disabled ones too, so the device locks them out): their
+/// credentials let them log in on the device offline.
+async fn roster(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let device = authenticate(&storage, &headers).await?;
+    let users = blocking(move || storage.roster(&device.roles)).await?;
+    Ok(Json(serde_json::json!({ "users": users })))
+}
+
 /// The router: `/health`, `/v1/enroll`, `/v1/sync`, the staff web API under `/api`, and the
 /// web UI from `ui_dir` when given.
 pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Router {
@@ -228,6 +239,7 @@ pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Rou
         .route("/health", get(health))
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
+        .route("/v1/users", get(roster))
         .merge(crate::staff::api_routes());
     let app = match ui_dir {
         Some(dir) => app.fallback_service(crate::staff::ui_service(dir)),

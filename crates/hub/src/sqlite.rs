@@ -2,7 +2,7 @@
 //! with its projections, so hub staff can search) plus the hub's own tables: devices,
 //! enrollment codes and the relay log that devices pull from.
 
-use crate::storage::{Device, HubError, HubStorage, StaffUser};
+use crate::storage::{Device, HubError, HubStorage, LoginRecord, StaffUser, UserRecord};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
@@ -122,6 +122,27 @@ impl SqliteHub {
                 store.connection().execute_batch(&format!(
                     "ALTER TABLE {table} ADD COLUMN roles TEXT NOT NULL DEFAULT 'nurse,doctor'"
                 ))?;
+            }
+        }
+        // Hubs created before users reached devices: their users get a credential at their
+        // next reset.
+        for (column, ddl) in [
+            ("credential", "credential TEXT"),
+            ("secret_key", "secret_key BLOB"),
+            ("generation", "generation INTEGER NOT NULL DEFAULT 0"),
+            ("failed_logins", "failed_logins INTEGER NOT NULL DEFAULT 0"),
+            ("next_try_at", "next_try_at TEXT"),
+        ] {
+            let has: bool = store
+                .connection()
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('hub_user') WHERE name = '{column}'"
+                ))?
+                .exists([])?;
+            if !has {
+                store
+                    .connection()
+                    .execute_batch(&format!("ALTER TABLE hub_user ADD COLUMN {ddl}"))?;
             }
         }
         Ok(SqliteHub {
@@ -316,16 +337,26 @@ impl HubStorage for SqliteHub {
         Ok(())
     }
 
-    fn add_user(&self, user: &StaffUser, password_hash: &str) -> Result<(), HubError> {
+    fn add_user(
+        &self,
+        user: &StaffUser,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError> {
+        let credential = serde_json::to_string(credential).expect("a credential serialises");
         let n = self.store().connection().execute(
-            "INSERT INTO hub_user (name, display_name, role, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO NOTHING",
+            "INSERT INTO hub_user (name, display_name, role, password_hash, created_at,
+                                   credential, secret_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
             params![
                 user.name,
                 user.display_name,
                 user.role,
                 password_hash,
-                Utc::now().to_rfc3339()
+                Utc::now().to_rfc3339(),
+                credential,
+                secret_key.to_vec(),
             ],
         )?;
         if n == 0 {
@@ -334,26 +365,178 @@ impl HubStorage for SqliteHub {
         Ok(())
     }
 
-    fn user_for_login(&self, name: &str) -> Result<Option<(StaffUser, String)>, HubError> {
+    fn users(&self) -> Result<Vec<UserRecord>, HubError> {
+        Ok(self
+            .store()
+            .connection()
+            .prepare(
+                "SELECT name, display_name, role, disabled_at IS NOT NULL, generation,
+                        failed_logins, credential IS NOT NULL
+                 FROM hub_user ORDER BY name",
+            )?
+            .query_map([], |r| {
+                Ok(UserRecord {
+                    user: StaffUser {
+                        name: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: r.get(2)?,
+                    },
+                    disabled: r.get(3)?,
+                    generation: r.get(4)?,
+                    failed_logins: r.get(5)?,
+                    on_devices: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError> {
+        let store = self.store();
+        let c = store.connection();
+        let n = c.execute(
+            "UPDATE hub_user SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END
+             WHERE name = ?1",
+            params![name, disabled, Utc::now().to_rfc3339()],
+        )?;
+        if n == 0 {
+            return Err(HubError::NoSuchUser(name.into()));
+        }
+        if disabled {
+            c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+        }
+        Ok(())
+    }
+
+    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError> {
+        let found: Option<Option<Vec<u8>>> = self
+            .store()
+            .connection()
+            .query_row(
+                "SELECT secret_key FROM hub_user WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            None => Err(HubError::NoSuchUser(name.into())),
+            Some(key) => Ok(key.and_then(|k| k.try_into().ok())),
+        }
+    }
+
+    fn reset_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError> {
+        let credential = serde_json::to_string(credential).expect("a credential serialises");
+        let store = self.store();
+        let c = store.connection();
+        let n = c.execute(
+            "UPDATE hub_user SET password_hash = ?2, credential = ?3, secret_key = ?4,
+                    generation = generation + 1, failed_logins = 0, next_try_at = NULL
+             WHERE name = ?1",
+            params![name, password_hash, credential, secret_key.to_vec()],
+        )?;
+        if n == 0 {
+            return Err(HubError::NoSuchUser(name.into()));
+        }
+        c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+        Ok(())
+    }
+
+    fn roster(
+        &self,
+        roles: &[kabinet_core::Role],
+    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
+        let store = self.store();
+        let mut stmt = store.connection().prepare(
+            "SELECT name, display_name, role, disabled_at IS NOT NULL, generation, credential
+             FROM hub_user WHERE credential IS NOT NULL ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, u32>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, display_name, role, disabled, generation, credential) = row?;
+            let Some(r) = kabinet_core::Role::parse(&role) else {
+                continue;
+            };
+            if !roles.contains(&r) {
+                continue;
+            }
+            let Ok(credential) = serde_json::from_str(&credential) else {
+                tracing::error!(user = %name, "unreadable credential; reset the user");
+                continue;
+            };
+            out.push(kabinet_keys::DeviceUser {
+                name,
+                display_name,
+                role,
+                disabled,
+                generation,
+                credential,
+            });
+        }
+        Ok(out)
+    }
+
+    fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError> {
         Ok(self
             .store()
             .connection()
             .query_row(
-                "SELECT name, display_name, role, password_hash FROM hub_user
-                 WHERE name = ?1 AND disabled_at IS NULL",
+                "SELECT name, display_name, role, password_hash, failed_logins, next_try_at
+                 FROM hub_user WHERE name = ?1 AND disabled_at IS NULL",
                 [name],
                 |r| {
-                    Ok((
-                        StaffUser {
+                    Ok(LoginRecord {
+                        user: StaffUser {
                             name: r.get(0)?,
                             display_name: r.get(1)?,
                             role: r.get(2)?,
                         },
-                        r.get(3)?,
-                    ))
+                        password_hash: r.get(3)?,
+                        failed_logins: r.get(4)?,
+                        next_try_at: r
+                            .get::<_, Option<String>>(5)?
+                            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                            .map(|t| t.with_timezone(&Utc)),
+                    })
                 },
             )
             .optional()?)
+    }
+
+    fn record_login(
+        &self,
+        name: &str,
+        ok: bool,
+        next_try_at: Option<DateTime<Utc>>,
+    ) -> Result<(), HubError> {
+        let store = self.store();
+        if ok {
+            store.connection().execute(
+                "UPDATE hub_user SET failed_logins = 0, next_try_at = NULL WHERE name = ?1",
+                [name],
+            )?;
+        } else {
+            store.connection().execute(
+                "UPDATE hub_user SET failed_logins = failed_logins + 1, next_try_at = ?2
+                 WHERE name = ?1",
+                params![name, next_try_at.map(|t| t.to_rfc3339())],
+            )?;
+        }
+        Ok(())
     }
 
     fn create_session(

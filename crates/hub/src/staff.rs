@@ -50,6 +50,12 @@ struct Session {
     user: StaffUser,
 }
 
+/// A hash of no one's password: unknown names cost the same time as wrong passwords.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no one's password").unwrap_or_default())
+}
+
 async fn login(
     State(storage): State<SharedStorage>,
     Json(req): Json<Login>,
@@ -57,21 +63,55 @@ async fn login(
     let name = req.name.trim().to_string();
     let password = req.password;
     let storage2 = storage.clone();
-    let found = blocking(move || storage2.user_for_login(&name)).await?;
+    let lookup = name.clone();
+    let found = blocking(move || storage2.user_for_login(&lookup)).await?;
+    let now = Utc::now();
+    if let Some(record) = &found {
+        // The same policy as on devices: a few wrong tries slow down, more lock the user
+        // until an admin resets them.
+        if record.failed_logins >= kabinet_keys::LOCK_AFTER {
+            return Err(ApiError::new(
+                StatusCode::LOCKED,
+                "this user is locked after too many wrong passwords; a hub admin must reset them",
+                "потребителят е заключен след твърде много грешни пароли; администратор трябва да го нулира",
+            ));
+        }
+        if let Some(t) = record.next_try_at
+            && now < t
+        {
+            let secs = (t - now).num_seconds().max(1);
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many wrong passwords; try again in {secs} s"),
+                format!("твърде много грешни пароли; опитайте отново след {secs} с"),
+            ));
+        }
+    }
     // Verify off the async threads: argon2 is deliberately slow.
-    let user = tokio::task::spawn_blocking(move || {
-        found.and_then(|(user, hash)| password_matches(&password, &hash).then_some(user))
+    let checked = found.clone();
+    let ok = tokio::task::spawn_blocking(move || match &checked {
+        Some(r) => password_matches(&password, &r.password_hash),
+        None => {
+            let _ = password_matches(&password, decoy_hash());
+            false
+        }
     })
     .await
-    .ok()
-    .flatten()
-    .ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong name or password",
-            "грешно име или парола",
-        )
-    })?;
+    .unwrap_or(false);
+    let Some(record) = found else {
+        return Err(wrong_password());
+    };
+    let failures = if ok { 0 } else { record.failed_logins + 1 };
+    let next_try_at = (failures >= kabinet_keys::SLOW_AFTER)
+        .then(|| now + Duration::seconds(5 << (failures - kabinet_keys::SLOW_AFTER).min(10)));
+    let recorded = name.clone();
+    let storage3 = storage.clone();
+    blocking(move || storage3.record_login(&recorded, ok, next_try_at)).await?;
+    if !ok {
+        tracing::warn!(user = %name, failures, "wrong password at sign-in");
+        return Err(wrong_password());
+    }
+    let user = record.user;
     let token = hex::encode(rand::random::<[u8; 32]>());
     let hash = sha256(token.as_bytes());
     let user_name = user.name.clone();
@@ -85,6 +125,14 @@ async fn login(
     .await?;
     tracing::info!(user = %user.name, "staff signed in");
     Ok(Json(Session { token, user }))
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "wrong name or password",
+        "грешно име или парола",
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<[u8; 32]> {

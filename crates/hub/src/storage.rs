@@ -30,8 +30,33 @@ pub struct StaffUser {
     pub role: String,
 }
 
+/// A user as the hub admin manages them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRecord {
+    #[serde(flatten)]
+    pub user: StaffUser,
+    pub disabled: bool,
+    /// Raised by every reset; devices clear their wrong-try count when it rises.
+    pub generation: u32,
+    /// Wrong web sign-ins since the last good one.
+    pub failed_logins: u32,
+    /// Users added before devices had logins have no credential until their next reset.
+    pub on_devices: bool,
+}
+
+/// What a sign-in needs to know about a user.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub user: StaffUser,
+    pub password_hash: String,
+    pub failed_logins: u32,
+    pub next_try_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    #[error("no user {0}")]
+    NoSuchUser(String),
     #[error("this device's roles may not write {class} documents (document {doc_id})")]
     Forbidden {
         doc_id: uuid::Uuid,
@@ -75,10 +100,44 @@ pub trait HubStorage: Send + Sync + 'static {
     fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError>;
     fn devices(&self) -> Result<Vec<Device>, HubError>;
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
-    /// Adds a staff user with an argon2 password hash (PHC string).
-    fn add_user(&self, user: &StaffUser, password_hash: &str) -> Result<(), HubError>;
-    /// An active user and their password hash, for signing in.
-    fn user_for_login(&self, name: &str) -> Result<Option<(StaffUser, String)>, HubError>;
+    /// Adds a user with an argon2 password hash (PHC string) for the web UI and their
+    /// credential for devices (and its secret key, kept so a reset can rewrap it).
+    fn add_user(
+        &self,
+        user: &StaffUser,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError>;
+    fn users(&self) -> Result<Vec<UserRecord>, HubError>;
+    /// Disables (ending their sessions) or enables a user.
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError>;
+    /// The secret key of a user's credential, to wrap it with a new secret.
+    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError>;
+    /// A new password: raises the generation, clears wrong sign-ins, ends sessions.
+    fn reset_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError>;
+    /// Every user of these roles with a credential, disabled ones too: what devices of these
+    /// roles receive.
+    fn roster(
+        &self,
+        roles: &[kabinet_core::Role],
+    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
+    /// An active user, their password hash and wrong-try state, for signing in.
+    fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
+    /// Records a sign-in's outcome: a good one clears the count; a wrong one counts and sets
+    /// when the next try may come.
+    fn record_login(
+        &self,
+        name: &str,
+        ok: bool,
+        next_try_at: Option<DateTime<Utc>>,
+    ) -> Result<(), HubError>;
     fn create_session(
         &self,
         token_hash: [u8; 32],

@@ -49,6 +49,14 @@ impl StoreKey {
         }
     }
 
+    /// The key as [`StoreKey::from_text`] reads it (what a device's keyring seals per user).
+    pub fn to_text(&self) -> String {
+        match self {
+            StoreKey::Passphrase(p) => p.clone(),
+            StoreKey::Raw(raw) => format!("raw:{}", hex::encode(raw)),
+        }
+    }
+
     fn pragma_value(&self) -> String {
         match self {
             StoreKey::Passphrase(p) => p.clone(),

@@ -46,6 +46,8 @@ pub struct AgentOptions {
     pub backoff_max: Duration,
     /// Time between syncs while the hub answers.
     pub interval: Duration,
+    /// The keyring beside the store, brought up to the hub's users after every sync.
+    pub keyring: Option<PathBuf>,
 }
 
 impl Default for AgentOptions {
@@ -54,6 +56,7 @@ impl Default for AgentOptions {
             backoff_start: Duration::from_secs(2),
             backoff_max: Duration::from_secs(120),
             interval: Duration::from_secs(60),
+            keyring: None,
         }
     }
 }
@@ -79,6 +82,7 @@ impl SyncAgent {
         options: AgentOptions,
     ) -> Result<SyncAgent, SyncError> {
         let store = Store::open(&path, &key)?;
+        let users = options.keyring.clone().map(|ring| (ring, key.clone()));
         // The agent streams documents; the app's own connection keeps the big cache.
         store.set_cache_kib(4096)?;
         let status = engine::status(&store)?;
@@ -98,7 +102,7 @@ impl SyncAgent {
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("kabinet-sync".into())
-            .spawn(move || run(store, thread_shared, options))
+            .spawn(move || run(store, thread_shared, options, users))
             .map_err(|e| SyncError::Unreachable(e.to_string()))?;
         Ok(SyncAgent {
             shared,
@@ -179,7 +183,12 @@ fn offline(shared: &Shared, store: &Store, backoff: &mut Duration, options: &Age
     go_on
 }
 
-fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
+fn run(
+    mut store: Store,
+    shared: Arc<Shared>,
+    options: AgentOptions,
+    users: Option<(PathBuf, StoreKey)>,
+) {
     let mut backoff = options.backoff_start;
     loop {
         if store.meta("sync.hub_url").ok().flatten().is_none() {
@@ -228,6 +237,15 @@ fn run(mut store: Store, shared: Arc<Shared>, options: AgentOptions) {
             v.state = SyncState::Syncing {
                 progress: report.clone(),
             };
+        });
+        // Users next: a disabled user must be locked out as soon as the device hears of it.
+        let result = result.and_then(|_| match &users {
+            Some((ring, key)) => engine::sync_users(&store, ring, key).map(|outcome| {
+                if !outcome.removed.is_empty() {
+                    tracing::info!(removed = ?outcome.removed, "users removed from this device");
+                }
+            }),
+            None => Ok(()),
         });
         match result {
             Ok(_) => set(&shared, &store, SyncState::UpToDate),

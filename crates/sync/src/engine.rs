@@ -46,6 +46,8 @@ pub enum SyncError {
     Wire(#[from] WireError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Keyring(#[from] kabinet_keys::KeyringError),
 }
 
 /// How a sync went.
@@ -291,6 +293,43 @@ fn sync_inner(
             return Ok(report);
         }
     }
+}
+
+#[derive(Deserialize)]
+struct RosterAnswer {
+    users: Vec<kabinet_keys::DeviceUser>,
+}
+
+/// The users the hub sends this device: every user of its roles, disabled ones included.
+pub fn fetch_roster(store: &Store) -> Result<Vec<kabinet_keys::DeviceUser>, SyncError> {
+    let (address, client) =
+        enrolled_client(store, Duration::from_secs(5), Duration::from_secs(30))?;
+    let token = store.meta(META_TOKEN)?.ok_or(SyncError::NotEnrolled)?;
+    let response = client
+        .http
+        .get(format!("{}/v1/users", address.base))
+        .bearer_auth(&token)
+        .send()
+        .map_err(|e| send_error(&client, e))?;
+    if !response.status().is_success() {
+        return Err(refused(response));
+    }
+    let answer: RosterAnswer = response
+        .json()
+        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    Ok(answer.users)
+}
+
+/// Brings the keyring beside the store up to the hub's roster: new users can log in here
+/// (offline from now on), disabled ones no longer can, resets clear wrong tries.
+pub fn sync_users(
+    store: &Store,
+    keyring: &std::path::Path,
+    store_key: &kabinet_store::StoreKey,
+) -> Result<kabinet_keys::RosterOutcome, SyncError> {
+    let roster = fetch_roster(store)?;
+    let mut ring = kabinet_keys::Keyring::load(keyring)?;
+    Ok(ring.apply_roster(&roster, store_key.to_text().as_bytes())?)
 }
 
 /// The sync status of this device, from the store alone (works offline).

@@ -8,6 +8,9 @@ pub mod transport;
 pub mod wire;
 
 pub use agent::{AgentOptions, AgentView, SyncAgent, SyncState};
-pub use engine::{Enrolled, SyncError, SyncReport, SyncStatus, enroll, probe, status, sync};
+pub use engine::{
+    Enrolled, SyncError, SyncReport, SyncStatus, enroll, fetch_roster, probe, status, sync,
+    sync_users,
+};
 pub use transport::HubAddress;
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};

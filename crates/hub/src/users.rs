@@ -1,0 +1,153 @@
+//! Managing users, the same from the command line and from the admin's web screen: add,
+//! disable, enable, reset. A user's password signs them in to the web UI and, through the
+//! credential that devices receive by sync, logs them in on a device offline.
+
+use crate::storage::{HubError, HubStorage, StaffUser};
+use kabinet_core::{Lang, Role};
+use kabinet_keys::{KeyError, UserCredential, UserSecretKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserAdminError {
+    #[error("name: the login name must be one word of letters, digits, . _ or -, e.g. mpetrova")]
+    Name,
+    #[error("display_name: give the name shown on records, e.g. Мария Петрова")]
+    DisplayName,
+    #[error("role: {0:?} is not a role; one of {roles}", roles = ROLE_LIST)]
+    Role(String),
+    #[error("password: at least {min} characters", min = kabinet_keys::MIN_SECRET_CHARS)]
+    Password,
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+const ROLE_LIST: &str =
+    "nurse, doctor, psychologist, lawyer, social_worker, education_mediator, hub_admin";
+
+impl UserAdminError {
+    /// The form field at fault, for the web UI.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            UserAdminError::Name | UserAdminError::Hub(HubError::UserExists(_)) => Some("name"),
+            UserAdminError::DisplayName => Some("display_name"),
+            UserAdminError::Role(_) => Some("role"),
+            UserAdminError::Password => Some("password"),
+            UserAdminError::Hub(_) => None,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            UserAdminError::Name => {
+                "Потребителско име: една дума от латински букви, цифри, . _ или -, напр. mpetrova"
+                    .into()
+            }
+            UserAdminError::DisplayName => {
+                "Име за документите: задължително, напр. Мария Петрова".into()
+            }
+            UserAdminError::Role(r) => format!("Роля: „{r}“ не е роля; изберете от списъка"),
+            UserAdminError::Password => {
+                format!("Парола/ПИН: поне {} знака", kabinet_keys::MIN_SECRET_CHARS)
+            }
+            UserAdminError::Hub(HubError::UserExists(n)) => {
+                format!("Потребителско име: „{n}“ вече съществува")
+            }
+            UserAdminError::Hub(HubError::NoSuchUser(n)) => format!("Няма потребител „{n}“"),
+            UserAdminError::Hub(e) => format!("Хъбът не можа да запише: {e}"),
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn secret_error(e: KeyError) -> UserAdminError {
+    match e {
+        KeyError::TooShort { .. } => UserAdminError::Password,
+        other => UserAdminError::Hub(HubError::BadDocument {
+            doc_id: uuid::Uuid::nil(),
+            reason: other.to_string(),
+        }),
+    }
+}
+
+fn password_hash(password: &str) -> Result<String, UserAdminError> {
+    crate::staff::hash_password(password).map_err(|e| {
+        UserAdminError::Hub(HubError::BadDocument {
+            doc_id: uuid::Uuid::nil(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// Adds a user; every field is checked before anything is written.
+pub fn add(
+    hub: &dyn HubStorage,
+    name: &str,
+    display_name: &str,
+    role: &str,
+    password: &str,
+) -> Result<StaffUser, UserAdminError> {
+    let name = name.trim();
+    if !valid_name(name) {
+        return Err(UserAdminError::Name);
+    }
+    if display_name.trim().is_empty() {
+        return Err(UserAdminError::DisplayName);
+    }
+    if Role::parse(role.trim()).is_none() {
+        return Err(UserAdminError::Role(role.trim().into()));
+    }
+    kabinet_keys::check_secret(password).map_err(secret_error)?;
+    let (credential, key) = UserCredential::create(password).map_err(secret_error)?;
+    let user = StaffUser {
+        name: name.into(),
+        display_name: display_name.trim().into(),
+        role: role.trim().into(),
+    };
+    hub.add_user(
+        &user,
+        &password_hash(password)?,
+        &credential,
+        &key.to_bytes(),
+    )?;
+    tracing::info!(user = %user.name, role = %user.role, "user added");
+    Ok(user)
+}
+
+/// A new password for a user: the same key pair wrapped anew (devices that hold the store key
+/// sealed to this user need nothing else), wrong tries cleared everywhere at the next sync.
+pub fn reset(hub: &dyn HubStorage, name: &str, password: &str) -> Result<(), UserAdminError> {
+    kabinet_keys::check_secret(password).map_err(secret_error)?;
+    let key = match hub.user_secret_key(name)? {
+        Some(bytes) => UserSecretKey::from_bytes(bytes),
+        // Added before devices had logins: a first key pair now.
+        None => UserCredential::create(password).map_err(secret_error)?.1,
+    };
+    let credential = UserCredential::wrap(&key, password).map_err(secret_error)?;
+    hub.reset_user(
+        name,
+        &password_hash(password)?,
+        &credential,
+        &key.to_bytes(),
+    )?;
+    tracing::info!(user = %name, "user reset");
+    Ok(())
+}
+
+pub fn set_disabled(
+    hub: &dyn HubStorage,
+    name: &str,
+    disabled: bool,
+) -> Result<(), UserAdminError> {
+    hub.set_disabled(name, disabled)?;
+    tracing::info!(user = %name, disabled, "user disabled/enabled");
+    Ok(())
+}
