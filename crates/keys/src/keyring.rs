@@ -255,7 +255,7 @@ impl Keyring {
             Err(KeyError::WrongSecret) => {
                 slot.failures += 1;
                 let failures = slot.failures;
-                if failures >= SLOW_AFTER && failures < LOCK_AFTER {
+                if (SLOW_AFTER..LOCK_AFTER).contains(&failures) {
                     let wait = FIRST_WAIT_SECS << (failures - SLOW_AFTER);
                     slot.not_before = Some(now + Duration::seconds(wait));
                 }
