@@ -15,6 +15,10 @@ DEMO_DIR="${KABINET_DEMO_DIR:-$HOME/.local/share/kabinet-demo}"
 PASS="${KABINET_DEMO_PASSPHRASE:-демо-парола}"
 HUB_PORT="${KABINET_DEMO_PORT:-8750}"
 HUB_URL="http://127.0.0.1:$HUB_PORT"
+# A demo made by an older version (no users on the device yet) is made again.
+if [ -f "$DEMO_DIR/app/cabinet.db" ] && [ ! -f "$DEMO_DIR/app/cabinet.keys.json" ]; then
+  rm -rf "$DEMO_DIR/app" "$DEMO_DIR/hub"
+fi
 mkdir -p "$DEMO_DIR/app" "$DEMO_DIR/hub"
 export KABINET_HUB_DATA="$DEMO_DIR/hub" KABINET_HUB_KEY="$PASS" KABINET_HUB_LOG=warn
 
@@ -26,6 +30,8 @@ for _ in $(seq 50); do curl -fsS "$HUB_URL/health" >/dev/null 2>&1 && break; sle
 export KABINET_DB="$DEMO_DIR/app/cabinet.db" KABINET_KEY="$PASS"
 if [ ! -f "$KABINET_DB" ]; then
   KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add demo --display-name "Демо служител" --role hub_admin
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add sestra --display-name "Демо сестра" --role nurse
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add lekar --display-name "Д-р Демо" --role doctor
   "$BIN/kabinet" init --cabinet cabinet-1 --issuer 1
   WORKLOAD=tests/fixtures/workload-300.jsonl
   if [ -f ../shared/bench/gen_workload.py ]; then
@@ -35,12 +41,15 @@ if [ ! -f "$KABINET_DB" ]; then
   "$BIN/kabinet" import "$WORKLOAD" --skip-invalid-screenings >/dev/null 2>&1
   CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
   "$BIN/kabinet" enroll --hub "$HUB_URL" --code "$CODE" --name demo-tablet
+  # The hub's users of this device, so they can log in to the app (offline from now on).
+  "$BIN/kabinet" users-sync
 fi
 
 cat <<MSG
 
 Kabinet demo
-  Cabinet app: unlock with your name and the passphrase "$PASS" (data: $DEMO_DIR/app).
+  Cabinet app: log in as "Демо сестра" (or "Д-р Демо") with the password "$PASS"
+               (data: $DEMO_DIR/app; the users come from the hub and work offline).
   Hub web UI:  $HUB_URL  (user "demo", password "$PASS").
   The visits of the demo day are under Днес → 02.03.2026.
 MSG

@@ -1,8 +1,9 @@
 // Only Kabinet's own commands are exposed; capabilities/default.json allows exactly these.
 const COMMANDS: &[&str] = &[
     "app_status",
-    "create_store",
-    "unlock",
+    "setup_device",
+    "login",
+    "touch",
     "lock",
     "api",
     "sync_view",

@@ -1,8 +1,11 @@
 // The real app: the built Tauri binary under Xvfb, driven by tauri-driver + WebKitWebDriver.
-// A nurse creates the cabinet's store, locks and unlocks it (a wrong passphrase is refused),
-// connects the tablet to a hub, then works offline: the hub is down while she registers a
+// First start connects the tablet to a hub with the operator's code; the hub's nurse and
+// doctor arrive as the device's users. The nurse logs in with her PIN (a wrong one is refused
+// with the tries left), then works offline: the hub is down while she registers a
 // person and records a visit. When the hub is back, the app syncs by itself, the status turns
 // "up to date", and the hub holds the visit. A half-typed visit survives an app restart.
+// When the hub admin disables her, the app locks at its next sync and refuses her; the doctor
+// is locked out after a quiet spell.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -30,6 +33,8 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   const hub = new Hub();
   cleanup(() => hub.cleanup());
   hub.addUser('checker', 'Проверител', 'hub_admin', 'checker password');
+  hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'van pin 2026');
+  hub.addUser('ivanov', 'Д-р Иван Иванов', 'doctor', 'doctor pin 1');
   await hub.start();
   cleanup(() => hub.stop());
 
@@ -44,33 +49,31 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
     writeFileSync(join(shots, `${name}.png`), await app.screenshot());
   };
 
-  // First start: create the encrypted store.
-  await app.type('input[name=cabinet]', 'cabinet-2');
-  await app.type('input[name=user]', 'Мария Петрова');
-  await app.type('input[name=secret]', 'van passphrase 1');
-  await app.type('input[name=again]', 'van passphrase 1');
-  await app.click('[data-action=unlock]');
-  await app.find('[data-nav=today]');
-  await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'not_enrolled', 'not enrolled state');
-
-  // Lock; a wrong passphrase is refused with a clear message; the right one opens.
-  await app.click('[data-action=lock]');
-  await app.type('input[name=secret]', 'wrong passphrase');
-  await app.click('[data-action=unlock]');
-  assert.match(await app.text('[data-error=unlock]'), /Грешна парола/);
-  await shot('app-unlock-wrong');
-  await app.type('input[name=secret]', 'van passphrase 1');
-  await app.click('[data-action=unlock]');
-  await app.find('[data-nav=today]');
-
-  // Connect the tablet to the hub.
+  // First start: connect to the hub; its users of this device's roles arrive.
   const code = hub.enrollmentCode('cabinet-2');
-  await app.click('[data-nav=settings]');
-  await app.type('input[name=hub_url]', hub.url);
+  await app.type('input[name=hub_url]', 'http://192.0.2.1:8750');
   await app.type('input[name=code]', code);
-  await app.click('[data-action=enroll]');
-  await app.find('[data-ok=enroll]');
+  await app.click('[data-action=unlock]');
+  assert.match(await app.waitText('form', /само към този компютър/), /https:\/\//);
+  await app.exec("document.querySelector('input[name=hub_url]').value = ''");
+  await app.type('input[name=hub_url]', hub.url);
+  await app.click('[data-action=unlock]');
+  await app.find('select[name=user]');
+  const options = await app.exec("return [...document.querySelectorAll('select[name=user] option')].map((o) => o.textContent)");
+  assert.deepEqual(options.sort(), ['Д-р Иван Иванов · лекар', 'Мария Петрова · медицинска сестра'], 'the hub admin is not a user of this device');
+  await shot('app-login');
+  await login(app, 'mpetrova', 'van pin 2026');
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'up_to_date', 'first sync');
+
+  // Lock; a wrong PIN is refused with the tries left; the right one opens.
+  await app.click('[data-action=lock]');
+  await app.find('select[name=user]');
+  await choose(app, 'mpetrova');
+  await app.type('input[name=secret]', 'wrong pin 0');
+  await app.click('[data-action=unlock]');
+  assert.match(await app.waitText('[data-field-error=secret]', /Грешна парола/), /остават 5 опита/);
+  await shot('app-unlock-wrong');
+  await login(app, 'mpetrova', 'van pin 2026');
 
   // The van drives out of range.
   await hub.stop();
@@ -96,10 +99,7 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await new Promise((r) => setTimeout(r, 800));
   await app.quit();
   app = await WebDriver.start(driver.base, { 'tauri:options': { application: binary('kabinet-app') } });
-  await app.type('input[name=user]', 'Мария Петрова');
-  await app.type('input[name=secret]', 'van passphrase 1');
-  await app.click('[data-action=unlock]');
-  await app.find('[data-nav=today]');
+  await login(app, 'mpetrova', 'van pin 2026');
   await app.exec(`location.hash = '#/visit/${personId}'`);
   await waitFor(async () => (await app.exec("return document.querySelector('input[name=glucose]')?.value")) === '6,1', 'the draft after a restart');
   assert.equal(await app.exec("return document.querySelector('input[name=pulse]').value"), '77');
@@ -133,5 +133,33 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   const hits = await hubSearch(hub, 'asen asenov');
   assert.equal(hits.length, 1, JSON.stringify(hits));
   assert.equal(hits[0].full_name, 'Асен Асенов');
+
+  // The hub admin disables her: at the next sync the app locks and refuses her.
+  hub.cli(['users', 'disable', 'mpetrova']);
+  await app.click('[data-action=sync-now]');
+  assert.match(await app.waitText('[data-lock-reason]', /деактивиран/, 30000), /заключено/);
+  const left = await app.exec("return [...document.querySelectorAll('select[name=user] option')].map((o) => o.textContent)");
+  assert.deepEqual(left, ['Д-р Иван Иванов · лекар'], 'a disabled user cannot be chosen any more');
+  await app.quit();
+  await driver.stop();
+
+  // A quiet spell locks the app (the shell enforces it too, not only the page).
+  const quiet = await tauriDriver({ KABINET_APP_DATA: data, KABINET_IDLE_LOCK_MS: '2500', KABINET_NO_VIEWER: '1' });
+  cleanup(() => quiet.stop());
+  app = await WebDriver.start(quiet.base, { 'tauri:options': { application: binary('kabinet-app') } });
+  await login(app, 'ivanov', 'doctor pin 1');
+  assert.match(await app.waitText('[data-lock-reason]', /неактивност/, 15000), /влезте отново/);
 });
+
+async function choose(app, user) {
+  await app.find('select[name=user]');
+  await app.exec(`const s = document.querySelector('select[name=user]'); s.value = ${JSON.stringify(user)}; s.dispatchEvent(new Event('change'))`);
+}
+
+async function login(app, user, secret) {
+  await choose(app, user);
+  await app.type('input[name=secret]', secret);
+  await app.click('[data-action=unlock]');
+  await app.find('[data-nav=today]');
+}
 void ROOT;

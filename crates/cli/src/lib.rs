@@ -110,6 +110,9 @@ enum Command {
         #[arg(long, default_value = "kabinet")]
         name: String,
     },
+    /// Take the hub's users for this device into the keyring beside the database, so they can
+    /// log in to the app offline (the app does this after every sync by itself).
+    UsersSync,
     /// Sync with the hub now: send what changed here, receive what changed elsewhere.
     Sync {
         /// Keep running: sync whenever the hub is reachable (probing with backoff while it
@@ -682,6 +685,27 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 report.bytes_received,
                 report.exchanges,
                 tr(lang, "заявки", "requests")
+            )?;
+        }
+        Command::UsersSync => {
+            let key = key_of(&cli, lang)?;
+            let store = Store::open(&cli.db, &key)?;
+            let ring = kabinet_keys::Keyring::beside(&cli.db);
+            let outcome = kabinet_sync::sync_users(&store, &ring, &key)?;
+            let users = kabinet_keys::Keyring::load(&ring)?.users();
+            writeln!(
+                out,
+                "{} {} ({}: {}; {}: {})",
+                tr(
+                    lang,
+                    "Потребители на устройството:",
+                    "Users of this device:"
+                ),
+                users.iter().filter(|u| !u.disabled).count(),
+                tr(lang, "нови", "new"),
+                outcome.added.len(),
+                tr(lang, "премахнати", "removed"),
+                outcome.removed.len()
             )?;
         }
         Command::Status { json } => {

@@ -69,9 +69,12 @@ interface Transport {
   mode: 'app' | 'hub';
   call(lang: Lang, op: string, args?: unknown): Promise<unknown>;
   status(): Promise<AppStatus>;
-  create(lang: Lang, cabinet: string, user: string, passphrase: string): Promise<AppStatus>;
+  /** First start of the app: enroll with the hub and take its users for this device. */
+  setup(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<AppStatus>;
   unlock(lang: Lang, user: string, secret: string): Promise<AppStatus>;
   lock(): Promise<void>;
+  /** The user is at work: restarts the inactivity lock's count. */
+  touch(): Promise<void>;
   syncView(): Promise<SyncView>;
   syncNow(): Promise<void>;
   enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
@@ -91,11 +94,14 @@ function tauriTransport(invoke: Invoke): Transport {
     mode: 'app',
     call: (lang, op, args) => invoke('api', { call: { lang, op, args: args ?? {} } }),
     status: () => invoke('app_status') as Promise<AppStatus>,
-    create: (lang, cabinet, user, passphrase) =>
-      invoke('create_store', { lang, cabinet, user, passphrase }) as Promise<AppStatus>,
-    unlock: (lang, user, passphrase) => invoke('unlock', { lang, user, passphrase }) as Promise<AppStatus>,
+    setup: (lang, hub_url, code, device_name) =>
+      invoke('setup_device', { lang, hub_url, code, device_name }) as Promise<AppStatus>,
+    unlock: (lang, user, secret) => invoke('login', { lang, user, secret }) as Promise<AppStatus>,
     lock: async () => {
       await invoke('lock');
+    },
+    touch: async () => {
+      await invoke('touch');
     },
     syncView: () => invoke('sync_view') as Promise<SyncView>,
     syncNow: async () => {
@@ -135,31 +141,33 @@ function httpTransport(base: string): Transport {
     }
     return json;
   }
-  let me: { display_name: string } | null = null;
+  let me: { display_name: string; role?: string } | null = null;
   return {
     mode: 'hub',
     call: (lang, op, args) => request('/api/call', { lang, op, args: args ?? {} }),
     status: async () => {
       if (token()) {
         try {
-          me = (await request('/api/me', undefined, 'GET')) as { display_name: string };
+          me = (await request('/api/me', undefined, 'GET')) as { display_name: string; role?: string };
         } catch {
           me = null;
         }
       }
-      return { exists: true, unlocked: me !== null, user: me?.display_name ?? null, cabinet: 'hub' };
+      return { state: me ? 'unlocked' : 'locked', exists: true, unlocked: me !== null, user: me?.display_name ?? null, role: me?.role ?? null, cabinet: 'hub' };
     },
-    create: async () => {
+    setup: async () => {
       throw new ApiError('unsupported', 'Not available in the browser.');
     },
+    // The hub's sessions expire on their own; nothing to count here.
+    touch: async () => {},
     unlock: async (_lang, user, password) => {
       const s = (await request('/api/login', { name: user, password })) as {
         token: string;
-        user: { display_name: string };
+        user: { display_name: string; role?: string };
       };
       sessionStorage.setItem(TOKEN, s.token);
       me = s.user;
-      return { exists: true, unlocked: true, user: s.user.display_name, cabinet: 'hub' };
+      return { state: 'unlocked', exists: true, unlocked: true, user: s.user.display_name, role: s.user.role ?? null, cabinet: 'hub' };
     },
     lock: async () => {
       try {
@@ -215,8 +223,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
   return {
     mode: transport.mode,
     status: () => wrap(() => transport.status()),
-    create: (cabinet: string, user: string, passphrase: string) =>
-      wrap(() => transport.create(lang(), cabinet, user, passphrase)),
+    setup: (hubUrl: string, code: string, deviceName: string) =>
+      wrap(() => transport.setup(lang(), hubUrl, code, deviceName)),
+    touch: () => wrap(() => transport.touch()),
     unlock: (user: string, secret: string) => wrap(() => transport.unlock(lang(), user, secret)),
     lock: () => wrap(() => transport.lock()),
     syncView: () => wrap(() => transport.syncView()),

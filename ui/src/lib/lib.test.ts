@@ -123,7 +123,8 @@ describe('the api module', () => {
         return [];
       },
       status: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'c' }),
-      create: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'c' }),
+      setup: async () => ({ exists: true, unlocked: false, user: null, cabinet: 'c' }),
+      touch: async () => {},
       unlock: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'c' }),
       lock: async () => {},
       syncView: async () => ({ last_success: null, pending_local_changes: 0, hub_url: null }),

@@ -8,7 +8,10 @@ export const app = $state({
   lang: (saved === 'en' ? 'en' : 'bg') as Lang,
   unlocked: false,
   user: null as string | null,
+  role: null as string | null,
   cabinet: null as string | null,
+  /** Why the app locked itself (inactivity, user disabled), shown on the login screen. */
+  lockMessage: '',
 });
 setApiLang(app.lang);
 

@@ -1,10 +1,26 @@
 // The shapes kabinet-service answers with (crates/service/src/views.rs).
 
+/** A user who may log in on this device (the hub sends them by sync). */
+export interface DeviceUserSummary {
+  name: string;
+  display_name: string;
+  role: string;
+  disabled: boolean;
+  locked: boolean;
+}
+
 export interface AppStatus {
+  /** setup: nobody can open a store here yet (first start); locked; unlocked. */
+  state?: 'setup' | 'locked' | 'unlocked';
   exists: boolean;
   unlocked: boolean;
   user: string | null;
+  role?: string | null;
   cabinet: string | null;
+  users?: DeviceUserSummary[];
+  idle_lock_ms?: number;
+  /** Why the last session ended: idle, disabled. */
+  lock_reason?: string | null;
 }
 
 export interface PersonHit {
