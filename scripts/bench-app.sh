@@ -9,7 +9,7 @@ export KABINET_SETUP_TESTS=1
 . scripts/setup.sh
 RUNS="${1:-3}"
 (cd ui && npm run --silent build)
-cargo build --release -p kabinet-app -p kabinet-cli
+cargo build --release -p kabinet-app -p kabinet-cli -p kabinet-hub
 BIN="$CARGO_TARGET_DIR/release"
 CACHE="$HOME/.cache/kabinet-bench"
 STORE="$CACHE/app-100k.db"
@@ -26,6 +26,22 @@ if [ ! -f "$STORE" ]; then
     rm -f "$CACHE/w$seed.jsonl"
   done
   mv "$STORE.tmp" "$STORE"
+fi
+KEYRING="$CACHE/app-100k.keys.json"
+if [ ! -f "$KEYRING" ]; then
+  # The app's users come from a hub: a short-lived one on loopback gives the store its user.
+  HUB_DIR=$(mktemp -d)
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  export KABINET_HUB_DATA="$HUB_DIR" KABINET_HUB_KEY="bench hub" KABINET_HUB_LOG=warn
+  "$BIN/kabinet-hub" serve --plain-http --listen "127.0.0.1:$PORT" & HUB_PID=$!
+  for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add bench --display-name "Бенчмарк" --role nurse
+  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
+  KABINET_DB="$STORE" KABINET_KEY="$PASS" "$BIN/kabinet" enroll --hub "http://127.0.0.1:$PORT" --code "$CODE" --name bench
+  KABINET_DB="$STORE" KABINET_KEY="$PASS" "$BIN/kabinet" users-sync
+  kill $HUB_PID; wait $HUB_PID 2>/dev/null || true
+  rm -rf "$HUB_DIR"
+  unset KABINET_HUB_DATA KABINET_HUB_KEY
 fi
 for _ in $(seq "$RUNS"); do
   (cd ui && xvfb-run -a -s "-screen 0 1280x800x24" node tests/bench-app.mjs "$BIN/kabinet-app" "$STORE" "$PASS")

@@ -533,10 +533,10 @@ fn print_slips(
 ) -> Result<String, ErrorBody> {
     let lang = lang_of(&lang);
     let pdf = {
-        let guard = state.live_session(lang, false)?;
-        let session = guard.as_ref().ok_or_else(|| locked(lang, None))?;
+        let mut guard = state.live_session(lang, false)?;
+        let session = guard.as_mut().ok_or_else(|| locked(lang, None))?;
         let ctx = context(session, lang);
-        kabinet_service::referrals::slips_pdf(&session.store, &ctx, &ids, &paper)
+        kabinet_service::referrals::slips_pdf(&mut session.store, &ctx, &ids, &paper)
             .map_err(|e| e.body(lang))?
     };
     // Slips hold names: they stay in the app's own directory, not in /tmp.

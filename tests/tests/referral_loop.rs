@@ -78,7 +78,7 @@ priority = 0
     std::fs::write(
         &pdf,
         referrals::slips_pdf(
-            &cabinet,
+            &mut cabinet,
             &Context {
                 lang: Lang::Bg,
                 user: "t".into(),

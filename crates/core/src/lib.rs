@@ -3,6 +3,7 @@
 //! No I/O, no clock, no storage: every other crate speaks these types.
 
 pub mod access;
+pub mod audit;
 pub mod directory;
 pub mod error;
 pub mod form;
@@ -15,6 +16,7 @@ pub mod translit;
 pub mod visit;
 
 pub use access::{Role, may_read, may_write};
+pub use audit::{AuditAction, AuditEntry, ChainedEntry};
 pub use directory::{Directory, FollowUpDays, Place};
 pub use error::{
     Checked, Concern, Field, Lang, Problem, ValidationError, ValidationErrors, Warning,

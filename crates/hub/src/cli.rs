@@ -81,6 +81,30 @@ enum Command {
     /// Hub staff who sign in to the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The audit log: every create, edit, sensitive view and print, on every device and at the
+    /// hub, and what the hub refused; newest first.
+    Audit {
+        /// Part of a user's name.
+        #[arg(long)]
+        user: Option<String>,
+        /// A device id (as `devices list` shows) or "hub".
+        #[arg(long)]
+        device: Option<String>,
+        /// A record id, or its beginning.
+        #[arg(long)]
+        record: Option<String>,
+        /// create | edit | view | print | withdraw | refused
+        #[arg(long)]
+        action: Option<String>,
+        /// From this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Before this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
     /// The SHA-256 fingerprint of the hub's certificate, which devices pin at enrollment.
     Fingerprint,
     /// Look up a referral by the code on its slip, or record what happened.
@@ -531,6 +555,34 @@ pub fn main_entry() -> Result<()> {
                         .as_deref()
                         .map(|n| format!(" — {n}"))
                         .unwrap_or_default()
+                );
+            }
+        }
+        Command::Audit {
+            user,
+            device,
+            record,
+            action,
+            since,
+            until,
+            limit,
+        } => {
+            let day = |d: &Option<chrono::NaiveDate>| {
+                d.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+            };
+            let rows = open(&settings)?.audit(&crate::AuditFilter {
+                user: user.clone(),
+                device: device.clone(),
+                record: record.clone(),
+                action: action.clone(),
+                since: day(since),
+                until: day(until),
+                limit: *limit,
+            })?;
+            for r in rows {
+                println!(
+                    "{}  {:<8} {:<24} {:<36} {:<30} {}  [{}]",
+                    r.at, r.action, r.user, r.device, r.class, r.record, r.source
                 );
             }
         }

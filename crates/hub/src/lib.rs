@@ -12,4 +12,4 @@ pub mod users;
 
 pub use server::router;
 pub use sqlite::SqliteHub;
-pub use storage::{Device, HubError, HubStorage, StaffUser, UserRecord};
+pub use storage::{AuditFilter, AuditRow, Device, HubError, HubStorage, StaffUser, UserRecord};

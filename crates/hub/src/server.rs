@@ -71,6 +71,14 @@ impl From<HubError> for ApiError {
                     ),
                 )
             }
+            HubError::AuditChain { .. } => {
+                tracing::error!(error = %e, "audit chain broken");
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    e.to_string(),
+                    "дневникът за достъп на устройството е променян: Хъбът не го приема; уведомете администратора",
+                )
+            }
             HubError::BadDocument { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 e.to_string(),
@@ -232,6 +240,22 @@ async fn roster(
     Ok(Json(serde_json::json!({ "users": users })))
 }
 
+#[derive(Deserialize)]
+struct AuditPush {
+    entries: Vec<kabinet_core::audit::ChainedEntry>,
+}
+
+/// A device's audit entries since the last it sent.
+async fn audit_push(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    Json(push): Json<AuditPush>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let device = authenticate(&storage, &headers).await?;
+    let acked = blocking(move || storage.push_audit(&device, &push.entries)).await?;
+    Ok(Json(serde_json::json!({ "acked_through": acked })))
+}
+
 /// The router: `/health`, `/v1/enroll`, `/v1/sync`, the staff web API under `/api`, and the
 /// web UI from `ui_dir` when given.
 pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Router {
@@ -240,6 +264,7 @@ pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Rou
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
         .route("/v1/users", get(roster))
+        .route("/v1/audit", post(audit_push))
         .merge(crate::staff::api_routes());
     let app = match ui_dir {
         Some(dir) => app.fallback_service(crate::staff::ui_service(dir)),

@@ -2,10 +2,13 @@
 //! with its projections, so hub staff can search) plus the hub's own tables: devices,
 //! enrollment codes and the relay log that devices pull from.
 
-use crate::storage::{Device, HubError, HubStorage, LoginRecord, StaffUser, UserRecord};
+use crate::storage::{
+    AuditFilter, AuditRow, Device, HubError, HubStorage, LoginRecord, StaffUser, UserRecord,
+};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
+use kabinet_core::audit::{ChainedEntry, GENESIS, to_hex, verify_chain};
 use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreKey};
 use kabinet_sync::{DocChanges, SyncRequest, SyncResponse};
 use rusqlite::{OptionalExtension, Row, params};
@@ -55,6 +58,22 @@ CREATE TABLE IF NOT EXISTS hub_refusal (
     class     TEXT NOT NULL,
     action    TEXT NOT NULL
 ) STRICT;
+-- The devices' audit logs as they arrive, each device's chain continued link by link.
+CREATE TABLE IF NOT EXISTS hub_audit (
+    device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    user        TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    record      TEXT NOT NULL,
+    class       TEXT NOT NULL,
+    prev_hash   BLOB NOT NULL,
+    hash        BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) STRICT;
+CREATE INDEX IF NOT EXISTS hub_audit_by_time ON hub_audit(at);
 -- Every change new to the hub, in arrival order: what devices pull.
 CREATE TABLE IF NOT EXISTS hub_relay (
     hub_seq       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -490,6 +509,133 @@ impl HubStorage for SqliteHub {
         Ok(out)
     }
 
+    fn push_audit(&self, device: &Device, entries: &[ChainedEntry]) -> Result<u64, HubError> {
+        let mut store = self.store();
+        let mut outcome = Ok(0);
+        store.write(Origin::Sync, |w| {
+            let c = w.extension_sql();
+            let last: Option<(i64, Vec<u8>)> = c
+                .query_row(
+                    "SELECT seq, hash FROM hub_audit WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    [&device.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (last_seq, last_hash) = match last {
+                Some((seq, hash)) => (seq as u64, hash.try_into().unwrap_or(GENESIS)),
+                None => (0, GENESIS),
+            };
+            // Entries the hub already holds (a replayed request) must be the same ones.
+            let mut fresh = Vec::new();
+            for e in entries {
+                if e.entry.seq <= last_seq {
+                    let held: Option<Vec<u8>> = c
+                        .query_row(
+                            "SELECT hash FROM hub_audit WHERE device_id = ?1 AND seq = ?2",
+                            params![device.id, e.entry.seq as i64],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if held.map(|h| to_hex(&h.try_into().unwrap_or(GENESIS))) != Some(e.hash.clone())
+                    {
+                        outcome = Err(kabinet_core::audit::ChainBreak::Content { seq: e.entry.seq });
+                        break;
+                    }
+                } else {
+                    fresh.push(e.clone());
+                }
+            }
+            if outcome.is_ok() {
+                match verify_chain(last_hash, last_seq, &fresh) {
+                    Ok(_) => {
+                        let now = Utc::now().to_rfc3339();
+                        for e in &fresh {
+                            let decode = |h: &str| hex::decode(h).unwrap_or_default();
+                            c.execute(
+                                "INSERT INTO hub_audit (device_id, seq, at, user, device, action, record,
+                                                        class, prev_hash, hash, received_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                params![
+                                    device.id,
+                                    e.entry.seq as i64,
+                                    e.entry.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                                    e.entry.user,
+                                    e.entry.device,
+                                    e.entry.action.as_str(),
+                                    e.entry.record,
+                                    e.entry.class,
+                                    decode(&e.prev_hash),
+                                    decode(&e.hash),
+                                    now
+                                ],
+                            )?;
+                        }
+                        outcome = Ok(fresh.last().map_or(last_seq, |e| e.entry.seq).max(last_seq));
+                    }
+                    Err(b) => outcome = Err(b),
+                }
+            }
+            if let Err(b) = &outcome {
+                // Recorded where the admin looks: the audit view lists refusals too.
+                c.execute(
+                    "INSERT INTO hub_refusal (at, device_id, doc_id, class, action) VALUES (?1, ?2, NULL, ?3, 'audit_chain')",
+                    params![Utc::now().to_rfc3339(), device.id, b.to_string()],
+                )?;
+            }
+            Ok(())
+        })?;
+        outcome.map_err(|b| HubError::AuditChain {
+            device: device.id.clone(),
+            reason: b.to_string(),
+        })
+    }
+
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError> {
+        let store = self.store();
+        // Devices' entries, the hub's own (staff at the web UI, the CLI), and refusals.
+        let sql = "SELECT * FROM (
+                SELECT at, user, device, action, record, class, 'device' AS source FROM hub_audit
+                UNION ALL
+                SELECT at, user, 'hub', action, record, class, 'hub' FROM audit_log
+                UNION ALL
+                SELECT at, '', device_id, 'refused', COALESCE(lower(hex(doc_id)), ''), class, 'refusal'
+                  FROM hub_refusal
+            )
+            WHERE (?1 IS NULL OR user LIKE '%' || ?1 || '%')
+              AND (?2 IS NULL OR device = ?2)
+              AND (?3 IS NULL OR replace(record, '-', '') LIKE replace(?3, '-', '') || '%')
+              AND (?4 IS NULL OR action = ?4)
+              AND (?5 IS NULL OR at >= ?5)
+              AND (?6 IS NULL OR at < ?6)
+            ORDER BY at DESC LIMIT ?7";
+        Ok(store
+            .connection()
+            .prepare(sql)?
+            .query_map(
+                params![
+                    filter.user,
+                    filter.device,
+                    filter.record,
+                    filter.action,
+                    filter.since.map(|t| t.to_rfc3339()),
+                    filter.until.map(|t| t.to_rfc3339()),
+                    filter.limit.clamp(1, 5000) as i64
+                ],
+                |r| {
+                    Ok(AuditRow {
+                        at: r.get(0)?,
+                        user: r.get(1)?,
+                        device: r.get(2)?,
+                        action: r.get(3)?,
+                        record: r.get(4)?,
+                        class: r.get(5)?,
+                        source: r.get(6)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError> {
         Ok(self
             .store()
@@ -601,7 +747,7 @@ impl HubStorage for SqliteHub {
         paper: &str,
     ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError> {
         Ok(kabinet_service::referrals::slips_pdf(
-            &self.store(),
+            &mut self.store(),
             ctx,
             ids,
             paper,

@@ -265,6 +265,162 @@ async fn slips(
     })
 }
 
+/// The signed-in hub admin, or 403.
+async fn admin(storage: &SharedStorage, headers: &HeaderMap) -> Result<StaffUser, ApiError> {
+    let user = staff(storage, headers).await?;
+    if user.role != "hub_admin" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only a hub admin may manage users and read the audit log",
+            "само администратор на Хъба може да управлява потребители и да чете дневника",
+        ));
+    }
+    Ok(user)
+}
+
+fn admin_error(e: crate::users::UserAdminError, lang: Lang) -> Response {
+    let message = e.message(lang);
+    let (status, body) = match e.field() {
+        Some(field) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kabinet_service::ErrorBody::invalid_field(message.clone(), field, message),
+        ),
+        None => (
+            match e {
+                crate::users::UserAdminError::Hub(crate::HubError::NoSuchUser(_)) => {
+                    StatusCode::NOT_FOUND
+                }
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            kabinet_service::ErrorBody::new("admin", message),
+        ),
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn list_users(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::UserRecord>>, ApiError> {
+    admin(&storage, &headers).await?;
+    Ok(Json(blocking(move || storage.users()).await?))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+    display_name: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    lang: Option<Lang>,
+}
+
+async fn add_user(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    Json(req): Json<NewUser>,
+) -> Result<Response, ApiError> {
+    let by = admin(&storage, &headers).await?;
+    let lang = req.lang.unwrap_or(Lang::Bg);
+    let result = tokio::task::spawn_blocking(move || {
+        crate::users::add(
+            storage.as_ref(),
+            &req.name,
+            &req.display_name,
+            &req.role,
+            &req.password,
+        )
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            "вътрешна грешка",
+        )
+    })?;
+    Ok(match result {
+        Ok(user) => {
+            tracing::info!(by = %by.name, user = %user.name, "user added at the web UI");
+            (StatusCode::CREATED, Json(user)).into_response()
+        }
+        Err(e) => admin_error(e, lang),
+    })
+}
+
+#[derive(Deserialize)]
+struct UserAction {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    lang: Option<Lang>,
+}
+
+async fn user_action(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    axum::extract::Path((name, action)): axum::extract::Path<(String, String)>,
+    Json(req): Json<UserAction>,
+) -> Result<Response, ApiError> {
+    let by = admin(&storage, &headers).await?;
+    let lang = req.lang.unwrap_or(Lang::Bg);
+    if by.name == name && action == "disable" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "you cannot disable yourself",
+            "не можете да деактивирате себе си",
+        ));
+    }
+    let who = name.clone();
+    let result = tokio::task::spawn_blocking(move || match action.as_str() {
+        "disable" => Ok(crate::users::set_disabled(storage.as_ref(), &name, true)),
+        "enable" => Ok(crate::users::set_disabled(storage.as_ref(), &name, false)),
+        "reset" => Ok(crate::users::reset(storage.as_ref(), &name, &req.password)),
+        _ => Err(()),
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            "вътрешна грешка",
+        )
+    })?
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown action; one of disable, enable, reset",
+            "непознато действие",
+        )
+    })?;
+    Ok(match result {
+        Ok(()) => {
+            tracing::info!(by = %by.name, user = %who, "user changed at the web UI");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => admin_error(e, lang),
+    })
+}
+
+async fn audit_log(
+    State(storage): State<SharedStorage>,
+    headers: HeaderMap,
+    axum::extract::Query(filter): axum::extract::Query<crate::AuditFilter>,
+) -> Result<Json<Vec<crate::AuditRow>>, ApiError> {
+    admin(&storage, &headers).await?;
+    // Empty boxes in the form mean "any".
+    let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let filter = crate::AuditFilter {
+        user: blank(filter.user),
+        device: blank(filter.device),
+        record: blank(filter.record),
+        action: blank(filter.action),
+        ..filter
+    };
+    Ok(Json(blocking(move || storage.audit(&filter)).await?))
+}
+
 /// `/api/*` for the web UI.
 pub fn api_routes() -> Router<SharedStorage> {
     Router::new()
@@ -273,6 +429,9 @@ pub fn api_routes() -> Router<SharedStorage> {
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
         .route("/api/call", post(call))
+        .route("/api/admin/users", get(list_users).post(add_user))
+        .route("/api/admin/users/{name}/{action}", post(user_action))
+        .route("/api/admin/audit", get(audit_log))
 }
 
 /// Serves the built UI (`ui/dist`) with `index.html` for unknown paths, so a reload on any

@@ -53,8 +53,45 @@ pub struct LoginRecord {
     pub next_try_at: Option<DateTime<Utc>>,
 }
 
+/// What the admin's audit view asks for; `None` means any.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditFilter {
+    /// Part of the user's name.
+    pub user: Option<String>,
+    pub device: Option<String>,
+    /// A record id (or its beginning).
+    pub record: Option<String>,
+    /// create | edit | view | print | withdraw | refused
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    500
+}
+
+/// One line of the audit view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub user: String,
+    pub device: String,
+    pub action: String,
+    pub record: String,
+    pub class: String,
+    /// device (a device's own log), hub (staff at the hub), refusal (refused by the hub).
+    pub source: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    #[error(
+        "device {device}: its audit log does not continue the one the hub holds ({reason}); it was changed on the device"
+    )]
+    AuditChain { device: String, reason: String },
     #[error("no user {0}")]
     NoSuchUser(String),
     #[error("this device's roles may not write {class} documents (document {doc_id})")]
@@ -128,6 +165,15 @@ pub trait HubStorage: Send + Sync + 'static {
         &self,
         roles: &[kabinet_core::Role],
     ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
+    /// Takes a device's audit entries that continue the chain the hub holds for it; returns
+    /// the last sequence number held. A break is refused and recorded.
+    fn push_audit(
+        &self,
+        device: &Device,
+        entries: &[kabinet_core::audit::ChainedEntry],
+    ) -> Result<u64, HubError>;
+    /// The audit view, newest first.
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError>;
     /// An active user, their password hash and wrong-try state, for signing in.
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
     /// Records a sign-in's outcome: a good one clears the count; a wrong one counts and sets

@@ -170,6 +170,8 @@ const DRAFT_MAX_BYTES: usize = 64 * 1024;
 
 /// Runs one request; the answer is the JSON the screen renders.
 pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Value, ServiceError> {
+    // Every local write of this call is audited as this user's (in the write's transaction).
+    store.set_audit_user(Some(ctx.user.clone()));
     let value = match request {
         Request::Search { query } => json!(search(store, &query)?),
         Request::CheckPerson { draft } => json!(check_person(store, ctx, &draft)?),
@@ -177,7 +179,11 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
             draft,
             not_a_duplicate,
         } => json!(register_person(store, ctx, &draft, not_a_duplicate)?),
-        Request::PersonRecord { id } => json!(person_record(store, ctx, id)?),
+        Request::PersonRecord { id } => {
+            let record = person_record(store, ctx, id)?;
+            audit_view(store, &id.to_string(), "person", &record.sensitive)?;
+            json!(record)
+        }
         Request::CheckVisit { form } => json!(check_visit(ctx, &form)),
         Request::SaveVisit {
             person_id,
@@ -190,8 +196,26 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
         )?),
         Request::Today { day } => json!(today(store, ctx, day)?),
         Request::Destinations {} => json!(destinations(ctx.lang)),
-        Request::ReferralByCode { code } => json!(referrals::by_code(store, ctx, &code)?),
-        Request::Referral { id } => json!(referrals::detail(store, ctx, id)?),
+        Request::ReferralByCode { code } => {
+            let detail = referrals::by_code(store, ctx, &code)?;
+            audit_view(
+                store,
+                &detail.view.id.to_string(),
+                "referral",
+                &[reason_class(&detail.view.reason)],
+            )?;
+            json!(detail)
+        }
+        Request::Referral { id } => {
+            let detail = referrals::detail(store, ctx, id)?;
+            audit_view(
+                store,
+                &id.to_string(),
+                "referral",
+                &[reason_class(&detail.view.reason)],
+            )?;
+            json!(detail)
+        }
         Request::UpdateReferral { update } => json!(referrals::update(store, ctx, &update)?),
         Request::FollowUp {} => json!(referrals::follow_up(store, ctx)?),
         Request::IssuedOn { day } => json!(referrals::issued_on(
@@ -222,6 +246,31 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
         }
     };
     Ok(value)
+}
+
+/// Records a view of a record when it showed data of a sensitive class (results, psychology
+/// or legal notes); general data is not audited per view.
+fn audit_view(
+    store: &mut Store,
+    record: &str,
+    kind: &str,
+    classes: &[kabinet_core::AccessClass],
+) -> Result<(), ServiceError> {
+    let mut sensitive: Vec<&str> = classes
+        .iter()
+        .filter(|c| **c != kabinet_core::AccessClass::General)
+        .map(|c| c.as_str())
+        .collect();
+    sensitive.sort_unstable();
+    sensitive.dedup();
+    if !sensitive.is_empty() {
+        store.audit_event(
+            kabinet_core::AuditAction::View,
+            record,
+            &format!("{kind}/{}", sensitive.join(",")),
+        )?;
+    }
+    Ok(())
 }
 
 pub fn search(store: &Store, query: &str) -> Result<Vec<PersonHit>, ServiceError> {
@@ -379,27 +428,33 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     let person = store.person(id)?;
     let days = store.directory()?.follow_up_days;
     let mut visits = Vec::new();
+    let mut sensitive = Vec::new();
     for summary in store.visits_of_person(id)? {
         let mut visit = store.visit(summary.id)?;
         for kind in visit.screenings.kinds() {
             if !ctx.can_read(kind.access_class()) {
                 visit.screenings.remove(kind);
+            } else {
+                sensitive.push(kind.access_class());
             }
         }
         visits.push(VisitView::of(&visit, lang));
     }
     visits.sort_by_key(|v| std::cmp::Reverse(v.at));
-    let referrals = store
+    let referrals: Vec<ReferralView> = store
         .referrals_of_person(id)?
         .into_iter()
         .filter(|r| ctx.can_read(reason_class(&r.reason)))
         .map(|r| ReferralView::with_days(r, lang, Utc::now(), &days))
         .collect();
+    sensitive.extend(referrals.iter().map(|r| reason_class(&r.reason)));
+    sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
         conflicts: store.conflicts(id)?,
         person: PersonView::of(&person),
         visits,
         referrals,
+        sensitive,
     })
 }
 

@@ -51,7 +51,7 @@ fn readable(
 
 /// One PDF with a page per referral.
 pub fn slips_pdf(
-    store: &Store,
+    store: &mut Store,
     ctx: &Context,
     ids: &[Uuid],
     paper: &str,
@@ -69,7 +69,18 @@ pub fn slips_pdf(
         .iter()
         .map(|r| slip_of(store, r))
         .collect::<Result<Vec<_>, _>>()?;
-    kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))
+    let pdf =
+        kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    // A slip carries a name and a reason: every print is on the record.
+    store.set_audit_user(Some(ctx.user.clone()));
+    for r in &referrals {
+        store.audit_event(
+            kabinet_core::AuditAction::Print,
+            &r.id.to_string(),
+            &format!("referral/{}", r.reason.access_class().as_str()),
+        )?;
+    }
+    Ok(pdf)
 }
 
 /// The referrals issued on a day (Sofia time), in the order they were issued: "today's slips".

@@ -291,7 +291,7 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
     let id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
     let code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
 
-    let pdf = referrals::slips_pdf(&s, &ctx(), &[id], "A5").unwrap();
+    let pdf = referrals::slips_pdf(&mut s, &ctx(), &[id], "A5").unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     let today = call(&mut s, json!({"op": "issued_on", "args": {}})).unwrap();
     assert_eq!(today, json!([id]));
@@ -412,7 +412,7 @@ fn hub_staff_see_only_what_their_role_may_read() {
     )
     .unwrap_err();
     assert_eq!(err.body(Lang::Bg).kind, "not_found");
-    assert!(referrals::slips_pdf(&s, &mediator, &[hiv_id], "A5").is_err());
+    assert!(referrals::slips_pdf(&mut s, &mediator, &[hiv_id], "A5").is_err());
     let today = as_mediator(&mut s, json!({"op": "today", "args": {}})).unwrap();
     assert_eq!(today["referrals"].as_array().unwrap().len(), 1);
     // And may not record an HIV result.

@@ -379,6 +379,9 @@ pub struct PersonRecord {
     pub referrals: Vec<ReferralView>,
     /// Fields that two devices changed at once: the UI flags them for a look.
     pub conflicts: Vec<String>,
+    /// The sensitive classes this view shows (for the audit log).
+    #[serde(skip)]
+    pub sensitive: Vec<kabinet_core::AccessClass>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,6 +5,7 @@
 //! Durability: WAL with `synchronous = FULL`, one transaction per save; when a save returns,
 //! the record is on disk. Sync (#3) reads [`Store::changes_since`] and the document heads.
 
+pub mod audit;
 mod doc;
 pub mod import;
 mod projection;
@@ -114,6 +115,8 @@ pub enum StoreError {
     Invalid(#[from] ValidationErrors),
     #[error("writing: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the audit log was tampered with: {0}")]
+    AuditChain(#[from] kabinet_core::audit::ChainBreak),
 }
 
 impl StoreError {
@@ -180,6 +183,8 @@ pub struct Store {
     /// copied database file would otherwise carry its actor along.
     actor: ActorId,
     path: PathBuf,
+    /// Who local writes are recorded as in the audit log (set per call by the service).
+    audit_user: Option<String>,
 }
 
 impl Store {
@@ -261,6 +266,7 @@ impl Store {
             conn,
             actor: ActorId::random(),
             path: path.to_path_buf(),
+            audit_user: None,
         })
     }
 
@@ -286,6 +292,7 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut writer = Writer::new(tx, &self.actor, origin);
+        writer.audit_user = self.audit_user.clone();
         let out = f(&mut writer)?;
         writer.commit()?;
         Ok(out)

@@ -222,6 +222,10 @@ pub struct Writer<'a> {
     /// The next local change sequence: read once per transaction, then counted here (the
     /// transaction is the only writer while it lives).
     next_seq: Option<i64>,
+    /// Who this write is recorded as; local writes are audited at commit.
+    pub(crate) audit_user: Option<String>,
+    /// Documents this local write created or changed, for the audit log.
+    pub(crate) touched: Vec<(Uuid, DocKind, AccessClass, bool)>,
 }
 
 impl<'a> Writer<'a> {
@@ -232,6 +236,8 @@ impl<'a> Writer<'a> {
             origin,
             now: Utc::now(),
             next_seq: None,
+            audit_user: None,
+            touched: Vec::new(),
         }
     }
 
@@ -275,7 +281,8 @@ impl<'a> Writer<'a> {
         Ok(seq)
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.audit_touched()?;
         self.tx.commit()?;
         Ok(())
     }
@@ -413,7 +420,11 @@ impl<'a> Writer<'a> {
         })?;
         let new = content_of(record_json.clone());
         let seq = self.take_seq()?;
-        match load_doc(&self.tx, doc_id)? {
+        let loaded = load_doc(&self.tx, doc_id)?;
+        if self.origin == Origin::Local && kind != DocKind::Directory {
+            self.touched.push((doc_id, kind, class, loaded.is_none()));
+        }
+        match loaded {
             None => {
                 let (snapshot, head) =
                     doc::encode_new(&new, self.actor, self.now.timestamp() * 1000).map_err(&err)?;
@@ -436,6 +447,9 @@ impl<'a> Writer<'a> {
                 }
                 let old = doc::to_json(&loaded.doc).map_err(&err)?;
                 if old == new {
+                    if self.origin == Origin::Local && kind != DocKind::Directory {
+                        self.touched.pop(); // nothing changed: nothing to audit
+                    }
                     return Ok(false);
                 }
                 loaded.doc.set_actor(self.actor.clone());

@@ -103,6 +103,23 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     ) STRICT, WITHOUT ROWID;
     "#,
     ),
+    // The audit log: append-only, hash-chained (kabinet_core::audit). Not a projection: it is
+    // a record of its own and is never rebuilt.
+    M::up(
+        r#"
+    CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        user      TEXT NOT NULL,
+        device    TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        record    TEXT NOT NULL,
+        class     TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash      BLOB NOT NULL
+    ) STRICT;
+    "#,
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -23,6 +23,10 @@ const META_DEVICE: &str = "sync.device_id";
 const META_PUSH: &str = "sync.push_cursor";
 const META_PULL: &str = "sync.pull_cursor";
 const META_LAST_SUCCESS: &str = "sync.last_success";
+/// The last audit entry the hub acknowledged.
+const META_AUDIT: &str = "sync.audit_pushed";
+/// Audit entries per request.
+const AUDIT_BATCH: usize = 2000;
 const META_LAST_ERROR: &str = "sync.last_error";
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +221,54 @@ pub fn sync(
 }
 
 fn sync_inner(
+    store: &mut Store,
+    progress: &mut impl FnMut(&SyncReport),
+) -> Result<SyncReport, SyncError> {
+    let report = sync_documents(store, progress)?;
+    push_audit(store)?;
+    Ok(report)
+}
+
+#[derive(Deserialize)]
+struct AuditAnswer {
+    acked_through: u64,
+}
+
+/// Sends the audit entries the hub does not have yet. The hub checks that they continue the
+/// chain it holds for this device, so an entry changed here after the fact is refused there.
+fn push_audit(store: &mut Store) -> Result<(), SyncError> {
+    let (address, client) =
+        enrolled_client(store, Duration::from_secs(5), Duration::from_secs(60))?;
+    let token = store.meta(META_TOKEN)?.ok_or(SyncError::NotEnrolled)?;
+    loop {
+        let after = cursor(store, META_AUDIT)?;
+        let entries = store.audit_entries(after, AUDIT_BATCH)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let response = client
+            .http
+            .post(format!("{}/v1/audit", address.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "entries": entries }))
+            .send()
+            .map_err(|e| send_error(&client, e))?;
+        if !response.status().is_success() {
+            return Err(refused(response));
+        }
+        let answer: AuditAnswer = response
+            .json()
+            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        if answer.acked_through <= after {
+            return Ok(()); // nothing taken: do not spin
+        }
+        store.write(Origin::Sync, |w| {
+            w.set_meta(META_AUDIT, &answer.acked_through.to_string())
+        })?;
+    }
+}
+
+fn sync_documents(
     store: &mut Store,
     progress: &mut impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {

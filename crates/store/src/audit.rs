@@ -1,0 +1,189 @@
+//! The audit log in the store: every local create and edit is appended in the same
+//! transaction as the write itself (so neither lands without the other), views of sensitive
+//! records are appended by the service, and the chain can be checked at any time.
+
+use crate::records::Writer;
+use crate::{Result, Store, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kabinet_core::audit::{
+    AuditAction, AuditEntry, ChainedEntry, GENESIS, chain_hash, to_hex, verify_chain,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Who a device is in its audit entries: its hub device id once enrolled, else its cabinet.
+fn device_label(conn: &Connection) -> Result<String> {
+    let get = |k: &str| -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([k], |r| r.get(0))
+            .optional()?)
+    };
+    Ok(match get("sync.device_id")? {
+        Some(id) => id,
+        None => get("cabinet")?.unwrap_or_else(|| "local".into()),
+    })
+}
+
+fn last(conn: &Connection) -> Result<(u64, [u8; 32])> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((seq, hash)) => (seq as u64, hash.try_into().unwrap_or(GENESIS)),
+        None => (0, GENESIS),
+    })
+}
+
+/// Appends one entry after the chain's last; runs inside the caller's transaction.
+fn append(
+    conn: &Connection,
+    user: &str,
+    action: AuditAction,
+    record: &str,
+    class: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let (seq, prev) = last(conn)?;
+    // Stored with microseconds, hashed the same way: the entry read back hashes alike.
+    let at_text = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let at = DateTime::parse_from_rfc3339(&at_text)
+        .expect("just formatted")
+        .with_timezone(&Utc);
+    let entry = AuditEntry {
+        seq: seq + 1,
+        at,
+        user: user.to_string(),
+        device: device_label(conn)?,
+        action,
+        record: record.to_string(),
+        class: class.to_string(),
+    };
+    let hash = chain_hash(&prev, &entry);
+    conn.prepare_cached(
+        "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        entry.seq as i64,
+        at_text,
+        entry.user,
+        entry.device,
+        action.as_str(),
+        entry.record,
+        entry.class,
+        prev.to_vec(),
+        hash.to_vec()
+    ])?;
+    Ok(())
+}
+
+impl Writer<'_> {
+    /// Appends the entries of this write's created and changed documents.
+    pub(crate) fn audit_touched(&mut self) -> Result<()> {
+        let touched = std::mem::take(&mut self.touched);
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
+        let now = Utc::now();
+        for (doc_id, kind, class, created) in touched {
+            let action = if created {
+                AuditAction::Create
+            } else {
+                AuditAction::Edit
+            };
+            let class = format!("{}/{}", kind.name(), class.as_str());
+            append(
+                self.extension_sql(),
+                &user,
+                action,
+                &doc_id.to_string(),
+                &class,
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// An entry of its own in this write (a consent withdrawn, slips printed).
+    pub fn audit(&mut self, action: AuditAction, record: &str, class: &str) -> Result<()> {
+        let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
+        append(
+            self.extension_sql(),
+            &user,
+            action,
+            record,
+            class,
+            Utc::now(),
+        )
+    }
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainedEntry> {
+    let at: String = r.get(1)?;
+    let action: String = r.get(4)?;
+    let prev: Vec<u8> = r.get(7)?;
+    let hash: Vec<u8> = r.get(8)?;
+    let hex = |b: Vec<u8>| to_hex(&b.try_into().unwrap_or([0xff; 32]));
+    Ok(ChainedEntry {
+        entry: AuditEntry {
+            seq: r.get::<_, i64>(0)? as u64,
+            at: DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            user: r.get(2)?,
+            device: r.get(3)?,
+            // An unknown action can only be a tampered row: it then fails the hash check.
+            action: AuditAction::parse(&action).unwrap_or(AuditAction::Edit),
+            record: r.get(5)?,
+            class: r.get(6)?,
+        },
+        prev_hash: hex(prev),
+        hash: hex(hash),
+    })
+}
+
+impl Store {
+    /// Local writes from now on are recorded as `user`'s.
+    pub fn set_audit_user(&mut self, user: Option<String>) {
+        self.audit_user = user;
+    }
+
+    /// Records a view (or print) of a sensitive record.
+    pub fn audit_event(&mut self, action: AuditAction, record: &str, class: &str) -> Result<()> {
+        let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        append(&tx, &user, action, record, class, Utc::now())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Entries after `after_seq`, oldest first, at most `limit`.
+    pub fn audit_entries(&self, after_seq: u64, limit: usize) -> Result<Vec<ChainedEntry>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, user, device, action, record, class, prev_hash, hash
+                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![after_seq as i64, limit as i64], row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Checks the whole chain; returns how many entries it holds.
+    pub fn verify_audit(&self) -> Result<u64> {
+        let mut prev = GENESIS;
+        let mut seq = 0;
+        loop {
+            let batch = self.audit_entries(seq, 10_000)?;
+            if batch.is_empty() {
+                return Ok(seq);
+            }
+            prev = verify_chain(prev, seq, &batch).map_err(StoreError::AuditChain)?;
+            seq = batch.last().expect("not empty").entry.seq;
+        }
+    }
+}
