@@ -187,6 +187,10 @@ pub enum Problem {
     NotANumber {
         input: String,
     },
+    /// The user's role may not record data of this class (the access matrix).
+    NotForYourRole {
+        class: &'static str,
+    },
     ReferralCodeFormat,
     ReferralCodeCheckDigit,
     StatusTransition {
@@ -390,6 +394,17 @@ impl ValidationError {
                 } else {
                     format!(
                         "\"{input}\" is not a number; type digits only (decimal comma or point)."
+                    )
+                }
+            }
+            Problem::NotForYourRole { class } => {
+                if bg {
+                    format!(
+                        "вашата роля не може да записва данни от клас „{class}“; оставете полето празно или помолете лекар или медицинска сестра."
+                    )
+                } else {
+                    format!(
+                        "your role may not record {class} data; leave it empty or ask a doctor or nurse."
                     )
                 }
             }

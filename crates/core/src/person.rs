@@ -120,6 +120,29 @@ pub struct Person {
 }
 
 impl Person {
+    /// True once the person withdrew their consent to data processing.
+    pub fn consent_withdrawn(&self) -> bool {
+        self.consent
+            .as_ref()
+            .is_some_and(|c| c.state == ConsentState::Withdrawn)
+    }
+
+    /// The person withdraws consent to processing their data (GDPR art. 7(3)): the record
+    /// keeps only what identifies the medical documentation the law requires kept (names,
+    /// sex, birth date, ЕГН/ЛНЧ) and is marked with who recorded the withdrawal and when.
+    /// Contact and outreach data (other names, phone, neighbourhood, address) are removed.
+    pub fn withdraw_consent(&mut self, recorded: &Recorded) {
+        self.other_names.clear();
+        self.phone = None;
+        self.neighbourhood = None;
+        self.address = None;
+        self.consent = Some(DataConsent {
+            state: ConsentState::Withdrawn,
+            recorded_at: recorded.at,
+            recorded_by: recorded.by.clone(),
+        });
+    }
+
     /// "Иван Петров Иванов".
     pub fn full_name(&self) -> String {
         let mut parts = vec![self.given_name.as_str()];
@@ -168,6 +191,45 @@ pub struct PersonDraft {
     pub address: Option<String>,
     pub no_documents: bool,
     pub consent_given: bool,
+}
+
+#[cfg(test)]
+mod withdrawal_tests {
+    use super::*;
+
+    #[test]
+    fn withdrawal_keeps_identity_drops_contact_and_marks_the_record() {
+        let mut p = Person {
+            id: Uuid::nil(),
+            given_name: "Росица".into(),
+            middle_name: None,
+            family_name: "Юсеинова".into(),
+            other_names: vec!["Роси".into()],
+            sex: Sex::F,
+            birth_date: BirthDate::EstimatedYear(1990),
+            egn: None,
+            lnch: None,
+            documents: Documents::NoDocuments,
+            phone: Phone::parse("0888123456").ok(),
+            neighbourhood: Some("Изток".into()),
+            address: Some("ул. Мир 1".into()),
+            consent: None,
+        };
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        p.withdraw_consent(&Recorded {
+            by: "Мария Петрова".into(),
+            at,
+        });
+        assert!(p.consent_withdrawn());
+        assert_eq!(p.full_name(), "Росица Юсеинова");
+        assert!(p.phone.is_none() && p.address.is_none() && p.neighbourhood.is_none());
+        assert!(p.other_names.is_empty());
+        let c = p.consent.unwrap();
+        assert_eq!(
+            (c.recorded_by.as_str(), c.recorded_at),
+            ("Мария Петрова", at)
+        );
+    }
 }
 
 /// Who records something and when: the caller supplies the clock, core has none.

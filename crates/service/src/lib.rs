@@ -162,6 +162,10 @@ pub enum Request {
     DeleteDraft {
         key: String,
     },
+    /// The person withdraws consent to data processing: the record is kept minimal and marked.
+    WithdrawConsent {
+        person_id: Uuid,
+    },
 }
 
 const SEARCH_LIMIT: usize = 30;
@@ -222,6 +226,9 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
             store,
             day.unwrap_or_else(|| sofia_today(ctx.now))
         )?),
+        Request::WithdrawConsent { person_id } => {
+            json!(withdraw_consent(store, ctx, person_id)?)
+        }
         Request::SaveDraft { key, value } => {
             let text = value.to_string();
             if text.len() > DRAFT_MAX_BYTES {
@@ -458,6 +465,32 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     })
 }
 
+/// Records a withdrawal of data-processing consent (see `Person::withdraw_consent`): contact
+/// data goes, the record is marked, the withdrawal is on the audit log; visits and results
+/// stay as medical documentation.
+pub fn withdraw_consent(
+    store: &mut Store,
+    ctx: &Context,
+    id: Uuid,
+) -> Result<PersonRecord, ServiceError> {
+    if !ctx.can_write(kabinet_core::AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut person = store.person(id)?;
+    if !person.consent_withdrawn() {
+        person.withdraw_consent(&recorded(ctx));
+        store.write(Origin::Local, |w| {
+            w.put_person(&person)?;
+            w.audit(
+                kabinet_core::AuditAction::Withdraw,
+                &id.to_string(),
+                "person/consent",
+            )
+        })?;
+    }
+    person_record(store, ctx, id)
+}
+
 pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
     match form.screenings() {
         Err(errors) => VisitCheck {
@@ -544,11 +577,21 @@ pub fn save_visit(
     }
     for kind in visit.screenings.kinds() {
         if !ctx.can_write(kind.access_class()) {
+            use kabinet_core::{Field, ScreeningKind as K};
+            // The field the screening is typed in, so the message sits beside it.
+            let field = match kind {
+                K::Hiv => Field::HivResult,
+                K::Tb => Field::CoughWeeks,
+                K::HepatitisB | K::HepatitisC => Field::HepatitisResult,
+                K::Glucose => Field::GlucoseValue,
+                K::Hba1c => Field::Hba1cValue,
+                K::BloodPressure => Field::Systolic,
+                K::Body => Field::Weight,
+            };
             errors.push(ValidationError::new(
-                kabinet_core::Field::HivResult,
-                kabinet_core::Problem::UnknownValue {
-                    input: kind.as_str().to_string(),
-                    expected: "a screening your role may record",
+                field,
+                kabinet_core::Problem::NotForYourRole {
+                    class: kind.access_class().as_str(),
                 },
             ));
         }

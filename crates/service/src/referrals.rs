@@ -224,6 +224,15 @@ pub fn follow_up(store: &Store, ctx: &Context) -> Result<Vec<ReferralView>, Serv
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .filter(|r| r.overdue)
         .collect();
+    // No outreach to people who withdrew their consent.
+    let mut withdrawn = std::collections::HashMap::new();
+    due.retain(|r| {
+        !*withdrawn.entry(r.person_id).or_insert_with(|| {
+            store
+                .person(r.person_id)
+                .is_ok_and(|p| p.consent_withdrawn())
+        })
+    });
     due.sort_by(|a, b| a.issued_at.cmp(&b.issued_at));
     Ok(due)
 }

@@ -421,5 +421,119 @@ fn hub_staff_see_only_what_their_role_may_read() {
         json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"hiv_result": "non-reactive", "hiv_consent": true, "hiv_counselled": true}}}),
     )
     .unwrap_err();
-    assert_eq!(err.body(Lang::Bg).kind, "invalid");
+    let body = err.body(Lang::Bg);
+    assert_eq!(body.kind, "invalid");
+    assert_eq!(body.fields[0].field, "hiv.result");
+    assert!(
+        body.fields[0].message.contains("вашата роля"),
+        "{:?}",
+        body.fields
+    );
+    // A TB screen is refused beside its own field, not the HIV one.
+    let err = as_mediator(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"tb_cough": true, "tb_cough_weeks": "3"}}}),
+    )
+    .unwrap_err();
+    let fields: Vec<String> = err
+        .body(Lang::Bg)
+        .fields
+        .iter()
+        .map(|f| f.field.clone())
+        .collect();
+    assert!(fields.contains(&"tb.cough_weeks".to_string()), "{fields:?}");
+    assert!(!fields.contains(&"hiv.result".to_string()));
+}
+
+#[test]
+fn a_withdrawn_consent_keeps_the_record_minimal_marked_audited_and_off_the_worklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let mut draft = rositsa();
+    draft["phone"] = json!("0888 123 456");
+    draft["address"] = json!("ул. Мир 1");
+    draft["other_names"] = json!(["Роси"]);
+    let person = register(&mut s, draft, false).unwrap();
+    call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"systolic": "150", "diastolic": "95"},
+            "referrals": [{"reason": "social", "destination": "hub-social-worker", "urgency": "priority"}]}}),
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut s,
+            json!({"op": "search", "args": {"query": "0888123456"}})
+        )
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+
+    let record = call(
+        &mut s,
+        json!({"op": "withdraw_consent", "args": {"person_id": person["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(record["person"]["consent_withdrawn"], true);
+    assert!(
+        record["person"]["consent"]
+            .as_str()
+            .unwrap()
+            .starts_with("withdrawn")
+    );
+    assert!(
+        record["person"]["consent"]
+            .as_str()
+            .unwrap()
+            .contains("Петрова")
+    );
+    assert_eq!(record["person"]["phone"], Value::Null);
+    assert_eq!(record["person"]["address"], Value::Null);
+    assert_eq!(record["person"]["other_names"], json!([]));
+    assert_eq!(
+        record["visits"].as_array().unwrap().len(),
+        1,
+        "medical records stay"
+    );
+    // Contact data is gone from the query tables too; the name still finds the person.
+    assert!(
+        call(
+            &mut s,
+            json!({"op": "search", "args": {"query": "0888123456"}})
+        )
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+    assert_eq!(
+        call(
+            &mut s,
+            json!({"op": "search", "args": {"query": "Юсеинова"}})
+        )
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    // No outreach: the overdue referral is not on the worklist.
+    let later = Context {
+        now: Utc::now() + chrono::Duration::days(8),
+        ..ctx()
+    };
+    let list = handle(&mut s, &later, Request::FollowUp {}).unwrap();
+    assert!(list.as_array().unwrap().is_empty());
+    // On the audit log, with who did it.
+    let log = s.audit_entries(0, 100).unwrap();
+    let withdrawal = log
+        .iter()
+        .find(|e| e.entry.action == kabinet_core::AuditAction::Withdraw)
+        .expect("the withdrawal is audited");
+    assert_eq!(withdrawal.entry.user, "мед. сестра Петрова");
+    assert_eq!(withdrawal.entry.record, person["id"].as_str().unwrap());
+    s.verify_audit().unwrap();
 }

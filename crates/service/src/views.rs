@@ -44,6 +44,8 @@ pub struct PersonView {
     pub neighbourhood: Option<String>,
     pub address: Option<String>,
     pub consent: Option<String>,
+    /// Consent to data processing withdrawn: the record is kept minimal; no outreach.
+    pub consent_withdrawn: bool,
 }
 
 impl PersonView {
@@ -61,6 +63,7 @@ impl PersonView {
             phone: p.phone.as_ref().map(|x| x.as_str().to_string()),
             neighbourhood: p.neighbourhood.clone(),
             address: p.address.clone(),
+            consent_withdrawn: p.consent_withdrawn(),
             consent: p.consent.as_ref().map(|c| {
                 format!(
                     "{} {} ({})",
