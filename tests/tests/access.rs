@@ -162,3 +162,90 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
 fn results_doc(visit: Uuid) -> Uuid {
     kabinet_store::results_doc_id(visit, AccessClass::Hiv)
 }
+
+/// For every role: a device of that role, synced against a real hub, holds exactly the
+/// documents of the classes the access matrix lets it read, whatever classes exist.
+#[test]
+fn every_role_receives_exactly_the_classes_it_may_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    // Hub staff record one person with a document of every class (a hub-side edit, relayed).
+    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let person = kabinet_tests::register(PersonDraft {
+        given_name: "Асен".into(),
+        family_name: "Асенов".into(),
+        sex: Some("M".into()),
+        birth_year: Some(1990),
+        no_documents: true,
+        ..Default::default()
+    });
+    let mut visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
+    visit.screenings = VisitForm {
+        hiv_result: "reactive".into(),
+        hiv_consent: true,
+        hiv_counselled: true,
+        systolic: "150".into(),
+        diastolic: "95".into(),
+        tb_cough: true,
+        tb_cough_weeks: "3".into(),
+        hbsag: "reactive".into(),
+        ..Default::default()
+    }
+    .screenings()
+    .unwrap();
+    staff
+        .write_local(|w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)?;
+            for (reason, to) in [
+                (
+                    ReferralReason::Screening(ScreeningKind::Hiv),
+                    "hiv-confirmatory",
+                ),
+                (ReferralReason::Social, "hub-social-worker"),
+                (ReferralReason::Psychological, "hub-psychologist"),
+                (ReferralReason::Legal, "hub-lawyer"),
+            ] {
+                referral(w, &visit, reason, to);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let all = [
+        AccessClass::General,
+        AccessClass::Hiv,
+        AccessClass::Hepatitis,
+        AccessClass::Tuberculosis,
+        AccessClass::Psychology,
+        AccessClass::Legal,
+    ];
+    for role in Role::ALL {
+        if role == Role::HubAdmin {
+            continue; // hub admins work at the hub, not on devices
+        }
+        let name = role.as_str();
+        let mut device = kabinet_tests::hub::enrolled_device_with_roles(
+            dir.path(),
+            name,
+            &hub,
+            "cabinet-1",
+            &[name],
+        );
+        sync(&mut device).unwrap();
+        let held: Vec<u8> = device
+            .connection()
+            .prepare("SELECT DISTINCT access_class FROM documents ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<u8> = all
+            .iter()
+            .filter(|c| may_read(&[role], **c))
+            .map(|c| c.code())
+            .collect();
+        assert_eq!(held, expected, "role {name}");
+        assert!(held.contains(&AccessClass::General.code()), "role {name}");
+    }
+}
