@@ -27,7 +27,17 @@ if [ ! -f "$STORE" ]; then
   done
   mv "$STORE.tmp" "$STORE"
 fi
-KEYRING="$CACHE/app-100k.keys.json"
+# The app makes its stores with a random raw key (no passphrase derivation at login): the
+# benchmark's copy is re-encrypted under one, as a device's would be.
+RAW_KEY="raw:$(printf '5a%.0s' $(seq 32))"
+if [ ! -f "$CACHE/app-100k-raw.db" ]; then
+  cp "$STORE" "$CACHE/app-100k-raw.db.tmp"
+  KABINET_DB="$CACHE/app-100k-raw.db.tmp" KABINET_KEY="$PASS" KABINET_NEW_KEY="$RAW_KEY" "$BIN/kabinet" rekey
+  mv "$CACHE/app-100k-raw.db.tmp" "$CACHE/app-100k-raw.db"
+  rm -f "$CACHE/app-100k-raw.keys.json"
+fi
+STORE="$CACHE/app-100k-raw.db"
+KEYRING="$CACHE/app-100k-raw.keys.json"
 if [ ! -f "$KEYRING" ]; then
   # The app's users come from a hub: a short-lived one on loopback gives the store its user.
   HUB_DIR=$(mktemp -d)
@@ -37,8 +47,8 @@ if [ ! -f "$KEYRING" ]; then
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
   KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add bench --display-name "Бенчмарк" --role nurse
   CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
-  KABINET_DB="$STORE" KABINET_KEY="$PASS" "$BIN/kabinet" enroll --hub "http://127.0.0.1:$PORT" --code "$CODE" --name bench
-  KABINET_DB="$STORE" KABINET_KEY="$PASS" "$BIN/kabinet" users-sync
+  KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" enroll --hub "http://127.0.0.1:$PORT" --code "$CODE" --name bench
+  KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" users-sync
   kill $HUB_PID; wait $HUB_PID 2>/dev/null || true
   rm -rf "$HUB_DIR"
   unset KABINET_HUB_DATA KABINET_HUB_KEY

@@ -456,6 +456,8 @@ fn api(state: tauri::State<'_, &'static AppState>, call: Value) -> Result<Value,
         call.request,
         kabinet_service::Request::RegisterPerson { .. }
             | kabinet_service::Request::SaveVisit { .. }
+            | kabinet_service::Request::UpdateReferral { .. }
+            | kabinet_service::Request::WithdrawConsent { .. }
     );
     let answer = kabinet_service::handle(&mut session.store, &ctx, call.request)
         .map_err(|e| e.body(lang))?;

@@ -110,6 +110,9 @@ enum Command {
         #[arg(long, default_value = "kabinet")]
         name: String,
     },
+    /// Re-encrypt the database under a new key, read from KABINET_NEW_KEY (a passphrase or
+    /// raw:<64 hex digits>); the old key stops working.
+    Rekey,
     /// Take the hub's users for this device into the keyring beside the database, so they can
     /// log in to the app offline (the app does this after every sync by itself).
     UsersSync,
@@ -686,6 +689,18 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 report.exchanges,
                 tr(lang, "заявки", "requests")
             )?;
+        }
+        Command::Rekey => {
+            let new_key = std::env::var("KABINET_NEW_KEY").map_err(|_| {
+                anyhow::anyhow!(tr(
+                    lang,
+                    "задайте новия ключ в KABINET_NEW_KEY",
+                    "set the new key in KABINET_NEW_KEY"
+                ))
+            })?;
+            let store = open(&cli, lang)?;
+            store.rekey(&StoreKey::from_text(&new_key)?)?;
+            writeln!(out, "{}", tr(lang, "Ключът е сменен.", "The key was changed."))?;
         }
         Command::UsersSync => {
             let key = key_of(&cli, lang)?;

@@ -311,6 +311,13 @@ impl Store {
         })
     }
 
+    /// Re-encrypts the whole database under `new_key` (SQLCipher's rekey). The old key no
+    /// longer opens it; a device's keyring must then seal the new key to its users again.
+    pub fn rekey(&self, new_key: &StoreKey) -> Result<()> {
+        self.conn.pragma_update(None, "rekey", new_key.pragma_value())?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`, "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self

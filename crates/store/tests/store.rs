@@ -555,3 +555,21 @@ fn reopening_migrates_nothing_and_keeps_the_data() {
     assert_eq!(store.person(p.id).unwrap(), p);
     assert_eq!(store.settings().unwrap(), settings());
 }
+
+#[test]
+fn rekey_moves_the_database_to_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let p = person("Росица", "Юсеинова", None, None);
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    let new_key = StoreKey::Raw([0x42; 32]);
+    store.rekey(&new_key).unwrap();
+    drop(store);
+    assert!(matches!(
+        Store::open(&path, &key()),
+        Err(StoreError::WrongKey { .. })
+    ));
+    let reopened = Store::open(&path, &new_key).unwrap();
+    assert_eq!(reopened.person(p.id).unwrap(), p);
+    assert_eq!(reopened.integrity_check().unwrap(), "ok");
+}
