@@ -1,19 +1,35 @@
 // The UI in a real browser (Debian Chromium via playwright-core), served by a real kabinet-hub
 // with its real encrypted store: hub staff sign in, register a person by ЕГН, record a visit
 // with every screening, accept the suggested referrals, and find the person again by a Latin
-// spelling of the Cyrillic name.
+// spelling of the Cyrillic name. Then a hub admin manages users (a short password refused
+// beside its field, add, disable, new password) and finds the nurse's work in the audit log.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hub, chromium, run } from './harness.mjs';
 
-await run('browser: register by ЕГН, full visit, accept referral, find by Latin name', async (cleanup) => {
+/** A Sofia day `days` from today as dd.mm.yyyy, as a person types it. */
+function sofiaDay(days) {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Sofia', day: '2-digit', month: '2-digit', year: 'numeric' })
+      .formatToParts(new Date(Date.now() + days * 86_400_000))
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.day}.${p.month}.${p.year}`;
+}
+
+await run('browser: register by ЕГН, full visit, accept referral, find by Latin name; admin: users and audit log', async (cleanup) => {
   const hub = new Hub();
   cleanup(() => hub.cleanup());
   hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
+  hub.addUser('akostova', 'Анна Костова', 'hub_admin', 'admin staple battery');
   await hub.start();
   cleanup(() => hub.stop());
+  // A hub built before the admin API answers its paths with the UI's index.html.
+  const probe = await fetch(`${hub.url}/api/admin/users`);
+  assert.match(probe.headers.get('content-type') ?? '', /json/, `${hub.bin} has no /api/admin (built before it?): rebuild kabinet-hub`);
+  assert.equal(probe.status, 401);
   const { browser, page } = await chromium();
   cleanup(() => browser.close());
   const errors = [];
@@ -30,6 +46,12 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('[data-action=unlock]');
   await page.waitForSelector('[data-nav=today]');
   assert.equal(await page.getAttribute('[data-sync-state]', 'data-sync-state'), 'hub');
+  // A nurse has no admin screens; typed in by hand, the hub refuses them.
+  assert.equal(await page.locator('[data-nav=admin-users], [data-nav=admin-audit]').count(), 0);
+  await page.evaluate(() => (location.hash = '#/admin/users'));
+  await page.waitForSelector('[data-error=users]');
+  assert.match(await page.textContent('[data-error=users]'), /само администратор/);
+  assert.equal(await page.locator('[data-user-row]').count(), 0);
 
   // Register by ЕГН: birth date and sex come from it.
   await page.click('[data-nav=find]');
@@ -140,5 +162,123 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   // English on demand.
   await page.click('button.lang');
   await page.waitForSelector('text=Visits of the day');
+  await page.click('button.lang');
+  await page.waitForSelector('text=Прегледи за деня');
+
+  // The nurse signs out; the hub admin signs in and sees the admin screens.
+  await page.click('[data-action=lock]');
+  await page.waitForSelector('input[name=user]');
+  await page.fill('input[name=user]', 'akostova');
+  await page.fill('input[name=secret]', 'admin staple battery');
+  await page.click('[data-action=unlock]');
+  await page.waitForSelector('[data-nav=admin-users]');
+  assert.equal(await page.locator('[data-nav=admin-audit]').count(), 1);
+
+  // Users: the nurse is there, active, with her role in Bulgarian.
+  await page.click('[data-nav=admin-users]');
+  await page.waitForSelector('[data-user-row=mpetrova]');
+  assert.match(await page.textContent('[data-user-row=mpetrova]'), /Мария Петрова.*mpetrova.*медицинска сестра.*активен/s);
+  assert.match(await page.textContent('[data-user-row=akostova] [data-field=role]'), /администратор на Хъба/);
+  // A new user with a 4-character password: the hub names the password field, nothing is added.
+  const form = '[data-form=add-user]';
+  await page.fill(`${form} input[name=name]`, 'gdimitrov');
+  await page.fill(`${form} input[name=display_name]`, 'Георги Димитров');
+  await page.selectOption(`${form} select[name=role]`, 'doctor');
+  await page.fill(`${form} input[name=password]`, 'abcd');
+  await page.click('[data-action=add-user]');
+  await page.waitForSelector(`${form} [data-error=password]`);
+  assert.match(await page.textContent(`${form} [data-error=password]`), /8/);
+  assert.equal(await page.getAttribute(`${form} input[name=password]`, 'aria-invalid'), 'true');
+  assert.equal(await page.locator('[data-user-row=gdimitrov]').count(), 0);
+  // Then correctly: the row appears, the form is empty again.
+  await page.fill(`${form} input[name=password]`, 'doctor staple battery');
+  await page.click('[data-action=add-user]');
+  await page.waitForSelector('[data-user-row=gdimitrov]');
+  assert.match(await page.textContent('[data-ok=add-user]'), /Георги Димитров/);
+  assert.equal(await page.locator(`${form} [data-error]`).count(), 0);
+  assert.equal(await page.inputValue(`${form} input[name=name]`), '');
+  assert.match(await page.textContent('[data-user-row=gdimitrov]'), /лекар.*активен/s);
+  // Disable: the row says so and offers to enable.
+  await page.click('[data-user-row=gdimitrov] [data-action=disable-user]');
+  await page.waitForSelector('[data-user-row=gdimitrov][data-disabled=true]');
+  assert.match(await page.textContent('[data-user-row=gdimitrov] [data-field=state]'), /деактивиран/);
+  assert.equal(await page.locator('[data-user-row=gdimitrov] [data-action=enable-user]').count(), 1);
+  const refused = await fetch(`${hub.url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'gdimitrov', password: 'doctor staple battery' }),
+  });
+  assert.equal(refused.status, 401, 'a disabled user cannot sign in');
+  // An admin cannot disable themself.
+  await page.click('[data-user-row=akostova] [data-action=disable-user]');
+  await page.waitForSelector('[data-user-row=akostova] [data-error=user-row]');
+  assert.match(await page.textContent('[data-user-row=akostova] [data-error=user-row]'), /себе си/);
+  // A new password, asked for in the row: too short first, then accepted.
+  await page.click('[data-user-row=gdimitrov] [data-action=enable-user]');
+  await page.waitForSelector('[data-user-row=gdimitrov][data-disabled=false]');
+  await page.click('[data-user-row=gdimitrov] [data-action=reset-user]');
+  await page.fill('[data-reset-row=gdimitrov] input[name=new_password]', 'short');
+  await page.click('[data-reset-row=gdimitrov] [data-action=save-password]');
+  await page.waitForSelector('[data-reset-row=gdimitrov] [data-error=reset-password]');
+  await page.fill('[data-reset-row=gdimitrov] input[name=new_password]', 'a brand new password');
+  await page.click('[data-reset-row=gdimitrov] [data-action=save-password]');
+  await page.waitForSelector('[data-user-row=gdimitrov] [data-ok=user-row]');
+  assert.match(await page.textContent('[data-user-row=gdimitrov] [data-ok=user-row]'), /Паролата е сменена/);
+  assert.equal(await page.locator('[data-reset-row]').count(), 0);
+  const signIn = async (password) =>
+    (await fetch(`${hub.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'gdimitrov', password }),
+    })).status;
+  assert.equal(await signIn('a brand new password'), 200, 'the new password signs in');
+  assert.equal(await signIn('doctor staple battery'), 401, 'the old one no longer does');
+
+  // The audit log: everything, newest first, in Sofia time.
+  await page.click('[data-nav=admin-audit]');
+  await page.waitForSelector('[data-list=audit] tr');
+  const all = await page.locator('[data-list=audit] tr').count();
+  assert.ok(all > 0);
+  assert.match(await page.textContent('[data-list=audit] tr td.time'), /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$/);
+  // Only views: the nurse opening the record with the HIV result.
+  await page.selectOption('select[name=action]', 'view');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => location.hash.includes('action=view'));
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-list=audit] tr')];
+    return rows.length > 0 && rows.every((r) => r.getAttribute('data-audit-action') === 'view');
+  });
+  const views = page.locator('[data-list=audit] tr');
+  assert.match(await views.first().textContent(), /преглед/);
+  assert.match(await views.first().textContent(), /Мария Петрова/);
+  assert.ok((await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count()) > 0, 'a view of the HIV result');
+  // By part of a user's name, any action: her creates and edits.
+  await page.selectOption('select[name=action]', '');
+  await page.fill('input[name=user]', 'Петрова');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-list=audit] tr')];
+    return !location.hash.includes('action=') && rows.some((r) => r.getAttribute('data-audit-action') === 'create');
+  });
+  const users = await page.locator('[data-list=audit] tr td:nth-child(3)').allTextContents();
+  assert.ok(users.every((u) => u.includes('Петрова')), `only her lines: ${users}`);
+  assert.match(await page.textContent('[data-list=audit]'), /създаване/);
+  // Days as typed: a wrong one is named; since yesterday keeps her lines, until two days ago has none.
+  await page.fill('input[name=from]', '32.13.2026');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForSelector('[data-error=from]');
+  await page.fill('input[name=from]', sofiaDay(-1));
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => location.hash.includes('from=') && document.querySelectorAll('[data-list=audit] tr').length > 0);
+  assert.equal(await page.locator('[data-error=from]').count(), 0);
+  await page.fill('input[name=from]', '');
+  await page.fill('input[name=to]', sofiaDay(-2));
+  await page.click('[data-action=filter-audit]');
+  await page.waitForSelector('[data-empty=audit]');
+  assert.equal(await page.locator('[data-list=audit] tr').count(), 0);
+  // Clear shows everything again.
+  await page.click('[data-action=clear-audit]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-list=audit] tr').length >= n, all);
+
   assert.deepEqual(errors, []);
 });

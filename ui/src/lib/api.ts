@@ -5,7 +5,11 @@
 
 import type {
   AppStatus,
+  AuditQuery,
+  AuditRow,
   Destination,
+  HubUser,
+  NewHubUser,
   PersonCheck,
   PersonDraft,
   PersonHit,
@@ -80,6 +84,28 @@ interface Transport {
   enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
   /** Opens the slips as a PDF (system viewer in the app, the browser's viewer at the hub). */
   printSlips(lang: Lang, ids: string[], paper: string): Promise<string>;
+  /** The hub admin's own HTTP API (users, audit log): only at the hub. */
+  admin(lang: Lang, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
+}
+
+function onlyAtTheHub(lang: Lang): ApiError {
+  return new ApiError(
+    'unsupported',
+    lang === 'bg' ? 'Достъпно само в браузъра на Хъба.' : 'Only available in the browser at the hub.',
+  );
+}
+
+/** The audit filter as a query string: empty boxes are left out ("any"). */
+export function auditSearch(q: AuditQuery): string {
+  const params = new URLSearchParams();
+  for (const key of ['user', 'device', 'record', 'action', 'since', 'until', 'limit'] as const) {
+    const v = q[key];
+    if (v === undefined || v === null) continue;
+    const s = String(v).trim();
+    if (s) params.set(key, s);
+  }
+  const out = params.toString();
+  return out ? `?${out}` : '';
 }
 
 type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
@@ -111,6 +137,9 @@ function tauriTransport(invoke: Invoke): Transport {
       await invoke('enroll', { lang, hub_url, code, device_name });
     },
     printSlips: (lang, ids, paper) => invoke('print_slips', { lang, ids, paper }) as Promise<string>,
+    admin: async (lang) => {
+      throw onlyAtTheHub(lang);
+    },
   };
 }
 
@@ -129,13 +158,17 @@ function httpTransport(base: string): Transport {
     });
     const text = await res.text();
     let json: unknown = null;
+    let notJson = false;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
-      // Not JSON (a proxy's error page, a framework's rejection): show it as it is.
-      json = { kind: 'http', message: `HTTP ${res.status}: ${text.slice(0, 200)}` };
+      // Not JSON (a proxy's error page, a framework's rejection, the UI's index.html from a
+      // hub too old to know the path): show it as it is, never hand it to a screen as data.
+      const shown = /^\s*</.test(text) ? '(HTML)' : text.slice(0, 200);
+      json = { kind: 'http', message: `HTTP ${res.status} ${path.split('?')[0]}: ${shown}` };
+      notJson = true;
     }
-    if (!res.ok) {
+    if (!res.ok || notJson) {
       if (res.status === 401) sessionStorage.removeItem(TOKEN);
       throw json ?? { kind: 'http', message: `HTTP ${res.status}` };
     }
@@ -196,6 +229,7 @@ function httpTransport(base: string): Transport {
       window.open(url, '_blank');
       return url;
     },
+    admin: (_lang, method, path, body) => request(path, body, method),
   };
 }
 
@@ -220,6 +254,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       throw toApiError(e, lang());
     }
   }
+  const admin = <T>(method: 'GET' | 'POST', path: string, body?: unknown) =>
+    wrap(() => transport.admin(lang(), method, path, body) as Promise<T>);
+  const userPath = (name: string, action: string) => `/api/admin/users/${encodeURIComponent(name)}/${action}`;
   return {
     mode: transport.mode,
     status: () => wrap(() => transport.status()),
@@ -233,6 +270,16 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     enroll: (hubUrl: string, code: string, deviceName: string) =>
       wrap(() => transport.enroll(lang(), hubUrl, code, deviceName)),
     printSlips: (ids: string[], paper = 'A5') => wrap(() => transport.printSlips(lang(), ids, paper)),
+
+    // The hub admin's screens (browser at the hub only; a non-admin is refused with 403).
+    adminUsers: () => admin<HubUser[]>('GET', '/api/admin/users'),
+    addUser: (user: NewHubUser) =>
+      admin<Pick<HubUser, 'name' | 'display_name' | 'role'>>('POST', '/api/admin/users', { ...user, lang: lang() }),
+    disableUser: (name: string) => admin<null>('POST', userPath(name, 'disable'), { lang: lang() }),
+    enableUser: (name: string) => admin<null>('POST', userPath(name, 'enable'), { lang: lang() }),
+    resetUser: (name: string, password: string) =>
+      admin<null>('POST', userPath(name, 'reset'), { password, lang: lang() }),
+    audit: (query: AuditQuery) => admin<AuditRow[]>('GET', `/api/admin/audit${auditSearch(query)}`),
 
     search: (query: string) => call<PersonHit[]>('search', { query }),
     checkPerson: (draft: PersonDraft) => call<PersonCheck>('check_person', { draft }),

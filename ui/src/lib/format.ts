@@ -27,6 +27,36 @@ export function formatDateTime(iso: string | Date): string {
   return `${p.day}.${p.month}.${p.year} ${p.hour}:${p.minute}`;
 }
 
+/** 2026-03-02T08:15:07Z → 02.03.2026 10:15:07 (Sofia), for logs where seconds matter. */
+export function formatDateTimeSeconds(iso: string | Date): string {
+  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  if (Number.isNaN(d.getTime())) return typeof iso === 'string' ? iso : '';
+  const p = parts(d, { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  return `${p.day}.${p.month}.${p.year} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** Minutes Sofia is ahead of UTC at an instant (120 in winter, 180 in summer). */
+function sofiaOffsetMinutes(at: number): number {
+  const p = parts(new Date(at), { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  return Math.round((wall - at) / 60_000);
+}
+
+/**
+ * The instant a Sofia day (yyyy-mm-dd) begins, as RFC 3339 in UTC:
+ * 2026-11-23 → 2026-11-22T22:00:00Z, 2026-07-01 → 2026-06-30T21:00:00Z.
+ * (Sofia changes the clock at 03:00/04:00, never at midnight, so midnight always exists.)
+ */
+export function sofiaDayStart(isoDay: string): string {
+  const [y, m, d] = isoDay.split('-').map(Number);
+  const wall = Date.UTC(y, m - 1, d);
+  // The offset at the guess may differ from the one at the true instant only across a clock
+  // change; a second look settles it.
+  let at = wall - sofiaOffsetMinutes(wall) * 60_000;
+  at = wall - sofiaOffsetMinutes(at) * 60_000;
+  return new Date(at).toISOString().replace('.000Z', 'Z');
+}
+
 /** The time of day only: 10:15. */
 export function formatTime(iso: string): string {
   return formatDateTime(iso).slice(11);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, makeApi, toApiError } from './api';
-import { bmi, formatBytes, formatDate, formatDateTime, isoToBg, parseBgDate, shiftIsoDay, sofiaIsoDay } from './format';
+import { AUDIT_ACTIONS, AUDIT_LIMIT, ROLES, auditActionKey, auditQuery, auditSourceKey, cleanFilter, dayBox, isAdminRole, roleKey } from './admin';
+import { ApiError, auditSearch, makeApi, toApiError } from './api';
+import { bmi, formatBytes, formatDate, formatDateTime, formatDateTimeSeconds, isoToBg, parseBgDate, shiftIsoDay, sofiaDayStart, sofiaIsoDay } from './format';
 import { chosenReferrals, draftFromQuery, emptyVisitForm, hivResultAllowed, mergeSuggestions, type ReferralRow } from './forms';
-import { dictionaries } from './i18n';
+import { dictionaries, translate } from './i18n';
 import { href, parseRoute } from './route';
 import { describeSync } from './sync';
 import type { Suggestion } from './types';
@@ -13,6 +14,19 @@ describe('dates as written in Bulgaria', () => {
     expect(formatDate('2026-03-01T22:30:00Z')).toBe('02.03.2026');
     expect(formatDateTime('2026-07-01T06:05:00Z')).toBe('01.07.2026 09:05');
     expect(sofiaIsoDay(new Date('2026-03-01T22:30:00Z'))).toBe('2026-03-02');
+    expect(formatDateTimeSeconds('2026-11-22T22:00:07Z')).toBe('23.11.2026 00:00:07');
+    expect(formatDateTimeSeconds('2026-07-01T06:05:09.123456Z')).toBe('01.07.2026 09:05:09');
+    expect(formatDateTimeSeconds('not a time')).toBe('not a time');
+  });
+  it('finds where a Sofia day begins, in winter and in summer time', () => {
+    expect(sofiaDayStart('2026-11-23')).toBe('2026-11-22T22:00:00Z');
+    expect(sofiaDayStart('2026-07-01')).toBe('2026-06-30T21:00:00Z');
+    // The days the clocks change (29.03.2026 at 03:00, 25.10.2026 at 04:00) and the day after.
+    expect(sofiaDayStart('2026-03-29')).toBe('2026-03-28T22:00:00Z');
+    expect(sofiaDayStart('2026-03-30')).toBe('2026-03-29T21:00:00Z');
+    expect(sofiaDayStart('2026-10-25')).toBe('2026-10-24T21:00:00Z');
+    expect(sofiaDayStart('2026-10-26')).toBe('2026-10-25T22:00:00Z');
+    expect(sofiaDayStart('2027-01-01')).toBe('2026-12-31T22:00:00Z');
   });
   it('reads dd.mm.yyyy and refuses impossible dates', () => {
     expect(parseBgDate('24.06.1977')).toBe('1977-06-24');
@@ -41,9 +55,28 @@ describe('routes', () => {
       { screen: 'person' as const, id },
       { screen: 'visit' as const, personId: id },
       { screen: 'settings' as const },
+      { screen: 'admin-users' as const },
+      { screen: 'admin-audit' as const },
+      { screen: 'admin-audit' as const, filter: { action: 'view' } },
+      { screen: 'admin-audit' as const, filter: { user: 'Мария Петрова', device: 'tablet-1', record: id.slice(0, 8), action: 'refused', from: '2026-11-01', to: '2026-11-23' } },
     ]) {
       expect(parseRoute(href(r))).toEqual(r);
     }
+  });
+  it('addresses the admin screens', () => {
+    expect(href({ screen: 'admin-users' })).toBe('#/admin/users');
+    expect(href({ screen: 'admin-audit' })).toBe('#/admin/audit');
+    expect(href({ screen: 'admin-audit', filter: { user: ' ', action: 'view' } })).toBe('#/admin/audit?action=view');
+    expect(href({ screen: 'admin-audit', filter: { user: 'Петрова', from: '2026-11-23' } })).toBe(
+      `#/admin/audit?user=${encodeURIComponent('Петрова')}&from=2026-11-23`,
+    );
+    expect(parseRoute('#/admin/audit?action=view&from=23.11.2026&to=2026-11-24')).toEqual({
+      screen: 'admin-audit',
+      filter: { action: 'view', to: '2026-11-24' },
+    });
+    expect(parseRoute('#/admin/audit?user=')).toEqual({ screen: 'admin-audit' });
+    expect(parseRoute('#/admin')).toEqual({ screen: 'today' });
+    expect(parseRoute('#/admin/nothing')).toEqual({ screen: 'today' });
   });
   it('falls back to Today on anything unknown', () => {
     expect(parseRoute('#/person/not-an-id')).toEqual({ screen: 'today' });
@@ -131,11 +164,112 @@ describe('the api module', () => {
       syncNow: async () => {},
       enroll: async () => {},
       printSlips: async () => 'slips.pdf',
+      admin: async () => {
+        throw new ApiError('unsupported', 'only at the hub');
+      },
     };
     const api = makeApi(transport, () => 'en');
     await api.search('yuseinova');
     expect(sent[0]).toEqual({ lang: 'en', op: 'search', args: { query: 'yuseinova' } });
     await expect(api.registerPerson({} as never, false)).rejects.toMatchObject({ kind: 'possible_duplicates', duplicates: [{ id: 'x' }] });
+    await expect(api.adminUsers()).rejects.toMatchObject({ kind: 'unsupported' });
+  });
+
+  it('calls the hub admin API with the right method, path and body', async () => {
+    const sent: unknown[] = [];
+    let answer: unknown = null;
+    const transport = {
+      mode: 'hub' as const,
+      call: async () => null,
+      status: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'hub' }),
+      setup: async () => ({ exists: true, unlocked: false, user: null, cabinet: 'hub' }),
+      touch: async () => {},
+      unlock: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'hub' }),
+      lock: async () => {},
+      syncView: async () => ({ last_success: null, pending_local_changes: 0, hub_url: null }),
+      syncNow: async () => {},
+      enroll: async () => {},
+      printSlips: async () => '',
+      admin: async (lang: string, method: string, path: string, body?: unknown) => {
+        sent.push({ lang, method, path, body });
+        if (path.endsWith('/reset') && (body as { password: string }).password.length < 8) {
+          throw { kind: 'invalid', message: 'm', fields: [{ field: 'password', message: 'Парола/ПИН: поне 8 знака' }] };
+        }
+        if (path.endsWith('/disable') && path.includes('admin.self')) {
+          throw { error: 'you cannot disable yourself', error_bg: 'не можете да деактивирате себе си' };
+        }
+        return answer;
+      },
+    };
+    const api = makeApi(transport, () => 'bg');
+    answer = [{ name: 'mpetrova', display_name: 'Мария Петрова', role: 'nurse', disabled: false, generation: 0, failed_logins: 0, on_devices: true }];
+    expect((await api.adminUsers())[0].name).toBe('mpetrova');
+    answer = { name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor' };
+    await api.addUser({ name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', password: 'long enough' });
+    answer = null;
+    await api.disableUser('ivanov');
+    await api.enableUser('ivanov');
+    await api.resetUser('ivanov', 'another one');
+    await expect(api.resetUser('ivanov', 'abcd')).rejects.toMatchObject({ kind: 'invalid', fields: [{ field: 'password' }] });
+    await expect(api.disableUser('admin.self')).rejects.toMatchObject({ kind: 'hub', message: 'не можете да деактивирате себе си' });
+    answer = [];
+    await api.audit(auditQuery({ user: 'Петрова', action: 'view', from: '2026-11-23', to: '2026-11-23' }));
+    expect(sent).toEqual([
+      { lang: 'bg', method: 'GET', path: '/api/admin/users', body: undefined },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users', body: { name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', password: 'long enough', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/disable', body: { lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/enable', body: { lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/reset', body: { password: 'another one', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/reset', body: { password: 'abcd', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/admin.self/disable', body: { lang: 'bg' } },
+      {
+        lang: 'bg',
+        method: 'GET',
+        path: `/api/admin/audit?user=${encodeURIComponent('Петрова')}&action=view&since=2026-11-22T22%3A00%3A00Z&until=2026-11-23T22%3A00%3A00Z&limit=${AUDIT_LIMIT}`,
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('leaves empty audit boxes out of the query', () => {
+    expect(auditSearch({})).toBe('');
+    expect(auditSearch({ user: '  ', device: '', record: undefined, action: 'view' })).toBe('?action=view');
+    expect(auditSearch({ since: '2026-11-22T22:00:00Z', limit: 50 })).toBe('?since=2026-11-22T22%3A00%3A00Z&limit=50');
+    expect(new URLSearchParams(auditSearch({ since: '2026-11-22T22:00:00Z' })).get('since')).toBe('2026-11-22T22:00:00Z');
+  });
+});
+
+describe('the hub admin screens', () => {
+  it('turns the typed filter into the hub query: whole Sofia days, empty boxes left out', () => {
+    expect(auditQuery(undefined)).toEqual({ limit: AUDIT_LIMIT });
+    expect(auditQuery({ user: ' Петрова ', device: '', action: 'view' }, 20)).toEqual({ user: 'Петрова', action: 'view', limit: 20 });
+    // One day: from its Sofia midnight to the next one (the hub takes `until` as exclusive).
+    expect(auditQuery({ from: '2026-11-23', to: '2026-11-23' })).toMatchObject({ since: '2026-11-22T22:00:00Z', until: '2026-11-23T22:00:00Z' });
+    // Only an end: everything up to the end of that day, summer time.
+    const q = auditQuery({ to: '2026-07-31' });
+    expect(q.since).toBeUndefined();
+    expect(q.until).toBe('2026-07-31T21:00:00Z');
+    expect(cleanFilter({ user: ' ', record: '' })).toBeUndefined();
+  });
+  it('reads day boxes as dd.mm.yyyy, empty meaning any', () => {
+    expect(dayBox('')).toBeUndefined();
+    expect(dayBox('  ')).toBeUndefined();
+    expect(dayBox('23.11.2026')).toBe('2026-11-23');
+    expect(dayBox('1.3.2026 г.')).toBe('2026-03-01');
+    expect(dayBox('31.11.2026')).toBeNull();
+    expect(dayBox('2026-11-23')).toBeNull();
+  });
+  it('names actions, sources and roles in Bulgarian', () => {
+    const bg = (k: ReturnType<typeof auditActionKey>) => (k ? translate('bg', k) : null);
+    expect(AUDIT_ACTIONS.map((a) => bg(auditActionKey(a)))).toEqual(['създаване', 'редакция', 'преглед', 'печат', 'оттегляне', 'отказан достъп']);
+    expect(auditActionKey('something new')).toBeNull();
+    expect(bg(auditSourceKey('refusal'))).toBe('отказано от Хъба');
+    expect(ROLES.map((r) => roleKey(r)).every((k) => k !== null && translate('bg', k).length > 0)).toBe(true);
+    expect(bg(roleKey('hub_admin'))).toBe('администратор на Хъба');
+    expect(roleKey('janitor')).toBeNull();
+    expect(isAdminRole('hub_admin')).toBe(true);
+    expect(isAdminRole('nurse')).toBe(false);
+    expect(isAdminRole(null)).toBe(false);
   });
 });
 

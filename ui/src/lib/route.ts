@@ -1,5 +1,6 @@
 // Screens are addressed by the URL hash, so a reload (or the hub's browser back button)
 // lands on the same screen.
+import { AUDIT_FILTER_KEYS, cleanFilter, type AuditFilter } from './admin';
 
 export type Route =
   | { screen: 'today'; day?: string }
@@ -9,7 +10,23 @@ export type Route =
   | { screen: 'visit'; personId: string }
   | { screen: 'settings' }
   | { screen: 'referrals'; code?: string }
-  | { screen: 'referral'; id: string };
+  | { screen: 'referral'; id: string }
+  | { screen: 'admin-users' }
+  | { screen: 'admin-audit'; filter?: AuditFilter };
+
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function auditFilterFrom(q: URLSearchParams): AuditFilter | undefined {
+  const f: AuditFilter = {};
+  for (const key of AUDIT_FILTER_KEYS) {
+    const v = q.get(key);
+    if (v) f[key] = v;
+  }
+  // A day in the address that is not yyyy-mm-dd is dropped rather than sent to the hub.
+  if (f.from && !ISO_DAY.test(f.from)) delete f.from;
+  if (f.to && !ISO_DAY.test(f.to)) delete f.to;
+  return cleanFilter(f);
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,6 +54,10 @@ export function parseRoute(hash: string): Route {
       break;
     case 'today':
       return { screen: 'today', day: q.get('day') ?? undefined };
+    case 'admin':
+      if (seg[1] === 'users') return { screen: 'admin-users' };
+      if (seg[1] === 'audit') return { screen: 'admin-audit', filter: auditFilterFrom(q) };
+      break;
   }
   return { screen: 'today' };
 }
@@ -59,6 +80,18 @@ export function href(r: Route): string {
       return r.code ? `#/referrals?code=${encodeURIComponent(r.code)}` : '#/referrals';
     case 'referral':
       return `#/referral/${r.id}`;
+    case 'admin-users':
+      return '#/admin/users';
+    case 'admin-audit': {
+      const f = cleanFilter(r.filter ?? {});
+      const q = new URLSearchParams();
+      for (const key of AUDIT_FILTER_KEYS) {
+        const v = f?.[key];
+        if (v) q.set(key, v);
+      }
+      const qs = q.toString();
+      return qs ? `#/admin/audit?${qs}` : '#/admin/audit';
+    }
   }
 }
 

@@ -232,3 +232,55 @@ export interface ReferralDetail extends ReferralView {
   /** Statuses it may move to now. */
   next: string[];
 }
+
+// The hub admin's web API (crates/hub/src/staff.rs, storage.rs): users and the audit log.
+
+/** A hub user as the admin manages them. */
+export interface HubUser {
+  /** The login name. */
+  name: string;
+  display_name: string;
+  role: string;
+  disabled: boolean;
+  /** Raised by every password reset. */
+  generation: number;
+  /** Wrong web sign-ins since the last good one. */
+  failed_logins: number;
+  /** False for users added before devices had logins: not on devices until a reset. */
+  on_devices: boolean;
+}
+
+export interface NewHubUser {
+  name: string;
+  display_name: string;
+  role: string;
+  password: string;
+}
+
+/** What the audit view asks the hub for; empty or missing means any. */
+export interface AuditQuery {
+  /** Part of the user's name. */
+  user?: string;
+  device?: string;
+  /** A record id or its beginning. */
+  record?: string;
+  /** create | edit | view | print | withdraw | refused */
+  action?: string;
+  /** RFC 3339, inclusive. */
+  since?: string;
+  /** RFC 3339, exclusive. */
+  until?: string;
+  limit?: number;
+}
+
+/** One line of the audit log, newest first. */
+export interface AuditRow {
+  at: string;
+  user: string;
+  device: string;
+  action: string;
+  record: string;
+  class: string;
+  /** device (a device's own log), hub (staff at the hub), refusal (refused by the hub). */
+  source: string;
+}
