@@ -165,6 +165,21 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('button.lang');
   await page.waitForSelector('text=Прегледи за деня');
 
+  // The person withdraws consent to data processing: the record stays (identity, visits),
+  // marked with who recorded it, after a confirmation that says what happens.
+  await page.click('[data-nav=find]');
+  await page.fill('[data-field=search]', 'Юсеинова');
+  await page.waitForSelector('[data-list=hits] li a');
+  await page.click('[data-list=hits] li a');
+  await page.waitForSelector('[data-consent=given]');
+  await page.click('[data-action=withdraw-consent]');
+  assert.match(await page.textContent('[role=alertdialog]'), /не може да се отмени/);
+  await page.click('[data-action=confirm-withdraw]');
+  await page.waitForSelector('[data-consent=withdrawn]');
+  assert.match(await page.textContent('[data-consent=withdrawn]'), /Мария Петрова/);
+  assert.equal(await page.locator('[data-visit]').count(), 1);
+  assert.equal(await page.locator('[data-action=withdraw-consent]').count(), 0);
+
   // The nurse signs out; the hub admin signs in and sees the admin screens.
   await page.click('[data-action=lock]');
   await page.waitForSelector('input[name=user]');
@@ -252,6 +267,10 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(await views.first().textContent(), /преглед/);
   assert.match(await views.first().textContent(), /Мария Петрова/);
   assert.ok((await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count()) > 0, 'a view of the HIV result');
+  // The consent withdrawal is on the log too.
+  await page.selectOption('select[name=action]', 'withdraw');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => location.hash.includes('action=withdraw') && document.querySelectorAll('[data-list=audit] tr[data-audit-action=withdraw]').length === 1);
   // By part of a user's name, any action: her creates and edits.
   await page.selectOption('select[name=action]', '');
   await page.fill('input[name=user]', 'Петрова');

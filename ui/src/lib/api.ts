@@ -286,6 +286,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     registerPerson: (draft: PersonDraft, not_a_duplicate: boolean) =>
       call<Registered>('register_person', { draft, not_a_duplicate }),
     personRecord: (id: string) => call<PersonRecord>('person_record', { id }),
+    withdrawConsent: (person_id: string) => call<PersonRecord>('withdraw_consent', { person_id }),
     checkVisit: (form: VisitForm) => call<VisitCheck>('check_visit', { form }),
     saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[]) =>
       call<SavedVisit>('save_visit', { person_id, form, notes, referrals }),

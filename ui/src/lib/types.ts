@@ -87,7 +87,9 @@ export interface PersonView {
   phone: string | null;
   neighbourhood: string | null;
   address: string | null;
+  /** "given|withdrawn dd.mm.yyyy (who)". */
   consent: string | null;
+  consent_withdrawn?: boolean;
 }
 
 export interface ScreeningLine {
