@@ -700,7 +700,11 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             })?;
             let store = open(&cli, lang)?;
             store.rekey(&StoreKey::from_text(&new_key)?)?;
-            writeln!(out, "{}", tr(lang, "Ключът е сменен.", "The key was changed."))?;
+            writeln!(
+                out,
+                "{}",
+                tr(lang, "Ключът е сменен.", "The key was changed.")
+            )?;
         }
         Command::UsersSync => {
             let key = key_of(&cli, lang)?;

@@ -27,7 +27,8 @@ fn main() {
     for _ in 0..10 {
         let t = Instant::now();
         let mut ring = Keyring::load(&path).unwrap();
-        ring.unlock("bench", "bench-pin-2026", chrono::Utc::now()).unwrap();
+        ring.unlock("bench", "bench-pin-2026", chrono::Utc::now())
+            .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);

@@ -314,7 +314,8 @@ impl Store {
     /// Re-encrypts the whole database under `new_key` (SQLCipher's rekey). The old key no
     /// longer opens it; a device's keyring must then seal the new key to its users again.
     pub fn rekey(&self, new_key: &StoreKey) -> Result<()> {
-        self.conn.pragma_update(None, "rekey", new_key.pragma_value())?;
+        self.conn
+            .pragma_update(None, "rekey", new_key.pragma_value())?;
         Ok(())
     }
 
