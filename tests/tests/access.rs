@@ -249,3 +249,59 @@ fn every_role_receives_exactly_the_classes_it_may_read() {
         assert!(held.contains(&AccessClass::General.code()), "role {name}");
     }
 }
+
+/// Hub staff asking for a record of a class their role may not read get "not found" (its
+/// existence is not revealed), and the request is on the hub's audit log as refused.
+#[test]
+fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let person = kabinet_tests::register(PersonDraft {
+        given_name: "Асен".into(),
+        family_name: "Асенов".into(),
+        sex: Some("M".into()),
+        birth_year: Some(1990),
+        no_documents: true,
+        ..Default::default()
+    });
+    let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
+    let hiv = staff
+        .write_local(|w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)?;
+            Ok(referral(
+                w,
+                &visit,
+                ReferralReason::Screening(ScreeningKind::Hiv),
+                "hiv-confirmatory",
+            ))
+        })
+        .unwrap();
+    drop(staff);
+    hub.add_user("ali", "Али Мехмед", "education_mediator", "mediator-pass");
+    let http = reqwest::blocking::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/login", hub.url()))
+        .json(&serde_json::json!({"name": "ali", "password": "mediator-pass"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let answer = http
+        .post(format!("{}/api/call", hub.url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"op": "referral", "args": {"id": hiv.id}}))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let body: serde_json::Value = answer.json().unwrap();
+    assert_eq!(body["kind"], "not_found");
+    let log = hub.admin(&["audit", "--action", "refused"]);
+    assert!(
+        log.contains("hub:Али Мехмед") && log.contains("hiv"),
+        "{log}"
+    );
+}

@@ -737,7 +737,29 @@ impl HubStorage for SqliteHub {
         ctx: &kabinet_service::Context,
         request: kabinet_service::Request,
     ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError> {
-        self.staff_call(|store| kabinet_service::handle(store, ctx, request))
+        let op = request.name();
+        let answer = self.staff_call(|store| kabinet_service::handle(store, ctx, request))?;
+        // Requests the access matrix refused are on the record, as devices' are.
+        let refused = match &answer {
+            Err(kabinet_service::ServiceError::Hidden { id, class, .. }) => {
+                Some((id.clone(), class.as_str()))
+            }
+            Err(kabinet_service::ServiceError::Forbidden) => Some((String::new(), "")),
+            _ => None,
+        };
+        if let Some((record, class)) = refused {
+            self.store().connection().execute(
+                "INSERT INTO hub_refusal (at, device_id, doc_id, class, action) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    Utc::now().to_rfc3339(),
+                    format!("hub:{}", ctx.user),
+                    uuid::Uuid::parse_str(&record).ok().map(|u| u.as_bytes().to_vec()),
+                    class,
+                    op
+                ],
+            )?;
+        }
+        Ok(answer)
     }
 
     fn slips(

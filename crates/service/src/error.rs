@@ -18,6 +18,14 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("your role may not do this")]
     Forbidden,
+    /// A record of a class the caller may not read: answered exactly like "not found" (its
+    /// existence is not revealed), but the caller's side can log the refusal.
+    #[error("{kind} {id} not found")]
+    Hidden {
+        kind: &'static str,
+        id: String,
+        class: kabinet_core::AccessClass,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -153,6 +161,14 @@ impl ServiceError {
                     "Вашата роля не позволява това.",
                     "Your role does not allow this.",
                 ),
+            ),
+            ServiceError::Hidden { kind, id, .. } => ErrorBody::new(
+                "not_found",
+                StoreError::NotFound {
+                    kind,
+                    id: id.clone(),
+                }
+                .message(lang),
             ),
             ServiceError::Store(e @ StoreError::NotFound { .. }) => {
                 ErrorBody::new("not_found", e.message(lang))

@@ -173,6 +173,31 @@ const DRAFT_PREFIX: &str = "draft.";
 const DRAFT_MAX_BYTES: usize = 64 * 1024;
 
 /// Runs one request; the answer is the JSON the screen renders.
+impl Request {
+    /// The operation's name, as the call names it (`person_record`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Search { .. } => "search",
+            Request::CheckPerson { .. } => "check_person",
+            Request::RegisterPerson { .. } => "register_person",
+            Request::PersonRecord { .. } => "person_record",
+            Request::CheckVisit { .. } => "check_visit",
+            Request::SaveVisit { .. } => "save_visit",
+            Request::Today { .. } => "today",
+            Request::Destinations {} => "destinations",
+            Request::ReferralByCode { .. } => "referral_by_code",
+            Request::Referral { .. } => "referral",
+            Request::UpdateReferral { .. } => "update_referral",
+            Request::FollowUp {} => "follow_up",
+            Request::IssuedOn { .. } => "issued_on",
+            Request::SaveDraft { .. } => "save_draft",
+            Request::LoadDraft { .. } => "load_draft",
+            Request::DeleteDraft { .. } => "delete_draft",
+            Request::WithdrawConsent { .. } => "withdraw_consent",
+        }
+    }
+}
+
 pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Value, ServiceError> {
     // Every local write of this call is audited as this user's (in the write's transaction).
     store.set_audit_user(Some(ctx.user.clone()));

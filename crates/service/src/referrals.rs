@@ -41,10 +41,11 @@ fn readable(
 ) -> Result<kabinet_core::Referral, ServiceError> {
     let referral = store.referral(id)?;
     if !ctx.can_read(referral.reason.access_class()) {
-        return Err(ServiceError::Store(kabinet_store::StoreError::NotFound {
+        return Err(ServiceError::Hidden {
             kind: "referral",
             id: id.to_string(),
-        }));
+            class: referral.reason.access_class(),
+        });
     }
     Ok(referral)
 }
