@@ -13,6 +13,8 @@ await run('screenshots', async (cleanup) => {
   const hub = new Hub();
   cleanup(() => hub.cleanup());
   hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
+  hub.addUser('akostova', 'Анна Костова', 'hub_admin', 'admin staple battery');
+  hub.addUser('ivanov', 'Д-р Иван Иванов', 'doctor', 'doctor battery 1');
   await hub.start();
   cleanup(() => hub.stop());
 
@@ -61,6 +63,20 @@ await run('screenshots', async (cleanup) => {
     await page.fill('input[name=birth_year]', '1977');
     await page.waitForSelector('[data-list=duplicates]');
     await snap('register-duplicate');
+    // The hub admin's screens: users and the audit log (the nurse's views above are on it).
+    await page.click('[data-action=lock]');
+    await page.waitForSelector('input[name=user]');
+    await page.fill('input[name=user]', 'akostova');
+    await page.fill('input[name=secret]', 'admin staple battery');
+    await page.click('[data-action=unlock]');
+    await page.waitForSelector('[data-nav=admin-users]');
+    await page.click('[data-nav=admin-users]');
+    await page.waitForSelector('[data-user-row]');
+    await snap('admin-users', true);
+    await page.click('[data-nav=admin-audit]');
+    await page.waitForSelector('[data-list=audit] tr');
+    await snap('admin-audit');
+    await page.click('[data-action=lock]');
     await browser.close();
   }
   console.log(`screenshots in ${OUT}`);
