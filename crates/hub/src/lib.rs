@@ -13,3 +13,18 @@ pub mod users;
 pub use server::router;
 pub use sqlite::SqliteHub;
 pub use storage::{AuditFilter, AuditRow, Device, HubError, HubStorage, StaffUser, UserRecord};
+
+/// glibc gives threads that allocate at once arenas of their own (up to eight per core) and
+/// keeps what they free there: with fifty cabinets syncing at once the hub's resident memory
+/// then follows its thread count, not its data (peak 570 MB in kabinet-bench-fleet; two
+/// arenas: see docs/benchmarks.md). An operator's own MALLOC_ARENA_MAX wins.
+pub fn bound_memory_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it is called before the hub
+        // starts its threads.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}

@@ -10,8 +10,13 @@ use kabinet_hub::server::{SharedStorage, normalise_code, sha256};
 use kabinet_hub::{HubStorage, SqliteHub};
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // As the real hub does, before any thread exists.
+    kabinet_hub::bound_memory_arenas();
+    tokio::runtime::Runtime::new()?.block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
     let dir = arg("dir").unwrap_or_else(|| "data/kabinet-hub".into());
     let hub = Arc::new(SqliteHub::open(std::path::Path::new(&dir), &BENCH_KEY)?);
     let storage: SharedStorage = hub.clone();
