@@ -146,5 +146,8 @@ fn main() -> anyhow::Result<()> {
     }
     let _ = hub.kill();
     let _ = hub.wait();
+    // Gigabytes of device databases: the disk is shared, they go when the run ends.
+    drop(stores);
+    let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
