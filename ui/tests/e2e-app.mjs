@@ -158,8 +158,20 @@ async function choose(app, user) {
 
 async function login(app, user, secret) {
   await choose(app, user);
+  assert.equal(await app.exec("return document.querySelector('select[name=user]').value"), user);
   await app.type('input[name=secret]', secret);
   await app.click('[data-action=unlock]');
-  await app.find('[data-nav=today]');
+  try {
+    await app.find('[data-nav=today]');
+  } catch (e) {
+    // Seen once in CI and never again in 12 runs: the login screen stayed. Say what it showed,
+    // then try once more, so the rest of the run still tests what it is for.
+    const shown = await app.exec('return document.body.innerText');
+    console.error(`WARNING: logging in as ${user} did not reach Today (${e.message}); the screen:\n${shown}`);
+    await choose(app, user);
+    await app.type('input[name=secret]', secret);
+    await app.click('[data-action=unlock]');
+    await app.find('[data-nav=today]');
+  }
 }
 void ROOT;
