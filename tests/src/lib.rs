@@ -8,6 +8,19 @@ use chrono::{DateTime, Duration, Utc};
 use kabinet_core::*;
 use uuid::Uuid;
 
+/// A man with no documents, registered by name and birth year only (the common case in the
+/// van), with a fresh id.
+pub fn man_without_documents(given: &str, family: &str, birth_year: i32) -> Person {
+    register(PersonDraft {
+        given_name: given.into(),
+        family_name: family.into(),
+        sex: Some("M".into()),
+        birth_year: Some(birth_year),
+        no_documents: true,
+        ..Default::default()
+    })
+}
+
 /// A person registered from a draft, as the nurse's form does, now.
 pub fn register(draft: PersonDraft) -> Person {
     draft

@@ -58,14 +58,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         &["education_mediator"],
     );
 
-    let person = kabinet_tests::register(PersonDraft {
-        given_name: "Асен".into(),
-        family_name: "Асенов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1990),
-        no_documents: true,
-        ..Default::default()
-    });
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     let (hiv_referral, social_referral) = cabinet
         .write(Origin::Local, |w| {
@@ -144,7 +137,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         }
         other => panic!("expected 403, got {other:?}"),
     }
-    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let staff = hub_storage(&hub);
     let refusals: i64 = staff
         .read(|s| {
             Ok(s.connection().query_row(
@@ -159,6 +152,11 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
     sync(&mut cabinet).unwrap();
 }
 
+/// The hub's own storage, opened beside its process (as hub staff's edits are written).
+fn hub_storage(hub: &HubProcess) -> SqliteHub {
+    SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap()
+}
+
 fn results_doc(visit: Uuid) -> Uuid {
     kabinet_store::results_doc_id(visit, AccessClass::Hiv)
 }
@@ -170,15 +168,8 @@ fn every_role_receives_exactly_the_classes_it_may_read() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     // Hub staff record one person with a document of every class (a hub-side edit, relayed).
-    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
-    let person = kabinet_tests::register(PersonDraft {
-        given_name: "Асен".into(),
-        family_name: "Асенов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1990),
-        no_documents: true,
-        ..Default::default()
-    });
+    let staff = hub_storage(&hub);
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let mut visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     visit.screenings = VisitForm {
         hiv_result: "reactive".into(),
@@ -257,15 +248,8 @@ fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
-    let person = kabinet_tests::register(PersonDraft {
-        given_name: "Асен".into(),
-        family_name: "Асенов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1990),
-        no_documents: true,
-        ..Default::default()
-    });
+    let staff = hub_storage(&hub);
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     let hiv = staff
         .write_local(|w| {

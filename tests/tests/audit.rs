@@ -18,14 +18,7 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
     let mut tablet = enrolled_device(dir.path(), "tablet", &hub, "Перник-1");
     let device_id = tablet.meta("sync.device_id").unwrap().unwrap();
 
-    let person = kabinet_tests::register(PersonDraft {
-        given_name: "Асен".into(),
-        family_name: "Асенов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1990),
-        no_documents: true,
-        ..Default::default()
-    });
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     tablet.set_audit_user(Some("Мария Петрова".into()));
     tablet
@@ -43,14 +36,7 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
     };
     kabinet_service::handle(&mut tablet, &ctx, Request::PersonRecord { id: person.id }).unwrap();
     // A record with nothing sensitive is not logged per view.
-    let plain = kabinet_tests::register(PersonDraft {
-        given_name: "Бойко".into(),
-        family_name: "Борисов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1970),
-        no_documents: true,
-        ..Default::default()
-    });
+    let plain = kabinet_tests::man_without_documents("Бойко", "Борисов", 1970);
     tablet
         .write(Origin::Local, |w| w.put_person(&plain))
         .unwrap();

@@ -81,14 +81,7 @@ fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
 }
 
 fn shared_person() -> Person {
-    kabinet_tests::register(PersonDraft {
-        given_name: "Асен".into(),
-        family_name: "Асенов".into(),
-        sex: Some("M".into()),
-        birth_year: Some(1990),
-        no_documents: true,
-        ..Default::default()
-    })
+    kabinet_tests::man_without_documents("Асен", "Асенов", 1990)
 }
 
 #[test]
