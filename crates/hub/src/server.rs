@@ -96,19 +96,24 @@ impl From<HubError> for ApiError {
     }
 }
 
+/// Runs blocking work (storage, argon2) off the async threads.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            "вътрешна грешка",
+        )
+    })
+}
+
+/// A storage call off the async threads, its error as the answer's.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error",
-                "вътрешна грешка",
-            )
-        })?
-        .map_err(ApiError::from)
+    off_thread(f).await?.map_err(ApiError::from)
 }
 
 #[derive(Serialize)]

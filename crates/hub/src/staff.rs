@@ -4,7 +4,7 @@
 //! The screens' operations are `kabinet-service`'s, on the hub's documents; edits are relayed
 //! to the cabinets like any other change.
 
-use crate::server::{ApiError, SharedStorage, blocking, sha256};
+use crate::server::{ApiError, SharedStorage, blocking, off_thread, sha256};
 use crate::storage::StaffUser;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::State;
@@ -323,7 +323,7 @@ async fn add_user(
 ) -> Result<Response, ApiError> {
     let by = admin(&storage, &headers).await?;
     let lang = req.lang.unwrap_or(Lang::Bg);
-    let result = tokio::task::spawn_blocking(move || {
+    let result = off_thread(move || {
         crate::users::add(
             storage.as_ref(),
             &req.name,
@@ -332,14 +332,7 @@ async fn add_user(
             &req.password,
         )
     })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-            "вътрешна грешка",
-        )
-    })?;
+    .await?;
     Ok(match result {
         Ok(user) => {
             tracing::info!(by = %by.name, user = %user.name, "user added at the web UI");
@@ -372,28 +365,20 @@ async fn user_action(
             "не можете да деактивирате себе си",
         ));
     }
-    let who = name.clone();
-    let result = tokio::task::spawn_blocking(move || match action.as_str() {
-        "disable" => Ok(crate::users::set_disabled(storage.as_ref(), &name, true)),
-        "enable" => Ok(crate::users::set_disabled(storage.as_ref(), &name, false)),
-        "reset" => Ok(crate::users::reset(storage.as_ref(), &name, &req.password)),
-        _ => Err(()),
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-            "вътрешна грешка",
-        )
-    })?
-    .map_err(|_| {
-        ApiError::new(
+    if !matches!(action.as_str(), "disable" | "enable" | "reset") {
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown action; one of disable, enable, reset",
             "непознато действие",
-        )
-    })?;
+        ));
+    }
+    let who = name.clone();
+    let result = off_thread(move || match action.as_str() {
+        "disable" => crate::users::set_disabled(storage.as_ref(), &name, true),
+        "enable" => crate::users::set_disabled(storage.as_ref(), &name, false),
+        _ => crate::users::reset(storage.as_ref(), &name, &req.password),
+    })
+    .await?;
     Ok(match result {
         Ok(()) => {
             tracing::info!(by = %by.name, user = %who, "user changed at the web UI");
