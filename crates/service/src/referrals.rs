@@ -73,14 +73,18 @@ pub fn slips_pdf(
     let pdf =
         kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     // A slip carries a name and a reason: every print is on the record.
+    // One transaction for the batch: "today's slips" may be hundreds.
     store.set_audit_user(Some(ctx.user.clone()));
-    for r in &referrals {
-        store.audit_event(
-            kabinet_core::AuditAction::Print,
-            &r.id.to_string(),
-            &format!("referral/{}", r.reason.access_class().as_str()),
-        )?;
-    }
+    store.write(kabinet_store::Origin::Local, |w| {
+        for r in &referrals {
+            w.audit(
+                kabinet_core::AuditAction::Print,
+                &r.id.to_string(),
+                &format!("referral/{}", r.reason.access_class().as_str()),
+            )?;
+        }
+        Ok(())
+    })?;
     Ok(pdf)
 }
 

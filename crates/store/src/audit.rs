@@ -35,47 +35,69 @@ fn last(conn: &Connection) -> Result<(u64, [u8; 32])> {
     })
 }
 
-/// Appends one entry after the chain's last; runs inside the caller's transaction.
-fn append(
-    conn: &Connection,
-    user: &str,
-    action: AuditAction,
-    record: &str,
-    class: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let (seq, prev) = last(conn)?;
-    // Stored with microseconds, hashed the same way: the entry read back hashes alike.
-    let at_text = at.to_rfc3339_opts(SecondsFormat::Micros, true);
-    let at = DateTime::parse_from_rfc3339(&at_text)
-        .expect("just formatted")
-        .with_timezone(&Utc);
-    let entry = AuditEntry {
-        seq: seq + 1,
-        at,
-        user: user.to_string(),
-        device: device_label(conn)?,
-        action,
-        record: record.to_string(),
-        class: class.to_string(),
-    };
-    let hash = chain_hash(&prev, &entry);
-    conn.prepare_cached(
-        "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        entry.seq as i64,
-        at_text,
-        entry.user,
-        entry.device,
-        action.as_str(),
-        entry.record,
-        entry.class,
-        prev.to_vec(),
-        hash.to_vec()
-    ])?;
-    Ok(())
+/// The end of the chain inside one transaction: read once, then carried from entry to entry.
+struct Tail<'c> {
+    conn: &'c Connection,
+    device: String,
+    seq: u64,
+    prev: [u8; 32],
+}
+
+impl<'c> Tail<'c> {
+    fn read(conn: &'c Connection) -> Result<Tail<'c>> {
+        let (seq, prev) = last(conn)?;
+        Ok(Tail {
+            conn,
+            device: device_label(conn)?,
+            seq,
+            prev,
+        })
+    }
+
+    /// Appends one entry after the chain's last.
+    fn append(
+        &mut self,
+        user: &str,
+        action: AuditAction,
+        record: &str,
+        class: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        // Stored with microseconds, hashed the same way: the entry read back hashes alike.
+        let at_text = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let at = DateTime::parse_from_rfc3339(&at_text)
+            .expect("just formatted")
+            .with_timezone(&Utc);
+        let entry = AuditEntry {
+            seq: self.seq + 1,
+            at,
+            user: user.to_string(),
+            device: self.device.clone(),
+            action,
+            record: record.to_string(),
+            class: class.to_string(),
+        };
+        let hash = chain_hash(&self.prev, &entry);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                entry.seq as i64,
+                at_text,
+                entry.user,
+                entry.device,
+                action.as_str(),
+                entry.record,
+                entry.class,
+                self.prev.to_vec(),
+                hash.to_vec()
+            ])?;
+        self.seq = entry.seq;
+        self.prev = hash;
+        Ok(())
+    }
 }
 
 impl Writer<'_> {
@@ -87,6 +109,7 @@ impl Writer<'_> {
         }
         let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
         let now = Utc::now();
+        let mut tail = Tail::read(self.extension_sql())?;
         for (doc_id, kind, class, created) in touched {
             let action = if created {
                 AuditAction::Create
@@ -94,14 +117,7 @@ impl Writer<'_> {
                 AuditAction::Edit
             };
             let class = format!("{}/{}", kind.name(), class.as_str());
-            append(
-                self.extension_sql(),
-                &user,
-                action,
-                &doc_id.to_string(),
-                &class,
-                now,
-            )?;
+            tail.append(&user, action, &doc_id.to_string(), &class, now)?;
         }
         Ok(())
     }
@@ -109,14 +125,7 @@ impl Writer<'_> {
     /// An entry of its own in this write (a consent withdrawn, slips printed).
     pub fn audit(&mut self, action: AuditAction, record: &str, class: &str) -> Result<()> {
         let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
-        append(
-            self.extension_sql(),
-            &user,
-            action,
-            record,
-            class,
-            Utc::now(),
-        )
+        Tail::read(self.extension_sql())?.append(&user, action, record, class, Utc::now())
     }
 }
 
@@ -156,7 +165,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        append(&tx, &user, action, record, class, Utc::now())?;
+        Tail::read(&tx)?.append(&user, action, record, class, Utc::now())?;
         tx.commit()?;
         Ok(())
     }
