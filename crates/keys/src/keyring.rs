@@ -33,7 +33,7 @@ pub struct DeviceUser {
     pub credential: UserCredential,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Slot {
     user: DeviceUser,
     /// The store key sealed to the user's public key (hex); none once disabled.
@@ -163,6 +163,7 @@ impl Keyring {
         store_key: &[u8],
     ) -> Result<RosterOutcome, KeyringError> {
         let mut outcome = RosterOutcome::default();
+        let mut dirty = !self.path.exists();
         let listed: std::collections::BTreeSet<&str> =
             roster.iter().map(|u| u.name.as_str()).collect();
         let gone: Vec<String> = self
@@ -203,9 +204,16 @@ impl Keyring {
                 }
             }
             next.user = user.clone();
-            self.file.slots.insert(user.name.clone(), next);
+            if slot != Some(&next) {
+                self.file.slots.insert(user.name.clone(), next);
+                dirty = true;
+            }
         }
-        self.save()?;
+        // The agent applies the roster after every sync: the file is rewritten (and synced to
+        // disk) only when something changed.
+        if dirty || !outcome.removed.is_empty() {
+            self.save()?;
+        }
         Ok(outcome)
     }
 
@@ -394,6 +402,34 @@ mod tests {
         let reset = DeviceUser { generation: 1, ..u };
         k.apply_roster(&[reset], &[1; 32]).unwrap();
         assert!(k.unlock("mpetrova", "secret-1", now).is_ok());
+    }
+
+    #[test]
+    fn the_same_roster_again_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.keys.json");
+        let mut k = Keyring::load(&path).unwrap();
+        let u = user("a", "secret-a1");
+        k.apply_roster(std::slice::from_ref(&u), &[7; 32]).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let out = k.apply_roster(std::slice::from_ref(&u), &[7; 32]).unwrap();
+        assert_eq!(out, RosterOutcome::default());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            written
+        );
+        // A change (disabled) is written.
+        k.apply_roster(
+            &[DeviceUser {
+                disabled: true,
+                ..u
+            }],
+            &[7; 32],
+        )
+        .unwrap();
+        assert_ne!(std::fs::read(&path).unwrap(), before);
     }
 
     #[test]
