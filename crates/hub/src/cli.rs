@@ -143,17 +143,6 @@ enum DirectoryCommand {
     Set { file: PathBuf },
 }
 
-/// Roles a user may have (the access matrix per role arrives with issue #6).
-const ROLES: [&str; 7] = [
-    "nurse",
-    "doctor",
-    "psychologist",
-    "lawyer",
-    "social_worker",
-    "education_mediator",
-    "hub_admin",
-];
-
 #[derive(Subcommand)]
 enum UsersCommand {
     /// Add a user. The password (or PIN, at least 8 characters) is read from
@@ -398,7 +387,10 @@ pub fn main_entry() -> Result<()> {
                     .iter()
                     .map(|r| {
                         kabinet_core::Role::parse(r).ok_or_else(|| {
-                            anyhow::anyhow!("--role {r}: unknown role; one of {}", ROLES.join(", "))
+                            anyhow::anyhow!(
+                                "--role {r}: unknown role; one of {}",
+                                crate::users::role_list()
+                            )
                         })
                     })
                     .collect::<Result<_>>()?

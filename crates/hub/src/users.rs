@@ -12,7 +12,7 @@ pub enum UserAdminError {
     Name,
     #[error("display_name: give the name shown on records, e.g. Мария Петрова")]
     DisplayName,
-    #[error("role: {0:?} is not a role; one of {roles}", roles = ROLE_LIST)]
+    #[error("role: {0:?} is not a role; one of {roles}", roles = role_list())]
     Role(String),
     #[error("password: at least {min} characters", min = kabinet_keys::MIN_SECRET_CHARS)]
     Password,
@@ -20,8 +20,14 @@ pub enum UserAdminError {
     Hub(#[from] HubError),
 }
 
-const ROLE_LIST: &str =
-    "nurse, doctor, psychologist, lawyer, social_worker, education_mediator, hub_admin";
+/// Every role, as typed: "nurse, doctor, …" (core's list, so a new role appears here too).
+pub fn role_list() -> String {
+    Role::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl UserAdminError {
     /// The form field at fault, for the web UI.
