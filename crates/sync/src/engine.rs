@@ -6,7 +6,7 @@ use crate::transport::{AddressError, HubAddress, HubClient};
 use crate::wire::{DocChanges, SyncRequest, SyncResponse, WireError};
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
-use kabinet_store::{DocKind, Origin, Store, StoreError};
+use kabinet_store::{DocKind, Origin, OutgoingBatch, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -268,6 +268,64 @@ fn push_audit(store: &mut Store) -> Result<(), SyncError> {
     }
 }
 
+/// The next request of a sync: the batch of local changes the hub lacks (up to
+/// [`PUSH_BATCH_BYTES`]) and where this device's pull stands. Public so that benchmarks can
+/// drive the exact exchange without HTTP.
+pub fn next_exchange(store: &Store) -> Result<(OutgoingBatch, SyncRequest), SyncError> {
+    let batch = store.outgoing(cursor(store, META_PUSH)?, PUSH_BATCH_BYTES)?;
+    let request = SyncRequest {
+        push: batch
+            .docs
+            .iter()
+            .map(|d| {
+                DocChanges::new(
+                    d.doc_id,
+                    d.kind as u8,
+                    d.class.code(),
+                    d.parent,
+                    d.changes.clone(),
+                )
+            })
+            .collect(),
+        push_through: batch.through,
+        pull_cursor: cursor(store, META_PULL)?,
+        max_pull_bytes: PULL_BATCH_BYTES,
+    };
+    Ok((batch, request))
+}
+
+/// Commits the hub's answer to `batch` in one transaction: the push acknowledged, the pulled
+/// changes merged, both cursors moved.
+pub fn apply_answer(
+    store: &mut Store,
+    batch: &OutgoingBatch,
+    answer: &SyncResponse,
+) -> Result<(), SyncError> {
+    store.write(Origin::Sync, |w| {
+        for d in &batch.docs {
+            w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
+        }
+        w.set_meta(
+            META_PUSH,
+            &answer.push_acked_through.max(batch.through).to_string(),
+        )?;
+        for p in &answer.pull {
+            let (Some(kind), Some(class)) = (
+                DocKind::from_code(i64::from(p.kind)),
+                AccessClass::from_code(p.class),
+            ) else {
+                continue; // a kind this build does not know: leave it for a newer one
+            };
+            let Some(doc_id) = p.resolve_id() else {
+                continue; // nothing this side can place
+            };
+            w.apply_incoming(doc_id, kind, class, p.parent, &p.changes)?;
+        }
+        w.set_meta(META_PULL, &answer.next_cursor.to_string())
+    })?;
+    Ok(())
+}
+
 fn sync_documents(
     store: &mut Store,
     progress: &mut impl FnMut(&SyncReport),
@@ -278,25 +336,7 @@ fn sync_documents(
     let url = format!("{}/v1/sync", address.base);
     let mut report = SyncReport::default();
     loop {
-        let batch = store.outgoing(cursor(store, META_PUSH)?, PUSH_BATCH_BYTES)?;
-        let request = SyncRequest {
-            push: batch
-                .docs
-                .iter()
-                .map(|d| {
-                    DocChanges::new(
-                        d.doc_id,
-                        d.kind as u8,
-                        d.class.code(),
-                        d.parent,
-                        d.changes.clone(),
-                    )
-                })
-                .collect(),
-            push_through: batch.through,
-            pull_cursor: cursor(store, META_PULL)?,
-            max_pull_bytes: PULL_BATCH_BYTES,
-        };
+        let (batch, request) = next_exchange(store)?;
         let body = request.encode();
         let response = client
             .http
@@ -313,28 +353,7 @@ fn sync_documents(
             .bytes()
             .map_err(|e| SyncError::Unreachable(e.to_string()))?;
         let answer = SyncResponse::decode(&bytes)?;
-        store.write(Origin::Sync, |w| {
-            for d in &batch.docs {
-                w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
-            }
-            w.set_meta(
-                META_PUSH,
-                &answer.push_acked_through.max(batch.through).to_string(),
-            )?;
-            for p in &answer.pull {
-                let (Some(kind), Some(class)) = (
-                    DocKind::from_code(i64::from(p.kind)),
-                    AccessClass::from_code(p.class),
-                ) else {
-                    continue; // a kind this build does not know: leave it for a newer one
-                };
-                let Some(doc_id) = p.resolve_id() else {
-                    continue; // nothing this side can place
-                };
-                w.apply_incoming(doc_id, kind, class, p.parent, &p.changes)?;
-            }
-            w.set_meta(META_PULL, &answer.next_cursor.to_string())
-        })?;
+        apply_answer(store, &batch, &answer)?;
         report.exchanges += 1;
         report.docs_sent += batch.docs.len() as u64;
         report.docs_received += answer.pull.len() as u64;
