@@ -70,10 +70,12 @@ const CODEC_PLAIN: u8 = 0;
 const CODEC_ZSTD: u8 = 1;
 /// Bodies smaller than this are sent plain: compressing them saves nothing worth the time.
 const COMPRESS_FROM: usize = 512;
-/// Level 3 for small bodies (fast); 9 for big batches, which are bandwidth-bound on the van's
-/// mobile link: on 10,000 visits level 9 sends 8 % fewer bytes for ~0.3 s more CPU.
+/// Level 3 for small bodies (fast); 6 for big batches, which are bandwidth-bound on the van's
+/// mobile link. Measured on the W1 batch of 5,000 visits (`kabinet-bench-phases`): level 3
+/// 675 KB in 24 ms, 6 646 KB in 45–58 ms, 9 628 KB in 81–87 ms; 6 keeps most of 9's saving
+/// for half its time.
 fn zstd_level(payload_len: usize) -> i32 {
-    if payload_len >= 256 * 1024 { 9 } else { 3 }
+    if payload_len >= 256 * 1024 { 6 } else { 3 }
 }
 
 fn encode<T: Serialize>(message: &T) -> Vec<u8> {

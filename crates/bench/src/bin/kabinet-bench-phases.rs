@@ -32,7 +32,11 @@ fn cpu_ms() -> f64 {
 }
 
 #[derive(Default)]
-struct Phases(BTreeMap<&'static str, f64>, BTreeMap<&'static str, f64>);
+struct Phases(
+    BTreeMap<&'static str, f64>,
+    BTreeMap<&'static str, f64>,
+    BTreeMap<&'static str, usize>,
+);
 
 impl Phases {
     fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
@@ -50,6 +54,9 @@ impl Phases {
             "{scenario}: {total:.0} ms for {docs} documents ({:.1} µs/document)",
             total * 1000.0 / docs as f64
         );
+        for (name, bytes) in &self.2 {
+            println!("  {name:<28} {bytes:>8} B");
+        }
         for (name, ms) in &self.0 {
             println!(
                 "  {name:<28} {ms:>8.1} ms  {:>5.1} %  (CPU {:.0} ms)",
@@ -114,9 +121,11 @@ fn drain(
     loop {
         let (batch, request) = phases.time("device: read outgoing", || next_exchange(store))?;
         let body = phases.time("device: encode request", || request.encode());
+        *phases.2.entry("bytes up").or_default() += body.len();
         let request = phases.time("hub: decode request", || SyncRequest::decode(&body))?;
         let response = phases.time("hub: sync (store + pull)", || hub.sync(dev, &request))?;
         let body = phases.time("hub: encode response", || response.encode());
+        *phases.2.entry("bytes down").or_default() += body.len();
         let answer = phases.time("device: decode response", || SyncResponse::decode(&body))?;
         phases.time("device: apply answer", || {
             apply_answer(store, &batch, &answer)
