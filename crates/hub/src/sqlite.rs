@@ -74,7 +74,9 @@ CREATE TABLE IF NOT EXISTS hub_audit (
     PRIMARY KEY (device_id, seq)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS hub_audit_by_time ON hub_audit(at);
--- Every change new to the hub, in arrival order: what devices pull.
+-- Every change new to the hub, in arrival order: what devices pull. `changes` is empty when
+-- the row brought a whole new document: the pull then sends the document as stored, so a
+-- new document's bytes are written once, not twice.
 CREATE TABLE IF NOT EXISTS hub_relay (
     hub_seq       INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id        BLOB NOT NULL,
@@ -92,6 +94,53 @@ pub const HUB_ISSUER: u8 = 99;
 
 pub struct SqliteHub {
     store: Mutex<Store>,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// Checkpoints the hub's WAL on a thread of its own, with its own connection, so that a
+/// sync's commit is not followed, inside the request, by copying every page it wrote into
+/// the database file a second time. Woken after every sync and staff write, and every few
+/// seconds; a last checkpoint runs when the hub closes. Killing the hub loses nothing: the WAL
+/// is part of the database and is replayed at the next open.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path, key: &StoreKey) -> Result<Checkpointer, HubError> {
+        let store = Store::open(path, key)?;
+        store.set_cache_kib(1024)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("hub-checkpoint".into())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                loop {
+                    let last = matches!(
+                        woken.recv_timeout(std::time::Duration::from_secs(5)),
+                        Err(RecvTimeoutError::Disconnected)
+                    );
+                    if let Err(e) = store.checkpoint() {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                    }
+                    if last {
+                        return;
+                    }
+                }
+            })
+            .map_err(kabinet_store::StoreError::from)?;
+        Ok(Checkpointer { wake, thread })
+    }
+}
+
+impl Drop for SqliteHub {
+    fn drop(&mut self) {
+        if let Some(Checkpointer { wake, thread }) = self.checkpointer.take() {
+            drop(wake);
+            let _ = thread.join();
+        }
+    }
 }
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
@@ -164,9 +213,19 @@ impl SqliteHub {
                     .execute_batch(&format!("ALTER TABLE hub_user ADD COLUMN {ddl}"))?;
             }
         }
+        let checkpointer = Checkpointer::start(&path, key)?;
+        store.set_autocheckpoint(0)?;
         Ok(SqliteHub {
             store: Mutex::new(store),
+            checkpointer: Some(checkpointer),
         })
+    }
+
+    /// Tells the checkpointer there is new WAL to copy (never waits).
+    fn wrote(&self) {
+        if let Some(c) = &self.checkpointer {
+            let _ = c.wake.try_send(());
+        }
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -223,6 +282,9 @@ impl SqliteHub {
                 })
                 .unwrap_or_default();
             let changes = store.changes_after(doc_id, &base)?;
+            if changes.is_empty() {
+                continue; // nothing new to relay (an empty row would mean "the whole document")
+            }
             let heads = store.heads(doc_id)?.unwrap_or_default();
             let (kind, class, parent): (i64, i64, Option<Vec<u8>>) = store.connection().query_row(
                 "SELECT kind, access_class, parent_id FROM documents WHERE doc_id = ?1",
@@ -242,6 +304,8 @@ impl SqliteHub {
             }
             Ok(())
         })?;
+        drop(store);
+        self.wrote();
         Ok(out)
     }
 
@@ -777,6 +841,18 @@ impl HubStorage for SqliteHub {
     }
 
     fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError> {
+        let answer = self.sync_in_store(device, request);
+        self.wrote();
+        answer
+    }
+}
+
+impl SqliteHub {
+    fn sync_in_store(
+        &self,
+        device: &Device,
+        request: &SyncRequest,
+    ) -> Result<SyncResponse, HubError> {
         let mut store = self.store();
         store
             .write(Origin::Sync, |w| {
@@ -831,7 +907,7 @@ impl HubStorage for SqliteHub {
                                 doc.class,
                                 doc.parent.map(|p| p.as_bytes().to_vec()),
                                 device.id,
-                                m.new_changes,
+                                if m.created { &[][..] } else { &m.new_changes[..] },
                                 heads
                             ])?;
                     }
@@ -868,10 +944,22 @@ impl HubStorage for SqliteHub {
                     if !readable {
                         continue;
                     }
-                    let changes: Vec<u8> = row.get(6)?;
+                    let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default();
+                    let mut changes: Vec<u8> = row.get(6)?;
+                    if changes.is_empty() {
+                        // A whole new document: send it as stored now (a superset of what
+                        // arrived, which merges the same). Its class may have changed since:
+                        // the current one must be readable too.
+                        match w.document_bytes(doc_id)? {
+                            Some((stored, class)) if kabinet_core::may_read(&device.roles, class) => {
+                                changes = stored;
+                            }
+                            _ => continue,
+                        }
+                    }
                     bytes += changes.len();
                     response.pull.push(DocChanges::new(
-                        Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
+                        doc_id,
                         row.get(2)?,
                         row.get(3)?,
                         row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),

@@ -278,6 +278,27 @@ impl Store {
         Ok(())
     }
 
+    /// Sets after how many WAL pages a commit on this connection checkpoints the WAL into the
+    /// database file itself (0: never; SQLite's default is 1,000). A connection whose
+    /// checkpoints are run elsewhere ([`Store::checkpoint`]) sets 0, so that a big commit is
+    /// not followed by copying every page it wrote a second time.
+    pub fn set_autocheckpoint(&self, pages: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", i64::from(pages))?;
+        Ok(())
+    }
+
+    /// Copies what the WAL holds into the database file as far as readers allow, without
+    /// waiting for anyone (a PASSIVE checkpoint). Returns the frames in the WAL and the frames
+    /// now checkpointed. Nothing is lost if it is never run: the WAL is the database too.
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

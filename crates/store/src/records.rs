@@ -385,6 +385,28 @@ impl<'a> Writer<'a> {
         )
     }
 
+    /// A document's stored bytes (all its changes) and its current access class, without
+    /// loading it into Automerge.
+    pub fn document_bytes(&self, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
+        let row = self
+            .tx
+            .prepare_cached("SELECT snapshot, access_class FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id.as_bytes()], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u8>(1)?))
+            })
+            .optional()?;
+        let Some((mut bytes, class)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no",
+        )?;
+        for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
+            bytes.extend_from_slice(&chunk?);
+        }
+        Ok(AccessClass::from_code(class).map(|c| (bytes, c)))
+    }
+
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
         Ok(self
             .tx
@@ -631,6 +653,7 @@ impl Writer<'_> {
                         new_changes,
                         heads,
                         change_seq: seq as u64,
+                        created: true,
                     },
                 )
             }
@@ -658,6 +681,7 @@ impl Writer<'_> {
                         new_changes,
                         heads,
                         change_seq: seq as u64,
+                        created: false,
                     },
                 )
             }
@@ -675,4 +699,6 @@ pub struct Merged {
     pub heads: Vec<ChangeHash>,
     /// The document's new local change sequence.
     pub change_seq: u64,
+    /// The document was new here: `new_changes` are all of it, exactly as now stored.
+    pub created: bool,
 }
