@@ -9,7 +9,7 @@ use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
 use kabinet_core::audit::{ChainedEntry, GENESIS, to_hex, verify_chain};
-use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreKey};
+use kabinet_store::{DeviceSettings, DocKind, Origin, Received, Store, StoreError, StoreKey};
 use kabinet_sync::{DocChanges, SyncRequest, SyncResponse};
 use rusqlite::{OptionalExtension, Row, params};
 use std::path::Path;
@@ -854,8 +854,11 @@ impl SqliteHub {
         request: &SyncRequest,
     ) -> Result<SyncResponse, HubError> {
         let mut store = self.store();
-        store
+        let outcome = store
             .write(Origin::Sync, |w| {
+                // Every document is checked before any is merged: a refused push writes
+                // nothing but the record of its refusal.
+                let mut received = Vec::with_capacity(request.push.len());
                 for doc in &request.push {
                     let Some(doc_id) = doc.resolve_id() else {
                         return Ok(Err(HubError::BadDocument {
@@ -878,23 +881,13 @@ impl SqliteHub {
                         )?;
                         return Ok(Err(HubError::Forbidden { doc_id, class: class.as_str() }));
                     }
-                    let merged = match w.merge_changes(doc_id, kind, class, doc.parent, &doc.changes) {
-                        Ok(m) => m,
-                        // A document that does not load or does not fit its kind is the
-                        // device's error, not the hub's: refuse the request, keep serving.
-                        Err(
-                            e @ (kabinet_store::StoreError::Document { .. }
-                            | kabinet_store::StoreError::Shape { .. }
-                            | kabinet_store::StoreError::KindMismatch { .. }),
-                        ) => {
-                            return Ok(Err(HubError::BadDocument {
-                                doc_id,
-                                reason: e.to_string(),
-                            }));
-                        }
-                        Err(e) => return Err(e),
-                    };
-                    if let Some(m) = merged {
+                    received.push(Received { doc_id, kind, class, parent: doc.parent, changes: &doc.changes });
+                }
+                // A document that does not load or does not fit its kind fails the whole
+                // transaction (nothing of the push is kept) and is answered below as the
+                // device's error, not the hub's.
+                w.merge_batch(&received, |w, doc, decoded| {
+                    if let Some(m) = w.merge_decoded(doc, decoded)? {
                         let heads: Vec<u8> = m.heads.iter().flat_map(|h| h.0).collect();
                         w.extension_sql()
                             .prepare_cached(
@@ -902,16 +895,17 @@ impl SqliteHub {
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                             )?
                             .execute(params![
-                                doc_id.as_bytes(),
-                                doc.kind,
-                                doc.class,
+                                doc.doc_id.as_bytes(),
+                                doc.kind as i64,
+                                doc.class.code(),
                                 doc.parent.map(|p| p.as_bytes().to_vec()),
                                 device.id,
                                 if m.created { &[][..] } else { &m.new_changes[..] },
                                 heads
                             ])?;
                     }
-                }
+                    Ok(true)
+                })?;
                 let sql = w.extension_sql();
                 sql.prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
                     .execute(params![device.id, Utc::now().to_rfc3339()])?;
@@ -967,6 +961,18 @@ impl SqliteHub {
                     ));
                 }
                 Ok(Ok(response))
-            })?
+            });
+        match outcome {
+            Ok(answer) => answer,
+            Err(
+                e @ (StoreError::Document { doc_id, .. }
+                | StoreError::Shape { doc_id, .. }
+                | StoreError::KindMismatch { doc_id, .. }),
+            ) => Err(HubError::BadDocument {
+                doc_id,
+                reason: e.to_string(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 }

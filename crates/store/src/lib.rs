@@ -17,7 +17,7 @@ mod schema;
 pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};
-pub use records::{DocKind, Merged, Origin, Writer, results_doc_id};
+pub use records::{Decoded, DocKind, Merged, Origin, Received, Writer, results_doc_id};
 pub use replication::{Outgoing, OutgoingBatch};
 pub use schema::SCHEMA_VERSION;
 

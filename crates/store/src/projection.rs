@@ -11,28 +11,72 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-fn shape<T: DeserializeOwned>(doc_id: Uuid, kind: DocKind, json: &Json) -> Result<T> {
-    serde_json::from_value(json.clone()).map_err(|e| StoreError::Shape {
+fn shape<T: DeserializeOwned>(doc_id: Uuid, kind: DocKind, json: Json) -> Result<T> {
+    serde_json::from_value(json).map_err(|e| StoreError::Shape {
         doc_id,
         kind: kind.name(),
         reason: e.to_string(),
     })
 }
 
-/// Writes the projection rows of one document from its current content.
-pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: &Json) -> Result<()> {
-    match kind {
-        DocKind::Person => project_person(conn, &shape(doc_id, kind, json)?),
-        DocKind::Visit => project_visit(conn, &shape(doc_id, kind, json)?),
-        DocKind::Referral => project_referral(conn, &shape(doc_id, kind, json)?),
-        // Sensitive results are read through their visit; they have no query table, so that
-        // nothing about them leaks into an index.
-        DocKind::Results => Ok(()),
-        DocKind::Directory => Ok(()),
+/// The projection rows of one document, worked out from its content alone (no database), so
+/// that a batch of received documents can be prepared on one thread while another writes.
+pub(crate) enum Rows {
+    Person {
+        person: Box<Person>,
+        tokens: Vec<String>,
+    },
+    Visit {
+        visit: Box<Visit>,
+        local_day: String,
+    },
+    Referral(Box<Referral>),
+    /// Sensitive results are read through their visit; they have no query table, so that
+    /// nothing about them leaks into an index. The directory has none either.
+    Nothing,
+}
+
+/// The rows of a document of `kind` whose content (with its id) is `json`.
+pub(crate) fn prepare(kind: DocKind, doc_id: Uuid, json: Json) -> Result<Rows> {
+    Ok(match kind {
+        DocKind::Person => {
+            let person: Person = shape(doc_id, kind, json)?;
+            let tokens = person.search_tokens();
+            Rows::Person {
+                person: Box::new(person),
+                tokens,
+            }
+        }
+        DocKind::Visit => {
+            let visit: Visit = shape(doc_id, kind, json)?;
+            // "Today" in the van is the day in Pernik, not in UTC.
+            let local_day = visit.at.with_timezone(&Sofia).date_naive().to_string();
+            Rows::Visit {
+                visit: Box::new(visit),
+                local_day,
+            }
+        }
+        DocKind::Referral => Rows::Referral(Box::new(shape(doc_id, kind, json)?)),
+        DocKind::Results | DocKind::Directory => Rows::Nothing,
+    })
+}
+
+/// Writes prepared rows, replacing the document's earlier ones.
+pub(crate) fn write(conn: &Connection, rows: &Rows) -> Result<()> {
+    match rows {
+        Rows::Person { person, tokens } => write_person(conn, person, tokens),
+        Rows::Visit { visit, local_day } => write_visit(conn, visit, local_day),
+        Rows::Referral(referral) => write_referral(conn, referral),
+        Rows::Nothing => Ok(()),
     }
 }
 
-fn project_person(conn: &Connection, p: &Person) -> Result<()> {
+/// Writes the projection rows of one document from its current content.
+pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: &Json) -> Result<()> {
+    write(conn, &prepare(kind, doc_id, json.clone())?)
+}
+
+fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> {
     let id = p.id.as_bytes();
     conn.prepare_cached(
         "INSERT OR REPLACE INTO person_index
@@ -57,15 +101,13 @@ fn project_person(conn: &Connection, p: &Person) -> Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO person_name_token (token, person_id) VALUES (?1, ?2)",
     )?;
-    for token in p.search_tokens() {
+    for token in tokens {
         insert.execute(params![token, id])?;
     }
     Ok(())
 }
 
-fn project_visit(conn: &Connection, v: &Visit) -> Result<()> {
-    // "Today" in the van is the day in Pernik, not in UTC.
-    let local_day = v.at.with_timezone(&Sofia).date_naive().to_string();
+fn write_visit(conn: &Connection, v: &Visit, local_day: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -81,7 +123,7 @@ fn project_visit(conn: &Connection, v: &Visit) -> Result<()> {
     Ok(())
 }
 
-fn project_referral(conn: &Connection, r: &Referral) -> Result<()> {
+fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
     let status = r.status();
     let reason = match r.reason {
         kabinet_core::ReferralReason::Screening(k) => k.as_str().to_string(),

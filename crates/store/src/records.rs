@@ -612,7 +612,77 @@ impl Store {
     }
 }
 
-impl Writer<'_> {
+/// A document received from elsewhere (a sync peer), for [`Writer::merge_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'b> {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub class: AccessClass,
+    pub parent: Option<Uuid>,
+    pub changes: &'b [u8],
+}
+
+/// What can be worked out about a received document without the database: for a document
+/// created in one change (nearly every one a sync brings), its head and its projection rows.
+pub struct Decoded {
+    new: Option<(ChangeHash, Result<projection::Rows>)>,
+}
+
+impl Decoded {
+    pub fn of(doc: &Received<'_>) -> Decoded {
+        Decoded {
+            new: doc::decode_new(doc.changes).map(|(content, head)| {
+                let record = record_of(doc.doc_id, content);
+                (head, projection::prepare(doc.kind, doc.doc_id, record))
+            }),
+        }
+    }
+}
+
+/// Below this many documents a batch is decoded inline: a thread costs more than it saves.
+const DECODE_AHEAD_FROM: usize = 64;
+/// How many decoded documents may wait for the writer.
+const DECODE_AHEAD: usize = 256;
+
+impl<'a> Writer<'a> {
+    /// Goes through received documents in order, handing each to `each` with what a second
+    /// thread decoded of it ahead of time ([`Decoded`]: Automerge, the record, its projection
+    /// rows), so that a big batch keeps two cores busy: one decoding, one writing. `each`
+    /// merges (normally with [`Writer::merge_decoded`]) and returns false to stop early.
+    pub fn merge_batch(
+        &mut self,
+        docs: &[Received<'_>],
+        mut each: impl FnMut(&mut Writer<'a>, &Received<'_>, Decoded) -> Result<bool>,
+    ) -> Result<()> {
+        if docs.len() < DECODE_AHEAD_FROM {
+            for doc in docs {
+                if !each(self, doc, Decoded::of(doc))? {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        std::thread::scope(|scope| {
+            let (ahead, decoded) = std::sync::mpsc::sync_channel(DECODE_AHEAD);
+            scope.spawn(move || {
+                for doc in docs {
+                    if ahead.send(Decoded::of(doc)).is_err() {
+                        return; // the writer stopped
+                    }
+                }
+            });
+            for doc in docs {
+                // The decoder sends one per document unless it died, which only a bug in a
+                // decoder could cause: then decode here.
+                let d = decoded.recv().unwrap_or_else(|_| Decoded::of(doc));
+                if !each(self, doc, d)? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Merges Automerge changes received from elsewhere (sync) into a document, creating it
     /// if new, and refreshes its projection. Idempotent: changes already held change nothing
     /// (`None`). Otherwise returns the changes that were new here and the heads after.
@@ -624,33 +694,55 @@ impl Writer<'_> {
         parent: Option<Uuid>,
         bytes: &[u8],
     ) -> Result<Option<Merged>> {
+        let doc = Received {
+            doc_id,
+            kind,
+            class,
+            parent,
+            changes: bytes,
+        };
+        self.merge_decoded(&doc, Decoded::of(&doc))
+    }
+
+    /// [`Writer::merge_changes`] with the decoding already done.
+    pub fn merge_decoded(
+        &mut self,
+        doc: &Received<'_>,
+        decoded: Decoded,
+    ) -> Result<Option<Merged>> {
+        let Received {
+            doc_id,
+            kind,
+            class,
+            parent,
+            changes: bytes,
+        } = *doc;
         let err = doc_err(doc_id);
         let seq = self.take_seq()?;
-        let (json, merged) = match load_doc(&self.tx, doc_id)? {
+        let (rows, merged) = match load_doc(&self.tx, doc_id)? {
             None => {
                 // The bytes are checked (decoded or loaded), then kept as they came (a document
                 // is any sequence of its chunks), and all of them are new here. A document
                 // created in one change, the common case, is read without building an op set.
-                let (content, heads) = match doc::decode_new(bytes) {
-                    Some((content, head)) => (content, vec![head]),
+                let (rows, heads) = match decoded.new {
+                    Some((head, rows)) => (rows?, vec![head]),
                     None => {
                         let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
-                        (doc::to_json(&doc).map_err(&err)?, doc.get_heads())
+                        let record = record_of(doc_id, doc::to_json(&doc).map_err(&err)?);
+                        (projection::prepare(kind, doc_id, record)?, doc.get_heads())
                     }
                 };
-                let snapshot = bytes.to_vec();
                 let row = NewDocument {
                     doc_id,
                     kind,
                     class,
                     parent,
                 };
-                self.insert_document(&row, &snapshot, &heads_to_bytes(&heads), seq)?;
-                let new_changes = bytes.to_vec();
+                self.insert_document(&row, bytes, &heads_to_bytes(&heads), seq)?;
                 (
-                    record_of(doc_id, content),
+                    rows,
                     Merged {
-                        new_changes,
+                        new_changes: bytes.to_vec(),
                         heads,
                         change_seq: seq as u64,
                         created: true,
@@ -675,8 +767,9 @@ impl Writer<'_> {
                 }
                 let new_changes = loaded.doc.save_after(&loaded.heads);
                 self.store_changes(doc_id, &mut loaded, seq, None)?;
+                let record = record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?);
                 (
-                    record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?),
+                    projection::prepare(kind, doc_id, record)?,
                     Merged {
                         new_changes,
                         heads,
@@ -686,7 +779,7 @@ impl Writer<'_> {
                 )
             }
         };
-        projection::project(&self.tx, kind, doc_id, &json)?;
+        projection::write(&self.tx, &rows)?;
         Ok(Some(merged))
     }
 }

@@ -2,7 +2,9 @@
 //! not have yet, and applying what the hub sends, each recorded with the heads the hub holds
 //! so that nothing received is ever sent back. The protocol itself lives in `kabinet-sync`.
 
-use crate::records::{DocKind, Merged, heads_from_bytes, heads_to_bytes, load_doc, raw_doc};
+use crate::records::{
+    Decoded, DocKind, Merged, Received, heads_from_bytes, heads_to_bytes, load_doc, raw_doc,
+};
 use crate::{Result, Store, StoreError, Writer};
 use automerge::ChangeHash;
 use kabinet_core::AccessClass;
@@ -153,21 +155,41 @@ impl Writer<'_> {
         parent: Option<Uuid>,
         changes: &[u8],
     ) -> Result<Option<Merged>> {
+        let doc = Received {
+            doc_id,
+            kind,
+            class,
+            parent,
+            changes,
+        };
+        self.apply_decoded(&doc, Decoded::of(&doc))
+    }
+
+    /// [`Writer::apply_incoming`] for a whole batch, decoded on a second thread ahead of the
+    /// writes (see [`Writer::merge_batch`]).
+    pub fn apply_incoming_batch(&mut self, docs: &[Received<'_>]) -> Result<()> {
+        self.merge_batch(docs, |w, doc, decoded| {
+            w.apply_decoded(doc, decoded)?;
+            Ok(true)
+        })
+    }
+
+    fn apply_decoded(&mut self, doc: &Received<'_>, decoded: Decoded) -> Result<Option<Merged>> {
         let before: Option<(i64, Option<i64>)> = self
             .tx
             .prepare_cached(
                 "SELECT d.change_seq, s.in_sync_seq FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.doc_id = ?1",
             )?
-            .query_row([doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([doc.doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let was_in_sync = match before {
             None => true,
             Some((seq, in_sync)) => in_sync == Some(seq),
         };
-        let merged = self.merge_changes(doc_id, kind, class, parent, changes)?;
+        let merged = self.merge_decoded(doc, decoded)?;
         if was_in_sync && let Some(m) = &merged {
-            self.mark_pushed(doc_id, &m.heads, m.change_seq)?;
+            self.mark_pushed(doc.doc_id, &m.heads, m.change_seq)?;
         }
         Ok(merged)
     }

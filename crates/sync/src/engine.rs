@@ -6,7 +6,7 @@ use crate::transport::{AddressError, HubAddress, HubClient};
 use crate::wire::{DocChanges, SyncRequest, SyncResponse, WireError};
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
-use kabinet_store::{DocKind, Origin, OutgoingBatch, Store, StoreError};
+use kabinet_store::{DocKind, Origin, OutgoingBatch, Received, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -309,18 +309,22 @@ pub fn apply_answer(
             META_PUSH,
             &answer.push_acked_through.max(batch.through).to_string(),
         )?;
-        for p in &answer.pull {
-            let (Some(kind), Some(class)) = (
-                DocKind::from_code(i64::from(p.kind)),
-                AccessClass::from_code(p.class),
-            ) else {
-                continue; // a kind this build does not know: leave it for a newer one
-            };
-            let Some(doc_id) = p.resolve_id() else {
-                continue; // nothing this side can place
-            };
-            w.apply_incoming(doc_id, kind, class, p.parent, &p.changes)?;
-        }
+        let received: Vec<Received<'_>> = answer
+            .pull
+            .iter()
+            .filter_map(|p| {
+                Some(Received {
+                    // A kind this build does not know is left for a newer one; a document
+                    // without an id this side can place is skipped.
+                    kind: DocKind::from_code(i64::from(p.kind))?,
+                    class: AccessClass::from_code(p.class)?,
+                    doc_id: p.resolve_id()?,
+                    parent: p.parent,
+                    changes: &p.changes,
+                })
+            })
+            .collect();
+        w.apply_incoming_batch(&received)?;
         w.set_meta(META_PULL, &answer.next_cursor.to_string())
     })?;
     Ok(())
