@@ -201,21 +201,46 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     if let Ok(resp) = oversized {
         assert_eq!(resp.status().as_u16(), 413, "oversized");
     }
-    // A document that is not Automerge is refused, not stored.
-    let bogus = kabinet_sync::SyncRequest {
-        push: vec![kabinet_sync::DocChanges {
-            doc_id: Some(Uuid::now_v7()),
+    // A document that is not Automerge, after 70 good ones (a batch big enough to be decoded
+    // on a second thread): refused, and nothing of the push is stored (device b below
+    // receives only what a syncs later).
+    let mut scratch = Store::create(
+        &dir.path().join("scratch.db"),
+        &kabinet_tests::hub::DEVICE_KEY,
+        &kabinet_store::DeviceSettings {
+            cabinet: "scratch".into(),
+            issuer: 7,
+        },
+    )
+    .unwrap();
+    let mut push = Vec::new();
+    for i in 0..70 {
+        let p = kabinet_tests::man_without_documents("Пробен", "Пробнов", 1950 + i);
+        scratch.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+        push.push(kabinet_sync::DocChanges {
+            doc_id: Some(p.id),
             kind: 1,
             class: 0,
             parent: None,
-            changes: b"garbage".to_vec(),
-        }],
-        push_through: 1,
+            changes: scratch.changes_after(p.id, &[]).unwrap(),
+        });
+    }
+    push.push(kabinet_sync::DocChanges {
+        doc_id: Some(Uuid::now_v7()),
+        kind: 1,
+        class: 0,
+        parent: None,
+        changes: b"garbage".to_vec(),
+    });
+    let bogus = kabinet_sync::SyncRequest {
+        push,
+        push_through: 71,
         pull_cursor: 0,
         max_pull_bytes: 1000,
     }
     .encode();
-    assert_eq!(post(Some(&token), bogus).0, 422);
+    let (status, text) = post(Some(&token), bogus);
+    assert_eq!(status, 422, "{text}");
     let enroll = http
         .post(format!("{}/v1/enroll", hub.url()))
         .json(&serde_json::json!({"code": "0000-0000-0000", "device_name": "x"}))
@@ -263,6 +288,18 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-1");
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
+    // New documents are stored once at the hub: their relay rows point at them (no bytes).
+    let storage = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let (rows, with_bytes): (i64, i64) = storage
+        .read(|s| {
+            Ok(s.connection().query_row(
+                "SELECT count(*), count(*) FILTER (WHERE length(changes) > 0) FROM hub_relay",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!((rows, with_bytes), (3, 0));
 }
 
 #[test]

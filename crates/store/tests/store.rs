@@ -573,3 +573,131 @@ fn rekey_moves_the_database_to_a_new_key() {
     assert_eq!(reopened.person(p.id).unwrap(), p);
     assert_eq!(reopened.integrity_check().unwrap(), "ok");
 }
+
+/// Every document of `from` as a received document (its whole history), in change order.
+fn everything(from: &Store) -> Vec<(kabinet_store::ChangedDoc, Vec<u8>)> {
+    from.changes_since(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let bytes = from.changes_after(d.doc_id, &[]).unwrap();
+            (d, bytes)
+        })
+        .collect()
+}
+
+fn received(docs: &[(kabinet_store::ChangedDoc, Vec<u8>)]) -> Vec<kabinet_store::Received<'_>> {
+    docs.iter()
+        .map(|(d, bytes)| kabinet_store::Received {
+            doc_id: d.doc_id,
+            kind: d.kind,
+            class: d.access_class,
+            parent: d.parent_id,
+            changes: bytes,
+        })
+        .collect()
+}
+
+fn heads_of(store: &Store) -> Vec<(Uuid, Vec<automerge::ChangeHash>)> {
+    let mut all: Vec<_> = store
+        .changes_since(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.doc_id, d.heads))
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn a_batch_decoded_ahead_on_a_second_thread_lands_as_one_by_one_merges_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut source, _) = new_store(dir.path());
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "import".into(),
+    };
+    import(&mut source, Cursor::new(FIXTURE), &options).unwrap();
+    // One person edited after creation: two changes, the general (loading) path.
+    let first = source.changes_since(0, 1).unwrap()[0].doc_id;
+    let mut edited = source.person(first).unwrap();
+    edited.neighbourhood = Some("Изток".into());
+    source
+        .write(Origin::Local, |w| w.put_person(&edited))
+        .unwrap();
+    let docs = everything(&source);
+    assert!(docs.len() > 300, "a batch big enough to be decoded ahead");
+
+    let one_by_one = Store::create(&dir.path().join("one.db"), &key(), &settings()).unwrap();
+    let mut one_by_one = one_by_one;
+    one_by_one
+        .write(Origin::Sync, |w| {
+            for d in received(&docs) {
+                w.apply_incoming(d.doc_id, d.kind, d.class, d.parent, d.changes)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let mut batched = Store::create(&dir.path().join("batch.db"), &key(), &settings()).unwrap();
+    batched
+        .write(Origin::Sync, |w| w.apply_incoming_batch(&received(&docs)))
+        .unwrap();
+
+    assert_eq!(heads_of(&batched), heads_of(&source));
+    assert_eq!(heads_of(&batched), heads_of(&one_by_one));
+    assert_eq!(
+        batched.dump_projections().unwrap(),
+        one_by_one.dump_projections().unwrap()
+    );
+    assert_eq!(
+        batched.dump_projections().unwrap(),
+        source.dump_projections().unwrap()
+    );
+    assert_eq!(batched.person(first).unwrap(), edited);
+    // Received documents are in sync with the hub: nothing of them is pending.
+    assert_eq!(batched.pending_count(0).unwrap(), 0);
+    // Replaying the batch changes nothing.
+    let seq = batched.changes_since(0, 100_000).unwrap().len();
+    batched
+        .write(Origin::Sync, |w| w.apply_incoming_batch(&received(&docs)))
+        .unwrap();
+    assert_eq!(batched.changes_since(0, 100_000).unwrap().len(), seq);
+    assert_eq!(heads_of(&batched), heads_of(&source));
+}
+
+#[test]
+fn a_bad_document_deep_in_a_batch_leaves_nothing_of_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut source, _) = new_store(dir.path());
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "import".into(),
+    };
+    import(&mut source, Cursor::new(FIXTURE), &options).unwrap();
+    let mut docs = everything(&source);
+    let at = docs.len() - 10;
+    // A person's bytes under a visit's id: loads, but does not hold a visit.
+    let visit_at = (200..at)
+        .rev()
+        .find(|&i| docs[i].0.kind == DocKind::Visit)
+        .unwrap();
+    let person_bytes = docs
+        .iter()
+        .find(|(d, _)| d.kind == DocKind::Person)
+        .unwrap()
+        .1
+        .clone();
+    docs[visit_at].1 = person_bytes;
+    docs[at].1 = b"not automerge".to_vec();
+    let mut target = Store::create(&dir.path().join("t.db"), &key(), &settings()).unwrap();
+    let outcome = target.write(Origin::Sync, |w| w.apply_incoming_batch(&received(&docs)));
+    match outcome {
+        Err(StoreError::Shape { doc_id, .. }) => assert_eq!(doc_id, docs[visit_at].0.doc_id),
+        other => panic!("expected the visit refused as not a visit, got {other:?}"),
+    }
+    assert!(
+        target.changes_since(0, 10).unwrap().is_empty(),
+        "nothing kept"
+    );
+    assert!(target.dump_projections().unwrap().is_empty());
+}
