@@ -119,21 +119,29 @@ pub(crate) struct LoadedDoc {
     pub kind: DocKind,
     pub doc: AutoCommit,
     pub heads: Vec<ChangeHash>,
+    /// The document's change sequence, and the one at which its row says it was in sync
+    /// with the hub (see the `in_sync_seq` migration).
+    pub change_seq: i64,
+    pub in_sync_seq: Option<i64>,
 }
 
 /// Loads a document: the snapshot, then the chunks saved since.
 pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
     let row = conn
-        .prepare_cached("SELECT kind, snapshot, heads FROM documents WHERE doc_id = ?1")?
+        .prepare_cached(
+            "SELECT kind, snapshot, heads, change_seq, in_sync_seq FROM documents WHERE doc_id = ?1",
+        )?
         .query_row([doc_id.as_bytes()], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?,
             ))
         })
         .optional()?;
-    let Some((kind, snapshot, heads)) = row else {
+    let Some((kind, snapshot, heads, change_seq, in_sync_seq)) = row else {
         return Ok(None);
     };
     let err = doc_err(doc_id);
@@ -153,6 +161,8 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
         kind,
         doc,
         heads: heads_from_bytes(&heads),
+        change_seq,
+        in_sync_seq,
     }))
 }
 
@@ -211,6 +221,8 @@ struct NewDocument {
     kind: DocKind,
     class: AccessClass,
     parent: Option<Uuid>,
+    /// Received from the hub, which therefore holds exactly this.
+    in_sync: bool,
 }
 
 /// Writes records inside one transaction (see [`Store::write`]).
@@ -251,8 +263,8 @@ impl<'a> Writer<'a> {
     ) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at, in_sync_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?10 THEN ?7 END)",
             )?
             .execute(params![
                 row.doc_id.as_bytes(),
@@ -263,7 +275,8 @@ impl<'a> Writer<'a> {
                 heads,
                 seq,
                 self.origin as i64,
-                self.now.to_rfc3339()
+                self.now.to_rfc3339(),
+                row.in_sync
             ])?;
         Ok(())
     }
@@ -456,6 +469,7 @@ impl<'a> Writer<'a> {
                     kind,
                     class,
                     parent,
+                    in_sync: false,
                 };
                 self.insert_document(&row, &snapshot, &heads, seq)?;
             }
@@ -492,6 +506,11 @@ impl<'a> Writer<'a> {
         seq: i64,
         class: Option<AccessClass>,
     ) -> Result<()> {
+        if loaded.in_sync_seq.is_some() && loaded.in_sync_seq == Some(loaded.change_seq) {
+            // In sync by its row until now: keep what the hub holds where the next push
+            // looks for it, so that it sends only this change.
+            self.record_peer_heads(doc_id, &loaded.heads, loaded.change_seq)?;
+        }
         let chunk = loaded.doc.save_after(&loaded.heads);
         let heads = heads_to_bytes(&loaded.doc.get_heads());
         let (count, last): (i64, i64) = self.tx.prepare_cached("SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1")?.query_row([doc_id.as_bytes()],
@@ -639,6 +658,16 @@ impl Decoded {
     }
 }
 
+/// Who merges received documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MergeAs {
+    /// The hub: it keeps no record of what others hold.
+    Hub,
+    /// A device merging what the hub sent (so a new document is in sync as it lands);
+    /// `absent`: the caller has just seen that the document is not here.
+    Device { absent: bool },
+}
+
 /// Below this many documents a batch is decoded inline: a thread costs more than it saves.
 const DECODE_AHEAD_FROM: usize = 64;
 /// How many decoded documents may wait for the writer.
@@ -710,6 +739,15 @@ impl<'a> Writer<'a> {
         doc: &Received<'_>,
         decoded: Decoded,
     ) -> Result<Option<Merged>> {
+        self.merge_received(doc, decoded, MergeAs::Hub)
+    }
+
+    pub(crate) fn merge_received(
+        &mut self,
+        doc: &Received<'_>,
+        decoded: Decoded,
+        merge_as: MergeAs,
+    ) -> Result<Option<Merged>> {
         let Received {
             doc_id,
             kind,
@@ -719,7 +757,11 @@ impl<'a> Writer<'a> {
         } = *doc;
         let err = doc_err(doc_id);
         let seq = self.take_seq()?;
-        let (rows, merged) = match load_doc(&self.tx, doc_id)? {
+        let loaded = match merge_as {
+            MergeAs::Device { absent: true } => None,
+            _ => load_doc(&self.tx, doc_id)?,
+        };
+        let (rows, merged) = match loaded {
             None => {
                 // The bytes are checked (decoded or loaded), then kept as they came (a document
                 // is any sequence of its chunks), and all of them are new here. A document
@@ -737,6 +779,7 @@ impl<'a> Writer<'a> {
                     kind,
                     class,
                     parent,
+                    in_sync: matches!(merge_as, MergeAs::Device { .. }),
                 };
                 self.insert_document(&row, bytes, &heads_to_bytes(&heads), seq)?;
                 (

@@ -3,7 +3,8 @@
 //! so that nothing received is ever sent back. The protocol itself lives in `kabinet-sync`.
 
 use crate::records::{
-    Decoded, DocKind, Merged, Received, heads_from_bytes, heads_to_bytes, load_doc, raw_doc,
+    Decoded, DocKind, MergeAs, Merged, Received, heads_from_bytes, heads_to_bytes, load_doc,
+    raw_doc,
 };
 use crate::{Result, Store, StoreError, Writer};
 use automerge::ChangeHash;
@@ -51,7 +52,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
-                 WHERE d.change_seq > ?1 AND (s.in_sync_seq IS NULL OR s.in_sync_seq != d.change_seq)",
+                 WHERE d.change_seq > ?1 AND COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq",
             )?
             .query_row([after as i64], |r| r.get(0))?;
         Ok(n as u64)
@@ -61,7 +62,8 @@ impl Store {
     /// `max_bytes` of changes (at least one document).
     pub fn outgoing(&self, after: u64, max_bytes: usize) -> Result<OutgoingBatch> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.doc_id, d.kind, d.access_class, d.parent_id, d.change_seq, s.peer_heads, s.in_sync_seq
+            "SELECT d.doc_id, d.kind, d.access_class, d.parent_id, d.change_seq, s.peer_heads,
+                    COALESCE(s.in_sync_seq, d.in_sync_seq)
              FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
              WHERE d.change_seq > ?1 ORDER BY d.change_seq",
         )?;
@@ -135,12 +137,21 @@ impl Writer<'_> {
         heads: &[ChangeHash],
         change_seq: u64,
     ) -> Result<()> {
+        self.record_peer_heads(doc_id, heads, change_seq as i64)
+    }
+
+    pub(crate) fn record_peer_heads(
+        &mut self,
+        doc_id: Uuid,
+        heads: &[ChangeHash],
+        change_seq: i64,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
                  ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
             )?
-            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq as i64])?;
+            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq])?;
         Ok(())
     }
 
@@ -178,17 +189,20 @@ impl Writer<'_> {
         let before: Option<(i64, Option<i64>)> = self
             .tx
             .prepare_cached(
-                "SELECT d.change_seq, s.in_sync_seq FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+                "SELECT d.change_seq, COALESCE(s.in_sync_seq, d.in_sync_seq)
+                 FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.doc_id = ?1",
             )?
             .query_row([doc.doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let was_in_sync = match before {
-            None => true,
-            Some((seq, in_sync)) => in_sync == Some(seq),
+        let Some((seq, in_sync)) = before else {
+            // New here: it lands in sync (on its own row) and needs no second lookup.
+            return self.merge_received(doc, decoded, MergeAs::Device { absent: true });
         };
-        let merged = self.merge_decoded(doc, decoded)?;
-        if was_in_sync && let Some(m) = &merged {
+        let merged = self.merge_received(doc, decoded, MergeAs::Device { absent: false })?;
+        if in_sync == Some(seq)
+            && let Some(m) = &merged
+        {
             self.mark_pushed(doc.doc_id, &m.heads, m.change_seq)?;
         }
         Ok(merged)

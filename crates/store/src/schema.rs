@@ -120,6 +120,12 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     ) STRICT;
     "#,
     ),
+    // A document a device first received from the hub is in sync with it the moment it lands:
+    // saying so on its own row costs nothing, where a sync_state row per received document was
+    // a second B-tree insert (17 % of applying a fresh device's first pull). `in_sync_seq` = S:
+    // at change S the hub held exactly this document's heads. sync_state, when it has a row,
+    // is newer and wins; a local edit of an in-sync document moves the fact there first.
+    M::up("ALTER TABLE documents ADD COLUMN in_sync_seq INTEGER;"),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -663,6 +663,37 @@ fn a_batch_decoded_ahead_on_a_second_thread_lands_as_one_by_one_merges_do() {
         .unwrap();
     assert_eq!(batched.changes_since(0, 100_000).unwrap().len(), seq);
     assert_eq!(heads_of(&batched), heads_of(&source));
+
+    // A received document edited here: pending, and the push carries only the edit (the hub
+    // is known to hold the rest), which the other side merges.
+    let mut moved = batched.person(first).unwrap();
+    moved.neighbourhood = Some("Запад".into());
+    batched
+        .write(Origin::Local, |w| w.put_person(&moved))
+        .unwrap();
+    assert_eq!(batched.pending_count(0).unwrap(), 1);
+    let out = batched.outgoing(0, usize::MAX).unwrap();
+    assert_eq!(out.docs.len(), 1);
+    let whole = batched.changes_after(first, &[]).unwrap();
+    assert!(
+        out.docs[0].changes.len() < whole.len() / 2,
+        "{} bytes of {}",
+        out.docs[0].changes.len(),
+        whole.len()
+    );
+    source
+        .write(Origin::Sync, |w| {
+            w.merge_changes(
+                first,
+                DocKind::Person,
+                AccessClass::General,
+                None,
+                &out.docs[0].changes,
+            )
+        })
+        .unwrap()
+        .expect("the edit is new there");
+    assert_eq!(source.person(first).unwrap(), moved);
 }
 
 #[test]
