@@ -255,3 +255,91 @@ fn a_hub_killed_mid_sync_loses_nothing_acknowledged() {
     };
     assert_eq!(sorted(out_a), sorted(out_b));
 }
+
+/// Batches of a few KB: the 300-visit fixture (~1,000 documents) then takes dozens of
+/// overlapped exchanges each way.
+const SMALL_BATCHES: kabinet_sync::SyncLimits = kabinet_sync::SyncLimits {
+    push_batch_bytes: 8 * 1024,
+    pull_batch_bytes: 8 * 1024,
+};
+
+fn sync_small_until_done(store: &mut Store) -> u32 {
+    for attempt in 1..=300 {
+        if kabinet_sync::sync_with(store, SMALL_BATCHES, |_| {}).is_ok() {
+            return attempt;
+        }
+    }
+    panic!("no sync completed in 300 attempts");
+}
+
+#[test]
+fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = enrolled_device(dir.path(), "cab-a", &hub, "cab-a");
+    let mut b = enrolled_device(dir.path(), "cab-b", &hub, "cab-b");
+    let mut c = enrolled_device(dir.path(), "cab-c", &hub, "cab-c");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload-300.jsonl");
+    let options = kabinet_store::import::ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "test".into(),
+    };
+    let file = std::io::BufReader::new(std::fs::File::open(fixture).unwrap());
+    kabinet_store::import::import(&mut a, file, &options).unwrap();
+    let documents = a.changes_since(0, 100_000).unwrap().len() as u64;
+
+    // A clean link first: the push and the pull really are many exchanges.
+    let pushed = kabinet_sync::sync_with(&mut a, SMALL_BATCHES, |_| {}).unwrap();
+    assert_eq!(pushed.docs_sent, documents);
+    assert!(pushed.exchanges > 20, "{} exchanges", pushed.exchanges);
+    let pulled = kabinet_sync::sync_with(&mut c, SMALL_BATCHES, |_| {}).unwrap();
+    assert_eq!(pulled.docs_received, documents);
+    assert!(pulled.exchanges > 20, "{} exchanges", pulled.exchanges);
+
+    // Then B pulls everything, and A pushes 60 new visits, through a link that cuts a third
+    // of the connections at a random byte.
+    let proxy = CuttingProxy::start(hub.addr, 35);
+    point_at(&mut a, &proxy.url());
+    point_at(&mut b, &proxy.url());
+    let person = shared_person();
+    a.write(Origin::Local, |w| w.put_person(&person)).unwrap();
+    for i in 0..60 {
+        record_visit(&mut a, person.id, i);
+    }
+    let attempts = sync_small_until_done(&mut b) + sync_small_until_done(&mut a);
+    assert!(
+        proxy.cuts.load(Ordering::Relaxed) > 0,
+        "the link must cut ({attempts} attempts)"
+    );
+    proxy.cut_percent.store(0, Ordering::Relaxed);
+    sync_small_until_done(&mut b);
+    sync_small_until_done(&mut c);
+    assert_eq!(kabinet_sync::status(&a).unwrap().pending_local_changes, 0);
+
+    let export = |s: &Store| {
+        let mut out = Vec::new();
+        kabinet_store::import::export(s, &mut out).unwrap();
+        let mut lines: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let everything = export(&a);
+    assert_eq!(export(&b), everything);
+    assert_eq!(export(&c), everything);
+    for s in [&a, &b, &c] {
+        assert_eq!(
+            s.visits_of_person(person.id).unwrap().len(),
+            60,
+            "no duplicates"
+        );
+        assert_eq!(
+            s.count(DocKind::Visit).unwrap(),
+            a.count(DocKind::Visit).unwrap()
+        );
+    }
+    assert_eq!(b.dump_projections().unwrap(), a.dump_projections().unwrap());
+}

@@ -10,8 +10,10 @@ use kabinet_store::{DocKind, Origin, OutgoingBatch, Received, Store, StoreError}
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Local changes sent per exchange, about.
-pub const PUSH_BATCH_BYTES: usize = 12 * 1024 * 1024;
+/// Local changes sent per exchange, about. Exchanges overlap (the next batch is read and
+/// compressed while the hub stores this one), so batches are kept small enough that the
+/// first, which nothing overlaps, is short.
+pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Changes taken per exchange, about.
 pub const PULL_BATCH_BYTES: u32 = 4 * 1024 * 1024;
 
@@ -204,11 +206,34 @@ fn cursor(store: &Store, key: &str) -> Result<u64, SyncError> {
 
 /// Syncs until nothing is left to send or receive. `progress` is called after every
 /// exchange with the running totals.
-pub fn sync(
+/// How much one exchange carries, about. Tests shrink them to drive many exchanges with
+/// little data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLimits {
+    pub push_batch_bytes: usize,
+    pub pull_batch_bytes: u32,
+}
+
+impl Default for SyncLimits {
+    fn default() -> SyncLimits {
+        SyncLimits {
+            push_batch_bytes: PUSH_BATCH_BYTES,
+            pull_batch_bytes: PULL_BATCH_BYTES,
+        }
+    }
+}
+
+pub fn sync(store: &mut Store, progress: impl FnMut(&SyncReport)) -> Result<SyncReport, SyncError> {
+    sync_with(store, SyncLimits::default(), progress)
+}
+
+/// [`sync`] with other batch sizes.
+pub fn sync_with(
     store: &mut Store,
+    limits: SyncLimits,
     mut progress: impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
-    let result = sync_inner(store, &mut progress);
+    let result = sync_inner(store, limits, &mut progress);
     let now = Utc::now().to_rfc3339();
     let _ = store.write(Origin::Local, |w| match &result {
         Ok(_) => {
@@ -222,9 +247,10 @@ pub fn sync(
 
 fn sync_inner(
     store: &mut Store,
+    limits: SyncLimits,
     progress: &mut impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
-    let report = sync_documents(store, progress)?;
+    let report = sync_documents(store, limits, progress)?;
     push_audit(store)?;
     Ok(report)
 }
@@ -272,7 +298,22 @@ fn push_audit(store: &mut Store) -> Result<(), SyncError> {
 /// [`PUSH_BATCH_BYTES`]) and where this device's pull stands. Public so that benchmarks can
 /// drive the exact exchange without HTTP.
 pub fn next_exchange(store: &Store) -> Result<(OutgoingBatch, SyncRequest), SyncError> {
-    let batch = store.outgoing(cursor(store, META_PUSH)?, PUSH_BATCH_BYTES)?;
+    push_exchange(
+        store,
+        cursor(store, META_PUSH)?,
+        cursor(store, META_PULL)?,
+        SyncLimits::default(),
+    )
+}
+
+/// The local changes after `after`, with a pull from `pull_cursor`.
+fn push_exchange(
+    store: &Store,
+    after: u64,
+    pull_cursor: u64,
+    limits: SyncLimits,
+) -> Result<(OutgoingBatch, SyncRequest), SyncError> {
+    let batch = store.outgoing(after, limits.push_batch_bytes)?;
     let request = SyncRequest {
         push: batch
             .docs
@@ -288,8 +329,8 @@ pub fn next_exchange(store: &Store) -> Result<(OutgoingBatch, SyncRequest), Sync
             })
             .collect(),
         push_through: batch.through,
-        pull_cursor: cursor(store, META_PULL)?,
-        max_pull_bytes: PULL_BATCH_BYTES,
+        pull_cursor,
+        max_pull_bytes: limits.pull_batch_bytes,
     };
     Ok((batch, request))
 }
@@ -301,6 +342,9 @@ pub fn apply_answer(
     batch: &OutgoingBatch,
     answer: &SyncResponse,
 ) -> Result<(), SyncError> {
+    // Never backwards: an exchange that pulled nothing (a push sent ahead, see
+    // `sync_documents`) answers with the cursor it was sent.
+    let pulled_through = cursor(store, META_PULL)?.max(answer.next_cursor);
     store.write(Origin::Sync, |w| {
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
@@ -325,49 +369,111 @@ pub fn apply_answer(
             })
             .collect();
         w.apply_incoming_batch(&received)?;
-        w.set_meta(META_PULL, &answer.next_cursor.to_string())
+        w.set_meta(META_PULL, &pulled_through.to_string())
     })?;
     Ok(())
 }
 
 fn sync_documents(
     store: &mut Store,
+    limits: SyncLimits,
     progress: &mut impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
     let (address, client) =
         enrolled_client(store, Duration::from_secs(5), Duration::from_secs(120))?;
     let token = store.meta(META_TOKEN)?.ok_or(SyncError::NotEnrolled)?;
     let url = format!("{}/v1/sync", address.base);
-    let mut report = SyncReport::default();
-    loop {
-        let (batch, request) = next_exchange(store)?;
-        let body = request.encode();
+    let post = |body: Vec<u8>| -> Result<Vec<u8>, SyncError> {
         let response = client
             .http
             .post(&url)
             .bearer_auth(&token)
             .header("content-type", "application/octet-stream")
-            .body(body.clone())
+            .body(body)
             .send()
             .map_err(|e| send_error(&client, e))?;
         if !response.status().is_success() {
             return Err(refused(response));
         }
-        let bytes = response
+        response
             .bytes()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-        let answer = SyncResponse::decode(&bytes)?;
-        apply_answer(store, &batch, &answer)?;
-        report.exchanges += 1;
-        report.docs_sent += batch.docs.len() as u64;
-        report.docs_received += answer.pull.len() as u64;
-        report.bytes_sent += body.len() as u64;
-        report.bytes_received += bytes.len() as u64;
-        progress(&report);
-        if !batch.more && !answer.more {
-            return Ok(report);
+            .map(|b| b.to_vec())
+            .map_err(|e| SyncError::Unreachable(e.to_string()))
+    };
+    // Exchanges overlap: while the hub works on one, this side reads and compresses the next
+    // push batch, and the next request goes out before the answer is written here (the hub
+    // prepares the next pull batch while this side applies the last). Nothing is marked
+    // done before its own answer is applied, so a cut anywhere resumes as before.
+    std::thread::scope(|scope| {
+        let send = |body: Vec<u8>| {
+            scope.spawn(move || {
+                let sent = body.len();
+                post(body).map(|answer| (sent, answer))
+            })
+        };
+        let mut report = SyncReport::default();
+        let mut pulled_through = cursor(store, META_PULL)?;
+        let (mut batch, request) =
+            push_exchange(store, cursor(store, META_PUSH)?, pulled_through, limits)?;
+        let mut in_flight = send(request.encode());
+        loop {
+            // The next push batch, sent without a pull (the pull cursor moves only when this
+            // exchange's answer is applied).
+            let next_push = if batch.more {
+                let push_only = SyncLimits {
+                    pull_batch_bytes: 0,
+                    ..limits
+                };
+                Some(push_exchange(
+                    store,
+                    batch.through,
+                    pulled_through,
+                    push_only,
+                )?)
+            } else {
+                None
+            };
+            let (sent, bytes) = in_flight.join().unwrap_or_else(|_| {
+                Err(SyncError::Unreachable("the sending thread failed".into()))
+            })?;
+            let answer = SyncResponse::decode(&bytes)?;
+            pulled_through = pulled_through.max(answer.next_cursor);
+            let next = match next_push {
+                Some(next) => Some(next),
+                None if answer.more => {
+                    let pushed_through = answer.push_acked_through.max(batch.through);
+                    let request = SyncRequest {
+                        push: Vec::new(),
+                        push_through: pushed_through,
+                        pull_cursor: pulled_through,
+                        max_pull_bytes: limits.pull_batch_bytes,
+                    };
+                    let empty = OutgoingBatch {
+                        docs: Vec::new(),
+                        through: pushed_through,
+                        more: false,
+                    };
+                    Some((empty, request))
+                }
+                None => None,
+            };
+            let next = next.map(|(b, request)| (b, send(request.encode())));
+            apply_answer(store, &batch, &answer)?;
+            report.exchanges += 1;
+            report.docs_sent += batch.docs.len() as u64;
+            report.docs_received += answer.pull.len() as u64;
+            report.bytes_sent += sent as u64;
+            report.bytes_received += bytes.len() as u64;
+            progress(&report);
+            match next {
+                Some((b, h)) => {
+                    batch = b;
+                    in_flight = h;
+                }
+                None => return Ok(report),
+            }
         }
-    }
+    })
 }
 
 #[derive(Deserialize)]

@@ -9,8 +9,8 @@ pub mod wire;
 
 pub use agent::{AgentOptions, AgentView, SyncAgent, SyncState};
 pub use engine::{
-    Enrolled, SyncError, SyncReport, SyncStatus, apply_answer, enroll, fetch_roster, next_exchange,
-    probe, status, sync, sync_users,
+    Enrolled, SyncError, SyncLimits, SyncReport, SyncStatus, apply_answer, enroll, fetch_roster,
+    next_exchange, probe, status, sync, sync_users, sync_with,
 };
 pub use transport::HubAddress;
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};
