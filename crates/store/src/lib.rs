@@ -167,6 +167,10 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// SQLite's own default: a commit that leaves more than this many pages in the WAL copies
+/// them into the database file.
+pub const DEFAULT_AUTOCHECKPOINT: u32 = 1000;
+
 /// Settings of this device kept in the store itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceSettings {

@@ -233,6 +233,10 @@ pub fn sync_with(
     limits: SyncLimits,
     mut progress: impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
+    // One WAL checkpoint at the end instead of one after every exchange's commit: a big pull
+    // is several exchanges, each of which would copy the pages it wrote (and those written
+    // before it) into the database file again.
+    store.set_autocheckpoint(0)?;
     let result = sync_inner(store, limits, &mut progress);
     let now = Utc::now().to_rfc3339();
     let _ = store.write(Origin::Local, |w| match &result {
@@ -242,6 +246,10 @@ pub fn sync_with(
         }
         Err(e) => w.set_meta(META_LAST_ERROR, &format!("{now} {e}")),
     });
+    // Best effort: a checkpoint that cannot run now loses nothing (the WAL is the database
+    // too) and the next commit past the threshold runs it.
+    let _ = store.set_autocheckpoint(kabinet_store::DEFAULT_AUTOCHECKPOINT);
+    let _ = store.checkpoint();
     result
 }
 
