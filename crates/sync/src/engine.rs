@@ -214,6 +214,28 @@ pub struct SyncLimits {
     pub pull_batch_bytes: u32,
 }
 
+/// The size of a sync's first batches (see `sync_documents`).
+const FIRST_BATCH_BYTES: usize = 512 * 1024;
+
+impl SyncLimits {
+    fn first(self) -> SyncLimits {
+        SyncLimits {
+            push_batch_bytes: self.push_batch_bytes.min(FIRST_BATCH_BYTES),
+            pull_batch_bytes: self.pull_batch_bytes.min(FIRST_BATCH_BYTES as u32),
+        }
+    }
+
+    fn doubled(self, limits: SyncLimits) -> SyncLimits {
+        SyncLimits {
+            push_batch_bytes: (self.push_batch_bytes * 2).min(limits.push_batch_bytes),
+            pull_batch_bytes: self
+                .pull_batch_bytes
+                .saturating_mul(2)
+                .min(limits.pull_batch_bytes),
+        }
+    }
+}
+
 impl Default for SyncLimits {
     fn default() -> SyncLimits {
         SyncLimits {
@@ -421,16 +443,21 @@ fn sync_documents(
         };
         let mut report = SyncReport::default();
         let mut pulled_through = cursor(store, META_PULL)?;
+        // Batches start small and double up to the limits: nothing overlaps the first
+        // exchange, so it is kept short, and each next batch is prepared (by the hub, or by
+        // this side) in the time the last one takes to write.
+        let mut ramp = limits.first();
         let (mut batch, request) =
-            push_exchange(store, cursor(store, META_PUSH)?, pulled_through, limits)?;
+            push_exchange(store, cursor(store, META_PUSH)?, pulled_through, ramp)?;
         let mut in_flight = send(request.encode());
         loop {
             // The next push batch, sent without a pull (the pull cursor moves only when this
             // exchange's answer is applied).
+            ramp = ramp.doubled(limits);
             let next_push = if batch.more {
                 let push_only = SyncLimits {
                     pull_batch_bytes: 0,
-                    ..limits
+                    ..ramp
                 };
                 Some(push_exchange(
                     store,
@@ -454,7 +481,7 @@ fn sync_documents(
                         push: Vec::new(),
                         push_through: pushed_through,
                         pull_cursor: pulled_through,
-                        max_pull_bytes: limits.pull_batch_bytes,
+                        max_pull_bytes: ramp.pull_batch_bytes,
                     };
                     let empty = OutgoingBatch {
                         docs: Vec::new(),
