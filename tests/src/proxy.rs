@@ -17,7 +17,14 @@ pub struct CuttingProxy {
 }
 
 impl CuttingProxy {
+    /// Cuts a connection, if at all, within its first 1,500 bytes (most syncs fit in that).
     pub fn start(upstream: SocketAddr, cut_percent: u32) -> CuttingProxy {
+        CuttingProxy::start_within(upstream, cut_percent, 1500)
+    }
+
+    /// Cuts a connection, if at all, within its first `within` bytes: for syncs of many
+    /// exchanges on one kept-alive connection, to cut them anywhere.
+    pub fn start_within(upstream: SocketAddr, cut_percent: u32, within: u64) -> CuttingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let proxy = CuttingProxy {
@@ -46,9 +53,9 @@ impl CuttingProxy {
                 let (up_limit, down_limit) = if !cut {
                     (u64::MAX, u64::MAX)
                 } else if rng.random_bool(0.5) {
-                    (rng.random_range(0..1500), u64::MAX)
+                    (rng.random_range(0..within), u64::MAX)
                 } else {
-                    (u64::MAX, rng.random_range(0..1500))
+                    (u64::MAX, rng.random_range(0..within))
                 };
                 let cuts = cuts.clone();
                 pipe_pair(client, server, up_limit, down_limit, cuts);

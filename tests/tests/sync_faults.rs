@@ -296,19 +296,30 @@ fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
     assert_eq!(pulled.docs_received, documents);
     assert!(pulled.exchanges > 20, "{} exchanges", pulled.exchanges);
 
-    // Then B pulls everything, and A pushes 60 new visits, through a link that cuts a third
-    // of the connections at a random byte.
-    let proxy = CuttingProxy::start(hub.addr, 35);
+    // Then, through a link that cuts half of the connections at a random byte of their first
+    // 20 KB (a connection lives for a whole sync of many exchanges of a few KB each, so cuts
+    // land in any of them), B pulls everything while A keeps recording visits and pushing
+    // them, until the link has cut them many times.
+    let proxy = CuttingProxy::start_within(hub.addr, 50, 20_000);
     point_at(&mut a, &proxy.url());
     point_at(&mut b, &proxy.url());
     let person = shared_person();
     a.write(Origin::Local, |w| w.put_person(&person)).unwrap();
-    for i in 0..60 {
-        record_visit(&mut a, person.id, i);
+    let mut visits = 0u64;
+    let mut attempts = sync_small_until_done(&mut b);
+    for round in 0..100 {
+        // 20 visits (60 documents) are several exchanges of 8 KB each way.
+        for _ in 0..20 {
+            record_visit(&mut a, person.id, visits);
+            visits += 1;
+        }
+        attempts += sync_small_until_done(&mut a) + sync_small_until_done(&mut b);
+        if round >= 3 && proxy.cuts.load(Ordering::Relaxed) >= 10 {
+            break;
+        }
     }
-    let attempts = sync_small_until_done(&mut b) + sync_small_until_done(&mut a);
     assert!(
-        proxy.cuts.load(Ordering::Relaxed) > 0,
+        proxy.cuts.load(Ordering::Relaxed) >= 10,
         "the link must cut ({attempts} attempts)"
     );
     proxy.cut_percent.store(0, Ordering::Relaxed);
@@ -332,8 +343,8 @@ fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
     assert_eq!(export(&c), everything);
     for s in [&a, &b, &c] {
         assert_eq!(
-            s.visits_of_person(person.id).unwrap().len(),
-            60,
+            s.visits_of_person(person.id).unwrap().len() as u64,
+            visits,
             "no duplicates"
         );
         assert_eq!(
