@@ -167,7 +167,14 @@ async function login(app, user, secret) {
     // Seen once in CI and never again in 12 runs: the login screen stayed. Say what it showed,
     // then try once more, so the rest of the run still tests what it is for.
     const shown = await app.exec('return document.body.innerText');
-    console.error(`WARNING: logging in as ${user} did not reach Today (${e.message}); the screen:\n${shown}`);
+    // What the form held when the click did nothing (seen twice: the earlier error still
+    // shown, so the submit never ran): an emptied PIN field would block it as `required`, a
+    // disabled button would swallow the click.
+    const form = await app.exec(
+      "const i = document.querySelector('input[name=secret]'); const b = document.querySelector('[data-action=unlock]'); " +
+        "return JSON.stringify({ secret_length: i ? i.value.length : null, valid: i ? i.checkValidity() : null, button_disabled: b ? b.disabled : null, focused: document.activeElement && document.activeElement.name })",
+    );
+    console.error(`WARNING: logging in as ${user} did not reach Today (${e.message}); the form: ${form}; the screen:\n${shown}`);
     await choose(app, user);
     await app.type('input[name=secret]', secret);
     await app.click('[data-action=unlock]');
