@@ -289,3 +289,68 @@ fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
         "{log}"
     );
 }
+
+/// A new document is relayed as "the document as stored" (no second copy of its bytes). If
+/// hub staff move it into a class a device may not read before that device pulls, the device
+/// must not receive it through the row of its first, readable class.
+#[test]
+fn a_document_moved_into_an_unreadable_class_is_not_pulled_through_its_first_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut cabinet = enrolled_device(dir.path(), "cabinet", &hub, "cabinet-1");
+    let mut mediator = enrolled_device_with_roles(
+        dir.path(),
+        "mediator",
+        &hub,
+        "hub-mediators",
+        &["education_mediator"],
+    );
+    assert!(kabinet_core::may_read(
+        &[Role::EducationMediator],
+        AccessClass::General
+    ));
+    assert!(!kabinet_core::may_read(
+        &[Role::EducationMediator],
+        AccessClass::Psychology
+    ));
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
+    let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::NonReactive);
+    let (social, education) = cabinet
+        .write(Origin::Local, |w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)?;
+            let social = referral(w, &visit, ReferralReason::Social, "hub-social-worker");
+            let education = referral(w, &visit, ReferralReason::Education, "hub-social-worker");
+            Ok((social, education))
+        })
+        .unwrap();
+    sync(&mut cabinet).unwrap();
+    // At the hub, a psychologist's note turns the social referral into a psychological one.
+    hub_storage(&hub)
+        .write_local(|w| {
+            let mut moved = w.referral(social.id)?.unwrap();
+            moved.reason = ReferralReason::Psychological;
+            w.put_referral(&moved)
+        })
+        .unwrap();
+    sync(&mut mediator).unwrap();
+    let held: Vec<Uuid> = mediator
+        .referrals_of_person(person.id)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(held, vec![education.id], "the education referral only");
+    let psychology_bytes: i64 = mediator
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM documents WHERE doc_id = ?1",
+            [social.id.as_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        psychology_bytes, 0,
+        "not even as a document without a query row"
+    );
+}
