@@ -181,12 +181,18 @@ pub(crate) fn raw_doc(
     let Some((mut bytes, heads)) = row else {
         return Ok(None);
     };
+    append_chunks(conn, doc_id, &mut bytes)?;
+    Ok(Some((bytes, heads_from_bytes(&heads))))
+}
+
+/// Appends the incremental chunks saved since a document's snapshot, in order.
+fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
     for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
         bytes.extend_from_slice(&chunk?);
     }
-    Ok(Some((bytes, heads_from_bytes(&heads))))
+    Ok(())
 }
 
 /// Reads a document as a record of type `T`, checking its kind.
@@ -411,12 +417,7 @@ impl<'a> Writer<'a> {
         let Some((mut bytes, class)) = row else {
             return Ok(None);
         };
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no",
-        )?;
-        for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
-            bytes.extend_from_slice(&chunk?);
-        }
+        append_chunks(&self.tx, doc_id, &mut bytes)?;
         Ok(AccessClass::from_code(class).map(|c| (bytes, c)))
     }
 
@@ -661,7 +662,8 @@ impl Decoded {
 /// Who merges received documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MergeAs {
-    /// The hub: it keeps no record of what others hold.
+    /// Without recording what a peer holds: the hub (it keeps no such record), and
+    /// [`Writer::merge_changes`].
     Hub,
     /// A device merging what the hub sent (so a new document is in sync as it lands);
     /// `absent`: the caller has just seen that the document is not here.
