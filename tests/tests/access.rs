@@ -45,18 +45,24 @@ fn referral(
     r
 }
 
-#[test]
-fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut cabinet = enrolled_device(dir.path(), "cabinet", &hub, "cabinet-1");
-    let mut mediator = enrolled_device_with_roles(
-        dir.path(),
+/// A hub with a cabinet's device (nurse, doctor) and an education mediator's device.
+fn cabinet_and_mediator(dir: &Path) -> (HubProcess, Store, Store) {
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.join("hub"));
+    let cabinet = enrolled_device(dir, "cabinet", &hub, "cabinet-1");
+    let mediator = enrolled_device_with_roles(
+        dir,
         "mediator",
         &hub,
         "hub-mediators",
         &["education_mediator"],
     );
+    (hub, cabinet, mediator)
+}
+
+#[test]
+fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, mut cabinet, mut mediator) = cabinet_and_mediator(dir.path());
 
     let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
@@ -296,15 +302,7 @@ fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
 #[test]
 fn a_document_moved_into_an_unreadable_class_is_not_pulled_through_its_first_row() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut cabinet = enrolled_device(dir.path(), "cabinet", &hub, "cabinet-1");
-    let mut mediator = enrolled_device_with_roles(
-        dir.path(),
-        "mediator",
-        &hub,
-        "hub-mediators",
-        &["education_mediator"],
-    );
+    let (hub, mut cabinet, mut mediator) = cabinet_and_mediator(dir.path());
     assert!(kabinet_core::may_read(
         &[Role::EducationMediator],
         AccessClass::General

@@ -80,6 +80,20 @@ fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
     (visit.id, referral_id)
 }
 
+/// Everything a store holds, as export lines in a stable order: two stores that converged
+/// give the same lines.
+fn export(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    kabinet_store::import::export(s, &mut out).unwrap();
+    let mut lines: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
 fn shared_person() -> Person {
     kabinet_tests::man_without_documents("Асен", "Асенов", 1990)
 }
@@ -157,17 +171,6 @@ fn a_link_that_cuts_at_random_bytes_loses_and_duplicates_nothing() {
             s.referral(*referral).unwrap();
         }
     }
-    let export = |s: &Store| {
-        let mut out = Vec::new();
-        kabinet_store::import::export(s, &mut out).unwrap();
-        let mut lines: Vec<String> = String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect();
-        lines.sort();
-        lines
-    };
     assert_eq!(export(a), export(b));
     assert_eq!(a.heads(person.id).unwrap(), b.heads(person.id).unwrap());
 }
@@ -327,17 +330,6 @@ fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
     sync_small_until_done(&mut c);
     assert_eq!(kabinet_sync::status(&a).unwrap().pending_local_changes, 0);
 
-    let export = |s: &Store| {
-        let mut out = Vec::new();
-        kabinet_store::import::export(s, &mut out).unwrap();
-        let mut lines: Vec<String> = String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect();
-        lines.sort();
-        lines
-    };
     let everything = export(&a);
     assert_eq!(export(&b), everything);
     assert_eq!(export(&c), everything);
