@@ -262,11 +262,14 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
         w.put_visit(&v)
     })
     .unwrap();
+    // The app's agent keeps a small page cache between syncs; a sync grows it and gives it back.
+    a.set_cache_kib(4096).unwrap();
     assert_eq!(
         sync(&mut a).docs_sent,
         3,
         "person, visit and its HIV results document"
     );
+    assert_eq!(a.cache_kib().unwrap(), 4096);
 
     // A revoked device is refused with a clear message; others go on.
     let device_id = a.meta("sync.device_id").unwrap().unwrap();

@@ -276,6 +276,21 @@ impl Store {
 
     /// Shrinks this connection's page cache (the default 32 MB serves search; a connection
     /// that only streams documents, like the sync agent's, needs far less).
+    /// This connection's page cache, in KiB.
+    pub fn cache_kib(&self) -> Result<u32> {
+        let size: i64 = self
+            .conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        Ok(if size < 0 {
+            size.unsigned_abs() as u32
+        } else {
+            let page: i64 = self
+                .conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))?;
+            (size * page / 1024) as u32
+        })
+    }
+
     pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
         self.conn
             .pragma_update(None, "cache_size", -i64::from(kib))?;

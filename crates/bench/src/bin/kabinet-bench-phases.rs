@@ -3,7 +3,7 @@
 //! (`kabinet_sync::next_exchange` / `apply_answer` on the device, `SqliteHub::sync` on the
 //! hub, the real wire encoding), each phase timed on its own.
 //!
-//!   kabinet-bench-phases --visits 5000 [--rounds 3]
+//!   kabinet-bench-phases --visits 5000 [--rounds 3] [--cache-kib 4096]
 //!
 //! The workload is `../shared/bench/gen_workload.py` (seed 1), imported in one transaction;
 //! stores are SQLCipher files in a temporary folder, removed at the end.
@@ -143,6 +143,8 @@ fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(5000);
     let rounds: usize = arg("rounds").map(|v| v.parse()).transpose()?.unwrap_or(1);
+    // The page cache of the pulling device's connection (the app's sync agent keeps 4 MB).
+    let cache_kib: Option<u32> = arg("cache-kib").map(|v| v.parse()).transpose()?;
     let lines = workload(visits)?;
     let settings = DeviceSettings {
         cabinet: "bench".into(),
@@ -170,6 +172,9 @@ fn main() -> anyhow::Result<()> {
         w1.print("W1 initial upload", docs);
 
         let mut fresh = Store::create(&dir.join("fresh.db"), &BENCH_KEY, &settings)?;
+        if let Some(kib) = cache_kib {
+            fresh.set_cache_kib(kib)?;
+        }
         let mut w4 = Phases::default();
         let docs = drain(&mut fresh, &hub, &device(&hub, "fresh")?, &mut w4)?;
         w4.print("W4 fresh pull", docs);
