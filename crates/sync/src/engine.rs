@@ -204,8 +204,6 @@ fn cursor(store: &Store, key: &str) -> Result<u64, SyncError> {
     Ok(store.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// Syncs until nothing is left to send or receive. `progress` is called after every
-/// exchange with the running totals.
 /// How much one exchange carries, about. Tests shrink them to drive many exchanges with
 /// little data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +247,8 @@ impl Default for SyncLimits {
     }
 }
 
+/// Syncs until nothing is left to send or receive. `progress` is called after every
+/// exchange with the running totals.
 pub fn sync(store: &mut Store, progress: impl FnMut(&SyncReport)) -> Result<SyncReport, SyncError> {
     sync_with(store, SyncLimits::default(), progress)
 }
@@ -259,14 +259,14 @@ pub fn sync_with(
     limits: SyncLimits,
     mut progress: impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
-    // One WAL checkpoint at the end instead of one after every exchange's commit: a big pull
-    // is several exchanges, each of which would copy the pages it wrote (and those written
-    // before it) into the database file again.
-    store.set_autocheckpoint(0)?;
     // A sync writes documents and index rows all over the B-trees: with the 4 MB cache the
     // app's agent keeps between syncs, a fresh device's first pull took 25–50 % longer
     // (`kabinet-bench-phases --cache-kib`). The cache grows for the sync and shrinks after.
     let cache = store.cache_kib()?;
+    // One WAL checkpoint at the end instead of one after every exchange's commit: a big pull
+    // is several exchanges, each of which would copy the pages it wrote (and those written
+    // before it) into the database file again.
+    store.set_autocheckpoint(0)?;
     if cache < SYNC_CACHE_KIB {
         store.set_cache_kib(SYNC_CACHE_KIB)?;
     }
