@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hub, chromium, run } from './harness.mjs';
+import { Hub, chromium, run, switchHubUser } from './harness.mjs';
 
 /** A Sofia day `days` from today as dd.mm.yyyy, as a person types it. */
 function sofiaDay(days) {
@@ -181,12 +181,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.equal(await page.locator('[data-action=withdraw-consent]').count(), 0);
 
   // The nurse signs out; the hub admin signs in and sees the admin screens.
-  await page.click('[data-action=lock]');
-  await page.waitForSelector('input[name=user]');
-  await page.fill('input[name=user]', 'akostova');
-  await page.fill('input[name=secret]', 'admin staple battery');
-  await page.click('[data-action=unlock]');
-  await page.waitForSelector('[data-nav=admin-users]');
+  await switchHubUser(page, 'akostova', 'admin staple battery', '[data-nav=admin-users]');
   assert.equal(await page.locator('[data-nav=admin-audit]').count(), 1);
 
   // Users: the nurse is there, active, with her role in Bulgarian.

@@ -105,6 +105,16 @@ export async function chromium(viewport = { width: 1280, height: 800 }) {
   return { browser, page: await context.newPage() };
 }
 
+/** Hub staff sign out of the hub's web UI (playwright `page`) and `user` signs in, landing on `landing`. */
+export async function switchHubUser(page, user, secret, landing) {
+  await page.click('[data-action=lock]');
+  await page.waitForSelector('input[name=user]');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=secret]', secret);
+  await page.click('[data-action=unlock]');
+  await page.waitForSelector(landing);
+}
+
 /** A tiny test runner: named steps, a clear failure, a non-zero exit. */
 export async function run(name, body) {
   const started = Date.now();

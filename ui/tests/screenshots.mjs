@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Hub, ROOT, binary, chromium, run } from './harness.mjs';
+import { Hub, ROOT, binary, chromium, run, switchHubUser } from './harness.mjs';
 
 const OUT = join(ROOT, 'docs', 'screenshots');
 
@@ -64,12 +64,7 @@ await run('screenshots', async (cleanup) => {
     await page.waitForSelector('[data-list=duplicates]');
     await snap('register-duplicate');
     // The hub admin's screens: users and the audit log (the nurse's views above are on it).
-    await page.click('[data-action=lock]');
-    await page.waitForSelector('input[name=user]');
-    await page.fill('input[name=user]', 'akostova');
-    await page.fill('input[name=secret]', 'admin staple battery');
-    await page.click('[data-action=unlock]');
-    await page.waitForSelector('[data-nav=admin-users]');
+    await switchHubUser(page, 'akostova', 'admin staple battery', '[data-nav=admin-users]');
     await page.click('[data-nav=admin-users]');
     await page.waitForSelector('[data-user-row]');
     await snap('admin-users', true);
