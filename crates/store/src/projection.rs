@@ -72,8 +72,8 @@ pub(crate) fn write(conn: &Connection, rows: &Rows) -> Result<()> {
 }
 
 /// Writes the projection rows of one document from its current content.
-pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: &Json) -> Result<()> {
-    write(conn, &prepare(kind, doc_id, json.clone())?)
+pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: Json) -> Result<()> {
+    write(conn, &prepare(kind, doc_id, json)?)
 }
 
 fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> {
@@ -190,7 +190,7 @@ impl Store {
                 doc::to_json(&loaded.doc)
                     .map_err(|source| StoreError::Document { doc_id, source })?,
             );
-            project(&tx, loaded.kind, doc_id, &json)?;
+            project(&tx, loaded.kind, doc_id, json)?;
         }
         tx.commit()?;
         Ok(RebuildReport {

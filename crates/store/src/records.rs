@@ -494,7 +494,7 @@ impl<'a> Writer<'a> {
                 self.store_changes(doc_id, &mut loaded, seq, Some(class))?;
             }
         }
-        projection::project(&self.tx, kind, doc_id, &record_json)?;
+        projection::project(&self.tx, kind, doc_id, record_json)?;
         Ok(true)
     }
 
