@@ -507,10 +507,10 @@ impl<'a> Writer<'a> {
         seq: i64,
         class: Option<AccessClass>,
     ) -> Result<()> {
-        if loaded.in_sync_seq.is_some() && loaded.in_sync_seq == Some(loaded.change_seq) {
+        if loaded.in_sync_seq == Some(loaded.change_seq) {
             // In sync by its row until now: keep what the hub holds where the next push
             // looks for it, so that it sends only this change.
-            self.record_peer_heads(doc_id, &loaded.heads, loaded.change_seq)?;
+            self.mark_pushed(doc_id, &loaded.heads, loaded.change_seq as u64)?;
         }
         let chunk = loaded.doc.save_after(&loaded.heads);
         let heads = heads_to_bytes(&loaded.doc.get_heads());

@@ -129,29 +129,21 @@ impl Store {
 }
 
 impl Writer<'_> {
-    /// Records that the hub holds `heads` of a document (after an acknowledged push). If the
-    /// document has not changed since `change_seq`, it is in sync.
+    /// Records that the hub holds `heads` of a document (after an acknowledged push, or
+    /// before a local edit of a document that was in sync). If the document has not changed
+    /// since `change_seq`, it is in sync.
     pub fn mark_pushed(
         &mut self,
         doc_id: Uuid,
         heads: &[ChangeHash],
         change_seq: u64,
     ) -> Result<()> {
-        self.record_peer_heads(doc_id, heads, change_seq as i64)
-    }
-
-    pub(crate) fn record_peer_heads(
-        &mut self,
-        doc_id: Uuid,
-        heads: &[ChangeHash],
-        change_seq: i64,
-    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
                  ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
             )?
-            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq])?;
+            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq as i64])?;
         Ok(())
     }
 
