@@ -181,7 +181,7 @@ fn a_hub_killed_mid_sync_loses_nothing_acknowledged() {
     let mut hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     let mut a = enrolled_device(dir.path(), "cab-a", &hub, "cab-a");
     let mut b = enrolled_device(dir.path(), "cab-b", &hub, "cab-b");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload-300.jsonl");
+    let fixture = fixture_path();
     let options = kabinet_store::import::ImportOptions {
         skip_invalid_screenings: true,
         recorded_by: "test".into(),
@@ -190,7 +190,7 @@ fn a_hub_killed_mid_sync_loses_nothing_acknowledged() {
     for round in 0..5 {
         // Fresh work on A each round: the fixture the first time, then new visits.
         if round == 0 {
-            let file = std::io::BufReader::new(std::fs::File::open(fixture).unwrap());
+            let file = std::io::BufReader::new(std::fs::File::open(&fixture).unwrap());
             kabinet_store::import::import(&mut a, file, &options).unwrap();
         } else {
             let person = shared_person();
@@ -282,12 +282,12 @@ fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
     let mut a = enrolled_device(dir.path(), "cab-a", &hub, "cab-a");
     let mut b = enrolled_device(dir.path(), "cab-b", &hub, "cab-b");
     let mut c = enrolled_device(dir.path(), "cab-c", &hub, "cab-c");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload-300.jsonl");
+    let fixture = fixture_path();
     let options = kabinet_store::import::ImportOptions {
         skip_invalid_screenings: true,
         recorded_by: "test".into(),
     };
-    let file = std::io::BufReader::new(std::fs::File::open(fixture).unwrap());
+    let file = std::io::BufReader::new(std::fs::File::open(&fixture).unwrap());
     kabinet_store::import::import(&mut a, file, &options).unwrap();
     let documents = a.changes_since(0, 100_000).unwrap().len() as u64;
 
@@ -345,4 +345,13 @@ fn overlapped_exchanges_cut_at_random_bytes_converge_without_duplicates() {
         );
     }
     assert_eq!(b.dump_projections().unwrap(), a.dump_projections().unwrap());
+}
+
+/// The 300-visit fixture, found at run time (a test binary reused from another checkout
+/// through a shared target folder would otherwise look in the folder it was built from).
+fn fixture_path() -> String {
+    format!(
+        "{}/fixtures/workload-300.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    )
 }

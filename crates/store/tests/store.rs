@@ -110,6 +110,50 @@ fn wrong_key_is_a_clear_error_and_missing_file_too() {
 }
 
 #[test]
+fn a_store_made_with_the_old_4_kib_pages_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    assert_eq!(store.page_size().unwrap(), kabinet_store::PAGE_SIZE);
+    let p = person("Росица", "Юсеинова", Some("7706245930"), None);
+    store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
+    drop(store);
+
+    // The same store as an older build made it: SQLCipher's default 4 KiB pages, same key.
+    let legacy = dir.path().join("legacy.db");
+    let raw = format!("x'{}'", "07".repeat(32));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "key", &raw).unwrap();
+    conn.pragma_update(None, "cipher_page_size", kabinet_store::PAGE_SIZE)
+        .unwrap();
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS legacy KEY \"{raw}\""),
+        [legacy.to_str().unwrap()],
+    )
+    .unwrap();
+    conn.pragma_update(Some("legacy"), "cipher_page_size", 4096)
+        .unwrap();
+    conn.query_row("SELECT sqlcipher_export('legacy')", [], |_| Ok(()))
+        .unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(Some("legacy"), "user_version", version)
+        .unwrap();
+    conn.execute("DETACH DATABASE legacy", []).unwrap();
+    drop(conn);
+
+    let store = Store::open(&legacy, &key()).unwrap();
+    assert_eq!(store.page_size().unwrap(), kabinet_store::LEGACY_PAGE_SIZE);
+    assert_eq!(store.person(p.id).unwrap(), p);
+    assert_eq!(store.search_persons("Юсеинова", 5).unwrap().len(), 1);
+    drop(store);
+    assert!(matches!(
+        Store::open(&legacy, &StoreKey::Raw([8u8; 32])),
+        Err(StoreError::WrongKey { .. })
+    ));
+}
+
+#[test]
 fn passphrase_keys_work_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.db");
