@@ -306,6 +306,44 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
 }
 
 #[test]
+fn the_pull_cursor_passes_a_devices_own_documents() {
+    // The hub skips a device's own relay rows when it pulls; the cursor must still move past
+    // them, or every later sync would look through all of them again.
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-1");
+    let cursor = |s: &Store| -> u64 {
+        s.meta("sync.pull_cursor")
+            .unwrap()
+            .map_or(0, |c| c.parse().unwrap())
+    };
+    let people: Vec<Person> = (0..40)
+        .map(|i| kabinet_tests::man_without_documents("Пробен", "Пробнов", 1950 + i))
+        .collect();
+    a.write(Origin::Local, |w| {
+        people.iter().try_for_each(|p| w.put_person(p).map(drop))
+    })
+    .unwrap();
+    assert_eq!(sync(&mut a).docs_sent, 40);
+    assert_eq!(cursor(&a), 40, "past its own 40 rows");
+    let (p, v) = registered_person();
+    b.write(Origin::Local, |w| {
+        w.put_person(&p)?;
+        w.put_visit(&v)
+    })
+    .unwrap();
+    let report = sync(&mut b);
+    assert_eq!((report.docs_sent, report.docs_received), (3, 40));
+    assert_eq!(cursor(&b), 43);
+    assert_eq!(sync(&mut a).docs_received, 3);
+    assert_eq!(cursor(&a), 43);
+    let again = sync(&mut a);
+    assert_eq!((again.docs_sent, again.docs_received), (0, 0));
+    assert_eq!(cursor(&a), 43);
+}
+
+#[test]
 fn the_agent_waits_offline_then_syncs_when_the_hub_appears() {
     use kabinet_sync::{AgentOptions, SyncAgent, SyncState};
     use std::time::{Duration, Instant};

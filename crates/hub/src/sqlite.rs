@@ -900,7 +900,7 @@ impl SqliteHub {
                                 doc.class.code(),
                                 doc.parent.map(|p| p.as_bytes().to_vec()),
                                 device.id,
-                                if m.created { &[][..] } else { &m.new_changes[..] },
+                                &m.new_changes,
                                 heads
                             ])?;
                     }
@@ -911,11 +911,13 @@ impl SqliteHub {
                     .execute(params![device.id, Utc::now().to_rfc3339()])?;
 
                 // The pull: relay rows after the cursor, not from this device, up to the size.
+                // A device's own rows are skipped by SQLite: right after its push they are
+                // all the rows there are.
                 let mut stmt = sql.prepare_cached(
-                    "SELECT hub_seq, doc_id, kind, access_class, parent_id, origin_device, changes
-                     FROM hub_relay WHERE hub_seq > ?1 ORDER BY hub_seq",
+                    "SELECT hub_seq, doc_id, kind, access_class, parent_id, changes
+                     FROM hub_relay WHERE hub_seq > ?1 AND origin_device <> ?2 ORDER BY hub_seq",
                 )?;
-                let mut rows = stmt.query([request.pull_cursor as i64])?;
+                let mut rows = stmt.query(params![request.pull_cursor as i64, device.id])?;
                 let mut response = SyncResponse {
                     push_acked_through: request.push_through,
                     pull: Vec::new(),
@@ -929,9 +931,6 @@ impl SqliteHub {
                         break;
                     }
                     response.next_cursor = row.get::<_, i64>(0)? as u64;
-                    if row.get::<_, String>(5)? == device.id {
-                        continue;
-                    }
                     // Only what the device's users may read leaves the hub, not even encrypted.
                     let readable = AccessClass::from_code(row.get::<_, u8>(3)?)
                         .is_some_and(|c| kabinet_core::may_read(&device.roles, c));
@@ -939,7 +938,7 @@ impl SqliteHub {
                         continue;
                     }
                     let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default();
-                    let mut changes: Vec<u8> = row.get(6)?;
+                    let mut changes: Vec<u8> = row.get(5)?;
                     if changes.is_empty() {
                         // A whole new document: send it as stored now (a superset of what
                         // arrived, which merges the same). Its class may have changed since:
@@ -959,6 +958,15 @@ impl SqliteHub {
                         row.get::<_, Option<Vec<u8>>>(4)?.and_then(|b| Uuid::from_slice(&b).ok()),
                         changes,
                     ));
+                }
+                drop(rows);
+                if !response.more {
+                    // Everything after the cursor was seen: the device's own rows past the
+                    // last one sent are behind it too, or every no-op sync would scan them.
+                    let last: i64 = sql
+                        .prepare_cached("SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay")?
+                        .query_row([], |r| r.get(0))?;
+                    response.next_cursor = response.next_cursor.max(last as u64);
                 }
                 Ok(Ok(response))
             });

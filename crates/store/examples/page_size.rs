@@ -10,10 +10,15 @@
 use std::time::{Duration, Instant};
 
 const ROWS: u64 = 17_000;
+const SAVES: u64 = 300;
 const KEY: &str = "x'5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B'";
 
 /// (insert, commit, pages) for one fresh database.
-fn one(dir: &std::path::Path, key: Option<&str>, page_size: u32) -> (Duration, Duration, i64) {
+fn one(
+    dir: &std::path::Path,
+    key: Option<&str>,
+    page_size: u32,
+) -> (Duration, Duration, Duration, i64) {
     let path = dir.join(format!("page-size-{page_size}-{}.db", key.is_some()));
     let conn = rusqlite::Connection::open(&path).expect("open");
     match key {
@@ -55,6 +60,19 @@ fn one(dir: &std::path::Path, key: Option<&str>, page_size: u32) -> (Duration, D
     let insert = start.elapsed();
     tx.commit().expect("commit");
     let commit = start.elapsed() - insert;
+    // Then saves one at a time, as a nurse makes them: one row, one durable commit each.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("sync");
+    let start = Instant::now();
+    for i in 0..SAVES {
+        let id = (i + 1_000_000).to_be_bytes();
+        conn.execute(
+            "INSERT INTO doc VALUES (?1, ?2)",
+            rusqlite::params![&id[..], vec![7u8; 400]],
+        )
+        .expect("save");
+    }
+    let save = start.elapsed() / SAVES as u32;
     let pages: i64 = conn
         .query_row("PRAGMA page_count", [], |r| r.get(0))
         .expect("pages");
@@ -62,27 +80,30 @@ fn one(dir: &std::path::Path, key: Option<&str>, page_size: u32) -> (Duration, D
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    (insert, commit, pages)
+    (insert, commit, save, pages)
 }
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("kabinet-page-size-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!("{ROWS} rows of 400 B in one transaction; best of 3");
-    println!("| page size | encrypted | pages | insert ms | commit ms |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "{ROWS} rows of 400 B in one transaction, then {SAVES} one-row durable commits; best of 3"
+    );
+    println!("| page size | encrypted | pages | insert ms | commit ms | one save ms |");
+    println!("|---|---|---|---|---|---|");
     for key in [None, Some(KEY)] {
         for page_size in [4096, 8192, 16_384, 65_536] {
             let runs: Vec<_> = (0..3).map(|_| one(&dir, key, page_size)).collect();
-            let best = |f: fn(&(Duration, Duration, i64)) -> Duration| {
+            let best = |f: fn(&(Duration, Duration, Duration, i64)) -> Duration| {
                 runs.iter().map(f).min().unwrap_or_default().as_secs_f64() * 1000.0
             };
             println!(
-                "| {page_size} | {} | {} | {:.1} | {:.1} |",
+                "| {page_size} | {} | {} | {:.1} | {:.1} | {:.2} |",
                 if key.is_some() { "yes" } else { "no" },
-                runs[0].2,
+                runs[0].3,
                 best(|r| r.0),
                 best(|r| r.1),
+                best(|r| r.2),
             );
         }
     }

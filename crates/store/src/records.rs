@@ -237,6 +237,8 @@ pub struct Writer<'a> {
     actor: &'a ActorId,
     origin: Origin,
     now: DateTime<Utc>,
+    /// `now` as stored in `updated_at`, formatted once: a sync writes thousands of rows.
+    now_text: String,
     /// The next local change sequence: read once per transaction, then counted here (the
     /// transaction is the only writer while it lives).
     next_seq: Option<i64>,
@@ -248,11 +250,13 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     pub(crate) fn new(tx: Transaction<'a>, actor: &'a ActorId, origin: Origin) -> Writer<'a> {
+        let now = Utc::now();
         Writer {
             tx,
             actor,
             origin,
-            now: Utc::now(),
+            now,
+            now_text: now.to_rfc3339(),
             next_seq: None,
             audit_user: None,
             touched: Vec::new(),
@@ -281,7 +285,7 @@ impl<'a> Writer<'a> {
                 heads,
                 seq,
                 self.origin as i64,
-                self.now.to_rfc3339(),
+                self.now_text,
                 row.in_sync
             ])?;
         Ok(())
@@ -545,7 +549,7 @@ impl<'a> Writer<'a> {
                 heads,
                 seq,
                 self.origin as i64,
-                self.now.to_rfc3339(),
+                self.now_text,
                 class.map(|c| c.code())
             ])?;
         Ok(())
@@ -794,7 +798,8 @@ impl<'a> Writer<'a> {
                 (
                     rows,
                     Merged {
-                        new_changes: bytes.to_vec(),
+                        // All of it: the bytes received, which the caller holds.
+                        new_changes: Vec::new(),
                         heads,
                         change_seq: seq as u64,
                         created: true,
@@ -839,11 +844,12 @@ impl<'a> Writer<'a> {
 /// What a merge added.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    /// The Automerge changes that were new here (what a hub relays onwards).
+    /// The Automerge changes that were new here (what a hub relays onwards); empty when the
+    /// document was `created`, since then the changes are all the bytes merged.
     pub new_changes: Vec<u8>,
     pub heads: Vec<ChangeHash>,
     /// The document's new local change sequence.
     pub change_seq: u64,
-    /// The document was new here: `new_changes` are all of it, exactly as now stored.
+    /// The document was new here: the bytes merged are all of it, exactly as now stored.
     pub created: bool,
 }
