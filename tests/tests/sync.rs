@@ -338,9 +338,35 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     assert_eq!(cursor(&b), 43);
     assert_eq!(sync(&mut a).docs_received, 3);
     assert_eq!(cursor(&a), 43);
+
+    // A no-op sync: the device records only the sync's status (last success, no error), and
+    // the hub, which saw this device less than a minute ago, writes nothing.
+    let storage = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let device_id = a.meta("sync.device_id").unwrap().unwrap();
+    let seen = || {
+        use kabinet_hub::HubStorage;
+        let devices = storage.devices().unwrap();
+        devices
+            .into_iter()
+            .find(|d| d.id == device_id)
+            .unwrap()
+            .last_sync_at
+    };
+    let seen_before = seen();
+    assert!(seen_before.is_some());
+    // (The first sync after a pull moves the push cursor past the pulled documents.)
     let again = sync(&mut a);
     assert_eq!((again.docs_sent, again.docs_received), (0, 0));
     assert_eq!(cursor(&a), 43);
+    let changes_before = a.connection().total_changes();
+    let quiet = sync(&mut a);
+    assert_eq!((quiet.docs_sent, quiet.docs_received), (0, 0));
+    assert_eq!(
+        a.connection().total_changes() - changes_before,
+        2,
+        "a no-op sync writes its status and nothing else"
+    );
+    assert_eq!(seen(), seen_before);
 }
 
 #[test]

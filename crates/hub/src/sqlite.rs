@@ -907,8 +907,15 @@ impl SqliteHub {
                     Ok(true)
                 })?;
                 let sql = w.extension_sql();
-                sql.prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
-                    .execute(params![device.id, Utc::now().to_rfc3339()])?;
+                // To the minute when nothing was pushed: a cabinet that polls an unchanged hub
+                // then costs the hub no durable write at all.
+                let now = Utc::now();
+                if !request.push.is_empty()
+                    || device.last_sync_at.is_none_or(|at| now - at >= chrono::Duration::minutes(1))
+                {
+                    sql.prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
+                        .execute(params![device.id, now.to_rfc3339()])?;
+                }
 
                 // The pull: relay rows after the cursor, not from this device, up to the size.
                 // A device's own rows are skipped by SQLite: right after its push they are

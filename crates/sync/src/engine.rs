@@ -386,15 +386,22 @@ pub fn apply_answer(
 ) -> Result<(), SyncError> {
     // Never backwards: an exchange that pulled nothing (a push sent ahead, see
     // `sync_documents`) answers with the cursor it was sent.
-    let pulled_through = cursor(store, META_PULL)?.max(answer.next_cursor);
+    let pulled_before = cursor(store, META_PULL)?;
+    let pulled_through = pulled_before.max(answer.next_cursor);
+    let pushed_through = answer.push_acked_through.max(batch.through);
+    if batch.docs.is_empty()
+        && answer.pull.is_empty()
+        && pulled_through == pulled_before
+        && pushed_through == cursor(store, META_PUSH)?
+    {
+        // Nothing to record (a no-op sync): no transaction, so no fsync to wait for.
+        return Ok(());
+    }
     store.write(Origin::Sync, |w| {
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
         }
-        w.set_meta(
-            META_PUSH,
-            &answer.push_acked_through.max(batch.through).to_string(),
-        )?;
+        w.set_meta(META_PUSH, &pushed_through.to_string())?;
         let received: Vec<Received<'_>> = answer
             .pull
             .iter()
