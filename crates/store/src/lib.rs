@@ -360,6 +360,20 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::write`] for a record whose loss in a power cut costs nothing (a sync's status:
+    /// when it last succeeded). It commits like any write, safe from a crash of the process,
+    /// but does not wait for the disk; the next durable commit carries it there.
+    pub fn write_without_fsync<T>(
+        &mut self,
+        origin: Origin,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = self.write(origin, f);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        out
+    }
+
     pub fn settings(&self) -> Result<DeviceSettings> {
         let get = |k: &str| -> Result<Option<String>> {
             Ok(self

@@ -154,6 +154,32 @@ fn a_store_made_with_the_old_4_kib_pages_still_opens() {
 }
 
 #[test]
+fn a_write_without_fsync_commits_and_leaves_saves_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let synchronous = |s: &Store| -> i64 {
+        s.connection()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(synchronous(&store), 2, "FULL");
+    store
+        .write_without_fsync(Origin::Local, |w| w.set_meta("sync.last_success", "now"))
+        .unwrap();
+    assert_eq!(
+        synchronous(&store),
+        2,
+        "the next save waits for the disk again"
+    );
+    drop(store);
+    let store = Store::open(&path, &key()).unwrap();
+    assert_eq!(
+        store.meta("sync.last_success").unwrap().as_deref(),
+        Some("now")
+    );
+}
+
+#[test]
 fn passphrase_keys_work_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.db");

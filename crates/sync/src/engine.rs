@@ -272,7 +272,9 @@ pub fn sync_with(
     }
     let result = sync_inner(store, limits, &mut progress);
     let now = Utc::now().to_rfc3339();
-    let _ = store.write(Origin::Local, |w| match &result {
+    // The status is advisory: written without waiting for the disk, so that a sync that had
+    // nothing to do makes no durable write at all.
+    let _ = store.write_without_fsync(Origin::Local, |w| match &result {
         Ok(_) => {
             w.set_meta(META_LAST_SUCCESS, &now)?;
             w.set_meta(META_LAST_ERROR, "")
@@ -282,7 +284,13 @@ pub fn sync_with(
     // Best effort: a checkpoint that cannot run now loses nothing (the WAL is the database
     // too) and the next commit past the threshold runs it.
     let _ = store.set_autocheckpoint(kabinet_store::DEFAULT_AUTOCHECKPOINT);
-    let _ = store.checkpoint();
+    // A sync that moved nothing has nothing to copy (and no fsync to wait for).
+    if !result
+        .as_ref()
+        .is_ok_and(|r| r.docs_sent + r.docs_received == 0)
+    {
+        let _ = store.checkpoint();
+    }
     let _ = store.set_cache_kib(cache);
     result
 }
