@@ -24,6 +24,12 @@ cat > "$WORK/kabinet-system.json" <<JSON
 JSON
 OUT="$WORK/results-$N.jsonl"
 : > "$OUT"
-BENCH_SYSTEMS="$WORK/kabinet-system.json" SYSTEMS="$SYSTEMS" OUT="$OUT" \
-  bash "$WORK/bench/anchors/run.sh" "$N" > /dev/null
+# One system at a time, with the disk flushed in between: PouchDB (LevelDB) leaves hundreds
+# of MB of unflushed writes behind, and on ext4 the next system's first fsyncs would wait for
+# them (Kabinet's W1 measured 1.4-1.7 s right after PouchDB, 1.0 s on its own).
+for system in $SYSTEMS; do
+  sync
+  BENCH_SYSTEMS="$WORK/kabinet-system.json" SYSTEMS="$system" OUT="$OUT" \
+    bash "$WORK/bench/anchors/run.sh" "$N" > /dev/null
+done
 python3 scripts/bench_sync_table.py "$OUT" "${TMPDIR:-/tmp}/kabinet-bench-anchors/visits-$((N + ${EXTRA:-300})).jsonl" "$N"
