@@ -27,9 +27,12 @@ OUT="$WORK/results-$N.jsonl"
 # One system at a time, with the disk flushed in between: PouchDB (LevelDB) leaves hundreds
 # of MB of unflushed writes behind, and on ext4 the next system's first fsyncs would wait for
 # them (Kabinet's W1 measured 1.4-1.7 s right after PouchDB, 1.0 s on its own).
+# A system that fails does not stop the others (run.sh's own rule); the table shows what ran.
+rc=0
 for system in $SYSTEMS; do
   sync
   BENCH_SYSTEMS="$WORK/kabinet-system.json" SYSTEMS="$system" OUT="$OUT" \
-    bash "$WORK/bench/anchors/run.sh" "$N" > /dev/null
+    bash "$WORK/bench/anchors/run.sh" "$N" > /dev/null || rc=1
 done
 python3 scripts/bench_sync_table.py "$OUT" "${TMPDIR:-/tmp}/kabinet-bench-anchors/visits-$((N + ${EXTRA:-300})).jsonl" "$N"
+exit "$rc"

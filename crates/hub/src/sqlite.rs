@@ -89,6 +89,10 @@ CREATE TABLE IF NOT EXISTS hub_relay (
 ) STRICT;
 "#;
 
+/// How stale a device's "last sync" may get while it only polls (pushes nothing): well above
+/// the app's agent interval (a minute), so that polling an unchanged hub writes nothing.
+const LAST_SEEN_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 /// The hub's own issuer number for referral codes (hub staff issue referrals too).
 pub const HUB_ISSUER: u8 = 99;
 
@@ -907,11 +911,11 @@ impl SqliteHub {
                     Ok(true)
                 })?;
                 let sql = w.extension_sql();
-                // To the minute when nothing was pushed: a cabinet that polls an unchanged hub
-                // then costs the hub no durable write at all.
+                // Without a push, at most every LAST_SEEN_EVERY: the app's agent polls an
+                // unchanged hub every minute, and each poll would otherwise be an fsync here.
                 let now = Utc::now();
                 if !request.push.is_empty()
-                    || device.last_sync_at.is_none_or(|at| now - at >= chrono::Duration::minutes(1))
+                    || device.last_sync_at.is_none_or(|at| now - at >= LAST_SEEN_EVERY)
                 {
                     sql.prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
                         .execute(params![device.id, now.to_rfc3339()])?;

@@ -13,7 +13,7 @@ const ROWS: u64 = 17_000;
 const SAVES: u64 = 300;
 const KEY: &str = "x'5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B5B'";
 
-/// (insert, commit, pages) for one fresh database.
+/// (insert, commit, one durable one-row save, pages) for one fresh database.
 fn one(
     dir: &std::path::Path,
     key: Option<&str>,

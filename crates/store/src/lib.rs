@@ -169,7 +169,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Page size of a new store. A commit writes (and SQLCipher encrypts and authenticates) every
 /// dirty page one by one, and that per-page cost, not the bytes, is most of a commit here:
-/// 17,000 rows of 400 bytes commit in ~105 ms with SQLCipher's 4 KiB pages and ~30 ms with
+/// 17,000 rows of 400 bytes commit in ~150 ms with SQLCipher's 4 KiB pages and ~31 ms with
 /// 16 KiB ones (`cargo run --release -p kabinet-store --example page_size`). A sync's
 /// batches are exactly such commits. Bigger pages stop paying: 64 KiB gave ~26 ms and make
 /// every small save write and encrypt 64 KiB per touched page.

@@ -142,10 +142,25 @@ fn a_store_made_with_the_old_4_kib_pages_still_opens() {
     conn.execute("DETACH DATABASE legacy", []).unwrap();
     drop(conn);
 
-    let store = Store::open(&legacy, &key()).unwrap();
+    let mut store = Store::open(&legacy, &key()).unwrap();
     assert_eq!(store.page_size().unwrap(), kabinet_store::LEGACY_PAGE_SIZE);
     assert_eq!(store.person(p.id).unwrap(), p);
     assert_eq!(store.search_persons("Юсеинова", 5).unwrap().len(), 1);
+    // A save, then the process dies: the save is only in the WAL (4 KiB frames) when the
+    // store is opened again, and the first try at 16 KiB must not trip over it.
+    let q = person("Асен", "Асенов", None, Some("0888123456"));
+    store.write(Origin::Local, |w| w.put_person(&q)).unwrap();
+    std::mem::forget(store);
+    assert!(
+        std::fs::metadata(format!("{}-wal", legacy.display()))
+            .unwrap()
+            .len()
+            > 0
+    );
+    let store = Store::open(&legacy, &key()).unwrap();
+    assert_eq!(store.page_size().unwrap(), kabinet_store::LEGACY_PAGE_SIZE);
+    assert_eq!(store.person(q.id).unwrap(), q);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
     drop(store);
     assert!(matches!(
         Store::open(&legacy, &StoreKey::Raw([8u8; 32])),
