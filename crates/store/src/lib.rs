@@ -299,8 +299,6 @@ impl Store {
         }
     }
 
-    /// Shrinks this connection's page cache (the default 32 MB serves search; a connection
-    /// that only streams documents, like the sync agent's, needs far less).
     /// This connection's page cache, in KiB.
     pub fn cache_kib(&self) -> Result<u32> {
         let size: i64 = self
@@ -313,6 +311,8 @@ impl Store {
         })
     }
 
+    /// Shrinks this connection's page cache (the default 32 MB serves search; a connection
+    /// that only streams documents, like the sync agent's, needs far less).
     pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
         self.conn
             .pragma_update(None, "cache_size", -i64::from(kib))?;
@@ -368,9 +368,13 @@ impl Store {
         origin: Origin,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
     ) -> Result<T> {
+        // Back to this connection's own setting (FULL, see `open_file`) afterwards.
+        let durable: i64 = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let out = self.write(origin, f);
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "synchronous", durable)?;
         out
     }
 
