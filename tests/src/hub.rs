@@ -117,6 +117,13 @@ impl HubProcess {
         format!("{scheme}://{}", self.addr)
     }
 
+    /// The hub's own storage, opened beside its process (as hub staff's edits are written, and
+    /// for tests that look inside it).
+    pub fn storage(&self) -> kabinet_hub::SqliteHub {
+        let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
+        kabinet_hub::SqliteHub::open(&self.data_dir, &key).unwrap()
+    }
+
     /// Runs a `kabinet-hub` admin command against the same data directory.
     pub fn admin(&self, args: &[&str]) -> String {
         self.admin_with_password(args, "")

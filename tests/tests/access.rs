@@ -7,10 +7,9 @@
 
 use chrono::Utc;
 use kabinet_core::*;
-use kabinet_hub::SqliteHub;
-use kabinet_store::{DocKind, Origin, Store, StoreKey};
+use kabinet_store::{DocKind, Origin, Store};
 use kabinet_sync::SyncError;
-use kabinet_tests::hub::{HUB_KEY, HubProcess, enrolled_device, enrolled_device_with_roles};
+use kabinet_tests::hub::{HubProcess, enrolled_device, enrolled_device_with_roles};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -143,7 +142,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         }
         other => panic!("expected 403, got {other:?}"),
     }
-    let staff = hub_storage(&hub);
+    let staff = hub.storage();
     let refusals: i64 = staff
         .read(|s| {
             Ok(s.connection().query_row(
@@ -158,11 +157,6 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
     sync(&mut cabinet).unwrap();
 }
 
-/// The hub's own storage, opened beside its process (as hub staff's edits are written).
-fn hub_storage(hub: &HubProcess) -> SqliteHub {
-    SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap()
-}
-
 fn results_doc(visit: Uuid) -> Uuid {
     kabinet_store::results_doc_id(visit, AccessClass::Hiv)
 }
@@ -174,7 +168,7 @@ fn every_role_receives_exactly_the_classes_it_may_read() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     // Hub staff record one person with a document of every class (a hub-side edit, relayed).
-    let staff = hub_storage(&hub);
+    let staff = hub.storage();
     let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let mut visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     visit.screenings = VisitForm {
@@ -254,7 +248,7 @@ fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let staff = hub_storage(&hub);
+    let staff = hub.storage();
     let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
     let hiv = staff
@@ -324,7 +318,7 @@ fn a_document_moved_into_an_unreadable_class_is_not_pulled_through_its_first_row
         .unwrap();
     sync(&mut cabinet).unwrap();
     // At the hub, a psychologist's note turns the social referral into a psychological one.
-    hub_storage(&hub)
+    hub.storage()
         .write_local(|w| {
             let mut moved = w.referral(social.id)?.unwrap();
             moved.reason = ReferralReason::Psychological;

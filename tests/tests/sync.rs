@@ -1,10 +1,9 @@
 //! Sync through a real hub process on loopback, real HTTP, real encrypted SQLite files.
 
 use kabinet_core::*;
-use kabinet_hub::SqliteHub;
-use kabinet_store::{Origin, Store, StoreKey};
+use kabinet_store::{Origin, Store};
 use kabinet_sync::SyncError;
-use kabinet_tests::hub::{HUB_KEY, HubProcess, enrolled_device};
+use kabinet_tests::hub::{HubProcess, enrolled_device};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -32,7 +31,7 @@ fn run_scenario(order: [&str; 3]) {
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
     let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
-    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let staff = hub.storage();
 
     let (p, v) = registered_person();
     a.write(Origin::Local, |w| {
@@ -292,7 +291,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
     // New documents are stored once at the hub: their relay rows point at them (no bytes).
-    let storage = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let storage = hub.storage();
     let (rows, with_bytes): (i64, i64) = storage
         .read(|s| {
             Ok(s.connection().query_row(
@@ -341,7 +340,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
 
     // A no-op sync: the device records only the sync's status (last success, no error), and
     // the hub, which saw this device less than a minute ago, writes nothing.
-    let storage = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let storage = hub.storage();
     let device_id = a.meta("sync.device_id").unwrap().unwrap();
     let seen = || {
         use kabinet_hub::HubStorage;
@@ -436,6 +435,6 @@ fn the_agent_waits_offline_then_syncs_when_the_hub_appears() {
     });
     agent.stop();
 
-    let staff = SqliteHub::open(&hub.data_dir, &StoreKey::from_text(HUB_KEY).unwrap()).unwrap();
+    let staff = hub.storage();
     assert_eq!(staff.read(|s| s.person(p.id)).unwrap(), p2);
 }
