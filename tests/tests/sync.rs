@@ -338,8 +338,22 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     assert_eq!(sync(&mut a).docs_received, 3);
     assert_eq!(cursor(&a), 43);
 
-    // A no-op sync: the device records only the sync's status (last success, no error), and
-    // the hub, which saw this device less than a minute ago, writes nothing.
+    // Nothing local waited before the pull: the push cursor passed the pulled documents too.
+    let last_seq: u64 = a
+        .connection()
+        .query_row("SELECT MAX(change_seq) FROM documents", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64;
+    let push_cursor = |s: &Store| -> u64 {
+        s.meta("sync.push_cursor")
+            .unwrap()
+            .map_or(0, |c| c.parse().unwrap())
+    };
+    assert_eq!(push_cursor(&a), last_seq);
+
+    // So the next sync, with nothing to do, writes nothing on the device (its status is
+    // fresh), and the hub, which saw this device less than 15 minutes ago, writes nothing.
     let storage = hub.storage();
     let device_id = a.meta("sync.device_id").unwrap().unwrap();
     let seen = || {
@@ -353,19 +367,36 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     };
     let seen_before = seen();
     assert!(seen_before.is_some());
-    // (The first sync after a pull moves the push cursor past the pulled documents.)
-    let again = sync(&mut a);
-    assert_eq!((again.docs_sent, again.docs_received), (0, 0));
-    assert_eq!(cursor(&a), 43);
+    let success_before = a.meta("sync.last_success").unwrap();
     let changes_before = a.connection().total_changes();
     let quiet = sync(&mut a);
     assert_eq!((quiet.docs_sent, quiet.docs_received), (0, 0));
     assert_eq!(
         a.connection().total_changes() - changes_before,
-        2,
-        "a no-op sync writes its status and nothing else"
+        0,
+        "a no-op sync writes nothing"
     );
+    assert_eq!(cursor(&a), 43);
+    assert_eq!(a.meta("sync.last_success").unwrap(), success_before);
     assert_eq!(seen(), seen_before);
+
+    // A stale status, or an error to clear, is written even when nothing moved.
+    let an_hour_ago = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    for (key, value) in [
+        ("sync.last_success", an_hour_ago.as_str()),
+        (
+            "sync.last_error",
+            "2026-11-23T08:00:00+00:00 the hub is unreachable",
+        ),
+    ] {
+        a.write(Origin::Local, |w| w.set_meta(key, value)).unwrap();
+        let before = chrono::Utc::now();
+        assert_eq!(sync(&mut a).docs_received, 0);
+        let success = a.meta("sync.last_success").unwrap().unwrap();
+        let success = chrono::DateTime::parse_from_rfc3339(&success).unwrap();
+        assert!(success >= before, "{key}: last success refreshed");
+        assert_eq!(a.meta("sync.last_error").unwrap().as_deref(), Some(""));
+    }
 }
 
 #[test]

@@ -147,6 +147,35 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The highest local change sequence, if every document changed after `after` is in sync
+    /// with the hub (`None` if one holds changes the hub lacks). A device that had nothing
+    /// waiting before a pull uses it to move its push cursor past what it just pulled, so that
+    /// the next sync, with nothing to do, does not write only to move the cursor.
+    pub fn in_sync_through(&self, after: u64) -> Result<Option<u64>> {
+        let (last, waiting): (Option<i64>, Option<i64>) = self
+            .tx
+            .prepare_cached(
+                "SELECT MAX(d.change_seq), SUM(COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq)
+                 FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+                 WHERE d.change_seq > ?1",
+            )?
+            .query_row([after as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(match (last, waiting) {
+            (None, _) => Some(after),
+            (Some(last), Some(0)) => Some(last as u64),
+            _ => None,
+        })
+    }
+
+    /// The highest local change sequence so far (0 in an empty store).
+    pub fn last_change_seq(&self) -> Result<u64> {
+        let last: i64 = self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
+            .query_row([], |r| r.get(0))?;
+        Ok(last as u64)
+    }
+
     /// Applies changes from the hub. The hub then holds everything this copy holds, unless
     /// this copy had local changes not yet pushed: then the old record of the hub's heads is
     /// kept (still true, only older), and the next push sends a little more than needed.

@@ -248,7 +248,13 @@ fn run(
             None => Ok(()),
         });
         match result {
-            Ok(_) => set(&shared, &store, SyncState::UpToDate),
+            Ok(_) => {
+                set(&shared, &store, SyncState::UpToDate);
+                // The store refreshes its last success at most every LAST_SUCCESS_EVERY while
+                // syncs move nothing; the screen shows this one.
+                let mut v = shared.view.lock().unwrap_or_else(|p| p.into_inner());
+                v.last_success = v.last_success.max(Some(Utc::now()));
+            }
             Err(SyncError::Unreachable(_)) => {
                 if !offline(&shared, &store, &mut backoff, &options) {
                     return;

@@ -271,16 +271,22 @@ pub fn sync_with(
         store.set_cache_kib(SYNC_CACHE_KIB)?;
     }
     let result = sync_inner(store, limits, &mut progress);
-    let now = Utc::now().to_rfc3339();
-    // The status is advisory: written without waiting for the disk, so that a sync that had
-    // nothing to do makes no durable write at all.
-    let _ = store.write_without_fsync(Origin::Local, |w| match &result {
-        Ok(_) => {
-            w.set_meta(META_LAST_SUCCESS, &now)?;
-            w.set_meta(META_LAST_ERROR, "")
-        }
-        Err(e) => w.set_meta(META_LAST_ERROR, &format!("{now} {e}")),
-    });
+    let now = Utc::now();
+    // The status is advisory: written without waiting for the disk. A sync that moved
+    // nothing writes it only if the stored one is stale: even a write without fsync waits for
+    // the disk when it is the first since a checkpoint (SQLite syncs a restarted WAL's header),
+    // and the app's agent polls an unchanged hub every minute.
+    let moved = |r: &SyncReport| r.docs_sent + r.docs_received > 0;
+    if result.as_ref().map_or(true, moved) || status_is_stale(store, now) {
+        let now = now.to_rfc3339();
+        let _ = store.write_without_fsync(Origin::Local, |w| match &result {
+            Ok(_) => {
+                w.set_meta(META_LAST_SUCCESS, &now)?;
+                w.set_meta(META_LAST_ERROR, "")
+            }
+            Err(e) => w.set_meta(META_LAST_ERROR, &format!("{now} {e}")),
+        });
+    }
     // Best effort: a checkpoint that cannot run now loses nothing (the WAL is the database
     // too) and the next commit past the threshold runs it.
     let _ = store.set_autocheckpoint(kabinet_store::DEFAULT_AUTOCHECKPOINT);
@@ -293,6 +299,27 @@ pub fn sync_with(
     }
     let _ = store.set_cache_kib(cache);
     result
+}
+
+/// How old the stored last success may get while syncs move nothing (see [`sync_with`]).
+/// The running agent shows the exact time of its last sync; `kabinet status` may show one up
+/// to this much older.
+pub const LAST_SUCCESS_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// Whether the stored status needs writing after a successful sync that moved nothing: an
+/// error to clear, no success yet, or one older than [`LAST_SUCCESS_EVERY`].
+fn status_is_stale(store: &Store, now: DateTime<Utc>) -> bool {
+    let error = store.meta(META_LAST_ERROR).ok().flatten();
+    let last = store
+        .meta(META_LAST_SUCCESS)
+        .ok()
+        .flatten()
+        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok());
+    error.is_some_and(|e| !e.is_empty())
+        || last.is_none_or(|t| {
+            let age = now - t.with_timezone(&Utc);
+            age >= LAST_SUCCESS_EVERY || age < chrono::TimeDelta::zero()
+        })
 }
 
 fn sync_inner(
@@ -409,7 +436,7 @@ pub fn apply_answer(
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
         }
-        w.set_meta(META_PUSH, &pushed_through.to_string())?;
+        let local_before = w.last_change_seq()?;
         let received: Vec<Received<'_>> = answer
             .pull
             .iter()
@@ -426,6 +453,14 @@ pub fn apply_answer(
             })
             .collect();
         w.apply_incoming_batch(&received)?;
+        // What was pulled is in sync as it lands. If nothing local waited before it, the push
+        // cursor passes it too: otherwise the next sync, with nothing to do, would write (and
+        // wait for the disk) only to move the cursor.
+        let pushed_through = match pushed_through >= local_before && !received.is_empty() {
+            true => w.in_sync_through(local_before)?.unwrap_or(pushed_through),
+            false => pushed_through,
+        };
+        w.set_meta(META_PUSH, &pushed_through.to_string())?;
         w.set_meta(META_PULL, &pulled_through.to_string())
     })?;
     Ok(())
