@@ -362,20 +362,23 @@ impl Store {
 
     /// [`Store::write`] for a record whose loss in a power cut costs nothing (a sync's status:
     /// when it last succeeded). It commits like any write, safe from a crash of the process,
-    /// but does not wait for the disk; the next durable commit carries it there.
+    /// but does not wait for the disk; the next durable commit carries it there. (The first
+    /// write after a complete checkpoint still waits once: SQLite syncs the header of the
+    /// WAL it restarts.)
     pub fn write_without_fsync<T>(
         &mut self,
         origin: Origin,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
     ) -> Result<T> {
-        // Back to this connection's own setting (FULL, see `open_file`) afterwards.
+        // Back to this connection's own setting (FULL, see `open_file`) afterwards, even if
+        // `f` panics: every later write on the connection would otherwise skip its fsync.
         let durable: i64 = self
             .conn
             .pragma_query_value(None, "synchronous", |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let out = self.write(origin, f);
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write(origin, f)));
         self.conn.pragma_update(None, "synchronous", durable)?;
-        out
+        out.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     pub fn settings(&self) -> Result<DeviceSettings> {

@@ -186,6 +186,15 @@ fn a_write_without_fsync_commits_and_leaves_saves_durable() {
         2,
         "the next save waits for the disk again"
     );
+    // A panic inside the write rolls it back and still leaves the connection durable.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.write_without_fsync(Origin::Local, |w| -> kabinet_store::Result<()> {
+            w.set_meta("sync.last_success", "half")?;
+            panic!("a bug in the closure")
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(synchronous(&store), 2, "FULL after a panic too");
     drop(store);
     let store = Store::open(&path, &key()).unwrap();
     assert_eq!(
