@@ -166,27 +166,8 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
     }))
 }
 
-/// A document's stored bytes as they are (snapshot, then its chunks) and its heads, without
-/// loading it: what a peer that has none of the document needs, at no Automerge cost.
-pub(crate) fn raw_doc(
-    conn: &Connection,
-    doc_id: Uuid,
-) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
-    let row = conn
-        .prepare_cached("SELECT snapshot, heads FROM documents WHERE doc_id = ?1")?
-        .query_row([doc_id.as_bytes()], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })
-        .optional()?;
-    let Some((mut bytes, heads)) = row else {
-        return Ok(None);
-    };
-    append_chunks(conn, doc_id, &mut bytes)?;
-    Ok(Some((bytes, heads_from_bytes(&heads))))
-}
-
 /// Appends the incremental chunks saved since a document's snapshot, in order.
-fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
     for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
