@@ -5,6 +5,9 @@
 //!
 //!   kabinet-bench-phases --visits 5000 [--rounds 3] [--cache-kib 4096]
 //!
+//! After W1 and W4, both devices make no-op syncs (W3), timed whole: their cost must not grow
+//! with N.
+//!
 //! The workload is `../shared/bench/gen_workload.py` (seed 1), imported in one transaction;
 //! stores are SQLCipher files in a temporary folder, removed at the end.
 
@@ -95,6 +98,17 @@ fn workload(visits: usize) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// How many no-op syncs each device makes after W4.
+const NOOPS: usize = 21;
+
+/// An enrolled device, as the hub sees it now.
+fn device_named(hub: &SqliteHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
+    hub.devices()?
+        .into_iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| anyhow::anyhow!("no device {name}"))
+}
+
 fn device(hub: &SqliteHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
     let code = kabinet_hub::server::sha256(name.as_bytes());
     hub.create_enrollment(
@@ -178,6 +192,29 @@ fn main() -> anyhow::Result<()> {
         let mut w4 = Phases::default();
         let docs = drain(&mut fresh, &hub, &device(&hub, "fresh")?, &mut w4)?;
         w4.print("W4 fresh pull", docs);
+
+        // W3: both devices are up to date after W4; their no-op syncs (the exchange itself,
+        // without HTTP and without the engine's status write) must not cost more as N grows.
+        for (name, store, dev) in [
+            ("first", &mut first, device_named(&hub, "first")?),
+            ("fresh", &mut fresh, device_named(&hub, "fresh")?),
+        ] {
+            let mut times = Vec::new();
+            let changes_before = store.connection().total_changes();
+            for _ in 0..NOOPS {
+                let t = Instant::now();
+                let moved = drain(store, &hub, &dev, &mut Phases::default())?;
+                anyhow::ensure!(moved == 0, "a no-op sync moved {moved} documents");
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "W3 no-op ({name}): median {:.0} µs, max {:.0} µs over {NOOPS} syncs; {} rows written on the device",
+                times[NOOPS / 2],
+                times[NOOPS - 1],
+                store.connection().total_changes() - changes_before
+            );
+        }
         drop((first, fresh, hub));
         std::fs::remove_dir_all(&dir)?;
     }
