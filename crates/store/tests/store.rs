@@ -826,3 +826,55 @@ fn a_bad_document_deep_in_a_batch_leaves_nothing_of_the_batch() {
     );
     assert!(target.dump_projections().unwrap().is_empty());
 }
+
+/// Bytes of page cache a connection holds now.
+fn cache_used(conn: &rusqlite::Connection) -> i32 {
+    let (mut current, mut highest) = (0, 0);
+    // SAFETY: a live connection's handle; sqlite3_db_status only reads counters.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+            &mut current,
+            &mut highest,
+            0,
+        )
+    };
+    assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+    current
+}
+
+#[test]
+fn each_connection_keeps_its_own_page_cache() {
+    // The bundled SQLCipher is built without SQLITE_ENABLE_MEMORY_MANAGEMENT
+    // (.cargo/config.toml): with it, all connections of a process share one page-cache LRU, and
+    // the sync agent's connection, reading through a big sync, evicted the pages the app's own
+    // connection had cached.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let setup = rusqlite::Connection::open(&path).unwrap();
+    setup
+        .execute_batch("CREATE TABLE t (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT zeroblob(4000) FROM n;")
+        .unwrap();
+    drop(setup);
+    let read_all = |conn: &rusqlite::Connection| {
+        conn.query_row("SELECT sum(length(x)) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let app = rusqlite::Connection::open(&path).unwrap();
+    let agent = rusqlite::Connection::open(&path).unwrap();
+    for conn in [&app, &agent] {
+        conn.pragma_update(None, "cache_size", -1024).unwrap();
+    }
+    read_all(&app);
+    let cached = cache_used(&app);
+    assert!(cached > 900 * 1024, "the app's cache fills: {cached} B");
+    // 8 MB through the agent's 1 MB cache.
+    read_all(&agent);
+    read_all(&agent);
+    let after = cache_used(&app);
+    assert!(
+        after >= cached * 9 / 10,
+        "the agent's reads left the app's cache alone: {cached} B before, {after} B after"
+    );
+}
