@@ -1,6 +1,6 @@
-//! The cabinet's app: a thin Tauri 2 shell. It opens the encrypted store with the key the
-//! nurse types at unlock, runs the sync agent beside it, and passes the screens' calls to
-//! `kabinet-service`. No domain logic lives here.
+//! The cabinet's app: a thin Tauri 2 shell over `kabinet-device` (setup, offline login, the
+//! inactivity lock, the sync agent) and `kabinet-service` (the screens' calls). No logic
+//! lives here.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 

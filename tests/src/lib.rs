@@ -5,6 +5,7 @@ pub mod hub;
 pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
+use kabinet_core::testing;
 use kabinet_core::*;
 use uuid::Uuid;
 
@@ -36,33 +37,7 @@ pub fn register(draft: PersonDraft) -> Person {
         .value
 }
 
-/// A visit now, in cabinet-1, with an HIV rapid test (consent and counselling given) of
-/// `hiv` and a blood pressure of 150/95.
-pub fn visit_with_hiv(person_id: Uuid, hiv: RapidResult) -> Visit {
-    Visit {
-        id: Uuid::now_v7(),
-        person_id,
-        cabinet: "cabinet-1".into(),
-        specialist: "nurse-1".into(),
-        at: Utc::now(),
-        place: None,
-        screenings: Screenings {
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result: hiv,
-            }),
-            blood_pressure: Some(BloodPressure {
-                systolic: 150,
-                diastolic: 95,
-                pulse: Some(80),
-            }),
-            ..Default::default()
-        },
-        notes: String::new(),
-    }
-}
+pub use kabinet_core::testing::visit_with_hiv;
 
 /// Record number `i`, the same in every process: a person, a visit with an HIV test and a
 /// glucose reading, and a referral.
@@ -88,41 +63,26 @@ pub fn crash_record(i: u64) -> (Person, Visit, Referral) {
     };
     let visit = Visit {
         id: id(2),
-        person_id: person.id,
-        cabinet: "cabinet-1".into(),
-        specialist: "nurse-1".into(),
-        at,
-        place: None,
-        screenings: Screenings {
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result: RapidResult::NonReactive,
-            }),
-            glucose: Some(Glucose {
-                value: 8.0,
-                unit: GlucoseUnit::MmolL,
-                fasting: true,
-            }),
-            ..Default::default()
-        },
-        notes: String::new(),
+        ..testing::visit(
+            person.id,
+            at,
+            Screenings {
+                hiv: Some(testing::hiv(RapidResult::NonReactive)),
+                glucose: Some(testing::glucose(8.0)),
+                ..Default::default()
+            },
+        )
     };
     let referral = Referral {
         id: id(3),
-        code: ReferralCode::new(1, (i % 100_000) as u32),
-        person_id: person.id,
-        visit_id: visit.id,
-        reason: ReferralReason::Screening(ScreeningKind::Glucose),
-        destination: Destination::Hub(HubRole::Gp),
-        urgency: Urgency::Priority,
-        history: vec![StatusChange {
-            status: ReferralStatus::Issued,
+        ..testing::referral(
+            person.id,
+            visit.id,
+            ReferralCode::new(1, (i % 100_000) as u32),
+            ReferralReason::Screening(ScreeningKind::Glucose),
+            Destination::Hub(HubRole::Gp),
             at,
-            by: "nurse-1".into(),
-            note: None,
-        }],
+        )
     };
     (person, visit, referral)
 }

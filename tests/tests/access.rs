@@ -25,21 +25,14 @@ fn referral(
     reason: ReferralReason,
     to: &str,
 ) -> Referral {
-    let r = Referral {
-        id: Uuid::now_v7(),
-        code: w.next_referral_code().unwrap(),
-        person_id: visit.person_id,
-        visit_id: visit.id,
+    let r = kabinet_core::testing::referral(
+        visit.person_id,
+        visit.id,
+        w.next_referral_code().unwrap(),
         reason,
-        destination: Destination::parse(to).unwrap(),
-        urgency: Urgency::Priority,
-        history: vec![StatusChange {
-            status: ReferralStatus::Issued,
-            at: Utc::now(),
-            by: "nurse".into(),
-            note: None,
-        }],
-    };
+        Destination::parse(to).unwrap(),
+        Utc::now(),
+    );
     w.put_referral(&r).unwrap();
     r
 }
@@ -210,7 +203,7 @@ fn every_role_receives_exactly_the_classes_it_may_read() {
         AccessClass::Psychology,
         AccessClass::Legal,
     ];
-    for role in Role::ALL {
+    for &role in Role::ALL {
         if role == Role::HubAdmin {
             continue; // hub admins work at the hub, not on devices
         }

@@ -23,7 +23,9 @@ fn call(store: &mut Store, request: Value) -> Value {
         now: Utc::now(),
         roles: None,
     };
-    handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)))
+    let answer =
+        handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)));
+    serde_json::to_value(answer).unwrap()
 }
 
 fn sync(store: &mut Store) {

@@ -148,7 +148,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
     let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
-    let token = a.meta("sync.token").unwrap().unwrap();
+    let token = a.meta(kabinet_store::meta::HUB_TOKEN).unwrap().unwrap();
     // A raw client of the test's own (the devices' clients name their TLS provider).
     let _ = rustls::crypto::ring::default_provider().install_default();
     // No connection reuse: the oversized request below leaves its connection closed by the hub.
@@ -271,7 +271,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     assert_eq!(a.cache_kib().unwrap(), 4096);
 
     // A revoked device is refused with a clear message; others go on.
-    let device_id = a.meta("sync.device_id").unwrap().unwrap();
+    let device_id = a.meta(kabinet_store::meta::DEVICE_ID).unwrap().unwrap();
     hub.admin(&["devices", "revoke", &device_id]);
     match kabinet_sync::sync(&mut a, |_| {}) {
         Err(SyncError::Refused {
@@ -313,7 +313,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
     let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-1");
     let cursor = |s: &Store| -> u64 {
-        s.meta("sync.pull_cursor")
+        s.meta(kabinet_store::meta::PULL_CURSOR)
             .unwrap()
             .map_or(0, |c| c.parse().unwrap())
     };
@@ -346,7 +346,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
         })
         .unwrap() as u64;
     let push_cursor = |s: &Store| -> u64 {
-        s.meta("sync.push_cursor")
+        s.meta(kabinet_store::meta::PUSH_CURSOR)
             .unwrap()
             .map_or(0, |c| c.parse().unwrap())
     };
@@ -355,7 +355,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     // So the next sync, with nothing to do, writes nothing on the device (its status is
     // fresh), and the hub, which saw this device less than 15 minutes ago, writes nothing.
     let storage = hub.storage();
-    let device_id = a.meta("sync.device_id").unwrap().unwrap();
+    let device_id = a.meta(kabinet_store::meta::DEVICE_ID).unwrap().unwrap();
     let seen = || {
         use kabinet_hub::HubStorage;
         let devices = storage.devices().unwrap();
@@ -367,7 +367,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     };
     let seen_before = seen();
     assert!(seen_before.is_some());
-    let success_before = a.meta("sync.last_success").unwrap();
+    let success_before = a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap();
     let changes_before = a.connection().total_changes();
     let quiet = sync(&mut a);
     assert_eq!((quiet.docs_sent, quiet.docs_received), (0, 0));
@@ -377,25 +377,25 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
         "a no-op sync writes nothing"
     );
     assert_eq!(cursor(&a), 43);
-    assert_eq!(a.meta("sync.last_success").unwrap(), success_before);
+    assert_eq!(a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap(), success_before);
     assert_eq!(seen(), seen_before);
 
     // A stale status, or an error to clear, is written even when nothing moved.
     let an_hour_ago = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
     for (key, value) in [
-        ("sync.last_success", an_hour_ago.as_str()),
+        (kabinet_store::meta::LAST_SUCCESS, an_hour_ago.as_str()),
         (
-            "sync.last_error",
+            kabinet_store::meta::LAST_ERROR,
             "2026-11-23T08:00:00+00:00 the hub is unreachable",
         ),
     ] {
         a.write(Origin::Local, |w| w.set_meta(key, value)).unwrap();
         let before = chrono::Utc::now();
         assert_eq!(sync(&mut a).docs_received, 0);
-        let success = a.meta("sync.last_success").unwrap().unwrap();
+        let success = a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap().unwrap();
         let success = chrono::DateTime::parse_from_rfc3339(&success).unwrap();
         assert!(success >= before, "{key}: last success refreshed");
-        assert_eq!(a.meta("sync.last_error").unwrap().as_deref(), Some(""));
+        assert_eq!(a.meta(kabinet_store::meta::LAST_ERROR).unwrap().as_deref(), Some(""));
     }
 }
 

@@ -3,6 +3,7 @@
 //! nothing is duplicated.
 
 use chrono::{Duration, Utc};
+use kabinet_core::testing;
 use kabinet_core::*;
 use kabinet_store::{DocKind, Origin, Store};
 use kabinet_tests::hub::{DEVICE_KEY, HubProcess, enrolled_device};
@@ -16,7 +17,7 @@ const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
 
 fn point_at(store: &mut Store, url: &str) {
     store
-        .write(Origin::Local, |w| w.set_meta("sync.hub_url", url))
+        .write(Origin::Local, |w| w.set_meta(kabinet_store::meta::HUB_URL, url))
         .unwrap();
 }
 
@@ -33,27 +34,17 @@ fn sync_until_done(store: &mut Store) -> u32 {
 /// A new visit of `person` with a glucose referral, written in one transaction.
 fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
     let visit = Visit {
-        id: Uuid::now_v7(),
-        person_id: person,
         cabinet: "cabinet".into(),
-        specialist: "nurse-1".into(),
-        at: Utc::now() - Duration::minutes(i as i64),
-        place: None,
-        screenings: Screenings {
-            glucose: Some(Glucose {
-                value: 8.0,
-                unit: GlucoseUnit::MmolL,
-                fasting: true,
-            }),
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result: RapidResult::NonReactive,
-            }),
-            ..Default::default()
-        },
         notes: format!("посещение {i}"),
+        ..testing::visit(
+            person,
+            Utc::now() - Duration::minutes(i as i64),
+            Screenings {
+                glucose: Some(testing::glucose(8.0)),
+                hiv: Some(testing::hiv(RapidResult::NonReactive)),
+                ..Default::default()
+            },
+        )
     };
     let referral_id = Uuid::now_v7();
     store
@@ -61,18 +52,14 @@ fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
             w.put_visit(&visit)?;
             let referral = Referral {
                 id: referral_id,
-                code: w.next_referral_code()?,
-                person_id: person,
-                visit_id: visit.id,
-                reason: ReferralReason::Screening(ScreeningKind::Glucose),
-                destination: Destination::Hub(HubRole::Gp),
-                urgency: Urgency::Priority,
-                history: vec![StatusChange {
-                    status: ReferralStatus::Issued,
-                    at: visit.at,
-                    by: "nurse-1".into(),
-                    note: None,
-                }],
+                ..testing::referral(
+                    person,
+                    visit.id,
+                    w.next_referral_code()?,
+                    ReferralReason::Screening(ScreeningKind::Glucose),
+                    Destination::Hub(HubRole::Gp),
+                    visit.at,
+                )
             };
             w.put_referral(&referral)
         })

@@ -9,9 +9,10 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Europe::Sofia;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kabinet_core::{Egn, Lang, PersonDraft, Recorded, ValidationErrors};
+use kabinet_core::{Egn, Lang, PersonDraft, ValidationErrors};
+use kabinet_service::{Context as ServiceContext, Request, Response, ServiceError};
 use kabinet_store::import::{ImportError, ImportOptions};
-use kabinet_store::{DeviceSettings, Origin, Store, StoreKey};
+use kabinet_store::{DeviceSettings, Store, StoreKey};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -187,6 +188,10 @@ struct PersonArgs {
     /// The person consents to the processing of their data.
     #[arg(long)]
     consent: bool,
+    /// Register even though people with a similar name and birth year (or the same phone)
+    /// exist: this is someone else. The same ЕГН is always refused.
+    #[arg(long)]
+    not_a_duplicate: bool,
 }
 
 #[derive(Subcommand)]
@@ -231,9 +236,30 @@ pub fn main_entry() -> ExitCode {
                 (_, Some(kabinet_store::StoreError::Invalid(errors))) => Some(errors),
                 _ => None,
             };
+            if let Some(Refused(refused)) = e.downcast_ref::<Refused>() {
+                let body = refused.body(lang);
+                let _ = writeln!(stderr, "{}: {}", lang.pick("грешка", "error"), body.message);
+                for f in &body.fields {
+                    let _ = writeln!(stderr, "  {}", f.message);
+                }
+                for d in &body.duplicates {
+                    let _ = print_hit(&mut stderr, lang, d);
+                }
+                if !body.duplicates.is_empty() && body.kind == "possible_duplicates" {
+                    let _ = writeln!(
+                        stderr,
+                        "{}",
+                        lang.pick(
+                            "Ако е друг човек, повторете с --not-a-duplicate.",
+                            "If this is someone else, run again with --not-a-duplicate."
+                        )
+                    );
+                }
+                return ExitCode::from(2);
+            }
             if let Some(errors) = invalid {
                 for m in errors.messages(lang) {
-                    let _ = writeln!(stderr, "{}: {m}", tr(lang, "грешка", "error"));
+                    let _ = writeln!(stderr, "{}: {m}", lang.pick("грешка", "error"));
                 }
                 return ExitCode::from(2);
             }
@@ -242,7 +268,7 @@ pub fn main_entry() -> ExitCode {
                     let _ = writeln!(
                         stderr,
                         "{} {}: {}",
-                        tr(lang, "ред", "line"),
+                        lang.pick("ред", "line"),
                         i.line,
                         i.message
                     );
@@ -250,11 +276,10 @@ pub fn main_entry() -> ExitCode {
                 let _ = writeln!(
                     stderr,
                     "{}",
-                    match lang {
-                        Lang::Bg => format!("{} невалидни реда; нищо не е внесено.", issues.len()),
-                        Lang::En =>
-                            format!("{} invalid lines; nothing was imported.", issues.len()),
-                    }
+                    lang.pick(
+                        format!("{} невалидни реда; нищо не е внесено.", issues.len()),
+                        format!("{} invalid lines; nothing was imported.", issues.len())
+                    )
                 );
                 return ExitCode::from(2);
             }
@@ -262,39 +287,69 @@ pub fn main_entry() -> ExitCode {
                 let _ = writeln!(
                     stderr,
                     "{}: {}",
-                    tr(lang, "грешка", "error"),
+                    lang.pick("грешка", "error"),
                     store_error.message(lang)
                 );
                 return ExitCode::FAILURE;
             }
-            let _ = writeln!(stderr, "{}: {e:#}", tr(lang, "грешка", "error"));
+            let _ = writeln!(stderr, "{}: {e:#}", lang.pick("грешка", "error"));
             ExitCode::FAILURE
         }
     }
 }
 
-fn tr(lang: Lang, bg: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Bg => bg,
-        Lang::En => en,
+/// Who is doing this, in which language, when: what every service call is made with. The
+/// terminal works on the device's own store, which holds only what its users may read.
+fn context(_cli: &Cli, lang: Lang, user: &str, now: chrono::DateTime<Utc>) -> ServiceContext {
+    ServiceContext {
+        lang,
+        user: user.to_string(),
+        now,
+        roles: None,
     }
 }
 
-/// A referral reason as stored in the query table, for people.
-fn reason_label(reason: &str) -> String {
-    kabinet_core::ScreeningKind::parse(reason)
-        .map_or_else(|| reason.to_string(), |k| k.label_bg().to_string())
+/// One request through the same command set as the app and the hub.
+fn call(store: &mut Store, ctx: &ServiceContext, request: Request) -> Result<Response> {
+    kabinet_service::handle(store, ctx, request).map_err(|e| anyhow::Error::new(Refused(e)))
 }
 
-fn destination_label(slug: &str, lang: Lang) -> String {
-    kabinet_core::Destination::parse(slug)
-        .map_or_else(|_| slug.to_string(), |d| d.label(lang).to_string())
+/// A request the service refused; printed with its fields and the people it may duplicate.
+#[derive(Debug)]
+struct Refused(ServiceError);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+impl std::error::Error for Refused {}
+
+fn print_hit(out: &mut impl Write, lang: Lang, h: &kabinet_store::PersonHit) -> Result<()> {
+    writeln!(
+        out,
+        "{}  {} ({})  {}  {}  {}  {}",
+        h.id,
+        h.full_name,
+        h.latin_name,
+        h.birth,
+        h.egn
+            .as_deref()
+            .or(h.lnch.as_deref())
+            .unwrap_or(if h.no_documents {
+                lang.pick("без документи", "no documents")
+            } else {
+                "—"
+            }),
+        h.phone.as_deref().unwrap_or("—"),
+        h.neighbourhood.as_deref().unwrap_or("")
+    )?;
+    Ok(())
 }
 
 fn key_of(cli: &Cli, lang: Lang) -> Result<StoreKey> {
     let text = cli.key.as_deref().ok_or_else(|| {
-        anyhow!(tr(
-            lang,
+        anyhow!(lang.pick(
             "няма ключ на базата; подайте --key или задайте KABINET_KEY",
             "no database key; pass --key or set KABINET_KEY"
         ))
@@ -304,13 +359,6 @@ fn key_of(cli: &Cli, lang: Lang) -> Result<StoreKey> {
 
 fn open(cli: &Cli, lang: Lang) -> Result<Store> {
     Ok(Store::open(&cli.db, &key_of(cli, lang)?)?)
-}
-
-fn recorded(cli: &Cli) -> Recorded {
-    Recorded {
-        by: cli.user.clone(),
-        at: Utc::now(),
-    }
 }
 
 fn run(cli: Cli, lang: Lang) -> Result<()> {
@@ -325,7 +373,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{} {}",
-                tr(lang, "Създадена е база", "Created database"),
+                lang.pick("Създадена е база", "Created database"),
                 cli.db.display()
             )?;
         }
@@ -346,51 +394,35 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 no_documents: a.no_documents,
                 consent_given: a.consent,
             };
-            let checked = draft
-                .validate(Uuid::now_v7(), Utc::now().date_naive(), &recorded(&cli))
-                .map_err(Invalid)?;
             let mut store = open(&cli, lang)?;
-            let person = checked.value;
-            // An ЕГН is one person's: a second registration with it is refused. A similar name
-            // and birth year is only shown: two people may share both.
-            let same_egn = match &person.egn {
-                Some(e) => store
-                    .search_persons(e.as_str(), 5)?
-                    .into_iter()
-                    .filter(|h| h.egn.as_deref() == Some(e.as_str()))
-                    .collect(),
-                None => Vec::new(),
+            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            // The same rules as the app and the hub: the same ЕГН is refused; likely
+            // duplicates are refused until `--not-a-duplicate` confirms this is someone else.
+            let Response::CheckPerson(check) = call(
+                &mut store,
+                &ctx,
+                Request::CheckPerson {
+                    draft: draft.clone(),
+                },
+            )?
+            else {
+                unreachable!("check_person answers with a check")
             };
-            if let Some(existing) = same_egn.first() {
-                return Err(anyhow!(
-                    "{} {} ({})",
-                    tr(
-                        lang,
-                        "вече има човек с това ЕГН:",
-                        "a person with this EGN exists:"
-                    ),
-                    existing.full_name,
-                    existing.id
-                ));
+            let Response::RegisterPerson(registered) = call(
+                &mut store,
+                &ctx,
+                Request::RegisterPerson {
+                    draft,
+                    not_a_duplicate: a.not_a_duplicate,
+                },
+            )?
+            else {
+                unreachable!("register_person answers with the person")
+            };
+            for w in &check.warnings {
+                eprintln!("{}: {}", lang.pick("внимание", "warning"), w.message);
             }
-            let similar = store.search_persons(
-                &format!("{} {}", person.family_name, person.birth_date.year()),
-                5,
-            )?;
-            store.write(Origin::Local, |w| w.put_person(&person))?;
-            for h in similar {
-                eprintln!(
-                    "{}: {} ({}, {})",
-                    tr(lang, "възможен дубликат", "possible duplicate"),
-                    h.full_name,
-                    h.birth,
-                    h.id
-                );
-            }
-            for w in &checked.warnings {
-                eprintln!("{}: {}", tr(lang, "внимание", "warning"), w.message(lang));
-            }
-            writeln!(out, "{}", person.id)?;
+            writeln!(out, "{}", registered.id)?;
         }
         Command::Person(PersonCommand::Search { query, limit, json }) => {
             let store = open(&cli, lang)?;
@@ -400,68 +432,61 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     writeln!(out, "{}", serde_json::to_string(h)?)?;
                 }
             } else if hits.is_empty() {
-                writeln!(out, "{}", tr(lang, "Няма намерени.", "No matches."))?;
+                writeln!(out, "{}", lang.pick("Няма намерени.", "No matches."))?;
             } else {
                 for h in &hits {
-                    writeln!(
-                        out,
-                        "{}  {} ({})  {}  {}  {}  {}",
-                        h.id,
-                        h.full_name,
-                        h.latin_name,
-                        h.birth,
-                        h.egn
-                            .as_deref()
-                            .or(h.lnch.as_deref())
-                            .unwrap_or(if h.no_documents {
-                                "без документи"
-                            } else {
-                                "—"
-                            }),
-                        h.phone.as_deref().unwrap_or("—"),
-                        h.neighbourhood.as_deref().unwrap_or("")
-                    )?;
+                    print_hit(&mut out, lang, h)?;
                 }
             }
         }
         Command::Person(PersonCommand::Show { id, json }) => {
-            let store = open(&cli, lang)?;
-            let person = store.person(*id)?;
-            let visits = store
-                .visits_of_person(*id)?
-                .iter()
-                .map(|v| store.visit(v.id))
-                .collect::<Result<Vec<_>, _>>()?;
-            let referrals = store.referrals_of_person(*id)?;
+            let mut store = open(&cli, lang)?;
+            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            let Response::PersonRecord(record) =
+                call(&mut store, &ctx, Request::PersonRecord { id: *id })?
+            else {
+                unreachable!("person_record answers with the record")
+            };
             if *json {
-                let doc =
-                    serde_json::json!({"person": person, "visits": visits, "referrals": referrals});
+                // The records themselves (as exported), with the referrals as the screens see
+                // them.
+                let person = store.person(*id)?;
+                let visits = store
+                    .visits_of_person(*id)?
+                    .iter()
+                    .map(|v| store.visit(v.id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let doc = serde_json::json!({
+                    "person": person,
+                    "visits": visits,
+                    "referrals": record.referrals,
+                });
                 writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
             } else {
-                writeln!(out, "{} ({})", person.full_name(), person.latin_name())?;
+                let p = &record.person;
+                writeln!(out, "{} ({})", p.full_name, p.latin_name)?;
                 writeln!(
                     out,
                     "  {}: {}  {}: {}",
-                    tr(lang, "роден(а)", "born"),
-                    person.birth_date.display(),
-                    tr(lang, "пол", "sex"),
-                    person.sex.as_str()
+                    lang.pick("роден(а)", "born"),
+                    p.birth,
+                    lang.pick("пол", "sex"),
+                    p.sex
                 )?;
-                if let Some(e) = &person.egn {
+                if let Some(e) = &p.egn {
                     writeln!(out, "  ЕГН: {e}")?;
                 }
-                if let Some(p) = &person.phone {
-                    writeln!(out, "  {}: {}", tr(lang, "телефон", "phone"), p.as_str())?;
+                if let Some(phone) = &p.phone {
+                    writeln!(out, "  {}: {phone}", lang.pick("телефон", "phone"))?;
                 }
                 writeln!(
                     out,
                     "  {}: {}",
-                    tr(lang, "посещения", "visits"),
-                    visits.len()
+                    lang.pick("посещения", "visits"),
+                    record.visits.len()
                 )?;
-                for v in &visits {
-                    let kinds: Vec<&str> =
-                        v.screenings.kinds().iter().map(|k| k.label_bg()).collect();
+                for v in &record.visits {
+                    let kinds: Vec<&str> = v.screenings.iter().map(|s| s.label.as_str()).collect();
                     writeln!(
                         out,
                         "    {}  {}  {}  {}",
@@ -474,18 +499,14 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 writeln!(
                     out,
                     "  {}: {}",
-                    tr(lang, "направления", "referrals"),
-                    referrals.len()
+                    lang.pick("направления", "referrals"),
+                    record.referrals.len()
                 )?;
-                for r in &referrals {
+                for r in &record.referrals {
                     writeln!(
                         out,
                         "    {}  {}  {}  {}  {}",
-                        r.code,
-                        reason_label(&r.reason),
-                        destination_label(&r.destination, lang),
-                        r.urgency.label(lang),
-                        r.status
+                        r.code, r.reason_label, r.destination_label, r.urgency_label, r.status_label
                     )?;
                 }
             }
@@ -494,23 +515,22 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             visit_args::add_visit(&cli, lang, args, &mut out)?
         }
         Command::Today { day } => {
-            let store = open(&cli, lang)?;
-            let day = day.unwrap_or_else(|| {
-                Utc::now()
-                    .with_timezone(&chrono_tz::Europe::Sofia)
-                    .date_naive()
-            });
+            let mut store = open(&cli, lang)?;
+            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            let Response::Today(today) = call(&mut store, &ctx, Request::Today { day: *day })?
+            else {
+                unreachable!("today answers with the day")
+            };
             let cabinet = store.settings()?.cabinet;
-            let visits = store.visits_on(day, None)?;
             writeln!(
                 out,
                 "{} {} — {}: {}",
-                tr(lang, "Посещения на", "Visits on"),
-                day.format("%d.%m.%Y"),
+                lang.pick("Посещения на", "Visits on"),
+                today.day,
                 cabinet,
-                visits.len()
+                today.visits.len()
             )?;
-            for v in &visits {
+            for v in &today.visits {
                 writeln!(
                     out,
                     "  {}  {}  {}",
@@ -519,26 +539,21 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     v.specialist
                 )?;
             }
-            let open_refs = store.open_referrals(20)?;
+            let open_refs: Vec<_> = today.referrals.iter().take(20).collect();
             writeln!(
                 out,
                 "{}: {}",
-                tr(
-                    lang,
+                lang.pick(
                     "Отворени направления (първите 20)",
                     "Open referrals (first 20)"
                 ),
                 open_refs.len()
             )?;
-            for r in &open_refs {
+            for r in open_refs {
                 writeln!(
                     out,
                     "  {}  {}  {}  {}  {}",
-                    r.code,
-                    r.urgency.label(lang),
-                    r.person_name,
-                    reason_label(&r.reason),
-                    destination_label(&r.destination, lang)
+                    r.code, r.urgency_label, r.person_name, r.reason_label, r.destination_label
                 )?;
             }
         }
@@ -559,7 +574,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             for s in &report.skipped {
                 eprintln!(
                     "{} {}: {}",
-                    tr(lang, "пропуснат скрининг, ред", "skipped screening, line"),
+                    lang.pick("пропуснат скрининг, ред", "skipped screening, line"),
                     s.line,
                     s.message
                 );
@@ -567,13 +582,13 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{}: {} | {}: {} | {}: {} | {}: {}",
-                tr(lang, "редове", "lines"),
+                lang.pick("редове", "lines"),
                 report.lines,
-                tr(lang, "лица", "persons"),
+                lang.pick("лица", "persons"),
                 report.persons_written,
-                tr(lang, "посещения", "visits"),
+                lang.pick("посещения", "visits"),
                 report.visits_written,
-                tr(lang, "направления", "referrals"),
+                lang.pick("направления", "referrals"),
                 report.referrals_written
             )?;
         }
@@ -587,7 +602,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     let n = kabinet_store::import::export(&store, &mut f)?;
                     f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
                     std::fs::rename(&tmp, path)?;
-                    eprintln!("{n} {}", tr(lang, "записа", "records"));
+                    eprintln!("{n} {}", lang.pick("записа", "records"));
                 }
                 None => {
                     kabinet_store::import::export(&store, &mut out)?;
@@ -624,8 +639,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 writeln!(
                     out,
                     "{} {}",
-                    tr(
-                        lang,
+                    lang.pick(
                         "Закрепен сертификат на Хъба (SHA-256; сравнете с отпечатания от kabinet-hub enroll):",
                         "Pinned hub certificate (SHA-256; compare with the one kabinet-hub enroll printed):"
                     ),
@@ -635,14 +649,13 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{} {hub}: {} {}, {} {:02}",
-                tr(
-                    lang,
+                lang.pick(
                     "Устройството е регистрирано в",
                     "Device enrolled with"
                 ),
-                tr(lang, "кабинет", "cabinet"),
+                lang.pick("кабинет", "cabinet"),
                 settings.cabinet,
-                tr(lang, "номер за направления", "referral issuer"),
+                lang.pick("номер за направления", "referral issuer"),
                 settings.issuer
             )?;
         }
@@ -669,7 +682,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             let report = kabinet_sync::sync(&mut store, |r| {
                 eprintln!(
                     "… {} ↑ {} ({} B)  ↓ {} ({} B)",
-                    tr(lang, "синхронизация", "syncing"),
+                    lang.pick("синхронизация", "syncing"),
                     r.docs_sent,
                     r.bytes_sent,
                     r.docs_received,
@@ -679,21 +692,20 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{}: ↑ {} {} ({} B), ↓ {} {} ({} B), {} {}",
-                tr(lang, "Синхронизирано", "Synced"),
+                lang.pick("Синхронизирано", "Synced"),
                 report.docs_sent,
-                tr(lang, "документа", "documents"),
+                lang.pick("документа", "documents"),
                 report.bytes_sent,
                 report.docs_received,
-                tr(lang, "документа", "documents"),
+                lang.pick("документа", "documents"),
                 report.bytes_received,
                 report.exchanges,
-                tr(lang, "заявки", "requests")
+                lang.pick("заявки", "requests")
             )?;
         }
         Command::Rekey => {
             let new_key = std::env::var("KABINET_NEW_KEY").map_err(|_| {
-                anyhow::anyhow!(tr(
-                    lang,
+                anyhow::anyhow!(lang.pick(
                     "задайте новия ключ в KABINET_NEW_KEY",
                     "set the new key in KABINET_NEW_KEY"
                 ))
@@ -703,7 +715,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{}",
-                tr(lang, "Ключът е сменен.", "The key was changed.")
+                lang.pick("Ключът е сменен.", "The key was changed.")
             )?;
         }
         Command::UsersSync => {
@@ -715,15 +727,14 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{} {} ({}: {}; {}: {})",
-                tr(
-                    lang,
+                lang.pick(
                     "Потребители на устройството:",
                     "Users of this device:"
                 ),
                 users.iter().filter(|u| !u.disabled).count(),
-                tr(lang, "нови", "new"),
+                lang.pick("нови", "new"),
                 outcome.added.len(),
-                tr(lang, "премахнати", "removed"),
+                lang.pick("премахнати", "removed"),
                 outcome.removed.len()
             )?;
         }
@@ -736,9 +747,8 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 writeln!(
                     out,
                     "{}: {}",
-                    tr(lang, "Хъб", "Hub"),
-                    status.hub_url.as_deref().unwrap_or(tr(
-                        lang,
+                    lang.pick("Хъб", "Hub"),
+                    status.hub_url.as_deref().unwrap_or(lang.pick(
                         "не е регистрирано",
                         "not enrolled"
                     ))
@@ -746,20 +756,20 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 writeln!(
                     out,
                     "{}: {}",
-                    tr(lang, "Чакащи промени", "Pending changes"),
+                    lang.pick("Чакащи промени", "Pending changes"),
                     status.pending_local_changes
                 )?;
                 writeln!(
                     out,
                     "{}: {}",
-                    tr(lang, "Последна синхронизация", "Last sync"),
+                    lang.pick("Последна синхронизация", "Last sync"),
                     status.last_success.map_or_else(
-                        || tr(lang, "никога", "never").to_string(),
+                        || lang.pick("никога", "never").to_string(),
                         |t| t.with_timezone(&Sofia).format("%d.%m.%Y %H:%M").to_string()
                     )
                 )?;
                 if let Some(e) = &status.last_error {
-                    writeln!(out, "{}: {e}", tr(lang, "Последна грешка", "Last error"))?;
+                    writeln!(out, "{}: {e}", lang.pick("Последна грешка", "Last error"))?;
                 }
             }
         }
@@ -770,8 +780,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 out,
                 "{} {}",
                 report.documents,
-                tr(
-                    lang,
+                lang.pick(
                     "документа прочетени; таблиците са възстановени.",
                     "documents read; query tables rebuilt."
                 )

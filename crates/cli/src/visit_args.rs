@@ -1,13 +1,13 @@
-//! `kabinet visit add`: the visit form as flags. Values are turned into core's screenings and
-//! checked there; the suggested referrals come from core's rules and are issued with
+//! `kabinet visit add`: the visit form as flags, saved through the same `save_visit` as the
+//! app and the hub; the suggested referrals come from core's rules and are issued with
 //! `--refer`, in the same transaction as the visit.
 
-use crate::{Cli, Invalid, open, tr};
+use crate::{Cli, Invalid, call, context, open};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use kabinet_core::*;
-use kabinet_store::Origin;
+use kabinet_core::{Field, Lang, Problem, ValidationError, ValidationErrors, VisitForm};
+use kabinet_service::{ReferralChoice, Request, Response};
 use std::io::Write;
 use uuid::Uuid;
 
@@ -16,9 +16,6 @@ pub struct VisitArgs {
     /// The person's id (from `kabinet person search`).
     #[arg(long)]
     person: Uuid,
-    /// The cabinet; defaults to this device's.
-    #[arg(long)]
-    cabinet: Option<String>,
     #[arg(long)]
     specialist: String,
     /// When (RFC 3339); defaults to now.
@@ -107,9 +104,8 @@ fn unit_error(field: Field, input: &str, expected: &'static str) -> ValidationEr
     )
 }
 
-/// Builds the screenings from the flags through core's visit form (the same reading the app
-/// and the hub's web UI use), collecting every malformed flag at once.
-fn screenings(a: &VisitArgs) -> Result<Screenings, ValidationErrors> {
+/// The flags as core's visit form (the same reading the app and the hub's web UI use).
+fn form(a: &VisitArgs) -> Result<VisitForm, ValidationErrors> {
     let (systolic, diastolic) = match &a.bp {
         None => (String::new(), String::new()),
         Some(bp) => match bp.split_once('/') {
@@ -124,7 +120,7 @@ fn screenings(a: &VisitArgs) -> Result<Screenings, ValidationErrors> {
         },
     };
     let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    VisitForm {
+    Ok(VisitForm {
         hiv_result: a.hiv.clone().unwrap_or_default(),
         hiv_consent: a.hiv_consent,
         hiv_counselled: a.hiv_counselled,
@@ -147,79 +143,73 @@ fn screenings(a: &VisitArgs) -> Result<Screenings, ValidationErrors> {
         tb_contact: a.tb_contact,
         hbsag: a.hbsag.clone().unwrap_or_default(),
         anti_hcv: a.anti_hcv.clone().unwrap_or_default(),
-    }
-    .screenings()
+    })
 }
 
 pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> Result<()> {
-    let screenings = screenings(a).map_err(Invalid)?;
+    let form = form(a).map_err(Invalid)?;
     let mut store = open(cli, lang)?;
-    // The person must exist here: a visit never points at nobody.
-    store.person(a.person)?;
-    let now = Utc::now();
-    let visit = Visit {
-        id: Uuid::now_v7(),
-        person_id: a.person,
-        cabinet: a.cabinet.clone().unwrap_or(store.settings()?.cabinet),
-        specialist: a.specialist.clone(),
-        at: a.at.unwrap_or(now),
-        place: a.place.clone(),
-        screenings,
-        notes: a.notes.clone(),
+    // The specialist records the visit, as in the app.
+    let ctx = context(cli, lang, &a.specialist, Utc::now());
+    let Response::CheckVisit(check) = call(&mut store, &ctx, Request::CheckVisit { form: form.clone() })?
+    else {
+        unreachable!("check_visit answers with a check")
     };
-    let checked = visit.check(now).map_err(Invalid)?;
-    let suggestions = rules::suggest_referrals(&visit.screenings);
-    let codes = store.write(Origin::Local, |w| {
-        w.put_visit(&visit)?;
-        let mut codes = Vec::new();
-        if a.refer {
-            for s in &suggestions {
-                let referral = Referral {
-                    id: Uuid::now_v7(),
-                    code: w.next_referral_code()?,
-                    person_id: visit.person_id,
-                    visit_id: visit.id,
-                    reason: ReferralReason::Screening(s.reason),
-                    destination: s.destination,
-                    urgency: s.urgency,
-                    history: vec![StatusChange {
-                        status: ReferralStatus::Issued,
-                        at: now,
-                        by: visit.specialist.clone(),
-                        note: None,
-                    }],
-                };
-                w.put_referral(&referral)?;
-                codes.push(referral.code);
-            }
-        }
-        Ok(codes)
-    })?;
-    for w in &checked.warnings {
-        eprintln!("{}: {}", tr(lang, "внимание", "warning"), w.message(lang));
+    // A form with errors is refused by save_visit below, with every field's message, and
+    // nothing is written.
+    let referrals: Vec<ReferralChoice> = if a.refer {
+        check
+            .suggestions
+            .iter()
+            .map(|s| ReferralChoice {
+                reason: s.reason.clone(),
+                destination: s.destination.clone(),
+                urgency: s.urgency.as_str().to_string(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Response::SaveVisit(saved) = call(
+        &mut store,
+        &ctx,
+        Request::SaveVisit {
+            person_id: a.person,
+            at: a.at,
+            form,
+            notes: a.notes.clone(),
+            place: a.place.clone(),
+            referrals,
+        },
+    )?
+    else {
+        unreachable!("save_visit answers with the saved visit")
+    };
+    for w in &check.warnings {
+        eprintln!("{}: {}", lang.pick("внимание", "warning"), w.message);
     }
-    writeln!(out, "{}", visit.id)?;
-    if suggestions.is_empty() {
+    writeln!(out, "{}", saved.visit_id)?;
+    if check.suggestions.is_empty() {
         writeln!(
             out,
             "{}",
-            tr(
-                lang,
-                "Няма предложени направления.",
-                "No suggested referrals."
-            )
+            lang.pick("Няма предложени направления.", "No suggested referrals.")
         )?;
     }
-    for (i, s) in suggestions.iter().enumerate() {
-        let issued = codes.get(i).map(|c| format!("  [{c}]")).unwrap_or_default();
+    for (i, s) in check.suggestions.iter().enumerate() {
+        let issued = saved
+            .referrals
+            .get(i)
+            .map(|r| format!("  [{}]", r.code))
+            .unwrap_or_default();
         writeln!(
             out,
             "{} {} → {} ({}): {}{issued}",
-            tr(lang, "Направление:", "Referral:"),
-            s.reason.label_bg(),
-            s.destination.label(lang),
-            s.urgency.label(lang),
-            s.finding(lang),
+            lang.pick("Направление:", "Referral:"),
+            s.reason_label,
+            s.destination_label,
+            s.urgency_label,
+            s.finding,
         )?;
     }
     Ok(())

@@ -178,8 +178,78 @@ fn a_second_person_with_the_same_egn_is_refused() {
         ])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("вече има човек с това ЕГН"));
+        .stderr(predicate::str::contains("вече е записан човек с това ЕГН"));
     assert_eq!(db.export().len(), 1);
+}
+
+#[test]
+fn a_likely_duplicate_is_refused_until_confirmed_as_someone_else() {
+    let db = Db::new();
+    add_rositsa(&db);
+    // The same name, born the same year, no documents: the app and the hub refuse this until
+    // the user confirms it is someone else, and so does the terminal.
+    let args = [
+        "person",
+        "add",
+        "--given-name",
+        "Росица",
+        "--family-name",
+        "Юсеинова",
+        "--sex",
+        "F",
+        "--birth-year",
+        "1977",
+        "--no-documents",
+    ];
+    db.cmd()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Може би този човек вече е записан"))
+        .stderr(predicate::str::contains("Росица Юсеинова"))
+        .stderr(predicate::str::contains("--not-a-duplicate"));
+    assert_eq!(db.export().len(), 1, "nothing was written");
+    db.cmd()
+        .args(args)
+        .arg("--not-a-duplicate")
+        .assert()
+        .success();
+    assert_eq!(db.search("Rositsa").len(), 2);
+}
+
+#[test]
+fn english_reaches_every_label_the_terminal_prints() {
+    let db = Db::new();
+    let id = add_rositsa(&db);
+    let out = db.stdout(&[
+        "--lang",
+        "en",
+        "visit",
+        "add",
+        "--person",
+        &id,
+        "--specialist",
+        "nurse-1",
+        "--at",
+        "2026-03-02T08:30:00Z",
+        "--hiv",
+        "reactive",
+        "--hiv-consent",
+        "--hiv-counselled",
+        "--refer",
+    ]);
+    assert!(out.contains("Referral: HIV rapid test → HIV testing cabinet"), "{out}");
+    let show = db.stdout(&["--lang", "en", "person", "show", &id]);
+    assert!(show.contains("HIV rapid test"), "{show}");
+    assert!(show.contains("issued"), "{show}");
+    let today = db.stdout(&["--lang", "en", "today", "--day", "2026-03-02"]);
+    assert!(today.contains("HIV rapid test"), "{today}");
+    for text in [out, show, today] {
+        assert!(
+            !text.contains("ХИВ") && !text.contains("издадено") && !text.contains("КАБКИС"),
+            "{text}"
+        );
+    }
 }
 
 #[test]

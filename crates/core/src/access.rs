@@ -6,8 +6,24 @@
 use crate::screening::AccessClass;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Nurse,
     Doctor,
@@ -43,30 +59,14 @@ pub const MATRIX: [(Role, [Access; 6]); 7] = [
 ];
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Nurse,
-        Role::Doctor,
-        Role::Psychologist,
-        Role::Lawyer,
-        Role::SocialWorker,
-        Role::EducationMediator,
-        Role::HubAdmin,
-    ];
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Nurse => "nurse",
-            Role::Doctor => "doctor",
-            Role::Psychologist => "psychologist",
-            Role::Lawyer => "lawyer",
-            Role::SocialWorker => "social_worker",
-            Role::EducationMediator => "education_mediator",
-            Role::HubAdmin => "hub_admin",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+        s.trim().parse().ok()
     }
 
     pub fn access(self, class: AccessClass) -> Access {
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn only_medical_roles_read_test_results() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             let medical = matches!(role, Role::Nurse | Role::Doctor);
             for class in [
                 AccessClass::Hiv,

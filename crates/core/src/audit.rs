@@ -9,8 +9,20 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What was done to a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AuditAction {
     Create,
     Edit,
@@ -24,25 +36,11 @@ pub enum AuditAction {
 
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Create => "create",
-            AuditAction::Edit => "edit",
-            AuditAction::View => "view",
-            AuditAction::Print => "print",
-            AuditAction::Withdraw => "withdraw",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<AuditAction> {
-        [
-            AuditAction::Create,
-            AuditAction::Edit,
-            AuditAction::View,
-            AuditAction::Print,
-            AuditAction::Withdraw,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        s.parse().ok()
     }
 }
 

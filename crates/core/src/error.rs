@@ -6,12 +6,33 @@ use serde::Serialize;
 use std::fmt;
 
 /// The language of a user-facing message. Bulgarian first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Lang {
     #[default]
     Bg,
     En,
+}
+
+impl Lang {
+    /// The one place a Bulgarian/English pair becomes one text: every label and message in
+    /// the workspace is written as `lang.pick(bg, en)`.
+    pub fn pick<T>(self, bg: T, en: T) -> T {
+        match self {
+            Lang::Bg => bg,
+            Lang::En => en,
+        }
+    }
+
+    /// A language code as front ends send it ("bg", "en"); anything else is Bulgarian, the
+    /// app's first language.
+    pub fn from_code(code: &str) -> Lang {
+        if code.trim().eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Bg
+        }
+    }
 }
 
 /// Every input field that can be wrong. The key is what the UI binds to.
@@ -47,6 +68,7 @@ pub enum Field {
     Height,
     HepatitisResult,
     ReferralCode,
+    ReferralReason,
     ReferralDestination,
     ReferralUrgency,
     ReferralStatus,
@@ -85,6 +107,7 @@ impl Field {
             Field::Height => "body.height_cm",
             Field::HepatitisResult => "hepatitis.result",
             Field::ReferralCode => "referral.code",
+            Field::ReferralReason => "referral.reason",
             Field::ReferralDestination => "referral.destination",
             Field::ReferralUrgency => "referral.urgency",
             Field::ReferralStatus => "referral.status",
@@ -126,14 +149,12 @@ impl Field {
             Field::Height => ("Ръст", "Height"),
             Field::HepatitisResult => ("Резултат от тест за хепатит", "Hepatitis test result"),
             Field::ReferralCode => ("Код на направлението", "Referral code"),
+            Field::ReferralReason => ("Причина за насочването", "Reason for referral"),
             Field::ReferralDestination => ("Насочен към", "Referred to"),
             Field::ReferralUrgency => ("Спешност", "Urgency"),
             Field::ReferralStatus => ("Статус на направлението", "Referral status"),
         };
-        match lang {
-            Lang::Bg => bg,
-            Lang::En => en,
-        }
+        lang.pick(bg, en)
     }
 }
 
@@ -216,116 +237,55 @@ impl ValidationError {
     /// The full message, starting with the field's label and ending with what to do.
     pub fn message(&self, lang: Lang) -> String {
         let label = self.field.label(lang);
-        let bg = lang == Lang::Bg;
         let text = match &self.problem {
             Problem::Required => {
-                if bg {
-                    "полето е задължително; попълнете го.".to_string()
-                } else {
-                    "this field is required; fill it in.".to_string()
-                }
+                lang.pick("полето е задължително; попълнете го.".to_string(), "this field is required; fill it in.".to_string())
             }
             Problem::TooLong { max } => {
-                if bg {
-                    format!("твърде дълго; до {max} знака.")
-                } else {
-                    format!("too long; at most {max} characters.")
-                }
+                lang.pick(format!("твърде дълго; до {max} знака."), format!("too long; at most {max} characters."))
             }
             Problem::NotAName => {
-                if bg {
-                    "допускат се само букви (кирилица или латиница), интервал, тире, апостроф и точка.".into()
-                } else {
-                    "only letters (Cyrillic or Latin), spaces, hyphens, apostrophes and dots are allowed.".into()
-                }
+                lang.pick("допускат се само букви (кирилица или латиница), интервал, тире, апостроф и точка.".into(), "only letters (Cyrillic or Latin), spaces, hyphens, apostrophes and dots are allowed.".into())
             }
             Problem::NotADate { input } => {
-                if bg {
-                    format!("„{input}“ не е дата; въведете дд.мм.гггг или гггг-мм-дд.")
-                } else {
-                    format!("\"{input}\" is not a date; enter dd.mm.yyyy or yyyy-mm-dd.")
-                }
+                lang.pick(format!("„{input}“ не е дата; въведете дд.мм.гггг или гггг-мм-дд."), format!("\"{input}\" is not a date; enter dd.mm.yyyy or yyyy-mm-dd."))
             }
             Problem::DateInFuture => {
-                if bg {
-                    "датата е в бъдещето; проверете я.".into()
-                } else {
-                    "the date is in the future; check it.".into()
-                }
+                lang.pick("датата е в бъдещето; проверете я.".into(), "the date is in the future; check it.".into())
             }
             Problem::DateTooEarly { earliest_year } => {
-                if bg {
-                    format!("датата е преди {earliest_year} г.; проверете годината.")
-                } else {
-                    format!("the date is before {earliest_year}; check the year.")
-                }
+                lang.pick(format!("датата е преди {earliest_year} г.; проверете годината."), format!("the date is before {earliest_year}; check the year."))
             }
             Problem::EgnLength { digits } => {
-                if bg {
-                    format!("трябва да има 10 цифри, а са въведени {digits}; проверете номера.")
-                } else {
-                    format!("an EGN has 10 digits, {digits} were entered; check the number.")
-                }
+                lang.pick(format!("трябва да има 10 цифри, а са въведени {digits}; проверете номера."), format!("an EGN has 10 digits, {digits} were entered; check the number."))
             }
             Problem::EgnNotDigits => {
-                if bg {
-                    "допускат се само цифри; махнете буквите и знаците.".into()
-                } else {
-                    "an EGN contains digits only; remove letters and symbols.".into()
-                }
+                lang.pick("допускат се само цифри; махнете буквите и знаците.".into(), "an EGN contains digits only; remove letters and symbols.".into())
             }
             Problem::EgnChecksum => {
-                if bg {
-                    "контролната цифра не съвпада — вероятно има грешно въведена цифра; сверете с документа.".into()
-                } else {
-                    "the check digit does not match — a digit is probably mistyped; compare with the document.".into()
-                }
+                lang.pick("контролната цифра не съвпада — вероятно има грешно въведена цифра; сверете с документа.".into(), "the check digit does not match — a digit is probably mistyped; compare with the document.".into())
             }
             Problem::EgnNoSuchDate => {
-                if bg {
-                    "първите 6 цифри не са валидна дата на раждане; проверете ги.".into()
-                } else {
-                    "the first 6 digits are not a valid birth date; check them.".into()
-                }
+                lang.pick("първите 6 цифри не са валидна дата на раждане; проверете ги.".into(), "the first 6 digits are not a valid birth date; check them.".into())
             }
             Problem::EgnBirthDateMismatch { from_egn } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "според ЕГН датата на раждане е {from_egn}, а е въведена друга; поправете едното."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "the EGN gives birth date {from_egn}, but another was entered; correct one of them."
-                    )
-                }
+                    ))
             }
             Problem::EgnSexMismatch => {
-                if bg {
-                    "полът не съвпада с ЕГН (9-та цифра: четна — мъж, нечетна — жена); поправете едното.".into()
-                } else {
-                    "the sex does not match the EGN (9th digit: even — male, odd — female); correct one of them.".into()
-                }
+                lang.pick("полът не съвпада с ЕГН (9-та цифра: четна — мъж, нечетна — жена); поправете едното.".into(), "the sex does not match the EGN (9th digit: even — male, odd — female); correct one of them.".into())
             }
             Problem::LnchFormat => {
-                if bg {
-                    "трябва да има 10 цифри; проверете номера.".into()
-                } else {
-                    "an LNCh has 10 digits; check the number.".into()
-                }
+                lang.pick("трябва да има 10 цифри; проверете номера.".into(), "an LNCh has 10 digits; check the number.".into())
             }
             Problem::LnchChecksum => {
-                if bg {
-                    "контролната цифра на ЛНЧ не съвпада; сверете с документа.".into()
-                } else {
-                    "the LNCh check digit does not match; compare with the document.".into()
-                }
+                lang.pick("контролната цифра на ЛНЧ не съвпада; сверете с документа.".into(), "the LNCh check digit does not match; compare with the document.".into())
             }
             Problem::PhoneFormat => {
-                if bg {
-                    "невалиден номер; въведете напр. 0888 123 456 или +359 888 123 456.".into()
-                } else {
-                    "not a phone number; enter e.g. 0888 123 456 or +359 888 123 456.".into()
-                }
+                lang.pick("невалиден номер; въведете напр. 0888 123 456 или +359 888 123 456.".into(), "not a phone number; enter e.g. 0888 123 456 or +359 888 123 456.".into())
             }
             Problem::OutOfRange {
                 value,
@@ -333,102 +293,58 @@ impl ValidationError {
                 max,
                 unit,
             } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "{value} {unit} е извън възможния диапазон {min}–{max} {unit}; проверете стойността и мерната единица."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "{value} {unit} is outside the possible range {min}–{max} {unit}; check the value and the unit."
-                    )
-                }
+                    ))
             }
             Problem::SystolicNotAboveDiastolic {
                 systolic,
                 diastolic,
             } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "систолното ({systolic}) трябва да е по-високо от диастолното ({diastolic}); вероятно са разменени."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "systolic ({systolic}) must be higher than diastolic ({diastolic}); they are probably swapped."
-                    )
-                }
+                    ))
             }
             Problem::ConsentRequired => {
-                if bg {
-                    "без информирано съгласие не се въвежда резултат; получете и отбележете съгласието.".into()
-                } else {
-                    "no result may be entered without informed consent; obtain and tick the consent.".into()
-                }
+                lang.pick("без информирано съгласие не се въвежда резултат; получете и отбележете съгласието.".into(), "no result may be entered without informed consent; obtain and tick the consent.".into())
             }
             Problem::CounsellingRequired => {
-                if bg {
-                    "без консултиране преди теста не се въвежда резултат; проведете и отбележете консултирането.".into()
-                } else {
-                    "no result may be entered without pre-test counselling; counsel and tick it."
-                        .into()
-                }
+                lang.pick("без консултиране преди теста не се въвежда резултат; проведете и отбележете консултирането.".into(), "no result may be entered without pre-test counselling; counsel and tick it."
+                        .into())
             }
             Problem::CoughWeeksWithoutCough => {
-                if bg {
-                    "въведени са седмици кашлица без отбелязана кашлица; отбележете кашлицата или нулирайте седмиците.".into()
-                } else {
-                    "weeks of cough were entered but no cough is ticked; tick cough or set the weeks to 0.".into()
-                }
+                lang.pick("въведени са седмици кашлица без отбелязана кашлица; отбележете кашлицата или нулирайте седмиците.".into(), "weeks of cough were entered but no cough is ticked; tick cough or set the weeks to 0.".into())
             }
             Problem::UnknownValue { input, expected } => {
-                if bg {
-                    format!("непозната стойност „{input}“; очаква се: {expected}.")
-                } else {
-                    format!("unknown value \"{input}\"; expected: {expected}.")
-                }
+                lang.pick(format!("непозната стойност „{input}“; очаква се: {expected}."), format!("unknown value \"{input}\"; expected: {expected}."))
             }
             Problem::NotANumber { input } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "„{input}“ не е число; въведете само цифри (десетична запетая или точка)."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "\"{input}\" is not a number; type digits only (decimal comma or point)."
-                    )
-                }
+                    ))
             }
             Problem::NotForYourRole { class } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "вашата роля не може да записва данни от клас „{class}“; оставете полето празно или помолете лекар или медицинска сестра."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "your role may not record {class} data; leave it empty or ask a doctor or nurse."
-                    )
-                }
+                    ))
             }
             Problem::ReferralCodeFormat => {
-                if bg {
-                    "кодът е от вида 07-00042-3 (само цифри); проверете го.".into()
-                } else {
-                    "a code looks like 07-00042-3 (digits only); check it.".into()
-                }
+                lang.pick("кодът е от вида 07-00042-3 (само цифри); проверете го.".into(), "a code looks like 07-00042-3 (digits only); check it.".into())
             }
             Problem::ReferralCodeCheckDigit => {
-                if bg {
-                    "последната (контролна) цифра не съвпада — вероятно има грешна или разменена цифра.".into()
-                } else {
-                    "the last (check) digit does not match — a digit is probably wrong or swapped."
-                        .into()
-                }
+                lang.pick("последната (контролна) цифра не съвпада — вероятно има грешна или разменена цифра.".into(), "the last (check) digit does not match — a digit is probably wrong or swapped."
+                        .into())
             }
             Problem::StatusTransition { from, to } => {
-                if bg {
-                    format!("направление със статус „{from}“ не може да стане „{to}“.")
-                } else {
-                    format!("a referral in status \"{from}\" cannot become \"{to}\".")
-                }
+                lang.pick(format!("направление със статус „{from}“ не може да стане „{to}“."), format!("a referral in status \"{from}\" cannot become \"{to}\"."))
             }
         };
         format!("{label}: {text}")
@@ -485,7 +401,6 @@ pub enum Concern {
 impl Warning {
     pub fn message(&self, lang: Lang) -> String {
         let label = self.field.label(lang);
-        let bg = lang == Lang::Bg;
         let text = match &self.concern {
             Concern::Unusual {
                 value,
@@ -493,30 +408,18 @@ impl Warning {
                 high,
                 unit,
             } => {
-                if bg {
-                    format!(
+                lang.pick(format!(
                         "{value} {unit} е необичайна стойност (обичайно {low}–{high} {unit}); уверете се, че е вярна."
-                    )
-                } else {
-                    format!(
+                    ), format!(
                         "{value} {unit} is unusual (usually {low}–{high} {unit}); make sure it is right."
-                    )
-                }
+                    ))
             }
             Concern::VeryOld { age } => {
-                if bg {
-                    format!("възрастта е {age} години; проверете годината на раждане.")
-                } else {
-                    format!("the age is {age} years; check the birth year.")
-                }
+                lang.pick(format!("възрастта е {age} години; проверете годината на раждане."), format!("the age is {age} years; check the birth year."))
             }
             Concern::NoIdentifier => {
-                if bg {
-                    "няма ЕГН, ЛНЧ или телефон — при следващо посещение търсете по име и година."
-                        .into()
-                } else {
-                    "no EGN, LNCh or phone — next time, search by name and birth year.".into()
-                }
+                lang.pick("няма ЕГН, ЛНЧ или телефон — при следващо посещение търсете по име и година."
+                        .into(), "no EGN, LNCh or phone — next time, search by name and birth year.".into())
             }
         };
         format!("{label}: {text}")

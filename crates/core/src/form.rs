@@ -11,7 +11,7 @@ use crate::screening::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct VisitForm {
     /// reactive | non-reactive | invalid; empty = no HIV test.

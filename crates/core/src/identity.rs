@@ -3,7 +3,7 @@
 //! when one is given it must be right, because it is how a person is found again.
 
 use crate::error::{Field, Problem, ValidationError};
-use crate::person::Sex;
+use crate::sex::Sex;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;

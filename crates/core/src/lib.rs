@@ -12,6 +12,9 @@ pub mod person;
 pub mod referral;
 pub mod rules;
 pub mod screening;
+pub mod sex;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod translit;
 pub mod visit;
 
@@ -36,3 +39,57 @@ pub use screening::{
     HivAssay, HivTest, RapidResult, ScreeningKind, Screenings, TbScreen,
 };
 pub use visit::Visit;
+
+#[cfg(test)]
+mod spelling {
+    //! Each enum's text spelling (`as_str`/`parse`) and its serde spelling are the same word,
+    //! so the API, the query tables and the documents can never drift apart.
+    use super::*;
+    use serde::Serialize;
+
+    fn serde_word<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_str()
+            .expect("a unit variant serializes as a string")
+            .to_string()
+    }
+
+    #[test]
+    fn as_str_is_the_serde_word_and_parses_back() {
+        for &r in Role::ALL {
+            assert_eq!(r.as_str(), serde_word(r));
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for &c in AccessClass::ALL {
+            assert_eq!(c.as_str(), serde_word(c));
+            assert_eq!(AccessClass::parse(c.as_str()), Some(c));
+            assert_eq!(AccessClass::from_code(c.code()), Some(c));
+        }
+        for &k in ScreeningKind::ALL {
+            assert_eq!(k.as_str(), serde_word(k));
+            assert_eq!(ScreeningKind::parse(k.as_str()), Some(k));
+        }
+        for &u in Urgency::ALL {
+            assert_eq!(u.as_str(), serde_word(u));
+            assert_eq!(Urgency::parse(u.as_str()).unwrap(), u);
+            assert_eq!(Urgency::from_rank(i64::from(u.rank())), Some(u));
+        }
+        for &s in ReferralStatus::ALL {
+            assert_eq!(s.as_str(), serde_word(s));
+            assert_eq!(ReferralStatus::parse(s.as_str()).unwrap(), s);
+        }
+        for &a in <AuditAction as strum::VariantArray>::VARIANTS {
+            assert_eq!(a.as_str(), serde_word(a));
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        for &c in <ConsentState as strum::VariantArray>::VARIANTS {
+            assert_eq!(c.as_str(), serde_word(c));
+        }
+        for s in [Sex::M, Sex::F] {
+            assert_eq!(s.as_str(), serde_word(s));
+        }
+        assert_eq!(Urgency::from_rank(4), None);
+        assert_eq!(Role::parse("admin"), None);
+    }
+}

@@ -4,6 +4,7 @@
 
 use crate::error::{Checked, Checker, Concern, Field, Problem, ValidationErrors};
 use crate::identity::{Egn, Lnch, Phone};
+pub use crate::sex::Sex;
 use crate::translit;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,35 +13,6 @@ use uuid::Uuid;
 const NAME_MAX: usize = 60;
 const TEXT_MAX: usize = 200;
 const EARLIEST_BIRTH_YEAR: i32 = 1900;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Sex {
-    M,
-    F,
-}
-
-impl Sex {
-    pub fn parse(input: &str) -> Result<Sex, crate::ValidationError> {
-        match input.trim().to_lowercase().as_str() {
-            "m" | "м" | "male" | "мъж" => Ok(Sex::M),
-            "f" | "ж" | "female" | "жена" => Ok(Sex::F),
-            other => Err(crate::ValidationError::new(
-                Field::Sex,
-                Problem::UnknownValue {
-                    input: other.to_string(),
-                    expected: "M|F (М|Ж)",
-                },
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::M => "M",
-            Sex::F => "F",
-        }
-    }
-}
 
 /// Exact when known from a document or ЕГН; otherwise the year the person or the team
 /// estimates.
@@ -77,11 +49,29 @@ pub enum Documents {
     NoDocuments,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ConsentState {
     Given,
     Withdrawn,
+}
+
+impl ConsentState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Consent to processing personal data (GDPR art. 9), with who recorded it and when.
@@ -171,7 +161,7 @@ impl Person {
 }
 
 /// A person as typed into the form or the command line, before validation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct PersonDraft {
     pub given_name: String,

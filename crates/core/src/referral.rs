@@ -9,8 +9,24 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Urgency {
     Routine,
     Priority,
@@ -19,49 +35,46 @@ pub enum Urgency {
 }
 
 impl Urgency {
-    pub const ALL: [Urgency; 4] = [
-        Urgency::Routine,
-        Urgency::Priority,
-        Urgency::SameDay,
-        Urgency::Emergency,
-    ];
+    /// Least urgent first: an urgency's rank is its index here.
+    pub const ALL: &'static [Urgency] = <Urgency as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::Routine => "routine",
-            Urgency::Priority => "priority",
-            Urgency::SameDay => "same_day",
-            Urgency::Emergency => "emergency",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Result<Urgency, ValidationError> {
         let s = s.trim().to_lowercase().replace('-', "_");
-        Urgency::ALL
-            .into_iter()
-            .find(|u| u.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    Field::ReferralUrgency,
-                    Problem::UnknownValue {
-                        input: s,
-                        expected: "routine | priority | same_day | emergency",
-                    },
-                )
-            })
+        s.parse().map_err(|_| {
+            ValidationError::new(
+                Field::ReferralUrgency,
+                Problem::UnknownValue {
+                    input: s,
+                    expected: "routine | priority | same_day | emergency",
+                },
+            )
+        })
+    }
+
+    /// 0 (routine) to 3 (emergency), as the query table keeps it for sorting.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Urgency> {
+        usize::try_from(rank)
+            .ok()
+            .and_then(|r| Urgency::ALL.get(r))
+            .copied()
     }
 
     pub fn label(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Urgency::Routine, Lang::Bg) => "планово",
-            (Urgency::Priority, Lang::Bg) => "приоритетно (до 7 дни)",
-            (Urgency::SameDay, Lang::Bg) => "още днес",
-            (Urgency::Emergency, Lang::Bg) => "спешно (112)",
-            (Urgency::Routine, Lang::En) => "routine",
-            (Urgency::Priority, Lang::En) => "priority (within 7 days)",
-            (Urgency::SameDay, Lang::En) => "same day",
-            (Urgency::Emergency, Lang::En) => "emergency (112)",
-        }
+        let (bg, en) = match self {
+            Urgency::Routine => ("планово", "routine"),
+            Urgency::Priority => ("приоритетно (до 7 дни)", "priority (within 7 days)"),
+            Urgency::SameDay => ("още днес", "same day"),
+            Urgency::Emergency => ("спешно (112)", "emergency (112)"),
+        };
+        lang.pick(bg, en)
     }
 }
 
@@ -210,10 +223,7 @@ impl Destination {
     }
 
     pub fn label(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Bg => self.row().2,
-            Lang::En => self.row().3,
-        }
+        lang.pick(self.row().2, self.row().3)
     }
 
     pub fn parse(slug: &str) -> Result<Destination, ValidationError> {
@@ -244,6 +254,10 @@ impl<'de> Deserialize<'de> for Destination {
 }
 
 /// Why the person is referred: a screening finding, or a need the team saw.
+///
+/// Spelled as text by [`ReferralReason::as_str`] (`screening:hiv`, `social`…) everywhere
+/// but inside documents, which keep serde's shape (`{"screening": "hiv"}`, `"social"`): every
+/// version of the app on every device must read every document written so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralReason {
@@ -254,7 +268,99 @@ pub enum ReferralReason {
     Education,
 }
 
+/// The reasons that are not a screening, with their spelling and labels.
+const NEEDS: [(ReferralReason, &str, &str, &str); 4] = [
+    (
+        ReferralReason::Social,
+        "social",
+        "социална помощ",
+        "social support",
+    ),
+    (
+        ReferralReason::Legal,
+        "legal",
+        "правна помощ",
+        "legal support",
+    ),
+    (
+        ReferralReason::Psychological,
+        "psychological",
+        "психологическа подкрепа",
+        "psychological support",
+    ),
+    (
+        ReferralReason::Education,
+        "education",
+        "образование",
+        "education",
+    ),
+];
+
+/// Prefix of a screening reason's spelling: `screening:<kind>`.
+const SCREENING_PREFIX: &str = "screening:";
+
 impl ReferralReason {
+    /// Every reason: one per screening kind, then the team's needs.
+    pub fn all() -> impl Iterator<Item = ReferralReason> {
+        ScreeningKind::ALL
+            .iter()
+            .map(|k| ReferralReason::Screening(*k))
+            .chain(NEEDS.iter().map(|n| n.0))
+    }
+
+    /// The reason as text: `screening:<kind>` (e.g. `screening:hiv`), or social | legal |
+    /// psychological | education. The API, the query table and the CLI all use this.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            // One static spelling per kind, so callers need not allocate.
+            ReferralReason::Screening(kind) => match kind {
+                ScreeningKind::Hiv => "screening:hiv",
+                ScreeningKind::Glucose => "screening:glucose",
+                ScreeningKind::Hba1c => "screening:hba1c",
+                ScreeningKind::Tb => "screening:tb_symptoms",
+                ScreeningKind::BloodPressure => "screening:blood_pressure",
+                ScreeningKind::Body => "screening:body",
+                ScreeningKind::HepatitisB => "screening:hepatitis_b",
+                ScreeningKind::HepatitisC => "screening:hepatitis_c",
+            },
+            need => NEEDS
+                .iter()
+                .find(|n| n.0 == need)
+                .expect("every need has a row")
+                .1,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<ReferralReason, ValidationError> {
+        let s = s.trim();
+        let parsed = match s.strip_prefix(SCREENING_PREFIX) {
+            Some(kind) => ScreeningKind::parse(kind).map(ReferralReason::Screening),
+            None => NEEDS.iter().find(|n| n.1 == s).map(|n| n.0),
+        };
+        parsed.ok_or_else(|| {
+            ValidationError::new(
+                Field::ReferralReason,
+                Problem::UnknownValue {
+                    input: s.to_string(),
+                    expected: "screening:<kind> | social | legal | psychological | education",
+                },
+            )
+        })
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            ReferralReason::Screening(kind) => kind.label(lang),
+            need => {
+                let row = NEEDS
+                    .iter()
+                    .find(|n| n.0 == need)
+                    .expect("every need has a row");
+                lang.pick(row.2, row.3)
+            }
+        }
+    }
+
     /// A referral reveals its reason, so it is read under the reason's class: a referral for
     /// HIV confirmatory testing is as sensitive as the HIV result.
     pub fn access_class(self) -> AccessClass {
@@ -267,8 +373,22 @@ impl ReferralReason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReferralStatus {
     Issued,
     Attended,
@@ -278,31 +398,34 @@ pub enum ReferralStatus {
 }
 
 impl ReferralStatus {
+    pub const ALL: &'static [ReferralStatus] = <ReferralStatus as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReferralStatus::Issued => "issued",
-            ReferralStatus::Attended => "attended",
-            ReferralStatus::Completed => "completed",
-            ReferralStatus::Declined => "declined",
-            ReferralStatus::LostToFollowUp => "lost_to_follow_up",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Result<ReferralStatus, ValidationError> {
-        use ReferralStatus::*;
         let s = s.trim().to_lowercase().replace('-', "_");
-        [Issued, Attended, Completed, Declined, LostToFollowUp]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    Field::ReferralStatus,
-                    Problem::UnknownValue {
-                        input: s,
-                        expected: "issued | attended | completed | declined | lost_to_follow_up",
-                    },
-                )
-            })
+        s.parse().map_err(|_| {
+            ValidationError::new(
+                Field::ReferralStatus,
+                Problem::UnknownValue {
+                    input: s,
+                    expected: "issued | attended | completed | declined | lost_to_follow_up",
+                },
+            )
+        })
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (bg, en) = match self {
+            ReferralStatus::Issued => ("издадено", "issued"),
+            ReferralStatus::Attended => ("явил се", "attended"),
+            ReferralStatus::Completed => ("приключено", "completed"),
+            ReferralStatus::Declined => ("отказано", "declined"),
+            ReferralStatus::LostToFollowUp => ("без връзка", "lost to follow-up"),
+        };
+        lang.pick(bg, en)
     }
 
     /// Still waiting for the person to arrive.
@@ -548,6 +671,23 @@ mod tests {
             Destination::parse("moon").unwrap_err().field,
             Field::ReferralDestination
         );
+    }
+
+    #[test]
+    fn every_reason_reads_back_from_its_spelling() {
+        let all: Vec<ReferralReason> = ReferralReason::all().collect();
+        assert_eq!(all.len(), ScreeningKind::ALL.len() + 4);
+        for r in all {
+            assert_eq!(ReferralReason::parse(r.as_str()).unwrap(), r);
+            assert!(!r.label(Lang::Bg).is_empty() && !r.label(Lang::En).is_empty());
+        }
+        assert_eq!(
+            ReferralReason::Screening(ScreeningKind::Tb).as_str(),
+            "screening:tb_symptoms"
+        );
+        let e = ReferralReason::parse("screening:flu").unwrap_err();
+        assert_eq!(e.field, Field::ReferralReason);
+        assert!(ReferralReason::parse("hiv").is_err());
     }
 
     #[test]

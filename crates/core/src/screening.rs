@@ -10,9 +10,24 @@ use std::collections::BTreeMap;
 pub const GLUCOSE_MG_DL_PER_MMOL_L: f64 = 18.016;
 
 /// Who may read a piece of data. The document model follows it: one document per visit and
-/// class, so sync can leave out whole documents a device's users may not see (#6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// class, so sync can leave out whole documents a device's users may not see.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AccessClass {
     /// Demographics, visit header, glucose, HbA1c, blood pressure, body measures.
     General,
@@ -26,24 +41,15 @@ pub enum AccessClass {
 }
 
 impl AccessClass {
-    pub const ALL: [AccessClass; 6] = [
-        AccessClass::General,
-        AccessClass::Hiv,
-        AccessClass::Hepatitis,
-        AccessClass::Tuberculosis,
-        AccessClass::Psychology,
-        AccessClass::Legal,
-    ];
+    /// In code order: a class's code is its index here.
+    pub const ALL: &'static [AccessClass] = <AccessClass as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            AccessClass::General => "general",
-            AccessClass::Hiv => "hiv",
-            AccessClass::Hepatitis => "hepatitis",
-            AccessClass::Tuberculosis => "tuberculosis",
-            AccessClass::Psychology => "psychology",
-            AccessClass::Legal => "legal",
-        }
+        self.into()
+    }
+
+    pub fn parse(s: &str) -> Option<AccessClass> {
+        s.parse().ok()
     }
 
     pub fn code(self) -> u8 {
@@ -55,13 +61,29 @@ impl AccessClass {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ScreeningKind {
     Hiv,
     Glucose,
     Hba1c,
     #[serde(rename = "tb_symptoms")]
+    #[strum(serialize = "tb_symptoms")]
     Tb,
     BloodPressure,
     Body,
@@ -82,32 +104,14 @@ impl ScreeningKind {
         }
     }
 
+    pub const ALL: &'static [ScreeningKind] = <ScreeningKind as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            ScreeningKind::Hiv => "hiv",
-            ScreeningKind::Glucose => "glucose",
-            ScreeningKind::Hba1c => "hba1c",
-            ScreeningKind::Tb => "tb_symptoms",
-            ScreeningKind::BloodPressure => "blood_pressure",
-            ScreeningKind::Body => "body",
-            ScreeningKind::HepatitisB => "hepatitis_b",
-            ScreeningKind::HepatitisC => "hepatitis_c",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<ScreeningKind> {
-        [
-            ScreeningKind::Hiv,
-            ScreeningKind::Glucose,
-            ScreeningKind::Hba1c,
-            ScreeningKind::Tb,
-            ScreeningKind::BloodPressure,
-            ScreeningKind::Body,
-            ScreeningKind::HepatitisB,
-            ScreeningKind::HepatitisC,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     /// The screening a form field belongs to, if any.
@@ -124,32 +128,17 @@ impl ScreeningKind {
     }
 
     pub fn label(self, lang: crate::Lang) -> &'static str {
-        match lang {
-            crate::Lang::Bg => self.label_bg(),
-            crate::Lang::En => match self {
-                ScreeningKind::Hiv => "HIV rapid test",
-                ScreeningKind::Glucose => "Blood glucose",
-                ScreeningKind::Hba1c => "HbA1c",
-                ScreeningKind::Tb => "TB symptom screen",
-                ScreeningKind::BloodPressure => "Blood pressure",
-                ScreeningKind::Body => "Weight and height",
-                ScreeningKind::HepatitisB => "Hepatitis B (HBsAg)",
-                ScreeningKind::HepatitisC => "Hepatitis C (anti-HCV)",
-            },
-        }
-    }
-
-    pub fn label_bg(self) -> &'static str {
-        match self {
-            ScreeningKind::Hiv => "ХИВ бърз тест",
-            ScreeningKind::Glucose => "Кръвна захар",
-            ScreeningKind::Hba1c => "HbA1c",
-            ScreeningKind::Tb => "Туберкулоза — симптоми",
-            ScreeningKind::BloodPressure => "Кръвно налягане",
-            ScreeningKind::Body => "Тегло и ръст",
-            ScreeningKind::HepatitisB => "Хепатит B (HBsAg)",
-            ScreeningKind::HepatitisC => "Хепатит C (anti-HCV)",
-        }
+        let (bg, en) = match self {
+            ScreeningKind::Hiv => ("ХИВ бърз тест", "HIV rapid test"),
+            ScreeningKind::Glucose => ("Кръвна захар", "Blood glucose"),
+            ScreeningKind::Hba1c => ("HbA1c", "HbA1c"),
+            ScreeningKind::Tb => ("Туберкулоза — симптоми", "TB symptom screen"),
+            ScreeningKind::BloodPressure => ("Кръвно налягане", "Blood pressure"),
+            ScreeningKind::Body => ("Тегло и ръст", "Weight and height"),
+            ScreeningKind::HepatitisB => ("Хепатит B (HBsAg)", "Hepatitis B (HBsAg)"),
+            ScreeningKind::HepatitisC => ("Хепатит C (anti-HCV)", "Hepatitis C (anti-HCV)"),
+        };
+        lang.pick(bg, en)
     }
 }
 
@@ -178,6 +167,15 @@ impl RapidResult {
                 },
             )),
         }
+    }
+
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        let (bg, en) = match self {
+            RapidResult::Reactive => ("реактивен", "reactive"),
+            RapidResult::NonReactive => ("нереактивен", "non-reactive"),
+            RapidResult::Invalid => ("невалиден", "invalid"),
+        };
+        lang.pick(bg, en)
     }
 }
 

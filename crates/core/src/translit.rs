@@ -49,10 +49,6 @@ fn latin_of(lower: char) -> Option<&'static str> {
         .map(|(_, l)| *l)
 }
 
-fn is_cyrillic(c: char) -> bool {
-    ('\u{0400}'..='\u{04FF}').contains(&c)
-}
-
 /// Transliterates Bulgarian Cyrillic into Latin by the streamlined system; anything else
 /// passes through unchanged. Capitals follow the word: "Жечков" → "Zhechkov",
 /// "ЖЕЧКОВ" → "ZHECHKOV".
@@ -110,11 +106,6 @@ pub fn to_latin(text: &str) -> String {
         i += 1;
     }
     out
-}
-
-/// Whether the text has any Cyrillic letter.
-pub fn has_cyrillic(text: &str) -> bool {
-    text.chars().any(is_cyrillic)
 }
 
 /// Latin letters with diacritics that appear in Turkish and Romani spellings of names.

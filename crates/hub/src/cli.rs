@@ -541,7 +541,7 @@ pub fn main_entry() -> Result<()> {
                     "  {}  {}  {}{}",
                     h.at.with_timezone(&chrono_tz::Europe::Sofia)
                         .format("%d.%m.%Y %H:%M"),
-                    h.status,
+                    h.status.as_str(),
                     h.by,
                     h.note
                         .as_deref()

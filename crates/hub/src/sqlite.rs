@@ -806,7 +806,10 @@ impl HubStorage for SqliteHub {
         request: kabinet_service::Request,
     ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError> {
         let op = request.name();
-        let answer = self.staff_call(|store| kabinet_service::handle(store, ctx, request))?;
+        let answer = self.staff_call(|store| {
+            kabinet_service::handle(store, ctx, request)
+                .map(|r| serde_json::to_value(r).expect("a response serializes"))
+        })?;
         // Requests the access matrix refused are on the record, as devices' are.
         let refused = match &answer {
             Err(kabinet_service::ServiceError::Hidden { id, class, .. }) => {

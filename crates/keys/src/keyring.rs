@@ -73,6 +73,54 @@ pub enum LoginError {
     Keyring(String),
 }
 
+impl LoginError {
+    /// The login form's field the error belongs beside (`user` or `secret`), if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            LoginError::UnknownUser(_) | LoginError::Disabled(_) => Some("user"),
+            LoginError::Locked(_) | LoginError::Wait { .. } | LoginError::WrongSecret { .. } => {
+                Some("secret")
+            }
+            LoginError::Keyring(_) => None,
+        }
+    }
+
+    /// What the user is told, in their language, with what to do.
+    pub fn message(&self, lang: kabinet_core::Lang) -> String {
+        match self {
+            LoginError::UnknownUser(_) => lang
+                .pick(
+                    "Потребител: няма такъв на това устройство; изберете от списъка (новите идват със синхронизация).",
+                    "User: not on this device; pick one from the list (new users arrive by sync).",
+                )
+                .into(),
+            LoginError::Disabled(_) => lang
+                .pick(
+                    "Потребителят е деактивиран от Хъба.",
+                    "This user was disabled at the hub.",
+                )
+                .into(),
+            LoginError::Locked(_) => lang
+                .pick(
+                    "Потребителят е заключен след твърде много грешни опити; администратор в Хъба трябва да го нулира.",
+                    "Locked after too many wrong tries; a hub admin must reset the user.",
+                )
+                .into(),
+            LoginError::Wait { seconds } => lang.pick(
+                format!("Твърде много грешни опити; изчакайте {seconds} с и опитайте отново."),
+                format!("Too many wrong tries; wait {seconds} s and try again."),
+            ),
+            LoginError::WrongSecret { tries_left } => lang.pick(
+                format!("Грешна парола или ПИН; остават {tries_left} опита преди заключване."),
+                format!(
+                    "Wrong password or PIN; {tries_left} tries left before the user is locked."
+                ),
+            ),
+            LoginError::Keyring(m) => m.clone(),
+        }
+    }
+}
+
 /// What a successful login gives: the store key and who logged in.
 pub struct Unlocked {
     pub store_key: Zeroizing<Vec<u8>>,
@@ -80,7 +128,7 @@ pub struct Unlocked {
 }
 
 /// A user as the login screen lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct UserSummary {
     pub name: String,
     pub display_name: String,

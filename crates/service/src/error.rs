@@ -30,7 +30,7 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct FieldMessage {
     /// The form field's key (core's `Field::key`).
     pub field: String,
@@ -58,7 +58,7 @@ impl FieldMessage {
 }
 
 /// The JSON body of a refused request, the same over Tauri and HTTP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ErrorBody {
     /// invalid | egn_taken | possible_duplicates | not_found | bad_request | store |
     /// locked | unauthorized | …

@@ -20,8 +20,8 @@ use kabinet_core::{
     StatusChange, Urgency, ValidationError, Visit, VisitForm, rules,
 };
 use kabinet_store::{Origin, PersonHit, Store};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// Who is asking, in which language, and when (core and this crate have no clock of their
@@ -51,21 +51,8 @@ impl Context {
     }
 }
 
-/// The class a referral is read under, from its reason as the query table stores it.
-pub fn reason_class(reason: &str) -> kabinet_core::AccessClass {
-    use kabinet_core::AccessClass;
-    match kabinet_core::ScreeningKind::parse(reason) {
-        Some(kind) => kind.access_class(),
-        None => match reason {
-            "psychological" => AccessClass::Psychology,
-            "legal" => AccessClass::Legal,
-            _ => AccessClass::General,
-        },
-    }
-}
-
 /// One call from a screen: the language it wants messages in, and the request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
 pub struct Call {
     #[serde(default)]
     pub lang: Lang,
@@ -74,7 +61,7 @@ pub struct Call {
 }
 
 /// A referral the specialist confirmed (from a suggestion) or added.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct ReferralChoice {
     /// `screening:<kind>` (e.g. `screening:hiv`), or social | legal | psychological | education.
     pub reason: String,
@@ -84,8 +71,9 @@ pub struct ReferralChoice {
     pub urgency: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(tag = "op", content = "args", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Request {
     /// One search box: Cyrillic or Latin name, ЕГН, ЛНЧ or phone.
     Search {
@@ -115,11 +103,17 @@ pub enum Request {
     /// Save a visit and the confirmed referrals in one transaction.
     SaveVisit {
         person_id: Uuid,
+        /// When the visit took place, if not now (a visit entered later from paper); never
+        /// in the future.
+        #[serde(default)]
+        #[ts(optional)]
+        at: Option<DateTime<Utc>>,
         #[serde(default)]
         form: VisitForm,
         #[serde(default)]
         notes: String,
         #[serde(default)]
+        #[ts(optional)]
         place: Option<String>,
         #[serde(default)]
         referrals: Vec<ReferralChoice>,
@@ -127,6 +121,7 @@ pub enum Request {
     /// The visits of a day (Sofia time) and the open referrals, overdue first.
     Today {
         #[serde(default)]
+        #[ts(optional)]
         day: Option<NaiveDate>,
     },
     /// Every referral destination with its label.
@@ -148,6 +143,7 @@ pub enum Request {
     /// The ids of the referrals issued on a day: "print today's slips".
     IssuedOn {
         #[serde(default)]
+        #[ts(optional)]
         day: Option<NaiveDate>,
     },
     /// Drafts of forms, kept in the encrypted store so an unfinished visit survives a
@@ -169,71 +165,131 @@ pub enum Request {
 }
 
 const SEARCH_LIMIT: usize = 30;
-const DRAFT_PREFIX: &str = "draft.";
+use kabinet_store::meta::DRAFT_PREFIX;
 const DRAFT_MAX_BYTES: usize = 64 * 1024;
 
 /// Runs one request; the answer is the JSON the screen renders.
 impl Request {
     /// The operation's name, as the call names it (`person_record`, …).
     pub fn name(&self) -> &'static str {
-        match self {
-            Request::Search { .. } => "search",
-            Request::CheckPerson { .. } => "check_person",
-            Request::RegisterPerson { .. } => "register_person",
-            Request::PersonRecord { .. } => "person_record",
-            Request::CheckVisit { .. } => "check_visit",
-            Request::SaveVisit { .. } => "save_visit",
-            Request::Today { .. } => "today",
-            Request::Destinations {} => "destinations",
-            Request::ReferralByCode { .. } => "referral_by_code",
-            Request::Referral { .. } => "referral",
-            Request::UpdateReferral { .. } => "update_referral",
-            Request::FollowUp {} => "follow_up",
-            Request::IssuedOn { .. } => "issued_on",
-            Request::SaveDraft { .. } => "save_draft",
-            Request::LoadDraft { .. } => "load_draft",
-            Request::DeleteDraft { .. } => "delete_draft",
-            Request::WithdrawConsent { .. } => "withdraw_consent",
-        }
+        self.into()
+    }
+
+    /// Whether the request changes records others should receive (the app then syncs right
+    /// away). Drafts stay on the device.
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Request::RegisterPerson { .. }
+                | Request::SaveVisit { .. }
+                | Request::UpdateReferral { .. }
+                | Request::WithdrawConsent { .. }
+        )
     }
 }
 
-pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Value, ServiceError> {
+/// Declares [`Response`] with one variant per operation, named as its request is, and the
+/// table that ties each operation's name to its answer's TypeScript type: the compiler
+/// checks that `handle` answers each request with its own variant's type, and the UI's
+/// generated `Responses` type comes from the same line.
+macro_rules! responses {
+    ($($(#[$doc:meta])* $variant:ident($op:literal, $answer:ty),)*) => {
+        /// The answer to a request. It is serialized as the bare answer (the same JSON over
+        /// Tauri and HTTP).
+        #[derive(Debug, Serialize)]
+        #[serde(untagged)]
+        pub enum Response {
+            $($(#[$doc])* $variant($answer),)*
+        }
+
+        impl Response {
+            /// Each operation's name with its answer's TypeScript type, for the UI's
+            /// generated `Responses`.
+            pub fn typescript_answers(cfg: &ts_rs::Config) -> Vec<(&'static str, String)> {
+                vec![$(($op, <$answer as ts_rs::TS>::name(cfg)),)*]
+            }
+
+            /// The answers' types, for the generator to declare.
+            pub fn visit_answer_types(visitor: &mut impl ts_rs::TypeVisitor) {
+                $(visitor.visit::<$answer>();)*
+            }
+        }
+    };
+}
+
+responses! {
+    Search("search", Vec<PersonHit>),
+    CheckPerson("check_person", PersonCheck),
+    RegisterPerson("register_person", Registered),
+    PersonRecord("person_record", PersonRecord),
+    CheckVisit("check_visit", VisitCheck),
+    SaveVisit("save_visit", SavedVisit),
+    Today("today", Today),
+    Destinations("destinations", Vec<DestinationView>),
+    ReferralByCode("referral_by_code", referrals::ReferralDetail),
+    Referral("referral", referrals::ReferralDetail),
+    UpdateReferral("update_referral", referrals::ReferralDetail),
+    FollowUp("follow_up", Vec<ReferralView>),
+    IssuedOn("issued_on", Vec<Uuid>),
+    /// Saved: nothing to show (`null`).
+    SaveDraft("save_draft", ()),
+    /// A draft as it was saved, or nothing.
+    LoadDraft("load_draft", Option<Value>),
+    /// Deleted: nothing to show (`null`).
+    DeleteDraft("delete_draft", ()),
+    WithdrawConsent("withdraw_consent", PersonRecord),
+}
+
+pub fn handle(
+    store: &mut Store,
+    ctx: &Context,
+    request: Request,
+) -> Result<Response, ServiceError> {
     // Every local write of this call is audited as this user's (in the write's transaction).
     store.set_audit_user(Some(ctx.user.clone()));
-    let value = match request {
-        Request::Search { query } => json!(search(store, &query)?),
-        Request::CheckPerson { draft } => json!(check_person(store, ctx, &draft)?),
+    let response = match request {
+        Request::Search { query } => Response::Search(search(store, &query)?),
+        Request::CheckPerson { draft } => Response::CheckPerson(check_person(store, ctx, &draft)?),
         Request::RegisterPerson {
             draft,
             not_a_duplicate,
-        } => json!(register_person(store, ctx, &draft, not_a_duplicate)?),
+        } => Response::RegisterPerson(register_person(store, ctx, &draft, not_a_duplicate)?),
         Request::PersonRecord { id } => {
             let record = person_record(store, ctx, id)?;
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
-            json!(record)
+            Response::PersonRecord(record)
         }
-        Request::CheckVisit { form } => json!(check_visit(ctx, &form)),
+        Request::CheckVisit { form } => Response::CheckVisit(check_visit(ctx, &form)),
         Request::SaveVisit {
             person_id,
+            at,
             form,
             notes,
             place,
             referrals,
-        } => json!(save_visit(
-            store, ctx, person_id, &form, notes, place, &referrals
+        } => Response::SaveVisit(save_visit(
+            store,
+            ctx,
+            &VisitInput {
+                person_id,
+                at,
+                form: &form,
+                notes,
+                place,
+                choices: &referrals,
+            },
         )?),
-        Request::Today { day } => json!(today(store, ctx, day)?),
-        Request::Destinations {} => json!(destinations(ctx.lang)),
+        Request::Today { day } => Response::Today(today(store, ctx, day)?),
+        Request::Destinations {} => Response::Destinations(destinations(ctx.lang)),
         Request::ReferralByCode { code } => {
             let detail = referrals::by_code(store, ctx, &code)?;
             audit_view(
                 store,
                 &detail.view.id.to_string(),
                 "referral",
-                &[reason_class(&detail.view.reason)],
+                &[detail.view.access_class],
             )?;
-            json!(detail)
+            Response::ReferralByCode(detail)
         }
         Request::Referral { id } => {
             let detail = referrals::detail(store, ctx, id)?;
@@ -241,18 +297,20 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
                 store,
                 &id.to_string(),
                 "referral",
-                &[reason_class(&detail.view.reason)],
+                &[detail.view.access_class],
             )?;
-            json!(detail)
+            Response::Referral(detail)
         }
-        Request::UpdateReferral { update } => json!(referrals::update(store, ctx, &update)?),
-        Request::FollowUp {} => json!(referrals::follow_up(store, ctx)?),
-        Request::IssuedOn { day } => json!(referrals::issued_on(
+        Request::UpdateReferral { update } => {
+            Response::UpdateReferral(referrals::update(store, ctx, &update)?)
+        }
+        Request::FollowUp {} => Response::FollowUp(referrals::follow_up(store, ctx)?),
+        Request::IssuedOn { day } => Response::IssuedOn(referrals::issued_on(
             store,
-            day.unwrap_or_else(|| sofia_today(ctx.now))
+            day.unwrap_or_else(|| sofia_today(ctx.now)),
         )?),
         Request::WithdrawConsent { person_id } => {
-            json!(withdraw_consent(store, ctx, person_id)?)
+            Response::WithdrawConsent(withdraw_consent(store, ctx, person_id)?)
         }
         Request::SaveDraft { key, value } => {
             let text = value.to_string();
@@ -264,20 +322,21 @@ pub fn handle(store: &mut Store, ctx: &Context, request: Request) -> Result<Valu
             store.write(Origin::Local, |w| {
                 w.set_meta(&format!("{DRAFT_PREFIX}{key}"), &text)
             })?;
-            Value::Null
+            Response::SaveDraft(())
         }
-        Request::LoadDraft { key } => store
-            .meta(&format!("{DRAFT_PREFIX}{key}"))?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null),
+        Request::LoadDraft { key } => Response::LoadDraft(
+            store
+                .meta(&format!("{DRAFT_PREFIX}{key}"))?
+                .and_then(|t| serde_json::from_str(&t).ok()),
+        ),
         Request::DeleteDraft { key } => {
             store.write(Origin::Local, |w| {
                 w.delete_meta(&format!("{DRAFT_PREFIX}{key}"))
             })?;
-            Value::Null
+            Response::DeleteDraft(())
         }
     };
-    Ok(value)
+    Ok(response)
 }
 
 /// Records a view of a record when it showed data of a sensitive class (results, psychology
@@ -476,10 +535,10 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     let referrals: Vec<ReferralView> = store
         .referrals_of_person(id)?
         .into_iter()
-        .filter(|r| ctx.can_read(reason_class(&r.reason)))
-        .map(|r| ReferralView::with_days(r, lang, Utc::now(), &days))
+        .filter(|r| ctx.can_read(r.reason.access_class()))
+        .map(|r| ReferralView::with_days(r, lang, ctx.now, &days))
         .collect();
-    sensitive.extend(referrals.iter().map(|r| reason_class(&r.reason)));
+    sensitive.extend(referrals.iter().map(|r| r.access_class));
     sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
         conflicts: store.conflicts(id)?,
@@ -552,37 +611,30 @@ pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
     }
 }
 
-fn parse_reason(reason: &str) -> Result<ReferralReason, ValidationError> {
-    let parsed = match reason.trim() {
-        "social" => Some(ReferralReason::Social),
-        "legal" => Some(ReferralReason::Legal),
-        "psychological" => Some(ReferralReason::Psychological),
-        "education" => Some(ReferralReason::Education),
-        other => other
-            .strip_prefix("screening:")
-            .and_then(kabinet_core::ScreeningKind::parse)
-            .map(ReferralReason::Screening),
-    };
-    parsed.ok_or_else(|| {
-        ValidationError::new(
-            kabinet_core::Field::ReferralDestination,
-            kabinet_core::Problem::UnknownValue {
-                input: reason.to_string(),
-                expected: "screening:<kind> | social | legal | psychological | education",
-            },
-        )
-    })
+/// A visit as a form sends it.
+pub struct VisitInput<'a> {
+    pub person_id: Uuid,
+    /// When it took place, if not now.
+    pub at: Option<DateTime<Utc>>,
+    pub form: &'a VisitForm,
+    pub notes: String,
+    pub place: Option<String>,
+    /// The referrals the specialist confirmed or added.
+    pub choices: &'a [ReferralChoice],
 }
 
 pub fn save_visit(
     store: &mut Store,
     ctx: &Context,
-    person_id: Uuid,
-    form: &VisitForm,
-    notes: String,
-    place: Option<String>,
-    choices: &[ReferralChoice],
+    input: &VisitInput<'_>,
 ) -> Result<SavedVisit, ServiceError> {
+    let VisitInput {
+        person_id,
+        at,
+        form,
+        choices,
+        ..
+    } = *input;
     let screenings = form.screenings().map_err(ServiceError::Invalid)?;
     // A visit never points at nobody.
     store.person(person_id)?;
@@ -591,10 +643,10 @@ pub fn save_visit(
         person_id,
         cabinet: store.settings()?.cabinet,
         specialist: ctx.user.clone(),
-        at: ctx.now,
-        place: place.filter(|p| !p.trim().is_empty()),
+        at: at.unwrap_or(ctx.now),
+        place: input.place.clone().filter(|p| !p.trim().is_empty()),
         screenings,
-        notes,
+        notes: input.notes.clone(),
     };
     let mut errors = Vec::new();
     if let Err(e) = visit.check(ctx.now) {
@@ -623,12 +675,12 @@ pub fn save_visit(
     }
     let mut parsed = Vec::new();
     for c in choices {
-        let reason = parse_reason(&c.reason);
+        let reason = ReferralReason::parse(&c.reason);
         let destination = Destination::parse(&c.destination);
         let urgency = Urgency::parse(&c.urgency);
         match (reason, destination, urgency) {
             (Ok(r), _, _) if !ctx.can_write(r.access_class()) => errors.push(ValidationError::new(
-                kabinet_core::Field::ReferralDestination,
+                kabinet_core::Field::ReferralReason,
                 kabinet_core::Problem::UnknownValue {
                     input: c.reason.clone(),
                     expected: "a referral reason your role may record",
@@ -685,7 +737,7 @@ pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Tod
     let mut referrals: Vec<ReferralView> = store
         .open_referrals(200)?
         .into_iter()
-        .filter(|r| ctx.can_read(reason_class(&r.reason)))
+        .filter(|r| ctx.can_read(r.reason.access_class()))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .collect();
     // Overdue first, then the most urgent, then the oldest.

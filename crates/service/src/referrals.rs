@@ -111,29 +111,28 @@ pub fn issued_on(store: &Store, day: NaiveDate) -> Result<Vec<Uuid>, ServiceErro
     Ok(ids.into_iter().map(|(_, id)| id).collect())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ReferralDetail {
     #[serde(flatten)]
     pub view: ReferralView,
     pub history: Vec<HistoryLine>,
     /// Statuses this referral may move to now.
-    pub next: Vec<String>,
+    pub next: Vec<ReferralStatus>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct HistoryLine {
-    pub status: String,
+    pub status: ReferralStatus,
     pub at: DateTime<Utc>,
     pub by: String,
     pub note: Option<String>,
 }
 
-fn next_statuses(current: ReferralStatus) -> Vec<String> {
-    use ReferralStatus::*;
-    [Attended, Completed, Declined, LostToFollowUp]
-        .into_iter()
+fn next_statuses(current: ReferralStatus) -> Vec<ReferralStatus> {
+    ReferralStatus::ALL
+        .iter()
+        .copied()
         .filter(|s| current.may_become(*s))
-        .map(|s| s.as_str().to_string())
         .collect()
 }
 
@@ -154,7 +153,7 @@ pub fn detail(store: &Store, ctx: &Context, id: Uuid) -> Result<ReferralDetail, 
             .history
             .iter()
             .map(|c| HistoryLine {
-                status: c.status.as_str().to_string(),
+                status: c.status,
                 at: c.at,
                 by: c.by.clone(),
                 note: c.note.clone(),
@@ -177,13 +176,14 @@ pub fn by_code(store: &Store, ctx: &Context, code: &str) -> Result<ReferralDetai
     detail(store, ctx, found.id)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct StatusUpdate {
     pub id: Uuid,
     /// attended | completed | declined | lost_to_follow_up
     pub status: String,
     /// Free text: what happened, the outcome.
     #[serde(default)]
+    #[ts(optional)]
     pub note: Option<String>,
 }
 
@@ -225,7 +225,7 @@ pub fn follow_up(store: &Store, ctx: &Context) -> Result<Vec<ReferralView>, Serv
     let mut due: Vec<ReferralView> = store
         .open_referrals(10_000)?
         .into_iter()
-        .filter(|r| ctx.can_read(crate::reason_class(&r.reason)))
+        .filter(|r| ctx.can_read(r.reason.access_class()))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .filter(|r| r.overdue)
         .collect();

@@ -23,9 +23,14 @@ fn ctx() -> Context {
     }
 }
 
+/// `handle`, answered as the JSON a screen receives.
+fn handle_json(store: &mut Store, ctx: &Context, request: Request) -> Result<Value, ServiceError> {
+    handle(store, ctx, request).map(|r| serde_json::to_value(r).expect("a response serializes"))
+}
+
 fn call(store: &mut Store, request: Value) -> Result<Value, ServiceError> {
     let call: Call = serde_json::from_value(request).expect("a well-formed call");
-    handle(
+    handle_json(
         store,
         &Context {
             lang: call.lang,
@@ -328,10 +333,10 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
         now: Utc::now() + chrono::Duration::days(8),
         ..ctx()
     };
-    let list = handle(&mut s, &later, Request::FollowUp {}).unwrap();
+    let list = handle_json(&mut s, &later, Request::FollowUp {}).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     // ...until it is attended; then it leaves the list, with the outcome in its history.
-    let updated = handle(
+    let updated = handle_json(
         &mut s,
         &later,
         serde_json::from_value::<Call>(json!({"op": "update_referral", "args": {"id": id, "status": "attended", "note": "получи помощ"}}))
@@ -342,11 +347,11 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
     assert_eq!(updated["status"], "attended");
     assert_eq!(updated["history"][1]["note"], "получи помощ");
     assert_eq!(
-        handle(&mut s, &later, Request::FollowUp {}).unwrap(),
+        handle_json(&mut s, &later, Request::FollowUp {}).unwrap(),
         json!([])
     );
     // Attended cannot go back to declined.
-    let err = handle(
+    let err = handle_json(
         &mut s,
         &later,
         serde_json::from_value::<Call>(
@@ -378,7 +383,7 @@ fn hub_staff_see_only_what_their_role_may_read() {
         ..ctx()
     };
     let as_mediator = |s: &mut Store, v: Value| {
-        handle(
+        handle_json(
             s,
             &mediator,
             serde_json::from_value::<Call>(v).unwrap().request,
@@ -525,7 +530,7 @@ fn a_withdrawn_consent_keeps_the_record_minimal_marked_audited_and_off_the_workl
         now: Utc::now() + chrono::Duration::days(8),
         ..ctx()
     };
-    let list = handle(&mut s, &later, Request::FollowUp {}).unwrap();
+    let list = handle_json(&mut s, &later, Request::FollowUp {}).unwrap();
     assert!(list.as_array().unwrap().is_empty());
     // On the audit log, with who did it.
     let log = s.audit_entries(0, 100).unwrap();

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kabinet_core::{
-    Destination, Lang, Person, RapidResult, ScreeningKind, Screenings, Suggestion, Urgency, Visit,
+    Destination, Lang, Person, ReferralReason, ReferralStatus, ScreeningKind, Screenings,
+    Suggestion, Urgency, Visit,
 };
 use kabinet_store::{PersonHit, ReferralSummary, VisitSummary};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use crate::FieldMessage;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PersonCheck {
     pub issues: Vec<FieldMessage>,
     pub warnings: Vec<FieldMessage>,
@@ -22,14 +23,14 @@ pub struct PersonCheck {
     pub duplicates: Vec<PersonHit>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Registered {
     pub id: Uuid,
     pub full_name: String,
     pub latin_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PersonView {
     pub id: Uuid,
     pub full_name: String,
@@ -67,10 +68,7 @@ impl PersonView {
             consent: p.consent.as_ref().map(|c| {
                 format!(
                     "{} {} ({})",
-                    match c.state {
-                        kabinet_core::ConsentState::Given => "given",
-                        kabinet_core::ConsentState::Withdrawn => "withdrawn",
-                    },
+                    c.state.as_str(),
                     c.recorded_at.format("%d.%m.%Y"),
                     c.recorded_by
                 )
@@ -80,24 +78,13 @@ impl PersonView {
 }
 
 /// One screening as a line of the record: "Кръвна захар: 7.4 mmol/L, на гладно".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ScreeningLine {
     pub kind: String,
     pub label: String,
     pub value: String,
     /// A finding that needs attention (reactive test, high value, TB symptoms).
     pub flagged: bool,
-}
-
-fn rapid(r: RapidResult, lang: Lang) -> &'static str {
-    match (r, lang) {
-        (RapidResult::Reactive, Lang::Bg) => "реактивен",
-        (RapidResult::NonReactive, Lang::Bg) => "нереактивен",
-        (RapidResult::Invalid, Lang::Bg) => "невалиден",
-        (RapidResult::Reactive, Lang::En) => "reactive",
-        (RapidResult::NonReactive, Lang::En) => "non-reactive",
-        (RapidResult::Invalid, Lang::En) => "invalid",
-    }
 }
 
 fn num(v: f64) -> String {
@@ -108,7 +95,6 @@ fn num(v: f64) -> String {
 /// The screenings as lines, in the form's order. Flags come from the same rules that suggest
 /// referrals, so the record and the suggestions never disagree.
 pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
-    let bg = lang == Lang::Bg;
     let fired: Vec<ScreeningKind> = kabinet_core::rules::suggest_referrals(s)
         .iter()
         .map(|x| x.reason)
@@ -123,14 +109,12 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
         })
     };
     if let Some(h) = &s.hiv {
-        line(ScreeningKind::Hiv, rapid(h.result, lang).to_string());
+        line(ScreeningKind::Hiv, h.result.label(lang).to_string());
     }
     if let Some(g) = &s.glucose {
-        let fasting = match (g.fasting, bg) {
-            (true, true) => "на гладно",
-            (false, true) => "случайна",
-            (true, false) => "fasting",
-            (false, false) => "random",
+        let fasting = match g.fasting {
+            true => lang.pick("на гладно", "fasting"),
+            false => lang.pick("случайна", "random"),
         };
         line(
             ScreeningKind::Glucose,
@@ -146,7 +130,7 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
     if let Some(bp) = &s.blood_pressure {
         let pulse = bp
             .pulse
-            .map(|p| format!(", {} {p}/min", if bg { "пулс" } else { "pulse" }))
+            .map(|p| format!(", {} {p}/min", lang.pick("пулс", "pulse")))
             .unwrap_or_default();
         line(
             ScreeningKind::BloodPressure,
@@ -162,7 +146,7 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
             parts.push(format!("{} cm", num(h)));
         }
         if let Some(bmi) = b.bmi() {
-            parts.push(format!("{} {}", if bg { "ИТМ" } else { "BMI" }, num(bmi)));
+            parts.push(format!("{} {}", lang.pick("ИТМ", "BMI"), num(bmi)));
         }
         line(ScreeningKind::Body, parts.join(", "));
     }
@@ -177,7 +161,7 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
         ];
         for (on, b, e) in names {
             if on {
-                signs.push(if bg { b } else { e }.to_string());
+                signs.push(lang.pick(b, e).to_string());
             }
         }
         if tb.cough && tb.cough_weeks > 0 {
@@ -185,15 +169,11 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
                 "{} {} {}",
                 signs[0],
                 tb.cough_weeks,
-                if bg { "седм." } else { "wk" }
+                lang.pick("седм.", "wk")
             );
         }
         let value = if signs.is_empty() {
-            (if bg {
-                "без симптоми"
-            } else {
-                "no symptoms"
-            })
+            lang.pick("без симптоми", "no symptoms")
             .to_string()
         } else {
             signs.join(", ")
@@ -201,15 +181,15 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
         line(ScreeningKind::Tb, value);
     }
     if let Some(h) = &s.hepatitis_b {
-        line(ScreeningKind::HepatitisB, rapid(h.result, lang).to_string());
+        line(ScreeningKind::HepatitisB, h.result.label(lang).to_string());
     }
     if let Some(h) = &s.hepatitis_c {
-        line(ScreeningKind::HepatitisC, rapid(h.result, lang).to_string());
+        line(ScreeningKind::HepatitisC, h.result.label(lang).to_string());
     }
     out
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VisitView {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -234,94 +214,13 @@ impl VisitView {
     }
 }
 
-fn status_label(status: &str, lang: Lang) -> String {
-    let bg = lang == Lang::Bg;
-    match status {
-        "issued" => {
-            if bg {
-                "издадено"
-            } else {
-                "issued"
-            }
-        }
-        "attended" => {
-            if bg {
-                "явил се"
-            } else {
-                "attended"
-            }
-        }
-        "completed" => {
-            if bg {
-                "приключено"
-            } else {
-                "completed"
-            }
-        }
-        "declined" => {
-            if bg {
-                "отказано"
-            } else {
-                "declined"
-            }
-        }
-        "lost_to_follow_up" => {
-            if bg {
-                "без връзка"
-            } else {
-                "lost to follow-up"
-            }
-        }
-        other => other,
-    }
-    .to_string()
-}
-
-fn reason_label(reason: &str, lang: Lang) -> String {
-    let bg = lang == Lang::Bg;
-    if let Some(k) = ScreeningKind::parse(reason) {
-        return k.label(lang).to_string();
-    }
-    match reason {
-        "social" => {
-            if bg {
-                "социална помощ"
-            } else {
-                "social support"
-            }
-        }
-        "legal" => {
-            if bg {
-                "правна помощ"
-            } else {
-                "legal support"
-            }
-        }
-        "psychological" => {
-            if bg {
-                "психологическа подкрепа"
-            } else {
-                "psychological support"
-            }
-        }
-        "education" => {
-            if bg {
-                "образование"
-            } else {
-                "education"
-            }
-        }
-        other => other,
-    }
-    .to_string()
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ReferralView {
     pub id: Uuid,
     pub code: String,
     pub person_id: Uuid,
     pub person_name: String,
+    /// As [`ReferralReason::as_str`] spells it: `screening:hiv`, `social`…
     pub reason: String,
     pub reason_label: String,
     pub destination: String,
@@ -329,12 +228,15 @@ pub struct ReferralView {
     pub urgency: Urgency,
     pub urgency_label: String,
     pub urgency_rank: u8,
-    pub status: String,
+    pub status: ReferralStatus,
     pub status_label: String,
     pub issued_at: String,
     /// dd.mm.yyyy by which the person should have arrived.
     pub due: String,
     pub overdue: bool,
+    /// The class its reason puts it in: who may see it (for the audit log).
+    #[serde(skip)]
+    pub access_class: kabinet_core::AccessClass,
 }
 
 impl ReferralView {
@@ -349,14 +251,14 @@ impl ReferralView {
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or(now);
         let due = issued + chrono::Duration::days(i64::from(days.of(r.urgency)));
-        let open = matches!(r.status.as_str(), "issued" | "lost_to_follow_up");
+        let open = r.status.is_open();
         ReferralView {
-            reason_label: reason_label(&r.reason, lang),
+            reason_label: r.reason.label(lang).to_string(),
             destination_label: Destination::parse(&r.destination)
                 .map_or_else(|_| r.destination.clone(), |d| d.label(lang).to_string()),
             urgency_label: r.urgency.label(lang).to_string(),
-            urgency_rank: r.urgency as u8,
-            status_label: status_label(&r.status, lang),
+            urgency_rank: r.urgency.rank(),
+            status_label: r.status.label(lang).to_string(),
             due: due
                 .with_timezone(&chrono_tz::Europe::Sofia)
                 .format("%d.%m.%Y")
@@ -366,7 +268,8 @@ impl ReferralView {
             code: r.code,
             person_id: r.person_id,
             person_name: r.person_name,
-            reason: r.reason,
+            access_class: r.reason.access_class(),
+            reason: r.reason.as_str().to_string(),
             destination: r.destination,
             urgency: r.urgency,
             status: r.status,
@@ -375,7 +278,7 @@ impl ReferralView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PersonRecord {
     pub person: PersonView,
     pub visits: Vec<VisitView>,
@@ -387,7 +290,7 @@ pub struct PersonRecord {
     pub sensitive: Vec<kabinet_core::AccessClass>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SuggestionView {
     /// `screening:<kind>`, as a [`crate::ReferralChoice`] takes it back.
     pub reason: String,
@@ -402,7 +305,7 @@ pub struct SuggestionView {
 impl SuggestionView {
     pub fn of(s: &Suggestion, lang: Lang) -> SuggestionView {
         SuggestionView {
-            reason: format!("screening:{}", s.reason.as_str()),
+            reason: ReferralReason::Screening(s.reason).as_str().to_string(),
             reason_label: s.reason.label(lang).to_string(),
             destination: s.destination.slug().to_string(),
             destination_label: s.destination.label(lang).to_string(),
@@ -413,7 +316,7 @@ impl SuggestionView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VisitCheck {
     pub issues: Vec<FieldMessage>,
     pub warnings: Vec<FieldMessage>,
@@ -421,7 +324,7 @@ pub struct VisitCheck {
     pub suggestions: Vec<SuggestionView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct IssuedReferral {
     pub id: Uuid,
     pub code: String,
@@ -429,13 +332,13 @@ pub struct IssuedReferral {
     pub urgency: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SavedVisit {
     pub visit_id: Uuid,
     pub referrals: Vec<IssuedReferral>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Today {
     /// dd.mm.yyyy
     pub day: String,
@@ -444,7 +347,7 @@ pub struct Today {
     pub referrals: Vec<ReferralView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DestinationView {
     pub slug: String,
     pub label: String,

@@ -68,84 +68,42 @@ pub enum SlipError {
 /// for any other reason says nothing about HIV.
 pub fn reason_text(reason: ReferralReason, lang: Lang) -> &'static str {
     use ScreeningKind::*;
-    let bg = lang == Lang::Bg;
     match reason {
-        ReferralReason::Screening(Hiv) => {
-            if bg {
-                "Реактивен скринингов тест за ХИВ — нужно е потвърдително изследване."
-            } else {
-                "Reactive HIV screening test — confirmatory testing is needed."
-            }
-        }
-        ReferralReason::Screening(HepatitisB) => {
-            if bg {
-                "Реактивен скринингов тест за хепатит B — нужно е потвърдително изследване."
-            } else {
-                "Reactive hepatitis B screening test — confirmatory testing is needed."
-            }
-        }
-        ReferralReason::Screening(HepatitisC) => {
-            if bg {
-                "Реактивен скринингов тест за хепатит C — нужно е потвърдително изследване."
-            } else {
-                "Reactive hepatitis C screening test — confirmatory testing is needed."
-            }
-        }
-        ReferralReason::Screening(Tb) => {
-            if bg {
-                "Оплаквания, при които е нужно изследване за туберкулоза."
-            } else {
-                "Symptoms that call for a tuberculosis check."
-            }
-        }
-        ReferralReason::Screening(Glucose | Hba1c) => {
-            if bg {
-                "Повишена кръвна захар при скрининг — нужен е преглед при лекар."
-            } else {
-                "Raised blood sugar at screening — a doctor's check is needed."
-            }
-        }
-        ReferralReason::Screening(BloodPressure) => {
-            if bg {
-                "Високо кръвно налягане при измерване — нужен е преглед при лекар."
-            } else {
-                "High blood pressure when measured — a doctor's check is needed."
-            }
-        }
-        ReferralReason::Screening(Body) => {
-            if bg {
-                "Тегло извън нормата — консултация."
-            } else {
-                "Weight outside the healthy range — a consultation."
-            }
-        }
-        ReferralReason::Social => {
-            if bg {
-                "Социална подкрепа."
-            } else {
-                "Social support."
-            }
-        }
-        ReferralReason::Legal => {
-            if bg {
-                "Правна консултация."
-            } else {
-                "Legal advice."
-            }
-        }
+        ReferralReason::Screening(Hiv) => lang.pick(
+            "Реактивен скринингов тест за ХИВ — нужно е потвърдително изследване.",
+            "Reactive HIV screening test — confirmatory testing is needed.",
+        ),
+        ReferralReason::Screening(HepatitisB) => lang.pick(
+            "Реактивен скринингов тест за хепатит B — нужно е потвърдително изследване.",
+            "Reactive hepatitis B screening test — confirmatory testing is needed.",
+        ),
+        ReferralReason::Screening(HepatitisC) => lang.pick(
+            "Реактивен скринингов тест за хепатит C — нужно е потвърдително изследване.",
+            "Reactive hepatitis C screening test — confirmatory testing is needed.",
+        ),
+        ReferralReason::Screening(Tb) => lang.pick(
+            "Оплаквания, при които е нужно изследване за туберкулоза.",
+            "Symptoms that call for a tuberculosis check.",
+        ),
+        ReferralReason::Screening(Glucose | Hba1c) => lang.pick(
+            "Повишена кръвна захар при скрининг — нужен е преглед при лекар.",
+            "Raised blood sugar at screening — a doctor's check is needed.",
+        ),
+        ReferralReason::Screening(BloodPressure) => lang.pick(
+            "Високо кръвно налягане при измерване — нужен е преглед при лекар.",
+            "High blood pressure when measured — a doctor's check is needed.",
+        ),
+        ReferralReason::Screening(Body) => lang.pick(
+            "Тегло извън нормата — консултация.",
+            "Weight outside the healthy range — a consultation.",
+        ),
+        ReferralReason::Social => lang.pick("Социална подкрепа.", "Social support."),
+        ReferralReason::Legal => lang.pick("Правна консултация.", "Legal advice."),
         ReferralReason::Psychological => {
-            if bg {
-                "Психологическа подкрепа."
-            } else {
-                "Psychological support."
-            }
+            lang.pick("Психологическа подкрепа.", "Psychological support.")
         }
         ReferralReason::Education => {
-            if bg {
-                "Подкрепа за образование."
-            } else {
-                "Support with education."
-            }
+            lang.pick("Подкрепа за образование.", "Support with education.")
         }
     }
 }

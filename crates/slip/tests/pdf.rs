@@ -3,6 +3,7 @@
 //! the QR back as the code, and a low-resolution render is compared with a golden image.
 
 use chrono::{TimeZone, Utc};
+use kabinet_core::testing;
 use kabinet_core::*;
 use kabinet_slip::{Paper, Place, Slip, reason_text, render};
 use std::path::Path;
@@ -27,21 +28,16 @@ fn person() -> Person {
 }
 
 fn referral(reason: ReferralReason, destination: &str) -> Referral {
-    Referral {
-        id: Uuid::nil(),
-        code: ReferralCode::new(7, 42),
-        person_id: Uuid::nil(),
-        visit_id: Uuid::nil(),
+    let mut r = testing::referral(
+        Uuid::nil(),
+        Uuid::nil(),
+        ReferralCode::new(7, 42),
         reason,
-        destination: Destination::parse(destination).unwrap(),
-        urgency: Urgency::Priority,
-        history: vec![StatusChange {
-            status: ReferralStatus::Issued,
-            at: Utc.with_ymd_and_hms(2026, 3, 2, 8, 15, 0).unwrap(),
-            by: "мед. сестра Петрова".into(),
-            note: None,
-        }],
-    }
+        Destination::parse(destination).unwrap(),
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 15, 0).unwrap(),
+    );
+    r.history[0].by = "мед. сестра Петрова".into();
+    r
 }
 
 fn hub() -> Place {

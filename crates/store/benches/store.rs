@@ -11,6 +11,7 @@
 //! - database bytes per visit.
 
 use chrono::Utc;
+use kabinet_core::testing;
 use kabinet_core::*;
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Origin, Store, StoreKey};
@@ -18,7 +19,6 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const KEY: StoreKey = StoreKey::Raw([0x42; 32]);
 
@@ -164,48 +164,27 @@ fn main() {
             let person_id = store.search_persons("Юсеинова", 1).unwrap()[0].id;
             let mut times = Vec::new();
             for i in 0..400 {
-                let visit = Visit {
-                    id: Uuid::now_v7(),
+                let visit = testing::visit(
                     person_id,
-                    cabinet: "cabinet-1".into(),
-                    specialist: "nurse-1".into(),
-                    at: Utc::now(),
-                    place: None,
-                    screenings: Screenings {
-                        hiv: Some(HivTest {
-                            consent: true,
-                            counselled: true,
-                            assay: HivAssay::RapidAb12,
-                            result: RapidResult::NonReactive,
-                        }),
-                        glucose: Some(Glucose {
-                            value: 7.0 + f64::from(i % 10) / 10.0,
-                            unit: GlucoseUnit::MmolL,
-                            fasting: true,
-                        }),
+                    Utc::now(),
+                    Screenings {
+                        hiv: Some(testing::hiv(RapidResult::NonReactive)),
+                        glucose: Some(testing::glucose(7.0 + f64::from(i % 10) / 10.0)),
                         ..Default::default()
                     },
-                    notes: String::new(),
-                };
+                );
                 let t = Instant::now();
                 store
                     .write(Origin::Local, |w| {
                         w.put_visit(&visit)?;
-                        let referral = Referral {
-                            id: Uuid::now_v7(),
-                            code: w.next_referral_code()?,
+                        let referral = testing::referral(
                             person_id,
-                            visit_id: visit.id,
-                            reason: ReferralReason::Screening(ScreeningKind::Glucose),
-                            destination: Destination::Hub(HubRole::Gp),
-                            urgency: Urgency::Priority,
-                            history: vec![StatusChange {
-                                status: ReferralStatus::Issued,
-                                at: visit.at,
-                                by: "nurse-1".into(),
-                                note: None,
-                            }],
-                        };
+                            visit.id,
+                            w.next_referral_code()?,
+                            ReferralReason::Screening(ScreeningKind::Glucose),
+                            Destination::Hub(HubRole::Gp),
+                            visit.at,
+                        );
                         w.put_referral(&referral)
                     })
                     .unwrap();

@@ -18,9 +18,9 @@ fn device_label(conn: &Connection) -> Result<String> {
             .query_row([k], |r| r.get(0))
             .optional()?)
     };
-    Ok(match get("sync.device_id")? {
+    Ok(match get(crate::meta::DEVICE_ID)? {
         Some(id) => id,
-        None => get("cabinet")?.unwrap_or_else(|| "local".into()),
+        None => get(crate::meta::CABINET)?.unwrap_or_else(|| "local".into()),
     })
 }
 

@@ -500,13 +500,12 @@ pub fn export(store: &Store, mut out: impl Write) -> StoreResult<usize> {
         crate::DocKind::Visit,
         crate::DocKind::Referral,
     ] {
-        let ids: Vec<Vec<u8>> = store
+        let ids: Vec<Uuid> = store
             .connection()
             .prepare("SELECT doc_id FROM documents WHERE kind = ?1 ORDER BY change_seq")?
             .query_map([kind as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for raw in ids {
-            let id = Uuid::from_slice(&raw).unwrap_or_default();
+        for id in ids {
             let line = match kind {
                 crate::DocKind::Person => RecordLine::Person(store.person(id)?),
                 crate::DocKind::Visit => RecordLine::Visit(store.visit(id)?),

@@ -7,7 +7,9 @@
 
 pub mod audit;
 mod doc;
+mod kind;
 pub mod import;
+pub mod meta;
 mod projection;
 mod query;
 mod records;
@@ -212,9 +214,9 @@ impl Store {
         }
         let mut store = Store::open_file(path, key, true)?;
         store.write(Origin::Local, |w| {
-            w.set_meta("cabinet", &settings.cabinet)?;
-            w.set_meta("issuer", &settings.issuer.to_string())?;
-            w.set_meta("next_referral_serial", "1")
+            w.set_meta(meta::CABINET, &settings.cabinet)?;
+            w.set_meta(meta::ISSUER, &settings.issuer.to_string())?;
+            w.set_meta(meta::NEXT_REFERRAL_SERIAL, "1")
         })?;
         Ok(store)
     }
@@ -389,8 +391,8 @@ impl Store {
                 .optional()?)
         };
         Ok(DeviceSettings {
-            cabinet: get("cabinet")?.unwrap_or_default(),
-            issuer: get("issuer")?.and_then(|s| s.parse().ok()).unwrap_or(0),
+            cabinet: get(meta::CABINET)?.unwrap_or_default(),
+            issuer: get(meta::ISSUER)?.and_then(|s| s.parse().ok()).unwrap_or(0),
         })
     }
 

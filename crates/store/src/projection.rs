@@ -2,8 +2,8 @@
 //! the document, and [`Store::rebuild_projections`] recreates all of them from the documents
 //! alone, so they can never be the only copy of anything.
 
-use crate::records::{DocKind, load_doc};
-use crate::{Result, Store, StoreError, doc};
+use crate::kind::DocKind;
+use crate::{Result, Store, StoreError};
 use chrono_tz::Europe::Sofia;
 use kabinet_core::{Person, Referral, Visit};
 use rusqlite::{Connection, params};
@@ -125,13 +125,6 @@ fn write_visit(conn: &Connection, v: &Visit, local_day: &str) -> Result<()> {
 
 fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
     let status = r.status();
-    let reason = match r.reason {
-        kabinet_core::ReferralReason::Screening(k) => k.as_str().to_string(),
-        other => serde_json::to_value(other)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-    };
     conn.prepare_cached(
         "INSERT OR REPLACE INTO referral_index
          (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at)
@@ -142,9 +135,9 @@ fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
         r.code.to_string(),
         r.person_id.as_bytes(),
         r.visit_id.as_bytes(),
-        reason,
+        r.reason.as_str(),
         r.destination.slug(),
-        r.urgency as i64,
+        r.urgency.rank(),
         status.as_str(),
         status.is_open(),
         r.issued_at().to_rfc3339(),
@@ -167,37 +160,6 @@ pub struct RebuildReport {
 }
 
 impl Store {
-    /// Drops every projection row and derives them again from the documents, in one
-    /// transaction.
-    pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
-        let tx = self.conn.transaction()?;
-        for table in PROJECTION_TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
-        }
-        let ids: Vec<Vec<u8>> = tx
-            .prepare("SELECT doc_id FROM documents ORDER BY change_seq")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for raw in &ids {
-            let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
-                doc_id: Uuid::nil(),
-                kind: "document",
-                reason: e.to_string(),
-            })?;
-            let loaded = load_doc(&tx, doc_id)?.expect("listed above, same transaction");
-            let json = crate::records::record_of(
-                doc_id,
-                doc::to_json(&loaded.doc)
-                    .map_err(|source| StoreError::Document { doc_id, source })?,
-            );
-            project(&tx, loaded.kind, doc_id, json)?;
-        }
-        tx.commit()?;
-        Ok(RebuildReport {
-            documents: ids.len(),
-        })
-    }
-
     /// Every row of every projection table, sorted, as text: two stores with equal
     /// projections give equal dumps.
     pub fn dump_projections(&self) -> Result<Vec<String>> {

@@ -2,17 +2,17 @@
 //! ЕГН, ЛНЧ or phone; the day's visits; open referrals by urgency; what changed since a
 //! cursor.
 
-use crate::records::{DocKind, heads_from_bytes};
+use crate::records::{DocKind, class_at, heads_from_bytes, kind_at};
 use crate::{Result, Store};
 use automerge::ChangeHash;
 use chrono::{DateTime, NaiveDate, Utc};
-use kabinet_core::{AccessClass, Phone, Urgency, translit};
+use kabinet_core::{AccessClass, Phone, ReferralReason, ReferralStatus, Urgency, translit};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::HashSet;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct PersonHit {
     pub id: Uuid,
     pub full_name: String,
@@ -27,7 +27,7 @@ pub struct PersonHit {
     pub no_documents: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct VisitSummary {
     pub id: Uuid,
     pub person_id: Uuid,
@@ -43,10 +43,11 @@ pub struct ReferralSummary {
     pub code: String,
     pub person_id: Uuid,
     pub person_name: String,
-    pub reason: String,
+    pub reason: ReferralReason,
+    /// A destination slug (see `kabinet_core::Destination`).
     pub destination: String,
     pub urgency: Urgency,
-    pub status: String,
+    pub status: ReferralStatus,
     pub issued_at: String,
 }
 
@@ -61,15 +62,30 @@ pub struct ChangedDoc {
     pub heads: Vec<ChangeHash>,
 }
 
-fn uuid(bytes: Vec<u8>) -> Uuid {
-    Uuid::from_slice(&bytes).unwrap_or_default()
+/// A domain value the query table keeps as its text spelling; a spelling this build does not
+/// know is an error, not a guess (the reason decides who may read a referral).
+fn spelled<T, E>(r: &Row<'_>, idx: usize, parse: fn(&str) -> std::result::Result<T, E>) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    parse(&text).map_err(|_| bad_text(idx, text))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value {0:?} in a query table")]
+struct UnknownValue(String);
+
+fn bad_text(idx: usize, text: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        idx,
+        rusqlite::types::Type::Text,
+        Box::new(UnknownValue(text)),
+    )
 }
 
 const PERSON_COLUMNS: &str = "p.person_id, p.full_name, p.latin_name, p.sex, p.birth_display, p.birth_year, p.egn, p.lnch, p.phone, p.neighbourhood, p.no_documents";
 
 fn person_hit(r: &Row<'_>) -> rusqlite::Result<PersonHit> {
     Ok(PersonHit {
-        id: uuid(r.get(0)?),
+        id: r.get(0)?,
         full_name: r.get(1)?,
         latin_name: r.get(2)?,
         sex: r.get(3)?,
@@ -292,8 +308,8 @@ impl Store {
             .prepare_cached(&sql)?
             .query_map(args, |r| {
                 Ok(VisitSummary {
-                    id: uuid(r.get(0)?),
-                    person_id: uuid(r.get(1)?),
+                    id: r.get(0)?,
+                    person_id: r.get(1)?,
                     person_name: r.get(2)?,
                     cabinet: r.get(3)?,
                     specialist: r.get(4)?,
@@ -337,14 +353,17 @@ impl Store {
         let rows = stmt
             .query_map(params![arg, limit as i64], |r| {
                 Ok(ReferralSummary {
-                    id: uuid(r.get(0)?),
+                    id: r.get(0)?,
                     code: r.get(1)?,
-                    person_id: uuid(r.get(2)?),
+                    person_id: r.get(2)?,
                     person_name: r.get(3)?,
-                    reason: r.get(4)?,
+                    reason: spelled(r, 4, ReferralReason::parse)?,
                     destination: r.get(5)?,
-                    urgency: Urgency::ALL[r.get::<_, i64>(6)?.clamp(0, 3) as usize],
-                    status: r.get(7)?,
+                    urgency: {
+                        let rank: i64 = r.get(6)?;
+                        Urgency::from_rank(rank).ok_or_else(|| bad_text(6, rank.to_string()))?
+                    },
+                    status: spelled(r, 7, ReferralStatus::parse)?,
                     issued_at: r.get(8)?,
                 })
             })?
@@ -389,11 +408,10 @@ impl Store {
         let rows = stmt
             .query_map(params![cursor as i64, limit as i64], |r| {
                 Ok(ChangedDoc {
-                    doc_id: uuid(r.get(0)?),
-                    kind: DocKind::from_code(r.get(1)?).unwrap_or(DocKind::Person),
-                    access_class: AccessClass::from_code(r.get::<_, u8>(2)?)
-                        .unwrap_or(AccessClass::General),
-                    parent_id: r.get::<_, Option<Vec<u8>>>(3)?.map(uuid),
+                    doc_id: r.get(0)?,
+                    kind: kind_at(r, 1)?,
+                    access_class: class_at(r, 2)?,
+                    parent_id: r.get(3)?,
                     change_seq: r.get::<_, i64>(4)? as u64,
                     heads: heads_from_bytes(&r.get::<_, Vec<u8>>(5)?),
                 })

@@ -8,7 +8,9 @@
 //! without its HIV result; a referral is one document, classed by its reason.
 
 use crate::doc::{self, DocError};
-use crate::{Result, Store, StoreError, projection};
+pub use crate::kind::DocKind;
+use crate::projection::{self, PROJECTION_TABLES, RebuildReport};
+use crate::{Result, Store, StoreError};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use chrono::{DateTime, Utc};
 use kabinet_core::{AccessClass, Person, Referral, ReferralCode, Screenings, Visit};
@@ -23,42 +25,8 @@ const COMPACT_AFTER_CHUNKS: i64 = 32;
 /// Namespace of the derived ids of results documents (UUID v5 of visit id + class).
 const RESULTS_NAMESPACE: Uuid = Uuid::from_u128(0x6b61_6269_6e65_7400_8000_7265_7375_6c74);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocKind {
-    Person = 1,
-    Visit = 2,
-    /// Screenings of one visit in one sensitive access class.
-    Results = 3,
-    Referral = 4,
-    /// The hub's directory of destinations (one document, see `kabinet_core::Directory`).
-    Directory = 5,
-}
-
-impl DocKind {
-    pub fn from_code(code: i64) -> Option<DocKind> {
-        match code {
-            1 => Some(DocKind::Person),
-            2 => Some(DocKind::Visit),
-            3 => Some(DocKind::Results),
-            4 => Some(DocKind::Referral),
-            5 => Some(DocKind::Directory),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            DocKind::Person => "person",
-            DocKind::Visit => "visit",
-            DocKind::Results => "results",
-            DocKind::Referral => "referral",
-            DocKind::Directory => "directory",
-        }
-    }
-}
-
 /// Where a write came from, kept on the document row, so that sync can tell its own echoes
-/// and the audit (#6) can tell typing from importing.
+/// and the audit can tell typing from importing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Local = 0,
@@ -108,6 +76,39 @@ pub(crate) fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
         .chunks_exact(32)
         .map(|c| ChangeHash(c.try_into().expect("32-byte chunks")))
         .collect()
+}
+
+/// A stored code this build does not know: a read fails rather than guess (an unknown class
+/// read as `General` would hand a sensitive document to anyone).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} code {code} in column {column}")]
+pub(crate) struct UnknownCode {
+    what: &'static str,
+    code: i64,
+    column: usize,
+}
+
+fn unknown(what: &'static str, code: i64, column: usize) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Integer,
+        Box::new(UnknownCode { what, code, column }),
+    )
+}
+
+/// The document kind in column `idx` of a row of `documents`; unknown is an error.
+pub(crate) fn kind_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DocKind> {
+    let code: i64 = row.get(idx)?;
+    DocKind::from_code(code).ok_or_else(|| unknown("document kind", code, idx))
+}
+
+/// The access class in column `idx` of a row of `documents`; unknown is an error.
+pub(crate) fn class_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<AccessClass> {
+    let code: i64 = row.get(idx)?;
+    u8::try_from(code)
+        .ok()
+        .and_then(AccessClass::from_code)
+        .ok_or_else(|| unknown("access class", code, idx))
 }
 
 fn doc_err(doc_id: Uuid) -> impl Fn(DocError) -> StoreError {
@@ -319,9 +320,9 @@ impl<'a> Writer<'a> {
                 .optional()?;
             Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
-        let issuer = u8::try_from(get(&self.tx, "issuer")?).unwrap_or(0);
-        let serial = get(&self.tx, "next_referral_serial")?.max(1);
-        self.set_meta("next_referral_serial", &(serial + 1).to_string())?;
+        let issuer = u8::try_from(get(&self.tx, crate::meta::ISSUER)?).unwrap_or(0);
+        let serial = get(&self.tx, crate::meta::NEXT_REFERRAL_SERIAL)?.max(1);
+        self.set_meta(crate::meta::NEXT_REFERRAL_SERIAL, &(serial + 1).to_string())?;
         Ok(ReferralCode::new(issuer, serial))
     }
 
@@ -402,8 +403,13 @@ impl<'a> Writer<'a> {
         let Some((mut bytes, class)) = row else {
             return Ok(None);
         };
+        let class = AccessClass::from_code(class).ok_or_else(|| StoreError::Shape {
+            doc_id,
+            kind: "document",
+            reason: format!("unknown access class {class}"),
+        })?;
         append_chunks(&self.tx, doc_id, &mut bytes)?;
-        Ok(AccessClass::from_code(class).map(|c| (bytes, c)))
+        Ok(Some((bytes, class)))
     }
 
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
@@ -833,4 +839,37 @@ pub struct Merged {
     pub change_seq: u64,
     /// The document was new here: the bytes merged are all of it, exactly as now stored.
     pub created: bool,
+}
+
+impl Store {
+    /// Drops every projection row and derives them again from the documents, in one
+    /// transaction.
+    pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
+        let tx = self.conn.transaction()?;
+        for table in PROJECTION_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let ids: Vec<Vec<u8>> = tx
+            .prepare("SELECT doc_id FROM documents ORDER BY change_seq")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for raw in &ids {
+            let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
+                doc_id: Uuid::nil(),
+                kind: "document",
+                reason: e.to_string(),
+            })?;
+            let loaded = load_doc(&tx, doc_id)?.expect("listed above, same transaction");
+            let json = record_of(
+                doc_id,
+                doc::to_json(&loaded.doc)
+                    .map_err(|source| StoreError::Document { doc_id, source })?,
+            );
+            projection::project(&tx, loaded.kind, doc_id, json)?;
+        }
+        tx.commit()?;
+        Ok(RebuildReport {
+            documents: ids.len(),
+        })
+    }
 }

@@ -3,8 +3,8 @@
 //! so that nothing received is ever sent back. The protocol itself lives in `kabinet-sync`.
 
 use crate::records::{
-    Decoded, DocKind, MergeAs, Merged, Received, append_chunks, heads_from_bytes, heads_to_bytes,
-    load_doc,
+    Decoded, DocKind, MergeAs, Merged, Received, append_chunks, class_at, heads_from_bytes,
+    heads_to_bytes, kind_at, load_doc,
 };
 use crate::{Result, Store, StoreError, Writer};
 use automerge::ChangeHash;
@@ -83,7 +83,7 @@ impl Store {
             if row.get::<_, Option<i64>>(6)? == Some(seq as i64) {
                 continue; // nothing here the hub lacks (it came from the hub)
             }
-            let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(0)?).unwrap_or_default();
+            let doc_id: Uuid = row.get(0)?;
             let peer = row
                 .get::<_, Option<Vec<u8>>>(5)?
                 .map(|b| heads_from_bytes(&b))
@@ -120,11 +120,9 @@ impl Store {
             bytes += changes.len();
             batch.docs.push(Outgoing {
                 doc_id,
-                kind: DocKind::from_code(row.get(1)?).unwrap_or(DocKind::Person),
-                class: AccessClass::from_code(row.get::<_, u8>(2)?).unwrap_or(AccessClass::General),
-                parent: row
-                    .get::<_, Option<Vec<u8>>>(3)?
-                    .and_then(|b| Uuid::from_slice(&b).ok()),
+                kind: kind_at(row, 1)?,
+                class: class_at(row, 2)?,
+                parent: row.get(3)?,
                 changes,
                 heads,
                 change_seq: seq,

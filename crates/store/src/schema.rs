@@ -126,6 +126,13 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     // at change S the hub held exactly this document's heads. sync_state, when it has a row,
     // is newer and wins; a local edit of an in-sync document moves the fact there first.
     M::up("ALTER TABLE documents ADD COLUMN in_sync_seq INTEGER;"),
+    // The referral index spells a reason as `ReferralReason::as_str` does everywhere else
+    // (`screening:hiv`); it used to keep the bare kind (`hiv`) for screenings.
+    M::up(
+        "UPDATE referral_index SET reason = 'screening:' || reason
+         WHERE reason NOT IN ('social', 'legal', 'psychological', 'education')
+           AND reason NOT LIKE 'screening:%';",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -1,6 +1,7 @@
 //! The store through its public API, on real encrypted SQLite files in a temporary directory.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kabinet_core::testing;
 use kabinet_core::*;
 use kabinet_store::import::{ImportError, ImportOptions, import};
 use kabinet_store::{DeviceSettings, DocKind, Origin, Store, StoreError, StoreKey, results_doc_id};
@@ -60,27 +61,17 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn visit_with_hiv(person: &Person, result: RapidResult) -> Visit {
     Visit {
-        id: Uuid::now_v7(),
-        person_id: person.id,
-        cabinet: "cabinet-1".into(),
-        specialist: "nurse-1".into(),
-        at: at("2026-03-02T08:30:00Z"),
         place: Some("Мошино".into()),
-        screenings: Screenings {
-            hiv: Some(HivTest {
-                consent: true,
-                counselled: true,
-                assay: HivAssay::RapidAb12,
-                result,
-            }),
-            glucose: Some(Glucose {
-                value: 7.4,
-                unit: GlucoseUnit::MmolL,
-                fasting: true,
-            }),
-            ..Default::default()
-        },
         notes: "бележка".into(),
+        ..testing::visit(
+            person.id,
+            at("2026-03-02T08:30:00Z"),
+            Screenings {
+                hiv: Some(testing::hiv(result)),
+                glucose: Some(testing::glucose(7.4)),
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -179,7 +170,7 @@ fn a_write_without_fsync_commits_and_leaves_saves_durable() {
     };
     assert_eq!(synchronous(&store), 2, "FULL");
     store
-        .write_without_fsync(Origin::Local, |w| w.set_meta("sync.last_success", "now"))
+        .write_without_fsync(Origin::Local, |w| w.set_meta(kabinet_store::meta::LAST_SUCCESS, "now"))
         .unwrap();
     assert_eq!(
         synchronous(&store),
@@ -189,7 +180,7 @@ fn a_write_without_fsync_commits_and_leaves_saves_durable() {
     // A panic inside the write rolls it back and still leaves the connection durable.
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store.write_without_fsync(Origin::Local, |w| -> kabinet_store::Result<()> {
-            w.set_meta("sync.last_success", "half")?;
+            w.set_meta(kabinet_store::meta::LAST_SUCCESS, "half")?;
             panic!("a bug in the closure")
         })
     }));
@@ -198,7 +189,7 @@ fn a_write_without_fsync_commits_and_leaves_saves_durable() {
     drop(store);
     let store = Store::open(&path, &key()).unwrap();
     assert_eq!(
-        store.meta("sync.last_success").unwrap().as_deref(),
+        store.meta(kabinet_store::meta::LAST_SUCCESS).unwrap().as_deref(),
         Some("now")
     );
 }

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// What the sync indicator shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncState {
     NotEnrolled,
@@ -31,7 +31,7 @@ pub enum SyncState {
 }
 
 /// The state plus what the status line needs beside it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AgentView {
     #[serde(flatten)]
     pub state: SyncState,
@@ -191,7 +191,7 @@ fn run(
 ) {
     let mut backoff = options.backoff_start;
     loop {
-        if store.meta("sync.hub_url").ok().flatten().is_none() {
+        if store.meta(kabinet_store::meta::HUB_URL).ok().flatten().is_none() {
             set(&shared, &store, SyncState::NotEnrolled);
             if !wait(&shared, options.interval) {
                 return;

@@ -17,19 +17,13 @@ pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Changes taken per exchange, about.
 pub const PULL_BATCH_BYTES: u32 = 4 * 1024 * 1024;
 
-const META_HUB_URL: &str = "sync.hub_url";
-const META_TOKEN: &str = "sync.token";
-/// SHA-256 of the hub's certificate, taken at enrollment (hex).
-const META_PIN: &str = "sync.hub_pin";
-const META_DEVICE: &str = "sync.device_id";
-const META_PUSH: &str = "sync.push_cursor";
-const META_PULL: &str = "sync.pull_cursor";
-const META_LAST_SUCCESS: &str = "sync.last_success";
-/// The last audit entry the hub acknowledged.
-const META_AUDIT: &str = "sync.audit_pushed";
+use kabinet_store::meta::{
+    AUDIT_PUSHED as META_AUDIT, DEVICE_ID as META_DEVICE, HUB_PIN as META_PIN,
+    HUB_TOKEN as META_TOKEN, HUB_URL as META_HUB_URL, LAST_ERROR as META_LAST_ERROR,
+    LAST_SUCCESS as META_LAST_SUCCESS, PULL_CURSOR as META_PULL, PUSH_CURSOR as META_PUSH,
+};
 /// Audit entries per request.
 const AUDIT_BATCH: usize = 2000;
-const META_LAST_ERROR: &str = "sync.last_error";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -56,8 +50,49 @@ pub enum SyncError {
     Keyring(#[from] kabinet_keys::KeyringError),
 }
 
+impl SyncError {
+    /// What the user is told, in their language, with what to do. Errors nobody in the van
+    /// can act on keep their technical text.
+    pub fn message(&self, lang: kabinet_core::Lang) -> String {
+        match self {
+            SyncError::NotEnrolled => lang
+                .pick(
+                    "Устройството не е регистрирано в Хъб; въведете адреса и кода от оператора.",
+                    "This device is not enrolled with a hub; enter the address and the operator's code.",
+                )
+                .into(),
+            SyncError::Address(_) => lang
+                .pick(
+                    "Адрес на Хъба: https://адрес:порт, напр. https://hub.pernik.bg:8750 (http:// само към този компютър)",
+                    "Hub address: https://host:port, e.g. https://hub.pernik.bg:8750 (http:// only to this machine)",
+                )
+                .into(),
+            SyncError::Unreachable(_) => lang
+                .pick(
+                    "Хъбът не отговаря на този адрес; проверете адреса и връзката.",
+                    "The hub does not answer at this address; check the address and the connection.",
+                )
+                .into(),
+            SyncError::Refused { status: 401, .. } => lang
+                .pick(
+                    "Кодът не е приет (непознат, използван или изтекъл); поискайте нов код от оператора на Хъба.",
+                    "The code was not accepted (unknown, used or expired); ask the hub operator for a new one.",
+                )
+                .into(),
+            SyncError::CertificateMismatch { .. } => lang
+                .pick(
+                    "Сертификатът на сървъра не съвпада с отпечатъка на Хъба: това може да е чужд сървър. Не продължавайте; обадете се на оператора на Хъба.",
+                    "The server's certificate does not match the hub's fingerprint: this may be someone else's server. Do not go on; call the hub operator.",
+                )
+                .into(),
+            SyncError::Store(e) => e.message(lang),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// How a sync went.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncReport {
     pub exchanges: u32,
     pub docs_sent: u64,
@@ -191,8 +226,8 @@ pub fn enroll(
         w.set_meta(META_PIN, fingerprint.as_deref().unwrap_or(""))?;
         w.set_meta(META_TOKEN, &answer.token)?;
         w.set_meta(META_DEVICE, &answer.device_id)?;
-        w.set_meta("cabinet", &answer.cabinet)?;
-        w.set_meta("issuer", &answer.issuer.to_string())
+        w.set_meta(kabinet_store::meta::CABINET, &answer.cabinet)?;
+        w.set_meta(kabinet_store::meta::ISSUER, &answer.issuer.to_string())
     })?;
     Ok(Enrolled {
         cabinet: answer.cabinet,

@@ -5,32 +5,28 @@
 
 import type {
   AppStatus,
-  AuditQuery,
   AuditRow,
-  Destination,
-  HubUser,
-  NewHubUser,
-  PersonCheck,
+  FieldMessage,
+  Lang,
   PersonDraft,
   PersonHit,
-  PersonRecord,
   ReferralChoice,
-  ReferralDetail,
-  ReferralView,
-  Registered,
-  SavedVisit,
+  Request,
+  Responses,
+  Role,
   SyncView,
-  Today,
-  VisitCheck,
   VisitForm,
 } from './types';
+import type { AuditQuery, HubUser, NewHubUser } from './admin';
 
-export type Lang = 'bg' | 'en';
+export type { FieldMessage, Lang };
 
-export interface FieldMessage {
-  field: string;
-  message: string;
-}
+/** An operation's name, and the arguments it takes (generated from kabinet-service). */
+export type Op = Request['op'];
+export type ArgsOf<O extends Op> = Extract<Request, { op: O }>['args'];
+
+/** What the sync bar shows: the device's agent, or (in a browser at the hub) the hub itself. */
+export type SyncBarView = SyncView | { state: 'hub'; hub_url: string | null; last_success: null; pending_local_changes: number };
 
 /** A refused call: a message for the user, per-field messages, possible duplicates. */
 export class ApiError extends Error {
@@ -79,7 +75,7 @@ interface Transport {
   lock(): Promise<void>;
   /** The user is at work: restarts the inactivity lock's count. */
   touch(): Promise<void>;
-  syncView(): Promise<SyncView>;
+  syncView(): Promise<SyncBarView>;
   syncNow(): Promise<void>;
   enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
   /** Opens the slips as a PDF (system viewer in the app, the browser's viewer at the hub). */
@@ -129,7 +125,7 @@ function tauriTransport(invoke: Invoke): Transport {
     touch: async () => {
       await invoke('touch');
     },
-    syncView: () => invoke('sync_view') as Promise<SyncView>,
+    syncView: () => invoke('sync_view') as Promise<SyncBarView>,
     syncNow: async () => {
       await invoke('sync_now');
     },
@@ -174,19 +170,30 @@ function httpTransport(base: string): Transport {
     }
     return json;
   }
-  let me: { display_name: string; role?: string } | null = null;
+  let me: { display_name: string; role?: Role } | null = null;
+  // The hub's staff session, as the shape the login screen reads.
+  const hubStatus = (): AppStatus => ({
+    state: me ? 'unlocked' : 'locked',
+    unlocked: me !== null,
+    user: me?.display_name ?? null,
+    role: me?.role ?? null,
+    cabinet: 'hub',
+    users: [],
+    idle_lock_ms: 0,
+    lock_reason: null,
+  });
   return {
     mode: 'hub',
     call: (lang, op, args) => request('/api/call', { lang, op, args: args ?? {} }),
     status: async () => {
       if (token()) {
         try {
-          me = (await request('/api/me', undefined, 'GET')) as { display_name: string; role?: string };
+          me = (await request('/api/me', undefined, 'GET')) as { display_name: string; role?: Role };
         } catch {
           me = null;
         }
       }
-      return { state: me ? 'unlocked' : 'locked', exists: true, unlocked: me !== null, user: me?.display_name ?? null, role: me?.role ?? null, cabinet: 'hub' };
+      return hubStatus();
     },
     setup: async () => {
       throw new ApiError('unsupported', 'Not available in the browser.');
@@ -196,11 +203,11 @@ function httpTransport(base: string): Transport {
     unlock: async (_lang, user, password) => {
       const s = (await request('/api/login', { name: user, password })) as {
         token: string;
-        user: { display_name: string; role?: string };
+        user: { display_name: string; role?: Role };
       };
       sessionStorage.setItem(TOKEN, s.token);
       me = s.user;
-      return { state: 'unlocked', exists: true, unlocked: true, user: s.user.display_name, role: s.user.role ?? null, cabinet: 'hub' };
+      return hubStatus();
     },
     lock: async () => {
       try {
@@ -240,9 +247,10 @@ function pickTransport(): Transport {
 
 /** Wraps a transport in the typed operations the screens use. */
 export function makeApi(transport: Transport, lang: () => Lang) {
-  async function call<T>(op: string, args?: unknown): Promise<T> {
+  // The answer's type follows from the operation's name (`Responses`, generated from Rust).
+  async function call<O extends Op>(op: O, args: ArgsOf<O>): Promise<Responses[O]> {
     try {
-      return (await transport.call(lang(), op, args)) as T;
+      return (await transport.call(lang(), op, args)) as Responses[O];
     } catch (e) {
       throw toApiError(e, lang());
     }
@@ -281,26 +289,27 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       admin<null>('POST', userPath(name, 'reset'), { password, lang: lang() }),
     audit: (query: AuditQuery) => admin<AuditRow[]>('GET', `/api/admin/audit${auditSearch(query)}`),
 
-    search: (query: string) => call<PersonHit[]>('search', { query }),
-    checkPerson: (draft: PersonDraft) => call<PersonCheck>('check_person', { draft }),
+    search: (query: string) => call('search', { query }),
+    checkPerson: (draft: PersonDraft) => call('check_person', { draft }),
     registerPerson: (draft: PersonDraft, not_a_duplicate: boolean) =>
-      call<Registered>('register_person', { draft, not_a_duplicate }),
-    personRecord: (id: string) => call<PersonRecord>('person_record', { id }),
-    withdrawConsent: (person_id: string) => call<PersonRecord>('withdraw_consent', { person_id }),
-    checkVisit: (form: VisitForm) => call<VisitCheck>('check_visit', { form }),
+      call('register_person', { draft, not_a_duplicate }),
+    personRecord: (id: string) => call('person_record', { id }),
+    withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),
+    checkVisit: (form: VisitForm) => call('check_visit', { form }),
     saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[]) =>
-      call<SavedVisit>('save_visit', { person_id, form, notes, referrals }),
-    today: (day?: string) => call<Today>('today', day ? { day } : {}),
-    destinations: () => call<Destination[]>('destinations'),
-    referralByCode: (code: string) => call<ReferralDetail>('referral_by_code', { code }),
-    referral: (id: string) => call<ReferralDetail>('referral', { id }),
+      call('save_visit', { person_id, form, notes, referrals }),
+    today: (day?: string) => call('today', day ? { day } : {}),
+    destinations: () => call('destinations', {}),
+    referralByCode: (code: string) => call('referral_by_code', { code }),
+    referral: (id: string) => call('referral', { id }),
     updateReferral: (id: string, status: string, note: string) =>
-      call<ReferralDetail>('update_referral', { id, status, note }),
-    followUp: () => call<ReferralView[]>('follow_up'),
-    issuedOn: (day?: string) => call<string[]>('issued_on', day ? { day } : {}),
-    saveDraft: (key: string, value: unknown) => call<null>('save_draft', { key, value }),
-    loadDraft: <T>(key: string) => call<T | null>('load_draft', { key }),
-    deleteDraft: (key: string) => call<null>('delete_draft', { key }),
+      call('update_referral', { id, status, note }),
+    followUp: () => call('follow_up', {}),
+    issuedOn: (day?: string) => call('issued_on', day ? { day } : {}),
+    // A draft is any JSON the screen keeps; it comes back as it was saved.
+    saveDraft: (key: string, value: unknown) => call('save_draft', { key, value: value as Responses['load_draft'] & {} }),
+    loadDraft: async <T>(key: string) => (await call('load_draft', { key })) as T | null,
+    deleteDraft: (key: string) => call('delete_draft', { key }),
   };
 }
 

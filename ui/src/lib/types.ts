@@ -1,288 +1,242 @@
-// The shapes kabinet-service answers with (crates/service/src/views.rs).
+// Generated from the Rust types by tests/tests/ui_types.rs; do not edit.
+// KABINET_WRITE_UI_TYPES=1 cargo test -p kabinet-tests --test ui_types
 
-/** A user who may log in on this device (the hub sends them by sync). */
-export interface DeviceUserSummary {
-  name: string;
-  display_name: string;
-  role: string;
-  disabled: boolean;
-  locked: boolean;
-}
+/**
+ * Where the app stands: what the first screen shows.
+ */
+export type AppState = "setup" | "locked" | "unlocked";
 
-export interface AppStatus {
-  /** setup: nobody can open a store here yet (first start); locked; unlocked. */
-  state?: 'setup' | 'locked' | 'unlocked';
-  exists: boolean;
-  unlocked: boolean;
-  user: string | null;
-  role?: string | null;
-  cabinet: string | null;
-  users?: DeviceUserSummary[];
-  idle_lock_ms?: number;
-  /** Why the last session ended: idle, disabled. */
-  lock_reason?: string | null;
-}
+export type AppStatus = { state: AppState, unlocked: boolean, user: string | null, role: Role | null, cabinet: string | null, 
+/**
+ * The users who may log in on this device.
+ */
+users: Array<UserSummary>, idle_lock_ms: number, lock_reason: LockReason | null, };
 
-export interface PersonHit {
-  id: string;
-  full_name: string;
-  latin_name: string;
-  sex: string;
-  birth: string;
-  birth_year: number;
-  egn: string | null;
-  lnch: string | null;
-  phone: string | null;
-  neighbourhood: string | null;
-  no_documents: boolean;
-}
+/**
+ * One call from a screen: the language it wants messages in, and the request.
+ */
+export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, } } | { "op": "save_visit", "args": { person_id: string, 
+/**
+ * When the visit took place, if not now (a visit entered later from paper); never
+ * in the future.
+ */
+at: string | null, form: VisitForm, notes: string, place: string | null, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day: string | null, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+/**
+ * attended | completed | declined | lost_to_follow_up
+ */
+status: string, 
+/**
+ * Free text: what happened, the outcome.
+ */
+note: string | null, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day: string | null, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
 
-export interface PersonDraft {
-  given_name: string;
-  middle_name: string;
-  family_name: string;
-  other_names: string[];
-  sex: string;
-  birth_date: string;
-  birth_year: number | null;
-  egn: string;
-  lnch: string;
-  phone: string;
-  neighbourhood: string;
-  address: string;
-  no_documents: boolean;
-  consent_given: boolean;
-}
+export type DestinationView = { slug: string, label: string, hub: boolean, };
 
-export interface FieldMessage {
-  field: string;
-  message: string;
-}
+/**
+ * The JSON body of a refused request, the same over Tauri and HTTP.
+ */
+export type ErrorBody = { 
+/**
+ * invalid | egn_taken | possible_duplicates | not_found | bad_request | store |
+ * locked | unauthorized | …
+ */
+kind: string, message: string, fields: Array<FieldMessage>, duplicates: Array<PersonHit>, };
 
-export interface PersonCheck {
-  issues: FieldMessage[];
-  warnings: FieldMessage[];
-  birth_date: string | null;
-  sex: string | null;
-  latin_name: string | null;
-  duplicates: PersonHit[];
-}
+export type FieldMessage = { 
+/**
+ * The form field's key (core's `Field::key`).
+ */
+field: string, message: string, };
 
-export interface Registered {
-  id: string;
-  full_name: string;
-  latin_name: string;
-}
+export type HistoryLine = { status: ReferralStatus, at: string, by: string, note: string | null, };
 
-export interface PersonView {
-  id: string;
-  full_name: string;
-  latin_name: string;
-  other_names: string[];
-  sex: string;
-  birth: string;
-  egn: string | null;
-  lnch: string | null;
-  no_documents: boolean;
-  phone: string | null;
-  neighbourhood: string | null;
-  address: string | null;
-  /** "given|withdrawn dd.mm.yyyy (who)". */
-  consent: string | null;
-  consent_withdrawn?: boolean;
-}
+export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, };
 
-export interface ScreeningLine {
-  kind: string;
-  label: string;
-  value: string;
-  flagged: boolean;
-}
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
-export interface VisitView {
-  id: string;
-  at: string;
-  cabinet: string;
-  specialist: string;
-  place: string | null;
-  notes: string;
-  screenings: ScreeningLine[];
-}
+/**
+ * The language of a user-facing message. Bulgarian first.
+ */
+export type Lang = "bg" | "en";
 
-export interface ReferralView {
-  id: string;
-  code: string;
-  person_id: string;
-  person_name: string;
-  reason: string;
-  reason_label: string;
-  destination: string;
-  destination_label: string;
-  urgency: Urgency;
-  urgency_label: string;
-  status: string;
-  status_label: string;
-  issued_at: string;
-  due: string;
-  overdue: boolean;
-}
+/**
+ * Why the last session ended, for the login screen.
+ */
+export type LockReason = "idle" | "disabled";
 
-export interface PersonRecord {
-  person: PersonView;
-  visits: VisitView[];
-  referrals: ReferralView[];
-  conflicts: string[];
-}
+export type PersonCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, 
+/**
+ * dd.mm.yyyy (or ~yyyy), from the form or the ЕГН.
+ */
+birth_date: string | null, sex: string | null, latin_name: string | null, duplicates: Array<PersonHit>, };
 
-export interface VisitForm {
-  hiv_result: string;
-  hiv_consent: boolean;
-  hiv_counselled: boolean;
-  glucose: string;
-  glucose_unit: string;
-  fasting: boolean;
-  hba1c: string;
-  hba1c_unit: string;
-  systolic: string;
-  diastolic: string;
-  pulse: string;
-  weight_kg: string;
-  height_cm: string;
-  tb_screened: boolean;
-  tb_cough: boolean;
-  tb_cough_weeks: string;
-  tb_fever: boolean;
-  tb_night_sweats: boolean;
-  tb_weight_loss: boolean;
-  tb_contact: boolean;
-  hbsag: string;
-  anti_hcv: string;
-}
+/**
+ * A person as typed into the form or the command line, before validation.
+ */
+export type PersonDraft = { given_name: string, middle_name: string | null, family_name: string, other_names: Array<string>, 
+/**
+ * M/F; filled from the ЕГН when empty.
+ */
+sex: string | null, 
+/**
+ * yyyy-mm-dd or dd.mm.yyyy; filled from the ЕГН when empty.
+ */
+birth_date: string | null, 
+/**
+ * An estimated birth year, when the exact date is unknown.
+ */
+birth_year: number | null, egn: string | null, lnch: string | null, phone: string | null, neighbourhood: string | null, address: string | null, no_documents: boolean, consent_given: boolean, };
 
-export type Urgency = 'routine' | 'priority' | 'same_day' | 'emergency';
+export type PersonHit = { id: string, full_name: string, latin_name: string, sex: string, birth: string, birth_year: number, egn: string | null, lnch: string | null, phone: string | null, neighbourhood: string | null, no_documents: boolean, };
 
-export interface Suggestion {
-  reason: string;
-  reason_label: string;
-  destination: string;
-  destination_label: string;
-  urgency: Urgency;
-  urgency_label: string;
-  finding: string;
-}
+export type PersonRecord = { person: PersonView, visits: Array<VisitView>, referrals: Array<ReferralView>, 
+/**
+ * Fields that two devices changed at once: the UI flags them for a look.
+ */
+conflicts: Array<string>, };
 
-export interface VisitCheck {
-  issues: FieldMessage[];
-  warnings: FieldMessage[];
-  bmi: number | null;
-  suggestions: Suggestion[];
-}
+export type PersonView = { id: string, full_name: string, latin_name: string, other_names: Array<string>, sex: string, birth: string, egn: string | null, lnch: string | null, no_documents: boolean, phone: string | null, neighbourhood: string | null, address: string | null, consent: string | null, 
+/**
+ * Consent to data processing withdrawn: the record is kept minimal; no outreach.
+ */
+consent_withdrawn: boolean, };
 
-export interface ReferralChoice {
-  reason: string;
-  destination: string;
-  urgency: Urgency;
-}
+/**
+ * A referral the specialist confirmed (from a suggestion) or added.
+ */
+export type ReferralChoice = { 
+/**
+ * `screening:<kind>` (e.g. `screening:hiv`), or social | legal | psychological | education.
+ */
+reason: string, 
+/**
+ * A destination slug, e.g. `hub-social-worker` or `lung-hospital`.
+ */
+destination: string, 
+/**
+ * routine | priority | same_day | emergency
+ */
+urgency: string, };
 
-export interface SavedVisit {
-  visit_id: string;
-  referrals: { id: string; code: string; destination: string; urgency: string }[];
-}
+export type ReferralDetail = { history: Array<HistoryLine>, 
+/**
+ * Statuses this referral may move to now.
+ */
+next: Array<ReferralStatus>, id: string, code: string, person_id: string, person_name: string, 
+/**
+ * As [`ReferralReason::as_str`] spells it: `screening:hiv`, `social`…
+ */
+reason: string, reason_label: string, destination: string, destination_label: string, urgency: Urgency, urgency_label: string, urgency_rank: number, status: ReferralStatus, status_label: string, issued_at: string, 
+/**
+ * dd.mm.yyyy by which the person should have arrived.
+ */
+due: string, overdue: boolean, };
 
-export interface VisitSummary {
-  id: string;
-  person_id: string;
-  person_name: string;
-  cabinet: string;
-  specialist: string;
-  at: string;
-}
+export type ReferralStatus = "issued" | "attended" | "completed" | "declined" | "lost_to_follow_up";
 
-export interface Today {
-  day: string;
-  iso_day: string;
-  visits: VisitSummary[];
-  referrals: ReferralView[];
-}
+export type ReferralView = { id: string, code: string, person_id: string, person_name: string, 
+/**
+ * As [`ReferralReason::as_str`] spells it: `screening:hiv`, `social`…
+ */
+reason: string, reason_label: string, destination: string, destination_label: string, urgency: Urgency, urgency_label: string, urgency_rank: number, status: ReferralStatus, status_label: string, issued_at: string, 
+/**
+ * dd.mm.yyyy by which the person should have arrived.
+ */
+due: string, overdue: boolean, };
 
-export interface Destination {
-  slug: string;
-  label: string;
-  hub: boolean;
-}
+export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export interface SyncProgress {
-  exchanges: number;
-  docs_sent: number;
-  docs_received: number;
-  bytes_sent: number;
-  bytes_received: number;
-}
+export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin";
 
-export interface SyncView {
-  state?: 'not_enrolled' | 'offline' | 'syncing' | 'up_to_date' | 'error' | 'hub';
-  retry_in_ms?: number;
-  progress?: SyncProgress;
-  reason?: string;
-  last_success: string | null;
-  pending_local_changes: number;
-  hub_url: string | null;
-}
+export type SavedVisit = { visit_id: string, referrals: Array<IssuedReferral>, };
 
-export interface ReferralDetail extends ReferralView {
-  history: { status: string; at: string; by: string; note: string | null }[];
-  /** Statuses it may move to now. */
-  next: string[];
-}
+/**
+ * One screening as a line of the record: "Кръвна захар: 7.4 mmol/L, на гладно".
+ */
+export type ScreeningLine = { kind: string, label: string, value: string, 
+/**
+ * A finding that needs attention (reactive test, high value, TB symptoms).
+ */
+flagged: boolean, };
 
-// The hub admin's web API (crates/hub/src/staff.rs, storage.rs): users and the audit log.
+export type SuggestionView = { 
+/**
+ * `screening:<kind>`, as a [`crate::ReferralChoice`] takes it back.
+ */
+reason: string, reason_label: string, destination: string, destination_label: string, urgency: Urgency, urgency_label: string, finding: string, };
 
-/** A hub user as the admin manages them. */
-export interface HubUser {
-  /** The login name. */
-  name: string;
-  display_name: string;
-  role: string;
-  disabled: boolean;
-  /** Raised by every password reset. */
-  generation: number;
-  /** Wrong web sign-ins since the last good one. */
-  failed_logins: number;
-  /** False for users added before devices had logins: not on devices until a reset. */
-  on_devices: boolean;
-}
+/**
+ * How a sync went.
+ */
+export type SyncReport = { exchanges: number, docs_sent: number, docs_received: number, bytes_sent: number, bytes_received: number, };
 
-export interface NewHubUser {
-  name: string;
-  display_name: string;
-  role: string;
-  password: string;
-}
+/**
+ * The sync bar's view: the agent's state and the hub it syncs with.
+ */
+export type SyncView = { hub_url: string | null, last_success: string | null, pending_local_changes: number, } & ({ "state": "not_enrolled" } | { "state": "offline", retry_in_ms: number, } | { "state": "syncing", progress: SyncReport, } | { "state": "up_to_date" } | { "state": "error", reason: string, }) | { hub_url: string | null, };
 
-/** What the audit view asks the hub for; empty or missing means any. */
-export interface AuditQuery {
-  /** Part of the user's name. */
-  user?: string;
-  device?: string;
-  /** A record id or its beginning. */
-  record?: string;
-  /** create | edit | view | print | withdraw | refused */
-  action?: string;
-  /** RFC 3339, inclusive. */
-  since?: string;
-  /** RFC 3339, exclusive. */
-  until?: string;
-  limit?: number;
-}
+export type Today = { 
+/**
+ * dd.mm.yyyy
+ */
+day: string, iso_day: string, visits: Array<VisitSummary>, referrals: Array<ReferralView>, };
 
-/** One line of the audit log, newest first. */
-export interface AuditRow {
-  at: string;
-  user: string;
-  device: string;
-  action: string;
-  record: string;
-  class: string;
-  /** device (a device's own log), hub (staff at the hub), refusal (refused by the hub). */
-  source: string;
-}
+export type Urgency = "routine" | "priority" | "same_day" | "emergency";
+
+/**
+ * A user as the login screen lists them.
+ */
+export type UserSummary = { name: string, display_name: string, role: string, disabled: boolean, locked: boolean, };
+
+export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, bmi: number | null, suggestions: Array<SuggestionView>, };
+
+export type VisitForm = { 
+/**
+ * reactive | non-reactive | invalid; empty = no HIV test.
+ */
+hiv_result: string, hiv_consent: boolean, hiv_counselled: boolean, glucose: string, 
+/**
+ * mmol/L (default) | mg/dL
+ */
+glucose_unit: string, fasting: boolean, hba1c: string, 
+/**
+ * % (default) | mmol/mol
+ */
+hba1c_unit: string, systolic: string, diastolic: string, pulse: string, weight_kg: string, height_cm: string, 
+/**
+ * A TB symptom screen was done (also implied by any symptom ticked).
+ */
+tb_screened: boolean, tb_cough: boolean, tb_cough_weeks: string, tb_fever: boolean, tb_night_sweats: boolean, tb_weight_loss: boolean, tb_contact: boolean, 
+/**
+ * HBsAg rapid test: reactive | non-reactive | invalid; empty = not done.
+ */
+hbsag: string, 
+/**
+ * anti-HCV rapid test.
+ */
+anti_hcv: string, };
+
+export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, };
+
+export type VisitView = { id: string, at: string, cabinet: string, specialist: string, place: string | null, notes: string, screenings: Array<ScreeningLine>, };
+
+/** Each operation's answer, by the operation's name (`Request["op"]`). */
+export type Responses = {
+  search: Array<PersonHit>;
+  check_person: PersonCheck;
+  register_person: Registered;
+  person_record: PersonRecord;
+  check_visit: VisitCheck;
+  save_visit: SavedVisit;
+  today: Today;
+  destinations: Array<DestinationView>;
+  referral_by_code: ReferralDetail;
+  referral: ReferralDetail;
+  update_referral: ReferralDetail;
+  follow_up: Array<ReferralView>;
+  issued_on: Array<string>;
+  save_draft: null;
+  load_draft: JsonValue | null;
+  delete_draft: null;
+  withdraw_consent: PersonRecord;
+};

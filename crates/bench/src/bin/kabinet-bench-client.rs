@@ -56,13 +56,13 @@ fn handle(store: &mut Store, msg: &Value) -> anyhow::Result<Value> {
             let port = msg["port"].as_u64().unwrap_or(0);
             let control = msg["control"].as_u64().unwrap_or(0);
             let hub = format!("http://127.0.0.1:{port}");
-            if store.meta("sync.token")?.is_none() {
+            if store.meta(kabinet_store::meta::HUB_TOKEN)?.is_none() {
                 let code = control_get(control as u16, "/enroll-code")?;
                 kabinet_sync::enroll(store, &hub, &code, "bench-client")?;
             }
             // The meter listens on a new port per scenario: follow it.
             store.write(kabinet_store::Origin::Local, |w| {
-                w.set_meta("sync.hub_url", &hub)
+                w.set_meta(kabinet_store::meta::HUB_URL, &hub)
             })?;
             let t = Instant::now();
             let report = kabinet_sync::sync(store, |_| {})?;

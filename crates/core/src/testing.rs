@@ -1,0 +1,89 @@
+//! Records for tests and benchmarks, built in one place (feature `testing`): a visit with
+//! given screenings, a visit with an HIV rapid test, an issued referral. Every crate's tests
+//! use these rather than spelling the structs out again.
+
+use crate::referral::{
+    Destination, Referral, ReferralCode, ReferralReason, ReferralStatus, StatusChange, Urgency,
+};
+use crate::screening::{
+    BloodPressure, Glucose, GlucoseUnit, HivAssay, HivTest, RapidResult, Screenings,
+};
+use crate::visit::Visit;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A visit in cabinet-1 by nurse-1 with `screenings`.
+pub fn visit(person_id: Uuid, at: DateTime<Utc>, screenings: Screenings) -> Visit {
+    Visit {
+        id: Uuid::now_v7(),
+        person_id,
+        cabinet: "cabinet-1".into(),
+        specialist: "nurse-1".into(),
+        at,
+        place: None,
+        screenings,
+        notes: String::new(),
+    }
+}
+
+/// An HIV rapid test with consent and counselling given.
+pub fn hiv(result: RapidResult) -> HivTest {
+    HivTest {
+        consent: true,
+        counselled: true,
+        assay: HivAssay::RapidAb12,
+        result,
+    }
+}
+
+/// A fasting capillary glucose in mmol/L.
+pub fn glucose(mmol_l: f64) -> Glucose {
+    Glucose {
+        value: mmol_l,
+        unit: GlucoseUnit::MmolL,
+        fasting: true,
+    }
+}
+
+/// A visit now with an HIV rapid test of `result` and a blood pressure of 150/95.
+pub fn visit_with_hiv(person_id: Uuid, result: RapidResult) -> Visit {
+    visit(
+        person_id,
+        Utc::now(),
+        Screenings {
+            hiv: Some(hiv(result)),
+            blood_pressure: Some(BloodPressure {
+                systolic: 150,
+                diastolic: 95,
+                pulse: Some(80),
+            }),
+            ..Default::default()
+        },
+    )
+}
+
+/// A referral made at `visit_id` for `person_id`, issued at `at` by nurse-1, priority.
+pub fn referral(
+    person_id: Uuid,
+    visit_id: Uuid,
+    code: ReferralCode,
+    reason: ReferralReason,
+    destination: Destination,
+    at: DateTime<Utc>,
+) -> Referral {
+    Referral {
+        id: Uuid::now_v7(),
+        code,
+        person_id,
+        visit_id,
+        reason,
+        destination,
+        urgency: Urgency::Priority,
+        history: vec![StatusChange {
+            status: ReferralStatus::Issued,
+            at,
+            by: "nurse-1".into(),
+            note: None,
+        }],
+    }
+}

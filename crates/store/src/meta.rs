@@ -1,0 +1,30 @@
+//! The keys of the store's `meta` table, in one place: the store keeps the device's settings
+//! there, the sync engine its cursors and credentials, the service the screens' drafts.
+//! Every crate names a key through these constants, never by its string.
+
+/// The cabinet (or hub desk) this device works for.
+pub const CABINET: &str = "cabinet";
+/// The referral-code issuer number the hub assigned to this device.
+pub const ISSUER: &str = "issuer";
+/// The serial the next referral code of this device takes.
+pub const NEXT_REFERRAL_SERIAL: &str = "next_referral_serial";
+
+/// The hub's address, set at enrollment.
+pub const HUB_URL: &str = "sync.hub_url";
+/// The device's bearer token at the hub.
+pub const HUB_TOKEN: &str = "sync.token";
+/// SHA-256 of the hub's certificate, taken at enrollment (hex).
+pub const HUB_PIN: &str = "sync.hub_pin";
+/// The device's id at the hub; also the device named in its audit entries.
+pub const DEVICE_ID: &str = "sync.device_id";
+/// The last local change sequence the hub acknowledged.
+pub const PUSH_CURSOR: &str = "sync.push_cursor";
+/// The hub's change sequence this device has pulled through.
+pub const PULL_CURSOR: &str = "sync.pull_cursor";
+pub const LAST_SUCCESS: &str = "sync.last_success";
+pub const LAST_ERROR: &str = "sync.last_error";
+/// The last audit entry the hub acknowledged.
+pub const AUDIT_PUSHED: &str = "sync.audit_pushed";
+
+/// Prefix of a form's draft, kept in the encrypted store (`draft.<key>`).
+pub const DRAFT_PREFIX: &str = "draft.";
