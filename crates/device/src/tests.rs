@@ -44,6 +44,7 @@ fn set_up(dir: &Path, users: &[DeviceUser], clock: &TestClock) -> Device {
         .with_idle_lock(Duration::from_secs(300))
         .with_clock(clock.clone());
     let key = StoreKey::Raw([7; 32]);
+    std::fs::create_dir_all(dir).unwrap();
     Store::create(
         &device.store_path(),
         &key,
