@@ -39,6 +39,12 @@ pub fn enrolled_device_with_roles(
     store
 }
 
+/// A device's database file as plain SQL, beside the store open on it: for tests that look
+/// inside it (what a thief of the decrypted file would see) or tamper with it.
+pub fn device_sql(store: &kabinet_store::Store) -> rusqlite::Connection {
+    kabinet_store::open_raw(store.path(), &DEVICE_KEY).unwrap()
+}
+
 pub const HUB_KEY: &str = "raw:4242424242424242424242424242424242424242424242424242424242424242";
 
 pub struct HubProcess {
@@ -122,6 +128,12 @@ impl HubProcess {
     pub fn storage(&self) -> kabinet_hub::SqliteHub {
         let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
         kabinet_hub::SqliteHub::open(&self.data_dir, &key).unwrap()
+    }
+
+    /// The hub's database file as plain SQL, for tests that look inside its tables.
+    pub fn sql(&self) -> rusqlite::Connection {
+        let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
+        kabinet_store::open_raw(&self.data_dir.join("hub.db"), &key).unwrap()
     }
 
     /// Runs a `kabinet-hub` admin command against the same data directory.

@@ -87,8 +87,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
     assert_eq!(referrals.len(), 1);
     assert_eq!(referrals[0].id, social_referral.id);
     // …and nothing of HIV, searched in the decrypted database itself.
-    let hiv_docs: i64 = mediator
-        .connection()
+    let hiv_docs: i64 = kabinet_tests::hub::device_sql(&mediator)
         .query_row(
             "SELECT count(*) FROM documents WHERE access_class = ?1",
             [AccessClass::Hiv.code()],
@@ -97,8 +96,7 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         .unwrap();
     assert_eq!(hiv_docs, 0);
     for id in [results_doc(visit.id), hiv_referral.id] {
-        let n: i64 = mediator
-            .connection()
+        let n: i64 = kabinet_tests::hub::device_sql(&mediator)
             .query_row(
                 "SELECT count(*) FROM documents WHERE doc_id = ?1",
                 [id.as_bytes()],
@@ -135,15 +133,13 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         }
         other => panic!("expected 403, got {other:?}"),
     }
-    let staff = hub.storage();
-    let refusals: i64 = staff
-        .read(|s| {
-            Ok(s.connection().query_row(
-                "SELECT count(*) FROM hub_refusal WHERE class = 'hiv'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
+    let refusals: i64 = hub
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM hub_refusal WHERE class = 'hiv'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(refusals >= 1);
     // The hub goes on serving the others.
@@ -216,8 +212,7 @@ fn every_role_receives_exactly_the_classes_it_may_read() {
             &[name],
         );
         sync(&mut device).unwrap();
-        let held: Vec<u8> = device
-            .connection()
+        let held: Vec<u8> = kabinet_tests::hub::device_sql(&device)
             .prepare("SELECT DISTINCT access_class FROM documents ORDER BY 1")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -326,8 +321,7 @@ fn a_document_moved_into_an_unreadable_class_is_not_pulled_through_its_first_row
         .map(|r| r.id)
         .collect();
     assert_eq!(held, vec![education.id], "the education referral only");
-    let psychology_bytes: i64 = mediator
-        .connection()
+    let psychology_bytes: i64 = kabinet_tests::hub::device_sql(&mediator)
         .query_row(
             "SELECT count(*) FROM documents WHERE doc_id = ?1",
             [social.id.as_bytes()],

@@ -85,7 +85,9 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
 
     // Someone edits an entry already sent: the device's own check finds it.
     let edit = |store: &kabinet_store::Store, sql: &str| {
-        store.connection().execute(sql, []).unwrap();
+        kabinet_tests::hub::device_sql(store)
+            .execute(sql, [])
+            .unwrap();
     };
     edit(&tablet, "UPDATE audit_log SET user = 'Никой' WHERE seq = 2");
     assert!(matches!(
@@ -107,8 +109,7 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
     let mut forged = last.entry.clone();
     forged.user = "Някой друг".into();
     let hash = audit::chain_hash(&audit::GENESIS, &forged); // not even chained right
-    tablet
-        .connection()
+    kabinet_tests::hub::device_sql(&tablet)
         .execute(
             "UPDATE audit_log SET user = ?1, hash = ?2 WHERE seq = ?3",
             rusqlite::params![forged.user, hash.to_vec(), last.entry.seq as i64],

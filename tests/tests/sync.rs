@@ -291,15 +291,13 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
     // New documents are stored once at the hub: their relay rows point at them (no bytes).
-    let storage = hub.storage();
-    let (rows, with_bytes): (i64, i64) = storage
-        .read(|s| {
-            Ok(s.connection().query_row(
-                "SELECT count(*), count(*) FILTER (WHERE length(changes) > 0) FROM hub_relay",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
+    let (rows, with_bytes): (i64, i64) = hub
+        .sql()
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE length(changes) > 0) FROM hub_relay",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!((rows, with_bytes), (3, 0));
 }
@@ -339,12 +337,7 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     assert_eq!(cursor(&a), 43);
 
     // Nothing local waited before the pull: the push cursor passed the pulled documents too.
-    let last_seq: u64 = a
-        .connection()
-        .query_row("SELECT MAX(change_seq) FROM documents", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .unwrap() as u64;
+    let last_seq: u64 = a.last_change_seq().unwrap();
     let push_cursor = |s: &Store| -> u64 {
         s.meta(kabinet_store::meta::PUSH_CURSOR)
             .unwrap()
@@ -368,11 +361,11 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
     let seen_before = seen();
     assert!(seen_before.is_some());
     let success_before = a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap();
-    let changes_before = a.connection().total_changes();
+    let changes_before = a.rows_written();
     let quiet = sync(&mut a);
     assert_eq!((quiet.docs_sent, quiet.docs_received), (0, 0));
     assert_eq!(
-        a.connection().total_changes() - changes_before,
+        a.rows_written() - changes_before,
         0,
         "a no-op sync writes nothing"
     );

@@ -1,7 +1,7 @@
 //! Shared pieces of the benchmark adapters: the digest both sides compute, memory readings,
 //! and the fixed keys of the benchmark's throw-away databases.
 
-use kabinet_store::{Store, StoreKey};
+use kabinet_store::{DocKind, Store, StoreKey};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -12,21 +12,17 @@ pub const BENCH_KEY: StoreKey = StoreKey::Raw([0x5b; 32]);
 /// of its results and referral documents, and of its person. Same set on both sides ⇒ same
 /// digest.
 pub fn visit_digest(store: &Store) -> anyhow::Result<(usize, String)> {
-    let conn = store.connection();
     let mut heads: BTreeMap<Vec<u8>, String> = BTreeMap::new();
     let mut children: BTreeMap<Vec<u8>, Vec<(Vec<u8>, String)>> = BTreeMap::new();
     let mut visits = Vec::new();
-    let mut stmt = conn.prepare("SELECT doc_id, kind, parent_id, heads FROM documents")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let id: Vec<u8> = r.get(0)?;
-        let kind: i64 = r.get(1)?;
-        let parent: Option<Vec<u8>> = r.get(2)?;
-        let h = hex::encode(r.get::<_, Vec<u8>>(3)?);
-        match (kind, parent) {
-            (2, Some(person)) => visits.push((id.clone(), person)),
+    // Every document: the store's change index from its very start.
+    for doc in store.changes_since(0, usize::MAX)? {
+        let id = doc.doc_id.as_bytes().to_vec();
+        let h: String = doc.heads.iter().map(|h| hex::encode(h.0)).collect();
+        match (doc.kind, doc.parent_id) {
+            (DocKind::Visit, Some(person)) => visits.push((id.clone(), person.as_bytes().to_vec())),
             (_, Some(parent)) => children
-                .entry(parent)
+                .entry(parent.as_bytes().to_vec())
                 .or_default()
                 .push((id.clone(), h.clone())),
             _ => {}

@@ -1,8 +1,13 @@
 //! The Kabinet Hub server: enrolls cabinet devices, authenticates every request, and syncs
 //! documents between devices through a relay log (see docs/sync.md). Storage sits behind
-//! [`storage::HubStorage`]; SQLite ([`sqlite::SqliteHub`]) is the default.
+//! [`storage::HubStorage`] (persistence only); the relay ([`relay`]), the staff desk
+//! ([`desk`]) and authentication ([`auth`]) are written once above it. SQLite
+//! ([`sqlite::SqliteHub`]) is the default backend.
 
+pub mod auth;
 pub mod cli;
+pub mod desk;
+pub mod relay;
 pub mod server;
 pub mod sqlite;
 pub mod staff;
@@ -12,7 +17,9 @@ pub mod users;
 
 pub use server::router;
 pub use sqlite::SqliteHub;
-pub use storage::{AuditFilter, AuditRow, Device, HubError, HubStorage, StaffUser, UserRecord};
+pub use storage::{
+    AuditFilter, AuditRow, Device, HubError, HubStorage, Refusal, RelayPage, StaffUser, UserRecord,
+};
 
 /// glibc gives threads that allocate at once arenas of their own (up to eight per core) and
 /// keeps what they free there: with fifty cabinets syncing at once the hub's resident memory

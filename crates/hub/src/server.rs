@@ -2,10 +2,11 @@
 //! authenticated by its device token; bodies are size-limited and decoded defensively; a bad
 //! request gets a clear 4xx and the hub goes on serving.
 
-use crate::storage::{Device, HubError, HubStorage};
+use crate::auth::DeviceAuth;
+use crate::storage::{HubError, HubStorage};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -40,6 +41,11 @@ impl ApiError {
             en: en.into(),
             bg: bg.into(),
         }
+    }
+
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 }
 
@@ -169,37 +175,11 @@ async fn enroll(
     }))
 }
 
-async fn authenticate(storage: &SharedStorage, headers: &HeaderMap) -> Result<Device, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing device token (Authorization: Bearer …); enroll the device first",
-                "липсва ключ на устройството; първо регистрирайте устройството",
-            )
-        })?;
-    let hash = sha256(token.trim().as_bytes());
-    let storage = storage.clone();
-    blocking(move || storage.device_by_token(hash))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unknown or revoked device token; enroll the device again",
-                "непознато или отнето устройство; регистрирайте устройството отново",
-            )
-        })
-}
-
 async fn sync(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    DeviceAuth(device): DeviceAuth,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let device = authenticate(&storage, &headers).await?;
     // A few exchanges at a time: each holds a decoded request and a response of up to several
     // MB while it is (de)compressed; fifty cabinets at once must not mean fifty of those.
     static EXCHANGES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
@@ -222,7 +202,7 @@ async fn sync(
     let pushed = request.push.len();
     let device_id = device.id.clone();
     let (pulled, encoded) = blocking(move || {
-        let response = storage.sync(&device, &request)?;
+        let response = crate::relay::sync(storage.as_ref(), &device, &request)?;
         Ok((response.pull.len(), response.encode()))
     })
     .await?;
@@ -238,9 +218,8 @@ async fn sync(
 /// credentials let them log in on the device offline.
 async fn roster(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    DeviceAuth(device): DeviceAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let device = authenticate(&storage, &headers).await?;
     let users = blocking(move || storage.roster(&device.roles)).await?;
     Ok(Json(serde_json::json!({ "users": users })))
 }
@@ -253,10 +232,9 @@ struct AuditPush {
 /// A device's audit entries since the last it sent.
 async fn audit_push(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    DeviceAuth(device): DeviceAuth,
     Json(push): Json<AuditPush>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let device = authenticate(&storage, &headers).await?;
     let acked = blocking(move || storage.push_audit(&device, &push.entries)).await?;
     Ok(Json(serde_json::json!({ "acked_through": acked })))
 }

@@ -4,6 +4,7 @@
 //! The screens' operations are `kabinet-service`'s, on the hub's documents; edits are relayed
 //! to the cabinets like any other change.
 
+use crate::auth::{AdminAuth, StaffAuth};
 use crate::server::{ApiError, SharedStorage, blocking, off_thread, sha256};
 use crate::storage::StaffUser;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -14,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use kabinet_core::Lang;
-use kabinet_service::{Call, Context};
+use kabinet_service::{Call, Context, ServiceError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -102,8 +103,8 @@ async fn login(
         return Err(wrong_password());
     };
     let failures = if ok { 0 } else { record.failed_logins + 1 };
-    let next_try_at = (failures >= kabinet_keys::SLOW_AFTER)
-        .then(|| now + Duration::seconds(5 << (failures - kabinet_keys::SLOW_AFTER).min(10)));
+    // The devices' policy, from the one place it is written.
+    let next_try_at = kabinet_keys::wait_after(failures).map(|wait| now + wait);
     let recorded = name.clone();
     let storage3 = storage.clone();
     blocking(move || storage3.record_login(&recorded, ok, next_try_at)).await?;
@@ -135,41 +136,15 @@ fn wrong_password() -> ApiError {
     )
 }
 
-fn bearer(headers: &HeaderMap) -> Option<[u8; 32]> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| sha256(t.trim().as_bytes()))
-}
-
-async fn staff(storage: &SharedStorage, headers: &HeaderMap) -> Result<StaffUser, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "sign in first (the session is missing or has expired)",
-            "влезте отново (няма вход или е изтекъл)",
-        )
-    };
-    let hash = bearer(headers).ok_or_else(unauthorized)?;
-    let storage = storage.clone();
-    blocking(move || storage.session_user(hash))
-        .await?
-        .ok_or_else(unauthorized)
-}
-
-async fn me(
-    State(storage): State<SharedStorage>,
-    headers: HeaderMap,
-) -> Result<Json<StaffUser>, ApiError> {
-    Ok(Json(staff(&storage, &headers).await?))
+async fn me(StaffAuth(user): StaffAuth) -> Json<StaffUser> {
+    Json(user)
 }
 
 async fn logout(
     State(storage): State<SharedStorage>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(hash) = bearer(&headers) {
+    if let Some(hash) = crate::auth::bearer(&headers) {
         blocking(move || storage.end_session(hash)).await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -190,26 +165,15 @@ fn staff_context(user: &StaffUser, lang: Lang) -> Context {
 /// (messages per field in the asked language).
 async fn call(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    StaffAuth(user): StaffAuth,
     Json(call): Json<Call>,
 ) -> Result<Response, ApiError> {
-    let user = staff(&storage, &headers).await?;
     let lang: Lang = call.lang;
     let ctx = staff_context(&user, lang);
-    let answer = blocking(move || storage.desk(&ctx, call.request)).await?;
+    let answer = blocking(move || crate::desk::call(storage.as_ref(), &ctx, call.request)).await?;
     Ok(match answer {
         Ok(value) => Json(value).into_response(),
-        Err(e) => {
-            let body = e.body(lang);
-            let status = match body.kind.as_str() {
-                "not_found" => StatusCode::NOT_FOUND,
-                "egn_taken" | "possible_duplicates" => StatusCode::CONFLICT,
-                "forbidden" => StatusCode::FORBIDDEN,
-                "store" => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            (status, Json(body)).into_response()
-        }
+        Err(e) => refused(&e, lang),
     })
 }
 
@@ -224,10 +188,9 @@ struct SlipQuery {
 /// The slips of some referrals as one PDF, for the browser's viewer and print dialog.
 async fn slips(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    StaffAuth(user): StaffAuth,
     axum::extract::Query(q): axum::extract::Query<SlipQuery>,
 ) -> Result<Response, ApiError> {
-    let user = staff(&storage, &headers).await?;
     let ctx = staff_context(&user, Lang::Bg);
     let ids: Vec<uuid::Uuid> = q
         .ids
@@ -243,7 +206,7 @@ async fn slips(
             )
         })?;
     let paper = q.paper;
-    let pdf = blocking(move || storage.slips(&ctx, &ids, &paper)).await?;
+    let pdf = blocking(move || crate::desk::slips(storage.as_ref(), &ctx, &ids, &paper)).await?;
     Ok(match pdf {
         Ok(bytes) => (
             [
@@ -253,29 +216,14 @@ async fn slips(
             bytes,
         )
             .into_response(),
-        Err(e) => {
-            let body = e.body(Lang::Bg);
-            let status = if body.kind == "not_found" {
-                StatusCode::NOT_FOUND
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            (status, Json(body)).into_response()
-        }
+        Err(e) => refused(&e, Lang::Bg),
     })
 }
 
-/// The signed-in hub admin, or 403.
-async fn admin(storage: &SharedStorage, headers: &HeaderMap) -> Result<StaffUser, ApiError> {
-    let user = staff(storage, headers).await?;
-    if user.role != "hub_admin" {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "only a hub admin may manage users and read the audit log",
-            "само администратор на Хъба може да управлява потребители и да чете дневника",
-        ));
-    }
-    Ok(user)
+/// A refused screen operation: the service's error body with the status of its kind.
+fn refused(e: &ServiceError, lang: Lang) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    (status, Json(e.body(lang))).into_response()
 }
 
 fn admin_error(e: crate::users::UserAdminError, lang: Lang) -> Response {
@@ -300,9 +248,8 @@ fn admin_error(e: crate::users::UserAdminError, lang: Lang) -> Response {
 
 async fn list_users(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    _: AdminAuth,
 ) -> Result<Json<Vec<crate::UserRecord>>, ApiError> {
-    admin(&storage, &headers).await?;
     Ok(Json(blocking(move || storage.users()).await?))
 }
 
@@ -318,10 +265,9 @@ struct NewUser {
 
 async fn add_user(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    AdminAuth(by): AdminAuth,
     Json(req): Json<NewUser>,
 ) -> Result<Response, ApiError> {
-    let by = admin(&storage, &headers).await?;
     let lang = req.lang.unwrap_or(Lang::Bg);
     let result = off_thread(move || {
         crate::users::add(
@@ -352,11 +298,10 @@ struct UserAction {
 
 async fn user_action(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    AdminAuth(by): AdminAuth,
     axum::extract::Path((name, action)): axum::extract::Path<(String, String)>,
     Json(req): Json<UserAction>,
 ) -> Result<Response, ApiError> {
-    let by = admin(&storage, &headers).await?;
     let lang = req.lang.unwrap_or(Lang::Bg);
     if by.name == name && action == "disable" {
         return Err(ApiError::new(
@@ -390,10 +335,9 @@ async fn user_action(
 
 async fn audit_log(
     State(storage): State<SharedStorage>,
-    headers: HeaderMap,
+    _: AdminAuth,
     axum::extract::Query(filter): axum::extract::Query<crate::AuditFilter>,
 ) -> Result<Json<Vec<crate::AuditRow>>, ApiError> {
-    admin(&storage, &headers).await?;
     // Empty boxes in the form mean "any".
     let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let filter = crate::AuditFilter {

@@ -1,9 +1,13 @@
 //! The hub's storage, behind a small trait so a PostgreSQL backend can be added without
 //! touching the protocol or the HTTP layer (the way Atuin's server is generic over its
-//! database). The SQLite backend in [`crate::sqlite`] is the zero-setup default.
+//! database). The trait is persistence only: the relay's protocol ([`crate::relay`]) and the
+//! staff desk ([`crate::desk`]) are written once above it. The SQLite backend in
+//! [`crate::sqlite`] is the zero-setup default.
 
 use chrono::{DateTime, Utc};
-use kabinet_sync::{SyncRequest, SyncResponse};
+use kabinet_core::AccessClass;
+use kabinet_store::{Received, Store};
+use kabinet_sync::DocChanges;
 use serde::Serialize;
 
 /// An enrolled device (one tablet or laptop of a cabinet or of hub staff).
@@ -86,6 +90,30 @@ pub struct AuditRow {
     pub source: String,
 }
 
+/// A request refused by the access matrix (or an audit log that does not continue its
+/// chain): who asked for what, for the admin's audit view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub at: DateTime<Utc>,
+    /// The device's id, or `hub:<user>` for staff at the web UI.
+    pub by: String,
+    pub doc_id: Option<uuid::Uuid>,
+    /// The access class asked for (`""` when none applies).
+    pub class: String,
+    /// push | audit_chain | the desk operation's name
+    pub action: String,
+}
+
+/// One page of the relay log for a device: what it pulls.
+#[derive(Debug, Default)]
+pub struct RelayPage {
+    pub docs: Vec<DocChanges>,
+    /// The cursor after this page.
+    pub next_cursor: u64,
+    /// More entries wait beyond the page's size.
+    pub more: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error(
@@ -109,14 +137,21 @@ pub enum HubError {
     NoSuchDevice(String),
     #[error("document {doc_id}: {reason}")]
     BadDocument { doc_id: uuid::Uuid, reason: String },
+    #[error(
+        "the hub database was written by a newer Kabinet Hub (hub schema {found}); this build knows up to {known}. Update the hub."
+    )]
+    NewerSchema { found: usize, known: usize },
     #[error("storage: {0}")]
     Store(#[from] kabinet_store::StoreError),
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// What the hub needs from its storage. Implementations are blocking; the server calls them
-/// from a blocking thread.
+/// What a hub database must do: keep enrollments, devices, users and sessions, the devices'
+/// audit logs and refusals, the documents and the relay log (every change new to the hub, in
+/// arrival order). Implementations are blocking; the server calls them from a blocking
+/// thread. Rules (who may read or write what, how long a wrong password waits, what a sync
+/// answers) live above it, so each backend implements only storage.
 pub trait HubStorage: Send + Sync + 'static {
     /// Registers a one-time enrollment code (by its hash) for a cabinet.
     fn create_enrollment(
@@ -126,7 +161,8 @@ pub trait HubStorage: Send + Sync + 'static {
         code_hash: [u8; 32],
         expires_at: DateTime<Utc>,
     ) -> Result<(), HubError>;
-    /// Exchanges a code for a device whose token has `token_hash`; the code is then spent.
+    /// Exchanges a code for a device whose token has `token_hash`, with the lowest free
+    /// referral issuer number; the code is then spent.
     fn redeem_enrollment(
         &self,
         code_hash: [u8; 32],
@@ -137,6 +173,7 @@ pub trait HubStorage: Send + Sync + 'static {
     fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError>;
     fn devices(&self) -> Result<Vec<Device>, HubError>;
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
+
     /// Adds a user with an argon2 password hash (PHC string) for the web UI and their
     /// credential for devices (and its secret key, kept so a reset can rewrap it).
     fn add_user(
@@ -165,15 +202,6 @@ pub trait HubStorage: Send + Sync + 'static {
         &self,
         roles: &[kabinet_core::Role],
     ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
-    /// Takes a device's audit entries that continue the chain the hub holds for it; returns
-    /// the last sequence number held. A break is refused and recorded.
-    fn push_audit(
-        &self,
-        device: &Device,
-        entries: &[kabinet_core::audit::ChainedEntry],
-    ) -> Result<u64, HubError>;
-    /// The audit view, newest first.
-    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError>;
     /// An active user, their password hash and wrong-try state, for signing in.
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
     /// Records a sign-in's outcome: a good one clears the count; a wrong one counts and sets
@@ -193,21 +221,41 @@ pub trait HubStorage: Send + Sync + 'static {
     /// The active user of an unexpired session.
     fn session_user(&self, token_hash: [u8; 32]) -> Result<Option<StaffUser>, HubError>;
     fn end_session(&self, token_hash: [u8; 32]) -> Result<(), HubError>;
-    /// One request of the web UI's screens, on the hub's documents, on behalf of staff; the
-    /// edits it makes are relayed to devices.
-    fn desk(
+
+    /// Takes a device's audit entries that continue the chain the hub holds for it (checked
+    /// with `kabinet_core::audit`, in the same transaction as they are stored); returns the
+    /// last sequence number held. A break is refused and recorded as a refusal.
+    fn push_audit(
         &self,
-        ctx: &kabinet_service::Context,
-        request: kabinet_service::Request,
-    ) -> Result<Result<serde_json::Value, kabinet_service::ServiceError>, HubError>;
-    /// Slips of referrals as one PDF (paper A5 or A6).
-    fn slips(
+        device: &Device,
+        entries: &[kabinet_core::audit::ChainedEntry],
+    ) -> Result<u64, HubError>;
+    fn record_refusal(&self, refusal: &Refusal) -> Result<(), HubError>;
+    /// The audit view (devices' entries, the hub's own and refusals), newest first.
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError>;
+
+    /// Runs `f` on the hub's documents (a Kabinet store) on behalf of hub staff. Every
+    /// document `f` changed is then appended to the relay log as the hub's own change, before
+    /// any other write, so devices pull hub-side edits like any other.
+    fn with_documents(&self, f: &mut dyn FnMut(&mut Store)) -> Result<(), HubError>;
+    /// Merges a device's pushed documents (already checked against the access matrix) in one
+    /// transaction, appending what each brought that is new to the relay log; a document that
+    /// does not load or fit its kind fails the whole push. `seen_at`, when given, is recorded
+    /// as the device's last sync.
+    fn commit_push(
         &self,
-        ctx: &kabinet_service::Context,
-        ids: &[uuid::Uuid],
-        paper: &str,
-    ) -> Result<Result<Vec<u8>, kabinet_service::ServiceError>, HubError>;
-    /// One sync exchange: commit the pushed changes (relaying what is new), then answer with
-    /// the device's next pull batch.
-    fn sync(&self, device: &Device, request: &SyncRequest) -> Result<SyncResponse, HubError>;
+        device_id: &str,
+        docs: &[Received<'_>],
+        seen_at: Option<DateTime<Utc>>,
+    ) -> Result<(), HubError>;
+    /// The relay log after `cursor`, not from `not_from`, whose class (and a whole document's
+    /// current class) is `readable`, up to about `max_bytes`: a device's pull. When the page
+    /// is not full, its cursor passes every entry there is, the skipped ones too.
+    fn relay_page(
+        &self,
+        cursor: u64,
+        not_from: &str,
+        max_bytes: usize,
+        readable: &dyn Fn(AccessClass) -> bool,
+    ) -> Result<RelayPage, HubError>;
 }

@@ -16,6 +16,12 @@ pub enum UserAdminError {
     Role(String),
     #[error("password: at least {min} characters", min = kabinet_keys::MIN_SECRET_CHARS)]
     Password,
+    /// Hashing the password for the web UI failed (argon2 refused its parameters or salt).
+    #[error("the password could not be hashed: {0}")]
+    PasswordHash(argon2::password_hash::Error),
+    /// Making or wrapping the user's device credential failed.
+    #[error("the user's credential could not be made: {0}")]
+    Credential(KeyError),
     #[error(transparent)]
     Hub(#[from] HubError),
 }
@@ -37,7 +43,9 @@ impl UserAdminError {
             UserAdminError::DisplayName => Some("display_name"),
             UserAdminError::Role(_) => Some("role"),
             UserAdminError::Password => Some("password"),
-            UserAdminError::Hub(_) => None,
+            UserAdminError::PasswordHash(_)
+            | UserAdminError::Credential(_)
+            | UserAdminError::Hub(_) => None,
         }
     }
 
@@ -61,6 +69,10 @@ impl UserAdminError {
                 format!("Потребителско име: „{n}“ вече съществува")
             }
             UserAdminError::Hub(HubError::NoSuchUser(n)) => format!("Няма потребител „{n}“"),
+            UserAdminError::PasswordHash(e) => format!("Паролата не можа да се хешира: {e}"),
+            UserAdminError::Credential(e) => {
+                format!("Ключовете на потребителя не можаха да се създадат: {e}")
+            }
             UserAdminError::Hub(e) => format!("Хъбът не можа да запише: {e}"),
         }
     }
@@ -77,20 +89,12 @@ fn valid_name(name: &str) -> bool {
 fn secret_error(e: KeyError) -> UserAdminError {
     match e {
         KeyError::TooShort { .. } => UserAdminError::Password,
-        other => UserAdminError::Hub(HubError::BadDocument {
-            doc_id: uuid::Uuid::nil(),
-            reason: other.to_string(),
-        }),
+        other => UserAdminError::Credential(other),
     }
 }
 
 fn password_hash(password: &str) -> Result<String, UserAdminError> {
-    crate::staff::hash_password(password).map_err(|e| {
-        UserAdminError::Hub(HubError::BadDocument {
-            doc_id: uuid::Uuid::nil(),
-            reason: e.to_string(),
-        })
-    })
+    crate::staff::hash_password(password).map_err(UserAdminError::PasswordHash)
 }
 
 /// Adds a user; every field is checked before anything is written.

@@ -18,6 +18,15 @@ pub const LOCK_AFTER: u32 = 6;
 /// The first wait; it doubles with every further wrong try.
 const FIRST_WAIT_SECS: i64 = 5;
 
+/// How long the next try must wait after `failures` wrong tries in a row: nothing for the
+/// first [`SLOW_AFTER`], then 5, 10, 20 s; none once the user is locked ([`LOCK_AFTER`]),
+/// as only a reset opens them again. One policy for devices and the hub's web sign-in.
+pub fn wait_after(failures: u32) -> Option<Duration> {
+    (SLOW_AFTER..LOCK_AFTER)
+        .contains(&failures)
+        .then(|| Duration::seconds(FIRST_WAIT_SECS << (failures - SLOW_AFTER)))
+}
+
 /// A user as the hub sends them to a device (the roster is every user of the device's roles,
 /// disabled ones included, so devices learn who was disabled).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,9 +320,8 @@ impl Keyring {
             Err(KeyError::WrongSecret) => {
                 slot.failures += 1;
                 let failures = slot.failures;
-                if (SLOW_AFTER..LOCK_AFTER).contains(&failures) {
-                    let wait = FIRST_WAIT_SECS << (failures - SLOW_AFTER);
-                    slot.not_before = Some(now + Duration::seconds(wait));
+                if let Some(wait) = wait_after(failures) {
+                    slot.not_before = Some(now + wait);
                 }
                 self.save()
                     .map_err(|e| LoginError::Keyring(e.to_string()))?;
@@ -355,6 +363,17 @@ impl Keyring {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wrong_tries_wait_five_ten_twenty_seconds_then_lock() {
+        let waits: Vec<Option<i64>> = (0..=7)
+            .map(|f| super::wait_after(f).map(|d| d.num_seconds()))
+            .collect();
+        assert_eq!(
+            waits,
+            [None, None, None, Some(5), Some(10), Some(20), None, None]
+        );
+    }
+
     use super::*;
     use crate::credential::tests::cheap;
 

@@ -9,5 +9,5 @@ pub mod keyring;
 pub use credential::{KeyError, MIN_SECRET_CHARS, UserCredential, UserSecretKey, check_secret};
 pub use keyring::{
     DeviceUser, Keyring, KeyringError, LOCK_AFTER, LoginError, RosterOutcome, SLOW_AFTER, Unlocked,
-    UserSummary,
+    UserSummary, wait_after,
 };

@@ -30,6 +30,45 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
+/// What kind of refusal a [`ServiceError`] is: the `kind` of its [`ErrorBody`] and its HTTP
+/// status both come from here, so the hub never reads the body's string to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    Invalid,
+    EgnTaken,
+    PossibleDuplicates,
+    NotFound,
+    BadRequest,
+    Forbidden,
+    Store,
+}
+
+impl ErrorKind {
+    /// The `kind` as the UI reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::EgnTaken => "egn_taken",
+            ErrorKind::PossibleDuplicates => "possible_duplicates",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::Store => "store",
+        }
+    }
+
+    /// The HTTP status the hub answers with.
+    fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::NotFound => 404,
+            ErrorKind::EgnTaken | ErrorKind::PossibleDuplicates => 409,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::Store => 500,
+            ErrorKind::Invalid | ErrorKind::BadRequest => 422,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct FieldMessage {
     /// The form field's key (core's `Field::key`).
@@ -105,12 +144,33 @@ fn tr(lang: Lang, bg: &str, en: &str) -> String {
 }
 
 impl ServiceError {
+    /// The HTTP status of this refusal (the hub's answer; the app shell ignores it).
+    pub fn http_status(&self) -> u16 {
+        self.kind().http_status()
+    }
+
+    /// The kind of refusal; a hidden record is answered as not found.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            ServiceError::Invalid(_) => ErrorKind::Invalid,
+            ServiceError::EgnTaken(_) => ErrorKind::EgnTaken,
+            ServiceError::PossibleDuplicates(_) => ErrorKind::PossibleDuplicates,
+            ServiceError::BadRequest(_) => ErrorKind::BadRequest,
+            ServiceError::Forbidden => ErrorKind::Forbidden,
+            ServiceError::Hidden { .. } | ServiceError::Store(StoreError::NotFound { .. }) => {
+                ErrorKind::NotFound
+            }
+            ServiceError::Store(_) => ErrorKind::Store,
+        }
+    }
+
     pub fn body(&self, lang: Lang) -> ErrorBody {
+        let kind = self.kind().as_str();
         match self {
             ServiceError::Invalid(errors) => ErrorBody {
                 fields: FieldMessage::all(&errors.0, lang),
                 ..ErrorBody::new(
-                    "invalid",
+                    kind,
                     tr(
                         lang,
                         "Някои полета не са попълнени правилно; нищо не е записано.",
@@ -134,7 +194,7 @@ impl ServiceError {
                 }],
                 duplicates: vec![(**hit).clone()],
                 ..ErrorBody::new(
-                    "egn_taken",
+                    kind,
                     tr(
                         lang,
                         "Човек с това ЕГН вече е записан.",
@@ -145,7 +205,7 @@ impl ServiceError {
             ServiceError::PossibleDuplicates(hits) => ErrorBody {
                 duplicates: hits.clone(),
                 ..ErrorBody::new(
-                    "possible_duplicates",
+                    kind,
                     tr(
                         lang,
                         "Може би този човек вече е записан. Проверете списъка; ако е друг човек, потвърдете.",
@@ -153,27 +213,60 @@ impl ServiceError {
                     ),
                 )
             },
-            ServiceError::BadRequest(m) => ErrorBody::new("bad_request", m.clone()),
+            ServiceError::BadRequest(m) => ErrorBody::new(kind, m.clone()),
             ServiceError::Forbidden => ErrorBody::new(
-                "forbidden",
+                kind,
                 tr(
                     lang,
                     "Вашата роля не позволява това.",
                     "Your role does not allow this.",
                 ),
             ),
-            ServiceError::Hidden { kind, id, .. } => ErrorBody::new(
-                "not_found",
+            ServiceError::Hidden { kind: what, id, .. } => ErrorBody::new(
+                kind,
                 StoreError::NotFound {
-                    kind,
+                    kind: what,
                     id: id.clone(),
                 }
                 .message(lang),
             ),
-            ServiceError::Store(e @ StoreError::NotFound { .. }) => {
-                ErrorBody::new("not_found", e.message(lang))
-            }
-            ServiceError::Store(e) => ErrorBody::new("store", e.message(lang)),
+            ServiceError::Store(e) => ErrorBody::new(kind, e.message(lang)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_http_status_and_kind() {
+        let not_found = ServiceError::Store(StoreError::NotFound {
+            kind: "person",
+            id: "x".into(),
+        });
+        let hidden = ServiceError::Hidden {
+            kind: "visit",
+            id: "x".into(),
+            class: kabinet_core::AccessClass::Hiv,
+        };
+        let store = ServiceError::Store(StoreError::EmptyKey);
+        for (e, status, kind) in [
+            (ServiceError::BadRequest("x".into()), 422, "bad_request"),
+            (ServiceError::Forbidden, 403, "forbidden"),
+            (not_found, 404, "not_found"),
+            (hidden, 404, "not_found"),
+            (
+                ServiceError::PossibleDuplicates(Vec::new()),
+                409,
+                "possible_duplicates",
+            ),
+            (store, 500, "store"),
+        ] {
+            assert_eq!(
+                (e.http_status(), e.body(Lang::En).kind.as_str()),
+                (status, kind)
+            );
         }
     }
 }

@@ -501,7 +501,7 @@ pub fn export(store: &Store, mut out: impl Write) -> StoreResult<usize> {
         crate::DocKind::Referral,
     ] {
         let ids: Vec<Uuid> = store
-            .connection()
+            .conn
             .prepare("SELECT doc_id FROM documents WHERE kind = ?1 ORDER BY change_seq")?
             .query_map([kind as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

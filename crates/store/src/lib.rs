@@ -19,7 +19,10 @@ mod schema;
 pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};
-pub use records::{Decoded, DocKind, Merged, Origin, Received, Writer, results_doc_id};
+pub use records::{
+    Decoded, DocKind, Merged, Origin, Received, Writer, heads_from_bytes, heads_to_bytes,
+    results_doc_id,
+};
 pub use replication::{Outgoing, OutgoingBatch};
 pub use schema::SCHEMA_VERSION;
 
@@ -426,8 +429,83 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    /// The raw connection, for tests and benchmarks that inspect the file.
-    pub fn connection(&self) -> &Connection {
+    /// The connection, for the tables of a crate built on the store (the hub's devices, users
+    /// and relay log) outside a write; a change made here commits on its own. The store's own
+    /// tables are not part of it: they are read through the store's methods, which keep the
+    /// documents, projections and audit log consistent. See [`Writer::extension_sql`].
+    pub fn extension_sql(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Rows this store has written (inserted, updated, deleted) since it was opened: what a
+    /// test of "a no-op writes nothing" compares.
+    pub fn rows_written(&self) -> u64 {
+        self.conn.total_changes()
+    }
+}
+
+/// A plain SQL connection to the store file at `path`, beside any [`Store`] open on it: for
+/// tests and forensics that look inside the file (or tamper with it, as an attacker would).
+/// Nothing written through it is checked, projected or put on the audit log.
+pub fn open_raw(path: &Path, key: &StoreKey) -> Result<Connection> {
+    let conn = match Store::connect(path, key, false, PAGE_SIZE) {
+        Err(StoreError::WrongKey { .. }) => Store::connect(path, key, false, LEGACY_PAGE_SIZE)?,
+        other => other?,
+    };
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> StoreKey {
+        StoreKey::Raw([7u8; 32])
+    }
+
+    fn new_store(dir: &Path) -> (Store, PathBuf) {
+        let path = dir.join("kabinet.db");
+        let settings = DeviceSettings {
+            cabinet: "cabinet-1".into(),
+            issuer: 3,
+        };
+        (Store::create(&path, &key(), &settings).unwrap(), path)
+    }
+
+    // Here, not in tests/: it reads the store's own connection's setting.
+    #[test]
+    fn a_write_without_fsync_commits_and_leaves_saves_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, path) = new_store(dir.path());
+        let synchronous = |s: &Store| -> i64 {
+            s.conn
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(synchronous(&store), 2, "FULL");
+        store
+            .write_without_fsync(Origin::Local, |w| w.set_meta(meta::LAST_SUCCESS, "now"))
+            .unwrap();
+        assert_eq!(
+            synchronous(&store),
+            2,
+            "the next save waits for the disk again"
+        );
+        // A panic inside the write rolls it back and still leaves the connection durable.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write_without_fsync(Origin::Local, |w| -> crate::Result<()> {
+                w.set_meta(meta::LAST_SUCCESS, "half")?;
+                panic!("a bug in the closure")
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(synchronous(&store), 2, "FULL after a panic too");
+        drop(store);
+        let store = Store::open(&path, &key()).unwrap();
+        assert_eq!(
+            store.meta(meta::LAST_SUCCESS).unwrap().as_deref(),
+            Some("now")
+        );
     }
 }

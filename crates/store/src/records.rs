@@ -65,13 +65,16 @@ pub(crate) fn record_of(doc_id: Uuid, mut content: serde_json::Value) -> serde_j
     content
 }
 
-pub(crate) fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+/// Heads as stored: their 32-byte hashes, sorted, end to end (for a crate built on the store
+/// that keeps heads in its own tables, like the hub's relay log).
+pub fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
     let mut sorted = heads.to_vec();
     sorted.sort();
     sorted.iter().flat_map(|h| h.0).collect()
 }
 
-pub(crate) fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
+/// Heads stored by [`heads_to_bytes`].
+pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
     bytes
         .chunks_exact(32)
         .map(|c| ChangeHash(c.try_into().expect("32-byte chunks")))
@@ -168,6 +171,27 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
 }
 
 /// Appends the incremental chunks saved since a document's snapshot, in order.
+/// A document's stored bytes and current access class (see [`Store::document_bytes`]).
+fn document_bytes(conn: &Connection, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
+    let row = conn
+        .prepare_cached("SELECT snapshot, access_class FROM documents WHERE doc_id = ?1")?
+        .query_row([doc_id.as_bytes()], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u8>(1)?))
+        })
+        .optional()?;
+    let Some((mut bytes, class)) = row else {
+        return Ok(None);
+    };
+    // An unknown class is an error, never a document handed out unclassed.
+    let class = AccessClass::from_code(class).ok_or_else(|| StoreError::Shape {
+        doc_id,
+        kind: "document",
+        reason: format!("unknown access class {class}"),
+    })?;
+    append_chunks(conn, doc_id, &mut bytes)?;
+    Ok(Some((bytes, class)))
+}
+
 pub(crate) fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
@@ -393,23 +417,7 @@ impl<'a> Writer<'a> {
     /// A document's stored bytes (all its changes) and its current access class, without
     /// loading it into Automerge.
     pub fn document_bytes(&self, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
-        let row = self
-            .tx
-            .prepare_cached("SELECT snapshot, access_class FROM documents WHERE doc_id = ?1")?
-            .query_row([doc_id.as_bytes()], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u8>(1)?))
-            })
-            .optional()?;
-        let Some((mut bytes, class)) = row else {
-            return Ok(None);
-        };
-        let class = AccessClass::from_code(class).ok_or_else(|| StoreError::Shape {
-            doc_id,
-            kind: "document",
-            reason: format!("unknown access class {class}"),
-        })?;
-        append_chunks(&self.tx, doc_id, &mut bytes)?;
-        Ok(Some((bytes, class)))
+        document_bytes(&self.tx, doc_id)
     }
 
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
@@ -544,6 +552,12 @@ impl<'a> Writer<'a> {
 }
 
 impl Store {
+    /// A document's stored bytes (all its changes) and its current access class, without
+    /// loading it into Automerge: what a relay sends a peer that lacks the whole document.
+    pub fn document_bytes(&self, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
+        document_bytes(&self.conn, doc_id)
+    }
+
     pub fn person(&self, id: Uuid) -> Result<Person> {
         read_record(&self.conn, id, DocKind::Person)?.ok_or_else(|| StoreError::NotFound {
             kind: "person",

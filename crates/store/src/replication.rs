@@ -35,6 +35,16 @@ pub struct OutgoingBatch {
 }
 
 impl Store {
+    /// The highest local change sequence so far (0 in an empty store): a cursor before the
+    /// next write, for [`Store::changes_since`].
+    pub fn last_change_seq(&self) -> Result<u64> {
+        let last: i64 = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
+            .query_row([], |r| r.get(0))?;
+        Ok(last as u64)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn

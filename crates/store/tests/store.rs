@@ -22,6 +22,11 @@ fn settings() -> DeviceSettings {
     }
 }
 
+/// The file itself, as plain SQL, beside the store open on it.
+fn raw(store: &Store) -> rusqlite::Connection {
+    kabinet_store::open_raw(store.path(), &key()).unwrap()
+}
+
 fn new_store(dir: &Path) -> (Store, PathBuf) {
     let path = dir.join("kabinet.db");
     (Store::create(&path, &key(), &settings()).unwrap(), path)
@@ -160,41 +165,6 @@ fn a_store_made_with_the_old_4_kib_pages_still_opens() {
 }
 
 #[test]
-fn a_write_without_fsync_commits_and_leaves_saves_durable() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, path) = new_store(dir.path());
-    let synchronous = |s: &Store| -> i64 {
-        s.connection()
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .unwrap()
-    };
-    assert_eq!(synchronous(&store), 2, "FULL");
-    store
-        .write_without_fsync(Origin::Local, |w| w.set_meta(kabinet_store::meta::LAST_SUCCESS, "now"))
-        .unwrap();
-    assert_eq!(
-        synchronous(&store),
-        2,
-        "the next save waits for the disk again"
-    );
-    // A panic inside the write rolls it back and still leaves the connection durable.
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store.write_without_fsync(Origin::Local, |w| -> kabinet_store::Result<()> {
-            w.set_meta(kabinet_store::meta::LAST_SUCCESS, "half")?;
-            panic!("a bug in the closure")
-        })
-    }));
-    assert!(panicked.is_err());
-    assert_eq!(synchronous(&store), 2, "FULL after a panic too");
-    drop(store);
-    let store = Store::open(&path, &key()).unwrap();
-    assert_eq!(
-        store.meta(kabinet_store::meta::LAST_SUCCESS).unwrap().as_deref(),
-        Some("now")
-    );
-}
-
-#[test]
 fn passphrase_keys_work_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.db");
@@ -287,8 +257,7 @@ fn edits_are_saved_incrementally_and_move_the_change_cursor() {
     let q = person("Мария", "Петрова", None, None);
     store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
     store.write(Origin::Local, |w| w.put_person(&q)).unwrap();
-    let snapshot_before: Vec<u8> = store
-        .connection()
+    let snapshot_before: Vec<u8> = raw(&store)
         .query_row(
             "SELECT snapshot FROM documents WHERE doc_id = ?1",
             [p.id.as_bytes()],
@@ -314,8 +283,7 @@ fn edits_are_saved_incrementally_and_move_the_change_cursor() {
     assert_eq!(changed[0].doc_id, p.id);
     assert_ne!(changed[0].heads, heads_before);
 
-    let (snapshot_after, chunks, chunk_bytes): (Vec<u8>, i64, i64) = store
-        .connection()
+    let (snapshot_after, chunks, chunk_bytes): (Vec<u8>, i64, i64) = raw(&store)
         .query_row(
             "SELECT d.snapshot, count(c.chunk_no), COALESCE(SUM(length(c.bytes)), 0) FROM documents d
              LEFT JOIN document_chunks c ON c.doc_id = d.doc_id WHERE d.doc_id = ?1",
@@ -344,8 +312,7 @@ fn many_edits_compact_into_a_snapshot_and_still_read_back() {
         p.address = Some(format!("ул. {i}"));
         store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
     }
-    let chunks: i64 = store
-        .connection()
+    let chunks: i64 = raw(&store)
         .query_row(
             "SELECT count(*) FROM document_chunks WHERE doc_id = ?1",
             [p.id.as_bytes()],
@@ -498,12 +465,10 @@ fn a_damaged_projection_is_repaired_by_rebuild() {
     let p = person("Асен", "Асенов", None, Some("0888000111"));
     store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
     let good = store.dump_projections().unwrap();
-    store
-        .connection()
+    raw(&store)
         .execute("DELETE FROM person_name_token", [])
         .unwrap();
-    store
-        .connection()
+    raw(&store)
         .execute("UPDATE person_index SET phone = NULL", [])
         .unwrap();
     assert_ne!(store.dump_projections().unwrap(), good);
@@ -607,10 +572,7 @@ fn a_failed_write_leaves_nothing_behind() {
 fn a_database_from_a_newer_kabinet_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let (store, path) = new_store(dir.path());
-    store
-        .connection()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
+    raw(&store).pragma_update(None, "user_version", 99).unwrap();
     drop(store);
     match Store::open(&path, &key()) {
         Err(e @ StoreError::NewerSchema { found: 99, .. }) => {
@@ -632,8 +594,7 @@ fn reopening_migrates_nothing_and_keeps_the_data() {
     store.write(Origin::Local, |w| w.put_person(&p)).unwrap();
     drop(store);
     let store = Store::open(&path, &key()).unwrap();
-    let version: i64 = store
-        .connection()
+    let version: i64 = raw(&store)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version as usize, kabinet_store::SCHEMA_VERSION);

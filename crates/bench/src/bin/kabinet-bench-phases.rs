@@ -1,7 +1,7 @@
 //! Where a sync's time goes, without HTTP: the W1 (initial upload) and W4 (fresh device pulls
 //! everything) exchanges of the shared benchmark driven in one process through the real code
-//! (`kabinet_sync::next_exchange` / `apply_answer` on the device, `SqliteHub::sync` on the
-//! hub, the real wire encoding), each phase timed on its own.
+//! (`kabinet_sync::next_exchange` / `apply_answer` on the device, `kabinet_hub::relay::sync` over
+//! `SqliteHub` on the hub, the real wire encoding), each phase timed on its own.
 //!
 //!   kabinet-bench-phases --visits 5000 [--rounds 3] [--cache-kib 4096]
 //!
@@ -137,7 +137,9 @@ fn drain(
         let body = phases.time("device: encode request", || request.encode());
         *phases.2.entry("bytes up").or_default() += body.len();
         let request = phases.time("hub: decode request", || SyncRequest::decode(&body))?;
-        let response = phases.time("hub: sync (store + pull)", || hub.sync(dev, &request))?;
+        let response = phases.time("hub: sync (store + pull)", || {
+            kabinet_hub::relay::sync(hub, dev, &request)
+        })?;
         let body = phases.time("hub: encode response", || response.encode());
         *phases.2.entry("bytes down").or_default() += body.len();
         let answer = phases.time("device: decode response", || SyncResponse::decode(&body))?;
@@ -200,7 +202,7 @@ fn main() -> anyhow::Result<()> {
             ("fresh", &mut fresh, device_named(&hub, "fresh")?),
         ] {
             let mut times = Vec::new();
-            let changes_before = store.connection().total_changes();
+            let changes_before = store.rows_written();
             for _ in 0..NOOPS {
                 let t = Instant::now();
                 let moved = drain(store, &hub, &dev, &mut Phases::default())?;
@@ -212,7 +214,7 @@ fn main() -> anyhow::Result<()> {
                 "W3 no-op ({name}): median {:.0} µs, max {:.0} µs over {NOOPS} syncs; {} rows written on the device",
                 times[NOOPS / 2],
                 times[NOOPS - 1],
-                store.connection().total_changes() - changes_before
+                store.rows_written() - changes_before
             );
         }
         drop((first, fresh, hub));

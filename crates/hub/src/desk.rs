@@ -1,0 +1,77 @@
+//! The staff desk, written once above [`HubStorage`]: the web UI's screen operations and
+//! slips on the hub's documents (kabinet-service's, as on a device), with refusals put on the
+//! record. Edits reach devices through the relay log like any other change.
+
+use crate::storage::{HubError, HubStorage, Refusal};
+use chrono::Utc;
+use kabinet_service::{Context, Request, ServiceError};
+use kabinet_store::{Origin, Store, Writer};
+use uuid::Uuid;
+
+/// Runs `f` on the hub's store on behalf of hub staff; every document it changed is relayed.
+/// `f`'s own result (which may be an error of its own) is returned as is.
+pub fn staff_call<S: HubStorage + ?Sized, T>(
+    hub: &S,
+    f: impl FnOnce(&mut Store) -> T,
+) -> Result<T, HubError> {
+    let mut f = Some(f);
+    let mut out = None;
+    hub.with_documents(&mut |store| out = f.take().map(|f| f(store)))?;
+    Ok(out.expect("a backend runs the closure it is given"))
+}
+
+/// Runs a write of hub staff (a hub-side edit) in one transaction; it is relayed.
+pub fn write_local<S: HubStorage + ?Sized, T>(
+    hub: &S,
+    f: impl FnOnce(&mut Writer<'_>) -> kabinet_store::Result<T>,
+) -> Result<T, HubError> {
+    staff_call(hub, |store| store.write(Origin::Local, f))?.map_err(HubError::from)
+}
+
+/// Reads through the hub's store (search, records).
+pub fn read<S: HubStorage + ?Sized, T>(
+    hub: &S,
+    f: impl FnOnce(&Store) -> kabinet_store::Result<T>,
+) -> Result<T, HubError> {
+    Ok(staff_call(hub, |store| f(store))??)
+}
+
+/// One request of the web UI's screens on behalf of staff. Requests the access matrix
+/// refused are on the record, as devices' are.
+pub fn call<S: HubStorage + ?Sized>(
+    hub: &S,
+    ctx: &Context,
+    request: Request,
+) -> Result<Result<kabinet_service::Response, ServiceError>, HubError> {
+    let op = request.name();
+    let answer = staff_call(hub, |store| kabinet_service::handle(store, ctx, request))?;
+    let refused = match &answer {
+        Err(ServiceError::Hidden { id, class, .. }) => {
+            Some((Uuid::parse_str(id).ok(), class.as_str()))
+        }
+        Err(ServiceError::Forbidden) => Some((None, "")),
+        _ => None,
+    };
+    if let Some((doc_id, class)) = refused {
+        hub.record_refusal(&Refusal {
+            at: Utc::now(),
+            by: format!("hub:{}", ctx.user),
+            doc_id,
+            class: class.into(),
+            action: op.into(),
+        })?;
+    }
+    Ok(answer)
+}
+
+/// Slips of referrals as one PDF (paper A5 or A6).
+pub fn slips<S: HubStorage + ?Sized>(
+    hub: &S,
+    ctx: &Context,
+    ids: &[Uuid],
+    paper: &str,
+) -> Result<Result<Vec<u8>, ServiceError>, HubError> {
+    staff_call(hub, |store| {
+        kabinet_service::referrals::slips_pdf(store, ctx, ids, paper)
+    })
+}

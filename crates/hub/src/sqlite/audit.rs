@@ -1,0 +1,152 @@
+//! The devices' audit logs as they arrive (each continuing its device's hash chain), the
+//! refusals, and the admin's view over both and the hub's own log.
+
+use crate::storage::{AuditFilter, AuditRow, Device, HubError, Refusal};
+use chrono::Utc;
+use kabinet_core::audit::{ChainedEntry, GENESIS, to_hex, verify_chain};
+use kabinet_store::{Origin, Store};
+use rusqlite::{OptionalExtension, params};
+
+pub(super) fn push_audit(
+    store: &mut Store,
+    device: &Device,
+    entries: &[ChainedEntry],
+) -> Result<u64, HubError> {
+    let mut outcome = Ok(0);
+    store.write(Origin::Sync, |w| {
+        let c = w.extension_sql();
+        let last: Option<(i64, Vec<u8>)> = c
+            .query_row(
+                "SELECT seq, hash FROM hub_audit WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [&device.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (last_seq, last_hash) = match last {
+            Some((seq, hash)) => (seq as u64, hash.try_into().unwrap_or(GENESIS)),
+            None => (0, GENESIS),
+        };
+        // Entries the hub already holds (a replayed request) must be the same ones.
+        let mut fresh = Vec::new();
+        for e in entries {
+            if e.entry.seq <= last_seq {
+                let held: Option<Vec<u8>> = c
+                    .query_row(
+                        "SELECT hash FROM hub_audit WHERE device_id = ?1 AND seq = ?2",
+                        params![device.id, e.entry.seq as i64],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if held.map(|h| to_hex(&h.try_into().unwrap_or(GENESIS))) != Some(e.hash.clone())
+                {
+                    outcome = Err(kabinet_core::audit::ChainBreak::Content { seq: e.entry.seq });
+                    break;
+                }
+            } else {
+                fresh.push(e.clone());
+            }
+        }
+        if outcome.is_ok() {
+            match verify_chain(last_hash, last_seq, &fresh) {
+                Ok(_) => {
+                    let now = Utc::now().to_rfc3339();
+                    for e in &fresh {
+                        let decode = |h: &str| hex::decode(h).unwrap_or_default();
+                        c.execute(
+                            "INSERT INTO hub_audit (device_id, seq, at, user, device, action, record,
+                                                    class, prev_hash, hash, received_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                            params![
+                                device.id,
+                                e.entry.seq as i64,
+                                e.entry.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                                e.entry.user,
+                                e.entry.device,
+                                e.entry.action.as_str(),
+                                e.entry.record,
+                                e.entry.class,
+                                decode(&e.prev_hash),
+                                decode(&e.hash),
+                                now
+                            ],
+                        )?;
+                    }
+                    outcome = Ok(fresh.last().map_or(last_seq, |e| e.entry.seq).max(last_seq));
+                }
+                Err(b) => outcome = Err(b),
+            }
+        }
+        if let Err(b) = &outcome {
+            // Recorded where the admin looks: the audit view lists refusals too.
+            c.execute(
+                "INSERT INTO hub_refusal (at, device_id, doc_id, class, action) VALUES (?1, ?2, NULL, ?3, 'audit_chain')",
+                params![Utc::now().to_rfc3339(), device.id, b.to_string()],
+            )?;
+        }
+        Ok(())
+    })?;
+    outcome.map_err(|b| HubError::AuditChain {
+        device: device.id.clone(),
+        reason: b.to_string(),
+    })
+}
+
+pub(super) fn record_refusal(store: &Store, refusal: &Refusal) -> Result<(), HubError> {
+    store.extension_sql().execute(
+        "INSERT INTO hub_refusal (at, device_id, doc_id, class, action) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            refusal.at.to_rfc3339(),
+            refusal.by,
+            refusal.doc_id.map(|id| id.as_bytes().to_vec()),
+            refusal.class,
+            refusal.action
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError> {
+    // Devices' entries, the hub's own (staff at the web UI, the CLI), and refusals, paged by
+    // time in one query. The hub's own are the store's append-only audit log, only read here.
+    let sql = "SELECT * FROM (
+            SELECT at, user, device, action, record, class, 'device' AS source FROM hub_audit
+            UNION ALL
+            SELECT at, user, 'hub', action, record, class, 'hub' FROM audit_log
+            UNION ALL
+            SELECT at, '', device_id, 'refused', COALESCE(lower(hex(doc_id)), ''), class, 'refusal'
+              FROM hub_refusal
+        )
+        WHERE (?1 IS NULL OR user LIKE '%' || ?1 || '%')
+          AND (?2 IS NULL OR device = ?2)
+          AND (?3 IS NULL OR replace(record, '-', '') LIKE replace(?3, '-', '') || '%')
+          AND (?4 IS NULL OR action = ?4)
+          AND (?5 IS NULL OR at >= ?5)
+          AND (?6 IS NULL OR at < ?6)
+        ORDER BY at DESC LIMIT ?7";
+    Ok(store
+        .extension_sql()
+        .prepare(sql)?
+        .query_map(
+            params![
+                filter.user,
+                filter.device,
+                filter.record,
+                filter.action,
+                filter.since.map(|t| t.to_rfc3339()),
+                filter.until.map(|t| t.to_rfc3339()),
+                filter.limit.clamp(1, 5000) as i64
+            ],
+            |r| {
+                Ok(AuditRow {
+                    at: r.get(0)?,
+                    user: r.get(1)?,
+                    device: r.get(2)?,
+                    action: r.get(3)?,
+                    record: r.get(4)?,
+                    class: r.get(5)?,
+                    source: r.get(6)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,238 @@
+//! The default hub storage: one encrypted SQLite file holding the documents (a Kabinet store,
+//! with its projections, so hub staff can search) plus the hub's own tables, one module per
+//! concern: [`schema`] (migrations), devices, users and sessions, audit intake, the relay log,
+//! and the WAL checkpointer.
+
+mod audit;
+mod checkpoint;
+mod devices;
+mod relay;
+pub mod schema;
+mod users;
+
+use crate::storage::{
+    AuditFilter, AuditRow, Device, HubError, HubStorage, LoginRecord, Refusal, RelayPage,
+    StaffUser, UserRecord,
+};
+use checkpoint::Checkpointer;
+use chrono::{DateTime, Utc};
+use kabinet_core::AccessClass;
+use kabinet_core::audit::ChainedEntry;
+use kabinet_store::{DeviceSettings, Received, Store, StoreKey};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+pub use devices::HUB_ISSUER;
+
+pub struct SqliteHub {
+    // Dropped first: its last checkpoint runs before the store's connection closes.
+    checkpointer: Checkpointer,
+    store: Mutex<Store>,
+}
+
+impl SqliteHub {
+    /// Opens (or creates) the hub database in `data_dir`, migrating the hub's tables forward.
+    pub fn open(data_dir: &Path, key: &StoreKey) -> Result<SqliteHub, HubError> {
+        std::fs::create_dir_all(data_dir).map_err(kabinet_store::StoreError::from)?;
+        let path = data_dir.join("hub.db");
+        let mut store = if path.exists() {
+            Store::open(&path, key)?
+        } else {
+            let settings = DeviceSettings {
+                cabinet: "hub".into(),
+                issuer: HUB_ISSUER,
+            };
+            Store::create(&path, key, &settings)?
+        };
+        schema::migrate(&mut store)?;
+        let checkpointer = Checkpointer::start(&path, key)?;
+        store.set_autocheckpoint(0)?;
+        Ok(SqliteHub {
+            checkpointer,
+            store: Mutex::new(store),
+        })
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves no half transaction (SQLite rolled it back).
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A write, then a nudge to the checkpointer.
+    fn writing<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, HubError>) -> Result<T, HubError> {
+        let out = f(&mut self.store());
+        self.checkpointer.wrote();
+        out
+    }
+
+    /// Runs a write of hub staff (a hub-side edit) and relays the changes it made.
+    pub fn write_local<T>(
+        &self,
+        f: impl FnOnce(&mut kabinet_store::Writer<'_>) -> kabinet_store::Result<T>,
+    ) -> Result<T, HubError> {
+        crate::desk::write_local(self, f)
+    }
+
+    /// Runs `f` on the hub's store on behalf of hub staff, then relays every document it
+    /// changed. `f`'s own result (which may be an error of its own) is returned as is.
+    pub fn staff_call<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Result<T, HubError> {
+        crate::desk::staff_call(self, f)
+    }
+
+    /// Reads through the hub's store (search, records) under the lock.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Store) -> kabinet_store::Result<T>,
+    ) -> Result<T, HubError> {
+        crate::desk::read(self, f)
+    }
+}
+
+impl HubStorage for SqliteHub {
+    fn create_enrollment(
+        &self,
+        cabinet: &str,
+        roles: &[kabinet_core::Role],
+        code_hash: [u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError> {
+        devices::create_enrollment(&self.store(), cabinet, roles, code_hash, expires_at)
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: [u8; 32],
+        device_name: &str,
+        token_hash: [u8; 32],
+    ) -> Result<Device, HubError> {
+        devices::redeem_enrollment(&mut self.store(), code_hash, device_name, token_hash)
+    }
+
+    fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<Device>, HubError> {
+        devices::device_by_token(&self.store(), token_hash)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>, HubError> {
+        devices::devices(&self.store())
+    }
+
+    fn revoke(&self, device_id: &str) -> Result<(), HubError> {
+        devices::revoke(&self.store(), device_id)
+    }
+
+    fn add_user(
+        &self,
+        user: &StaffUser,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError> {
+        users::add_user(&self.store(), user, password_hash, credential, secret_key)
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, HubError> {
+        users::users(&self.store())
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError> {
+        users::set_disabled(&self.store(), name, disabled)
+    }
+
+    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError> {
+        users::user_secret_key(&self.store(), name)
+    }
+
+    fn reset_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        credential: &kabinet_keys::UserCredential,
+        secret_key: &[u8; 32],
+    ) -> Result<(), HubError> {
+        users::reset_user(&self.store(), name, password_hash, credential, secret_key)
+    }
+
+    fn roster(
+        &self,
+        roles: &[kabinet_core::Role],
+    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
+        users::roster(&self.store(), roles)
+    }
+
+    fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError> {
+        users::user_for_login(&self.store(), name)
+    }
+
+    fn record_login(
+        &self,
+        name: &str,
+        ok: bool,
+        next_try_at: Option<DateTime<Utc>>,
+    ) -> Result<(), HubError> {
+        users::record_login(&self.store(), name, ok, next_try_at)
+    }
+
+    fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), HubError> {
+        users::create_session(&self.store(), token_hash, user, expires_at)
+    }
+
+    fn session_user(&self, token_hash: [u8; 32]) -> Result<Option<StaffUser>, HubError> {
+        users::session_user(&self.store(), token_hash)
+    }
+
+    fn end_session(&self, token_hash: [u8; 32]) -> Result<(), HubError> {
+        users::end_session(&self.store(), token_hash)
+    }
+
+    fn push_audit(&self, device: &Device, entries: &[ChainedEntry]) -> Result<u64, HubError> {
+        audit::push_audit(&mut self.store(), device, entries)
+    }
+
+    fn record_refusal(&self, refusal: &Refusal) -> Result<(), HubError> {
+        audit::record_refusal(&self.store(), refusal)
+    }
+
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError> {
+        audit::audit(&self.store(), filter)
+    }
+
+    fn with_documents(&self, f: &mut dyn FnMut(&mut Store)) -> Result<(), HubError> {
+        let mut store = self.store();
+        let before = store.last_change_seq()?;
+        f(&mut store);
+        // Relayed under the same lock: no device's push may land between the edit and its
+        // relay row, or the row would record heads that include changes it does not carry.
+        let changed = store.changes_since(before, usize::MAX)?;
+        if changed.is_empty() {
+            return Ok(());
+        }
+        relay::relay_hub_edits(&mut store, &changed)?;
+        drop(store);
+        self.checkpointer.wrote();
+        Ok(())
+    }
+
+    fn commit_push(
+        &self,
+        device_id: &str,
+        docs: &[Received<'_>],
+        seen_at: Option<DateTime<Utc>>,
+    ) -> Result<(), HubError> {
+        self.writing(|store| relay::commit_push(store, device_id, docs, seen_at))
+    }
+
+    fn relay_page(
+        &self,
+        cursor: u64,
+        not_from: &str,
+        max_bytes: usize,
+        readable: &dyn Fn(AccessClass) -> bool,
+    ) -> Result<RelayPage, HubError> {
+        relay::relay_page(&self.store(), cursor, not_from, max_bytes, readable)
+    }
+}

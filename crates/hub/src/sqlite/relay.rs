@@ -1,0 +1,152 @@
+//! The relay log in SQLite: what every push and hub-side edit brought that was new, in
+//! arrival order, and the pages devices pull from it. A new document's row holds no bytes:
+//! the pull sends the document as stored, so its bytes are written once.
+
+use crate::storage::{HubError, RelayPage};
+use chrono::{DateTime, Utc};
+use kabinet_core::AccessClass;
+use kabinet_store::{ChangedDoc, Origin, Received, Store, heads_from_bytes, heads_to_bytes};
+use kabinet_sync::DocChanges;
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+/// The relay log's origin for the hub's own edits.
+const HUB_ORIGIN: &str = "hub";
+
+const INSERT: &str =
+    "INSERT INTO hub_relay (doc_id, kind, access_class, parent_id, origin_device, changes, heads)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+pub(super) fn commit_push(
+    store: &mut Store,
+    device_id: &str,
+    docs: &[Received<'_>],
+    seen_at: Option<DateTime<Utc>>,
+) -> Result<(), HubError> {
+    store.write(Origin::Sync, |w| {
+        w.merge_batch(docs, |w, doc, decoded| {
+            if let Some(m) = w.merge_decoded(doc, decoded)? {
+                w.extension_sql().prepare_cached(INSERT)?.execute(params![
+                    doc.doc_id.as_bytes(),
+                    doc.kind as i64,
+                    doc.class.code(),
+                    doc.parent.map(|p| p.as_bytes().to_vec()),
+                    device_id,
+                    &m.new_changes,
+                    heads_to_bytes(&m.heads)
+                ])?;
+            }
+            Ok(true)
+        })?;
+        if let Some(at) = seen_at {
+            w.extension_sql()
+                .prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
+                .execute(params![device_id, at.to_rfc3339()])?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Relays the hub's own edits: each changed document's changes since the heads the relay
+/// log last recorded for it.
+pub(super) fn relay_hub_edits(store: &mut Store, changed: &[ChangedDoc]) -> Result<(), HubError> {
+    let mut rows = Vec::new();
+    for doc in changed {
+        let relayed: Option<Vec<u8>> = store
+            .extension_sql()
+            .query_row(
+                "SELECT heads FROM hub_relay WHERE doc_id = ?1 ORDER BY hub_seq DESC LIMIT 1",
+                [doc.doc_id.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let base = relayed.as_deref().map(heads_from_bytes).unwrap_or_default();
+        let changes = store.changes_after(doc.doc_id, &base)?;
+        if changes.is_empty() {
+            continue; // nothing new to relay (an empty row would mean "the whole document")
+        }
+        rows.push((doc, changes));
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    store.write(Origin::Local, |w| {
+        for (doc, changes) in &rows {
+            w.extension_sql().prepare_cached(INSERT)?.execute(params![
+                doc.doc_id.as_bytes(),
+                doc.kind as i64,
+                doc.access_class.code(),
+                doc.parent_id.map(|p| p.as_bytes().to_vec()),
+                HUB_ORIGIN,
+                changes,
+                heads_to_bytes(&doc.heads)
+            ])?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+pub(super) fn relay_page(
+    store: &Store,
+    cursor: u64,
+    not_from: &str,
+    max_bytes: usize,
+    readable: &dyn Fn(AccessClass) -> bool,
+) -> Result<RelayPage, HubError> {
+    let sql = store.extension_sql();
+    // A device's own rows are skipped by SQLite: right after its push they are all the rows
+    // there are.
+    let mut stmt = sql.prepare_cached(
+        "SELECT hub_seq, doc_id, kind, access_class, parent_id, changes
+         FROM hub_relay WHERE hub_seq > ?1 AND origin_device <> ?2 ORDER BY hub_seq",
+    )?;
+    let mut rows = stmt.query(params![cursor as i64, not_from])?;
+    let mut page = RelayPage {
+        docs: Vec::new(),
+        next_cursor: cursor,
+        more: false,
+    };
+    let mut bytes = 0usize;
+    while let Some(row) = rows.next()? {
+        if bytes >= max_bytes {
+            page.more = true;
+            break;
+        }
+        page.next_cursor = row.get::<_, i64>(0)? as u64;
+        if !AccessClass::from_code(row.get::<_, u8>(3)?).is_some_and(readable) {
+            continue;
+        }
+        let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default();
+        let mut changes: Vec<u8> = row.get(5)?;
+        if changes.is_empty() {
+            // A whole new document: send it as stored now (a superset of what arrived, which
+            // merges the same). Its class may have changed since: the current one must be
+            // readable too.
+            match store.document_bytes(doc_id)? {
+                Some((stored, class)) if readable(class) => changes = stored,
+                _ => continue,
+            }
+        }
+        bytes += changes.len();
+        page.docs.push(DocChanges::new(
+            doc_id,
+            row.get(2)?,
+            row.get(3)?,
+            row.get::<_, Option<Vec<u8>>>(4)?
+                .and_then(|b| Uuid::from_slice(&b).ok()),
+            changes,
+        ));
+    }
+    drop(rows);
+    if !page.more {
+        // Everything after the cursor was seen: the device's own rows past the last one sent
+        // are behind it too, or every no-op sync would scan them.
+        let last: i64 = sql
+            .prepare_cached("SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay")?
+            .query_row([], |r| r.get(0))?;
+        page.next_cursor = page.next_cursor.max(last as u64);
+    }
+    Ok(page)
+}

@@ -1,0 +1,310 @@
+//! The hub's own tables, beside the store's, as versioned migrations. The store counts its
+//! schema in `PRAGMA user_version` (rusqlite_migration), so the hub counts its own in the
+//! store's `meta` table (`hub.schema_version`), applied the same way: in order, once each, in
+//! one transaction. Never edit a released migration; append a new one.
+
+use crate::storage::HubError;
+use kabinet_store::{Origin, Store};
+
+/// Where the hub's schema version is kept.
+const VERSION_KEY: &str = "hub.schema_version";
+
+/// The hub's migrations, oldest first; the schema version is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: devices, users, sessions, enrollment codes, refusals, audit intake and the relay log.
+    r#"
+CREATE TABLE hub_device (
+    device_id    TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    cabinet      TEXT NOT NULL,
+    issuer       INTEGER NOT NULL UNIQUE,
+    token_hash   BLOB NOT NULL UNIQUE,
+    enrolled_at  TEXT NOT NULL,
+    revoked_at   TEXT,
+    last_sync_at TEXT,
+    -- The roles of the device's users: what it may receive and send (kabinet_core::access).
+    roles        TEXT NOT NULL DEFAULT 'nurse,doctor'
+) STRICT;
+-- Every user: hub staff at the web UI and, through their credential, on devices.
+CREATE TABLE hub_user (
+    name          TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT,
+    -- Users added before devices had logins have none until their next reset.
+    credential    TEXT,
+    secret_key    BLOB,
+    generation    INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    next_try_at   TEXT
+) STRICT;
+CREATE TABLE hub_session (
+    token_hash BLOB PRIMARY KEY,
+    user_name  TEXT NOT NULL REFERENCES hub_user(name),
+    expires_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE hub_enrollment (
+    code_hash  BLOB PRIMARY KEY,
+    cabinet    TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    roles      TEXT NOT NULL DEFAULT 'nurse,doctor'
+) STRICT;
+-- Requests refused by the access matrix: who asked for what.
+CREATE TABLE hub_refusal (
+    at        TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    doc_id    BLOB,
+    class     TEXT NOT NULL,
+    action    TEXT NOT NULL
+) STRICT;
+-- The devices' audit logs as they arrive, each device's chain continued link by link.
+CREATE TABLE hub_audit (
+    device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    user        TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    record      TEXT NOT NULL,
+    class       TEXT NOT NULL,
+    prev_hash   BLOB NOT NULL,
+    hash        BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) STRICT;
+CREATE INDEX hub_audit_by_time ON hub_audit(at);
+-- Every change new to the hub, in arrival order: what devices pull. `changes` is empty when
+-- the row brought a whole new document: the pull then sends the document as stored, so a
+-- new document's bytes are written once, not twice.
+CREATE TABLE hub_relay (
+    hub_seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id        BLOB NOT NULL,
+    kind          INTEGER NOT NULL,
+    access_class  INTEGER NOT NULL,
+    parent_id     BLOB,
+    origin_device TEXT NOT NULL,
+    changes       BLOB NOT NULL,
+    heads         BLOB NOT NULL
+) STRICT;
+"#,
+];
+
+/// The hub schema version this build writes.
+pub const HUB_SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Brings the hub's tables in `store` to [`HUB_SCHEMA_VERSION`].
+pub(super) fn migrate(store: &mut Store) -> Result<(), HubError> {
+    let found = version(store)?;
+    if found > HUB_SCHEMA_VERSION {
+        return Err(HubError::NewerSchema {
+            found,
+            known: HUB_SCHEMA_VERSION,
+        });
+    }
+    if found == HUB_SCHEMA_VERSION {
+        return Ok(());
+    }
+    store.write(Origin::Local, |w| {
+        let mut from = found;
+        if from == 0 && has_table(w.extension_sql(), "hub_device")? {
+            adopt_unversioned(w.extension_sql())?;
+            from = 1;
+            w.set_meta(VERSION_KEY, "1")?;
+        }
+        for (done, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+            w.extension_sql().execute_batch(sql)?;
+            w.set_meta(VERSION_KEY, &(done + 1).to_string())?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The hub schema version of `store` (0: no hub tables yet, or a hub from before versions).
+pub(super) fn version(store: &Store) -> Result<usize, HubError> {
+    Ok(store
+        .meta(VERSION_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+fn has_table(sql: &rusqlite::Connection, table: &str) -> rusqlite::Result<bool> {
+    sql.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .exists([table])
+}
+
+/// Hubs from before schema versions created their tables at every open (`IF NOT EXISTS`) and
+/// added columns as they appeared. Such a hub holds migration 1's tables, perhaps not all of
+/// them (if last opened by an older build) nor the columns added last; creating the missing
+/// ones makes it exactly migration 1's layout, without touching a row.
+fn adopt_unversioned(sql: &rusqlite::Connection) -> rusqlite::Result<()> {
+    sql.execute_batch(
+        &MIGRATIONS[0]
+            .replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ")
+            .replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS "),
+    )?;
+    for (table, column, ddl) in [
+        // Before roles: their devices were cabinets.
+        (
+            "hub_device",
+            "roles",
+            "roles TEXT NOT NULL DEFAULT 'nurse,doctor'",
+        ),
+        (
+            "hub_enrollment",
+            "roles",
+            "roles TEXT NOT NULL DEFAULT 'nurse,doctor'",
+        ),
+        // Before users reached devices: a credential at their next reset.
+        ("hub_user", "credential", "credential TEXT"),
+        ("hub_user", "secret_key", "secret_key BLOB"),
+        (
+            "hub_user",
+            "generation",
+            "generation INTEGER NOT NULL DEFAULT 0",
+        ),
+        (
+            "hub_user",
+            "failed_logins",
+            "failed_logins INTEGER NOT NULL DEFAULT 0",
+        ),
+        ("hub_user", "next_try_at", "next_try_at TEXT"),
+    ] {
+        let has = sql
+            .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+            .exists([table, column])?;
+        if !has {
+            sql.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {ddl}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HubStorage;
+    use crate::sqlite::SqliteHub;
+    use kabinet_store::{DeviceSettings, StoreKey};
+
+    const KEY: StoreKey = StoreKey::Raw([9; 32]);
+
+    /// The hub's tables as hubs before schema versions made them: created `IF NOT EXISTS` at
+    /// every open, the roles and credential columns added later by `ALTER`s (here missing,
+    /// as in a hub last opened before those existed).
+    const OLD_LAYOUT: &str = "
+        CREATE TABLE hub_device (
+            device_id TEXT PRIMARY KEY, name TEXT NOT NULL, cabinet TEXT NOT NULL,
+            issuer INTEGER NOT NULL UNIQUE, token_hash BLOB NOT NULL UNIQUE,
+            enrolled_at TEXT NOT NULL, revoked_at TEXT, last_sync_at TEXT
+        ) STRICT;
+        CREATE TABLE hub_user (
+            name TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL,
+            password_hash TEXT NOT NULL, created_at TEXT NOT NULL, disabled_at TEXT
+        ) STRICT;
+        CREATE TABLE hub_session (
+            token_hash BLOB PRIMARY KEY, user_name TEXT NOT NULL REFERENCES hub_user(name),
+            expires_at TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE hub_enrollment (
+            code_hash BLOB PRIMARY KEY, cabinet TEXT NOT NULL, expires_at TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE hub_relay (
+            hub_seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id BLOB NOT NULL,
+            kind INTEGER NOT NULL, access_class INTEGER NOT NULL, parent_id BLOB,
+            origin_device TEXT NOT NULL, changes BLOB NOT NULL, heads BLOB NOT NULL
+        ) STRICT;
+        INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at)
+            VALUES ('d1', 'tablet', 'cabinet-1', 1, x'01', '2025-01-01T00:00:00+00:00');
+        INSERT INTO hub_user (name, display_name, role, password_hash, created_at)
+            VALUES ('mpetrova', 'Мария Петрова', 'nurse', 'hash', '2025-01-01T00:00:00+00:00');
+    ";
+
+    /// Each hub table's columns (name, type, not null, default), to compare layouts.
+    fn columns(path: &std::path::Path) -> Vec<(String, String, String, bool, Option<String>)> {
+        let sql = kabinet_store::open_raw(path, &KEY).unwrap();
+        sql.prepare(
+            "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value
+             FROM sqlite_master m, pragma_table_info(m.name) c
+             WHERE m.type = 'table' AND m.name LIKE 'hub\\_%' ESCAPE '\\'
+             ORDER BY m.name, c.name",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn migrations_number_the_hub_schema_in_the_store_meta() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        let store = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
+        assert_eq!(version(&store).unwrap(), HUB_SCHEMA_VERSION);
+        // The store's own schema is untouched by the hub's.
+        assert_eq!(
+            kabinet_store::open_raw(&dir.path().join("hub.db"), &KEY)
+                .unwrap()
+                .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+                .unwrap() as usize,
+            kabinet_store::SCHEMA_VERSION
+        );
+        // Opening again runs nothing.
+        drop(store);
+        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+    }
+
+    #[test]
+    fn a_hub_from_before_schema_versions_opens_with_its_rows_and_the_new_layout() {
+        let old = tempfile::tempdir().unwrap();
+        let path = old.path().join("hub.db");
+        let settings = DeviceSettings {
+            cabinet: "hub".into(),
+            issuer: crate::sqlite::HUB_ISSUER,
+        };
+        drop(Store::create(&path, &KEY, &settings).unwrap());
+        kabinet_store::open_raw(&path, &KEY)
+            .unwrap()
+            .execute_batch(OLD_LAYOUT)
+            .unwrap();
+
+        let hub = SqliteHub::open(old.path(), &KEY).unwrap();
+        let devices = hub.devices().unwrap();
+        assert_eq!(devices.len(), 1);
+        assert_eq!(devices[0].cabinet, "cabinet-1");
+        assert_eq!(
+            devices[0].roles,
+            kabinet_core::access::roles_from_text("nurse,doctor")
+        );
+        let users = hub.users().unwrap();
+        assert_eq!(users[0].user.name, "mpetrova");
+        assert!(!users[0].on_devices, "no credential until the next reset");
+        drop(hub);
+
+        let fresh = tempfile::tempdir().unwrap();
+        drop(SqliteHub::open(fresh.path(), &KEY).unwrap());
+        assert_eq!(columns(&path), columns(&fresh.path().join("hub.db")));
+        let store = Store::open(&path, &KEY).unwrap();
+        assert_eq!(version(&store).unwrap(), HUB_SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_hub_schema_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        let mut store = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
+        store
+            .write(Origin::Local, |w| w.set_meta(VERSION_KEY, "99"))
+            .unwrap();
+        drop(store);
+        assert!(matches!(
+            SqliteHub::open(dir.path(), &KEY),
+            Err(HubError::NewerSchema { found: 99, .. })
+        ));
+    }
+}

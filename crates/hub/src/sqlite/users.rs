@@ -1,0 +1,250 @@
+//! Users and their web sessions: password hashes, device credentials, wrong sign-ins, and
+//! the sessions that end when a user is disabled or reset.
+
+use crate::storage::{HubError, LoginRecord, StaffUser, UserRecord};
+use chrono::{DateTime, Utc};
+use kabinet_store::Store;
+use rusqlite::{OptionalExtension, params};
+
+pub(super) fn add_user(
+    store: &Store,
+    user: &StaffUser,
+    password_hash: &str,
+    credential: &kabinet_keys::UserCredential,
+    secret_key: &[u8; 32],
+) -> Result<(), HubError> {
+    let credential = serde_json::to_string(credential).expect("a credential serialises");
+    let n = store.extension_sql().execute(
+        "INSERT INTO hub_user (name, display_name, role, password_hash, created_at,
+                               credential, secret_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
+        params![
+            user.name,
+            user.display_name,
+            user.role,
+            password_hash,
+            Utc::now().to_rfc3339(),
+            credential,
+            secret_key.to_vec(),
+        ],
+    )?;
+    if n == 0 {
+        return Err(HubError::UserExists(user.name.clone()));
+    }
+    Ok(())
+}
+
+pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
+    Ok(store
+        .extension_sql()
+        .prepare(
+            "SELECT name, display_name, role, disabled_at IS NOT NULL, generation,
+                    failed_logins, credential IS NOT NULL
+             FROM hub_user ORDER BY name",
+        )?
+        .query_map([], |r| {
+            Ok(UserRecord {
+                user: StaffUser {
+                    name: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: r.get(2)?,
+                },
+                disabled: r.get(3)?,
+                generation: r.get(4)?,
+                failed_logins: r.get(5)?,
+                on_devices: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn set_disabled(store: &Store, name: &str, disabled: bool) -> Result<(), HubError> {
+    let c = store.extension_sql();
+    let n = c.execute(
+        "UPDATE hub_user SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END
+         WHERE name = ?1",
+        params![name, disabled, Utc::now().to_rfc3339()],
+    )?;
+    if n == 0 {
+        return Err(HubError::NoSuchUser(name.into()));
+    }
+    if disabled {
+        c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+    }
+    Ok(())
+}
+
+pub(super) fn user_secret_key(store: &Store, name: &str) -> Result<Option<[u8; 32]>, HubError> {
+    let found: Option<Option<Vec<u8>>> = store
+        .extension_sql()
+        .query_row(
+            "SELECT secret_key FROM hub_user WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match found {
+        None => Err(HubError::NoSuchUser(name.into())),
+        Some(key) => Ok(key.and_then(|k| k.try_into().ok())),
+    }
+}
+
+pub(super) fn reset_user(
+    store: &Store,
+    name: &str,
+    password_hash: &str,
+    credential: &kabinet_keys::UserCredential,
+    secret_key: &[u8; 32],
+) -> Result<(), HubError> {
+    let credential = serde_json::to_string(credential).expect("a credential serialises");
+    let c = store.extension_sql();
+    let n = c.execute(
+        "UPDATE hub_user SET password_hash = ?2, credential = ?3, secret_key = ?4,
+                generation = generation + 1, failed_logins = 0, next_try_at = NULL
+         WHERE name = ?1",
+        params![name, password_hash, credential, secret_key.to_vec()],
+    )?;
+    if n == 0 {
+        return Err(HubError::NoSuchUser(name.into()));
+    }
+    c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+    Ok(())
+}
+
+pub(super) fn roster(
+    store: &Store,
+    roles: &[kabinet_core::Role],
+) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
+    let mut stmt = store.extension_sql().prepare(
+        "SELECT name, display_name, role, disabled_at IS NOT NULL, generation, credential
+         FROM hub_user WHERE credential IS NOT NULL ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, u32>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, display_name, role, disabled, generation, credential) = row?;
+        let Some(r) = kabinet_core::Role::parse(&role) else {
+            continue;
+        };
+        if !roles.contains(&r) {
+            continue;
+        }
+        let Ok(credential) = serde_json::from_str(&credential) else {
+            tracing::error!(user = %name, "unreadable credential; reset the user");
+            continue;
+        };
+        out.push(kabinet_keys::DeviceUser {
+            name,
+            display_name,
+            role,
+            disabled,
+            generation,
+            credential,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn user_for_login(store: &Store, name: &str) -> Result<Option<LoginRecord>, HubError> {
+    Ok(store
+        .extension_sql()
+        .query_row(
+            "SELECT name, display_name, role, password_hash, failed_logins, next_try_at
+             FROM hub_user WHERE name = ?1 AND disabled_at IS NULL",
+            [name],
+            |r| {
+                Ok(LoginRecord {
+                    user: StaffUser {
+                        name: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: r.get(2)?,
+                    },
+                    password_hash: r.get(3)?,
+                    failed_logins: r.get(4)?,
+                    next_try_at: r
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                        .map(|t| t.with_timezone(&Utc)),
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(super) fn record_login(
+    store: &Store,
+    name: &str,
+    ok: bool,
+    next_try_at: Option<DateTime<Utc>>,
+) -> Result<(), HubError> {
+    if ok {
+        store.extension_sql().execute(
+            "UPDATE hub_user SET failed_logins = 0, next_try_at = NULL WHERE name = ?1",
+            [name],
+        )?;
+    } else {
+        store.extension_sql().execute(
+            "UPDATE hub_user SET failed_logins = failed_logins + 1, next_try_at = ?2
+             WHERE name = ?1",
+            params![name, next_try_at.map(|t| t.to_rfc3339())],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn create_session(
+    store: &Store,
+    token_hash: [u8; 32],
+    user: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), HubError> {
+    let c = store.extension_sql();
+    c.execute(
+        "DELETE FROM hub_session WHERE expires_at < ?1",
+        [Utc::now().to_rfc3339()],
+    )?;
+    c.execute(
+        "INSERT INTO hub_session (token_hash, user_name, expires_at) VALUES (?1, ?2, ?3)",
+        params![token_hash.to_vec(), user, expires_at.to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn session_user(
+    store: &Store,
+    token_hash: [u8; 32],
+) -> Result<Option<StaffUser>, HubError> {
+    Ok(store
+        .extension_sql()
+        .query_row(
+            "SELECT u.name, u.display_name, u.role FROM hub_session s
+             JOIN hub_user u ON u.name = s.user_name
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+            params![token_hash.to_vec(), Utc::now().to_rfc3339()],
+            |r| {
+                Ok(StaffUser {
+                    name: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(super) fn end_session(store: &Store, token_hash: [u8; 32]) -> Result<(), HubError> {
+    store.extension_sql().execute(
+        "DELETE FROM hub_session WHERE token_hash = ?1",
+        [token_hash.to_vec()],
+    )?;
+    Ok(())
+}
