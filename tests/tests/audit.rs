@@ -16,7 +16,10 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
     let mut tablet = enrolled_device(dir.path(), "tablet", &hub, "Перник-1");
-    let device_id = tablet.meta(kabinet_store::meta::DEVICE_ID).unwrap().unwrap();
+    let device_id = tablet
+        .meta(kabinet_store::meta::DEVICE_ID)
+        .unwrap()
+        .unwrap();
 
     let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
     let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);

@@ -370,7 +370,10 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
         "a no-op sync writes nothing"
     );
     assert_eq!(cursor(&a), 43);
-    assert_eq!(a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap(), success_before);
+    assert_eq!(
+        a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap(),
+        success_before
+    );
     assert_eq!(seen(), seen_before);
 
     // A stale status, or an error to clear, is written even when nothing moved.
@@ -388,7 +391,10 @@ fn the_pull_cursor_passes_a_devices_own_documents() {
         let success = a.meta(kabinet_store::meta::LAST_SUCCESS).unwrap().unwrap();
         let success = chrono::DateTime::parse_from_rfc3339(&success).unwrap();
         assert!(success >= before, "{key}: last success refreshed");
-        assert_eq!(a.meta(kabinet_store::meta::LAST_ERROR).unwrap().as_deref(), Some(""));
+        assert_eq!(
+            a.meta(kabinet_store::meta::LAST_ERROR).unwrap().as_deref(),
+            Some("")
+        );
     }
 }
 

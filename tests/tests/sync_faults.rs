@@ -17,7 +17,9 @@ const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
 
 fn point_at(store: &mut Store, url: &str) {
     store
-        .write(Origin::Local, |w| w.set_meta(kabinet_store::meta::HUB_URL, url))
+        .write(Origin::Local, |w| {
+            w.set_meta(kabinet_store::meta::HUB_URL, url)
+        })
         .unwrap();
 }
 

@@ -49,6 +49,11 @@ fn generated() -> String {
     // The app shell's own commands (setup, login, the sync bar).
     d.visit::<kabinet_device::AppStatus>();
     d.visit::<kabinet_device::SyncView>();
+    // The hub admin's screens.
+    d.visit::<kabinet_hub::UserRecord>();
+    d.visit::<kabinet_hub::staff::NewUser>();
+    d.visit::<kabinet_hub::AuditFilter>();
+    d.visit::<kabinet_hub::AuditRow>();
 
     let mut out = String::from(
         "// Generated from the Rust types by tests/tests/ui_types.rs; do not edit.\n\

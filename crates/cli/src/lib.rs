@@ -506,7 +506,11 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     writeln!(
                         out,
                         "    {}  {}  {}  {}  {}",
-                        r.code, r.reason_label, r.destination_label, r.urgency_label, r.status_label
+                        r.code,
+                        r.reason_label,
+                        r.destination_label,
+                        r.urgency_label,
+                        r.status_label
                     )?;
                 }
             }
@@ -649,10 +653,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{} {hub}: {} {}, {} {:02}",
-                lang.pick(
-                    "Устройството е регистрирано в",
-                    "Device enrolled with"
-                ),
+                lang.pick("Устройството е регистрирано в", "Device enrolled with"),
                 lang.pick("кабинет", "cabinet"),
                 settings.cabinet,
                 lang.pick("номер за направления", "referral issuer"),
@@ -727,10 +728,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
             writeln!(
                 out,
                 "{} {} ({}: {}; {}: {})",
-                lang.pick(
-                    "Потребители на устройството:",
-                    "Users of this device:"
-                ),
+                lang.pick("Потребители на устройството:", "Users of this device:"),
                 users.iter().filter(|u| !u.disabled).count(),
                 lang.pick("нови", "new"),
                 outcome.added.len(),
@@ -748,10 +746,10 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                     out,
                     "{}: {}",
                     lang.pick("Хъб", "Hub"),
-                    status.hub_url.as_deref().unwrap_or(lang.pick(
-                        "не е регистрирано",
-                        "not enrolled"
-                    ))
+                    status
+                        .hub_url
+                        .as_deref()
+                        .unwrap_or(lang.pick("не е регистрирано", "not enrolled"))
                 )?;
                 writeln!(
                     out,

@@ -151,7 +151,8 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
     let mut store = open(cli, lang)?;
     // The specialist records the visit, as in the app.
     let ctx = context(cli, lang, &a.specialist, Utc::now());
-    let Response::CheckVisit(check) = call(&mut store, &ctx, Request::CheckVisit { form: form.clone() })?
+    let Response::CheckVisit(check) =
+        call(&mut store, &ctx, Request::CheckVisit { form: form.clone() })?
     else {
         unreachable!("check_visit answers with a check")
     };

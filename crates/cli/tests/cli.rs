@@ -205,7 +205,9 @@ fn a_likely_duplicate_is_refused_until_confirmed_as_someone_else() {
         .args(args)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("Може би този човек вече е записан"))
+        .stderr(predicate::str::contains(
+            "Може би този човек вече е записан",
+        ))
         .stderr(predicate::str::contains("Росица Юсеинова"))
         .stderr(predicate::str::contains("--not-a-duplicate"));
     assert_eq!(db.export().len(), 1, "nothing was written");
@@ -238,7 +240,10 @@ fn english_reaches_every_label_the_terminal_prints() {
         "--hiv-counselled",
         "--refer",
     ]);
-    assert!(out.contains("Referral: HIV rapid test → HIV testing cabinet"), "{out}");
+    assert!(
+        out.contains("Referral: HIV rapid test → HIV testing cabinet"),
+        "{out}"
+    );
     let show = db.stdout(&["--lang", "en", "person", "show", &id]);
     assert!(show.contains("HIV rapid test"), "{show}");
     assert!(show.contains("issued"), "{show}");

@@ -323,11 +323,13 @@ impl ReferralReason {
                 ScreeningKind::HepatitisB => "screening:hepatitis_b",
                 ScreeningKind::HepatitisC => "screening:hepatitis_c",
             },
-            need => NEEDS
-                .iter()
-                .find(|n| n.0 == need)
-                .expect("every need has a row")
-                .1,
+            need => {
+                NEEDS
+                    .iter()
+                    .find(|n| n.0 == need)
+                    .expect("every need has a row")
+                    .1
+            }
         }
     }
 

@@ -82,7 +82,11 @@ fn a_new_device_is_in_setup_until_a_store_and_a_user_exist() {
     // A store with nobody who can open it is still setup.
     let empty = set_up(&dir.path().join("empty"), &[], &clock);
     assert_eq!(empty.status().state, AppState::Setup);
-    let device = set_up(&dir.path().join("ready"), &[nurse("ipetrova", false)], &clock);
+    let device = set_up(
+        &dir.path().join("ready"),
+        &[nurse("ipetrova", false)],
+        &clock,
+    );
     let status = device.status();
     assert_eq!(status.state, AppState::Locked);
     assert_eq!(status.users.len(), 1);
@@ -131,7 +135,11 @@ fn the_app_locks_itself_after_the_idle_time_and_a_touch_keeps_it_open() {
     // Eight minutes since the login, four since the touch: still open.
     assert!(call(&device, json!({"op": "destinations", "args": {}})).is_ok());
     clock.advance(Duration::from_secs(301));
-    let e = call(&device, json!({"lang": "en", "op": "destinations", "args": {}})).unwrap_err();
+    let e = call(
+        &device,
+        json!({"lang": "en", "op": "destinations", "args": {}}),
+    )
+    .unwrap_err();
     assert_eq!(e.kind, "locked");
     assert!(e.message.contains("inactivity"), "{}", e.message);
     let status = device.status();
@@ -184,7 +192,11 @@ fn a_user_disabled_at_the_hub_is_locked_out_at_the_next_look() {
     assert_eq!(e.kind, "locked");
     assert_eq!(device.status().lock_reason, Some(LockReason::Disabled));
     assert_eq!(
-        device.login("ipetrova", SECRET, Lang::Bg).unwrap_err().fields[0].field,
+        device
+            .login("ipetrova", SECRET, Lang::Bg)
+            .unwrap_err()
+            .fields[0]
+            .field,
         "user"
     );
 }

@@ -2,7 +2,7 @@
 //! [`AdminAuth`] runs only for an enrolled device, a signed-in staff member or a hub admin;
 //! everyone else gets 401 (or 403) before the handler or its body is read.
 
-use crate::server::{ApiError, SharedStorage, blocking, sha256};
+use crate::http::{ApiError, SharedStorage, blocking, sha256};
 use crate::storage::{Device, StaffUser};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cli;
 pub mod desk;
+pub mod http;
 pub mod relay;
 pub mod server;
 pub mod sqlite;

@@ -5,9 +5,9 @@
 //! to the cabinets like any other change.
 
 use crate::auth::{AdminAuth, StaffAuth};
-use crate::server::{ApiError, SharedStorage, blocking, off_thread, sha256};
+use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
 use crate::storage::StaffUser;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use crate::users::{hash_password, password_matches};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,23 +21,6 @@ use std::path::PathBuf;
 
 /// How long a sign-in lasts: one working day.
 const SESSION_HOURS: i64 = 12;
-
-/// An argon2id hash (PHC string) of a password, with a fresh random salt.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes)?;
-    Ok(argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-fn password_matches(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
 
 #[derive(Deserialize)]
 struct Login {
@@ -253,14 +236,18 @@ async fn list_users(
     Ok(Json(blocking(move || storage.users()).await?))
 }
 
-#[derive(Deserialize)]
-struct NewUser {
-    name: String,
-    display_name: String,
-    role: String,
-    password: String,
+/// A user the admin adds from the web UI.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct NewUser {
+    /// The login name.
+    pub name: String,
+    pub display_name: String,
+    /// A role's spelling (`kabinet_core::Role::as_str`).
+    pub role: String,
+    pub password: String,
     #[serde(default)]
-    lang: Option<Lang>,
+    #[ts(optional)]
+    pub lang: Option<Lang>,
 }
 
 async fn add_user(

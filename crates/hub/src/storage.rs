@@ -26,7 +26,7 @@ pub struct Device {
 }
 
 /// A member of the hub's staff who signs in to the web UI.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct StaffUser {
     /// The login name.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct StaffUser {
 }
 
 /// A user as the hub admin manages them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct UserRecord {
     #[serde(flatten)]
     pub user: StaffUser,
@@ -58,7 +58,8 @@ pub struct LoginRecord {
 }
 
 /// What the admin's audit view asks for; `None` means any.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
+#[ts(optional_fields)]
 pub struct AuditFilter {
     /// Part of the user's name.
     pub user: Option<String>,
@@ -70,6 +71,7 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     #[serde(default = "default_limit")]
+    #[ts(optional, as = "Option<usize>")]
     pub limit: usize,
 }
 
@@ -78,7 +80,7 @@ fn default_limit() -> usize {
 }
 
 /// One line of the audit view.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AuditRow {
     pub at: String,
     pub user: String,

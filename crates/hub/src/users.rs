@@ -3,6 +3,7 @@
 //! credential that devices receive by sync, logs them in on a device offline.
 
 use crate::storage::{HubError, HubStorage, StaffUser};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use kabinet_core::{Lang, Role};
 use kabinet_keys::{KeyError, UserCredential, UserSecretKey};
 
@@ -94,7 +95,7 @@ fn secret_error(e: KeyError) -> UserAdminError {
 }
 
 fn password_hash(password: &str) -> Result<String, UserAdminError> {
-    crate::staff::hash_password(password).map_err(UserAdminError::PasswordHash)
+    hash_password(password).map_err(UserAdminError::PasswordHash)
 }
 
 /// Adds a user; every field is checked before anything is written.
@@ -160,4 +161,21 @@ pub fn set_disabled(
     hub.set_disabled(name, disabled)?;
     tracing::info!(user = %name, disabled, "user disabled/enabled");
     Ok(())
+}
+
+/// An argon2id hash (PHC string) of a password, with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }

@@ -103,9 +103,9 @@ pub struct ErrorBody {
     /// locked | unauthorized | …
     pub kind: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// One message per wrong field (empty when the refusal is not about a field).
     pub fields: Vec<FieldMessage>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The people a registration may duplicate (empty otherwise).
     pub duplicates: Vec<PersonHit>,
 }
 
@@ -133,13 +133,6 @@ impl ErrorBody {
             }],
             ..ErrorBody::new("invalid", message)
         }
-    }
-}
-
-fn tr(lang: Lang, bg: &str, en: &str) -> String {
-    match lang {
-        Lang::Bg => bg.to_string(),
-        Lang::En => en.to_string(),
     }
 }
 
@@ -171,56 +164,56 @@ impl ServiceError {
                 fields: FieldMessage::all(&errors.0, lang),
                 ..ErrorBody::new(
                     kind,
-                    tr(
-                        lang,
+                    lang.pick(
                         "Някои полета не са попълнени правилно; нищо не е записано.",
                         "Some fields are not filled in correctly; nothing was saved.",
-                    ),
+                    )
+                    .to_string(),
                 )
             },
             ServiceError::EgnTaken(hit) => ErrorBody {
                 fields: vec![FieldMessage {
                     field: "egn".into(),
-                    message: match lang {
-                        Lang::Bg => format!(
+                    message: lang.pick(
+                        format!(
                             "ЕГН: вече е записан човек с това ЕГН ({}); отворете неговия картон.",
                             hit.full_name
                         ),
-                        Lang::En => format!(
+                        format!(
                             "ЕГН: a person with this ЕГН is already registered ({}); open their record.",
                             hit.full_name
                         ),
-                    },
+                    ),
                 }],
                 duplicates: vec![(**hit).clone()],
                 ..ErrorBody::new(
                     kind,
-                    tr(
-                        lang,
+                    lang.pick(
                         "Човек с това ЕГН вече е записан.",
                         "A person with this ЕГН is already registered.",
-                    ),
+                    )
+                    .to_string(),
                 )
             },
             ServiceError::PossibleDuplicates(hits) => ErrorBody {
                 duplicates: hits.clone(),
                 ..ErrorBody::new(
                     kind,
-                    tr(
-                        lang,
+                    lang.pick(
                         "Може би този човек вече е записан. Проверете списъка; ако е друг човек, потвърдете.",
                         "This person may already be registered. Check the list; if it is someone else, confirm.",
-                    ),
+                    )
+                    .to_string(),
                 )
             },
             ServiceError::BadRequest(m) => ErrorBody::new(kind, m.clone()),
             ServiceError::Forbidden => ErrorBody::new(
                 kind,
-                tr(
-                    lang,
+                lang.pick(
                     "Вашата роля не позволява това.",
                     "Your role does not allow this.",
-                ),
+                )
+                .to_string(),
             ),
             ServiceError::Hidden { kind: what, id, .. } => ErrorBody::new(
                 kind,

@@ -173,8 +173,7 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
             );
         }
         let value = if signs.is_empty() {
-            lang.pick("без симптоми", "no symptoms")
-            .to_string()
+            lang.pick("без симптоми", "no symptoms").to_string()
         } else {
             signs.join(", ")
         };

@@ -7,8 +7,8 @@
 
 pub mod audit;
 mod doc;
-mod kind;
 pub mod import;
+mod kind;
 pub mod meta;
 mod projection;
 mod query;

@@ -64,7 +64,11 @@ pub struct ChangedDoc {
 
 /// A domain value the query table keeps as its text spelling; a spelling this build does not
 /// know is an error, not a guess (the reason decides who may read a referral).
-fn spelled<T, E>(r: &Row<'_>, idx: usize, parse: fn(&str) -> std::result::Result<T, E>) -> rusqlite::Result<T> {
+fn spelled<T, E>(
+    r: &Row<'_>,
+    idx: usize,
+    parse: fn(&str) -> std::result::Result<T, E>,
+) -> rusqlite::Result<T> {
     let text: String = r.get(idx)?;
     parse(&text).map_err(|_| bad_text(idx, text))
 }

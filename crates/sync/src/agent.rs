@@ -191,7 +191,12 @@ fn run(
 ) {
     let mut backoff = options.backoff_start;
     loop {
-        if store.meta(kabinet_store::meta::HUB_URL).ok().flatten().is_none() {
+        if store
+            .meta(kabinet_store::meta::HUB_URL)
+            .ok()
+            .flatten()
+            .is_none()
+        {
             set(&shared, &store, SyncState::NotEnrolled);
             if !wait(&shared, options.interval) {
                 return;

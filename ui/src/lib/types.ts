@@ -13,6 +13,32 @@ export type AppStatus = { state: AppState, unlocked: boolean, user: string | nul
 users: Array<UserSummary>, idle_lock_ms: number, lock_reason: LockReason | null, };
 
 /**
+ * What the admin's audit view asks for; `None` means any.
+ */
+export type AuditFilter = { 
+/**
+ * Part of the user's name.
+ */
+user?: string, device?: string, 
+/**
+ * A record id (or its beginning).
+ */
+record?: string, 
+/**
+ * create | edit | view | print | withdraw | refused
+ */
+action?: string, since?: string, until?: string, limit?: number, };
+
+/**
+ * One line of the audit view.
+ */
+export type AuditRow = { at: string, user: string, device: string, action: string, record: string, class: string, 
+/**
+ * device (a device's own log), hub (staff at the hub), refusal (refused by the hub).
+ */
+source: string, };
+
+/**
  * One call from a screen: the language it wants messages in, and the request.
  */
 export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, } } | { "op": "save_visit", "args": { person_id: string, 
@@ -20,7 +46,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at: string | null, form: VisitForm, notes: string, place: string | null, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day: string | null, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -28,7 +54,7 @@ status: string,
 /**
  * Free text: what happened, the outcome.
  */
-note: string | null, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day: string | null, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
+note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
 
 export type DestinationView = { slug: string, label: string, hub: boolean, };
 
@@ -40,7 +66,15 @@ export type ErrorBody = {
  * invalid | egn_taken | possible_duplicates | not_found | bad_request | store |
  * locked | unauthorized | …
  */
-kind: string, message: string, fields: Array<FieldMessage>, duplicates: Array<PersonHit>, };
+kind: string, message: string, 
+/**
+ * One message per wrong field (empty when the refusal is not about a field).
+ */
+fields: Array<FieldMessage>, 
+/**
+ * The people a registration may duplicate (empty otherwise).
+ */
+duplicates: Array<PersonHit>, };
 
 export type FieldMessage = { 
 /**
@@ -63,6 +97,19 @@ export type Lang = "bg" | "en";
  * Why the last session ended, for the login screen.
  */
 export type LockReason = "idle" | "disabled";
+
+/**
+ * A user the admin adds from the web UI.
+ */
+export type NewUser = { 
+/**
+ * The login name.
+ */
+name: string, display_name: string, 
+/**
+ * A role's spelling (`kabinet_core::Role::as_str`).
+ */
+role: string, password: string, lang?: Lang, };
 
 export type PersonCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, 
 /**
@@ -146,6 +193,21 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
+export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, } } | { "op": "save_visit", "args": { person_id: string, 
+/**
+ * When the visit took place, if not now (a visit entered later from paper); never
+ * in the future.
+ */
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+/**
+ * attended | completed | declined | lost_to_follow_up
+ */
+status: string, 
+/**
+ * Free text: what happened, the outcome.
+ */
+note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } };
+
 export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin";
 
 export type SavedVisit = { visit_id: string, referrals: Array<IssuedReferral>, };
@@ -182,6 +244,27 @@ export type Today = {
 day: string, iso_day: string, visits: Array<VisitSummary>, referrals: Array<ReferralView>, };
 
 export type Urgency = "routine" | "priority" | "same_day" | "emergency";
+
+/**
+ * A user as the hub admin manages them.
+ */
+export type UserRecord = { disabled: boolean, 
+/**
+ * Raised by every reset; devices clear their wrong-try count when it rises.
+ */
+generation: number, 
+/**
+ * Wrong web sign-ins since the last good one.
+ */
+failed_logins: number, 
+/**
+ * Users added before devices had logins have no credential until their next reset.
+ */
+on_devices: boolean, 
+/**
+ * The login name.
+ */
+name: string, display_name: string, role: string, };
 
 /**
  * A user as the login screen lists them.
