@@ -126,6 +126,9 @@ pub enum Request {
     },
     /// Every referral destination with its label.
     Destinations {},
+    /// What a referral may be made of besides its destination: every urgency (least urgent
+    /// first) and every reason that is not a screening, with their labels.
+    ReferralOptions {},
     /// A referral found by its printed code (typed, or read from the slip's QR).
     ReferralByCode {
         code: String,
@@ -226,6 +229,7 @@ responses! {
     SaveVisit("save_visit", SavedVisit),
     Today("today", Today),
     Destinations("destinations", Vec<DestinationView>),
+    ReferralOptions("referral_options", ReferralOptions),
     ReferralByCode("referral_by_code", referrals::ReferralDetail),
     Referral("referral", referrals::ReferralDetail),
     UpdateReferral("update_referral", referrals::ReferralDetail),
@@ -281,6 +285,7 @@ pub fn handle(
         )?),
         Request::Today { day } => Response::Today(today(store, ctx, day)?),
         Request::Destinations {} => Response::Destinations(destinations(ctx.lang)),
+        Request::ReferralOptions {} => Response::ReferralOptions(ReferralOptions::new(ctx.lang)),
         Request::ReferralByCode { code } => {
             let detail = referrals::by_code(store, ctx, &code)?;
             audit_view(

@@ -116,23 +116,34 @@ pub struct ReferralDetail {
     #[serde(flatten)]
     pub view: ReferralView,
     pub history: Vec<HistoryLine>,
-    /// Statuses this referral may move to now.
-    pub next: Vec<ReferralStatus>,
+    /// Statuses this referral may move to now, with their labels.
+    pub next: Vec<StatusChoice>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct HistoryLine {
     pub status: ReferralStatus,
+    pub status_label: String,
     pub at: DateTime<Utc>,
     pub by: String,
     pub note: Option<String>,
 }
 
-fn next_statuses(current: ReferralStatus) -> Vec<ReferralStatus> {
+/// A status a referral may move to, as a button shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct StatusChoice {
+    pub status: ReferralStatus,
+    pub label: String,
+}
+
+fn next_statuses(current: ReferralStatus, lang: Lang) -> Vec<StatusChoice> {
     ReferralStatus::ALL
         .iter()
-        .copied()
-        .filter(|s| current.may_become(*s))
+        .filter(|s| current.may_become(**s))
+        .map(|&status| StatusChoice {
+            status,
+            label: status.label(lang).to_string(),
+        })
         .collect()
 }
 
@@ -154,12 +165,13 @@ pub fn detail(store: &Store, ctx: &Context, id: Uuid) -> Result<ReferralDetail, 
             .iter()
             .map(|c| HistoryLine {
                 status: c.status,
+                status_label: c.status.label(ctx.lang).to_string(),
                 at: c.at,
                 by: c.by.clone(),
                 note: c.note.clone(),
             })
             .collect(),
-        next: next_statuses(referral.status()),
+        next: next_statuses(referral.status(), ctx.lang),
     })
 }
 

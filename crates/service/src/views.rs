@@ -347,6 +347,48 @@ pub struct Today {
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct UrgencyView {
+    pub urgency: Urgency,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ReasonView {
+    /// As [`ReferralReason::as_str`] spells it.
+    pub reason: String,
+    pub label: String,
+}
+
+/// The choices of the visit form's referral rows.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ReferralOptions {
+    pub urgencies: Vec<UrgencyView>,
+    /// Reasons other than a screening finding (social, legal…).
+    pub needs: Vec<ReasonView>,
+}
+
+impl ReferralOptions {
+    pub fn new(lang: Lang) -> ReferralOptions {
+        ReferralOptions {
+            urgencies: Urgency::ALL
+                .iter()
+                .map(|&urgency| UrgencyView {
+                    urgency,
+                    label: urgency.label(lang).to_string(),
+                })
+                .collect(),
+            needs: ReferralReason::all()
+                .filter(|r| !matches!(r, ReferralReason::Screening(_)))
+                .map(|r| ReasonView {
+                    reason: r.as_str().to_string(),
+                    label: r.label(lang).to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DestinationView {
     pub slug: String,
     pub label: String,

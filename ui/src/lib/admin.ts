@@ -2,10 +2,13 @@
 // and the audit filter as typed (Sofia days) turned into what the hub's API takes.
 import { parseBgDate, shiftIsoDay, sofiaDayStart } from './format';
 import type { Key } from './i18n';
-import type { AuditQuery } from './types';
+import type { AuditFilter as AuditQuery, Role } from './types';
 
 /** Every role a hub user may have, in the order the form offers them. */
-export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin'] as const;
+export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin'] as const satisfies readonly Role[];
+// A role added to core (the generated `Role`) fails the type check here until the form offers it.
+type Unoffered = Exclude<Role, (typeof ROLES)[number]>;
+export const EVERY_ROLE_OFFERED: [Unoffered] extends [never] ? true : Unoffered = true;
 
 /** What the audit log records. */
 export const AUDIT_ACTIONS = ['create', 'edit', 'view', 'print', 'withdraw', 'refused'] as const;

@@ -5,9 +5,11 @@
 
 import type {
   AppStatus,
+  AuditFilter as AuditQuery,
   AuditRow,
   FieldMessage,
   Lang,
+  NewUser,
   PersonDraft,
   PersonHit,
   ReferralChoice,
@@ -15,9 +17,9 @@ import type {
   Responses,
   Role,
   SyncView,
+  UserRecord,
   VisitForm,
 } from './types';
-import type { AuditQuery, HubUser, NewHubUser } from './admin';
 
 export type { FieldMessage, Lang };
 
@@ -280,9 +282,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     printSlips: (ids: string[], paper = 'A5') => wrap(() => transport.printSlips(lang(), ids, paper)),
 
     // The hub admin's screens (browser at the hub only; a non-admin is refused with 403).
-    adminUsers: () => admin<HubUser[]>('GET', '/api/admin/users'),
-    addUser: (user: NewHubUser) =>
-      admin<Pick<HubUser, 'name' | 'display_name' | 'role'>>('POST', '/api/admin/users', { ...user, lang: lang() }),
+    adminUsers: () => admin<UserRecord[]>('GET', '/api/admin/users'),
+    addUser: (user: NewUser) =>
+      admin<Pick<UserRecord, 'name' | 'display_name' | 'role'>>('POST', '/api/admin/users', { ...user, lang: lang() }),
     disableUser: (name: string) => admin<null>('POST', userPath(name, 'disable'), { lang: lang() }),
     enableUser: (name: string) => admin<null>('POST', userPath(name, 'enable'), { lang: lang() }),
     resetUser: (name: string, password: string) =>
@@ -300,6 +302,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call('save_visit', { person_id, form, notes, referrals }),
     today: (day?: string) => call('today', day ? { day } : {}),
     destinations: () => call('destinations', {}),
+    referralOptions: () => call('referral_options', {}),
     referralByCode: (code: string) => call('referral_by_code', { code }),
     referral: (id: string) => call('referral', { id }),
     updateReferral: (id: string, status: string, note: string) =>

@@ -1,6 +1,6 @@
 // Form state that is logic, not markup: empty forms, where a backend message belongs, which
 // suggestions become referrals, and what a search query pre-fills on registration.
-import type { FieldMessage, PersonDraft, ReferralChoice, Suggestion, VisitForm } from './types';
+import type { FieldMessage, PersonDraft, ReferralChoice, SuggestionView, VisitForm } from './types';
 
 export function emptyVisitForm(): VisitForm {
   return {
@@ -70,7 +70,7 @@ export interface ReferralRow extends ReferralChoice {
  * Merges fresh suggestions into the rows the user already has: rows the user touched keep
  * their choices, suggestions no longer made disappear, new ones arrive accepted.
  */
-export function mergeSuggestions(rows: ReferralRow[], suggestions: Suggestion[]): ReferralRow[] {
+export function mergeSuggestions(rows: ReferralRow[], suggestions: SuggestionView[]): ReferralRow[] {
   const key = (r: { reason: string; destination: string }) => `${r.reason}|${r.destination}`;
   const previous = new Map(rows.filter((r) => r.suggested).map((r) => [key(r), r]));
   const fromSuggestions = suggestions.map((s) => {

@@ -6,7 +6,20 @@ import { chosenReferrals, draftFromQuery, emptyVisitForm, hivResultAllowed, merg
 import { dictionaries, translate } from './i18n';
 import { href, parseRoute } from './route';
 import { describeSync } from './sync';
-import type { Suggestion } from './types';
+import type { AppStatus, SuggestionView as Suggestion } from './types';
+
+/** An app status with what a test does not care about filled in. */
+const status = (over: Partial<AppStatus>): AppStatus => ({
+  state: over.unlocked ? 'unlocked' : 'locked',
+  unlocked: false,
+  user: null,
+  role: null,
+  cabinet: null,
+  users: [],
+  idle_lock_ms: 0,
+  lock_reason: null,
+  ...over,
+});
 
 describe('dates as written in Bulgaria', () => {
   it('formats in Sofia time, dd.mm.yyyy', () => {
@@ -155,10 +168,10 @@ describe('the api module', () => {
         if (op === 'register_person') throw { kind: 'possible_duplicates', message: 'dup', duplicates: [{ id: 'x' }] };
         return [];
       },
-      status: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'c' }),
-      setup: async () => ({ exists: true, unlocked: false, user: null, cabinet: 'c' }),
+      status: async () => status({ unlocked: true, user: 'a', cabinet: 'c' }),
+      setup: async () => status({ unlocked: false, user: null, cabinet: 'c' }),
       touch: async () => {},
-      unlock: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'c' }),
+      unlock: async () => status({ unlocked: true, user: 'a', cabinet: 'c' }),
       lock: async () => {},
       syncView: async () => ({ last_success: null, pending_local_changes: 0, hub_url: null }),
       syncNow: async () => {},
@@ -181,10 +194,10 @@ describe('the api module', () => {
     const transport = {
       mode: 'hub' as const,
       call: async () => null,
-      status: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'hub' }),
-      setup: async () => ({ exists: true, unlocked: false, user: null, cabinet: 'hub' }),
+      status: async () => status({ unlocked: true, user: 'a', cabinet: 'hub' }),
+      setup: async () => status({ unlocked: false, user: null, cabinet: 'hub' }),
       touch: async () => {},
-      unlock: async () => ({ exists: true, unlocked: true, user: 'a', cabinet: 'hub' }),
+      unlock: async () => status({ unlocked: true, user: 'a', cabinet: 'hub' }),
       lock: async () => {},
       syncView: async () => ({ last_success: null, pending_local_changes: 0, hub_url: null }),
       syncNow: async () => {},

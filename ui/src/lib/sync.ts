@@ -2,7 +2,7 @@
 import type { Lang } from './api';
 import { formatBytes, formatDateTime } from './format';
 import { translate, type Key } from './i18n';
-import type { SyncView } from './types';
+import type { SyncBarView } from './api';
 
 export interface SyncLine {
   tone: 'ok' | 'busy' | 'warn' | 'bad' | 'idle';
@@ -12,9 +12,13 @@ export interface SyncLine {
   progress?: number | null;
 }
 
-export function describeSync(v: SyncView | null, lang: Lang): SyncLine {
+/** The sync state, or undefined while the agent starts. */
+export const syncState = (v: SyncBarView | null) => (v && 'state' in v ? v.state : undefined);
+
+export function describeSync(v: SyncBarView | null, lang: Lang): SyncLine {
   const t = (k: Key) => translate(lang, k);
-  if (!v || !v.state) return { tone: 'idle', title: t('sync_offline'), detail: '' };
+  // No state yet: the agent starts a moment after the login.
+  if (!v || !('state' in v)) return { tone: 'idle', title: t('sync_offline'), detail: '' };
   const last = `${t('last_sync')}: ${v.last_success ? formatDateTime(v.last_success) : t('never')}`;
   const pending = v.pending_local_changes > 0 ? `${v.pending_local_changes} ${t('pending')} · ` : '';
   switch (v.state) {
@@ -41,5 +45,5 @@ export function describeSync(v: SyncView | null, lang: Lang): SyncLine {
       };
     }
   }
-  return { tone: 'idle', title: String(v.state), detail: '' };
+  return { tone: 'idle', title: String((v as { state: string }).state), detail: '' };
 }

@@ -46,7 +46,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -82,7 +82,7 @@ export type FieldMessage = {
  */
 field: string, message: string, };
 
-export type HistoryLine = { status: ReferralStatus, at: string, by: string, note: string | null, };
+export type HistoryLine = { status: ReferralStatus, status_label: string, at: string, by: string, note: string | null, };
 
 export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, };
 
@@ -148,6 +148,12 @@ export type PersonView = { id: string, full_name: string, latin_name: string, ot
  */
 consent_withdrawn: boolean, };
 
+export type ReasonView = { 
+/**
+ * As [`ReferralReason::as_str`] spells it.
+ */
+reason: string, label: string, };
+
 /**
  * A referral the specialist confirmed (from a suggestion) or added.
  */
@@ -167,9 +173,9 @@ urgency: string, };
 
 export type ReferralDetail = { history: Array<HistoryLine>, 
 /**
- * Statuses this referral may move to now.
+ * Statuses this referral may move to now, with their labels.
  */
-next: Array<ReferralStatus>, id: string, code: string, person_id: string, person_name: string, 
+next: Array<StatusChoice>, id: string, code: string, person_id: string, person_name: string, 
 /**
  * As [`ReferralReason::as_str`] spells it: `screening:hiv`, `social`…
  */
@@ -178,6 +184,15 @@ reason: string, reason_label: string, destination: string, destination_label: st
  * dd.mm.yyyy by which the person should have arrived.
  */
 due: string, overdue: boolean, };
+
+/**
+ * The choices of the visit form's referral rows.
+ */
+export type ReferralOptions = { urgencies: Array<UrgencyView>, 
+/**
+ * Reasons other than a screening finding (social, legal…).
+ */
+needs: Array<ReasonView>, };
 
 export type ReferralStatus = "issued" | "attended" | "completed" | "declined" | "lost_to_follow_up";
 
@@ -198,7 +213,7 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -220,6 +235,11 @@ export type ScreeningLine = { kind: string, label: string, value: string,
  * A finding that needs attention (reactive test, high value, TB symptoms).
  */
 flagged: boolean, };
+
+/**
+ * A status a referral may move to, as a button shows it.
+ */
+export type StatusChoice = { status: ReferralStatus, label: string, };
 
 export type SuggestionView = { 
 /**
@@ -244,6 +264,8 @@ export type Today = {
 day: string, iso_day: string, visits: Array<VisitSummary>, referrals: Array<ReferralView>, };
 
 export type Urgency = "routine" | "priority" | "same_day" | "emergency";
+
+export type UrgencyView = { urgency: Urgency, label: string, };
 
 /**
  * A user as the hub admin manages them.
@@ -313,6 +335,7 @@ export type Responses = {
   save_visit: SavedVisit;
   today: Today;
   destinations: Array<DestinationView>;
+  referral_options: ReferralOptions;
   referral_by_code: ReferralDetail;
   referral: ReferralDetail;
   update_referral: ReferralDetail;
