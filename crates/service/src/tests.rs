@@ -312,7 +312,8 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
         found["next"]
             .as_array()
             .unwrap()
-            .contains(&json!("attended"))
+            .iter()
+            .any(|n| n["status"] == "attended" && n["label"] == "явил се")
     );
     let mut typo = code.clone().into_bytes();
     let last = typo.len() - 1;
