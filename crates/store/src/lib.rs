@@ -3,7 +3,11 @@
 //! projections of the documents, written in the same transaction and rebuildable by one call.
 //!
 //! Durability: WAL with `synchronous = FULL`, one transaction per save; when a save returns,
-//! the record is on disk. Sync (#3) reads [`Store::changes_since`] and the document heads.
+//! the record is on disk. Sync reads [`Store::changes_since`] and the document heads.
+//!
+//! Ids are 16-byte BLOBs read and written as `Uuid` (rusqlite's `uuid` feature); times are
+//! RFC 3339 text written by `to_rfc3339`, not rusqlite's `chrono` feature, whose
+//! "YYYY-MM-DD HH:MM:SS" text would not sort together with the rows already stored.
 
 pub mod audit;
 mod doc;

@@ -675,7 +675,7 @@ impl Decoded {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MergeAs {
     /// Without recording what a peer holds: the hub (it keeps no such record), and
-    /// [`Writer::merge_changes`].
+    /// [`Writer::merge_decoded`].
     Hub,
     /// A device merging what the hub sent (so a new document is in sync as it lands);
     /// `absent`: the caller has just seen that the document is not here.
@@ -727,27 +727,10 @@ impl<'a> Writer<'a> {
     }
 
     /// Merges Automerge changes received from elsewhere (sync) into a document, creating it
-    /// if new, and refreshes its projection. Idempotent: changes already held change nothing
-    /// (`None`). Otherwise returns the changes that were new here and the heads after.
-    pub fn merge_changes(
-        &mut self,
-        doc_id: Uuid,
-        kind: DocKind,
-        class: AccessClass,
-        parent: Option<Uuid>,
-        bytes: &[u8],
-    ) -> Result<Option<Merged>> {
-        let doc = Received {
-            doc_id,
-            kind,
-            class,
-            parent,
-            changes: bytes,
-        };
-        self.merge_decoded(&doc, Decoded::of(&doc))
-    }
-
-    /// [`Writer::merge_changes`] with the decoding already done.
+    /// if new, and refreshes its projection, with the decoding already done
+    /// ([`Decoded::of`], or ahead on another thread by [`Writer::merge_batch`]). Idempotent:
+    /// changes already held change nothing (`None`). Otherwise returns the changes that were
+    /// new here and the heads after.
     pub fn merge_decoded(
         &mut self,
         doc: &Received<'_>,

@@ -190,29 +190,11 @@ impl Writer<'_> {
         Ok(last as u64)
     }
 
-    /// Applies changes from the hub. The hub then holds everything this copy holds, unless
-    /// this copy had local changes not yet pushed: then the old record of the hub's heads is
-    /// kept (still true, only older), and the next push sends a little more than needed.
-    pub fn apply_incoming(
-        &mut self,
-        doc_id: Uuid,
-        kind: DocKind,
-        class: AccessClass,
-        parent: Option<Uuid>,
-        changes: &[u8],
-    ) -> Result<Option<Merged>> {
-        let doc = Received {
-            doc_id,
-            kind,
-            class,
-            parent,
-            changes,
-        };
-        self.apply_decoded(&doc, Decoded::of(&doc))
-    }
-
-    /// [`Writer::apply_incoming`] for a whole batch, decoded on a second thread ahead of the
-    /// writes (see [`Writer::merge_batch`]).
+    /// Applies a batch of changes from the hub, decoded on a second thread ahead of the
+    /// writes (see [`Writer::merge_batch`]). The hub then holds everything this copy holds,
+    /// unless this copy had local changes not yet pushed: then the old record of the hub's
+    /// heads is kept (still true, only older), and the next push sends a little more than
+    /// needed.
     pub fn apply_incoming_batch(&mut self, docs: &[Received<'_>]) -> Result<()> {
         self.merge_batch(docs, |w, doc, decoded| {
             w.apply_decoded(doc, decoded)?;

@@ -478,6 +478,22 @@ fn a_damaged_projection_is_repaired_by_rebuild() {
     assert_eq!(store.search_persons("Асен", 5).unwrap().len(), 1);
 }
 
+/// Merges a person's changes as sync does.
+fn merge(
+    w: &mut kabinet_store::Writer<'_>,
+    id: Uuid,
+    changes: &[u8],
+) -> kabinet_store::Result<Option<kabinet_store::Merged>> {
+    let doc = kabinet_store::Received {
+        doc_id: id,
+        kind: DocKind::Person,
+        class: AccessClass::General,
+        parent: None,
+        changes,
+    };
+    w.merge_decoded(&doc, kabinet_store::Decoded::of(&doc))
+}
+
 #[test]
 fn changes_merge_between_stores_and_conflicts_are_flagged() {
     let dir = tempfile::tempdir().unwrap();
@@ -487,10 +503,7 @@ fn changes_merge_between_stores_and_conflicts_are_flagged() {
     let p = person("Асен", "Асенов", None, None);
     a.write(Origin::Local, |w| w.put_person(&p)).unwrap();
     let all = a.changes_after(p.id, &[]).unwrap();
-    b.write(Origin::Sync, |w| {
-        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &all)
-    })
-    .unwrap();
+    b.write(Origin::Sync, |w| merge(w, p.id, &all)).unwrap();
     assert_eq!(b.person(p.id).unwrap(), p);
 
     // Offline: A changes the phone, B the neighbourhood and also the phone.
@@ -505,18 +518,10 @@ fn changes_merge_between_stores_and_conflicts_are_flagged() {
 
     let from_a = a.changes_after(p.id, &base).unwrap();
     let from_b = b.changes_after(p.id, &base).unwrap();
-    b.write(Origin::Sync, |w| {
-        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &from_a)
-    })
-    .unwrap();
-    a.write(Origin::Sync, |w| {
-        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &from_b)
-    })
-    .unwrap();
+    b.write(Origin::Sync, |w| merge(w, p.id, &from_a)).unwrap();
+    a.write(Origin::Sync, |w| merge(w, p.id, &from_b)).unwrap();
     // Replaying a merge changes nothing.
-    let replay = a.write(Origin::Sync, |w| {
-        w.merge_changes(p.id, DocKind::Person, AccessClass::General, None, &from_b)
-    });
+    let replay = a.write(Origin::Sync, |w| merge(w, p.id, &from_b));
     assert!(replay.unwrap().is_none());
 
     let (ma, mb) = (a.person(p.id).unwrap(), b.person(p.id).unwrap());
@@ -678,8 +683,9 @@ fn a_batch_decoded_ahead_on_a_second_thread_lands_as_one_by_one_merges_do() {
     let mut one_by_one = one_by_one;
     one_by_one
         .write(Origin::Sync, |w| {
+            // One document per batch: decoded in line, not ahead.
             for d in received(&docs) {
-                w.apply_incoming(d.doc_id, d.kind, d.class, d.parent, d.changes)?;
+                w.apply_incoming_batch(std::slice::from_ref(&d))?;
             }
             Ok(())
         })
@@ -728,15 +734,7 @@ fn a_batch_decoded_ahead_on_a_second_thread_lands_as_one_by_one_merges_do() {
         whole.len()
     );
     source
-        .write(Origin::Sync, |w| {
-            w.merge_changes(
-                first,
-                DocKind::Person,
-                AccessClass::General,
-                None,
-                &out.docs[0].changes,
-            )
-        })
+        .write(Origin::Sync, |w| merge(w, first, &out.docs[0].changes))
         .unwrap()
         .expect("the edit is new there");
     assert_eq!(source.person(first).unwrap(), moved);

@@ -44,10 +44,61 @@ pub enum SyncError {
     Refused { status: u16, message: String },
     #[error("the hub's answer is not understood: {0}")]
     Wire(#[from] WireError),
+    #[error(
+        "the hub sent a document this app cannot place (kind {kind}, class {class}); update the app"
+    )]
+    UnknownDocument { kind: u8, class: u8 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Keyring(#[from] kabinet_keys::KeyringError),
+}
+
+/// The pulled documents as the store takes them. A kind or class this build does not know
+/// fails the pull before anything is written: the cursor stays, and the document arrives once
+/// the app is updated (skipping it would lose it for good; guessing a class could show it to
+/// the wrong user).
+fn placed(pull: &[crate::wire::DocChanges]) -> Result<Vec<Received<'_>>, SyncError> {
+    pull.iter()
+        .map(|p| {
+            let unknown = || SyncError::UnknownDocument {
+                kind: p.kind,
+                class: p.class,
+            };
+            Ok(Received {
+                kind: DocKind::from_code(i64::from(p.kind)).ok_or_else(unknown)?,
+                class: AccessClass::from_code(p.class).ok_or_else(unknown)?,
+                doc_id: p.resolve_id().ok_or_else(unknown)?,
+                parent: p.parent,
+                changes: &p.changes,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod placing {
+    use super::*;
+    use crate::wire::DocChanges;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_pulled_document_of_an_unknown_kind_or_class_fails_the_pull() {
+        let known = DocChanges::new(Uuid::now_v7(), DocKind::Person as u8, 0, None, vec![1]);
+        assert_eq!(placed(std::slice::from_ref(&known)).unwrap().len(), 1);
+        for (kind, class) in [(99, 0), (DocKind::Person as u8, 42)] {
+            let odd = DocChanges {
+                kind,
+                class,
+                ..known.clone()
+            };
+            let Err(e) = placed(&[known.clone(), odd]) else {
+                panic!("an unknown kind or class is refused")
+            };
+            assert!(matches!(e, SyncError::UnknownDocument { .. }), "{e}");
+            assert!(e.message(kabinet_core::Lang::Bg).contains("обновете"));
+        }
+    }
 }
 
 impl SyncError {
@@ -83,6 +134,12 @@ impl SyncError {
                 .pick(
                     "Сертификатът на сървъра не съвпада с отпечатъка на Хъба: това може да е чужд сървър. Не продължавайте; обадете се на оператора на Хъба.",
                     "The server's certificate does not match the hub's fingerprint: this may be someone else's server. Do not go on; call the hub operator.",
+                )
+                .into(),
+            SyncError::UnknownDocument { .. } => lang
+                .pick(
+                    "Хъбът изпрати запис, който тази версия на приложението не познава; обновете приложението. Нищо не е загубено.",
+                    "The hub sent a record this version of the app does not know; update the app. Nothing is lost.",
                 )
                 .into(),
             SyncError::Store(e) => e.message(lang),
@@ -467,26 +524,12 @@ pub fn apply_answer(
         // Nothing to record (a no-op sync): no transaction, so no fsync to wait for.
         return Ok(());
     }
+    let received = placed(&answer.pull)?;
     store.write(Origin::Sync, |w| {
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
         }
         let local_before = w.last_change_seq()?;
-        let received: Vec<Received<'_>> = answer
-            .pull
-            .iter()
-            .filter_map(|p| {
-                Some(Received {
-                    // A kind this build does not know is left for a newer one; a document
-                    // without an id this side can place is skipped.
-                    kind: DocKind::from_code(i64::from(p.kind))?,
-                    class: AccessClass::from_code(p.class)?,
-                    doc_id: p.resolve_id()?,
-                    parent: p.parent,
-                    changes: &p.changes,
-                })
-            })
-            .collect();
         w.apply_incoming_batch(&received)?;
         // What was pulled is in sync as it lands. If nothing local waited before it, the push
         // cursor passes it too: otherwise the next sync, with nothing to do, would write (and

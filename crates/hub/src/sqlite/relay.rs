@@ -118,7 +118,7 @@ pub(super) fn relay_page(
         if !AccessClass::from_code(row.get::<_, u8>(3)?).is_some_and(readable) {
             continue;
         }
-        let doc_id = Uuid::from_slice(&row.get::<_, Vec<u8>>(1)?).unwrap_or_default();
+        let doc_id: Uuid = row.get(1)?;
         let mut changes: Vec<u8> = row.get(5)?;
         if changes.is_empty() {
             // A whole new document: send it as stored now (a superset of what arrived, which
@@ -134,8 +134,7 @@ pub(super) fn relay_page(
             doc_id,
             row.get(2)?,
             row.get(3)?,
-            row.get::<_, Option<Vec<u8>>>(4)?
-                .and_then(|b| Uuid::from_slice(&b).ok()),
+            row.get(4)?,
             changes,
         ));
     }
