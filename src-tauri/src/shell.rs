@@ -53,8 +53,12 @@ fn touch(device: State<'_>) -> Result<(), ErrorBody> {
 /// One screen operation (see `kabinet_service::Request`).
 #[tauri::command(rename_all = "snake_case", async)]
 fn api(device: State<'_>, call: serde_json::Value) -> Result<Response, ErrorBody> {
-    let call: Call = serde_json::from_value(call)
-        .map_err(|e| ErrorBody::new("bad_request", format!("malformed call: {e}")))?;
+    let call: Call = serde_json::from_value(call).map_err(|e| {
+        ErrorBody::new(
+            kabinet_service::ErrorKind::BadRequest,
+            format!("malformed call: {e}"),
+        )
+    })?;
     device.call(call)
 }
 

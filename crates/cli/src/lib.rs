@@ -245,7 +245,7 @@ pub fn main_entry() -> ExitCode {
                 for d in &body.duplicates {
                     let _ = print_hit(&mut stderr, lang, d);
                 }
-                if !body.duplicates.is_empty() && body.kind == "possible_duplicates" {
+                if matches!(refused, ServiceError::PossibleDuplicates(_)) {
                     let _ = writeln!(
                         stderr,
                         "{}",
@@ -255,7 +255,11 @@ pub fn main_entry() -> ExitCode {
                         )
                     );
                 }
-                return ExitCode::from(2);
+                // Input the user can correct exits 2, as before; a failing store exits 1.
+                return match refused {
+                    ServiceError::Store(_) => ExitCode::FAILURE,
+                    _ => ExitCode::from(2),
+                };
             }
             if let Some(errors) = invalid {
                 for m in errors.messages(lang) {
@@ -300,7 +304,7 @@ pub fn main_entry() -> ExitCode {
 
 /// Who is doing this, in which language, when: what every service call is made with. The
 /// terminal works on the device's own store, which holds only what its users may read.
-fn context(_cli: &Cli, lang: Lang, user: &str, now: chrono::DateTime<Utc>) -> ServiceContext {
+fn context(lang: Lang, user: &str, now: chrono::DateTime<Utc>) -> ServiceContext {
     ServiceContext {
         lang,
         user: user.to_string(),
@@ -395,7 +399,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 consent_given: a.consent,
             };
             let mut store = open(&cli, lang)?;
-            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            let ctx = context(lang, &cli.user, Utc::now());
             // The same rules as the app and the hub: the same ЕГН is refused; likely
             // duplicates are refused until `--not-a-duplicate` confirms this is someone else.
             let Response::CheckPerson(check) = call(
@@ -441,15 +445,16 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
         }
         Command::Person(PersonCommand::Show { id, json }) => {
             let mut store = open(&cli, lang)?;
-            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            let ctx = context(lang, &cli.user, Utc::now());
             let Response::PersonRecord(record) =
                 call(&mut store, &ctx, Request::PersonRecord { id: *id })?
             else {
                 unreachable!("person_record answers with the record")
             };
             if *json {
-                // The records themselves (as exported), with the referrals as the screens see
-                // them.
+                // The person and visits as stored (the export's shape), and the referrals as
+                // the screens see them (reason spelled `screening:hiv`, with labels and due
+                // date).
                 let person = store.person(*id)?;
                 let visits = store
                     .visits_of_person(*id)?
@@ -520,7 +525,7 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
         }
         Command::Today { day } => {
             let mut store = open(&cli, lang)?;
-            let ctx = context(&cli, lang, &cli.user, Utc::now());
+            let ctx = context(lang, &cli.user, Utc::now());
             let Response::Today(today) = call(&mut store, &ctx, Request::Today { day: *day })?
             else {
                 unreachable!("today answers with the day")

@@ -150,7 +150,7 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
     let form = form(a).map_err(Invalid)?;
     let mut store = open(cli, lang)?;
     // The specialist records the visit, as in the app.
-    let ctx = context(cli, lang, &a.specialist, Utc::now());
+    let ctx = context(lang, &a.specialist, Utc::now());
     let Response::CheckVisit(check) =
         call(&mut store, &ctx, Request::CheckVisit { form: form.clone() })?
     else {

@@ -381,7 +381,7 @@ fn a_visit_for_an_unknown_person_is_refused() {
             "n",
         ])
         .assert()
-        .failure()
+        .code(1)
         .stderr(predicate::str::contains("няма лице с идентификатор"));
 }
 

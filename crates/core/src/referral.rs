@@ -7,6 +7,7 @@ use crate::screening::{AccessClass, ScreeningKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(
@@ -49,7 +50,16 @@ impl Urgency {
                 Field::ReferralUrgency,
                 Problem::UnknownValue {
                     input: s,
-                    expected: "routine | priority | same_day | emergency",
+                    expected: {
+                        static EXPECTED: LazyLock<String> = LazyLock::new(|| {
+                            Urgency::ALL
+                                .iter()
+                                .map(|u| u.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" | ")
+                        });
+                        EXPECTED.as_str()
+                    },
                 },
             )
         })
@@ -228,15 +238,28 @@ impl Destination {
 
     pub fn parse(slug: &str) -> Result<Destination, ValidationError> {
         let s = slug.trim();
-        DESTINATIONS.iter().find(|d| d.1 == s).map(|d| d.0).ok_or_else(|| {
-            ValidationError::new(
-                Field::ReferralDestination,
-                Problem::UnknownValue {
-                    input: s.to_string(),
-                    expected: "hub-gp, hub-psychologist, hub-lawyer, hub-social-worker, hub-health-mediator, hub-education-mediator, personal-gp, lung-hospital, hiv-confirmatory, infectious-diseases, rzi, rdsp, dbt, emergency",
-                },
-            )
-        })
+        DESTINATIONS
+            .iter()
+            .find(|d| d.1 == s)
+            .map(|d| d.0)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    Field::ReferralDestination,
+                    Problem::UnknownValue {
+                        input: s.to_string(),
+                        expected: {
+                            static EXPECTED: LazyLock<String> = LazyLock::new(|| {
+                                DESTINATIONS
+                                    .iter()
+                                    .map(|d| d.1)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            });
+                            EXPECTED.as_str()
+                        },
+                    },
+                )
+            })
     }
 }
 
@@ -311,26 +334,24 @@ impl ReferralReason {
     /// The reason as text: `screening:<kind>` (e.g. `screening:hiv`), or social | legal |
     /// psychological | education. The API, the query table and the CLI all use this.
     pub fn as_str(self) -> &'static str {
-        match self {
-            // One static spelling per kind, so callers need not allocate.
-            ReferralReason::Screening(kind) => match kind {
-                ScreeningKind::Hiv => "screening:hiv",
-                ScreeningKind::Glucose => "screening:glucose",
-                ScreeningKind::Hba1c => "screening:hba1c",
-                ScreeningKind::Tb => "screening:tb_symptoms",
-                ScreeningKind::BloodPressure => "screening:blood_pressure",
-                ScreeningKind::Body => "screening:body",
-                ScreeningKind::HepatitisB => "screening:hepatitis_b",
-                ScreeningKind::HepatitisC => "screening:hepatitis_c",
-            },
-            need => {
-                NEEDS
-                    .iter()
-                    .find(|n| n.0 == need)
-                    .expect("every need has a row")
-                    .1
-            }
-        }
+        // Built once from the screening kinds' own spelling, so callers need not allocate.
+        static SPELLINGS: LazyLock<Vec<(ReferralReason, String)>> = LazyLock::new(|| {
+            ScreeningKind::ALL
+                .iter()
+                .map(|k| {
+                    (
+                        ReferralReason::Screening(*k),
+                        format!("{SCREENING_PREFIX}{}", k.as_str()),
+                    )
+                })
+                .chain(NEEDS.iter().map(|n| (n.0, n.1.to_string())))
+                .collect()
+        });
+        SPELLINGS
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map(|(_, s)| s.as_str())
+            .expect("every reason has a spelling")
     }
 
     pub fn parse(s: &str) -> Result<ReferralReason, ValidationError> {
@@ -413,7 +434,16 @@ impl ReferralStatus {
                 Field::ReferralStatus,
                 Problem::UnknownValue {
                     input: s,
-                    expected: "issued | attended | completed | declined | lost_to_follow_up",
+                    expected: {
+                        static EXPECTED: LazyLock<String> = LazyLock::new(|| {
+                            ReferralStatus::ALL
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" | ")
+                        });
+                        EXPECTED.as_str()
+                    },
                 },
             )
         })

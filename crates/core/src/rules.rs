@@ -439,10 +439,7 @@ pub struct Suggestion {
 
 impl Suggestion {
     pub fn finding(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Bg => self.rule.finding_bg,
-            Lang::En => self.rule.finding_en,
-        }
+        lang.pick(self.rule.finding_bg, self.rule.finding_en)
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use kabinet_core::{Lang, Role};
 use kabinet_keys::{Keyring, LoginError, UserSummary};
-use kabinet_service::{Call, Context, ErrorBody, Response};
+use kabinet_service::{Call, Context, ErrorBody, ErrorKind, Response};
 use kabinet_store::{DeviceSettings, Store, StoreError, StoreKey};
 use kabinet_sync::{AgentOptions, AgentView, SyncAgent, SyncError};
 use serde::Serialize;
@@ -120,7 +120,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn store_error(e: &StoreError, lang: Lang) -> ErrorBody {
-    ErrorBody::new("store", e.message(lang))
+    ErrorBody::new(ErrorKind::Store, e.message(lang))
 }
 
 fn sync_error(e: &SyncError, lang: Lang) -> ErrorBody {
@@ -130,14 +130,14 @@ fn sync_error(e: &SyncError, lang: Lang) -> ErrorBody {
             "hub_url",
             e.message(lang),
         ),
-        _ => ErrorBody::new("enroll", e.message(lang)),
+        _ => ErrorBody::new(ErrorKind::Enroll, e.message(lang)),
     }
 }
 
 fn login_error(e: &LoginError, lang: Lang) -> ErrorBody {
     match e.field() {
         Some(field) => ErrorBody::invalid_field(e.message(lang), field, e.message(lang)),
-        None => ErrorBody::new("store", e.message(lang)),
+        None => ErrorBody::new(ErrorKind::Store, e.message(lang)),
     }
 }
 
@@ -157,7 +157,7 @@ pub fn locked(lang: Lang, reason: Option<LockReason>) -> ErrorBody {
             "The app is locked; log in.",
         ),
     };
-    ErrorBody::new("locked", message)
+    ErrorBody::new(ErrorKind::Locked, message)
 }
 
 fn remove_store_files(path: &Path) {
@@ -328,7 +328,7 @@ impl Device {
                 // A store nobody can open (an earlier setup cut short) is only in the way.
                 remove_store_files(&path);
                 std::fs::create_dir_all(&self.data_dir)
-                    .map_err(|e| ErrorBody::new("store", e.to_string()))?;
+                    .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
                 let key = StoreKey::Raw(rand::random());
                 let mut store = Store::create(
                     &path,
@@ -363,7 +363,7 @@ impl Device {
             Ok(self.status())
         } else {
             Err(ErrorBody::new(
-                "no_users",
+                ErrorKind::NoUsers,
                 lang.pick(
                     "Устройството е регистрирано, но в Хъба още няма потребители с неговите роли. Добавете ги в Хъба (kabinet-hub users add …) и натиснете „Опитай отново“, без да затваряте приложението.",
                     "The device is enrolled, but the hub has no users of its roles yet. Add them at the hub (kabinet-hub users add …) and press “Try again” without closing the app.",
@@ -376,18 +376,18 @@ impl Device {
     /// sealed to them in the keyring. Wrong tries are counted (and waited for) by the keyring.
     pub fn login(&self, user: &str, secret: &str, lang: Lang) -> Result<AppStatus, ErrorBody> {
         let mut ring = Keyring::load(&self.keyring_path())
-            .map_err(|e| ErrorBody::new("store", e.to_string()))?;
+            .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
         let unlocked = ring
             .unlock(user, secret, self.clock.utc())
             .map_err(|e| login_error(&e, lang))?;
         let text = std::str::from_utf8(&unlocked.store_key)
-            .map_err(|_| ErrorBody::new("store", "damaged keyring".to_string()))?;
+            .map_err(|_| ErrorBody::new(ErrorKind::Store, "damaged keyring".to_string()))?;
         let key = StoreKey::from_text(text).map_err(|e| store_error(&e, lang))?;
         let store = Store::open(&self.store_path(), &key).map_err(|e| store_error(&e, lang))?;
         // A role this build does not know opens nothing rather than a nurse's view.
         let role = Role::parse(&unlocked.user.role).ok_or_else(|| {
             ErrorBody::new(
-                "store",
+                ErrorKind::Store,
                 lang.pick(
                     "Непозната роля на потребителя; обновете приложението.",
                     "The user's role is unknown to this app; update the app.",
@@ -508,12 +508,13 @@ impl Device {
                 .map_err(|e| e.body(lang))?
         };
         let dir = self.data_dir.join("slips");
-        std::fs::create_dir_all(&dir).map_err(|e| ErrorBody::new("store", e.to_string()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
         let path = dir.join(format!(
             "slips-{}.pdf",
             self.clock.utc().format("%Y%m%d-%H%M%S%3f")
         ));
-        std::fs::write(&path, pdf).map_err(|e| ErrorBody::new("store", e.to_string()))?;
+        std::fs::write(&path, pdf).map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
         Ok(path)
     }
 }

@@ -77,7 +77,7 @@ fn a_new_device_is_in_setup_until_a_store_and_a_user_exist() {
     assert_eq!(fresh.status().state, AppState::Setup);
     assert_eq!(
         fresh.login("nobody", SECRET, Lang::Bg).unwrap_err().kind,
-        "invalid"
+        ErrorKind::Invalid
     );
     // A store with nobody who can open it is still setup.
     let empty = set_up(&dir.path().join("empty"), &[], &clock);
@@ -120,7 +120,7 @@ fn a_login_unlocks_and_a_lock_closes_the_store() {
     device.lock();
     assert_eq!(device.status().state, AppState::Locked);
     let e = call(&device, json!({"op": "search", "args": {"query": "Иван"}})).unwrap_err();
-    assert_eq!(e.kind, "locked");
+    assert_eq!(e.kind, ErrorKind::Locked);
 }
 
 #[test]
@@ -140,13 +140,13 @@ fn the_app_locks_itself_after_the_idle_time_and_a_touch_keeps_it_open() {
         json!({"lang": "en", "op": "destinations", "args": {}}),
     )
     .unwrap_err();
-    assert_eq!(e.kind, "locked");
+    assert_eq!(e.kind, ErrorKind::Locked);
     assert!(e.message.contains("inactivity"), "{}", e.message);
     let status = device.status();
     assert_eq!(status.state, AppState::Locked);
     assert_eq!(status.lock_reason, Some(LockReason::Idle));
     // A touch after the lock does not reopen anything.
-    assert_eq!(device.touch().unwrap_err().kind, "locked");
+    assert_eq!(device.touch().unwrap_err().kind, ErrorKind::Locked);
     // Logging in again clears the reason.
     device.login("ipetrova", SECRET, Lang::Bg).unwrap();
     assert_eq!(device.status().lock_reason, None);
@@ -189,7 +189,7 @@ fn a_user_disabled_at_the_hub_is_locked_out_at_the_next_look() {
     };
     roster(&device, &[disabled], &StoreKey::Raw([7; 32]));
     let e = device.sync_view().unwrap_err();
-    assert_eq!(e.kind, "locked");
+    assert_eq!(e.kind, ErrorKind::Locked);
     assert_eq!(device.status().lock_reason, Some(LockReason::Disabled));
     assert_eq!(
         device

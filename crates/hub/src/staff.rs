@@ -139,7 +139,7 @@ fn staff_context(user: &StaffUser, lang: Lang) -> Context {
         lang,
         user: user.display_name.clone(),
         now: Utc::now(),
-        // An unknown role reads nothing but general data.
+        // An unknown role reads and writes nothing.
         roles: Some(kabinet_core::Role::parse(&user.role).into_iter().collect()),
     }
 }
@@ -223,7 +223,7 @@ fn admin_error(e: crate::users::UserAdminError, lang: Lang) -> Response {
                 }
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            kabinet_service::ErrorBody::new("admin", message),
+            kabinet_service::ErrorBody::new(kabinet_service::ErrorKind::Admin, message),
         ),
     };
     (status, Json(body)).into_response()

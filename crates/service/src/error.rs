@@ -30,10 +30,13 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
-/// What kind of refusal a [`ServiceError`] is: the `kind` of its [`ErrorBody`] and its HTTP
-/// status both come from here, so the hub never reads the body's string to answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorKind {
+/// What kind of refusal an answer is: the `kind` of every [`ErrorBody`] (from the service,
+/// the device's session and the hub's admin screens) and, for the service's, the hub's HTTP
+/// status both come from here, so nobody matches on the body's string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ErrorKind {
     Invalid,
     EgnTaken,
     PossibleDuplicates,
@@ -41,30 +44,35 @@ pub(crate) enum ErrorKind {
     BadRequest,
     Forbidden,
     Store,
+    /// Nobody is logged in on the device, or the session ended (idle, user disabled).
+    Locked,
+    /// Enrolling with the hub failed (address, code, certificate).
+    Enroll,
+    /// The device is enrolled but the hub has no users of its roles yet.
+    NoUsers,
+    /// A hub admin's change to a user was refused.
+    Admin,
 }
 
 impl ErrorKind {
     /// The `kind` as the UI reads it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Invalid => "invalid",
-            ErrorKind::EgnTaken => "egn_taken",
-            ErrorKind::PossibleDuplicates => "possible_duplicates",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::BadRequest => "bad_request",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::Store => "store",
-        }
+        self.into()
     }
 
     /// The HTTP status the hub answers with.
-    fn http_status(self) -> u16 {
+    pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::NotFound => 404,
             ErrorKind::EgnTaken | ErrorKind::PossibleDuplicates => 409,
             ErrorKind::Forbidden => 403,
             ErrorKind::Store => 500,
-            ErrorKind::Invalid | ErrorKind::BadRequest => 422,
+            ErrorKind::Locked => 401,
+            ErrorKind::Invalid
+            | ErrorKind::BadRequest
+            | ErrorKind::Enroll
+            | ErrorKind::NoUsers
+            | ErrorKind::Admin => 422,
         }
     }
 }
@@ -99,9 +107,7 @@ impl FieldMessage {
 /// The JSON body of a refused request, the same over Tauri and HTTP.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ErrorBody {
-    /// invalid | egn_taken | possible_duplicates | not_found | bad_request | store |
-    /// locked | unauthorized | …
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     /// One message per wrong field (empty when the refusal is not about a field).
     pub fields: Vec<FieldMessage>,
@@ -110,9 +116,9 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    pub fn new(kind: &str, message: impl Into<String>) -> ErrorBody {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
         ErrorBody {
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
             fields: Vec::new(),
             duplicates: Vec::new(),
@@ -131,7 +137,7 @@ impl ErrorBody {
                 field: field.to_string(),
                 message: field_message.into(),
             }],
-            ..ErrorBody::new("invalid", message)
+            ..ErrorBody::new(ErrorKind::Invalid, message)
         }
     }
 }
@@ -143,7 +149,7 @@ impl ServiceError {
     }
 
     /// The kind of refusal; a hidden record is answered as not found.
-    pub(crate) fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             ServiceError::Invalid(_) => ErrorKind::Invalid,
             ServiceError::EgnTaken(_) => ErrorKind::EgnTaken,
@@ -158,7 +164,7 @@ impl ServiceError {
     }
 
     pub fn body(&self, lang: Lang) -> ErrorBody {
-        let kind = self.kind().as_str();
+        let kind = self.kind();
         match self {
             ServiceError::Invalid(errors) => ErrorBody {
                 fields: FieldMessage::all(&errors.0, lang),

@@ -11,7 +11,7 @@ mod error;
 pub mod referrals;
 mod views;
 
-pub use error::{ErrorBody, FieldMessage, ServiceError};
+pub use error::{ErrorBody, ErrorKind, FieldMessage, ServiceError};
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,6 +19,7 @@ use kabinet_core::{
     Destination, Lang, PersonDraft, Recorded, Referral, ReferralReason, ReferralStatus,
     StatusChange, Urgency, ValidationError, Visit, VisitForm, rules,
 };
+use kabinet_store::meta::DRAFT_PREFIX;
 use kabinet_store::{Origin, PersonHit, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,8 +33,9 @@ pub struct Context {
     /// The specialist or hub staff member: recorded on visits and referrals.
     pub user: String,
     pub now: DateTime<Utc>,
-    /// The caller's roles, when the store holds more than they may see (hub staff on the
-    /// hub's store). `None` on a device: its store holds only what its users may read.
+    /// The caller's roles: the logged-in user's on a device and hub staff's at the hub.
+    /// `None` only for the terminal (`kabinet`), which opens a device's store with its key:
+    /// that store holds only what the device's users may read.
     pub roles: Option<Vec<kabinet_core::Role>>,
 }
 
@@ -168,10 +170,8 @@ pub enum Request {
 }
 
 const SEARCH_LIMIT: usize = 30;
-use kabinet_store::meta::DRAFT_PREFIX;
 const DRAFT_MAX_BYTES: usize = 64 * 1024;
 
-/// Runs one request; the answer is the JSON the screen renders.
 impl Request {
     /// The operation's name, as the call names it (`person_record`, …).
     pub fn name(&self) -> &'static str {
@@ -244,6 +244,7 @@ responses! {
     WithdrawConsent("withdraw_consent", PersonRecord),
 }
 
+/// Runs one request as `ctx`'s user; the answer is what the screen renders.
 pub fn handle(
     store: &mut Store,
     ctx: &Context,
@@ -285,7 +286,7 @@ pub fn handle(
         )?),
         Request::Today { day } => Response::Today(today(store, ctx, day)?),
         Request::Destinations {} => Response::Destinations(destinations(ctx.lang)),
-        Request::ReferralOptions {} => Response::ReferralOptions(ReferralOptions::new(ctx.lang)),
+        Request::ReferralOptions {} => Response::ReferralOptions(ReferralOptions::for_user(ctx)),
         Request::ReferralByCode { code } => {
             let detail = referrals::by_code(store, ctx, &code)?;
             audit_view(

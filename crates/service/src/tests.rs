@@ -79,7 +79,7 @@ fn registering_the_same_egn_twice_is_refused_with_the_existing_person() {
     let first = register(&mut s, rositsa(), false).unwrap();
     let err = register(&mut s, rositsa(), true).unwrap_err();
     let body = err.body(Lang::Bg);
-    assert_eq!(body.kind, "egn_taken");
+    assert_eq!(body.kind.as_str(), "egn_taken");
     assert_eq!(body.fields[0].field, "egn");
     assert_eq!(body.duplicates[0].id.to_string(), first["id"]);
     assert_eq!(s.count(kabinet_store::DocKind::Person).unwrap(), 1);
@@ -99,7 +99,7 @@ fn a_similar_name_and_birth_year_is_shown_before_a_new_person_is_created() {
     .unwrap();
     assert_eq!(check["duplicates"].as_array().unwrap().len(), 1);
     let err = register(&mut s, draft.clone(), false).unwrap_err();
-    assert_eq!(err.body(Lang::En).kind, "possible_duplicates");
+    assert_eq!(err.body(Lang::En).kind.as_str(), "possible_duplicates");
     // The user looked and says it is someone else.
     register(&mut s, draft.clone(), true).unwrap();
     assert_eq!(s.count(kabinet_store::DocKind::Person).unwrap(), 2);
@@ -196,7 +196,7 @@ fn an_invalid_visit_names_each_field_and_writes_nothing() {
     )
     .unwrap_err();
     let body = err.body(Lang::Bg);
-    assert_eq!(body.kind, "invalid");
+    assert_eq!(body.kind.as_str(), "invalid");
     let fields: Vec<&str> = body.fields.iter().map(|f| f.field.as_str()).collect();
     assert!(fields.contains(&"glucose.value"), "{fields:?}");
     assert!(body.fields[0].message.contains("не е число"), "{body:?}");
@@ -362,7 +362,7 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
         .request,
     )
     .unwrap_err();
-    assert_eq!(err.body(Lang::Bg).kind, "invalid");
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "invalid");
 }
 
 #[test]
@@ -417,7 +417,7 @@ fn hub_staff_see_only_what_their_role_may_read() {
         json!({"op": "referral_by_code", "args": {"code": hiv_code}}),
     )
     .unwrap_err();
-    assert_eq!(err.body(Lang::Bg).kind, "not_found");
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "not_found");
     assert!(referrals::slips_pdf(&mut s, &mediator, &[hiv_id], "A5").is_err());
     let today = as_mediator(&mut s, json!({"op": "today", "args": {}})).unwrap();
     assert_eq!(today["referrals"].as_array().unwrap().len(), 1);
@@ -428,7 +428,7 @@ fn hub_staff_see_only_what_their_role_may_read() {
     )
     .unwrap_err();
     let body = err.body(Lang::Bg);
-    assert_eq!(body.kind, "invalid");
+    assert_eq!(body.kind.as_str(), "invalid");
     assert_eq!(body.fields[0].field, "hiv.result");
     assert!(
         body.fields[0].message.contains("вашата роля"),
@@ -542,4 +542,35 @@ fn a_withdrawn_consent_keeps_the_record_minimal_marked_audited_and_off_the_workl
     assert_eq!(withdrawal.entry.user, "мед. сестра Петрова");
     assert_eq!(withdrawal.entry.record, person["id"].as_str().unwrap());
     s.verify_audit().unwrap();
+}
+
+#[test]
+fn referral_options_offer_only_reasons_the_role_may_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let as_role = |role| Context {
+        roles: Some(vec![role]),
+        ..ctx()
+    };
+    let needs = |s: &mut Store, role| {
+        let Response::ReferralOptions(o) =
+            handle(s, &as_role(role), Request::ReferralOptions {}).unwrap()
+        else {
+            panic!("referral_options answers with options")
+        };
+        assert_eq!(o.urgencies.len(), 4);
+        o.needs.into_iter().map(|n| n.reason).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        needs(&mut s, kabinet_core::Role::Nurse),
+        ["social", "education"]
+    );
+    assert_eq!(
+        needs(&mut s, kabinet_core::Role::Psychologist),
+        ["social", "psychological", "education"]
+    );
+    assert_eq!(
+        needs(&mut s, kabinet_core::Role::Lawyer),
+        ["social", "legal", "education"]
+    );
 }

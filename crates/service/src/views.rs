@@ -368,7 +368,10 @@ pub struct ReferralOptions {
 }
 
 impl ReferralOptions {
-    pub fn new(lang: Lang) -> ReferralOptions {
+    /// The options `ctx`'s user may choose: a reason whose class their role may not write
+    /// (a psychologist's or a lawyer's notes) is not offered.
+    pub fn for_user(ctx: &crate::Context) -> ReferralOptions {
+        let lang = ctx.lang;
         ReferralOptions {
             urgencies: Urgency::ALL
                 .iter()
@@ -379,6 +382,7 @@ impl ReferralOptions {
                 .collect(),
             needs: ReferralReason::all()
                 .filter(|r| !matches!(r, ReferralReason::Screening(_)))
+                .filter(|r| ctx.can_write(r.access_class()))
                 .map(|r| ReasonView {
                     reason: r.as_str().to_string(),
                     label: r.label(lang).to_string(),

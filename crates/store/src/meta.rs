@@ -28,3 +28,6 @@ pub const AUDIT_PUSHED: &str = "sync.audit_pushed";
 
 /// Prefix of a form's draft, kept in the encrypted store (`draft.<key>`).
 pub const DRAFT_PREFIX: &str = "draft.";
+
+/// The version of the hub's own tables, in a hub's store (see the hub's `sqlite::schema`).
+pub const HUB_SCHEMA_VERSION: &str = "hub.schema_version";

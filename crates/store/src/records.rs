@@ -170,7 +170,6 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
     }))
 }
 
-/// Appends the incremental chunks saved since a document's snapshot, in order.
 /// A document's stored bytes and current access class (see [`Store::document_bytes`]).
 fn document_bytes(conn: &Connection, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
     let row = conn
@@ -192,6 +191,7 @@ fn document_bytes(conn: &Connection, doc_id: Uuid) -> Result<Option<(Vec<u8>, Ac
     Ok(Some((bytes, class)))
 }
 
+/// Appends the incremental chunks saved since a document's snapshot, in order.
 pub(crate) fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;

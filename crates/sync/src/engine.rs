@@ -79,7 +79,7 @@ fn placed(pull: &[crate::wire::DocChanges]) -> Result<Vec<Received<'_>>, SyncErr
 #[cfg(test)]
 mod placing {
     use super::*;
-    use crate::wire::DocChanges;
+    use crate::wire::{DocChanges, SyncResponse};
     use uuid::Uuid;
 
     #[test]
@@ -98,6 +98,67 @@ mod placing {
             assert!(matches!(e, SyncError::UnknownDocument { .. }), "{e}");
             assert!(e.message(kabinet_core::Lang::Bg).contains("обновете"));
         }
+    }
+
+    #[test]
+    fn an_unplaceable_pull_still_records_the_push_and_keeps_the_pull_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = kabinet_store::Store::create(
+            &dir.path().join("d.db"),
+            &kabinet_store::StoreKey::Raw([3; 32]),
+            &kabinet_store::DeviceSettings {
+                cabinet: "cabinet-1".into(),
+                issuer: 1,
+            },
+        )
+        .unwrap();
+        let person = kabinet_core::PersonDraft {
+            given_name: "Асен".into(),
+            family_name: "Асенов".into(),
+            sex: Some("M".into()),
+            birth_year: Some(1990),
+            no_documents: true,
+            ..Default::default()
+        }
+        .validate(
+            Uuid::now_v7(),
+            chrono::Utc::now().date_naive(),
+            &kabinet_core::Recorded {
+                by: "nurse-1".into(),
+                at: chrono::Utc::now(),
+            },
+        )
+        .unwrap()
+        .value;
+        store
+            .write(Origin::Local, |w| w.put_person(&person))
+            .unwrap();
+        let batch = store.outgoing(0, PUSH_BATCH_BYTES).unwrap();
+        assert_eq!(batch.docs.len(), 1);
+        let from_a_newer_hub = DocChanges {
+            kind: 99,
+            ..DocChanges::new(Uuid::now_v7(), DocKind::Person as u8, 0, None, vec![1])
+        };
+        let answer = SyncResponse {
+            push_acked_through: batch.through,
+            pull: vec![from_a_newer_hub],
+            next_cursor: 17,
+            more: false,
+        };
+        let e = apply_answer(&mut store, &batch, &answer).unwrap_err();
+        assert!(
+            matches!(e, SyncError::UnknownDocument { kind: 99, .. }),
+            "{e}"
+        );
+        assert_eq!(cursor(&store, META_PUSH).unwrap(), batch.through);
+        assert_eq!(cursor(&store, META_PULL).unwrap(), 0, "the pull is retried");
+        assert!(
+            store
+                .outgoing(batch.through, PUSH_BATCH_BYTES)
+                .unwrap()
+                .docs
+                .is_empty()
+        );
     }
 }
 
@@ -524,7 +585,20 @@ pub fn apply_answer(
         // Nothing to record (a no-op sync): no transaction, so no fsync to wait for.
         return Ok(());
     }
-    let received = placed(&answer.pull)?;
+    let received = match placed(&answer.pull) {
+        Ok(received) => received,
+        Err(unplaceable) => {
+            // The hub holds what was pushed: that is recorded, so uploads go on; the pull
+            // cursor stays where it was, so the pull is retried once the app is updated.
+            store.write(Origin::Sync, |w| {
+                for d in &batch.docs {
+                    w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
+                }
+                w.set_meta(META_PUSH, &pushed_through.to_string())
+            })?;
+            return Err(unplaceable);
+        }
+    };
     store.write(Origin::Sync, |w| {
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;

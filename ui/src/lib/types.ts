@@ -61,12 +61,7 @@ export type DestinationView = { slug: string, label: string, hub: boolean, };
 /**
  * The JSON body of a refused request, the same over Tauri and HTTP.
  */
-export type ErrorBody = { 
-/**
- * invalid | egn_taken | possible_duplicates | not_found | bad_request | store |
- * locked | unauthorized | …
- */
-kind: string, message: string, 
+export type ErrorBody = { kind: ErrorKind, message: string, 
 /**
  * One message per wrong field (empty when the refusal is not about a field).
  */
@@ -75,6 +70,13 @@ fields: Array<FieldMessage>,
  * The people a registration may duplicate (empty otherwise).
  */
 duplicates: Array<PersonHit>, };
+
+/**
+ * What kind of refusal an answer is: the `kind` of every [`ErrorBody`] (from the service,
+ * the device's session and the hub's admin screens) and, for the service's, the hub's HTTP
+ * status both come from here, so nobody matches on the body's string.
+ */
+export type ErrorKind = "invalid" | "egn_taken" | "possible_duplicates" | "not_found" | "bad_request" | "forbidden" | "store" | "locked" | "enroll" | "no_users" | "admin";
 
 export type FieldMessage = { 
 /**

@@ -7,7 +7,7 @@ use crate::storage::HubError;
 use kabinet_store::{Origin, Store};
 
 /// Where the hub's schema version is kept.
-const VERSION_KEY: &str = "hub.schema_version";
+const VERSION_KEY: &str = kabinet_store::meta::HUB_SCHEMA_VERSION;
 
 /// The hub's migrations, oldest first; the schema version is how many have run.
 const MIGRATIONS: &[&str] = &[
