@@ -92,8 +92,8 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.check('input[name=tb_cough]');
   await page.fill('input[name=tb_cough_weeks]', '3');
   await page.check('input[name=tb_night_sweats]');
-  await page.check('input[name=hbsag][value=non-reactive]');
-  await page.check('input[name=anti_hcv][value=non-reactive]');
+  await page.check('input[name=hbsag][value=non_reactive]');
+  await page.check('input[name=anti_hcv][value=non_reactive]');
   await page.waitForSelector('[data-accept="screening:hiv"]');
   assert.match(await page.textContent('[data-field=bmi]'), /31[.,]8/);
   assert.equal(await page.locator('[data-error]').count(), 0, 'no field errors left');

@@ -51,7 +51,7 @@ await run('screenshots', async (cleanup) => {
     await page.click('[data-action=new-visit]');
     await page.check('input[name=hiv_consent]');
     await page.check('input[name=hiv_counselled]');
-    await page.check('input[name=hiv_result][value=non-reactive]');
+    await page.check('input[name=hiv_result][value=non_reactive]');
     await page.fill('input[name=glucose]', '12,4');
     await page.fill('input[name=systolic]', '168');
     await page.fill('input[name=diastolic]', '104');

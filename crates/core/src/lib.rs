@@ -86,6 +86,10 @@ mod spelling {
         for &c in <ConsentState as strum::VariantArray>::VARIANTS {
             assert_eq!(c.as_str(), serde_word(c));
         }
+        for &r in RapidResult::ALL {
+            assert_eq!(r.as_str(), serde_word(r));
+            assert_eq!(RapidResult::parse(Field::HivResult, r.as_str()).unwrap(), r);
+        }
         for s in [Sex::M, Sex::F] {
             assert_eq!(s.as_str(), serde_word(s));
         }

@@ -143,15 +143,33 @@ impl ScreeningKind {
 }
 
 /// The reading of a rapid (lateral-flow) test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RapidResult {
-    Reactive,
+    // In the order the form offers them: the common reading first.
     NonReactive,
+    Reactive,
     Invalid,
 }
 
 impl RapidResult {
+    pub const ALL: &'static [RapidResult] = <RapidResult as strum::VariantArray>::VARIANTS;
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
     pub fn parse(field: Field, s: &str) -> Result<RapidResult, crate::ValidationError> {
         match s.trim().to_lowercase().replace('-', "_").as_str() {
             "reactive" | "реактивен" | "positive" | "+" => Ok(RapidResult::Reactive),

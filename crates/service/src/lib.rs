@@ -128,9 +128,10 @@ pub enum Request {
     },
     /// Every referral destination with its label.
     Destinations {},
-    /// What a referral may be made of besides its destination: every urgency (least urgent
-    /// first) and every reason that is not a screening, with their labels.
-    ReferralOptions {},
+    /// What the visit form shows besides its fields: each screening's name, a rapid test's
+    /// readings, every urgency (least urgent first) and every reason that is not a
+    /// screening, with their labels.
+    VisitOptions {},
     /// A referral found by its printed code (typed, or read from the slip's QR).
     ReferralByCode {
         code: String,
@@ -229,7 +230,7 @@ responses! {
     SaveVisit("save_visit", SavedVisit),
     Today("today", Today),
     Destinations("destinations", Vec<DestinationView>),
-    ReferralOptions("referral_options", ReferralOptions),
+    VisitOptions("visit_options", VisitOptions),
     ReferralByCode("referral_by_code", referrals::ReferralDetail),
     Referral("referral", referrals::ReferralDetail),
     UpdateReferral("update_referral", referrals::ReferralDetail),
@@ -286,7 +287,7 @@ pub fn handle(
         )?),
         Request::Today { day } => Response::Today(today(store, ctx, day)?),
         Request::Destinations {} => Response::Destinations(destinations(ctx.lang)),
-        Request::ReferralOptions {} => Response::ReferralOptions(ReferralOptions::for_user(ctx)),
+        Request::VisitOptions {} => Response::VisitOptions(VisitOptions::for_user(ctx)),
         Request::ReferralByCode { code } => {
             let detail = referrals::by_code(store, ctx, &code)?;
             audit_view(

@@ -545,7 +545,7 @@ fn a_withdrawn_consent_keeps_the_record_minimal_marked_audited_and_off_the_workl
 }
 
 #[test]
-fn referral_options_offer_only_reasons_the_role_may_record() {
+fn visit_options_offer_only_referral_reasons_the_role_may_record() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store(&dir);
     let as_role = |role| Context {
@@ -553,12 +553,14 @@ fn referral_options_offer_only_reasons_the_role_may_record() {
         ..ctx()
     };
     let needs = |s: &mut Store, role| {
-        let Response::ReferralOptions(o) =
-            handle(s, &as_role(role), Request::ReferralOptions {}).unwrap()
+        let Response::VisitOptions(o) =
+            handle(s, &as_role(role), Request::VisitOptions {}).unwrap()
         else {
-            panic!("referral_options answers with options")
+            panic!("visit_options answers with options")
         };
         assert_eq!(o.urgencies.len(), 4);
+        assert_eq!(o.rapid_results.len(), 3);
+        assert_eq!(o.screenings[0].label, "ХИВ бърз тест");
         o.needs.into_iter().map(|n| n.reason).collect::<Vec<_>>()
     };
     assert_eq!(

@@ -359,20 +359,46 @@ pub struct ReasonView {
     pub label: String,
 }
 
-/// The choices of the visit form's referral rows.
+/// A label of the visit form, keyed by a domain value's spelling.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct ReferralOptions {
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// What the visit form shows besides its field labels: each screening's name, the readings of
+/// a rapid test, and the choices of its referral rows, all labelled by core.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct VisitOptions {
+    /// Each screening kind (`hiv`, `glucose`…) with its name.
+    pub screenings: Vec<Choice>,
+    /// A rapid test's readings (`reactive`, `non_reactive`, `invalid`).
+    pub rapid_results: Vec<Choice>,
     pub urgencies: Vec<UrgencyView>,
     /// Reasons other than a screening finding (social, legal…).
     pub needs: Vec<ReasonView>,
 }
 
-impl ReferralOptions {
+impl VisitOptions {
     /// The options `ctx`'s user may choose: a reason whose class their role may not write
     /// (a psychologist's or a lawyer's notes) is not offered.
-    pub fn for_user(ctx: &crate::Context) -> ReferralOptions {
+    pub fn for_user(ctx: &crate::Context) -> VisitOptions {
         let lang = ctx.lang;
-        ReferralOptions {
+        VisitOptions {
+            screenings: ScreeningKind::ALL
+                .iter()
+                .map(|k| Choice {
+                    value: k.as_str().to_string(),
+                    label: k.label(lang).to_string(),
+                })
+                .collect(),
+            rapid_results: kabinet_core::RapidResult::ALL
+                .iter()
+                .map(|r| Choice {
+                    value: r.as_str().to_string(),
+                    label: r.label(lang).to_string(),
+                })
+                .collect(),
             urgencies: Urgency::ALL
                 .iter()
                 .map(|&urgency| UrgencyView {

@@ -302,7 +302,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call('save_visit', { person_id, form, notes, referrals }),
     today: (day?: string) => call('today', day ? { day } : {}),
     destinations: () => call('destinations', {}),
-    referralOptions: () => call('referral_options', {}),
+    visitOptions: () => call('visit_options', {}),
     referralByCode: (code: string) => call('referral_by_code', { code }),
     referral: (id: string) => call('referral', { id }),
     updateReferral: (id: string, status: string, note: string) =>

@@ -46,7 +46,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -55,6 +55,11 @@ status: string,
  * Free text: what happened, the outcome.
  */
 note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
+
+/**
+ * A label of the visit form, keyed by a domain value's spelling.
+ */
+export type Choice = { value: string, label: string, };
 
 export type DestinationView = { slug: string, label: string, hub: boolean, };
 
@@ -187,15 +192,6 @@ reason: string, reason_label: string, destination: string, destination_label: st
  */
 due: string, overdue: boolean, };
 
-/**
- * The choices of the visit form's referral rows.
- */
-export type ReferralOptions = { urgencies: Array<UrgencyView>, 
-/**
- * Reasons other than a screening finding (social, legal…).
- */
-needs: Array<ReasonView>, };
-
 export type ReferralStatus = "issued" | "attended" | "completed" | "declined" | "lost_to_follow_up";
 
 export type ReferralView = { id: string, code: string, person_id: string, person_name: string, 
@@ -215,7 +211,7 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "referral_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -323,6 +319,24 @@ hbsag: string,
  */
 anti_hcv: string, };
 
+/**
+ * What the visit form shows besides its field labels: each screening's name, the readings of
+ * a rapid test, and the choices of its referral rows, all labelled by core.
+ */
+export type VisitOptions = { 
+/**
+ * Each screening kind (`hiv`, `glucose`…) with its name.
+ */
+screenings: Array<Choice>, 
+/**
+ * A rapid test's readings (`reactive`, `non_reactive`, `invalid`).
+ */
+rapid_results: Array<Choice>, urgencies: Array<UrgencyView>, 
+/**
+ * Reasons other than a screening finding (social, legal…).
+ */
+needs: Array<ReasonView>, };
+
 export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, };
 
 export type VisitView = { id: string, at: string, cabinet: string, specialist: string, place: string | null, notes: string, screenings: Array<ScreeningLine>, };
@@ -337,7 +351,7 @@ export type Responses = {
   save_visit: SavedVisit;
   today: Today;
   destinations: Array<DestinationView>;
-  referral_options: ReferralOptions;
+  visit_options: VisitOptions;
   referral_by_code: ReferralDetail;
   referral: ReferralDetail;
   update_referral: ReferralDetail;
