@@ -34,15 +34,19 @@ pub struct OutgoingBatch {
     pub more: bool,
 }
 
+/// The highest local change sequence in `conn`'s store (0 when empty).
+fn last_change_seq(conn: &rusqlite::Connection) -> Result<u64> {
+    let last: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
+        .query_row([], |r| r.get(0))?;
+    Ok(last as u64)
+}
+
 impl Store {
     /// The highest local change sequence so far (0 in an empty store): a cursor before the
     /// next write, for [`Store::changes_since`].
     pub fn last_change_seq(&self) -> Result<u64> {
-        let last: i64 = self
-            .conn
-            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
-            .query_row([], |r| r.get(0))?;
-        Ok(last as u64)
+        last_change_seq(&self.conn)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -183,11 +187,7 @@ impl Writer<'_> {
 
     /// The highest local change sequence so far (0 in an empty store).
     pub fn last_change_seq(&self) -> Result<u64> {
-        let last: i64 = self
-            .tx
-            .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
-            .query_row([], |r| r.get(0))?;
-        Ok(last as u64)
+        last_change_seq(&self.tx)
     }
 
     /// Applies a batch of changes from the hub, decoded on a second thread ahead of the

@@ -585,26 +585,18 @@ pub fn apply_answer(
         // Nothing to record (a no-op sync): no transaction, so no fsync to wait for.
         return Ok(());
     }
-    let received = match placed(&answer.pull) {
-        Ok(received) => received,
-        Err(unplaceable) => {
-            // The hub holds what was pushed: that is recorded, so uploads go on; the pull
-            // cursor stays where it was, so the pull is retried once the app is updated.
-            store.write(Origin::Sync, |w| {
-                for d in &batch.docs {
-                    w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
-                }
-                w.set_meta(META_PUSH, &pushed_through.to_string())
-            })?;
-            return Err(unplaceable);
-        }
-    };
+    let pulled = placed(&answer.pull);
     store.write(Origin::Sync, |w| {
         for d in &batch.docs {
             w.mark_pushed(d.doc_id, &d.heads, d.change_seq)?;
         }
+        let Ok(received) = &pulled else {
+            // The hub holds what was pushed: that is recorded, so uploads go on; the pull
+            // cursor stays where it was, so the pull is retried once the app is updated.
+            return w.set_meta(META_PUSH, &pushed_through.to_string());
+        };
         let local_before = w.last_change_seq()?;
-        w.apply_incoming_batch(&received)?;
+        w.apply_incoming_batch(received)?;
         // What was pulled is in sync as it lands. If nothing local waited before it, the push
         // cursor passes it too: otherwise the next sync, with nothing to do, would write (and
         // wait for the disk) only to move the cursor.
@@ -615,7 +607,7 @@ pub fn apply_answer(
         w.set_meta(META_PUSH, &pushed_through.to_string())?;
         w.set_meta(META_PULL, &pulled_through.to_string())
     })?;
-    Ok(())
+    pulled.map(|_| ())
 }
 
 fn sync_documents(
