@@ -135,9 +135,10 @@ fn sync_error(e: &SyncError, lang: Lang) -> ErrorBody {
 }
 
 fn login_error(e: &LoginError, lang: Lang) -> ErrorBody {
+    let message = e.message(lang);
     match e.field() {
-        Some(field) => ErrorBody::invalid_field(e.message(lang), field, e.message(lang)),
-        None => ErrorBody::new(ErrorKind::Store, e.message(lang)),
+        Some(field) => ErrorBody::invalid_field(message.clone(), field, message),
+        None => ErrorBody::new(ErrorKind::Store, message),
     }
 }
 

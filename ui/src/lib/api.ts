@@ -8,6 +8,7 @@ import type {
   AuditFilter as AuditQuery,
   AuditRow,
   FieldMessage,
+  JsonValue,
   Lang,
   NewUser,
   PersonDraft,
@@ -310,7 +311,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     followUp: () => call('follow_up', {}),
     issuedOn: (day?: string) => call('issued_on', day ? { day } : {}),
     // A draft is any JSON the screen keeps; it comes back as it was saved.
-    saveDraft: (key: string, value: unknown) => call('save_draft', { key, value: value as Responses['load_draft'] & {} }),
+    saveDraft: (key: string, value: unknown) => call('save_draft', { key, value: value as JsonValue }),
     loadDraft: async <T>(key: string) => (await call('load_draft', { key })) as T | null,
     deleteDraft: (key: string) => call('delete_draft', { key }),
   };
