@@ -102,7 +102,32 @@ export async function chromium(viewport = { width: 1280, height: 800 }) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
   const context = await browser.newContext({ viewport, locale: 'bg-BG', timezoneId: 'Europe/Sofia' });
-  return { browser, page: await context.newPage() };
+  const page = await context.newPage();
+  openPages.add(page);
+  // What the page said to its console and which hub calls failed, for a failure's report.
+  page.on('console', (m) => pageLog.push(`console.${m.type()}: ${m.text()}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) pageLog.push(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
+  page.on('close', () => openPages.delete(page));
+  return { browser, page };
+}
+
+// Pages still open and what they logged: a failing step prints them, so a failure seen only
+// in CI says what the screen showed instead of just which selector never came.
+const openPages = new Set();
+const pageLog = [];
+
+async function reportPages() {
+  for (const page of openPages) {
+    try {
+      const text = await page.evaluate(() => document.body.innerText);
+      console.error(`  page ${page.url()} shows:\n${text.slice(0, 3000).replace(/^/gm, '    | ')}`);
+    } catch (e) {
+      console.error(`  page ${page.url()}: ${e}`);
+    }
+  }
+  for (const line of pageLog.slice(-40)) console.error(`  ${line}`);
 }
 
 /** Hub staff sign out of the hub's web UI (playwright `page`) and `user` signs in, landing on `landing`. */
@@ -119,12 +144,14 @@ export async function switchHubUser(page, user, secret, landing) {
 export async function run(name, body) {
   const started = Date.now();
   const cleanups = [];
+  pageLog.length = 0;
   try {
     await body((fn) => cleanups.push(fn));
     console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (e) {
     console.error(`FAIL ${name}: ${e.stack || e}`);
     process.exitCode = 1;
+    await reportPages();
   } finally {
     for (const fn of cleanups.reverse()) {
       try {

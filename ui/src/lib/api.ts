@@ -168,7 +168,9 @@ function httpTransport(base: string): Transport {
       notJson = true;
     }
     if (!res.ok || notJson) {
-      if (res.status === 401) sessionStorage.removeItem(TOKEN);
+      // Forget only the session this request was sent with: a late answer to a request made
+      // before a sign-out must not throw away the session of whoever signed in since.
+      if (res.status === 401 && t !== null && token() === t) sessionStorage.removeItem(TOKEN);
       throw json ?? { kind: 'http', message: `HTTP ${res.status}` };
     }
     return json;
