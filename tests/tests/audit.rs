@@ -34,6 +34,7 @@ fn views_of_sensitive_records_reach_the_hub_and_tampering_is_detected() {
     let ctx = Context {
         lang: Lang::Bg,
         user: "Д-р Иван Иванов".into(),
+        login: "iivanov".into(),
         now: chrono::Utc::now(),
         roles: Some(vec![Role::Doctor]),
     };

@@ -20,6 +20,7 @@ fn call(store: &mut Store, request: Value) -> Value {
     let ctx = Context {
         lang: Lang::Bg,
         user: "Мария Петрова".into(),
+        login: "mpetrova".into(),
         now: Utc::now(),
         roles: None,
     };
@@ -84,6 +85,7 @@ priority = 0
             &Context {
                 lang: Lang::Bg,
                 user: "t".into(),
+                login: "t".into(),
                 now: Utc::now(),
                 roles: None,
             },

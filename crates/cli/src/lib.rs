@@ -308,6 +308,7 @@ fn context(lang: Lang, user: &str, now: chrono::DateTime<Utc>) -> ServiceContext
     ServiceContext {
         lang,
         user: user.to_string(),
+        login: user.to_string(),
         now,
         roles: None,
     }

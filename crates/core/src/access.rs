@@ -94,6 +94,15 @@ pub fn may_write(roles: &[Role], class: AccessClass) -> bool {
     roles.iter().any(|r| r.can_write(class))
 }
 
+/// The roles that may read a class.
+pub fn readers(class: AccessClass) -> std::collections::BTreeSet<Role> {
+    Role::ALL
+        .iter()
+        .copied()
+        .filter(|r| r.can_read(class))
+        .collect()
+}
+
 /// Roles as stored: "nurse,doctor".
 pub fn roles_to_text(roles: &[Role]) -> String {
     roles

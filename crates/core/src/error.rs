@@ -212,6 +212,12 @@ pub enum Problem {
     NotForYourRole {
         class: &'static str,
     },
+    /// A referral's destination names a condition of another class than its reason (a
+    /// psychological referral to the lung hospital): whoever may read one may not read the other.
+    DestinationDoesNotFitReason {
+        reason: &'static str,
+        destination: &'static str,
+    },
     ReferralCodeFormat,
     ReferralCodeCheckDigit,
     StatusTransition {
@@ -336,6 +342,17 @@ impl ValidationError {
                         "your role may not record {class} data; leave it empty or ask a doctor or nurse."
                     ))
             }
+            Problem::DestinationDoesNotFitReason {
+                reason,
+                destination,
+            } => lang.pick(
+                format!(
+                    "направлението „{reason}“ не може да отиде към „{destination}“: изберете място, което отговаря на причината."
+                ),
+                format!(
+                    "a referral for „{reason}“ cannot go to „{destination}“: choose a destination that fits the reason."
+                ),
+            ),
             Problem::ReferralCodeFormat => {
                 lang.pick("кодът е от вида 07-00042-3 (само цифри); проверете го.".into(), "a code looks like 07-00042-3 (digits only); check it.".into())
             }

@@ -31,7 +31,7 @@ pub use person::{
 };
 pub use referral::{
     Destination, HubRole, Institution, Referral, ReferralCode, ReferralReason, ReferralStatus,
-    StatusChange, Urgency,
+    StatusChange, Urgency, referral_class,
 };
 pub use rules::{Suggestion, suggest_referrals};
 pub use screening::{

@@ -236,6 +236,17 @@ impl Destination {
         lang.pick(self.row().2, self.row().3)
     }
 
+    /// A destination that names a condition reveals it: a referral to the HIV confirmatory
+    /// lab says as much as the HIV result, whatever reason was ticked.
+    pub fn access_class(self) -> AccessClass {
+        match self {
+            Destination::Institution(Institution::HivTestingCabinet) => AccessClass::Hiv,
+            Destination::Institution(Institution::LungHospital) => AccessClass::Tuberculosis,
+            Destination::Institution(Institution::InfectiousDiseases) => AccessClass::Hepatitis,
+            _ => AccessClass::General,
+        }
+    }
+
     pub fn parse(slug: &str) -> Result<Destination, ValidationError> {
         let s = slug.trim();
         DESTINATIONS
@@ -502,7 +513,39 @@ pub struct Referral {
     pub history: Vec<StatusChange>,
 }
 
+/// The class a referral is read under: the stricter of its reason's and its destination's,
+/// so that nobody reads a referral who may not read what either says. Two sensitive classes
+/// whose readers differ (psychological support at the lung hospital) make no referral: the
+/// pair is refused. When both classes have the same readers (an HIV referral to the
+/// infectious diseases clinic), the reason's class is kept.
+pub fn referral_class(
+    reason: ReferralReason,
+    destination: Destination,
+) -> Result<AccessClass, ValidationError> {
+    let (by_reason, by_destination) = (reason.access_class(), destination.access_class());
+    let readers = |class| crate::access::readers(class);
+    if readers(by_reason).is_subset(&readers(by_destination)) {
+        Ok(by_reason)
+    } else if readers(by_destination).is_subset(&readers(by_reason)) {
+        Ok(by_destination)
+    } else {
+        Err(ValidationError::new(
+            Field::ReferralDestination,
+            Problem::DestinationDoesNotFitReason {
+                reason: reason.as_str(),
+                destination: destination.slug(),
+            },
+        ))
+    }
+}
+
 impl Referral {
+    /// See [`referral_class`]. A stored pair that does not fit (written before the rule) is
+    /// read under its reason's class, as it always was.
+    pub fn access_class(&self) -> AccessClass {
+        referral_class(self.reason, self.destination).unwrap_or(self.reason.access_class())
+    }
+
     pub fn status(&self) -> ReferralStatus {
         self.history
             .last()
@@ -729,5 +772,36 @@ mod tests {
             AccessClass::Hiv
         );
         assert_eq!(ReferralReason::Social.access_class(), AccessClass::General);
+    }
+
+    #[test]
+    fn a_destination_that_names_a_condition_makes_the_referral_that_class() {
+        let class = |reason: &str, destination: &str| {
+            referral_class(
+                ReferralReason::parse(reason).unwrap(),
+                Destination::parse(destination).unwrap(),
+            )
+        };
+        // A "social" referral to the HIV lab says as much as an HIV result.
+        assert_eq!(class("social", "hiv-confirmatory"), Ok(AccessClass::Hiv));
+        assert_eq!(
+            class("education", "lung-hospital"),
+            Ok(AccessClass::Tuberculosis)
+        );
+        assert_eq!(
+            class("screening:glucose", "infectious-diseases"),
+            Ok(AccessClass::Hepatitis)
+        );
+        // Same readers: the reason's class stays.
+        assert_eq!(
+            class("screening:hiv", "infectious-diseases"),
+            Ok(AccessClass::Hiv)
+        );
+        assert_eq!(class("legal", "hub-lawyer"), Ok(AccessClass::Legal));
+        assert_eq!(class("social", "rdsp"), Ok(AccessClass::General));
+        // Readers that differ: no referral.
+        let e = class("psychological", "lung-hospital").unwrap_err();
+        assert_eq!(e.field, Field::ReferralDestination);
+        assert!(e.message(Lang::Bg).contains("lung-hospital"));
     }
 }

@@ -424,6 +424,7 @@ impl Device {
         Context {
             lang,
             user: session.user.clone(),
+            login: session.login.clone(),
             now: self.clock.utc(),
             roles: Some(vec![session.role]),
         }

@@ -505,6 +505,7 @@ pub fn main_entry() -> Result<()> {
             let ctx = |by: &str| kabinet_service::Context {
                 lang: kabinet_core::Lang::Bg,
                 user: by.to_string(),
+                login: by.to_string(),
                 now: Utc::now(),
                 roles: None,
             };
@@ -590,6 +591,7 @@ pub fn main_entry() -> Result<()> {
             let ctx = kabinet_service::Context {
                 lang: kabinet_core::Lang::Bg,
                 user: "hub".into(),
+                login: "hub".into(),
                 now: Utc::now(),
                 roles: None,
             };

@@ -138,6 +138,7 @@ fn staff_context(user: &StaffUser, lang: Lang) -> Context {
     Context {
         lang,
         user: user.display_name.clone(),
+        login: user.name.clone(),
         now: Utc::now(),
         // An unknown role reads and writes nothing.
         roles: Some(kabinet_core::Role::parse(&user.role).into_iter().collect()),

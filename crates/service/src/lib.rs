@@ -7,6 +7,7 @@
 //! behaves the same in the van and at the hub. No I/O beyond the store; the caller brings the
 //! clock and the user.
 
+mod drafts;
 mod error;
 pub mod referrals;
 mod views;
@@ -19,7 +20,6 @@ use kabinet_core::{
     Destination, Lang, PersonDraft, Recorded, Referral, ReferralReason, ReferralStatus,
     StatusChange, Urgency, ValidationError, Visit, VisitForm, rules,
 };
-use kabinet_store::meta::DRAFT_PREFIX;
 use kabinet_store::{Origin, PersonHit, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,6 +32,9 @@ pub struct Context {
     pub lang: Lang,
     /// The specialist or hub staff member: recorded on visits and referrals.
     pub user: String,
+    /// The user's sign-in name, unique where they sign in (a device's keyring, the hub's
+    /// users): whose drafts are whose.
+    pub login: String,
     pub now: DateTime<Utc>,
     /// The caller's roles: the logged-in user's on a device and hub staff's at the hub.
     /// `None` only for the terminal (`kabinet`), which opens a device's store with its key:
@@ -171,7 +174,6 @@ pub enum Request {
 }
 
 const SEARCH_LIMIT: usize = 30;
-const DRAFT_MAX_BYTES: usize = 64 * 1024;
 
 impl Request {
     /// The operation's name, as the call names it (`person_record`, …).
@@ -314,34 +316,17 @@ pub fn handle(
         Request::FollowUp {} => Response::FollowUp(referrals::follow_up(store, ctx)?),
         Request::IssuedOn { day } => Response::IssuedOn(referrals::issued_on(
             store,
+            ctx,
             day.unwrap_or_else(|| sofia_today(ctx.now)),
         )?),
         Request::WithdrawConsent { person_id } => {
             Response::WithdrawConsent(withdraw_consent(store, ctx, person_id)?)
         }
         Request::SaveDraft { key, value } => {
-            let text = value.to_string();
-            if text.len() > DRAFT_MAX_BYTES {
-                return Err(ServiceError::BadRequest(format!(
-                    "a draft may hold at most {DRAFT_MAX_BYTES} bytes"
-                )));
-            }
-            store.write(Origin::Local, |w| {
-                w.set_meta(&format!("{DRAFT_PREFIX}{key}"), &text)
-            })?;
-            Response::SaveDraft(())
+            Response::SaveDraft(drafts::save(store, ctx, &key, value)?)
         }
-        Request::LoadDraft { key } => Response::LoadDraft(
-            store
-                .meta(&format!("{DRAFT_PREFIX}{key}"))?
-                .and_then(|t| serde_json::from_str(&t).ok()),
-        ),
-        Request::DeleteDraft { key } => {
-            store.write(Origin::Local, |w| {
-                w.delete_meta(&format!("{DRAFT_PREFIX}{key}"))
-            })?;
-            Response::DeleteDraft(())
-        }
+        Request::LoadDraft { key } => Response::LoadDraft(drafts::load(store, ctx, &key)?),
+        Request::DeleteDraft { key } => Response::DeleteDraft(drafts::delete(store, ctx, &key)?),
     };
     Ok(response)
 }
@@ -542,7 +527,7 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     let referrals: Vec<ReferralView> = store
         .referrals_of_person(id)?
         .into_iter()
-        .filter(|r| ctx.can_read(r.reason.access_class()))
+        .filter(|r| ctx.can_read(r.access_class()))
         .map(|r| ReferralView::with_days(r, lang, ctx.now, &days))
         .collect();
     sensitive.extend(referrals.iter().map(|r| r.access_class));
@@ -642,6 +627,11 @@ pub fn save_visit(
         choices,
         ..
     } = *input;
+    // A visit is general data first (who, when, where): a role that may only read it (the
+    // hub admin) records none.
+    if !ctx.can_write(kabinet_core::AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
     let screenings = form.screenings().map_err(ServiceError::Invalid)?;
     // A visit never points at nobody.
     store.person(person_id)?;
@@ -693,7 +683,17 @@ pub fn save_visit(
                     expected: "a referral reason your role may record",
                 },
             )),
-            (Ok(r), Ok(d), Ok(u)) => parsed.push((r, d, u)),
+            // The destination may make the referral stricter than its reason (the HIV lab).
+            (Ok(r), Ok(d), Ok(u)) => match kabinet_core::referral_class(r, d) {
+                Err(e) => errors.push(e),
+                Ok(class) if !ctx.can_write(class) => errors.push(ValidationError::new(
+                    kabinet_core::Field::ReferralDestination,
+                    kabinet_core::Problem::NotForYourRole {
+                        class: class.as_str(),
+                    },
+                )),
+                Ok(_) => parsed.push((r, d, u)),
+            },
             (r, d, u) => errors.extend([r.err(), d.err(), u.err()].into_iter().flatten()),
         }
     }
@@ -744,7 +744,7 @@ pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Tod
     let mut referrals: Vec<ReferralView> = store
         .open_referrals(200)?
         .into_iter()
-        .filter(|r| ctx.can_read(r.reason.access_class()))
+        .filter(|r| ctx.can_read(r.access_class()))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .collect();
     // Overdue first, then the most urgent, then the oldest.

@@ -40,11 +40,11 @@ fn readable(
     id: Uuid,
 ) -> Result<kabinet_core::Referral, ServiceError> {
     let referral = store.referral(id)?;
-    if !ctx.can_read(referral.reason.access_class()) {
+    if !ctx.can_read(referral.access_class()) {
         return Err(ServiceError::Hidden {
             kind: "referral",
             id: id.to_string(),
-            class: referral.reason.access_class(),
+            class: referral.access_class(),
         });
     }
     Ok(referral)
@@ -80,7 +80,7 @@ pub fn slips_pdf(
             w.audit(
                 kabinet_core::AuditAction::Print,
                 &r.id.to_string(),
-                &format!("referral/{}", r.reason.access_class().as_str()),
+                &format!("referral/{}", r.access_class().as_str()),
             )?;
         }
         Ok(())
@@ -89,7 +89,9 @@ pub fn slips_pdf(
 }
 
 /// The referrals issued on a day (Sofia time), in the order they were issued: "today's slips".
-pub fn issued_on(store: &Store, day: NaiveDate) -> Result<Vec<Uuid>, ServiceError> {
+/// Only referrals the caller may read: a listing must not say that a person has a referral
+/// of a class hidden from the caller.
+pub fn issued_on(store: &Store, ctx: &Context, day: NaiveDate) -> Result<Vec<Uuid>, ServiceError> {
     let mut ids: Vec<(String, Uuid)> = Vec::new();
     let mut persons: Vec<Uuid> = store
         .visits_on(day, None)?
@@ -102,7 +104,10 @@ pub fn issued_on(store: &Store, day: NaiveDate) -> Result<Vec<Uuid>, ServiceErro
         for r in store.referrals_of_person(person_id)? {
             let issued = DateTime::parse_from_rfc3339(&r.issued_at)
                 .map(|t| t.with_timezone(&chrono_tz::Europe::Sofia).date_naive());
-            if issued.is_ok_and(|d| d == day) && !ids.iter().any(|(_, id)| *id == r.id) {
+            if issued.is_ok_and(|d| d == day)
+                && ctx.can_read(r.access_class())
+                && !ids.iter().any(|(_, id)| *id == r.id)
+            {
                 ids.push((r.issued_at.clone(), r.id));
             }
         }
@@ -185,7 +190,16 @@ pub fn by_code(store: &Store, ctx: &Context, code: &str) -> Result<ReferralDetai
             id: code.to_string(),
         },
     ))?;
-    detail(store, ctx, found.id)
+    // A hidden referral is answered exactly as a code that was never issued: by the code the
+    // caller typed, never by the referral's id.
+    detail(store, ctx, found.id).map_err(|e| match e {
+        ServiceError::Hidden { kind, class, .. } => ServiceError::Hidden {
+            kind,
+            id: code.to_string(),
+            class,
+        },
+        other => other,
+    })
 }
 
 #[derive(Debug, Clone, Deserialize, ts_rs::TS)]
@@ -215,7 +229,7 @@ pub fn update(
         .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(2000).collect::<String>());
     let mut referral = readable(store, ctx, u.id)?;
-    if !ctx.can_write(referral.reason.access_class()) {
+    if !ctx.can_write(referral.access_class()) {
         return Err(ServiceError::Forbidden);
     }
     referral
@@ -237,7 +251,7 @@ pub fn follow_up(store: &Store, ctx: &Context) -> Result<Vec<ReferralView>, Serv
     let mut due: Vec<ReferralView> = store
         .open_referrals(10_000)?
         .into_iter()
-        .filter(|r| ctx.can_read(r.reason.access_class()))
+        .filter(|r| ctx.can_read(r.access_class()))
         .map(|r| ReferralView::with_days(r, ctx.lang, ctx.now, &days))
         .filter(|r| r.overdue)
         .collect();

@@ -18,6 +18,7 @@ fn ctx() -> Context {
     Context {
         lang: Lang::Bg,
         user: "мед. сестра Петрова".into(),
+        login: "mpetrova".into(),
         now: Utc::now(),
         roles: None,
     }
@@ -575,4 +576,187 @@ fn visit_options_offer_only_referral_reasons_the_role_may_record() {
         needs(&mut s, kabinet_core::Role::Lawyer),
         ["social", "legal", "education"]
     );
+}
+
+// Threats (issue #15, docs/threats.md): each test is named for the path it closes.
+
+fn as_user(login: &str, role: kabinet_core::Role) -> Context {
+    Context {
+        login: login.into(),
+        roles: Some(vec![role]),
+        ..ctx()
+    }
+}
+
+fn call_as(s: &mut Store, ctx: &Context, v: Value) -> Result<Value, ServiceError> {
+    handle_json(s, ctx, serde_json::from_value::<Call>(v).unwrap().request)
+}
+
+#[test]
+fn a_nurses_draft_is_not_loaded_by_another_user_or_after_her_role_changed() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let nurse = as_user("mpetrova", Role::Nurse);
+    let draft = json!({"form": {"hiv_result": "reactive", "hiv_consent": true}});
+    call_as(
+        &mut s,
+        &nurse,
+        json!({"op": "save_draft", "args": {"key": "visit.p1", "value": draft}}),
+    )
+    .unwrap();
+    let load = json!({"op": "load_draft", "args": {"key": "visit.p1"}});
+    assert_eq!(call_as(&mut s, &nurse, load.clone()).unwrap(), draft);
+    // Another nurse, a mediator, the admin: nothing under the same key.
+    for other in [
+        as_user("gdimitrova", Role::Nurse),
+        as_user("mediator", Role::EducationMediator),
+    ] {
+        assert_eq!(
+            call_as(&mut s, &other, load.clone()).unwrap(),
+            Value::Null,
+            "{}",
+            other.login
+        );
+    }
+    assert!(matches!(
+        call_as(&mut s, &as_user("admin", Role::HubAdmin), load.clone()),
+        Err(ServiceError::Forbidden)
+    ));
+    // The same sign-in, now a social worker: the draft may hold HIV data, so it stays shut.
+    assert_eq!(
+        call_as(&mut s, &as_user("mpetrova", Role::SocialWorker), load).unwrap(),
+        Value::Null
+    );
+}
+
+#[test]
+fn an_admin_who_may_only_read_general_data_cannot_record_a_visit_or_a_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let admin = as_user("admin", kabinet_core::Role::HubAdmin);
+    let err = call_as(
+        &mut s,
+        &admin,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"systolic": "120", "diastolic": "80"}}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "forbidden");
+    let err = call_as(
+        &mut s,
+        &admin,
+        json!({"op": "save_draft", "args": {"key": "visit.p1", "value": {}}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "forbidden");
+    assert!(
+        s.visits_on(sofia_today(Utc::now()), None)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_social_referral_to_the_hiv_lab_is_as_hidden_as_an_hiv_referral() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let nurse = as_user("mpetrova", Role::Nurse);
+    let saved = call_as(
+        &mut s,
+        &nurse,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"systolic": "120", "diastolic": "80"},
+            "referrals": [{"reason": "social", "destination": "hiv-confirmatory", "urgency": "priority"},
+                          {"reason": "social", "destination": "rdsp", "urgency": "routine"}]}}),
+    )
+    .unwrap();
+    let lab_code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
+    let mediator = as_user("mediator", Role::EducationMediator);
+    let record = call_as(
+        &mut s,
+        &mediator,
+        json!({"op": "person_record", "args": {"id": person["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(record["referrals"].as_array().unwrap().len(), 1);
+    assert!(!record.to_string().contains("hiv-confirmatory"));
+    let today = call_as(&mut s, &mediator, json!({"op": "today", "args": {}})).unwrap();
+    assert!(!today.to_string().contains("hiv-confirmatory"));
+    assert_eq!(
+        call_as(&mut s, &mediator, json!({"op": "issued_on", "args": {}}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        call_as(&mut s, &nurse, json!({"op": "issued_on", "args": {}}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        call_as(
+            &mut s,
+            &mediator,
+            json!({"op": "referral_by_code", "args": {"code": lab_code}}),
+        )
+        .is_err()
+    );
+    // A psychological referral to the lung hospital makes no sense to anyone: refused.
+    let err = call_as(
+        &mut s,
+        &as_user("psy", Role::Psychologist),
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {},
+            "referrals": [{"reason": "psychological", "destination": "lung-hospital", "urgency": "routine"}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::En).fields[0].field, "referral.destination");
+    // A mediator may not send someone to the HIV lab at all: the referral would be hidden
+    // from her the moment she saved it.
+    let err = call_as(
+        &mut s,
+        &mediator,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {},
+            "referrals": [{"reason": "social", "destination": "hiv-confirmatory", "urgency": "routine"}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::En).kind.as_str(), "invalid");
+}
+
+#[test]
+fn a_hidden_referral_looked_up_by_code_is_answered_like_a_code_never_issued() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call_as(
+        &mut s,
+        &as_user("mpetrova", Role::Nurse),
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": full_form(),
+            "referrals": [{"reason": "screening:hiv", "destination": "hiv-confirmatory", "urgency": "priority"}]}}),
+    )
+    .unwrap();
+    let code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
+    let id = saved["referrals"][0]["id"].as_str().unwrap().to_string();
+    let never = kabinet_core::ReferralCode::new(4, 999).to_string();
+    let mediator = as_user("mediator", Role::EducationMediator);
+    let answer = |code: &str, s: &mut Store| {
+        let body = call_as(
+            s,
+            &mediator,
+            json!({"op": "referral_by_code", "args": {"code": code}}),
+        )
+        .unwrap_err()
+        .body(Lang::Bg);
+        (body.kind, body.message.replace(code, "<code>"))
+    };
+    let hidden = answer(&code, &mut s);
+    assert!(!hidden.1.contains(&id), "{}", hidden.1);
+    assert_eq!(hidden, answer(&never, &mut s));
 }

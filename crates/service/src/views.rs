@@ -263,11 +263,11 @@ impl ReferralView {
                 .format("%d.%m.%Y")
                 .to_string(),
             overdue: open && due < now,
+            access_class: r.access_class(),
             id: r.id,
             code: r.code,
             person_id: r.person_id,
             person_name: r.person_name,
-            access_class: r.reason.access_class(),
             reason: r.reason.as_str().to_string(),
             destination: r.destination,
             urgency: r.urgency,

@@ -51,6 +51,17 @@ pub struct ReferralSummary {
     pub issued_at: String,
 }
 
+impl ReferralSummary {
+    /// The class the referral is read under (its reason's and its destination's, see
+    /// [`kabinet_core::referral_class`]).
+    pub fn access_class(&self) -> kabinet_core::AccessClass {
+        kabinet_core::Destination::parse(&self.destination)
+            .ok()
+            .and_then(|d| kabinet_core::referral_class(self.reason, d).ok())
+            .unwrap_or(self.reason.access_class())
+    }
+}
+
 /// A document changed since a cursor: what sync sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangedDoc {

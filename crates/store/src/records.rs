@@ -394,7 +394,7 @@ impl<'a> Writer<'a> {
     }
 
     pub fn put_referral(&mut self, referral: &Referral) -> Result<bool> {
-        let class = referral.reason.access_class();
+        let class = referral.access_class();
         self.put_record(
             referral.id,
             DocKind::Referral,

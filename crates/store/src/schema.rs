@@ -133,6 +133,22 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
          WHERE reason NOT IN ('social', 'legal', 'psychological', 'education')
            AND reason NOT LIKE 'screening:%';",
     ),
+    // A referral is read under the stricter of its reason's and its destination's class
+    // (`kabinet_core::referral_class`): a "social" referral to the HIV lab, the lung hospital
+    // or infectious diseases, written before the rule as general, moves to that class. The
+    // codes are `AccessClass::code` (general 0, hiv 1, hepatitis 2, tuberculosis 3) and
+    // `DocKind::Referral` (4); the hub runs the same migration, so pushes and its copy agree.
+    M::up(
+        "UPDATE documents SET access_class = CASE (
+             SELECT destination FROM referral_index WHERE referral_id = documents.doc_id)
+             WHEN 'hiv-confirmatory' THEN 1
+             WHEN 'infectious-diseases' THEN 2
+             WHEN 'lung-hospital' THEN 3
+         END
+         WHERE kind = 4 AND access_class = 0
+           AND doc_id IN (SELECT referral_id FROM referral_index
+                          WHERE destination IN ('hiv-confirmatory', 'infectious-diseases', 'lung-hospital'));",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -608,6 +608,68 @@ fn reopening_migrates_nothing_and_keeps_the_data() {
 }
 
 #[test]
+fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let p = person("Асен", "Асенов", None, None);
+    let at = Utc::now();
+    let visit = testing::visit(p.id, at, Screenings::default());
+    let code = |n| ReferralCode::new(7, n);
+    let to_the_lab = testing::referral(
+        p.id,
+        visit.id,
+        code(1),
+        ReferralReason::Social,
+        Destination::parse("hiv-confirmatory").unwrap(),
+        at,
+    );
+    let to_the_rdsp = testing::referral(
+        p.id,
+        visit.id,
+        code(2),
+        ReferralReason::Social,
+        Destination::parse("rdsp").unwrap(),
+        at,
+    );
+    store
+        .write(Origin::Local, |w| {
+            w.put_person(&p)?;
+            w.put_visit(&visit)?;
+            w.put_referral(&to_the_lab)?;
+            w.put_referral(&to_the_rdsp)
+        })
+        .unwrap();
+    let class_of = |store: &Store, id: Uuid| {
+        store
+            .changes_since(0, 1000)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.doc_id == id)
+            .unwrap()
+            .access_class
+    };
+    assert_eq!(class_of(&store, to_the_lab.id), AccessClass::Hiv);
+    // As an older build wrote it: general, one schema version back.
+    let conn = raw(&store);
+    conn.execute(
+        "UPDATE documents SET access_class = 0 WHERE doc_id = ?1",
+        [to_the_lab.id.as_bytes()],
+    )
+    .unwrap();
+    conn.pragma_update(
+        None,
+        "user_version",
+        (kabinet_store::SCHEMA_VERSION - 1) as i64,
+    )
+    .unwrap();
+    drop(conn);
+    drop(store);
+    let store = Store::open(&path, &key()).unwrap();
+    assert_eq!(class_of(&store, to_the_lab.id), AccessClass::Hiv);
+    assert_eq!(class_of(&store, to_the_rdsp.id), AccessClass::General);
+}
+
+#[test]
 fn rekey_moves_the_database_to_a_new_key() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, path) = new_store(dir.path());
