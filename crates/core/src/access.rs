@@ -32,6 +32,10 @@ pub enum Role {
     SocialWorker,
     EducationMediator,
     HubAdmin,
+    /// The data protection officer (длъжностно лице по защита на данните): reads the whole
+    /// audit log, including which records of sensitive classes were touched, and no clinical
+    /// data. The hub admin's audit view leaves those lines out.
+    PrivacyOfficer,
 }
 
 /// Read / write.
@@ -47,8 +51,9 @@ use Access::{None as No, Read as R, ReadWrite as RW};
 /// The matrix: a row per role, a column per class, in `AccessClass::ALL` order
 /// (general, hiv, hepatitis, tuberculosis, psychology, legal). Results of tests are for the
 /// medical staff who act on them; the psychologist's and the lawyer's notes for themselves;
-/// the hub admin manages people and devices and reads only general data.
-pub const MATRIX: [(Role, [Access; 6]); 7] = [
+/// the hub admin manages people and devices and reads only general data; the privacy officer
+/// reads general data and the audit log.
+pub const MATRIX: [(Role, [Access; 6]); 8] = [
     (Role::Nurse, [RW, RW, RW, RW, No, No]),
     (Role::Doctor, [RW, RW, RW, RW, No, No]),
     (Role::Psychologist, [RW, No, No, No, RW, No]),
@@ -56,6 +61,7 @@ pub const MATRIX: [(Role, [Access; 6]); 7] = [
     (Role::SocialWorker, [RW, No, No, No, No, No]),
     (Role::EducationMediator, [RW, No, No, No, No, No]),
     (Role::HubAdmin, [R, No, No, No, No, No]),
+    (Role::PrivacyOfficer, [R, No, No, No, No, No]),
 ];
 
 impl Role {
@@ -82,6 +88,18 @@ impl Role {
 
     pub fn can_write(self, class: AccessClass) -> bool {
         self.access(class) == Access::ReadWrite
+    }
+
+    /// Who opens the audit log at all: the hub admin and the privacy officer.
+    pub fn reads_audit(self) -> bool {
+        matches!(self, Role::HubAdmin | Role::PrivacyOfficer)
+    }
+
+    /// Whether audit lines about a class are shown to this role. A line that says "someone
+    /// viewed the HIV result of person X" tells that X has one: only those who may read the
+    /// class see such lines, and the privacy officer, whose job is to check them.
+    pub fn reads_audit_of(self, class: AccessClass) -> bool {
+        self.reads_audit() && (self == Role::PrivacyOfficer || self.can_read(class))
     }
 }
 

@@ -102,6 +102,29 @@ impl FromRequestParts<SharedStorage> for AdminAuth {
     }
 }
 
+/// A staff member whose role reads the audit log (`Role::reads_audit`): the hub admin and
+/// the privacy officer.
+pub struct AuditAuth(pub StaffUser, pub kabinet_core::Role);
+
+impl FromRequestParts<SharedStorage> for AuditAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        storage: &SharedStorage,
+    ) -> Result<Self, Self::Rejection> {
+        let StaffAuth(user) = StaffAuth::from_request_parts(parts, storage).await?;
+        match kabinet_core::Role::parse(&user.role).filter(|r| r.reads_audit()) {
+            Some(role) => Ok(AuditAuth(user, role)),
+            None => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "only a hub admin or the privacy officer may read the audit log",
+                "само администратор на Хъба или длъжностното лице по защита на данните може да чете дневника",
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -563,15 +563,19 @@ pub fn main_entry() -> Result<()> {
             let day = |d: &Option<chrono::NaiveDate>| {
                 d.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
             };
-            let rows = open(&settings)?.audit(&crate::AuditFilter {
-                user: user.clone(),
-                device: device.clone(),
-                record: record.clone(),
-                action: action.clone(),
-                since: day(since),
-                until: day(until),
-                limit: *limit,
-            })?;
+            let rows = open(&settings)?.audit(
+                &crate::AuditFilter {
+                    user: user.clone(),
+                    device: device.clone(),
+                    record: record.clone(),
+                    action: action.clone(),
+                    since: day(since),
+                    until: day(until),
+                    limit: *limit,
+                    shown_classes: Vec::new(),
+                }
+                .all_classes(),
+            )?;
             for r in rows {
                 println!(
                     "{}  {:<8} {:<24} {:<36} {:<30} {}  [{}]",

@@ -73,6 +73,22 @@ pub struct AuditFilter {
     #[serde(default = "default_limit")]
     #[ts(optional, as = "Option<usize>")]
     pub limit: usize,
+    /// Sensitive classes whose lines the reader may see (`Role::reads_audit_of`); lines
+    /// about any other sensitive class are left out. Set by the hub from the reader's role,
+    /// never from the request; empty (the default) shows general lines only.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub shown_classes: Vec<kabinet_core::AccessClass>,
+}
+
+impl AuditFilter {
+    /// Every class: the operator at the hub's terminal, who holds the whole database anyway.
+    pub fn all_classes(self) -> AuditFilter {
+        AuditFilter {
+            shown_classes: kabinet_core::AccessClass::ALL.to_vec(),
+            ..self
+        }
+    }
 }
 
 fn default_limit() -> usize {

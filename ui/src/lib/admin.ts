@@ -5,7 +5,7 @@ import type { Key } from './i18n';
 import type { AuditFilter as AuditQuery, Role } from './types';
 
 /** Every role a hub user may have, in the order the form offers them. */
-export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin'] as const satisfies readonly Role[];
+export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin', 'privacy_officer'] as const satisfies readonly Role[];
 // A role added to core (the generated `Role`) fails the type check here until the form offers it.
 type Unoffered = Exclude<Role, (typeof ROLES)[number]>;
 export const EVERY_ROLE_OFFERED: [Unoffered] extends [never] ? true : Unoffered = true;
@@ -20,6 +20,10 @@ export const AUDIT_SOURCES = ['device', 'hub', 'refusal'] as const;
 export const AUDIT_LIMIT = 500;
 
 export const isAdminRole = (role: string | null | undefined) => role === 'hub_admin';
+
+/** Who opens the audit log: the hub admin (lines about general data) and the privacy officer
+ * (every line); core's `Role::reads_audit`. */
+export const readsAudit = (role: string | null | undefined) => role === 'hub_admin' || role === 'privacy_officer';
 
 /** The i18n key of a role, or null for one this UI does not know (then shown as it is). */
 export function roleKey(role: string): Key | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, AUDIT_LIMIT, ROLES, auditActionKey, auditQuery, auditSourceKey, cleanFilter, dayBox, isAdminRole, roleKey } from './admin';
+import { AUDIT_ACTIONS, AUDIT_LIMIT, ROLES, auditActionKey, auditQuery, auditSourceKey, cleanFilter, dayBox, isAdminRole, readsAudit, roleKey } from './admin';
 import { ApiError, auditSearch, makeApi, toApiError } from './api';
 import { bmi, formatBytes, formatDate, formatDateTime, formatDateTimeSeconds, isoToBg, parseBgDate, shiftIsoDay, sofiaDayStart, sofiaIsoDay } from './format';
 import { chosenReferrals, draftFromQuery, emptyVisitForm, hivResultAllowed, mergeSuggestions, type ReferralRow } from './forms';
@@ -283,6 +283,10 @@ describe('the hub admin screens', () => {
     expect(isAdminRole('hub_admin')).toBe(true);
     expect(isAdminRole('nurse')).toBe(false);
     expect(isAdminRole(null)).toBe(false);
+    expect(isAdminRole('privacy_officer')).toBe(false);
+    expect(readsAudit('privacy_officer')).toBe(true);
+    expect(readsAudit('hub_admin')).toBe(true);
+    expect(readsAudit('nurse')).toBe(false);
   });
 });
 

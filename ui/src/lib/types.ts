@@ -221,7 +221,7 @@ status: string,
  */
 note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } };
 
-export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin";
+export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin" | "privacy_officer";
 
 export type SavedVisit = { visit_id: string, referrals: Array<IssuedReferral>, };
 

@@ -122,10 +122,19 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
           AND (?4 IS NULL OR action = ?4)
           AND (?5 IS NULL OR at >= ?5)
           AND (?6 IS NULL OR at < ?6)
+          {hidden}
         ORDER BY at DESC LIMIT ?7";
+    // A line's class is `kind/class,class` or a class: it names the classes it is about, in
+    // core's spelling, which no other word in the column contains.
+    let hidden: String = kabinet_core::AccessClass::ALL
+        .iter()
+        .filter(|c| **c != kabinet_core::AccessClass::General && !filter.shown_classes.contains(c))
+        .map(|c| format!("AND class NOT LIKE '%{}%' ", c.as_str()))
+        .collect();
+    let sql = sql.replace("{hidden}", &hidden);
     Ok(store
         .extension_sql()
-        .prepare(sql)?
+        .prepare(&sql)?
         .query_map(
             params![
                 filter.user,

@@ -1,0 +1,118 @@
+//! The adversarial suite (issue #15, docs/threats.md): each test is named for a path by which
+//! someone could see or change what their role may not, and shows it closed, against a real
+//! hub process on loopback and real device stores. The hub's relay and its sign-in have their
+//! own files (threats_relay.rs, threats_staff.rs); service-level paths are in
+//! crates/service/src/tests.rs.
+
+use kabinet_core::*;
+use kabinet_service::{Context, Request};
+use kabinet_store::Origin;
+use kabinet_tests::hub::{HubProcess, enrolled_device};
+use serde_json::{Value, json};
+
+const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
+
+/// A staff member's session at the hub's web API.
+fn sign_in(hub: &HubProcess, name: &str, password: &str) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/api/login", hub.url()))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    answer["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} signs in: {answer}"))
+        .to_string()
+}
+
+fn audit_view(hub: &HubProcess, token: &str) -> (u16, Value) {
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{}/api/admin/audit", hub.url()))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    (
+        answer.status().as_u16(),
+        answer.json().unwrap_or(Value::Null),
+    )
+}
+
+/// The audit view must not tell the hub admin that a named person has an HIV record: lines
+/// about a class the reader may not read are left out; the privacy officer sees them all.
+#[test]
+fn the_audit_view_does_not_tell_an_admin_who_has_hiv_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    let mut tablet = enrolled_device(dir.path(), "tablet", &hub, "Перник-1");
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
+    let visit = kabinet_tests::visit_with_hiv(person.id, RapidResult::Reactive);
+    tablet.set_audit_user(Some("Мария Петрова".into()));
+    tablet
+        .write(Origin::Local, |w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)
+        })
+        .unwrap();
+    let doctor = Context {
+        lang: Lang::Bg,
+        user: "Д-р Иван Иванов".into(),
+        login: "iivanov".into(),
+        now: chrono::Utc::now(),
+        roles: Some(vec![Role::Doctor]),
+    };
+    kabinet_service::handle(
+        &mut tablet,
+        &doctor,
+        Request::PersonRecord { id: person.id },
+    )
+    .unwrap();
+    kabinet_sync::sync(&mut tablet, |_| {}).unwrap();
+
+    hub.add_user(
+        "akostova",
+        "Анна Костова",
+        "hub_admin",
+        "admin staple battery",
+    );
+    hub.add_user(
+        "dpo",
+        "Десислава Попова",
+        "privacy_officer",
+        "privacy staple battery",
+    );
+    hub.add_user("ali", "Али Мехмед", "education_mediator", "mediator-pass");
+
+    let (status, admin_lines) =
+        audit_view(&hub, &sign_in(&hub, "akostova", "admin staple battery"));
+    assert_eq!(status, 200);
+    let admin_lines = admin_lines.as_array().unwrap().clone();
+    // The admin still sees the general lines (the person was created)…
+    assert!(
+        admin_lines
+            .iter()
+            .any(|l| l["record"] == person.id.to_string()),
+        "{admin_lines:?}"
+    );
+    // …but nothing that names HIV, nor the results document's id.
+    let results_id = kabinet_store::results_doc_id(visit.id, AccessClass::Hiv).to_string();
+    for line in &admin_lines {
+        let text = line.to_string();
+        assert!(
+            !text.contains("hiv") && !text.contains(&results_id),
+            "{text}"
+        );
+    }
+
+    let (status, dpo_lines) = audit_view(&hub, &sign_in(&hub, "dpo", "privacy staple battery"));
+    assert_eq!(status, 200);
+    let dpo_text = dpo_lines.to_string();
+    assert!(dpo_text.contains("person/hiv"), "{dpo_text}");
+    assert!(dpo_lines.as_array().unwrap().len() > admin_lines.len());
+
+    // Anyone else reads no audit log at all.
+    let (status, _) = audit_view(&hub, &sign_in(&hub, "ali", "mediator-pass"));
+    assert_eq!(status, 403);
+}
