@@ -86,7 +86,8 @@ fn enroll(
 }
 
 /// Writes the slips as one PDF and opens it in the system's PDF viewer (its print dialog and
-/// "Save as" are there). Returns the file.
+/// "Save as" are there). Returns the file, which is private and removed soon after (on lock,
+/// on quit, or once the viewer has had time to open it).
 #[tauri::command(rename_all = "snake_case", async)]
 fn print_slips(
     device: State<'_>,
@@ -146,6 +147,14 @@ pub fn run() {
             enroll,
             print_slips
         ])
-        .run(tauri::generate_context!())
-        .expect("error while running Kabinet");
+        .build(tauri::generate_context!())
+        .expect("error while building Kabinet")
+        .run(|app, event| {
+            // Quitting ends the session and removes any slip file still waiting for the viewer.
+            if let tauri::RunEvent::Exit = event
+                && let Some(device) = app.try_state::<Arc<Device>>()
+            {
+                device.shut_down();
+            }
+        });
 }

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod slips;
+pub use slips::SLIP_FILE_LIFETIME;
+
 /// The store's file in the app's data directory; its keyring sits beside it.
 pub const STORE_FILE: &str = "cabinet.db";
 /// The sync agent starts this long after a login, once the first screen is up.
@@ -112,6 +115,7 @@ pub struct Device {
     lock_reason: Mutex<Option<LockReason>>,
     agent_options: AgentOptions,
     clock: Box<dyn Clock>,
+    slips: slips::SlipFolder,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -178,7 +182,7 @@ fn off_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 impl Device {
     pub fn new(data_dir: PathBuf) -> Device {
         Device {
-            data_dir,
+            data_dir: data_dir.clone(),
             session: Mutex::new(None),
             agent: Mutex::new(None),
             pending_setup: Mutex::new(None),
@@ -186,6 +190,7 @@ impl Device {
             lock_reason: Mutex::new(None),
             agent_options: AgentOptions::default(),
             clock: Box::new(SystemClock),
+            slips: slips::SlipFolder::for_data_dir(&data_dir),
         }
     }
 
@@ -231,6 +236,8 @@ impl Device {
     /// Ends the session: the store is closed and its key dropped; nothing stays open.
     fn end_session(&self, reason: Option<LockReason>) {
         *self.session() = None;
+        // Slips name people and what they were referred for: none outlives the session.
+        self.slips.clear();
         *lock(&self.lock_reason) = reason;
         if let Some(agent) = self.agent().take() {
             agent.stop();
@@ -413,6 +420,7 @@ impl Device {
 
     /// The user is at work (a key, a touch): the inactivity lock starts counting again.
     pub fn touch(&self) -> Result<(), ErrorBody> {
+        self.slips.sweep(self.clock.instant());
         let mut guard = self.live_session(Lang::Bg, false)?;
         if let Some(s) = guard.as_mut() {
             s.last_activity = self.clock.instant();
@@ -494,8 +502,8 @@ impl Device {
         .map_err(|e: SyncError| sync_error(&e, lang))
     }
 
-    /// The slips of some referrals as one PDF, written under the data directory (slips hold
-    /// names: they stay in the app's own directory, not in /tmp). Answers the file.
+    /// The slips of some referrals as one PDF, for the desktop's viewer: a private file that
+    /// goes soon after (see [`SLIP_FILE_LIFETIME`]). Answers the file.
     pub fn print_slips(
         &self,
         ids: &[uuid::Uuid],
@@ -509,15 +517,24 @@ impl Device {
             kabinet_service::referrals::slips_pdf(&mut session.store, &ctx, ids, paper)
                 .map_err(|e| e.body(lang))?
         };
-        let dir = self.data_dir.join("slips");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
-        let path = dir.join(format!(
-            "slips-{}.pdf",
-            self.clock.utc().format("%Y%m%d-%H%M%S%3f")
-        ));
-        std::fs::write(&path, pdf).map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
-        Ok(path)
+        let name = format!(
+            "slips-{}-{}.pdf",
+            self.clock.utc().format("%Y%m%d-%H%M%S%3f"),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.slips
+            .write(&name, &pdf, self.clock.instant())
+            .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))
+    }
+
+    /// Where printed slips are written for the viewer (private, short-lived).
+    pub fn slip_dir(&self) -> &Path {
+        self.slips.dir()
+    }
+
+    /// The app quits: the session ends and no slip file stays behind.
+    pub fn shut_down(&self) {
+        self.end_session(None);
     }
 }
 

@@ -200,3 +200,70 @@ fn a_user_disabled_at_the_hub_is_locked_out_at_the_next_look() {
         "user"
     );
 }
+
+/// A referral saved through the screens' calls, for printing.
+fn a_referral(device: &Device) -> uuid::Uuid {
+    let Response::RegisterPerson(person) = call(
+        device,
+        json!({"op": "register_person", "args": {"draft": {"given_name": "Асен", "family_name": "Асенов", "birth_year": 1990, "sex": "M", "consent_given": true}, "not_a_duplicate": true}}),
+    )
+    .unwrap() else {
+        panic!("a person")
+    };
+    let Response::SaveVisit(saved) = call(
+        device,
+        json!({"op": "save_visit", "args": {"person_id": person.id, "form": {"hiv_result": "reactive", "hiv_consent": true, "hiv_counselled": true},
+            "referrals": [{"reason": "screening:hiv", "destination": "hiv-confirmatory", "urgency": "priority"}]}}),
+    )
+    .unwrap() else {
+        panic!("a visit")
+    };
+    saved.referrals[0].id
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_printed_slip_is_private_and_gone_after_the_viewer_had_it_on_lock_and_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::default();
+    let device = set_up(dir.path(), &[nurse("ipetrova", false)], &clock);
+    device.login("ipetrova", SECRET, Lang::Bg).unwrap();
+    let id = a_referral(&device);
+
+    let pdf = device.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&pdf), 0o600, "only this user reads a slip");
+    assert_eq!(mode(device.slip_dir()), 0o700);
+    // Time to open it in the viewer; then the next touch clears it.
+    device.touch().unwrap();
+    assert!(pdf.exists());
+    clock.advance(SLIP_FILE_LIFETIME + Duration::from_secs(1));
+    device.touch().unwrap();
+    assert!(!pdf.exists());
+
+    // Locking clears what is still there.
+    let pdf = device.print_slips(&[id], "A6", Lang::Bg).unwrap();
+    device.lock();
+    assert!(!pdf.exists());
+    assert!(files_in(device.slip_dir()).is_empty());
+
+    // A crash's leftovers go when the app starts again.
+    device.login("ipetrova", SECRET, Lang::Bg).unwrap();
+    let pdf = device.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    std::mem::forget(device);
+    assert!(pdf.exists());
+    let again = Device::new(dir.path().to_path_buf());
+    assert!(files_in(again.slip_dir()).is_empty());
+    // And quitting clears too.
+    again.login("ipetrova", SECRET, Lang::Bg).unwrap();
+    let pdf = again.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    again.shut_down();
+    assert!(!pdf.exists());
+}
