@@ -7,7 +7,6 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,12 +36,6 @@ pub struct HubAddress {
     pub expected_pin: Option<[u8; 32]>,
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Parses a fingerprint written as hex, in any grouping (`AB:CD`, `ABCD EF01`, …).
 pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
     let digits: String = text
@@ -60,24 +53,32 @@ impl HubAddress {
             Some((r, f)) => (r, Some(f)),
             None => (text, None),
         };
-        let base = rest.trim_end_matches('/').to_string();
-        let (https, after) = if let Some(a) = base.strip_prefix("https://") {
-            (true, a)
-        } else if let Some(a) = base.strip_prefix("http://") {
-            (false, a)
-        } else {
-            return Err(AddressError::Malformed(text.into()));
+        let malformed = || AddressError::Malformed(text.into());
+        // Parsed as a URL, not by cutting text: in `http://localhost:1@evil.example` the host
+        // is evil.example (localhost:1 is a user name and password).
+        let url = reqwest::Url::parse(rest).map_err(|_| malformed())?;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(malformed()),
         };
-        let authority = after.split('/').next().unwrap_or_default();
-        let host = if authority.starts_with('[') {
-            authority.split(']').next().unwrap_or_default()
-        } else {
-            authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-        };
-        if host.is_empty() {
-            return Err(AddressError::Malformed(text.into()));
+        // A hub address is a scheme, a host and a port: nothing that could hide another host
+        // or change what is asked for.
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || !matches!(url.path(), "" | "/")
+        {
+            return Err(malformed());
         }
-        if !https && !is_loopback_host(host) {
+        let loopback = match url.host() {
+            None => return Err(malformed()),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        };
+        let base = url.origin().ascii_serialization();
+        if !https && !loopback {
             return Err(AddressError::Insecure(base));
         }
         let expected_pin = match fragment {
@@ -238,6 +239,43 @@ mod tests {
             HubAddress::parse("hub.pernik.bg"),
             Err(AddressError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_user_name_in_the_address_does_not_pass_for_this_machine() {
+        // The host here is evil.example; "localhost:1" is a user name and a password.
+        for sneaky in [
+            "http://localhost:1@evil.example",
+            "http://127.0.0.1@evil.example:8750",
+            "http://[::1]:1@evil.example/",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example",
+        ] {
+            assert!(
+                matches!(
+                    HubAddress::parse(sneaky),
+                    Err(AddressError::Insecure(_) | AddressError::Malformed(_))
+                ),
+                "{sneaky}: {:?}",
+                HubAddress::parse(sneaky)
+            );
+        }
+        // Over HTTPS too, credentials, paths and queries are not part of a hub address.
+        for odd in [
+            "https://user:pw@hub.pernik.bg",
+            "https://hub.pernik.bg/other",
+            "https://hub.pernik.bg?x=1",
+            "ftp://hub.pernik.bg",
+        ] {
+            assert!(
+                matches!(HubAddress::parse(odd), Err(AddressError::Malformed(_))),
+                "{odd}"
+            );
+        }
+        assert_eq!(
+            HubAddress::parse("http://LOCALHOST:8750/").unwrap().base,
+            "http://localhost:8750"
+        );
     }
 
     #[test]
