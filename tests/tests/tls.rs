@@ -116,3 +116,61 @@ fn loopback_development_hubs_still_work_over_plain_http() {
     let mut device = enrolled_device(dir.path(), "dev", &hub, "Перник-1");
     kabinet_sync::sync(&mut device, |_| {}).unwrap();
 }
+
+/// Enrollment does not trust the first certificate it sees: the code the operator printed
+/// carries the start of the hub's fingerprint, and a device checks the certificate against it
+/// before the one-time code leaves; a code without it gets the fingerprint shown to compare,
+/// and only enrolling again with it (confirmed) goes on.
+#[test]
+fn enrollment_checks_the_certificate_against_the_code_and_never_pins_blindly() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    let mut hub = HubProcess::start_at(HUB_BIN.as_ref(), &dir.path().join("hub-a"), addr, true);
+    let fingerprint = digits(hub.admin(&["fingerprint"]).trim());
+    let code = hub.enrollment_code("Перник-1");
+    // 1234-5678-9012 and the fingerprint's first 16 hex digits.
+    assert_eq!(digits(&code)[12..], fingerprint[..16], "{code}");
+
+    // Someone else's server at the hub's address: the code's fingerprint does not match, and
+    // the code is not sent (it still works at the real hub afterwards).
+    hub.kill();
+    let impostor = HubProcess::start_at(HUB_BIN.as_ref(), &dir.path().join("hub-b"), addr, true);
+    let mut tablet = fresh_device(dir.path(), "tablet");
+    let err = kabinet_sync::enroll(&mut tablet, &hub.url(), &code, "tablet").unwrap_err();
+    assert!(
+        matches!(err, SyncError::CertificateMismatch { .. }),
+        "{err}"
+    );
+    assert!(!kabinet_sync::status(&tablet).unwrap().enrolled);
+    drop(impostor);
+    hub.restart();
+    let enrolled = kabinet_sync::enroll(&mut tablet, &hub.url(), &code, "tablet").unwrap();
+    assert_eq!(enrolled.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    kabinet_sync::sync(&mut tablet, |_| {}).unwrap();
+
+    // Only the 12 digits, no fingerprint in the address: nothing is pinned on trust; the
+    // fingerprint comes back to be compared, and the code is not spent.
+    let code = hub.enrollment_code("Перник-1");
+    let only_digits: String = code.chars().filter(char::is_ascii_digit).take(12).collect();
+    let mut other = fresh_device(dir.path(), "other");
+    let err = kabinet_sync::enroll(&mut other, &hub.url(), &only_digits, "other").unwrap_err();
+    let SyncError::UnconfirmedCertificate { presented } = &err else {
+        panic!("expected the fingerprint to confirm, got {err}")
+    };
+    assert_eq!(*presented, fingerprint);
+    assert!(
+        err.message(kabinet_core::Lang::Bg)
+            .contains(&kabinet_sync::grouped(&fingerprint)),
+        "the message shows it as the hub prints it"
+    );
+    assert!(!kabinet_sync::status(&other).unwrap().enrolled);
+    // Confirmed: the same code with the fingerprint after the address.
+    kabinet_sync::enroll(
+        &mut other,
+        &format!("{}#sha256={presented}", hub.url()),
+        &only_digits,
+        "other",
+    )
+    .unwrap();
+    assert!(kabinet_sync::status(&other).unwrap().enrolled);
+}

@@ -134,6 +134,15 @@ fn sync_error(e: &SyncError, lang: Lang) -> ErrorBody {
             "hub_url",
             e.message(lang),
         ),
+        SyncError::BadCode => ErrorBody::invalid_field(
+            lang.pick("Невалиден код.", "Invalid code."),
+            "code",
+            e.message(lang),
+        ),
+        SyncError::UnconfirmedCertificate { presented } => ErrorBody {
+            fingerprint: Some(presented.clone()),
+            ..ErrorBody::new(ErrorKind::ConfirmFingerprint, e.message(lang))
+        },
         _ => ErrorBody::new(ErrorKind::Enroll, e.message(lang)),
     }
 }
@@ -323,16 +332,7 @@ impl Device {
             _ => {
                 kabinet_sync::HubAddress::parse(hub_url)
                     .map_err(|e| sync_error(&SyncError::Address(e), lang))?;
-                if code.chars().filter(char::is_ascii_digit).count() < 12 {
-                    return Err(ErrorBody::invalid_field(
-                        lang.pick("Липсва код.", "The code is missing."),
-                        "code",
-                        lang.pick(
-                            "Код за регистрация: 12 цифри от оператора на Хъба (kabinet-hub enroll)",
-                            "Enrollment code: 12 digits from the hub operator (kabinet-hub enroll)",
-                        ),
-                    ));
-                }
+                kabinet_sync::EnrollmentCode::parse(code).map_err(|e| sync_error(&e, lang))?;
                 // A store nobody can open (an earlier setup cut short) is only in the way.
                 remove_store_files(&path);
                 std::fs::create_dir_all(&self.data_dir)

@@ -406,20 +406,38 @@ pub fn main_entry() -> Result<()> {
                 sha256(normalise_code(&code).as_bytes()),
                 Utc::now() + Duration::hours(*valid_hours),
             )?;
-            let qr = qrcode::QrCode::new(code.as_bytes())?;
+            // Over HTTPS the code carries the first 16 hex digits of the certificate's
+            // fingerprint: the device checks the certificate against them before it sends the
+            // code, so nobody has to compare 64 digits by eye, and nothing is trusted blindly.
+            let fingerprint = match &settings.tls {
+                Some(source) => Some(HubCertificate::load(source)?.fingerprint()),
+                None => None,
+            };
+            let printed = match &fingerprint {
+                Some(f) => {
+                    let short = hex::encode_upper(&f[..kabinet_sync::CODE_FINGERPRINT_DIGITS / 2]);
+                    let groups: Vec<&str> = (0..short.len())
+                        .step_by(4)
+                        .map(|i| &short[i..i + 4])
+                        .collect();
+                    format!("{code}-{}", groups.join("-"))
+                }
+                None => code.clone(),
+            };
+            let qr = qrcode::QrCode::new(printed.as_bytes())?;
             let picture = qr
                 .render::<qrcode::render::unicode::Dense1x2>()
                 .quiet_zone(true)
                 .build();
             println!("{picture}");
-            if let Some(source) = &settings.tls {
+            if let Some(f) = &fingerprint {
                 println!(
                     "Отпечатък на сертификата на Хъба / hub certificate fingerprint (SHA-256): {}",
-                    fingerprint_text(&HubCertificate::load(source)?.fingerprint())
+                    fingerprint_text(f)
                 );
             }
             println!(
-                "Код за регистрация / enrollment code ({cabinet}, {}, valid {valid_hours} h, once): {code}",
+                "Код за регистрация / enrollment code ({cabinet}, {}, valid {valid_hours} h, once): {printed}",
                 kabinet_core::access::roles_to_text(&roles)
             );
         }

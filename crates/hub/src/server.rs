@@ -45,8 +45,15 @@ pub struct EnrollResponse {
 }
 
 /// Codes are typed by people: only the digits count.
+/// The one-time code's 12 digits. A code as printed over HTTPS goes on with the certificate's
+/// short fingerprint (for the device to check, see `kabinet_sync::EnrollmentCode`): not part of
+/// the secret.
 pub fn normalise_code(code: &str) -> String {
-    code.chars().filter(char::is_ascii_digit).collect()
+    code.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | ':'))
+        .take(12)
+        .filter(char::is_ascii_digit)
+        .collect()
 }
 
 async fn enroll(

@@ -52,6 +52,9 @@ pub enum ErrorKind {
     NoUsers,
     /// A hub admin's change to a user was refused.
     Admin,
+    /// Enrolling over HTTPS without a fingerprint to check the hub's certificate against: the
+    /// answer carries the certificate's fingerprint for the person to compare and confirm.
+    ConfirmFingerprint,
 }
 
 impl ErrorKind {
@@ -72,7 +75,8 @@ impl ErrorKind {
             | ErrorKind::BadRequest
             | ErrorKind::Enroll
             | ErrorKind::NoUsers
-            | ErrorKind::Admin => 422,
+            | ErrorKind::Admin
+            | ErrorKind::ConfirmFingerprint => 422,
         }
     }
 }
@@ -113,6 +117,11 @@ pub struct ErrorBody {
     pub fields: Vec<FieldMessage>,
     /// The people a registration may duplicate (empty otherwise).
     pub duplicates: Vec<PersonHit>,
+    /// With `confirm_fingerprint`: the hub certificate's SHA-256 fingerprint (hex) to compare
+    /// with the one the hub operator printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fingerprint: Option<String>,
 }
 
 impl ErrorBody {
@@ -122,6 +131,7 @@ impl ErrorBody {
             message: message.into(),
             fields: Vec::new(),
             duplicates: Vec::new(),
+            fingerprint: None,
         }
     }
 

@@ -38,6 +38,16 @@ pub enum SyncError {
          this may be someone else's server: do not sync, ask the hub operator"
     )]
     CertificateMismatch { presented: String },
+    /// Enrolling over HTTPS with neither the fingerprint in the address nor its short form in
+    /// the code: the certificate is not trusted on first use without a person comparing it.
+    #[error(
+        "the hub presented the certificate {presented}; compare it with the fingerprint the hub operator printed and confirm"
+    )]
+    UnconfirmedCertificate { presented: String },
+    #[error(
+        "enrollment code: 12 digits, optionally followed by the 16 characters of the certificate's short fingerprint"
+    )]
+    BadCode,
     #[error("this device was enrolled without the hub's certificate fingerprint; enroll it again")]
     NoPin,
     #[error("the hub refused the request ({status}): {message}")]
@@ -197,6 +207,22 @@ impl SyncError {
                     "The server's certificate does not match the hub's fingerprint: this may be someone else's server. Do not go on; call the hub operator.",
                 )
                 .into(),
+            SyncError::UnconfirmedCertificate { presented } => lang.pick(
+                format!(
+                    "Сравнете отпечатъка на сертификата с този, който операторът на Хъба е отпечатал: {}. Ако съвпада, потвърдете; ако не — не продължавайте.",
+                    grouped(presented)
+                ),
+                format!(
+                    "Compare the certificate's fingerprint with the one the hub operator printed: {}. If it matches, confirm; if not, do not go on.",
+                    grouped(presented)
+                ),
+            ),
+            SyncError::BadCode => lang
+                .pick(
+                    "Код за регистрация: 12 цифри от оператора на Хъба (kabinet-hub enroll), с или без 16-те знака на отпечатъка след тях.",
+                    "Enrollment code: 12 digits from the hub operator (kabinet-hub enroll), with or without the fingerprint's 16 characters after them.",
+                )
+                .into(),
             SyncError::UnknownDocument { .. } => lang
                 .pick(
                     "Хъбът изпрати запис, който тази версия на приложението не познава; обновете приложението. Нищо не е загубено.",
@@ -206,6 +232,55 @@ impl SyncError {
             SyncError::Store(e) => e.message(lang),
             other => other.to_string(),
         }
+    }
+}
+
+/// A fingerprint in groups of four, as the hub prints it.
+pub fn grouped(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).to_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// How many hex digits of the certificate's fingerprint an enrollment code carries: 64 bits,
+/// beyond any attempt to make a certificate that matches them.
+pub const CODE_FINGERPRINT_DIGITS: usize = 16;
+
+/// An enrollment code as the operator's terminal prints it: the one-time code (12 digits) and,
+/// when the hub serves HTTPS, the first 16 hex digits of its certificate's fingerprint, all in
+/// groups of four (`1234-5678-9012-AB12-CD34-EF56-7890`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    /// The one-time code, digits only: all the hub is sent.
+    pub digits: String,
+    /// The fingerprint's first bytes, if the code carries them.
+    pub fingerprint_prefix: Option<Vec<u8>>,
+}
+
+impl EnrollmentCode {
+    pub fn parse(text: &str) -> Result<EnrollmentCode, SyncError> {
+        let chars: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | ':' | '·'))
+            .collect();
+        if chars.len() < 12 || !chars.is_char_boundary(12) {
+            return Err(SyncError::BadCode);
+        }
+        let (digits, rest) = chars.split_at(12);
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(SyncError::BadCode);
+        }
+        let fingerprint_prefix = match rest.len() {
+            0 => None,
+            CODE_FINGERPRINT_DIGITS => Some(hex::decode(rest).map_err(|_| SyncError::BadCode)?),
+            _ => return Err(SyncError::BadCode),
+        };
+        Ok(EnrollmentCode {
+            digits: digits.to_string(),
+            fingerprint_prefix,
+        })
     }
 }
 
@@ -303,6 +378,41 @@ fn refused(response: reqwest::blocking::Response) -> SyncError {
     SyncError::Refused { status, message }
 }
 
+/// The certificate the hub presents, looked at before the one-time code leaves the device: it
+/// must be the fingerprint in the address, or start with the short form in the code; with
+/// neither, the person enrolling is shown it to compare ([`SyncError::UnconfirmedCertificate`];
+/// confirming is enrolling again with it after `#sha256=` in the address).
+fn certificate_to_pin(address: &HubAddress, code: &EnrollmentCode) -> Result<[u8; 32], SyncError> {
+    let looking = HubClient::new(
+        address,
+        None,
+        Duration::from_secs(5),
+        Duration::from_secs(10),
+    );
+    // Any answer will do: the handshake is what shows the certificate.
+    let answer = looking
+        .http
+        .get(format!("{}/v1/health", address.base))
+        .send();
+    let Some(presented) = looking.presented() else {
+        return Err(match answer {
+            Err(e) => send_error(&looking, e),
+            Ok(_) => SyncError::NoPin,
+        });
+    };
+    let mismatch = || SyncError::CertificateMismatch {
+        presented: hex::encode(presented),
+    };
+    match (address.expected_pin, &code.fingerprint_prefix) {
+        (Some(pin), _) if pin != presented => Err(mismatch()),
+        (None, Some(prefix)) if !presented.starts_with(prefix) => Err(mismatch()),
+        (None, None) => Err(SyncError::UnconfirmedCertificate {
+            presented: hex::encode(presented),
+        }),
+        _ => Ok(presented),
+    }
+}
+
 /// Exchanges a one-time enrollment code for a device token, takes the cabinet and the
 /// referral-code issuer number the hub assigns, and pins the hub's certificate: the one
 /// presented now, which must be the fingerprint in the address if one is given there.
@@ -313,9 +423,15 @@ pub fn enroll(
     device_name: &str,
 ) -> Result<Enrolled, SyncError> {
     let address = HubAddress::parse(hub_url)?;
+    let code = EnrollmentCode::parse(code)?;
+    let pin = if address.https {
+        Some(certificate_to_pin(&address, &code)?)
+    } else {
+        None
+    };
     let client = HubClient::new(
         &address,
-        address.expected_pin,
+        pin,
         Duration::from_secs(5),
         Duration::from_secs(30),
     );
@@ -323,7 +439,7 @@ pub fn enroll(
     let response = client
         .http
         .post(&url)
-        .json(&serde_json::json!({"code": code, "device_name": device_name}))
+        .json(&serde_json::json!({"code": code.digits, "device_name": device_name}))
         .send()
         .map_err(|e| send_error(&client, e))?;
     if !response.status().is_success() {

@@ -9,8 +9,9 @@ pub mod wire;
 
 pub use agent::{AgentOptions, AgentView, SyncAgent, SyncState};
 pub use engine::{
-    Enrolled, SyncError, SyncLimits, SyncReport, SyncStatus, apply_answer, enroll, fetch_roster,
-    next_exchange, probe, status, sync, sync_users, sync_with,
+    CODE_FINGERPRINT_DIGITS, Enrolled, EnrollmentCode, SyncError, SyncLimits, SyncReport,
+    SyncStatus, apply_answer, enroll, fetch_roster, grouped, next_exchange, probe, status, sync,
+    sync_users, sync_with,
 };
 pub use transport::HubAddress;
 pub use wire::{DocChanges, SyncRequest, SyncResponse, WireError};

@@ -36,11 +36,14 @@ export class ApiError extends Error {
   kind: string;
   fields: FieldMessage[];
   duplicates: PersonHit[];
-  constructor(kind: string, message: string, fields: FieldMessage[] = [], duplicates: PersonHit[] = []) {
+  /** With `confirm_fingerprint`: the hub certificate's fingerprint to compare and confirm. */
+  fingerprint?: string;
+  constructor(kind: string, message: string, fields: FieldMessage[] = [], duplicates: PersonHit[] = [], fingerprint?: string) {
     super(message);
     this.kind = kind;
     this.fields = fields;
     this.duplicates = duplicates;
+    this.fingerprint = fingerprint;
   }
 }
 
@@ -55,6 +58,7 @@ export function toApiError(raw: unknown, lang: Lang): ApiError {
         r.message,
         Array.isArray(r.fields) ? (r.fields as FieldMessage[]) : [],
         Array.isArray(r.duplicates) ? (r.duplicates as PersonHit[]) : [],
+        typeof r.fingerprint === 'string' ? r.fingerprint : undefined,
       );
     }
     // The hub's own errors (sign-in, sessions): {error, error_bg}.

@@ -115,3 +115,14 @@ export function draftFromQuery(query: string | undefined): PersonDraft {
   }
   return d;
 }
+
+/** The hub address with a confirmed certificate fingerprint after it (`…#sha256=…`): what
+ * enrolling again sends once the person has compared the fingerprint with the printed one. */
+export function withFingerprint(hubUrl: string, fingerprint: string): string {
+  return `${hubUrl.trim().split('#')[0]}#sha256=${fingerprint}`;
+}
+
+/** A fingerprint in groups of four, as the hub prints it. */
+export function groupedFingerprint(hex: string): string {
+  return (hex.toUpperCase().match(/.{1,4}/g) ?? []).join(' ');
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, AUDIT_LIMIT, ROLES, auditActionKey, auditQuery, auditSourceKey, cleanFilter, dayBox, isAdminRole, readsAudit, roleKey } from './admin';
 import { ApiError, auditSearch, makeApi, toApiError } from './api';
 import { bmi, formatBytes, formatDate, formatDateTime, formatDateTimeSeconds, isoToBg, parseBgDate, shiftIsoDay, sofiaDayStart, sofiaIsoDay } from './format';
-import { chosenReferrals, draftFromQuery, emptyVisitForm, hivResultAllowed, mergeSuggestions, type ReferralRow } from './forms';
+import { chosenReferrals, draftFromQuery, emptyVisitForm, groupedFingerprint, hivResultAllowed, mergeSuggestions, withFingerprint, type ReferralRow } from './forms';
 import { dictionaries, translate } from './i18n';
 import { href, parseRoute } from './route';
 import { describeSync } from './sync';
@@ -296,5 +296,21 @@ describe('translations', () => {
       expect(dictionaries.bg[key].length, key).toBeGreaterThan(0);
       expect(dictionaries.en[key].length, key).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('enrolling with a certificate to confirm', () => {
+  it('puts the confirmed fingerprint after the address, replacing any earlier one', () => {
+    const fp = 'ab'.repeat(32);
+    expect(withFingerprint(' https://hub:8750 ', fp)).toBe(`https://hub:8750#sha256=${fp}`);
+    expect(withFingerprint('https://hub:8750#sha256=00', fp)).toBe(`https://hub:8750#sha256=${fp}`);
+  });
+  it('shows a fingerprint in groups of four, as the hub prints it', () => {
+    expect(groupedFingerprint('abcd0123ef')).toBe('ABCD 0123 EF');
+  });
+  it('keeps the fingerprint an enroll refusal carries', () => {
+    const e = toApiError({ kind: 'confirm_fingerprint', message: 'Сравнете…', fields: [], duplicates: [], fingerprint: 'ab'.repeat(32) }, 'bg');
+    expect(e.kind).toBe('confirm_fingerprint');
+    expect(e.fingerprint).toBe('ab'.repeat(32));
   });
 });

@@ -74,14 +74,19 @@ fields: Array<FieldMessage>,
 /**
  * The people a registration may duplicate (empty otherwise).
  */
-duplicates: Array<PersonHit>, };
+duplicates: Array<PersonHit>, 
+/**
+ * With `confirm_fingerprint`: the hub certificate's SHA-256 fingerprint (hex) to compare
+ * with the one the hub operator printed.
+ */
+fingerprint?: string, };
 
 /**
  * What kind of refusal an answer is: the `kind` of every [`ErrorBody`] (from the service,
  * the device's session and the hub's admin screens) and, for the service's, the hub's HTTP
  * status both come from here, so nobody matches on the body's string.
  */
-export type ErrorKind = "invalid" | "egn_taken" | "possible_duplicates" | "not_found" | "bad_request" | "forbidden" | "store" | "locked" | "enroll" | "no_users" | "admin";
+export type ErrorKind = "invalid" | "egn_taken" | "possible_duplicates" | "not_found" | "bad_request" | "forbidden" | "store" | "locked" | "enroll" | "no_users" | "admin" | "confirm_fingerprint";
 
 export type FieldMessage = { 
 /**
