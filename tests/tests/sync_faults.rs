@@ -38,6 +38,7 @@ fn record_visit(store: &mut Store, person: Uuid, i: u64) -> (Uuid, Uuid) {
     let visit = Visit {
         cabinet: "cabinet".into(),
         notes: format!("посещение {i}"),
+        clinical_note: String::new(),
         ..testing::visit(
             person,
             Utc::now() - Duration::minutes(i as i64),

@@ -24,6 +24,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   cleanup(() => hub.cleanup());
   hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
   hub.addUser('akostova', 'Анна Костова', 'hub_admin', 'admin staple battery');
+  hub.addUser('dpopova', 'Десислава Попова', 'privacy_officer', 'privacy staple battery');
   await hub.start();
   cleanup(() => hub.stop());
   // A hub built before the admin API answers its paths with the UI's index.html.
@@ -97,6 +98,11 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.waitForSelector('[data-accept="screening:hiv"]');
   assert.match(await page.textContent('[data-field=bmi]'), /31[.,]8/);
   assert.equal(await page.locator('[data-error]').count(), 0, 'no field errors left');
+  // The general notes say who reads them; what only nurses and doctors may read goes in the
+  // clinical note.
+  assert.match(await page.textContent('#notes-hint'), /всички роли/);
+  await page.fill('textarea[name=notes]', 'Идва с дъщеря си.');
+  await page.fill('textarea[name=clinical_note]', 'Реактивен бърз тест; обсъдено потвърждение в КАБКИС.');
   // Accept the HIV referral; leave out the TB one to show the specialist decides.
   assert.equal(await page.isChecked('[data-accept="screening:hiv"]'), true);
   await page.uncheck('[data-accept="screening:tb_symptoms"]');
@@ -125,7 +131,9 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(await page.textContent('[data-list=hits] li'), /Росица Юсеинова/);
   await page.click('[data-list=hits] li a');
   await page.waitForSelector('[data-visit]');
+  const personUrl = page.url();
   assert.equal(await page.textContent('[data-screening=hiv] strong'), 'реактивен');
+  assert.match(await page.textContent('[data-field=clinical-note]'), /КАБКИС/);
   assert.equal(await page.locator('[data-screening]').count(), 8);
   assert.equal(await page.locator('[data-list=person-referrals] li').count(), codes.length);
 
@@ -183,6 +191,12 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   // The nurse signs out; the hub admin signs in and sees the admin screens.
   await switchHubUser(page, 'akostova', 'admin staple battery', '[data-nav=admin-users]');
   assert.equal(await page.locator('[data-nav=admin-audit]').count(), 1);
+  // The admin reads general data only: the visit, not its results or its clinical note.
+  await page.goto(personUrl);
+  await page.waitForSelector('[data-visit]');
+  assert.match(await page.textContent('[data-visit]'), /Идва с дъщеря си/);
+  assert.equal(await page.locator('[data-field=clinical-note], [data-screening=hiv]').count(), 0);
+  assert.doesNotMatch(await page.textContent('main'), /КАБКИС|реактивен/);
 
   // Users: the nurse is there, active, with her role in Bulgarian.
   await page.click('[data-nav=admin-users]');
@@ -250,18 +264,13 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   const all = await page.locator('[data-list=audit] tr').count();
   assert.ok(all > 0);
   assert.match(await page.textContent('[data-list=audit] tr td.time'), /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$/);
-  // Only views: the nurse opening the record with the HIV result.
+  // A line about an HIV record would tell the admin who has one: the admin sees none of them
+  // (the nurse's views were all of the HIV result).
+  assert.equal(await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count(), 0);
   await page.selectOption('select[name=action]', 'view');
   await page.click('[data-action=filter-audit]');
   await page.waitForFunction(() => location.hash.includes('action=view'));
-  await page.waitForFunction(() => {
-    const rows = [...document.querySelectorAll('[data-list=audit] tr')];
-    return rows.length > 0 && rows.every((r) => r.getAttribute('data-audit-action') === 'view');
-  });
-  const views = page.locator('[data-list=audit] tr');
-  assert.match(await views.first().textContent(), /преглед/);
-  assert.match(await views.first().textContent(), /Мария Петрова/);
-  assert.ok((await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count()) > 0, 'a view of the HIV result');
+  await page.waitForSelector('[data-empty=audit]');
   // The consent withdrawal is on the log too.
   await page.selectOption('select[name=action]', 'withdraw');
   await page.click('[data-action=filter-audit]');
@@ -293,6 +302,21 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   // Clear shows everything again.
   await page.click('[data-action=clear-audit]');
   await page.waitForFunction((n) => document.querySelectorAll('[data-list=audit] tr').length >= n, all);
+
+  // The privacy officer reads the whole log, and manages no users.
+  await switchHubUser(page, 'dpopova', 'privacy staple battery', '[data-nav=admin-audit]');
+  assert.equal(await page.locator('[data-nav=admin-users]').count(), 0);
+  await page.click('[data-nav=admin-audit]');
+  await page.selectOption('select[name=action]', 'view');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-list=audit] tr')];
+    return location.hash.includes('action=view') && rows.length > 0 && rows.every((r) => r.getAttribute('data-audit-action') === 'view');
+  });
+  const views = page.locator('[data-list=audit] tr');
+  assert.match(await views.first().textContent(), /преглед/);
+  assert.match(await views.first().textContent(), /Мария Петрова/);
+  assert.ok((await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count()) > 0, 'a view of the HIV result');
 
   assert.deepEqual(errors, []);
 });

@@ -25,6 +25,9 @@ pub struct VisitArgs {
     place: Option<String>,
     #[arg(long, default_value = "")]
     notes: String,
+    /// A clinical note, read by nurses and doctors only (results, diagnoses, what was said).
+    #[arg(long, default_value = "")]
+    clinical_note: String,
 
     /// HIV rapid test result: reactive | non-reactive | invalid.
     #[arg(long)]
@@ -179,6 +182,7 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
             at: a.at,
             form,
             notes: a.notes.clone(),
+            clinical_note: Some(a.clinical_note.clone()),
             place: a.place.clone(),
             referrals,
         },

@@ -49,19 +49,19 @@ pub enum Access {
 use Access::{None as No, Read as R, ReadWrite as RW};
 
 /// The matrix: a row per role, a column per class, in `AccessClass::ALL` order
-/// (general, hiv, hepatitis, tuberculosis, psychology, legal). Results of tests are for the
+/// (general, hiv, hepatitis, tuberculosis, psychology, legal, clinical). Results of tests are for the
 /// medical staff who act on them; the psychologist's and the lawyer's notes for themselves;
 /// the hub admin manages people and devices and reads only general data; the privacy officer
 /// reads general data and the audit log.
-pub const MATRIX: [(Role, [Access; 6]); 8] = [
-    (Role::Nurse, [RW, RW, RW, RW, No, No]),
-    (Role::Doctor, [RW, RW, RW, RW, No, No]),
-    (Role::Psychologist, [RW, No, No, No, RW, No]),
-    (Role::Lawyer, [RW, No, No, No, No, RW]),
-    (Role::SocialWorker, [RW, No, No, No, No, No]),
-    (Role::EducationMediator, [RW, No, No, No, No, No]),
-    (Role::HubAdmin, [R, No, No, No, No, No]),
-    (Role::PrivacyOfficer, [R, No, No, No, No, No]),
+pub const MATRIX: [(Role, [Access; 7]); 8] = [
+    (Role::Nurse, [RW, RW, RW, RW, No, No, RW]),
+    (Role::Doctor, [RW, RW, RW, RW, No, No, RW]),
+    (Role::Psychologist, [RW, No, No, No, RW, No, No]),
+    (Role::Lawyer, [RW, No, No, No, No, RW, No]),
+    (Role::SocialWorker, [RW, No, No, No, No, No, No]),
+    (Role::EducationMediator, [RW, No, No, No, No, No, No]),
+    (Role::HubAdmin, [R, No, No, No, No, No, No]),
+    (Role::PrivacyOfficer, [R, No, No, No, No, No, No]),
 ];
 
 impl Role {

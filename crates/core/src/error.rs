@@ -55,6 +55,7 @@ pub enum Field {
     VisitTime,
     Place,
     Notes,
+    ClinicalNote,
     HivConsent,
     HivCounselling,
     HivResult,
@@ -94,6 +95,7 @@ impl Field {
             Field::VisitTime => "visit_time",
             Field::Place => "place",
             Field::Notes => "notes",
+            Field::ClinicalNote => "clinical_note",
             Field::HivConsent => "hiv.consent",
             Field::HivCounselling => "hiv.counselling",
             Field::HivResult => "hiv.result",
@@ -133,6 +135,7 @@ impl Field {
             Field::VisitTime => ("Час на посещението", "Visit time"),
             Field::Place => ("Място", "Place"),
             Field::Notes => ("Бележки", "Notes"),
+            Field::ClinicalNote => ("Клинична бележка", "Clinical note"),
             Field::HivConsent => (
                 "Информирано съгласие за ХИВ тест",
                 "HIV test informed consent",

@@ -38,6 +38,10 @@ pub enum AccessClass {
     Psychology,
     /// The lawyer's notes.
     Legal,
+    /// The nurse's and doctor's free-text clinical note on a visit: whatever is typed there
+    /// (a result, a diagnosis, what was said) is read only by those who read results. Last in
+    /// code order: codes are stored.
+    Clinical,
 }
 
 impl AccessClass {

@@ -23,6 +23,7 @@ pub fn visit(person_id: Uuid, at: DateTime<Utc>, screenings: Screenings) -> Visi
         place: None,
         screenings,
         notes: String::new(),
+        clinical_note: String::new(),
     }
 }
 

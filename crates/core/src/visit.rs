@@ -23,8 +23,13 @@ pub struct Visit {
     pub place: Option<String>,
     #[serde(default)]
     pub screenings: Screenings,
+    /// Free text every role that sees the visit reads (general class).
     #[serde(default)]
     pub notes: String,
+    /// Free text for nurses and doctors only (`AccessClass::Clinical`): kept in its own
+    /// document, never inside the visit's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub clinical_note: String,
 }
 
 impl Visit {
@@ -42,6 +47,12 @@ impl Visit {
         }
         clean_text(&mut ck, Field::Place, self.place.as_deref(), 200);
         clean_text(&mut ck, Field::Notes, Some(&self.notes), NOTES_MAX);
+        clean_text(
+            &mut ck,
+            Field::ClinicalNote,
+            Some(&self.clinical_note),
+            NOTES_MAX,
+        );
         match self.screenings.check() {
             Ok(c) => ck.warnings.extend(c.warnings),
             Err(e) => ck.errors.extend(e.0),
@@ -65,6 +76,7 @@ mod tests {
             place: None,
             screenings: Screenings::default(),
             notes: String::new(),
+            clinical_note: String::new(),
         }
     }
 

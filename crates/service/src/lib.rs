@@ -115,8 +115,13 @@ pub enum Request {
         at: Option<DateTime<Utc>>,
         #[serde(default)]
         form: VisitForm,
+        /// Read by every role that sees the visit.
         #[serde(default)]
         notes: String,
+        /// Read by nurses and doctors only (`AccessClass::Clinical`).
+        #[serde(default)]
+        #[ts(optional)]
+        clinical_note: Option<String>,
         #[serde(default)]
         #[ts(optional)]
         place: Option<String>,
@@ -273,6 +278,7 @@ pub fn handle(
             at,
             form,
             notes,
+            clinical_note,
             place,
             referrals,
         } => Response::SaveVisit(save_visit(
@@ -283,6 +289,7 @@ pub fn handle(
                 at,
                 form: &form,
                 notes,
+                clinical_note: clinical_note.unwrap_or_default(),
                 place,
                 choices: &referrals,
             },
@@ -521,6 +528,13 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
                 sensitive.push(kind.access_class());
             }
         }
+        if !visit.clinical_note.is_empty() {
+            if ctx.can_read(kabinet_core::AccessClass::Clinical) {
+                sensitive.push(kabinet_core::AccessClass::Clinical);
+            } else {
+                visit.clinical_note.clear();
+            }
+        }
         visits.push(VisitView::of(&visit, lang));
     }
     visits.sort_by_key(|v| std::cmp::Reverse(v.at));
@@ -610,6 +624,8 @@ pub struct VisitInput<'a> {
     pub at: Option<DateTime<Utc>>,
     pub form: &'a VisitForm,
     pub notes: String,
+    /// For nurses and doctors only.
+    pub clinical_note: String,
     pub place: Option<String>,
     /// The referrals the specialist confirmed or added.
     pub choices: &'a [ReferralChoice],
@@ -644,10 +660,19 @@ pub fn save_visit(
         place: input.place.clone().filter(|p| !p.trim().is_empty()),
         screenings,
         notes: input.notes.clone(),
+        clinical_note: input.clinical_note.trim().to_string(),
     };
     let mut errors = Vec::new();
     if let Err(e) = visit.check(ctx.now) {
         errors.extend(e.0);
+    }
+    if !visit.clinical_note.is_empty() && !ctx.can_write(kabinet_core::AccessClass::Clinical) {
+        errors.push(ValidationError::new(
+            kabinet_core::Field::ClinicalNote,
+            kabinet_core::Problem::NotForYourRole {
+                class: kabinet_core::AccessClass::Clinical.as_str(),
+            },
+        ));
     }
     for kind in visit.screenings.kinds() {
         if !ctx.can_write(kind.access_class()) {

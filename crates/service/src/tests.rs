@@ -760,3 +760,62 @@ fn a_hidden_referral_looked_up_by_code_is_answered_like_a_code_never_issued() {
     assert!(!hidden.1.contains(&id), "{}", hidden.1);
     assert_eq!(hidden, answer(&never, &mut s));
 }
+
+#[test]
+fn hiv_details_typed_as_a_clinical_note_reach_only_nurses_and_doctors() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let nurse = as_user("mpetrova", Role::Nurse);
+    let options = call_as(&mut s, &nurse, json!({"op": "visit_options", "args": {}})).unwrap();
+    assert_eq!(options["clinical_note"], true);
+    call_as(
+        &mut s,
+        &nurse,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"systolic": "120", "diastolic": "80"},
+            "notes": "Идва с дъщеря си.", "clinical_note": "ХИВ реактивен при предишен тест; изпратена в КАБКИС."}}),
+    )
+    .unwrap();
+    let record = |ctx: &Context, s: &mut Store| {
+        call_as(
+            s,
+            ctx,
+            json!({"op": "person_record", "args": {"id": person["id"]}}),
+        )
+        .unwrap()
+    };
+    let seen_by_nurse = record(&as_user("doc", Role::Doctor), &mut s);
+    assert_eq!(
+        seen_by_nurse["visits"][0]["clinical_note"],
+        "ХИВ реактивен при предишен тест; изпратена в КАБКИС."
+    );
+    for role in [Role::EducationMediator, Role::SocialWorker, Role::HubAdmin] {
+        let seen = record(&as_user("other", role), &mut s);
+        assert_eq!(seen["visits"][0]["notes"], "Идва с дъщеря си.");
+        assert!(!seen.to_string().contains("КАБКИС"), "{role:?}: {seen}");
+    }
+    // It is a document of its own, in the clinical class (what sync leaves out).
+    let visit_id: Uuid = serde_json::from_value(seen_by_nurse["visits"][0]["id"].clone()).unwrap();
+    let note_doc = kabinet_store::results_doc_id(visit_id, kabinet_core::AccessClass::Clinical);
+    assert_eq!(
+        s.document_bytes(note_doc).unwrap().map(|(_, class)| class),
+        Some(kabinet_core::AccessClass::Clinical)
+    );
+    // A mediator is not offered the field, and cannot write it through the API.
+    let mediator = as_user("mediator", Role::EducationMediator);
+    let options = call_as(
+        &mut s,
+        &mediator,
+        json!({"op": "visit_options", "args": {}}),
+    )
+    .unwrap();
+    assert_eq!(options["clinical_note"], false);
+    let err = call_as(
+        &mut s,
+        &mediator,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {}, "clinical_note": "x"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::En).fields[0].field, "clinical_note");
+}

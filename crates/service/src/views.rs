@@ -196,6 +196,8 @@ pub struct VisitView {
     pub specialist: String,
     pub place: Option<String>,
     pub notes: String,
+    /// The nurse's or doctor's clinical note; left empty for a role that may not read it.
+    pub clinical_note: String,
     pub screenings: Vec<ScreeningLine>,
 }
 
@@ -208,6 +210,7 @@ impl VisitView {
             specialist: v.specialist.clone(),
             place: v.place.clone(),
             notes: v.notes.clone(),
+            clinical_note: v.clinical_note.clone(),
             screenings: screening_lines(&v.screenings, lang),
         }
     }
@@ -377,6 +380,8 @@ pub struct VisitOptions {
     pub urgencies: Vec<UrgencyView>,
     /// Reasons other than a screening finding (social, legal…).
     pub needs: Vec<ReasonView>,
+    /// Whether the user may write a clinical note (read by nurses and doctors only).
+    pub clinical_note: bool,
 }
 
 impl VisitOptions {
@@ -414,6 +419,7 @@ impl VisitOptions {
                     label: r.label(lang).to_string(),
                 })
                 .collect(),
+            clinical_note: ctx.can_write(kabinet_core::AccessClass::Clinical),
         }
     }
 }

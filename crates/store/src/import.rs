@@ -338,6 +338,7 @@ fn parse_line(
         place: w.place,
         screenings: screenings_of(w.screenings)?,
         notes: w.notes,
+        clinical_note: String::new(),
     };
     let mut dropped = Vec::new();
     let mut dropped_kinds = HashSet::new();

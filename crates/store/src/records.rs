@@ -41,12 +41,24 @@ pub fn results_doc_id(visit_id: Uuid, class: AccessClass) -> Uuid {
     Uuid::new_v5(&RESULTS_NAMESPACE, &name)
 }
 
-/// The results document's content: the screenings only. Which visit and which class it
-/// belongs to is the document's row (parent, access class), and its id is derived from both.
+/// The results document's content: the screenings of its class, or, in the clinical class,
+/// the visit's clinical note. Which visit and which class it belongs to is the document's row
+/// (parent, access class), and its id is derived from both.
 #[derive(Serialize, serde::Deserialize)]
 struct ResultsRecord {
+    #[serde(default)]
     screenings: Screenings,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    note: String,
 }
+
+/// The classes that have a results document per visit, beside the visit's own (general).
+const RESULTS_CLASSES: [AccessClass; 4] = [
+    AccessClass::Hiv,
+    AccessClass::Hepatitis,
+    AccessClass::Tuberculosis,
+    AccessClass::Clinical,
+];
 
 /// A record's own id is its document id, so the document does not repeat it: every record
 /// sent or stored would otherwise carry its id twice (and sync bytes are mostly ids).
@@ -368,6 +380,8 @@ impl<'a> Writer<'a> {
         let general = parts.remove(&AccessClass::General).unwrap_or_default();
         let mut header = visit.clone();
         header.screenings = general;
+        // The clinical note never sits in the visit's document (every role reads that).
+        header.clinical_note = String::new();
         let mut changed = self.put_record(
             visit.id,
             DocKind::Visit,
@@ -375,18 +389,20 @@ impl<'a> Writer<'a> {
             Some(visit.person_id),
             &header,
         )?;
-        for class in [
-            AccessClass::Hiv,
-            AccessClass::Hepatitis,
-            AccessClass::Tuberculosis,
-        ] {
+        for class in RESULTS_CLASSES {
             let id = results_doc_id(visit.id, class);
             let screenings = parts.remove(&class);
-            if screenings.is_none() && !self.exists(id)? {
+            let note = if class == AccessClass::Clinical {
+                visit.clinical_note.clone()
+            } else {
+                String::new()
+            };
+            if screenings.is_none() && note.is_empty() && !self.exists(id)? {
                 continue;
             }
             let record = ResultsRecord {
                 screenings: screenings.unwrap_or_default(),
+                note,
             };
             changed |= self.put_record(id, DocKind::Results, class, Some(visit.id), &record)?;
         }
@@ -574,17 +590,16 @@ impl Store {
                 id: id.to_string(),
             })?;
         let mut parts = vec![std::mem::take(&mut visit.screenings)];
-        for class in [
-            AccessClass::Hiv,
-            AccessClass::Hepatitis,
-            AccessClass::Tuberculosis,
-        ] {
+        for class in RESULTS_CLASSES {
             if let Some(r) = read_record::<ResultsRecord>(
                 &self.conn,
                 results_doc_id(id, class),
                 DocKind::Results,
             )? {
                 parts.push(r.screenings);
+                if class == AccessClass::Clinical {
+                    visit.clinical_note = r.note;
+                }
             }
         }
         visit.screenings = Screenings::join(parts);

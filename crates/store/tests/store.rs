@@ -68,6 +68,7 @@ fn visit_with_hiv(person: &Person, result: RapidResult) -> Visit {
     Visit {
         place: Some("Мошино".into()),
         notes: "бележка".into(),
+        clinical_note: String::new(),
         ..testing::visit(
             person.id,
             at("2026-03-02T08:30:00Z"),
@@ -605,6 +606,41 @@ fn reopening_migrates_nothing_and_keeps_the_data() {
     assert_eq!(version as usize, kabinet_store::SCHEMA_VERSION);
     assert_eq!(store.person(p.id).unwrap(), p);
     assert_eq!(store.settings().unwrap(), settings());
+}
+
+#[test]
+fn a_clinical_note_is_kept_in_its_own_document_never_in_the_visit_s() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let p = person("Асен", "Асенов", None, None);
+    let mut visit = testing::visit(p.id, Utc::now(), Screenings::default());
+    visit.notes = "Идва с дъщеря си.".into();
+    visit.clinical_note = "ХИВ реактивен; изпратен в КАБКИС.".into();
+    store
+        .write(Origin::Local, |w| {
+            w.put_person(&p)?;
+            w.put_visit(&visit)
+        })
+        .unwrap();
+    let text_of = |id: Uuid| {
+        let (bytes, class) = store.document_bytes(id).unwrap().unwrap();
+        let doc = automerge::AutoCommit::load(&bytes).unwrap();
+        (
+            serde_json::to_string(&automerge::AutoSerde::from(&doc)).unwrap(),
+            class,
+        )
+    };
+    let (general, class) = text_of(visit.id);
+    assert_eq!(class, AccessClass::General);
+    assert!(
+        general.contains("Идва с дъщеря си") && !general.contains("КАБКИС"),
+        "{general}"
+    );
+    let (clinical, class) = text_of(results_doc_id(visit.id, AccessClass::Clinical));
+    assert_eq!(class, AccessClass::Clinical);
+    assert!(clinical.contains("КАБКИС"), "{clinical}");
+    // Read back whole.
+    assert_eq!(store.visit(visit.id).unwrap(), visit);
 }
 
 #[test]

@@ -305,8 +305,8 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     personRecord: (id: string) => call('person_record', { id }),
     withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),
     checkVisit: (form: VisitForm) => call('check_visit', { form }),
-    saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[]) =>
-      call('save_visit', { person_id, form, notes, referrals }),
+    saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[], clinical_note = '') =>
+      call('save_visit', { person_id, form, notes, referrals, ...(clinical_note ? { clinical_note } : {}) }),
     today: (day?: string) => call('today', day ? { day } : {}),
     destinations: () => call('destinations', {}),
     visitOptions: () => call('visit_options', {}),

@@ -46,7 +46,15 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, 
+/**
+ * Read by every role that sees the visit.
+ */
+notes: string, 
+/**
+ * Read by nurses and doctors only (`AccessClass::Clinical`).
+ */
+clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -216,7 +224,15 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
  */
-at?: string, form: VisitForm, notes: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+at?: string, form: VisitForm, 
+/**
+ * Read by every role that sees the visit.
+ */
+notes: string, 
+/**
+ * Read by nurses and doctors only (`AccessClass::Clinical`).
+ */
+clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -340,11 +356,19 @@ rapid_results: Array<Choice>, urgencies: Array<UrgencyView>,
 /**
  * Reasons other than a screening finding (social, legal…).
  */
-needs: Array<ReasonView>, };
+needs: Array<ReasonView>, 
+/**
+ * Whether the user may write a clinical note (read by nurses and doctors only).
+ */
+clinical_note: boolean, };
 
 export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, };
 
-export type VisitView = { id: string, at: string, cabinet: string, specialist: string, place: string | null, notes: string, screenings: Array<ScreeningLine>, };
+export type VisitView = { id: string, at: string, cabinet: string, specialist: string, place: string | null, notes: string, 
+/**
+ * The nurse's or doctor's clinical note; left empty for a role that may not read it.
+ */
+clinical_note: string, screenings: Array<ScreeningLine>, };
 
 /** Each operation's answer, by the operation's name (`Request["op"]`). */
 export type Responses = {
