@@ -46,7 +46,7 @@ if [ ! -f "$KEYRING" ]; then
   "$BIN/kabinet-hub" serve --plain-http --listen "127.0.0.1:$PORT" & HUB_PID=$!
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
   KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add bench --display-name "Бенчмарк" --role nurse
-  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
+  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 --role nurse --role doctor | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
   KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" enroll --hub "http://127.0.0.1:$PORT" --code "$CODE" --name bench
   KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" users-sync
   kill $HUB_PID; wait $HUB_PID 2>/dev/null || true

@@ -39,7 +39,7 @@ if [ ! -f "$KABINET_DB" ]; then
     python3 ../shared/bench/gen_workload.py --visits 1000 > "$WORKLOAD"
   fi
   "$BIN/kabinet" import "$WORKLOAD" --skip-invalid-screenings >/dev/null 2>&1
-  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
+  CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 --role nurse --role doctor | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
   "$BIN/kabinet" enroll --hub "$HUB_URL" --code "$CODE" --name demo-tablet
   # The hub's users of this device, so they can log in to the app (offline from now on).
   "$BIN/kabinet" users-sync

@@ -175,14 +175,19 @@ impl HubProcess {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// A fresh one-time enrollment code for a cabinet.
+    /// A fresh one-time enrollment code for a cabinet's device (a nurse's and a doctor's).
     pub fn enrollment_code(&self, cabinet: &str) -> String {
-        self.enrollment_code_for(cabinet, &[])
+        self.enrollment_code_for(cabinet, &["nurse", "doctor"])
     }
 
     /// A fresh one-time enrollment code for a device whose users have `roles`.
     pub fn enrollment_code_for(&self, cabinet: &str, roles: &[&str]) -> String {
         let mut args = vec!["enroll", "--cabinet", cabinet];
+        let roles = if roles.is_empty() {
+            &["nurse", "doctor"][..]
+        } else {
+            roles
+        };
         for r in roles {
             args.extend(["--role", r]);
         }

@@ -116,3 +116,23 @@ fn the_audit_view_does_not_tell_an_admin_who_has_hiv_data() {
     let (status, _) = audit_view(&hub, &sign_in(&hub, "ali", "mediator-pass"));
     assert_eq!(status, 403);
 }
+
+/// An enrollment code without roles used to make a nurse's and doctor's device, which receives
+/// HIV results: the operator must now say which roles the device's users have.
+#[test]
+fn a_device_gets_hiv_results_only_when_the_operator_names_its_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    let out = std::process::Command::new(HUB_BIN)
+        .args(["enroll", "--cabinet", "Перник-1"])
+        .env("KABINET_HUB_DATA", dir.path().join("hub"))
+        .env("KABINET_HUB_KEY", kabinet_tests::hub::HUB_KEY)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--role"), "{stderr}");
+    // Named, it works.
+    let code = hub.enrollment_code_for("Перник-1", &["social_worker"]);
+    assert!(code.chars().filter(char::is_ascii_digit).count() >= 12);
+}

@@ -62,7 +62,7 @@ export class Hub {
   }
 
   enrollmentCode(cabinet) {
-    const out = this.cli(['enroll', '--cabinet', cabinet]);
+    const out = this.cli(['enroll', '--cabinet', cabinet, '--role', 'nurse', '--role', 'doctor']);
     const m = /(\d{4}-\d{4}-\d{4})\s*$/.exec(out.trim());
     if (!m) throw new Error(`no code in: ${out}`);
     return m[1];

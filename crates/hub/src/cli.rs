@@ -68,8 +68,9 @@ enum Command {
         cabinet: String,
         /// The roles of the device's users (repeat for several); they decide which classes of
         /// documents it receives and may send: nurse | doctor | psychologist | lawyer |
-        /// social_worker | education_mediator | hub_admin [default: nurse, doctor].
-        #[arg(long = "role")]
+        /// social_worker | education_mediator. Required: a device gets HIV results only when
+        /// the operator says its users are nurses or doctors, never by default.
+        #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// Hours the code stays valid.
         #[arg(long, default_value_t = 24)]
@@ -380,21 +381,17 @@ pub fn main_entry() -> Result<()> {
             if cabinet.trim().is_empty() {
                 bail!("--cabinet must name the cabinet");
             }
-            let roles: Vec<kabinet_core::Role> = if roles.is_empty() {
-                vec![kabinet_core::Role::Nurse, kabinet_core::Role::Doctor]
-            } else {
-                roles
-                    .iter()
-                    .map(|r| {
-                        kabinet_core::Role::parse(r).ok_or_else(|| {
-                            anyhow::anyhow!(
-                                "--role {r}: unknown role; one of {}",
-                                crate::users::role_list()
-                            )
-                        })
+            let roles: Vec<kabinet_core::Role> = roles
+                .iter()
+                .map(|r| {
+                    kabinet_core::Role::parse(r).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--role {r}: unknown role; one of {}",
+                            crate::users::role_list()
+                        )
                     })
-                    .collect::<Result<_>>()?
-            };
+                })
+                .collect::<Result<_>>()?;
             let hub = open(&settings)?;
             let digits: String = (0..12)
                 .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
