@@ -343,7 +343,9 @@ pub fn main_entry() -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 listener.set_nonblocking(true)?;
                 let addr = listener.local_addr()?;
-                let app = crate::router(hub, ui_dir).into_make_service();
+                // With each connection's address: the sign-in's per-address limit needs it.
+                let app =
+                    crate::router(hub, ui_dir).into_make_service_with_connect_info::<SocketAddr>();
                 match tls {
                     Some((config, fingerprint)) => {
                         tracing::info!(%addr, %fingerprint, "hub listening (https)");

@@ -6,6 +6,7 @@
 
 use crate::auth::{AdminAuth, StaffAuth};
 use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
+use crate::sign_in::{self, ClientAddr, SignInTry};
 use crate::storage::StaffUser;
 use crate::users::{hash_password, password_matches};
 use axum::extract::State;
@@ -18,6 +19,8 @@ use kabinet_core::Lang;
 use kabinet_service::{Call, Context, ServiceError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Instant;
+use zeroize::Zeroizing;
 
 /// How long a sign-in lasts: one working day.
 const SESSION_HOURS: i64 = 12;
@@ -34,66 +37,105 @@ struct Session {
     user: StaffUser,
 }
 
-/// A hash of no one's password: unknown names cost the same time as wrong passwords.
+/// A hash of no one's password, made like every user's: names nobody has, and users without
+/// a web password, cost the same argon2 check as a wrong password.
 fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("no one's password").unwrap_or_default())
 }
 
+/// Signs a staff member in. Every typed name goes through the same steps, whether someone has
+/// it or not: the address's limit, the name's count (taken before the password is checked), the
+/// argon2 check (against a decoy hash when there is no such user), so neither the answer nor
+/// its time tells which names exist.
 async fn login(
     State(storage): State<SharedStorage>,
+    ClientAddr(addr): ClientAddr,
     Json(req): Json<Login>,
 ) -> Result<Json<Session>, ApiError> {
     let name = req.name.trim().to_string();
-    let password = req.password;
-    let storage2 = storage.clone();
-    let lookup = name.clone();
-    let found = blocking(move || storage2.user_for_login(&lookup)).await?;
+    // Wiped from memory once checked.
+    let password = Zeroizing::new(req.password);
+    if let Some(wait) = sign_in::address_blocked(addr, Instant::now()) {
+        let secs = wait.as_secs().max(1);
+        tracing::warn!(
+            ?addr,
+            "sign-ins refused: too many wrong ones from this address"
+        );
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many wrong sign-ins from this address; try again in {secs} s"),
+            format!("твърде много грешни опити от този адрес; опитайте отново след {secs} с"),
+        ));
+    }
+    // A name no user can have is counted against the address only: storing it would let
+    // anyone fill the table.
+    if !crate::users::valid_name(&name) {
+        sign_in::address_failed(addr, Instant::now());
+        return Err(wrong_password());
+    }
     let now = Utc::now();
-    if let Some(record) = &found {
-        // The same policy as on devices: a few wrong tries slow down, more lock the user
-        // until an admin resets them.
-        if record.failed_logins >= kabinet_keys::LOCK_AFTER {
+    let counted = {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || {
+            storage.reserve_sign_in(
+                &name,
+                now,
+                kabinet_keys::LOCK_AFTER,
+                &kabinet_keys::wait_after,
+            )
+        })
+        .await?
+    };
+    match counted {
+        SignInTry::Locked => {
             return Err(ApiError::new(
                 StatusCode::LOCKED,
                 "this user is locked after too many wrong passwords; a hub admin must reset them",
                 "потребителят е заключен след твърде много грешни пароли; администратор трябва да го нулира",
             ));
         }
-        if let Some(t) = record.next_try_at
-            && now < t
-        {
-            let secs = (t - now).num_seconds().max(1);
+        SignInTry::Wait { until } => {
+            let secs = (until - now).num_seconds().max(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many wrong passwords; try again in {secs} s"),
                 format!("твърде много грешни пароли; опитайте отново след {secs} с"),
             ));
         }
+        SignInTry::Counted { .. } => {}
     }
-    // Verify off the async threads: argon2 is deliberately slow.
-    let checked = found.clone();
-    let ok = tokio::task::spawn_blocking(move || match &checked {
-        Some(r) => password_matches(&password, &r.password_hash),
-        None => {
-            let _ = password_matches(&password, decoy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    let Some(record) = found else {
+    let found = {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || storage.user_for_login(&name)).await?
+    };
+    let hash = found
+        .as_ref()
+        .and_then(|r| r.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_string());
+    let real = found.as_ref().is_some_and(|r| r.password_hash.is_some());
+    let ok = sign_in::bounded_check(move || password_matches(&password, &hash) && real)
+        .await
+        .map_err(|e| match e {
+            sign_in::CheckError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub is busy checking other sign-ins; try again in a moment",
+                "Хъбът проверява много входове в момента; опитайте отново след малко",
+            ),
+            sign_in::CheckError::Failed => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "вътрешна грешка",
+            ),
+        })?;
+    let Some(record) = found.filter(|_| ok) else {
+        sign_in::address_failed(addr, Instant::now());
+        tracing::warn!(user = %name, "wrong password at sign-in");
         return Err(wrong_password());
     };
-    let failures = if ok { 0 } else { record.failed_logins + 1 };
-    // The devices' policy, from the one place it is written.
-    let next_try_at = kabinet_keys::wait_after(failures).map(|wait| now + wait);
-    let recorded = name.clone();
-    let storage3 = storage.clone();
-    blocking(move || storage3.record_login(&recorded, ok, next_try_at)).await?;
-    if !ok {
-        tracing::warn!(user = %name, failures, "wrong password at sign-in");
-        return Err(wrong_password());
+    {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || storage.sign_in_succeeded(&name)).await?;
     }
     let user = record.user;
     let token = hex::encode(rand::random::<[u8; 32]>());

@@ -10,6 +10,8 @@ use kabinet_store::{Received, Store};
 use kabinet_sync::DocChanges;
 use serde::Serialize;
 
+pub use crate::sign_in::SignInTry;
+
 /// An enrolled device (one tablet or laptop of a cabinet or of hub staff).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
@@ -52,9 +54,8 @@ pub struct UserRecord {
 #[derive(Debug, Clone)]
 pub struct LoginRecord {
     pub user: StaffUser,
-    pub password_hash: String,
-    pub failed_logins: u32,
-    pub next_try_at: Option<DateTime<Utc>>,
+    /// The web password's argon2 hash; `None` for a user who signs in on devices only.
+    pub password_hash: Option<String>,
 }
 
 /// What the admin's audit view asks for; `None` means any.
@@ -204,16 +205,21 @@ pub trait HubStorage: Send + Sync + 'static {
         &self,
         roles: &[kabinet_core::Role],
     ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
-    /// An active user, their password hash and wrong-try state, for signing in.
+    /// An active user and their web password hash, for signing in.
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
-    /// Records a sign-in's outcome: a good one clears the count; a wrong one counts and sets
-    /// when the next try may come.
-    fn record_login(
+    /// Decides and counts a web sign-in try for the typed `name` in one step (names nobody has
+    /// are counted alike): [`SignInTry::Locked`] once `lock_after` tries in a row were wrong,
+    /// [`SignInTry::Wait`] before the time the last wrong one set, otherwise the try is counted
+    /// as wrong and the next one may come after `wait_after(failures)`.
+    fn reserve_sign_in(
         &self,
         name: &str,
-        ok: bool,
-        next_try_at: Option<DateTime<Utc>>,
-    ) -> Result<(), HubError>;
+        now: DateTime<Utc>,
+        lock_after: u32,
+        wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<SignInTry, HubError>;
+    /// The password was right: the name's wrong tries are cleared.
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), HubError>;
     fn create_session(
         &self,
         token_hash: [u8; 32],

@@ -79,7 +79,8 @@ impl UserAdminError {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// A login name: one word of ASCII letters, digits, `.`, `_` or `-`, up to 64 characters.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name

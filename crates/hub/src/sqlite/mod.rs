@@ -12,7 +12,7 @@ mod users;
 
 use crate::storage::{
     AuditFilter, AuditRow, Device, HubError, HubStorage, LoginRecord, Refusal, RelayPage,
-    StaffUser, UserRecord,
+    SignInTry, StaffUser, UserRecord,
 };
 use checkpoint::Checkpointer;
 use chrono::{DateTime, Utc};
@@ -163,13 +163,18 @@ impl HubStorage for SqliteHub {
         users::user_for_login(&self.store(), name)
     }
 
-    fn record_login(
+    fn reserve_sign_in(
         &self,
         name: &str,
-        ok: bool,
-        next_try_at: Option<DateTime<Utc>>,
-    ) -> Result<(), HubError> {
-        users::record_login(&self.store(), name, ok, next_try_at)
+        now: DateTime<Utc>,
+        lock_after: u32,
+        wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<SignInTry, HubError> {
+        users::reserve_sign_in(&self.store(), name, now, lock_after, wait_after)
+    }
+
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), HubError> {
+        users::sign_in_succeeded(&self.store(), name)
     }
 
     fn create_session(

@@ -89,6 +89,19 @@ CREATE TABLE hub_relay (
     heads         BLOB NOT NULL
 ) STRICT;
 "#,
+    // 2: web sign-in tries per typed name, known or not, so a lock or a wait answers alike
+    // for names nobody has (the counts move here from hub_user).
+    r#"
+CREATE TABLE hub_sign_in (
+    name        TEXT PRIMARY KEY,
+    failures    INTEGER NOT NULL,
+    next_try_at TEXT
+) STRICT;
+INSERT INTO hub_sign_in (name, failures, next_try_at)
+    SELECT name, failed_logins, next_try_at FROM hub_user WHERE failed_logins > 0;
+ALTER TABLE hub_user DROP COLUMN failed_logins;
+ALTER TABLE hub_user DROP COLUMN next_try_at;
+"#,
 ];
 
 /// The hub schema version this build writes.

@@ -1,10 +1,15 @@
 //! Users and their web sessions: password hashes, device credentials, wrong sign-ins, and
 //! the sessions that end when a user is disabled or reset.
 
-use crate::storage::{HubError, LoginRecord, StaffUser, UserRecord};
+use crate::storage::{HubError, LoginRecord, SignInTry, StaffUser, UserRecord};
 use chrono::{DateTime, Utc};
 use kabinet_store::Store;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
 
 pub(super) fn add_user(
     store: &Store,
@@ -38,9 +43,9 @@ pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
     Ok(store
         .extension_sql()
         .prepare(
-            "SELECT name, display_name, role, disabled_at IS NOT NULL, generation,
-                    failed_logins, credential IS NOT NULL
-             FROM hub_user ORDER BY name",
+            "SELECT u.name, u.display_name, u.role, u.disabled_at IS NOT NULL, u.generation,
+                    COALESCE(s.failures, 0), u.credential IS NOT NULL
+             FROM hub_user u LEFT JOIN hub_sign_in s ON s.name = u.name ORDER BY u.name",
         )?
         .query_map([], |r| {
             Ok(UserRecord {
@@ -100,13 +105,14 @@ pub(super) fn reset_user(
     let c = store.extension_sql();
     let n = c.execute(
         "UPDATE hub_user SET password_hash = ?2, credential = ?3, secret_key = ?4,
-                generation = generation + 1, failed_logins = 0, next_try_at = NULL
+                generation = generation + 1
          WHERE name = ?1",
         params![name, password_hash, credential, secret_key.to_vec()],
     )?;
     if n == 0 {
         return Err(HubError::NoSuchUser(name.into()));
     }
+    c.execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
     c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
     Ok(())
 }
@@ -158,7 +164,7 @@ pub(super) fn user_for_login(store: &Store, name: &str) -> Result<Option<LoginRe
     Ok(store
         .extension_sql()
         .query_row(
-            "SELECT name, display_name, role, password_hash, failed_logins, next_try_at
+            "SELECT name, display_name, role, password_hash
              FROM hub_user WHERE name = ?1 AND disabled_at IS NULL",
             [name],
             |r| {
@@ -168,36 +174,55 @@ pub(super) fn user_for_login(store: &Store, name: &str) -> Result<Option<LoginRe
                         display_name: r.get(1)?,
                         role: r.get(2)?,
                     },
-                    password_hash: r.get(3)?,
-                    failed_logins: r.get(4)?,
-                    next_try_at: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                        .map(|t| t.with_timezone(&Utc)),
+                    // An empty hash: no web password (a user of devices only).
+                    password_hash: Some(r.get::<_, String>(3)?).filter(|h| !h.is_empty()),
                 })
             },
         )
         .optional()?)
 }
 
-pub(super) fn record_login(
+pub(super) fn reserve_sign_in(
     store: &Store,
     name: &str,
-    ok: bool,
-    next_try_at: Option<DateTime<Utc>>,
-) -> Result<(), HubError> {
-    if ok {
-        store.extension_sql().execute(
-            "UPDATE hub_user SET failed_logins = 0, next_try_at = NULL WHERE name = ?1",
+    now: DateTime<Utc>,
+    lock_after: u32,
+    wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
+) -> Result<SignInTry, HubError> {
+    // Immediate: a `kabinet-hub users reset` in another process cannot slip between the read
+    // and the count.
+    let tx = Transaction::new_unchecked(store.extension_sql(), TransactionBehavior::Immediate)?;
+    let (failures, next_try_at): (u32, Option<DateTime<Utc>>) = tx
+        .query_row(
+            "SELECT failures, next_try_at FROM hub_sign_in WHERE name = ?1",
             [name],
-        )?;
+            |r| Ok((r.get(0)?, parse_time(r.get(1)?))),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    let answer = if failures >= lock_after {
+        SignInTry::Locked
+    } else if let Some(until) = next_try_at.filter(|t| now < *t) {
+        SignInTry::Wait { until }
     } else {
-        store.extension_sql().execute(
-            "UPDATE hub_user SET failed_logins = failed_logins + 1, next_try_at = ?2
-             WHERE name = ?1",
-            params![name, next_try_at.map(|t| t.to_rfc3339())],
+        let failures = failures + 1;
+        let next = wait_after(failures).map(|wait| (now + wait).to_rfc3339());
+        tx.execute(
+            "INSERT INTO hub_sign_in (name, failures, next_try_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,
+                                             next_try_at = excluded.next_try_at",
+            params![name, failures, next],
         )?;
-    }
+        SignInTry::Counted { failures }
+    };
+    tx.commit()?;
+    Ok(answer)
+}
+
+pub(super) fn sign_in_succeeded(store: &Store, name: &str) -> Result<(), HubError> {
+    store
+        .extension_sql()
+        .execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
     Ok(())
 }
 
