@@ -112,3 +112,145 @@ fn one_address_cannot_spray_guesses_over_many_names() {
     let (status, body) = sign_in(&http, &hub, "akostova", "admin-pass-1");
     assert_eq!(status, 429, "{body}");
 }
+
+/// A signed-in session's bearer token.
+fn session(
+    http: &reqwest::blocking::Client,
+    hub: &HubProcess,
+    name: &str,
+    password: &str,
+) -> String {
+    let (status, body) = sign_in(http, hub, name, password);
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn admin_post(
+    http: &reqwest::blocking::Client,
+    hub: &HubProcess,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = http
+        .post(format!("{}{path}", hub.url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    hub.add_user("akostova", "Анна Костова", "hub_admin", "admin-pass-1");
+    let http = http();
+    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    let (status, body) = admin_post(
+        &http,
+        &hub,
+        &token,
+        "/api/admin/users",
+        serde_json::json!({"name": "gdimitrov", "display_name": "Георги Димитров",
+                           "role": "social_worker", "password": "social-pass-1"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    for (action, body) in [
+        ("reset", serde_json::json!({"password": "social-pass-2"})),
+        ("disable", serde_json::json!({})),
+        ("enable", serde_json::json!({})),
+    ] {
+        let path = format!("/api/admin/users/gdimitrov/{action}");
+        let (status, body) = admin_post(&http, &hub, &token, &path, body);
+        assert_eq!(status, 204, "{action}: {body}");
+    }
+    hub.admin(&["users", "disable", "gdimitrov"]);
+
+    // The hub's own chain holds every change, who made it and to which login, and verifies.
+    let store = kabinet_store::Store::open(
+        &hub.data_dir.join("hub.db"),
+        &kabinet_store::StoreKey::from_text(kabinet_tests::hub::HUB_KEY).unwrap(),
+    )
+    .unwrap();
+    let held = store.verify_audit().unwrap();
+    let entries = store.audit_entries(0, 1000).unwrap();
+    assert_eq!(entries.len() as u64, held);
+    let changes: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.entry.action.as_str().to_string(),
+                e.entry.user.clone(),
+                e.entry.record.clone(),
+            )
+        })
+        .collect();
+    let console = changes[0].1.clone();
+    assert!(console.starts_with("console"), "{changes:?}");
+    assert_eq!(
+        changes,
+        [
+            ("add_user", console.as_str(), "akostova"),
+            ("add_user", "Анна Костова", "gdimitrov"),
+            ("reset_secret", "Анна Костова", "gdimitrov"),
+            ("disable_user", "Анна Костова", "gdimitrov"),
+            ("enable_user", "Анна Костова", "gdimitrov"),
+            ("disable_user", console.as_str(), "gdimitrov"),
+        ]
+        .map(|(a, u, r)| (a.to_string(), u.to_string(), r.to_string()))
+    );
+
+    // The admin's view shows the login beside the name, and finds the changes by either.
+    let rows: serde_json::Value = http
+        .get(format!("{}/api/admin/audit?user=akostova", hub.url()))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["user"] == "Анна Костова" && r["login"] == "akostova"),
+        "{rows:?}"
+    );
+    let cli = hub.admin(&["audit", "--action", "disable_user"]);
+    assert!(
+        cli.contains("gdimitrov") && cli.contains("akostova"),
+        "{cli}"
+    );
+}
+
+#[test]
+fn a_second_user_with_the_same_display_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    hub.add_user("akostova", "Анна Костова", "hub_admin", "admin-pass-1");
+    hub.add_user("mpetrova", "Мария Петрова", "nurse", "nurse-pass-1");
+    let http = http();
+    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    // The same name in other letters' case and spacing is the same name on a record.
+    let (status, body) = admin_post(
+        &http,
+        &hub,
+        &token,
+        "/api/admin/users",
+        serde_json::json!({"name": "mpetrova2", "display_name": " мария  ПЕТРОВА ",
+                           "role": "nurse", "password": "nurse-pass-2"}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "display_name", "{body}");
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mpetrova"),
+        "{body}"
+    );
+    let listed = hub.admin(&["users", "list"]);
+    assert!(!listed.contains("mpetrova2"), "{listed}");
+}

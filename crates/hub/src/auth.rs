@@ -187,7 +187,7 @@ mod tests {
                 role: role.into(),
             };
             storage
-                .add_user(&user, "hash", &credential, &key.to_bytes())
+                .add_user(&user, "hash", &credential, &key.to_bytes(), "test")
                 .unwrap();
             storage
                 .create_session(sha256(token.as_bytes()), name, expires)
@@ -215,7 +215,7 @@ mod tests {
         let AdminAuth(admin) = staff::<AdminAuth>(&storage, Some("t-admin")).await.unwrap();
         assert_eq!(admin.name, "admin");
         // A disabled user's session ends at once.
-        storage.set_disabled("nurse", true).unwrap();
+        storage.set_disabled("nurse", true, "test").unwrap();
         assert_eq!(
             staff::<StaffAuth>(&storage, Some("t-nurse"))
                 .await

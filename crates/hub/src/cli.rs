@@ -4,6 +4,7 @@
 
 use crate::server::{normalise_code, sha256};
 use crate::tls::{CertSource, HubCertificate, fingerprint_text};
+use crate::users::Actor::Console;
 use crate::{HubStorage, SqliteHub};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
@@ -84,7 +85,7 @@ enum Command {
     /// The audit log: every create, edit, sensitive view and print, on every device and at the
     /// hub, and what the hub refused; newest first.
     Audit {
-        /// Part of a user's name.
+        /// Part of a user's display name or login name.
         #[arg(long)]
         user: Option<String>,
         /// A device id (as `devices list` shows) or "hub".
@@ -93,7 +94,8 @@ enum Command {
         /// A record id, or its beginning.
         #[arg(long)]
         record: Option<String>,
-        /// create | edit | view | print | withdraw | refused
+        /// create | edit | view | print | withdraw | refused | add_user | change_role |
+        /// change_cabinets | reset_secret | disable_user | enable_user
         #[arg(long)]
         action: Option<String>,
         /// From this day (YYYY-MM-DD, UTC).
@@ -452,7 +454,7 @@ pub fn main_entry() -> Result<()> {
         }) => {
             let password = read_password()?;
             let hub = open(&settings)?;
-            crate::users::add(&hub, name, display_name, role, &password)
+            crate::users::add(&hub, name, display_name, role, &password, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} added ({role})");
         }
@@ -478,18 +480,18 @@ pub fn main_entry() -> Result<()> {
             }
         }
         Command::Users(UsersCommand::Disable { name }) => {
-            crate::users::set_disabled(&open(&settings)?, name, true)
+            crate::users::set_disabled(&open(&settings)?, name, true, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} disabled; devices lock them out at their next sync");
         }
         Command::Users(UsersCommand::Enable { name }) => {
-            crate::users::set_disabled(&open(&settings)?, name, false)
+            crate::users::set_disabled(&open(&settings)?, name, false, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} enabled");
         }
         Command::Users(UsersCommand::Reset { name }) => {
             let password = read_password()?;
-            crate::users::reset(&open(&settings)?, name, &password)
+            crate::users::reset(&open(&settings)?, name, &password, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} reset; devices take the new password at their next sync");
         }
@@ -574,9 +576,14 @@ pub fn main_entry() -> Result<()> {
                 limit: *limit,
             })?;
             for r in rows {
+                let user = if r.login.is_empty() {
+                    r.user
+                } else {
+                    format!("{} ({})", r.user, r.login)
+                };
                 println!(
-                    "{}  {:<8} {:<24} {:<36} {:<30} {}  [{}]",
-                    r.at, r.action, r.user, r.device, r.class, r.record, r.source
+                    "{}  {:<8} {:<36} {:<36} {:<30} {}  [{}]",
+                    r.at, r.action, user, r.device, r.class, r.record, r.source
                 );
             }
         }

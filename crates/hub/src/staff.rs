@@ -8,7 +8,7 @@ use crate::auth::{AdminAuth, StaffAuth};
 use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
 use crate::sign_in::{self, ClientAddr, SignInTry};
 use crate::storage::StaffUser;
-use crate::users::{hash_password, password_matches};
+use crate::users::{Actor, hash_password, password_matches};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -298,6 +298,7 @@ async fn add_user(
     Json(req): Json<NewUser>,
 ) -> Result<Response, ApiError> {
     let lang = req.lang.unwrap_or(Lang::Bg);
+    let by2 = by.clone();
     let result = off_thread(move || {
         crate::users::add(
             storage.as_ref(),
@@ -305,6 +306,7 @@ async fn add_user(
             &req.display_name,
             &req.role,
             &req.password,
+            Actor::Admin(&by2),
         )
     })
     .await?;
@@ -347,10 +349,14 @@ async fn user_action(
         ));
     }
     let who = name.clone();
-    let result = off_thread(move || match action.as_str() {
-        "disable" => crate::users::set_disabled(storage.as_ref(), &name, true),
-        "enable" => crate::users::set_disabled(storage.as_ref(), &name, false),
-        _ => crate::users::reset(storage.as_ref(), &name, &req.password),
+    let admin = by.clone();
+    let result = off_thread(move || {
+        let by = Actor::Admin(&admin);
+        match action.as_str() {
+            "disable" => crate::users::set_disabled(storage.as_ref(), &name, true, by),
+            "enable" => crate::users::set_disabled(storage.as_ref(), &name, false, by),
+            _ => crate::users::reset(storage.as_ref(), &name, &req.password, by),
+        }
     })
     .await?;
     Ok(match result {

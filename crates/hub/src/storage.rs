@@ -62,7 +62,7 @@ pub struct LoginRecord {
 #[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
 #[ts(optional_fields)]
 pub struct AuditFilter {
-    /// Part of the user's name.
+    /// Part of the user's display name or login name.
     pub user: Option<String>,
     pub device: Option<String>,
     /// A record id (or its beginning).
@@ -84,7 +84,12 @@ fn default_limit() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AuditRow {
     pub at: String,
+    /// As the entry recorded them: a user's display name (unique at the hub), `console:…`
+    /// for the hub's command line, `system`.
     pub user: String,
+    /// The login name of the user of that display name (`""` when none has it; several,
+    /// comma-separated, only for names given twice before the hub refused duplicates).
+    pub login: String,
     pub device: String,
     pub action: String,
     pub record: String,
@@ -132,6 +137,8 @@ pub enum HubError {
     },
     #[error("a user named {0} already exists")]
     UserExists(String),
+    #[error("the display name {display_name:?} is already {login}'s")]
+    DisplayNameTaken { display_name: String, login: String },
     #[error("unknown or expired enrollment code")]
     BadEnrollmentCode,
     #[error("no free referral issuer numbers left (1–98 are taken)")]
@@ -148,6 +155,16 @@ pub enum HubError {
     Store(#[from] kabinet_store::StoreError),
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// A display name as it is compared for sameness: two names that read alike on a record
+/// (letters' case, spaces) are the same name.
+pub fn display_key(display_name: &str) -> String {
+    display_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// What a hub database must do: keep enrollments, devices, users and sessions, the devices'
@@ -178,17 +195,20 @@ pub trait HubStorage: Send + Sync + 'static {
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
 
     /// Adds a user with an argon2 password hash (PHC string) for the web UI and their
-    /// credential for devices (and its secret key, kept so a reset can rewrap it).
+    /// credential for devices (and its secret key, kept so a reset can rewrap it). The display
+    /// name must be no one else's ([`display_key`]). Every change to users is an entry of the
+    /// hub's audit chain, written in the change's transaction, as `by`'s.
     fn add_user(
         &self,
         user: &StaffUser,
         password_hash: &str,
         credential: &kabinet_keys::UserCredential,
         secret_key: &[u8; 32],
+        by: &str,
     ) -> Result<(), HubError>;
     fn users(&self) -> Result<Vec<UserRecord>, HubError>;
     /// Disables (ending their sessions) or enables a user.
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError>;
+    fn set_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<(), HubError>;
     /// The secret key of a user's credential, to wrap it with a new secret.
     fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError>;
     /// A new password: raises the generation, clears wrong sign-ins, ends sessions.
@@ -198,6 +218,7 @@ pub trait HubStorage: Send + Sync + 'static {
         password_hash: &str,
         credential: &kabinet_keys::UserCredential,
         secret_key: &[u8; 32],
+        by: &str,
     ) -> Result<(), HubError>;
     /// Every user of these roles with a credential, disabled ones too: what devices of these
     /// roles receive.

@@ -41,7 +41,8 @@ impl UserAdminError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             UserAdminError::Name | UserAdminError::Hub(HubError::UserExists(_)) => Some("name"),
-            UserAdminError::DisplayName => Some("display_name"),
+            UserAdminError::DisplayName
+            | UserAdminError::Hub(HubError::DisplayNameTaken { .. }) => Some("display_name"),
             UserAdminError::Role(_) => Some("role"),
             UserAdminError::Password => Some("password"),
             UserAdminError::PasswordHash(_)
@@ -52,7 +53,12 @@ impl UserAdminError {
 
     pub fn message(&self, lang: Lang) -> String {
         if lang == Lang::En {
-            return self.to_string();
+            return match self {
+                UserAdminError::Hub(HubError::DisplayNameTaken { login, .. }) => format!(
+                    "display_name: already the name of {login}; add a middle name or an initial to tell them apart"
+                ),
+                other => other.to_string(),
+            };
         }
         match self {
             UserAdminError::Name => {
@@ -69,6 +75,9 @@ impl UserAdminError {
             UserAdminError::Hub(HubError::UserExists(n)) => {
                 format!("Потребителско име: „{n}“ вече съществува")
             }
+            UserAdminError::Hub(HubError::DisplayNameTaken { login, .. }) => format!(
+                "Име за документите: вече е на потребителя {login}; добавете презиме или инициал, за да се различават"
+            ),
             UserAdminError::Hub(HubError::NoSuchUser(n)) => format!("Няма потребител „{n}“"),
             UserAdminError::PasswordHash(e) => format!("Паролата не можа да се хешира: {e}"),
             UserAdminError::Credential(e) => {
@@ -99,6 +108,31 @@ fn password_hash(password: &str) -> Result<String, UserAdminError> {
     hash_password(password).map_err(UserAdminError::PasswordHash)
 }
 
+/// Who changes users, as the hub's audit chain records them.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A hub admin at the web UI.
+    Admin(&'a StaffUser),
+    /// Someone at the hub's command line (`kabinet-hub users …`).
+    Console,
+}
+
+impl Actor<'_> {
+    /// The audit entry's user: an admin's display name (unique, shown with their login), or
+    /// `console:` and the operating system's user who ran the command.
+    pub fn recorded(&self) -> String {
+        match self {
+            Actor::Admin(user) => user.display_name.clone(),
+            Actor::Console => {
+                let os_user = std::env::var("SUDO_USER")
+                    .or_else(|_| std::env::var("USER"))
+                    .unwrap_or_else(|_| "?".into());
+                format!("console:{os_user}")
+            }
+        }
+    }
+}
+
 /// Adds a user; every field is checked before anything is written.
 pub fn add(
     hub: &dyn HubStorage,
@@ -106,6 +140,7 @@ pub fn add(
     display_name: &str,
     role: &str,
     password: &str,
+    by: Actor<'_>,
 ) -> Result<StaffUser, UserAdminError> {
     let name = name.trim();
     if !valid_name(name) {
@@ -129,6 +164,7 @@ pub fn add(
         &password_hash(password)?,
         &credential,
         &key.to_bytes(),
+        &by.recorded(),
     )?;
     tracing::info!(user = %user.name, role = %user.role, "user added");
     Ok(user)
@@ -136,7 +172,12 @@ pub fn add(
 
 /// A new password for a user: the same key pair wrapped anew (devices that hold the store key
 /// sealed to this user need nothing else), wrong tries cleared everywhere at the next sync.
-pub fn reset(hub: &dyn HubStorage, name: &str, password: &str) -> Result<(), UserAdminError> {
+pub fn reset(
+    hub: &dyn HubStorage,
+    name: &str,
+    password: &str,
+    by: Actor<'_>,
+) -> Result<(), UserAdminError> {
     kabinet_keys::check_secret(password).map_err(secret_error)?;
     let key = match hub.user_secret_key(name)? {
         Some(bytes) => UserSecretKey::from_bytes(bytes),
@@ -149,6 +190,7 @@ pub fn reset(hub: &dyn HubStorage, name: &str, password: &str) -> Result<(), Use
         &password_hash(password)?,
         &credential,
         &key.to_bytes(),
+        &by.recorded(),
     )?;
     tracing::info!(user = %name, "user reset");
     Ok(())
@@ -158,8 +200,9 @@ pub fn set_disabled(
     hub: &dyn HubStorage,
     name: &str,
     disabled: bool,
+    by: Actor<'_>,
 ) -> Result<(), UserAdminError> {
-    hub.set_disabled(name, disabled)?;
+    hub.set_disabled(name, disabled, &by.recorded())?;
     tracing::info!(user = %name, disabled, "user disabled/enabled");
     Ok(())
 }

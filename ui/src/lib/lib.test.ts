@@ -274,7 +274,20 @@ describe('the hub admin screens', () => {
   });
   it('names actions, sources and roles in Bulgarian', () => {
     const bg = (k: ReturnType<typeof auditActionKey>) => (k ? translate('bg', k) : null);
-    expect(AUDIT_ACTIONS.map((a) => bg(auditActionKey(a)))).toEqual(['създаване', 'редакция', 'преглед', 'печат', 'оттегляне', 'отказан достъп']);
+    expect(AUDIT_ACTIONS.map((a) => bg(auditActionKey(a)))).toEqual([
+      'създаване',
+      'редакция',
+      'преглед',
+      'печат',
+      'оттегляне',
+      'отказан достъп',
+      'нов потребител',
+      'смяна на роля',
+      'смяна на кабинети',
+      'нова парола/ПИН',
+      'деактивиране',
+      'активиране',
+    ]);
     expect(auditActionKey('something new')).toBeNull();
     expect(bg(auditSourceKey('refusal'))).toBe('отказано от Хъба');
     expect(ROLES.map((r) => roleKey(r)).every((k) => k !== null && translate('bg', k).length > 0)).toBe(true);

@@ -17,7 +17,7 @@ users: Array<UserSummary>, idle_lock_ms: number, lock_reason: LockReason | null,
  */
 export type AuditFilter = { 
 /**
- * Part of the user's name.
+ * Part of the user's display name or login name.
  */
 user?: string, device?: string, 
 /**
@@ -32,7 +32,17 @@ action?: string, since?: string, until?: string, limit?: number, };
 /**
  * One line of the audit view.
  */
-export type AuditRow = { at: string, user: string, device: string, action: string, record: string, class: string, 
+export type AuditRow = { at: string, 
+/**
+ * As the entry recorded them: a user's display name (unique at the hub), `console:…`
+ * for the hub's command line, `system`.
+ */
+user: string, 
+/**
+ * The login name of the user of that display name (`""` when none has it; several,
+ * comma-separated, only for names given twice before the hub refused duplicates).
+ */
+login: string, device: string, action: string, record: string, class: string, 
 /**
  * device (a device's own log), hub (staff at the hub), refusal (refused by the hub).
  */

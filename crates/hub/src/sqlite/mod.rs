@@ -126,16 +126,24 @@ impl HubStorage for SqliteHub {
         password_hash: &str,
         credential: &kabinet_keys::UserCredential,
         secret_key: &[u8; 32],
+        by: &str,
     ) -> Result<(), HubError> {
-        users::add_user(&self.store(), user, password_hash, credential, secret_key)
+        users::add_user(
+            &mut self.store(),
+            user,
+            password_hash,
+            credential,
+            secret_key,
+            by,
+        )
     }
 
     fn users(&self) -> Result<Vec<UserRecord>, HubError> {
         users::users(&self.store())
     }
 
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError> {
-        users::set_disabled(&self.store(), name, disabled)
+    fn set_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<(), HubError> {
+        users::set_disabled(&mut self.store(), name, disabled, by)
     }
 
     fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError> {
@@ -148,8 +156,16 @@ impl HubStorage for SqliteHub {
         password_hash: &str,
         credential: &kabinet_keys::UserCredential,
         secret_key: &[u8; 32],
+        by: &str,
     ) -> Result<(), HubError> {
-        users::reset_user(&self.store(), name, password_hash, credential, secret_key)
+        users::reset_user(
+            &mut self.store(),
+            name,
+            password_hash,
+            credential,
+            secret_key,
+            by,
+        )
     }
 
     fn roster(

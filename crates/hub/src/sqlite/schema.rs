@@ -102,6 +102,10 @@ INSERT INTO hub_sign_in (name, failures, next_try_at)
 ALTER TABLE hub_user DROP COLUMN failed_logins;
 ALTER TABLE hub_user DROP COLUMN next_try_at;
 "#,
+    // 3: the audit view shows each line's login beside its display name.
+    r#"
+CREATE INDEX hub_user_by_display_name ON hub_user(display_name);
+"#,
 ];
 
 /// The hub schema version this build writes.

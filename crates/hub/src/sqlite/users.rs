@@ -1,9 +1,10 @@
 //! Users and their web sessions: password hashes, device credentials, wrong sign-ins, and
 //! the sessions that end when a user is disabled or reset.
 
-use crate::storage::{HubError, LoginRecord, SignInTry, StaffUser, UserRecord};
+use crate::storage::{HubError, LoginRecord, SignInTry, StaffUser, UserRecord, display_key};
 use chrono::{DateTime, Utc};
-use kabinet_store::Store;
+use kabinet_core::AuditAction;
+use kabinet_store::{Origin, Store};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
@@ -11,32 +12,85 @@ fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// An admin's change to users and its entry in the hub's audit chain, in one transaction, as
+/// `by`'s. `change` checks before it writes: its error leaves nothing written.
+fn admin_change<T>(
+    store: &mut Store,
+    by: &str,
+    change: impl FnOnce(&rusqlite::Connection) -> Result<(T, AdminEntry), HubError>,
+) -> Result<T, HubError> {
+    store.set_audit_user(Some(by.to_string()));
+    let out = store.write(Origin::Local, |w| {
+        Ok(match change(w.extension_sql()) {
+            Ok((value, entry)) => {
+                w.audit(entry.action, &entry.login, &entry.what)?;
+                Ok(value)
+            }
+            Err(e) => Err(e),
+        })
+    });
+    store.set_audit_user(None);
+    out?
+}
+
+/// One admin change as the chain records it: the action, the user's login (their stable id)
+/// and what changed.
+struct AdminEntry {
+    action: AuditAction,
+    login: String,
+    what: String,
+}
+
 pub(super) fn add_user(
-    store: &Store,
+    store: &mut Store,
     user: &StaffUser,
     password_hash: &str,
     credential: &kabinet_keys::UserCredential,
     secret_key: &[u8; 32],
+    by: &str,
 ) -> Result<(), HubError> {
     let credential = serde_json::to_string(credential).expect("a credential serialises");
-    let n = store.extension_sql().execute(
-        "INSERT INTO hub_user (name, display_name, role, password_hash, created_at,
-                               credential, secret_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
-        params![
-            user.name,
-            user.display_name,
-            user.role,
-            password_hash,
-            Utc::now().to_rfc3339(),
-            credential,
-            secret_key.to_vec(),
-        ],
-    )?;
-    if n == 0 {
-        return Err(HubError::UserExists(user.name.clone()));
-    }
-    Ok(())
+    admin_change(store, by, |c| {
+        // Every user ever added counts: their name is on records and in the audit log.
+        let key = display_key(&user.display_name);
+        let taken: Option<String> = c
+            .prepare("SELECT name, display_name FROM hub_user")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .filter_map(Result::ok)
+            .find(|(_, d)| display_key(d) == key)
+            .map(|(name, _)| name);
+        if let Some(login) = taken {
+            return Err(HubError::DisplayNameTaken {
+                display_name: user.display_name.clone(),
+                login,
+            });
+        }
+        let n = c.execute(
+            "INSERT INTO hub_user (name, display_name, role, password_hash, created_at,
+                                   credential, secret_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
+            params![
+                user.name,
+                user.display_name,
+                user.role,
+                password_hash,
+                Utc::now().to_rfc3339(),
+                credential,
+                secret_key.to_vec(),
+            ],
+        )?;
+        if n == 0 {
+            return Err(HubError::UserExists(user.name.clone()));
+        }
+        Ok((
+            (),
+            AdminEntry {
+                action: AuditAction::AddUser,
+                login: user.name.clone(),
+                what: format!("user/{}", user.role),
+            },
+        ))
+    })
 }
 
 pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
@@ -63,20 +117,38 @@ pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn set_disabled(store: &Store, name: &str, disabled: bool) -> Result<(), HubError> {
-    let c = store.extension_sql();
-    let n = c.execute(
-        "UPDATE hub_user SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END
-         WHERE name = ?1",
-        params![name, disabled, Utc::now().to_rfc3339()],
-    )?;
-    if n == 0 {
-        return Err(HubError::NoSuchUser(name.into()));
-    }
-    if disabled {
-        c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
-    }
-    Ok(())
+pub(super) fn set_disabled(
+    store: &mut Store,
+    name: &str,
+    disabled: bool,
+    by: &str,
+) -> Result<(), HubError> {
+    admin_change(store, by, |c| {
+        let n = c.execute(
+            "UPDATE hub_user SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END
+             WHERE name = ?1",
+            params![name, disabled, Utc::now().to_rfc3339()],
+        )?;
+        if n == 0 {
+            return Err(HubError::NoSuchUser(name.into()));
+        }
+        if disabled {
+            c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+        }
+        let action = if disabled {
+            AuditAction::DisableUser
+        } else {
+            AuditAction::EnableUser
+        };
+        Ok((
+            (),
+            AdminEntry {
+                action,
+                login: name.into(),
+                what: "user".into(),
+            },
+        ))
+    })
 }
 
 pub(super) fn user_secret_key(store: &Store, name: &str) -> Result<Option<[u8; 32]>, HubError> {
@@ -95,26 +167,35 @@ pub(super) fn user_secret_key(store: &Store, name: &str) -> Result<Option<[u8; 3
 }
 
 pub(super) fn reset_user(
-    store: &Store,
+    store: &mut Store,
     name: &str,
     password_hash: &str,
     credential: &kabinet_keys::UserCredential,
     secret_key: &[u8; 32],
+    by: &str,
 ) -> Result<(), HubError> {
     let credential = serde_json::to_string(credential).expect("a credential serialises");
-    let c = store.extension_sql();
-    let n = c.execute(
-        "UPDATE hub_user SET password_hash = ?2, credential = ?3, secret_key = ?4,
-                generation = generation + 1
-         WHERE name = ?1",
-        params![name, password_hash, credential, secret_key.to_vec()],
-    )?;
-    if n == 0 {
-        return Err(HubError::NoSuchUser(name.into()));
-    }
-    c.execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
-    c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
-    Ok(())
+    admin_change(store, by, |c| {
+        let n = c.execute(
+            "UPDATE hub_user SET password_hash = ?2, credential = ?3, secret_key = ?4,
+                    generation = generation + 1
+             WHERE name = ?1",
+            params![name, password_hash, credential, secret_key.to_vec()],
+        )?;
+        if n == 0 {
+            return Err(HubError::NoSuchUser(name.into()));
+        }
+        c.execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
+        c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+        Ok((
+            (),
+            AdminEntry {
+                action: AuditAction::ResetSecret,
+                login: name.into(),
+                what: "user/web+device".into(),
+            },
+        ))
+    })
 }
 
 pub(super) fn roster(
