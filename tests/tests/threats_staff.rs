@@ -2,7 +2,8 @@
 //! holding a tablet could do with users and their secrets, each against a real hub process
 //! on loopback and real files. One test per threat, named for it.
 
-use kabinet_tests::hub::HubProcess;
+use kabinet_keys::{Keyring, LoginError};
+use kabinet_tests::hub::{DEVICE_KEY, HubProcess, enrolled_device};
 use std::time::Duration;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
@@ -253,4 +254,117 @@ fn a_second_user_with_the_same_display_name_is_refused() {
     );
     let listed = hub.admin(&["users", "list"]);
     assert!(!listed.contains("mpetrova2"), "{listed}");
+}
+
+#[test]
+fn a_device_receives_only_its_cabinets_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "pin-pernik-1",
+        &["Перник-1"],
+    );
+    hub.add_user_in(
+        "ivanov",
+        "Д-р Иван Иванов",
+        "doctor",
+        "pin-doctor-1",
+        &["Перник-1", "Радомир-1"],
+    );
+    hub.add_user_in(
+        "stoyanova",
+        "Елена Стоянова",
+        "nurse",
+        "pin-radomir",
+        &["Радомир-1"],
+    );
+    // A nurse of no cabinet (hub staff) is on no device.
+    hub.add_user("akostova", "Анна Костова", "nurse", "web-pass-1");
+
+    let pernik = enrolled_device(dir.path(), "pernik", &hub, "Перник-1");
+    let names = |store: &kabinet_store::Store| -> Vec<String> {
+        kabinet_sync::fetch_roster(store)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect()
+    };
+    assert_eq!(names(&pernik), ["ivanov", "mpetrova"]);
+    let radomir = enrolled_device(dir.path(), "radomir", &hub, "Радомир-1");
+    assert_eq!(names(&radomir), ["ivanov", "stoyanova"]);
+
+    // Moved out of a cabinet: gone from its devices at their next look.
+    hub.admin(&["users", "edit", "ivanov", "--cabinet", "Радомир-1"]);
+    assert_eq!(names(&pernik), ["mpetrova"]);
+    let ring = Keyring::beside(pernik.path());
+    kabinet_sync::sync_users(&pernik, &ring, &DEVICE_KEY).unwrap();
+    let mut ring = Keyring::load(&ring).unwrap();
+    assert!(matches!(
+        ring.unlock("ivanov", "pin-doctor-1", chrono::Utc::now()),
+        Err(LoginError::UnknownUser(_))
+    ));
+    let changes = hub.admin(&["audit", "--action", "change_cabinets"]);
+    assert!(
+        changes.contains("ivanov") && changes.contains("Радомир-1"),
+        "{changes}"
+    );
+}
+
+#[test]
+fn a_device_pin_does_not_sign_in_at_the_web() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    hub.add_user("akostova", "Анна Костова", "hub_admin", "admin-pass-1");
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "van-pin-2026",
+        &["Перник-1"],
+    );
+    let http = http();
+    // The PIN whose wrapped key every tablet of her cabinet holds does not open the web.
+    assert_eq!(sign_in(&http, &hub, "mpetrova", "van-pin-2026").0, 401);
+
+    // A web password of her own may not be that PIN; a different one signs in.
+    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    let web = |password: &str| {
+        admin_post(
+            &http,
+            &hub,
+            &token,
+            "/api/admin/users/mpetrova/reset",
+            serde_json::json!({"password": password, "secret": "web"}),
+        )
+    };
+    let (status, body) = web("van-pin-2026");
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "password", "{body}");
+    assert_eq!(web("desk-password-1").0, 204);
+    assert_eq!(sign_in(&http, &hub, "mpetrova", "desk-password-1").0, 200);
+    assert_eq!(sign_in(&http, &hub, "mpetrova", "van-pin-2026").0, 401);
+    // Nor may a new PIN be her web password.
+    let (status, _) = admin_post(
+        &http,
+        &hub,
+        &token,
+        "/api/admin/users/mpetrova/reset",
+        serde_json::json!({"password": "desk-password-1", "secret": "device"}),
+    );
+    assert_eq!(status, 422);
+
+    // Her tablet still opens with the PIN, and only with it.
+    let tablet = enrolled_device(dir.path(), "tablet", &hub, "Перник-1");
+    let ring = Keyring::beside(tablet.path());
+    kabinet_sync::sync_users(&tablet, &ring, &DEVICE_KEY).unwrap();
+    let mut ring = Keyring::load(&ring).unwrap();
+    let now = chrono::Utc::now();
+    assert!(matches!(
+        ring.unlock("mpetrova", "desk-password-1", now),
+        Err(LoginError::WrongSecret { .. })
+    ));
+    ring.unlock("mpetrova", "van-pin-2026", now).unwrap();
 }

@@ -186,9 +186,14 @@ mod tests {
                 display_name: name.into(),
                 role: role.into(),
             };
-            storage
-                .add_user(&user, "hash", &credential, &key.to_bytes(), "test")
-                .unwrap();
+            let secrets = crate::storage::NewSecrets {
+                password_hash: Some("hash"),
+                device: Some(crate::storage::DeviceSecret {
+                    credential: &credential,
+                    secret_key: &key.to_bytes(),
+                }),
+            };
+            storage.add_user(&user, &[], &secrets, "test").unwrap();
             storage
                 .create_session(sha256(token.as_bytes()), name, expires)
                 .unwrap();

@@ -7,7 +7,7 @@
 use crate::auth::{AdminAuth, StaffAuth};
 use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
 use crate::sign_in::{self, ClientAddr, SignInTry};
-use crate::storage::StaffUser;
+use crate::storage::{SecretKind, StaffUser};
 use crate::users::{Actor, hash_password, password_matches};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -286,6 +286,10 @@ pub struct NewUser {
     pub display_name: String,
     /// A role's spelling (`kabinet_core::Role::as_str`).
     pub role: String,
+    /// The cabinets whose devices receive the user; none: hub staff, on no device.
+    #[serde(default)]
+    pub cabinets: Vec<String>,
+    /// The device PIN when the user has cabinets, else the web password.
     pub password: String,
     #[serde(default)]
     #[ts(optional)]
@@ -298,15 +302,17 @@ async fn add_user(
     Json(req): Json<NewUser>,
 ) -> Result<Response, ApiError> {
     let lang = req.lang.unwrap_or(Lang::Bg);
-    let by2 = by.clone();
+    let admin = by.clone();
     let result = off_thread(move || {
+        let password = Zeroizing::new(req.password);
         crate::users::add(
             storage.as_ref(),
             &req.name,
             &req.display_name,
             &req.role,
-            &req.password,
-            Actor::Admin(&by2),
+            &req.cabinets,
+            &password,
+            Actor::Admin(&admin),
         )
     })
     .await?;
@@ -319,12 +325,17 @@ async fn add_user(
     })
 }
 
-#[derive(Deserialize)]
-struct UserAction {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    lang: Option<Lang>,
+/// What an admin's action on one user carries: the new secret and which one (reset), the new
+/// role and/or cabinets (edit).
+#[derive(Deserialize, ts_rs::TS)]
+#[ts(optional_fields)]
+pub struct UserAction {
+    pub password: Option<String>,
+    /// Which secret a reset replaces; without it, the one the user has.
+    pub secret: Option<SecretKind>,
+    pub role: Option<String>,
+    pub cabinets: Option<Vec<String>>,
+    pub lang: Option<Lang>,
 }
 
 async fn user_action(
@@ -341,10 +352,17 @@ async fn user_action(
             "не можете да деактивирате себе си",
         ));
     }
-    if !matches!(action.as_str(), "disable" | "enable" | "reset") {
+    if by.name == name && action == "edit" && req.role.as_deref().is_some_and(|r| r != by.role) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "you cannot change your own role",
+            "не можете да смените собствената си роля",
+        ));
+    }
+    if !matches!(action.as_str(), "disable" | "enable" | "reset" | "edit") {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown action; one of disable, enable, reset",
+            "unknown action; one of disable, enable, reset, edit",
             "непознато действие",
         ));
     }
@@ -352,10 +370,20 @@ async fn user_action(
     let admin = by.clone();
     let result = off_thread(move || {
         let by = Actor::Admin(&admin);
+        let password = Zeroizing::new(req.password.unwrap_or_default());
         match action.as_str() {
             "disable" => crate::users::set_disabled(storage.as_ref(), &name, true, by),
             "enable" => crate::users::set_disabled(storage.as_ref(), &name, false, by),
-            _ => crate::users::reset(storage.as_ref(), &name, &req.password, by),
+            "edit" => crate::users::edit(
+                storage.as_ref(),
+                &name,
+                req.role.as_deref(),
+                req.cabinets.as_deref(),
+                by,
+            ),
+            _ => {
+                crate::users::reset(storage.as_ref(), &name, &password, req.secret, by).map(|_| ())
+            }
         }
     })
     .await?;

@@ -41,13 +41,60 @@ pub struct StaffUser {
 pub struct UserRecord {
     #[serde(flatten)]
     pub user: StaffUser,
+    /// The cabinets whose devices receive this user (none: on no device).
+    pub cabinets: Vec<String>,
     pub disabled: bool,
-    /// Raised by every reset; devices clear their wrong-try count when it rises.
+    /// Raised by every new device PIN; devices clear their wrong-try count when it rises.
     pub generation: u32,
     /// Wrong web sign-ins since the last good one.
     pub failed_logins: u32,
-    /// Users added before devices had logins have no credential until their next reset.
+    /// Has a web password (signs in at the hub's web UI).
+    pub web_sign_in: bool,
+    /// Has a device PIN (a credential devices of their cabinets receive).
     pub on_devices: bool,
+}
+
+/// Which of a user's two secrets. They are never the same: the device PIN's wrapped key sits
+/// on every tablet of the user's cabinets, where it can be guessed offline, so it must not
+/// also open the hub's web UI, which reaches every cabinet's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// The password for the hub's web UI (an argon2 hash at the hub).
+    Web,
+    /// The PIN (or password) that opens the user's credential on their cabinets' devices.
+    Device,
+}
+
+impl SecretKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::Web => "web",
+            SecretKind::Device => "device",
+        }
+    }
+}
+
+/// A user's device credential with the secret key it wraps (kept at the hub, in its encrypted
+/// database, so a new PIN rewraps the same key pair and devices need nothing else).
+pub struct DeviceSecret<'a> {
+    pub credential: &'a kabinet_keys::UserCredential,
+    pub secret_key: &'a [u8; 32],
+}
+
+/// What a new user is given: a web password's hash, a device credential, or (later) both.
+pub struct NewSecrets<'a> {
+    pub password_hash: Option<&'a str>,
+    pub device: Option<DeviceSecret<'a>>,
+}
+
+/// A user's secrets as the hub holds them, for checking a new one against the other.
+pub struct UserSecrets {
+    pub password_hash: Option<String>,
+    pub credential: Option<kabinet_keys::UserCredential>,
+    pub secret_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+    pub cabinets: Vec<String>,
+    pub role: String,
 }
 
 /// What a sign-in needs to know about a user.
@@ -194,38 +241,42 @@ pub trait HubStorage: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>, HubError>;
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
 
-    /// Adds a user with an argon2 password hash (PHC string) for the web UI and their
-    /// credential for devices (and its secret key, kept so a reset can rewrap it). The display
-    /// name must be no one else's ([`display_key`]). Every change to users is an entry of the
-    /// hub's audit chain, written in the change's transaction, as `by`'s.
+    /// Adds a user of `cabinets` with their secrets (see [`NewSecrets`]). The display name
+    /// must be no one else's ([`display_key`]). Every change to users is an entry of the hub's
+    /// audit chain, written in the change's transaction, as `by`'s.
     fn add_user(
         &self,
         user: &StaffUser,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        cabinets: &[String],
+        secrets: &NewSecrets<'_>,
         by: &str,
     ) -> Result<(), HubError>;
     fn users(&self) -> Result<Vec<UserRecord>, HubError>;
     /// Disables (ending their sessions) or enables a user.
     fn set_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<(), HubError>;
-    /// The secret key of a user's credential, to wrap it with a new secret.
-    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError>;
-    /// A new password: raises the generation, clears wrong sign-ins, ends sessions.
-    fn reset_user(
+    /// A user's secrets, cabinets and role.
+    fn user_secrets(&self, name: &str) -> Result<UserSecrets, HubError>;
+    /// A new web password: clears wrong sign-ins, ends web sessions.
+    fn set_web_password(&self, name: &str, password_hash: &str, by: &str) -> Result<(), HubError>;
+    /// A new device PIN (the same key pair wrapped anew): raises the generation, so devices
+    /// clear their wrong tries.
+    fn set_device_secret(
         &self,
         name: &str,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        device: &DeviceSecret<'_>,
         by: &str,
     ) -> Result<(), HubError>;
-    /// Every user of these roles with a credential, disabled ones too: what devices of these
-    /// roles receive.
-    fn roster(
+    /// Changes a user's role and/or cabinets (each change one audit entry).
+    fn edit_user(
         &self,
-        roles: &[kabinet_core::Role],
-    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
+        name: &str,
+        role: Option<&str>,
+        cabinets: Option<&[String]>,
+        by: &str,
+    ) -> Result<(), HubError>;
+    /// What a device receives: every user of its cabinet whose role is one of its roles and
+    /// who has a device PIN, disabled ones too (so the device locks them out).
+    fn roster(&self, device: &Device) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
     /// An active user and their web password hash, for signing in.
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
     /// Decides and counts a web sign-in try for the typed `name` in one step (names nobody has
