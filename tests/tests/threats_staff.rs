@@ -368,3 +368,67 @@ fn a_device_pin_does_not_sign_in_at_the_web() {
     ));
     ring.unlock("mpetrova", "van-pin-2026", now).unwrap();
 }
+
+#[test]
+fn a_role_or_name_edited_in_the_tablets_keyring_opens_nothing() {
+    use kabinet_device::Device;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "van-pin-2026",
+        &["Перник-1"],
+    );
+    hub.add_user_in(
+        "ivanov",
+        "Д-р Иван Иванов",
+        "doctor",
+        "doctor-pin-1",
+        &["Перник-1"],
+    );
+    let code = hub.enrollment_code("Перник-1");
+    let data = dir.path().join("app");
+    let lang = kabinet_core::Lang::En;
+    Device::new(data.clone())
+        .setup(&hub.url(), &code, "tablet", lang)
+        .unwrap();
+    let ring = Keyring::beside(&data.join(kabinet_device::STORE_FILE));
+    let original = std::fs::read_to_string(&ring).unwrap();
+    let role = |status: kabinet_device::AppStatus| status.role.map(|r| r.as_str());
+    assert_eq!(
+        role(
+            Device::new(data.clone())
+                .login("mpetrova", "van-pin-2026", lang)
+                .unwrap()
+        ),
+        Some("nurse")
+    );
+
+    // The nurse makes herself a psychologist, or signs as the doctor, in the file: her own
+    // PIN then opens nothing.
+    let edit = |field: &str, value: &str| {
+        let mut file: serde_json::Value = serde_json::from_str(&original).unwrap();
+        file["slots"]["mpetrova"]["user"][field] = value.into();
+        std::fs::write(&ring, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    };
+    for (field, value) in [
+        ("role", "psychologist"),
+        ("role", "no-such-role"),
+        ("display_name", "Д-р Иван Иванов"),
+    ] {
+        edit(field, value);
+        let refused = Device::new(data.clone()).login("mpetrova", "van-pin-2026", lang);
+        assert!(
+            refused.is_err(),
+            "{field} = {value}: {:?}",
+            refused.map(role)
+        );
+    }
+    // The file as the hub's roster made it opens again.
+    std::fs::write(&ring, &original).unwrap();
+    Device::new(data.clone())
+        .login("mpetrova", "van-pin-2026", lang)
+        .unwrap();
+}

@@ -10,7 +10,6 @@ use crate::storage::{
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use kabinet_core::{Lang, Role};
 use kabinet_keys::{KeyError, UserCredential, UserSecretKey};
-use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserAdminError {
@@ -233,7 +232,7 @@ pub fn add(
         hub.add_user(&user, &cabinets, &secrets, &by.recorded())?;
     } else {
         let (credential, key) = device_credential(None, secret)?;
-        let secret_key = Zeroizing::new(key.to_bytes());
+        let secret_key = key.to_bytes();
         let secrets = NewSecrets {
             password_hash: None,
             device: Some(DeviceSecret {
@@ -296,7 +295,7 @@ pub fn reset(
                 .as_ref()
                 .map(|k| UserSecretKey::from_bytes(**k));
             let (credential, key) = device_credential(key, secret)?;
-            let secret_key = Zeroizing::new(key.to_bytes());
+            let secret_key = key.to_bytes();
             let device = DeviceSecret {
                 credential: &credential,
                 secret_key: &secret_key,
