@@ -168,6 +168,14 @@ fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
         let (status, body) = admin_post(&http, &hub, &token, &path, body);
         assert_eq!(status, 204, "{action}: {body}");
     }
+    let (status, body) = admin_post(
+        &http,
+        &hub,
+        &token,
+        "/api/admin/users/gdimitrov/edit",
+        serde_json::json!({"role": "lawyer", "cabinets": ["Перник-1"]}),
+    );
+    assert_eq!(status, 204, "{body}");
     hub.admin(&["users", "disable", "gdimitrov"]);
 
     // The hub's own chain holds every change, who made it and to which login, and verifies.
@@ -199,6 +207,8 @@ fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
             ("reset_secret", "Анна Костова", "gdimitrov"),
             ("disable_user", "Анна Костова", "gdimitrov"),
             ("enable_user", "Анна Костова", "gdimitrov"),
+            ("change_role", "Анна Костова", "gdimitrov"),
+            ("change_cabinets", "Анна Костова", "gdimitrov"),
             ("disable_user", console.as_str(), "gdimitrov"),
         ]
         .map(|(a, u, r)| (a.to_string(), u.to_string(), r.to_string()))
@@ -213,17 +223,27 @@ fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
         .json()
         .unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(
         rows.iter()
             .all(|r| r["user"] == "Анна Костова" && r["login"] == "akostova"),
         "{rows:?}"
     );
-    let cli = hub.admin(&["audit", "--action", "disable_user"]);
+    let cli = hub.admin(&["audit", "--action", "change_role"]);
     assert!(
-        cli.contains("gdimitrov") && cli.contains("akostova"),
+        cli.contains("gdimitrov") && cli.contains("Анна Костова (akostova)"),
         "{cli}"
     );
+    assert!(cli.contains("social_worker→lawyer"), "{cli}");
+    // An admin may not change their own role.
+    let (status, _) = admin_post(
+        &http,
+        &hub,
+        &token,
+        "/api/admin/users/akostova/edit",
+        serde_json::json!({"role": "nurse"}),
+    );
+    assert_eq!(status, 409);
 }
 
 #[test]
