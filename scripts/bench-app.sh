@@ -45,7 +45,7 @@ if [ ! -f "$KEYRING" ]; then
   export KABINET_HUB_DATA="$HUB_DIR" KABINET_HUB_KEY="bench hub" KABINET_HUB_LOG=warn
   "$BIN/kabinet-hub" serve --plain-http --listen "127.0.0.1:$PORT" & HUB_PID=$!
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
-  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add bench --display-name "Бенчмарк" --role nurse
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add bench --display-name "Бенчмарк" --role nurse --cabinet cabinet-1
   CODE=$("$BIN/kabinet-hub" enroll --cabinet cabinet-1 --role nurse --role doctor | tail -n 1 | grep -oE '[0-9]{4}-[0-9]{4}-[0-9]{4}')
   KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" enroll --hub "http://127.0.0.1:$PORT" --code "$CODE" --name bench
   KABINET_DB="$STORE" KABINET_KEY="$RAW_KEY" "$BIN/kabinet" users-sync

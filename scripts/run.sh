@@ -30,8 +30,9 @@ for _ in $(seq 50); do curl -fsS "$HUB_URL/health" >/dev/null 2>&1 && break; sle
 export KABINET_DB="$DEMO_DIR/app/cabinet.db" KABINET_KEY="$PASS"
 if [ ! -f "$KABINET_DB" ]; then
   KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add demo --display-name "Демо служител" --role hub_admin
-  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add sestra --display-name "Демо сестра" --role nurse
-  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add lekar --display-name "Д-р Демо" --role doctor
+  # The cabinet's users: the demo password is their device PIN (they have no web sign-in).
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add sestra --display-name "Демо сестра" --role nurse --cabinet cabinet-1
+  KABINET_HUB_USER_PASSWORD="$PASS" "$BIN/kabinet-hub" users add lekar --display-name "Д-р Демо" --role doctor --cabinet cabinet-1
   "$BIN/kabinet" init --cabinet cabinet-1 --issuer 1
   WORKLOAD=tests/fixtures/workload-300.jsonl
   if [ -f ../shared/bench/gen_workload.py ]; then

@@ -35,6 +35,8 @@ fn login(
     secret: String,
     lang: String,
 ) -> Result<AppStatus, ErrorBody> {
+    // The typed PIN is wiped from memory once checked.
+    let secret = zeroize::Zeroizing::new(secret);
     let status = device.login(&user, &secret, Lang::from_code(&lang))?;
     device.start_agent(kabinet_device::AGENT_AFTER_LOGIN);
     Ok(status)

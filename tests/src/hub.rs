@@ -141,20 +141,34 @@ impl HubProcess {
         self.admin_with_password(args, "")
     }
 
-    /// Adds a user with a password (or PIN).
+    /// Adds a user of no cabinet, with a web password: hub staff at the web UI.
     pub fn add_user(&self, name: &str, display_name: &str, role: &str, password: &str) {
-        self.admin_with_password(
-            &[
-                "users",
-                "add",
-                name,
-                "--display-name",
-                display_name,
-                "--role",
-                role,
-            ],
-            password,
-        );
+        self.add_user_in(name, display_name, role, password, &[]);
+    }
+
+    /// Adds a user of `cabinets` (their devices receive them) with a device PIN, or, of no
+    /// cabinet, with a web password.
+    pub fn add_user_in(
+        &self,
+        name: &str,
+        display_name: &str,
+        role: &str,
+        secret: &str,
+        cabinets: &[&str],
+    ) {
+        let mut args = vec![
+            "users",
+            "add",
+            name,
+            "--display-name",
+            display_name,
+            "--role",
+            role,
+        ];
+        for c in cabinets {
+            args.extend(["--cabinet", c]);
+        }
+        self.admin_with_password(&args, secret);
     }
 
     /// Runs an admin command that reads a password (`users add`, `users reset`).

@@ -52,6 +52,7 @@ fn generated() -> String {
     // The hub admin's screens.
     d.visit::<kabinet_hub::UserRecord>();
     d.visit::<kabinet_hub::staff::NewUser>();
+    d.visit::<kabinet_hub::staff::UserAction>();
     d.visit::<kabinet_hub::AuditFilter>();
     d.visit::<kabinet_hub::AuditRow>();
 

@@ -15,9 +15,16 @@ const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
 fn users_log_in_offline_slow_down_lock_and_follow_the_hub() {
     let dir = tempfile::tempdir().unwrap();
     let mut hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
-    hub.add_user("mpetrova", "Мария Петрова", "nurse", "sestra-2026");
-    hub.add_user("ivanov", "Д-р Иван Иванов", "doctor", "lekar-2026");
-    hub.add_user("ali", "Али Мехмед", "education_mediator", "mediator-1");
+    let pernik = &["Перник-1"];
+    hub.add_user_in("mpetrova", "Мария Петрова", "nurse", "sestra-2026", pernik);
+    hub.add_user_in("ivanov", "Д-р Иван Иванов", "doctor", "lekar-2026", pernik);
+    hub.add_user_in(
+        "ali",
+        "Али Мехмед",
+        "education_mediator",
+        "mediator-1",
+        pernik,
+    );
 
     let device = enrolled_device(dir.path(), "tablet", &hub, "Перник-1");
     let db = dir.path().join("tablet.db");

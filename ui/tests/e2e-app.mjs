@@ -33,8 +33,8 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   const hub = new Hub();
   cleanup(() => hub.cleanup());
   hub.addUser('checker', 'Проверител', 'hub_admin', 'checker password');
-  hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'van pin 2026');
-  hub.addUser('ivanov', 'Д-р Иван Иванов', 'doctor', 'doctor pin 1');
+  hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'van pin 2026', ['cabinet-2']);
+  hub.addUser('ivanov', 'Д-р Иван Иванов', 'doctor', 'doctor pin 1', ['cabinet-2']);
   await hub.start();
   cleanup(() => hub.stop());
 

@@ -257,6 +257,30 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
     })).status;
   assert.equal(await signIn('a brand new password'), 200, 'the new password signs in');
   assert.equal(await signIn('doctor staple battery'), 401, 'the old one no longer does');
+  // A nurse of a cabinet: what is typed is her device PIN, which does not sign in here.
+  await page.fill(`${form} input[name=name]`, 'spetkova');
+  await page.fill(`${form} input[name=display_name]`, 'Силвия Петкова');
+  await page.selectOption(`${form} select[name=role]`, 'nurse');
+  await page.fill(`${form} input[name=cabinets]`, 'Перник-1, Радомир-1');
+  assert.match(await page.textContent(`${form} label:has(input[name=password])`), /ПИН за устройствата/);
+  await page.fill(`${form} input[name=password]`, 'van pin 2026');
+  await page.click('[data-action=add-user]');
+  await page.waitForSelector('[data-user-row=spetkova]');
+  assert.match(await page.textContent('[data-user-row=spetkova] [data-field=cabinets]'), /Перник-1, Радомир-1/);
+  assert.equal(await page.locator('[data-user-row=spetkova] [data-field=device-pin]').count(), 1);
+  assert.equal(await page.locator('[data-user-row=spetkova] [data-field=web-sign-in]').count(), 0);
+  const pinAtWeb = await fetch(`${hub.url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'spetkova', password: 'van pin 2026' }),
+  });
+  assert.equal(pinAtWeb.status, 401, 'a device PIN does not sign in at the web');
+  // Her cabinets, changed in the row.
+  await page.click('[data-user-row=spetkova] [data-action=edit-cabinets]');
+  await page.fill('[data-cabinets-row=spetkova] input[name=cabinets]', 'Перник-1');
+  await page.click('[data-cabinets-row=spetkova] [data-action=save-cabinets]');
+  await page.waitForSelector('[data-user-row=spetkova] [data-ok=user-row]');
+  assert.equal((await page.textContent('[data-user-row=spetkova] [data-field=cabinets]')).trim(), 'Перник-1');
 
   // The audit log: everything, newest first, in Sofia time.
   await page.click('[data-nav=admin-audit]');
@@ -271,6 +295,13 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('[data-action=filter-audit]');
   await page.waitForFunction(() => location.hash.includes('action=view'));
   await page.waitForSelector('[data-empty=audit]');
+  // The admin's own changes are on it, with her login beside her name.
+  await page.selectOption('select[name=action]', 'add_user');
+  await page.click('[data-action=filter-audit]');
+  await page.waitForFunction(() => location.hash.includes('action=add_user') && document.querySelectorAll('[data-list=audit] tr[data-audit-action=add_user]').length >= 2);
+  const adds = await page.locator('[data-list=audit] tr').allTextContents();
+  assert.ok(adds.some((r) => r.includes('Анна Костова (akostova)') && r.includes('gdimitrov')), `${adds}`);
+  assert.ok(adds.some((r) => r.includes('spetkova')), `${adds}`);
   // The consent withdrawal is on the log too.
   await page.selectOption('select[name=action]', 'withdraw');
   await page.click('[data-action=filter-audit]');

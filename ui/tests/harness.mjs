@@ -57,8 +57,12 @@ export class Hub {
     return execFileSync(this.bin, args, { env: { ...this.env, ...extraEnv }, encoding: 'utf8' });
   }
 
-  addUser(name, displayName, role, password) {
-    this.cli(['users', 'add', name, '--display-name', displayName, '--role', role], { KABINET_HUB_USER_PASSWORD: password });
+  /** A user of `cabinets` (their devices receive them; `password` is the device PIN), or of
+   * none (hub staff; `password` is the web password). */
+  addUser(name, displayName, role, password, cabinets = []) {
+    const args = ['users', 'add', name, '--display-name', displayName, '--role', role];
+    for (const c of cabinets) args.push('--cabinet', c);
+    this.cli(args, { KABINET_HUB_USER_PASSWORD: password });
   }
 
   enrollmentCode(cabinet) {

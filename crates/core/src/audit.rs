@@ -32,6 +32,15 @@ pub enum AuditAction {
     Print,
     /// A consent withdrawn.
     Withdraw,
+    /// A hub admin's changes to users, in the hub's own chain: the record is the user's login
+    /// name (which never changes), the class says what changed.
+    AddUser,
+    ChangeRole,
+    ChangeCabinets,
+    /// A new web password or device PIN (the class says which).
+    ResetSecret,
+    DisableUser,
+    EnableUser,
 }
 
 impl AuditAction {

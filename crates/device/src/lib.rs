@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 mod slips;
 pub use slips::SLIP_FILE_LIFETIME;
@@ -111,6 +112,8 @@ pub struct Device {
     /// A store just made and enrolled whose hub has no users for it yet: its key lives only
     /// here until a user arrives, so "try again" can finish the setup.
     pending_setup: Mutex<Option<StoreKey>>,
+    /// Held through a login, so two logins of this app are counted one after the other.
+    logging_in: Mutex<()>,
     idle_lock: Duration,
     lock_reason: Mutex<Option<LockReason>>,
     agent_options: AgentOptions,
@@ -195,6 +198,7 @@ impl Device {
             session: Mutex::new(None),
             agent: Mutex::new(None),
             pending_setup: Mutex::new(None),
+            logging_in: Mutex::new(()),
             idle_lock: IDLE_LOCK,
             lock_reason: Mutex::new(None),
             agent_options: AgentOptions::default(),
@@ -381,17 +385,38 @@ impl Device {
     }
 
     /// Logs a user in, offline: their secret unwraps their key, which opens the store key
-    /// sealed to them in the keyring. Wrong tries are counted (and waited for) by the keyring.
+    /// sealed to them in the keyring, with who they are (login, name, role) sealed beside it.
+    /// Wrong tries are counted (and waited for) by the keyring.
     pub fn login(&self, user: &str, secret: &str, lang: Lang) -> Result<AppStatus, ErrorBody> {
+        // One login at a time in this app (the keyring's lock covers other processes).
+        let _one = lock(&self.logging_in);
         let mut ring = Keyring::load(&self.keyring_path())
             .map_err(|e| ErrorBody::new(ErrorKind::Store, e.to_string()))?;
         let unlocked = ring
             .unlock(user, secret, self.clock.utc())
             .map_err(|e| login_error(&e, lang))?;
-        let text = std::str::from_utf8(&unlocked.store_key)
-            .map_err(|_| ErrorBody::new(ErrorKind::Store, "damaged keyring".to_string()))?;
-        let key = StoreKey::from_text(text).map_err(|e| store_error(&e, lang))?;
-        let store = Store::open(&self.store_path(), &key).map_err(|e| store_error(&e, lang))?;
+        let text = Zeroizing::new(
+            String::from_utf8(unlocked.store_key.to_vec())
+                .map_err(|_| ErrorBody::new(ErrorKind::Store, "damaged keyring".to_string()))?,
+        );
+        let key = StoreKey::from_text(&text).map_err(|e| store_error(&e, lang))?;
+        let mut store = Store::open(&self.store_path(), &key).map_err(|e| store_error(&e, lang))?;
+        let tampered = || login_error(&LoginError::Tampered(unlocked.user.name.clone()), lang);
+        // Once a user was found sealed with the store key, an entry sealed the old way can
+        // only be an old copy of the keyring put back.
+        let seals_users = store
+            .meta(kabinet_store::meta::KEYRING_SEALS_USERS)
+            .map_err(|e| store_error(&e, lang))?
+            .is_some();
+        match (unlocked.sealed_user, seals_users) {
+            (false, true) => return Err(tampered()),
+            (true, false) => store
+                .write(kabinet_store::Origin::Local, |w| {
+                    w.set_meta(kabinet_store::meta::KEYRING_SEALS_USERS, "1")
+                })
+                .map_err(|e| store_error(&e, lang))?,
+            _ => {}
+        }
         // A role this build does not know opens nothing rather than a nurse's view.
         let role = Role::parse(&unlocked.user.role).ok_or_else(|| {
             ErrorBody::new(

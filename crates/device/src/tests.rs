@@ -267,3 +267,79 @@ fn a_printed_slip_is_private_and_gone_after_the_viewer_had_it_on_lock_and_at_sta
     again.shut_down();
     assert!(!pdf.exists());
 }
+
+#[test]
+fn an_old_keyring_put_back_cannot_bring_back_an_unsealed_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::default();
+    let user = nurse("ipetrova", false);
+    let device = set_up(dir.path(), std::slice::from_ref(&user), &clock);
+    let key = StoreKey::Raw([7; 32]);
+    // A slot as keyrings before sealed it: the store key alone, the role only the file's word.
+    let unsealed = |role: &str| {
+        let path = device.keyring_path();
+        let mut file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let slot = &mut file["slots"]["ipetrova"];
+        slot["sealed"] = 0.into();
+        slot["user"]["role"] = role.into();
+        slot["sealed_store_key"] =
+            hex_of(&user.credential.seal(key.to_text().as_bytes()).unwrap()).into();
+        std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+    };
+    // A device updated from before: its old slots still log in, until a sealed one did.
+    let sealed_keyring = std::fs::read(device.keyring_path()).unwrap();
+    unsealed("nurse");
+    device.login("ipetrova", SECRET, Lang::Bg).unwrap();
+    device.lock();
+    std::fs::write(device.keyring_path(), &sealed_keyring).unwrap();
+    device.login("ipetrova", SECRET, Lang::Bg).unwrap();
+    device.lock();
+    // From now on an old slot, with whatever role it says, is refused.
+    unsealed("psychologist");
+    let e = device.login("ipetrova", SECRET, Lang::En).unwrap_err();
+    assert!(
+        e.message.contains("changed outside the app"),
+        "{}",
+        e.message
+    );
+    // The hub's next roster seals her again.
+    roster(&device, std::slice::from_ref(&user), &key);
+    assert_eq!(
+        device.login("ipetrova", SECRET, Lang::Bg).unwrap().role,
+        Some(Role::Nurse)
+    );
+}
+
+#[test]
+fn parallel_logins_cannot_outrun_the_wrong_try_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::default();
+    let device = set_up(dir.path(), &[nurse("ipetrova", false)], &clock);
+    let answers: Vec<ErrorBody> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    device
+                        .login("ipetrova", "грешна-парола", Lang::En)
+                        .unwrap_err()
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let checked = answers
+        .iter()
+        .filter(|e| e.message.contains("Wrong password"))
+        .count();
+    assert_eq!(
+        checked,
+        3,
+        "{:?}",
+        answers.iter().map(|e| &e.message).collect::<Vec<_>>()
+    );
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

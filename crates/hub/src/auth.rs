@@ -209,9 +209,14 @@ mod tests {
                 display_name: name.into(),
                 role: role.into(),
             };
-            storage
-                .add_user(&user, "hash", &credential, &key.to_bytes())
-                .unwrap();
+            let secrets = crate::storage::NewSecrets {
+                password_hash: Some("hash"),
+                device: Some(crate::storage::DeviceSecret {
+                    credential: &credential,
+                    secret_key: &key.to_bytes(),
+                }),
+            };
+            storage.add_user(&user, &[], &secrets, "test").unwrap();
             storage
                 .create_session(sha256(token.as_bytes()), name, expires)
                 .unwrap();
@@ -238,7 +243,7 @@ mod tests {
         let AdminAuth(admin) = staff::<AdminAuth>(&storage, Some("t-admin")).await.unwrap();
         assert_eq!(admin.name, "admin");
         // A disabled user's session ends at once.
-        storage.set_disabled("nurse", true).unwrap();
+        storage.set_disabled("nurse", true, "test").unwrap();
         assert_eq!(
             staff::<StaffAuth>(&storage, Some("t-nurse"))
                 .await

@@ -4,6 +4,7 @@
 
 use crate::server::{normalise_code, sha256};
 use crate::tls::{CertSource, HubCertificate, fingerprint_text};
+use crate::users::Actor::Console;
 use crate::{HubStorage, SqliteHub};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
@@ -85,7 +86,7 @@ enum Command {
     /// The audit log: every create, edit, sensitive view and print, on every device and at the
     /// hub, and what the hub refused; newest first.
     Audit {
-        /// Part of a user's name.
+        /// Part of a user's display name or login name.
         #[arg(long)]
         user: Option<String>,
         /// A device id (as `devices list` shows) or "hub".
@@ -94,7 +95,8 @@ enum Command {
         /// A record id, or its beginning.
         #[arg(long)]
         record: Option<String>,
-        /// create | edit | view | print | withdraw | refused
+        /// create | edit | view | print | withdraw | refused | add_user | change_role |
+        /// change_cabinets | reset_secret | disable_user | enable_user
         #[arg(long)]
         action: Option<String>,
         /// From this day (YYYY-MM-DD, UTC).
@@ -146,40 +148,71 @@ enum DirectoryCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Add a user. The password (or PIN, at least 8 characters) is read from
-    /// KABINET_HUB_USER_PASSWORD or the first line of standard input (never from a flag, so it
-    /// stays out of shell history). It signs them in to the web UI and, once their devices have
-    /// synced, on those devices offline.
+    /// Add a user. Their secret (at least 8 characters) is read from KABINET_HUB_USER_PASSWORD
+    /// or the first line of standard input (never from a flag, so it stays out of shell
+    /// history). With --cabinet it is their device PIN: they log in on those cabinets' devices,
+    /// offline, once the devices have synced (a web password of their own, which must differ,
+    /// comes with `users reset NAME --web`). Without, it is their web password and they are on
+    /// no device.
     Add {
         /// Login name, e.g. "mpetrova".
         name: String,
-        /// The name shown on records, e.g. "Мария Петрова".
+        /// The name shown on records, e.g. "Мария Петрова" (no one else's).
         #[arg(long)]
         display_name: String,
         /// nurse | doctor | psychologist | lawyer | social_worker | education_mediator | hub_admin
         #[arg(long)]
         role: String,
+        /// A cabinet whose devices receive the user (repeat for several), as in
+        /// `enroll --cabinet`.
+        #[arg(long = "cabinet")]
+        cabinets: Vec<String>,
     },
-    /// Every user, with role, state and wrong sign-ins.
+    /// Every user, with role, cabinets, secrets, state and wrong sign-ins.
     List,
+    /// Change a user's role and/or cabinets; devices follow at their next sync (a device of a
+    /// cabinet the user left forgets them).
+    Edit {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// The user's cabinets from now on (repeat for several); replaces the ones they had.
+        #[arg(long = "cabinet", conflicts_with = "no_cabinets")]
+        cabinets: Vec<String>,
+        /// The user is on no device from now on.
+        #[arg(long)]
+        no_cabinets: bool,
+    },
     /// Disable a user: web sessions end now; devices lock them out at their next sync.
     Disable { name: String },
     /// Enable a disabled user again.
     Enable { name: String },
-    /// A new password (read like `add`'s); clears wrong tries at the hub and, at their next
-    /// sync, on devices.
-    Reset { name: String },
+    /// A new secret, read like `add`'s: the one the user has (say which with --web or --pin
+    /// when they have both). It may not be their other secret. A new web password clears
+    /// wrong sign-ins at the hub; a new PIN clears wrong tries on devices at their next sync.
+    Reset {
+        name: String,
+        /// Set the web password.
+        #[arg(long, conflicts_with = "pin")]
+        web: bool,
+        /// Set the device PIN.
+        #[arg(long)]
+        pin: bool,
+    },
 }
 
-fn read_password() -> Result<String> {
-    Ok(match std::env::var("KABINET_HUB_USER_PASSWORD") {
-        Ok(p) => p,
-        Err(_) => {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    })
+/// The secret typed for `users add` / `users reset`, wiped from memory when dropped.
+fn read_password() -> Result<zeroize::Zeroizing<String>> {
+    Ok(zeroize::Zeroizing::new(
+        match std::env::var("KABINET_HUB_USER_PASSWORD") {
+            Ok(p) => p,
+            Err(_) => {
+                let mut line = zeroize::Zeroizing::new(String::new());
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            }
+        },
+    ))
 }
 
 #[derive(Subcommand)]
@@ -344,7 +377,9 @@ pub fn main_entry() -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 listener.set_nonblocking(true)?;
                 let addr = listener.local_addr()?;
-                let app = crate::router(hub, ui_dir).into_make_service();
+                // With each connection's address: the sign-in's per-address limit needs it.
+                let app =
+                    crate::router(hub, ui_dir).into_make_service_with_connect_info::<SocketAddr>();
                 match tls {
                     Some((config, fingerprint)) => {
                         tracing::info!(%addr, %fingerprint, "hub listening (https)");
@@ -462,49 +497,100 @@ pub fn main_entry() -> Result<()> {
             name,
             display_name,
             role,
+            cabinets,
         }) => {
             let password = read_password()?;
             let hub = open(&settings)?;
-            crate::users::add(&hub, name, display_name, role, &password)
+            crate::users::add(&hub, name, display_name, role, cabinets, &password, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-            println!("user {name} added ({role})");
+            if cabinets.is_empty() {
+                println!("user {name} added ({role}, web sign-in, on no device)");
+            } else {
+                let enrolled: Vec<String> = hub.devices()?.into_iter().map(|d| d.cabinet).collect();
+                for c in cabinets
+                    .iter()
+                    .filter(|c| !enrolled.contains(&c.trim().to_string()))
+                {
+                    println!("note: no device of cabinet {c} is enrolled yet");
+                }
+                println!(
+                    "user {name} added ({role}, device PIN, cabinets {})",
+                    cabinets.join(", ")
+                );
+            }
         }
         Command::Users(UsersCommand::List) => {
             for u in open(&settings)?.users()? {
+                let secrets = match (u.web_sign_in, u.on_devices) {
+                    (true, true) => "web+PIN",
+                    (true, false) => "web",
+                    (false, true) => "PIN",
+                    (false, false) => "no secret",
+                };
                 println!(
-                    "{}  {}  {}  {}{}{}",
+                    "{}  {}  {}  {}  {}  {}{}{}",
                     u.user.name,
                     u.user.display_name,
                     u.user.role,
                     if u.disabled { "disabled" } else { "active" },
+                    if u.cabinets.is_empty() {
+                        "-".to_string()
+                    } else {
+                        u.cabinets.join(",")
+                    },
+                    secrets,
                     if u.failed_logins > 0 {
                         format!("  {} wrong sign-ins", u.failed_logins)
                     } else {
                         String::new()
                     },
-                    if u.on_devices {
-                        ""
+                    if !u.cabinets.is_empty() && !u.on_devices {
+                        "  (on no device until given a PIN: users reset NAME --pin)"
                     } else {
-                        "  (not on devices until reset)"
+                        ""
                     }
                 );
             }
         }
+        Command::Users(UsersCommand::Edit {
+            name,
+            role,
+            cabinets,
+            no_cabinets,
+        }) => {
+            let cabinets = (*no_cabinets || !cabinets.is_empty()).then_some(cabinets.as_slice());
+            if role.is_none() && cabinets.is_none() {
+                bail!("say what to change: --role, --cabinet or --no-cabinets");
+            }
+            crate::users::edit(&open(&settings)?, name, role.as_deref(), cabinets, Console)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            println!("user {name} changed; devices follow at their next sync");
+        }
         Command::Users(UsersCommand::Disable { name }) => {
-            crate::users::set_disabled(&open(&settings)?, name, true)
+            crate::users::set_disabled(&open(&settings)?, name, true, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} disabled; devices lock them out at their next sync");
         }
         Command::Users(UsersCommand::Enable { name }) => {
-            crate::users::set_disabled(&open(&settings)?, name, false)
+            crate::users::set_disabled(&open(&settings)?, name, false, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             println!("user {name} enabled");
         }
-        Command::Users(UsersCommand::Reset { name }) => {
+        Command::Users(UsersCommand::Reset { name, web, pin }) => {
+            let kind = match (web, pin) {
+                (true, _) => Some(crate::storage::SecretKind::Web),
+                (_, true) => Some(crate::storage::SecretKind::Device),
+                _ => None,
+            };
             let password = read_password()?;
-            crate::users::reset(&open(&settings)?, name, &password)
+            let done = crate::users::reset(&open(&settings)?, name, &password, kind, Console)
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-            println!("user {name} reset; devices take the new password at their next sync");
+            match done {
+                crate::storage::SecretKind::Web => println!("user {name}: new web password"),
+                crate::storage::SecretKind::Device => {
+                    println!("user {name}: new device PIN; devices take it at their next sync")
+                }
+            }
         }
         Command::Referral(cmd) => {
             let hub = open(&settings)?;
@@ -592,9 +678,14 @@ pub fn main_entry() -> Result<()> {
                 .all_classes(),
             )?;
             for r in rows {
+                let user = if r.login.is_empty() {
+                    r.user
+                } else {
+                    format!("{} ({})", r.user, r.login)
+                };
                 println!(
-                    "{}  {:<8} {:<24} {:<36} {:<30} {}  [{}]",
-                    r.at, r.action, r.user, r.device, r.class, r.record, r.source
+                    "{}  {:<8} {:<36} {:<36} {:<30} {}  [{}]",
+                    r.at, r.action, user, r.device, r.class, r.record, r.source
                 );
             }
         }

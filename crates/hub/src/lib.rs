@@ -10,6 +10,7 @@ pub mod desk;
 pub mod http;
 pub mod relay;
 pub mod server;
+pub mod sign_in;
 pub mod sqlite;
 pub mod staff;
 pub mod storage;

@@ -114,13 +114,13 @@ async fn sync(
         .into_response())
 }
 
-/// The users of the device's roles (disabled ones too, so the device locks them out): their
-/// credentials let them log in on the device offline.
+/// The users of the device's cabinet and roles (disabled ones too, so the device locks them
+/// out): their credentials let them log in on the device offline.
 async fn roster(
     State(storage): State<SharedStorage>,
     DeviceAuth(device): DeviceAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let users = blocking(move || storage.roster(&device.roles)).await?;
+    let users = blocking(move || storage.roster(&device)).await?;
     Ok(Json(serde_json::json!({ "users": users })))
 }
 

@@ -6,8 +6,9 @@
 
 use crate::auth::{AdminAuth, StaffAuth};
 use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
-use crate::storage::StaffUser;
-use crate::users::{hash_password, password_matches};
+use crate::sign_in::{self, ClientAddr, SignInTry};
+use crate::storage::{SecretKind, StaffUser};
+use crate::users::{Actor, hash_password, password_matches};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,8 @@ use kabinet_core::Lang;
 use kabinet_service::{Call, Context, ServiceError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Instant;
+use zeroize::Zeroizing;
 
 /// How long a sign-in lasts: one working day.
 const SESSION_HOURS: i64 = 12;
@@ -34,66 +37,105 @@ struct Session {
     user: StaffUser,
 }
 
-/// A hash of no one's password: unknown names cost the same time as wrong passwords.
+/// A hash of no one's password, made like every user's: names nobody has, and users without
+/// a web password, cost the same argon2 check as a wrong password.
 fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("no one's password").unwrap_or_default())
 }
 
+/// Signs a staff member in. Every typed name goes through the same steps, whether someone has
+/// it or not: the address's limit, the name's count (taken before the password is checked), the
+/// argon2 check (against a decoy hash when there is no such user), so neither the answer nor
+/// its time tells which names exist.
 async fn login(
     State(storage): State<SharedStorage>,
+    ClientAddr(addr): ClientAddr,
     Json(req): Json<Login>,
 ) -> Result<Json<Session>, ApiError> {
     let name = req.name.trim().to_string();
-    let password = req.password;
-    let storage2 = storage.clone();
-    let lookup = name.clone();
-    let found = blocking(move || storage2.user_for_login(&lookup)).await?;
+    // Wiped from memory once checked.
+    let password = Zeroizing::new(req.password);
+    if let Some(wait) = sign_in::address_blocked(addr, Instant::now()) {
+        let secs = wait.as_secs().max(1);
+        tracing::warn!(
+            ?addr,
+            "sign-ins refused: too many wrong ones from this address"
+        );
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many wrong sign-ins from this address; try again in {secs} s"),
+            format!("твърде много грешни опити от този адрес; опитайте отново след {secs} с"),
+        ));
+    }
+    // A name no user can have is counted against the address only: storing it would let
+    // anyone fill the table.
+    if !crate::users::valid_name(&name) {
+        sign_in::address_failed(addr, Instant::now());
+        return Err(wrong_password());
+    }
     let now = Utc::now();
-    if let Some(record) = &found {
-        // The same policy as on devices: a few wrong tries slow down, more lock the user
-        // until an admin resets them.
-        if record.failed_logins >= kabinet_keys::LOCK_AFTER {
+    let counted = {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || {
+            storage.reserve_sign_in(
+                &name,
+                now,
+                kabinet_keys::LOCK_AFTER,
+                &kabinet_keys::wait_after,
+            )
+        })
+        .await?
+    };
+    match counted {
+        SignInTry::Locked => {
             return Err(ApiError::new(
                 StatusCode::LOCKED,
                 "this user is locked after too many wrong passwords; a hub admin must reset them",
                 "потребителят е заключен след твърде много грешни пароли; администратор трябва да го нулира",
             ));
         }
-        if let Some(t) = record.next_try_at
-            && now < t
-        {
-            let secs = (t - now).num_seconds().max(1);
+        SignInTry::Wait { until } => {
+            let secs = (until - now).num_seconds().max(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many wrong passwords; try again in {secs} s"),
                 format!("твърде много грешни пароли; опитайте отново след {secs} с"),
             ));
         }
+        SignInTry::Counted { .. } => {}
     }
-    // Verify off the async threads: argon2 is deliberately slow.
-    let checked = found.clone();
-    let ok = tokio::task::spawn_blocking(move || match &checked {
-        Some(r) => password_matches(&password, &r.password_hash),
-        None => {
-            let _ = password_matches(&password, decoy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    let Some(record) = found else {
+    let found = {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || storage.user_for_login(&name)).await?
+    };
+    let hash = found
+        .as_ref()
+        .and_then(|r| r.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_string());
+    let real = found.as_ref().is_some_and(|r| r.password_hash.is_some());
+    let ok = sign_in::bounded_check(move || password_matches(&password, &hash) && real)
+        .await
+        .map_err(|e| match e {
+            sign_in::CheckError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub is busy checking other sign-ins; try again in a moment",
+                "Хъбът проверява много входове в момента; опитайте отново след малко",
+            ),
+            sign_in::CheckError::Failed => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "вътрешна грешка",
+            ),
+        })?;
+    let Some(record) = found.filter(|_| ok) else {
+        sign_in::address_failed(addr, Instant::now());
+        tracing::warn!(user = %name, "wrong password at sign-in");
         return Err(wrong_password());
     };
-    let failures = if ok { 0 } else { record.failed_logins + 1 };
-    // The devices' policy, from the one place it is written.
-    let next_try_at = kabinet_keys::wait_after(failures).map(|wait| now + wait);
-    let recorded = name.clone();
-    let storage3 = storage.clone();
-    blocking(move || storage3.record_login(&recorded, ok, next_try_at)).await?;
-    if !ok {
-        tracing::warn!(user = %name, failures, "wrong password at sign-in");
-        return Err(wrong_password());
+    {
+        let (storage, name) = (storage.clone(), name.clone());
+        blocking(move || storage.sign_in_succeeded(&name)).await?;
     }
     let user = record.user;
     let token = hex::encode(rand::random::<[u8; 32]>());
@@ -245,6 +287,10 @@ pub struct NewUser {
     pub display_name: String,
     /// A role's spelling (`kabinet_core::Role::as_str`).
     pub role: String,
+    /// The cabinets whose devices receive the user; none: hub staff, on no device.
+    #[serde(default)]
+    pub cabinets: Vec<String>,
+    /// The device PIN when the user has cabinets, else the web password.
     pub password: String,
     #[serde(default)]
     #[ts(optional)]
@@ -257,13 +303,17 @@ async fn add_user(
     Json(req): Json<NewUser>,
 ) -> Result<Response, ApiError> {
     let lang = req.lang.unwrap_or(Lang::Bg);
+    let admin = by.clone();
     let result = off_thread(move || {
+        let password = Zeroizing::new(req.password);
         crate::users::add(
             storage.as_ref(),
             &req.name,
             &req.display_name,
             &req.role,
-            &req.password,
+            &req.cabinets,
+            &password,
+            Actor::Admin(&admin),
         )
     })
     .await?;
@@ -276,12 +326,17 @@ async fn add_user(
     })
 }
 
-#[derive(Deserialize)]
-struct UserAction {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    lang: Option<Lang>,
+/// What an admin's action on one user carries: the new secret and which one (reset), the new
+/// role and/or cabinets (edit).
+#[derive(Deserialize, ts_rs::TS)]
+#[ts(optional_fields)]
+pub struct UserAction {
+    pub password: Option<String>,
+    /// Which secret a reset replaces; without it, the one the user has.
+    pub secret: Option<SecretKind>,
+    pub role: Option<String>,
+    pub cabinets: Option<Vec<String>>,
+    pub lang: Option<Lang>,
 }
 
 async fn user_action(
@@ -298,18 +353,39 @@ async fn user_action(
             "не можете да деактивирате себе си",
         ));
     }
-    if !matches!(action.as_str(), "disable" | "enable" | "reset") {
+    if by.name == name && action == "edit" && req.role.as_deref().is_some_and(|r| r != by.role) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "you cannot change your own role",
+            "не можете да смените собствената си роля",
+        ));
+    }
+    if !matches!(action.as_str(), "disable" | "enable" | "reset" | "edit") {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown action; one of disable, enable, reset",
+            "unknown action; one of disable, enable, reset, edit",
             "непознато действие",
         ));
     }
     let who = name.clone();
-    let result = off_thread(move || match action.as_str() {
-        "disable" => crate::users::set_disabled(storage.as_ref(), &name, true),
-        "enable" => crate::users::set_disabled(storage.as_ref(), &name, false),
-        _ => crate::users::reset(storage.as_ref(), &name, &req.password),
+    let admin = by.clone();
+    let result = off_thread(move || {
+        let by = Actor::Admin(&admin);
+        let password = Zeroizing::new(req.password.unwrap_or_default());
+        match action.as_str() {
+            "disable" => crate::users::set_disabled(storage.as_ref(), &name, true, by),
+            "enable" => crate::users::set_disabled(storage.as_ref(), &name, false, by),
+            "edit" => crate::users::edit(
+                storage.as_ref(),
+                &name,
+                req.role.as_deref(),
+                req.cabinets.as_deref(),
+                by,
+            ),
+            _ => {
+                crate::users::reset(storage.as_ref(), &name, &password, req.secret, by).map(|_| ())
+            }
+        }
     })
     .await?;
     Ok(match result {

@@ -10,6 +10,8 @@ use kabinet_store::{Received, Store};
 use kabinet_sync::DocChanges;
 use serde::Serialize;
 
+pub use crate::sign_in::SignInTry;
+
 /// An enrolled device (one tablet or laptop of a cabinet or of hub staff).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
@@ -39,29 +41,75 @@ pub struct StaffUser {
 pub struct UserRecord {
     #[serde(flatten)]
     pub user: StaffUser,
+    /// The cabinets whose devices receive this user (none: on no device).
+    pub cabinets: Vec<String>,
     pub disabled: bool,
-    /// Raised by every reset; devices clear their wrong-try count when it rises.
+    /// Raised by every new device PIN; devices clear their wrong-try count when it rises.
     pub generation: u32,
     /// Wrong web sign-ins since the last good one.
     pub failed_logins: u32,
-    /// Users added before devices had logins have no credential until their next reset.
+    /// Has a web password (signs in at the hub's web UI).
+    pub web_sign_in: bool,
+    /// Has a device PIN (a credential devices of their cabinets receive).
     pub on_devices: bool,
+}
+
+/// Which of a user's two secrets. They are never the same: the device PIN's wrapped key sits
+/// on every tablet of the user's cabinets, where it can be guessed offline, so it must not
+/// also open the hub's web UI, which reaches every cabinet's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// The password for the hub's web UI (an argon2 hash at the hub).
+    Web,
+    /// The PIN (or password) that opens the user's credential on their cabinets' devices.
+    Device,
+}
+
+impl SecretKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::Web => "web",
+            SecretKind::Device => "device",
+        }
+    }
+}
+
+/// A user's device credential with the secret key it wraps (kept at the hub, in its encrypted
+/// database, so a new PIN rewraps the same key pair and devices need nothing else).
+pub struct DeviceSecret<'a> {
+    pub credential: &'a kabinet_keys::UserCredential,
+    pub secret_key: &'a [u8; 32],
+}
+
+/// What a new user is given: a web password's hash, a device credential, or (later) both.
+pub struct NewSecrets<'a> {
+    pub password_hash: Option<&'a str>,
+    pub device: Option<DeviceSecret<'a>>,
+}
+
+/// A user's secrets as the hub holds them, for checking a new one against the other.
+pub struct UserSecrets {
+    pub password_hash: Option<String>,
+    pub credential: Option<kabinet_keys::UserCredential>,
+    pub secret_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+    pub cabinets: Vec<String>,
+    pub role: String,
 }
 
 /// What a sign-in needs to know about a user.
 #[derive(Debug, Clone)]
 pub struct LoginRecord {
     pub user: StaffUser,
-    pub password_hash: String,
-    pub failed_logins: u32,
-    pub next_try_at: Option<DateTime<Utc>>,
+    /// The web password's argon2 hash; `None` for a user who signs in on devices only.
+    pub password_hash: Option<String>,
 }
 
 /// What the admin's audit view asks for; `None` means any.
 #[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
 #[ts(optional_fields)]
 pub struct AuditFilter {
-    /// Part of the user's name.
+    /// Part of the user's display name or login name.
     pub user: Option<String>,
     pub device: Option<String>,
     /// A record id (or its beginning).
@@ -99,7 +147,12 @@ fn default_limit() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AuditRow {
     pub at: String,
+    /// As the entry recorded them: a user's display name (unique at the hub), `console:…`
+    /// for the hub's command line, `system`.
     pub user: String,
+    /// The login name of the user of that display name (`""` when none has it; several,
+    /// comma-separated, only for names given twice before the hub refused duplicates).
+    pub login: String,
     pub device: String,
     pub action: String,
     pub record: String,
@@ -147,6 +200,8 @@ pub enum HubError {
     },
     #[error("a user named {0} already exists")]
     UserExists(String),
+    #[error("the display name {display_name:?} is already {login}'s")]
+    DisplayNameTaken { display_name: String, login: String },
     #[error("unknown or expired enrollment code")]
     BadEnrollmentCode,
     #[error("no free referral issuer numbers left (1–98 are taken)")]
@@ -163,6 +218,16 @@ pub enum HubError {
     Store(#[from] kabinet_store::StoreError),
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// A display name as it is compared for sameness: two names that read alike on a record
+/// (letters' case, spaces) are the same name.
+pub fn display_key(display_name: &str) -> String {
+    display_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// What a hub database must do: keep enrollments, devices, users and sessions, the devices'
@@ -192,44 +257,57 @@ pub trait HubStorage: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>, HubError>;
     fn revoke(&self, device_id: &str) -> Result<(), HubError>;
 
-    /// Adds a user with an argon2 password hash (PHC string) for the web UI and their
-    /// credential for devices (and its secret key, kept so a reset can rewrap it).
+    /// Adds a user of `cabinets` with their secrets (see [`NewSecrets`]). The display name
+    /// must be no one else's ([`display_key`]). Every change to users is an entry of the hub's
+    /// audit chain, written in the change's transaction, as `by`'s.
     fn add_user(
         &self,
         user: &StaffUser,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        cabinets: &[String],
+        secrets: &NewSecrets<'_>,
+        by: &str,
     ) -> Result<(), HubError>;
     fn users(&self) -> Result<Vec<UserRecord>, HubError>;
     /// Disables (ending their sessions) or enables a user.
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError>;
-    /// The secret key of a user's credential, to wrap it with a new secret.
-    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError>;
-    /// A new password: raises the generation, clears wrong sign-ins, ends sessions.
-    fn reset_user(
+    fn set_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<(), HubError>;
+    /// A user's secrets, cabinets and role.
+    fn user_secrets(&self, name: &str) -> Result<UserSecrets, HubError>;
+    /// A new web password: clears wrong sign-ins, ends web sessions.
+    fn set_web_password(&self, name: &str, password_hash: &str, by: &str) -> Result<(), HubError>;
+    /// A new device PIN (the same key pair wrapped anew): raises the generation, so devices
+    /// clear their wrong tries.
+    fn set_device_secret(
         &self,
         name: &str,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        device: &DeviceSecret<'_>,
+        by: &str,
     ) -> Result<(), HubError>;
-    /// Every user of these roles with a credential, disabled ones too: what devices of these
-    /// roles receive.
-    fn roster(
+    /// Changes a user's role and/or cabinets (each change one audit entry).
+    fn edit_user(
         &self,
-        roles: &[kabinet_core::Role],
-    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
-    /// An active user, their password hash and wrong-try state, for signing in.
+        name: &str,
+        role: Option<&str>,
+        cabinets: Option<&[String]>,
+        by: &str,
+    ) -> Result<(), HubError>;
+    /// What a device receives: every user of its cabinet whose role is one of its roles and
+    /// who has a device PIN, disabled ones too (so the device locks them out).
+    fn roster(&self, device: &Device) -> Result<Vec<kabinet_keys::DeviceUser>, HubError>;
+    /// An active user and their web password hash, for signing in.
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError>;
-    /// Records a sign-in's outcome: a good one clears the count; a wrong one counts and sets
-    /// when the next try may come.
-    fn record_login(
+    /// Decides and counts a web sign-in try for the typed `name` in one step (names nobody has
+    /// are counted alike): [`SignInTry::Locked`] once `lock_after` tries in a row were wrong,
+    /// [`SignInTry::Wait`] before the time the last wrong one set, otherwise the try is counted
+    /// as wrong and the next one may come after `wait_after(failures)`.
+    fn reserve_sign_in(
         &self,
         name: &str,
-        ok: bool,
-        next_try_at: Option<DateTime<Utc>>,
-    ) -> Result<(), HubError>;
+        now: DateTime<Utc>,
+        lock_after: u32,
+        wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<SignInTry, HubError>;
+    /// The password was right: the name's wrong tries are cleared.
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), HubError>;
     fn create_session(
         &self,
         token_hash: [u8; 32],

@@ -1,8 +1,12 @@
 //! Managing users, the same from the command line and from the admin's web screen: add,
-//! disable, enable, reset. A user's password signs them in to the web UI and, through the
-//! credential that devices receive by sync, logs them in on a device offline.
+//! edit (role, cabinets), disable, enable, new secrets. A user has up to two secrets, never the
+//! same: a web password (an argon2 hash at the hub) for the hub's web UI, and a device PIN that
+//! wraps the credential the devices of the user's cabinets receive by sync, to log in offline.
+//! A user of no cabinet is on no device.
 
-use crate::storage::{HubError, HubStorage, StaffUser};
+use crate::storage::{
+    DeviceSecret, HubError, HubStorage, NewSecrets, SecretKind, StaffUser, UserSecrets,
+};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use kabinet_core::{Lang, Role};
 use kabinet_keys::{KeyError, UserCredential, UserSecretKey};
@@ -17,6 +21,16 @@ pub enum UserAdminError {
     Role(String),
     #[error("password: at least {min} characters", min = kabinet_keys::MIN_SECRET_CHARS)]
     Password,
+    #[error("cabinets: {0:?} is not a cabinet's name (up to 100 characters, no commas)")]
+    Cabinet(String),
+    #[error(
+        "password: the web password and the device PIN must differ (the PIN's wrapped key is on every tablet of the user's cabinets)"
+    )]
+    SameSecret,
+    #[error(
+        "secret: this user has a web password and a device PIN; say which to replace (web or device)"
+    )]
+    WhichSecret,
     /// Hashing the password for the web UI failed (argon2 refused its parameters or salt).
     #[error("the password could not be hashed: {0}")]
     PasswordHash(argon2::password_hash::Error),
@@ -41,9 +55,12 @@ impl UserAdminError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             UserAdminError::Name | UserAdminError::Hub(HubError::UserExists(_)) => Some("name"),
-            UserAdminError::DisplayName => Some("display_name"),
+            UserAdminError::DisplayName
+            | UserAdminError::Hub(HubError::DisplayNameTaken { .. }) => Some("display_name"),
             UserAdminError::Role(_) => Some("role"),
-            UserAdminError::Password => Some("password"),
+            UserAdminError::Password | UserAdminError::SameSecret => Some("password"),
+            UserAdminError::Cabinet(_) => Some("cabinets"),
+            UserAdminError::WhichSecret => Some("secret"),
             UserAdminError::PasswordHash(_)
             | UserAdminError::Credential(_)
             | UserAdminError::Hub(_) => None,
@@ -52,7 +69,12 @@ impl UserAdminError {
 
     pub fn message(&self, lang: Lang) -> String {
         if lang == Lang::En {
-            return self.to_string();
+            return match self {
+                UserAdminError::Hub(HubError::DisplayNameTaken { login, .. }) => format!(
+                    "display_name: already the name of {login}; add a middle name or an initial to tell them apart"
+                ),
+                other => other.to_string(),
+            };
         }
         match self {
             UserAdminError::Name => {
@@ -66,9 +88,17 @@ impl UserAdminError {
             UserAdminError::Password => {
                 format!("Парола/ПИН: поне {} знака", kabinet_keys::MIN_SECRET_CHARS)
             }
+            UserAdminError::Cabinet(c) => format!(
+                "Кабинети: „{c}“ не е име на кабинет (до 100 знака, без запетаи)"
+            ),
+            UserAdminError::SameSecret => "Парола/ПИН: паролата за уеб и ПИН-ът за устройствата трябва да са различни (ключът на ПИН-а е на всеки таблет на кабинетите му)".into(),
+            UserAdminError::WhichSecret => "Кое да се смени: потребителят има и парола за уеб, и ПИН за устройствата; изберете едното".into(),
             UserAdminError::Hub(HubError::UserExists(n)) => {
                 format!("Потребителско име: „{n}“ вече съществува")
             }
+            UserAdminError::Hub(HubError::DisplayNameTaken { login, .. }) => format!(
+                "Име за документите: вече е на потребителя {login}; добавете презиме или инициал, за да се различават"
+            ),
             UserAdminError::Hub(HubError::NoSuchUser(n)) => format!("Няма потребител „{n}“"),
             UserAdminError::PasswordHash(e) => format!("Паролата не можа да се хешира: {e}"),
             UserAdminError::Credential(e) => {
@@ -79,7 +109,8 @@ impl UserAdminError {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// A login name: one word of ASCII letters, digits, `.`, `_` or `-`, up to 64 characters.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -98,13 +129,84 @@ fn password_hash(password: &str) -> Result<String, UserAdminError> {
     hash_password(password).map_err(UserAdminError::PasswordHash)
 }
 
-/// Adds a user; every field is checked before anything is written.
+/// Who changes users, as the hub's audit chain records them.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A hub admin at the web UI.
+    Admin(&'a StaffUser),
+    /// Someone at the hub's command line (`kabinet-hub users …`).
+    Console,
+}
+
+impl Actor<'_> {
+    /// The audit entry's user: an admin's display name (unique, shown with their login), or
+    /// `console:` and the operating system's user who ran the command.
+    pub fn recorded(&self) -> String {
+        match self {
+            Actor::Admin(user) => user.display_name.clone(),
+            Actor::Console => {
+                let os_user = std::env::var("SUDO_USER")
+                    .or_else(|_| std::env::var("USER"))
+                    .unwrap_or_else(|_| "?".into());
+                format!("console:{os_user}")
+            }
+        }
+    }
+}
+
+/// The cabinets as typed (trimmed, each once, in order); an empty or odd name is refused.
+fn cabinet_list(cabinets: &[String]) -> Result<Vec<String>, UserAdminError> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cabinets {
+        let c = c.trim();
+        if c.is_empty()
+            || c.chars().count() > 100
+            || c.contains(',')
+            || c.chars().any(char::is_control)
+        {
+            return Err(UserAdminError::Cabinet(c.into()));
+        }
+        if !out.iter().any(|o| o == c) {
+            out.push(c.into());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn role_of(role: &str) -> Result<String, UserAdminError> {
+    match Role::parse(role.trim()) {
+        Some(r) => Ok(r.as_str().into()),
+        None => Err(UserAdminError::Role(role.trim().into())),
+    }
+}
+
+/// A device credential for `secret`: the user's key pair (a new one if they have none yet)
+/// wrapped by it.
+fn device_credential(
+    key: Option<UserSecretKey>,
+    secret: &str,
+) -> Result<(UserCredential, UserSecretKey), UserAdminError> {
+    match key {
+        Some(key) => Ok((
+            UserCredential::wrap(&key, secret).map_err(secret_error)?,
+            key,
+        )),
+        None => UserCredential::create(secret).map_err(secret_error),
+    }
+}
+
+/// Adds a user; every field is checked before anything is written. `secret` is the user's
+/// device PIN when they belong to cabinets (they log in on those cabinets' devices; a web
+/// password of their own can be given later), else their web password (hub staff).
 pub fn add(
     hub: &dyn HubStorage,
     name: &str,
     display_name: &str,
     role: &str,
-    password: &str,
+    cabinets: &[String],
+    secret: &str,
+    by: Actor<'_>,
 ) -> Result<StaffUser, UserAdminError> {
     let name = name.trim();
     if !valid_name(name) {
@@ -113,43 +215,111 @@ pub fn add(
     if display_name.trim().is_empty() {
         return Err(UserAdminError::DisplayName);
     }
-    if Role::parse(role.trim()).is_none() {
-        return Err(UserAdminError::Role(role.trim().into()));
-    }
-    kabinet_keys::check_secret(password).map_err(secret_error)?;
-    let (credential, key) = UserCredential::create(password).map_err(secret_error)?;
+    let role = role_of(role)?;
+    let cabinets = cabinet_list(cabinets)?;
+    kabinet_keys::check_secret(secret).map_err(secret_error)?;
     let user = StaffUser {
         name: name.into(),
         display_name: display_name.trim().into(),
-        role: role.trim().into(),
+        role,
     };
-    hub.add_user(
-        &user,
-        &password_hash(password)?,
-        &credential,
-        &key.to_bytes(),
-    )?;
-    tracing::info!(user = %user.name, role = %user.role, "user added");
+    if cabinets.is_empty() {
+        let hash = password_hash(secret)?;
+        let secrets = NewSecrets {
+            password_hash: Some(&hash),
+            device: None,
+        };
+        hub.add_user(&user, &cabinets, &secrets, &by.recorded())?;
+    } else {
+        let (credential, key) = device_credential(None, secret)?;
+        let secret_key = key.to_bytes();
+        let secrets = NewSecrets {
+            password_hash: None,
+            device: Some(DeviceSecret {
+                credential: &credential,
+                secret_key: &secret_key,
+            }),
+        };
+        hub.add_user(&user, &cabinets, &secrets, &by.recorded())?;
+    }
+    tracing::info!(user = %user.name, role = %user.role, cabinets = cabinets.len(), "user added");
     Ok(user)
 }
 
-/// A new password for a user: the same key pair wrapped anew (devices that hold the store key
-/// sealed to this user need nothing else), wrong tries cleared everywhere at the next sync.
-pub fn reset(hub: &dyn HubStorage, name: &str, password: &str) -> Result<(), UserAdminError> {
-    kabinet_keys::check_secret(password).map_err(secret_error)?;
-    let key = match hub.user_secret_key(name)? {
-        Some(bytes) => UserSecretKey::from_bytes(bytes),
-        // Added before devices had logins: a first key pair now.
-        None => UserCredential::create(password).map_err(secret_error)?.1,
+/// Which secret a reset replaces when the admin does not say: the one the user has; for a
+/// user with neither, the PIN if they belong to cabinets, else the web password.
+fn secret_to_reset(held: &UserSecrets) -> Result<SecretKind, UserAdminError> {
+    match (held.password_hash.is_some(), held.credential.is_some()) {
+        (true, true) => Err(UserAdminError::WhichSecret),
+        (true, false) => Ok(SecretKind::Web),
+        (false, true) => Ok(SecretKind::Device),
+        (false, false) if held.cabinets.is_empty() => Ok(SecretKind::Web),
+        (false, false) => Ok(SecretKind::Device),
+    }
+}
+
+/// A new web password or device PIN for a user (see [`secret_to_reset`] when `kind` is not
+/// given). It may not be the user's other secret. A new PIN wraps the same key pair (devices
+/// that sealed their store key to this user need nothing else) and clears wrong tries on
+/// devices at their next sync; a new web password clears wrong sign-ins and ends web sessions.
+pub fn reset(
+    hub: &dyn HubStorage,
+    name: &str,
+    secret: &str,
+    kind: Option<SecretKind>,
+    by: Actor<'_>,
+) -> Result<SecretKind, UserAdminError> {
+    kabinet_keys::check_secret(secret).map_err(secret_error)?;
+    let held = hub.user_secrets(name)?;
+    let kind = match kind {
+        Some(kind) => kind,
+        None => secret_to_reset(&held)?,
     };
-    let credential = UserCredential::wrap(&key, password).map_err(secret_error)?;
-    hub.reset_user(
-        name,
-        &password_hash(password)?,
-        &credential,
-        &key.to_bytes(),
-    )?;
-    tracing::info!(user = %name, "user reset");
+    match kind {
+        SecretKind::Web => {
+            if let Some(credential) = &held.credential
+                && credential.unlock(secret).is_ok()
+            {
+                return Err(UserAdminError::SameSecret);
+            }
+            hub.set_web_password(name, &password_hash(secret)?, &by.recorded())?;
+        }
+        SecretKind::Device => {
+            if let Some(hash) = &held.password_hash
+                && password_matches(secret, hash)
+            {
+                return Err(UserAdminError::SameSecret);
+            }
+            let key = held
+                .secret_key
+                .as_ref()
+                .map(|k| UserSecretKey::from_bytes(**k));
+            let (credential, key) = device_credential(key, secret)?;
+            let secret_key = key.to_bytes();
+            let device = DeviceSecret {
+                credential: &credential,
+                secret_key: &secret_key,
+            };
+            hub.set_device_secret(name, &device, &by.recorded())?;
+        }
+    }
+    tracing::info!(user = %name, secret = kind.as_str(), "user given a new secret");
+    Ok(kind)
+}
+
+/// Changes a user's role and/or cabinets. Devices learn both at their next sync: a device of
+/// a cabinet the user left forgets them.
+pub fn edit(
+    hub: &dyn HubStorage,
+    name: &str,
+    role: Option<&str>,
+    cabinets: Option<&[String]>,
+    by: Actor<'_>,
+) -> Result<(), UserAdminError> {
+    let role = role.map(role_of).transpose()?;
+    let cabinets = cabinets.map(cabinet_list).transpose()?;
+    hub.edit_user(name, role.as_deref(), cabinets.as_deref(), &by.recorded())?;
+    tracing::info!(user = %name, "user edited");
     Ok(())
 }
 
@@ -157,8 +327,9 @@ pub fn set_disabled(
     hub: &dyn HubStorage,
     name: &str,
     disabled: bool,
+    by: Actor<'_>,
 ) -> Result<(), UserAdminError> {
-    hub.set_disabled(name, disabled)?;
+    hub.set_disabled(name, disabled, &by.recorded())?;
     tracing::info!(user = %name, disabled, "user disabled/enabled");
     Ok(())
 }

@@ -84,8 +84,9 @@ impl UserSecretKey {
     pub fn from_bytes(b: [u8; 32]) -> UserSecretKey {
         UserSecretKey(b)
     }
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
+    /// The key's bytes (the hub keeps them to rewrap the key), wiped when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0)
     }
     fn box_key(&self) -> crypto_box::SecretKey {
         crypto_box::SecretKey::from(self.0)
@@ -144,11 +145,12 @@ impl UserCredential {
                 .decrypt(XNonce::from_slice(&wrapped[..24]), &wrapped[24..])
                 .map_err(|_| KeyError::WrongSecret)?,
         );
-        let bytes: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| KeyError::Damaged("secret key length"))?;
-        Ok(UserSecretKey(bytes))
+        let mut key = UserSecretKey([0; 32]);
+        if plain.len() != 32 {
+            return Err(KeyError::Damaged("secret key length"));
+        }
+        key.0.copy_from_slice(&plain);
+        Ok(key)
     }
 
     fn public(&self) -> Result<crypto_box::PublicKey, KeyError> {

@@ -3,13 +3,22 @@
 //! tries. It is read before anything is unlocked, so it holds nothing that opens the store
 //! without a user's secret. Every change is written whole to a new file and renamed over the
 //! old one, so a crash leaves either the old keyring or the new one.
+//!
+//! What the app trusts about a user (login, display name, role) is sealed with the store key,
+//! so only someone who can already open the store could change it; the plain copy beside it
+//! is for the login screen, and a login whose plain copy disagrees with the sealed one fails.
+//! A try is counted on disk, under an exclusive lock on the keyring, before the secret is
+//! checked: parallel tries, from threads or processes, are counted one by one, and stopping
+//! the app during the check does not uncount it. (Whoever can write the app's files can still
+//! put an old keyring back, as they can copy a credential and guess offline: the limits stop
+//! guessing in the app; see the README's limitations.)
 
 use crate::credential::{KeyError, UserCredential, open_sealed};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Wrong tries allowed before each further try must wait.
 pub const SLOW_AFTER: u32 = 3;
@@ -45,10 +54,46 @@ pub struct DeviceUser {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Slot {
     user: DeviceUser,
-    /// The store key sealed to the user's public key (hex); none once disabled.
+    /// The store key sealed to the user's public key (hex); none once disabled. Since
+    /// [`SEALED_USER`], a [`SealedPayload`]: the store key with who the user is.
     sealed_store_key: Option<String>,
+    /// What `sealed_store_key` holds: 0, the store key alone (keyrings before); 2, a
+    /// [`SealedPayload`].
+    #[serde(default)]
+    sealed: u32,
     failures: u32,
     not_before: Option<DateTime<Utc>>,
+}
+
+/// The version of the sealed payload that carries the user's login, name and role.
+pub const SEALED_USER: u32 = 2;
+
+/// What is sealed to a user: the store key, and who the app takes them for once it opens. A
+/// copy of the role or name edited in the file then no longer matches, and the login fails.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct SealedPayload {
+    v: u32,
+    /// Hex.
+    store_key: String,
+    name: String,
+    display_name: String,
+    role: String,
+}
+
+impl SealedPayload {
+    fn of(user: &DeviceUser, store_key: &[u8]) -> SealedPayload {
+        SealedPayload {
+            v: SEALED_USER,
+            store_key: hex::encode(store_key),
+            name: user.name.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role.clone(),
+        }
+    }
+
+    fn matches(&self, user: &DeviceUser) -> bool {
+        self.name == user.name && self.display_name == user.display_name && self.role == user.role
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -78,6 +123,10 @@ pub enum LoginError {
     Wait { seconds: i64 },
     #[error("wrong password or PIN; {tries_left} tries left before the user is locked")]
     WrongSecret { tries_left: u32 },
+    /// The user's entry was changed outside the app (its role or name no longer matches what
+    /// is sealed with the store key).
+    #[error("user {0}: this device's keyring was changed outside the app")]
+    Tampered(String),
     #[error("the keyring: {0}")]
     Keyring(String),
 }
@@ -90,7 +139,7 @@ impl LoginError {
             LoginError::Locked(_) | LoginError::Wait { .. } | LoginError::WrongSecret { .. } => {
                 Some("secret")
             }
-            LoginError::Keyring(_) => None,
+            LoginError::Tampered(_) | LoginError::Keyring(_) => None,
         }
     }
 
@@ -125,6 +174,12 @@ impl LoginError {
                     "Wrong password or PIN; {tries_left} tries left before the user is locked."
                 ),
             ),
+            LoginError::Tampered(_) => lang
+                .pick(
+                    "Данните на потребителя на това устройство са променяни извън приложението; влизането е спряно. Нека друг потребител синхронизира с Хъба или уведомете администратора.",
+                    "This user's entry on this device was changed outside the app; login is stopped. Let another user sync with the hub, or tell the hub admin.",
+                )
+                .into(),
             LoginError::Keyring(m) => m.clone(),
         }
     }
@@ -134,6 +189,10 @@ impl LoginError {
 pub struct Unlocked {
     pub store_key: Zeroizing<Vec<u8>>,
     pub user: DeviceUser,
+    /// Who the user is came sealed with the store key ([`SEALED_USER`]); `false` for a slot
+    /// sealed before, whose role and name are only the file's word (the device refuses those
+    /// once it has seen a sealed one).
+    pub sealed_user: bool,
 }
 
 /// A user as the login screen lists them.
@@ -191,11 +250,32 @@ impl Keyring {
         }
     }
 
+    /// Takes the keyring's exclusive lock (held until the guard drops) and reads the file
+    /// afresh under it: a change then starts from what other threads and processes wrote.
+    fn lock_and_reload(&mut self) -> Result<std::fs::File, KeyringError> {
+        let lock_path = self.path.with_extension("json.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| self.err(e))?;
+        lock.lock().map_err(|e| self.err(e))?;
+        let fresh = Keyring::load(&self.path)?;
+        self.file = fresh.file;
+        Ok(lock)
+    }
+
     fn save(&self) -> Result<(), KeyringError> {
         use std::io::Write;
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(&self.file).map_err(|e| self.err(e))?;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| self.err(e))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(true).write(true);
+        // Readable by the app's user only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(|e| self.err(e))?;
         f.write_all(&bytes).map_err(|e| self.err(e))?;
         f.sync_all().map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))?;
@@ -219,6 +299,7 @@ impl Keyring {
         roster: &[DeviceUser],
         store_key: &[u8],
     ) -> Result<RosterOutcome, KeyringError> {
+        let _lock = self.lock_and_reload()?;
         let mut outcome = RosterOutcome::default();
         let mut dirty = !self.path.exists();
         let listed: std::collections::BTreeSet<&str> =
@@ -236,13 +317,20 @@ impl Keyring {
         }
         for user in roster {
             let slot = self.file.slots.get(&user.name);
-            let new_pair = slot.is_none_or(|s| {
+            // Sealed anew for a new key pair, and whenever who the user is changed at the hub
+            // (or was never sealed with the key).
+            let reseal = slot.is_none_or(|s| {
                 s.user.credential.public_key != user.credential.public_key
                     || s.sealed_store_key.is_none()
+                    || s.sealed != SEALED_USER
+                    || s.user.name != user.name
+                    || s.user.display_name != user.display_name
+                    || s.user.role != user.role
             });
             let mut next = slot.cloned().unwrap_or(Slot {
                 user: user.clone(),
                 sealed_store_key: None,
+                sealed: SEALED_USER,
                 failures: 0,
                 not_before: None,
             });
@@ -254,8 +342,13 @@ impl Keyring {
                 if next.sealed_store_key.take().is_some() {
                     outcome.removed.push(user.name.clone());
                 }
-            } else if new_pair {
-                next.sealed_store_key = Some(hex::encode(user.credential.seal(store_key)?));
+            } else if reseal {
+                let payload = Zeroizing::new(
+                    serde_json::to_vec(&SealedPayload::of(user, store_key))
+                        .map_err(|e| self.err(e))?,
+                );
+                next.sealed_store_key = Some(hex::encode(user.credential.seal(&payload)?));
+                next.sealed = SEALED_USER;
                 if slot.is_none() {
                     outcome.added.push(user.name.clone());
                 }
@@ -274,7 +367,9 @@ impl Keyring {
         Ok(outcome)
     }
 
-    /// Logs `name` in with `secret` at `now`, counting wrong tries.
+    /// Logs `name` in with `secret` at `now`, counting wrong tries: under the keyring's lock,
+    /// the try is written down as a wrong one before the secret is checked, and cleared only
+    /// once the secret proved right.
     pub fn unlock(
         &mut self,
         name: &str,
@@ -282,6 +377,13 @@ impl Keyring {
         now: DateTime<Utc>,
     ) -> Result<Unlocked, LoginError> {
         let name = name.trim();
+        // No keyring yet: nobody to log in (and nowhere to put a lock).
+        if !self.path.exists() {
+            return Err(LoginError::UnknownUser(name.to_string()));
+        }
+        let _lock = self
+            .lock_and_reload()
+            .map_err(|e| LoginError::Keyring(e.to_string()))?;
         let slot = self
             .file
             .slots
@@ -303,36 +405,51 @@ impl Keyring {
                 seconds: (t - now).num_seconds().max(1),
             });
         }
-        match slot.user.credential.unlock(secret) {
+        slot.failures += 1;
+        let failures = slot.failures;
+        slot.not_before = wait_after(failures).map(|wait| now + wait);
+        let credential = slot.user.credential.clone();
+        let user = slot.user.clone();
+        let sealed_version = slot.sealed;
+        self.save()
+            .map_err(|e| LoginError::Keyring(e.to_string()))?;
+        match credential.unlock(secret) {
             Ok(key) => {
                 let sealed = hex::decode(sealed).map_err(|e| LoginError::Keyring(e.to_string()))?;
-                let store_key =
+                let opened =
                     open_sealed(&key, &sealed).map_err(|e| LoginError::Keyring(e.to_string()))?;
-                let user = slot.user.clone();
-                if slot.failures > 0 || slot.not_before.is_some() {
+                let (store_key, sealed_user) = if sealed_version == SEALED_USER {
+                    let payload: SealedPayload = serde_json::from_slice(&opened)
+                        .map_err(|_| LoginError::Tampered(name.into()))?;
+                    if payload.v != SEALED_USER || !payload.matches(&user) {
+                        return Err(LoginError::Tampered(name.into()));
+                    }
+                    let key = hex::decode(&payload.store_key)
+                        .map(Zeroizing::new)
+                        .map_err(|_| LoginError::Tampered(name.into()))?;
+                    (key, true)
+                } else {
+                    (opened, false)
+                };
+                if let Some(slot) = self.file.slots.get_mut(name) {
                     slot.failures = 0;
                     slot.not_before = None;
-                    self.save()
-                        .map_err(|e| LoginError::Keyring(e.to_string()))?;
                 }
-                Ok(Unlocked { store_key, user })
-            }
-            Err(KeyError::WrongSecret) => {
-                slot.failures += 1;
-                let failures = slot.failures;
-                if let Some(wait) = wait_after(failures) {
-                    slot.not_before = Some(now + wait);
-                }
+                // The try counted above is taken back.
                 self.save()
                     .map_err(|e| LoginError::Keyring(e.to_string()))?;
-                if failures >= LOCK_AFTER {
-                    Err(LoginError::Locked(name.into()))
-                } else {
-                    Err(LoginError::WrongSecret {
-                        tries_left: LOCK_AFTER - failures,
-                    })
-                }
+                Ok(Unlocked {
+                    store_key,
+                    user,
+                    sealed_user,
+                })
             }
+            Err(KeyError::WrongSecret) if failures >= LOCK_AFTER => {
+                Err(LoginError::Locked(name.into()))
+            }
+            Err(KeyError::WrongSecret) => Err(LoginError::WrongSecret {
+                tries_left: LOCK_AFTER - failures,
+            }),
             Err(e) => Err(LoginError::Keyring(e.to_string())),
         }
     }
@@ -497,6 +614,56 @@ mod tests {
         )
         .unwrap();
         assert_ne!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn twenty_parallel_wrong_tries_are_counted_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.keys.json");
+        let u = user("mpetrova", "secret-1");
+        Keyring::load(&path)
+            .unwrap()
+            .apply_roster(std::slice::from_ref(&u), &[1; 32])
+            .unwrap();
+        // Twenty logins at once, each with its keyring as it was read (as two processes, or
+        // two calls of the app, would have): only the free tries are checked.
+        let start = std::sync::Barrier::new(20);
+        let now = Utc::now();
+        let answers: Vec<LoginError> = std::thread::scope(|s| {
+            let tries: Vec<_> = (0..20)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut k = Keyring::load(&path).unwrap();
+                        start.wait();
+                        k.unlock("mpetrova", "wrong-one", now).err().unwrap()
+                    })
+                })
+                .collect();
+            tries.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let checked = answers
+            .iter()
+            .filter(|a| matches!(a, LoginError::WrongSecret { .. }))
+            .count();
+        assert_eq!(checked, 3, "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, LoginError::WrongSecret { .. } | LoginError::Wait { .. })),
+            "{answers:?}"
+        );
+        // The count on disk is the count of checks: the next wrong tries lock after three more.
+        let mut k = Keyring::load(&path).unwrap();
+        let mut t = now;
+        for _ in 0..3 {
+            t += Duration::seconds(61);
+            assert!(k.unlock("mpetrova", "wrong-one", t).is_err());
+        }
+        assert_eq!(
+            k.unlock("mpetrova", "secret-1", t + Duration::hours(1))
+                .err(),
+            Some(LoginError::Locked("mpetrova".into()))
+        );
     }
 
     #[test]

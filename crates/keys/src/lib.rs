@@ -8,6 +8,6 @@ pub mod keyring;
 
 pub use credential::{KeyError, MIN_SECRET_CHARS, UserCredential, UserSecretKey, check_secret};
 pub use keyring::{
-    DeviceUser, Keyring, KeyringError, LOCK_AFTER, LoginError, RosterOutcome, SLOW_AFTER, Unlocked,
-    UserSummary, wait_after,
+    DeviceUser, Keyring, KeyringError, LOCK_AFTER, LoginError, RosterOutcome, SEALED_USER,
+    SLOW_AFTER, Unlocked, UserSummary, wait_after,
 };

@@ -38,7 +38,8 @@ use std::time::Duration;
 
 /// The key of a store file, from the caller: a passphrase (SQLCipher derives the key with
 /// PBKDF2, ~0.5 s per open), or 32 raw bytes already derived by the caller (no KDF at open).
-#[derive(Clone)]
+/// Wiped from memory when dropped, as are the texts made from it here.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub enum StoreKey {
     Passphrase(String),
     Raw([u8; 32]),
@@ -49,8 +50,13 @@ impl StoreKey {
     /// digits is a raw key; anything else is a passphrase.
     pub fn from_text(text: &str) -> Result<StoreKey, StoreError> {
         if let Some(hex_key) = text.strip_prefix("raw:") {
-            let bytes = hex::decode(hex_key).map_err(|_| StoreError::BadKeyFormat)?;
-            let raw: [u8; 32] = bytes.try_into().map_err(|_| StoreError::BadKeyFormat)?;
+            let bytes = zeroize::Zeroizing::new(
+                hex::decode(hex_key).map_err(|_| StoreError::BadKeyFormat)?,
+            );
+            let raw: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::BadKeyFormat)?;
             Ok(StoreKey::Raw(raw))
         } else if text.is_empty() {
             Err(StoreError::EmptyKey)
@@ -60,18 +66,29 @@ impl StoreKey {
     }
 
     /// The key as [`StoreKey::from_text`] reads it (what a device's keyring seals per user).
-    pub fn to_text(&self) -> String {
+    pub fn to_text(&self) -> zeroize::Zeroizing<String> {
         match self {
-            StoreKey::Passphrase(p) => p.clone(),
-            StoreKey::Raw(raw) => format!("raw:{}", hex::encode(raw)),
+            StoreKey::Passphrase(p) => zeroize::Zeroizing::new(p.clone()),
+            StoreKey::Raw(raw) => Self::hex_between("raw:", raw, ""),
         }
     }
 
-    fn pragma_value(&self) -> String {
+    fn pragma_value(&self) -> zeroize::Zeroizing<String> {
         match self {
-            StoreKey::Passphrase(p) => p.clone(),
-            StoreKey::Raw(raw) => format!("x'{}'", hex::encode(raw)),
+            StoreKey::Passphrase(p) => zeroize::Zeroizing::new(p.clone()),
+            StoreKey::Raw(raw) => Self::hex_between("x'", raw, "'"),
         }
+    }
+
+    /// `before`, the key in hex, `after`, with no copy left behind unwiped.
+    fn hex_between(before: &str, raw: &[u8; 32], after: &str) -> zeroize::Zeroizing<String> {
+        let hex = zeroize::Zeroizing::new(hex::encode(raw));
+        let mut out =
+            zeroize::Zeroizing::new(String::with_capacity(before.len() + 64 + after.len()));
+        out.push_str(before);
+        out.push_str(&hex);
+        out.push_str(after);
+        out
     }
 }
 
@@ -290,7 +307,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)?;
         // A wrong key is reported by us, clearly; SQLCipher's own stderr log would only add noise.
         conn.pragma_update(None, "cipher_log_level", "NONE")?;
-        conn.pragma_update(None, "key", key.pragma_value())?;
+        conn.pragma_update(None, "key", key.pragma_value().as_str())?;
         conn.pragma_update(None, "cipher_page_size", page_size)?;
         // The first read decrypts page 1: a wrong key fails here, as "not a database".
         match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
@@ -407,7 +424,7 @@ impl Store {
     /// longer opens it; a device's keyring must then seal the new key to its users again.
     pub fn rekey(&self, new_key: &StoreKey) -> Result<()> {
         self.conn
-            .pragma_update(None, "rekey", new_key.pragma_value())?;
+            .pragma_update(None, "rekey", new_key.pragma_value().as_str())?;
         Ok(())
     }
 

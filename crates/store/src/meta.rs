@@ -26,6 +26,11 @@ pub const LAST_ERROR: &str = "sync.last_error";
 /// The last audit entry the hub acknowledged.
 pub const AUDIT_PUSHED: &str = "sync.audit_pushed";
 
+/// Set once a login on this device found its user sealed with the store key (login, name and
+/// role; see `kabinet_keys::SEALED_USER`): from then on a keyring entry sealed the old way is
+/// refused, so an old copy of the keyring cannot bring back a role that is only the file's word.
+pub const KEYRING_SEALS_USERS: &str = "keyring.seals_users";
+
 /// Prefix of a form's draft, kept in the encrypted store (`draft.<key>`).
 pub const DRAFT_PREFIX: &str = "draft.";
 

@@ -11,7 +11,21 @@ type Unoffered = Exclude<Role, (typeof ROLES)[number]>;
 export const EVERY_ROLE_OFFERED: [Unoffered] extends [never] ? true : Unoffered = true;
 
 /** What the audit log records. */
-export const AUDIT_ACTIONS = ['create', 'edit', 'view', 'print', 'withdraw', 'refused'] as const;
+export const AUDIT_ACTIONS = [
+  'create',
+  'edit',
+  'view',
+  'print',
+  'withdraw',
+  'refused',
+  // A hub admin's changes to users (the record is the user's login name).
+  'add_user',
+  'change_role',
+  'change_cabinets',
+  'reset_secret',
+  'disable_user',
+  'enable_user',
+] as const;
 
 /** Where an audit line came from. */
 export const AUDIT_SOURCES = ['device', 'hub', 'refusal'] as const;

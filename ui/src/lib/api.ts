@@ -17,7 +17,9 @@ import type {
   Request,
   Responses,
   Role,
+  SecretKind,
   SyncView,
+  UserAction,
   UserRecord,
   VisitForm,
 } from './types';
@@ -294,8 +296,12 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       admin<Pick<UserRecord, 'name' | 'display_name' | 'role'>>('POST', '/api/admin/users', { ...user, lang: lang() }),
     disableUser: (name: string) => admin<null>('POST', userPath(name, 'disable'), { lang: lang() }),
     enableUser: (name: string) => admin<null>('POST', userPath(name, 'enable'), { lang: lang() }),
-    resetUser: (name: string, password: string) =>
-      admin<null>('POST', userPath(name, 'reset'), { password, lang: lang() }),
+    /** A new web password or device PIN (`secret`; without it, the one the user has). */
+    resetUser: (name: string, password: string, secret?: SecretKind) =>
+      admin<null>('POST', userPath(name, 'reset'), { password, secret, lang: lang() } satisfies UserAction),
+    /** A new role and/or cabinets. */
+    editUser: (name: string, change: Pick<UserAction, 'role' | 'cabinets'>) =>
+      admin<null>('POST', userPath(name, 'edit'), { ...change, lang: lang() } satisfies UserAction),
     audit: (query: AuditQuery) => admin<AuditRow[]>('GET', `/api/admin/audit${auditSearch(query)}`),
 
     search: (query: string) => call('search', { query }),

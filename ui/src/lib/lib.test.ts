@@ -218,21 +218,23 @@ describe('the api module', () => {
     answer = [{ name: 'mpetrova', display_name: 'Мария Петрова', role: 'nurse', disabled: false, generation: 0, failed_logins: 0, on_devices: true }];
     expect((await api.adminUsers())[0].name).toBe('mpetrova');
     answer = { name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor' };
-    await api.addUser({ name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', password: 'long enough' });
+    await api.addUser({ name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', cabinets: ['Перник-1'], password: 'long enough' });
     answer = null;
     await api.disableUser('ivanov');
     await api.enableUser('ivanov');
-    await api.resetUser('ivanov', 'another one');
+    await api.resetUser('ivanov', 'another one', 'device');
+    await api.editUser('ivanov', { cabinets: ['Радомир-1'] });
     await expect(api.resetUser('ivanov', 'abcd')).rejects.toMatchObject({ kind: 'invalid', fields: [{ field: 'password' }] });
     await expect(api.disableUser('admin.self')).rejects.toMatchObject({ kind: 'hub', message: 'не можете да деактивирате себе си' });
     answer = [];
     await api.audit(auditQuery({ user: 'Петрова', action: 'view', from: '2026-11-23', to: '2026-11-23' }));
     expect(sent).toEqual([
       { lang: 'bg', method: 'GET', path: '/api/admin/users', body: undefined },
-      { lang: 'bg', method: 'POST', path: '/api/admin/users', body: { name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', password: 'long enough', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users', body: { name: 'ivanov', display_name: 'Иван Иванов', role: 'doctor', cabinets: ['Перник-1'], password: 'long enough', lang: 'bg' } },
       { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/disable', body: { lang: 'bg' } },
       { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/enable', body: { lang: 'bg' } },
-      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/reset', body: { password: 'another one', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/reset', body: { password: 'another one', secret: 'device', lang: 'bg' } },
+      { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/edit', body: { cabinets: ['Радомир-1'], lang: 'bg' } },
       { lang: 'bg', method: 'POST', path: '/api/admin/users/ivanov/reset', body: { password: 'abcd', lang: 'bg' } },
       { lang: 'bg', method: 'POST', path: '/api/admin/users/admin.self/disable', body: { lang: 'bg' } },
       {
@@ -274,7 +276,20 @@ describe('the hub admin screens', () => {
   });
   it('names actions, sources and roles in Bulgarian', () => {
     const bg = (k: ReturnType<typeof auditActionKey>) => (k ? translate('bg', k) : null);
-    expect(AUDIT_ACTIONS.map((a) => bg(auditActionKey(a)))).toEqual(['създаване', 'редакция', 'преглед', 'печат', 'оттегляне', 'отказан достъп']);
+    expect(AUDIT_ACTIONS.map((a) => bg(auditActionKey(a)))).toEqual([
+      'създаване',
+      'редакция',
+      'преглед',
+      'печат',
+      'оттегляне',
+      'отказан достъп',
+      'нов потребител',
+      'смяна на роля',
+      'смяна на кабинети',
+      'нова парола/ПИН',
+      'деактивиране',
+      'активиране',
+    ]);
     expect(auditActionKey('something new')).toBeNull();
     expect(bg(auditSourceKey('refusal'))).toBe('отказано от Хъба');
     expect(ROLES.map((r) => roleKey(r)).every((k) => k !== null && translate('bg', k).length > 0)).toBe(true);

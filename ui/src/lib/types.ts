@@ -17,7 +17,7 @@ users: Array<UserSummary>, idle_lock_ms: number, lock_reason: LockReason | null,
  */
 export type AuditFilter = { 
 /**
- * Part of the user's name.
+ * Part of the user's display name or login name.
  */
 user?: string, device?: string, 
 /**
@@ -32,7 +32,17 @@ action?: string, since?: string, until?: string, limit?: number, };
 /**
  * One line of the audit view.
  */
-export type AuditRow = { at: string, user: string, device: string, action: string, record: string, class: string, 
+export type AuditRow = { at: string, 
+/**
+ * As the entry recorded them: a user's display name (unique at the hub), `console:…`
+ * for the hub's command line, `system`.
+ */
+user: string, 
+/**
+ * The login name of the user of that display name (`""` when none has it; several,
+ * comma-separated, only for names given twice before the hub refused duplicates).
+ */
+login: string, device: string, action: string, record: string, class: string, 
 /**
  * device (a device's own log), hub (staff at the hub), refusal (refused by the hub).
  */
@@ -129,7 +139,15 @@ name: string, display_name: string,
 /**
  * A role's spelling (`kabinet_core::Role::as_str`).
  */
-role: string, password: string, lang?: Lang, };
+role: string, 
+/**
+ * The cabinets whose devices receive the user; none: hub staff, on no device.
+ */
+cabinets: Array<string>, 
+/**
+ * The device PIN when the user has cabinets, else the web password.
+ */
+password: string, lang?: Lang, };
 
 export type PersonCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, 
 /**
@@ -256,6 +274,13 @@ export type ScreeningLine = { kind: string, label: string, value: string,
 flagged: boolean, };
 
 /**
+ * Which of a user's two secrets. They are never the same: the device PIN's wrapped key sits
+ * on every tablet of the user's cabinets, where it can be guessed offline, so it must not
+ * also open the hub's web UI, which reaches every cabinet's records.
+ */
+export type SecretKind = "web" | "device";
+
+/**
  * A status a referral may move to, as a button shows it.
  */
 export type StatusChoice = { status: ReferralStatus, label: string, };
@@ -287,11 +312,25 @@ export type Urgency = "routine" | "priority" | "same_day" | "emergency";
 export type UrgencyView = { urgency: Urgency, label: string, };
 
 /**
+ * What an admin's action on one user carries: the new secret and which one (reset), the new
+ * role and/or cabinets (edit).
+ */
+export type UserAction = { password?: string, 
+/**
+ * Which secret a reset replaces; without it, the one the user has.
+ */
+secret?: SecretKind, role?: string, cabinets?: Array<string>, lang?: Lang, };
+
+/**
  * A user as the hub admin manages them.
  */
-export type UserRecord = { disabled: boolean, 
+export type UserRecord = { 
 /**
- * Raised by every reset; devices clear their wrong-try count when it rises.
+ * The cabinets whose devices receive this user (none: on no device).
+ */
+cabinets: Array<string>, disabled: boolean, 
+/**
+ * Raised by every new device PIN; devices clear their wrong-try count when it rises.
  */
 generation: number, 
 /**
@@ -299,7 +338,11 @@ generation: number,
  */
 failed_logins: number, 
 /**
- * Users added before devices had logins have no credential until their next reset.
+ * Has a web password (signs in at the hub's web UI).
+ */
+web_sign_in: boolean, 
+/**
+ * Has a device PIN (a credential devices of their cabinets receive).
  */
 on_devices: boolean, 
 /**

@@ -108,15 +108,23 @@ pub(super) fn record_refusal(store: &Store, refusal: &Refusal) -> Result<(), Hub
 pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError> {
     // Devices' entries, the hub's own (staff at the web UI, the CLI), and refusals, paged by
     // time in one query. The hub's own are the store's append-only audit log, only read here.
-    let sql = "SELECT * FROM (
-            SELECT at, user, device, action, record, class, 'device' AS source FROM hub_audit
-            UNION ALL
-            SELECT at, user, 'hub', action, record, class, 'hub' FROM audit_log
-            UNION ALL
-            SELECT at, '', device_id, 'refused', COALESCE(lower(hex(doc_id)), ''), class, 'refusal'
-              FROM hub_refusal
+    // Each line's user is shown with the login of that display name (display names are unique
+    // at the hub), so "Мария Петрова" reads as one person and can be found by either name.
+    let sql = "SELECT at, user, login, device, action, record, class, source FROM (
+            SELECT *, COALESCE(
+                (SELECT group_concat(u.name, ', ') FROM hub_user u WHERE u.display_name = x.user),
+                '') AS login
+            FROM (
+                SELECT at, user, device, action, record, class, 'device' AS source FROM hub_audit
+                UNION ALL
+                SELECT at, user, 'hub', action, record, class, 'hub' FROM audit_log
+                UNION ALL
+                SELECT at, '', device_id, 'refused', COALESCE(lower(hex(doc_id)), ''), class,
+                       'refusal'
+                  FROM hub_refusal
+            ) x
         )
-        WHERE (?1 IS NULL OR user LIKE '%' || ?1 || '%')
+        WHERE (?1 IS NULL OR user LIKE '%' || ?1 || '%' OR login LIKE '%' || ?1 || '%')
           AND (?2 IS NULL OR device = ?2)
           AND (?3 IS NULL OR replace(record, '-', '') LIKE replace(?3, '-', '') || '%')
           AND (?4 IS NULL OR action = ?4)
@@ -149,11 +157,12 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
                 Ok(AuditRow {
                     at: r.get(0)?,
                     user: r.get(1)?,
-                    device: r.get(2)?,
-                    action: r.get(3)?,
-                    record: r.get(4)?,
-                    class: r.get(5)?,
-                    source: r.get(6)?,
+                    login: r.get(2)?,
+                    device: r.get(3)?,
+                    action: r.get(4)?,
+                    record: r.get(5)?,
+                    class: r.get(6)?,
+                    source: r.get(7)?,
                 })
             },
         )?

@@ -11,8 +11,8 @@ pub mod schema;
 mod users;
 
 use crate::storage::{
-    AuditFilter, AuditRow, Device, HubError, HubStorage, LoginRecord, Refusal, RelayPage,
-    StaffUser, UserRecord,
+    AuditFilter, AuditRow, Device, DeviceSecret, HubError, HubStorage, LoginRecord, NewSecrets,
+    Refusal, RelayPage, SignInTry, StaffUser, UserRecord, UserSecrets,
 };
 use checkpoint::Checkpointer;
 use chrono::{DateTime, Utc};
@@ -123,53 +123,68 @@ impl HubStorage for SqliteHub {
     fn add_user(
         &self,
         user: &StaffUser,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        cabinets: &[String],
+        secrets: &NewSecrets<'_>,
+        by: &str,
     ) -> Result<(), HubError> {
-        users::add_user(&self.store(), user, password_hash, credential, secret_key)
+        users::add_user(&mut self.store(), user, cabinets, secrets, by)
     }
 
     fn users(&self) -> Result<Vec<UserRecord>, HubError> {
         users::users(&self.store())
     }
 
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), HubError> {
-        users::set_disabled(&self.store(), name, disabled)
+    fn set_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<(), HubError> {
+        users::set_disabled(&mut self.store(), name, disabled, by)
     }
 
-    fn user_secret_key(&self, name: &str) -> Result<Option<[u8; 32]>, HubError> {
-        users::user_secret_key(&self.store(), name)
+    fn user_secrets(&self, name: &str) -> Result<UserSecrets, HubError> {
+        users::user_secrets(&self.store(), name)
     }
 
-    fn reset_user(
+    fn set_web_password(&self, name: &str, password_hash: &str, by: &str) -> Result<(), HubError> {
+        users::set_web_password(&mut self.store(), name, password_hash, by)
+    }
+
+    fn set_device_secret(
         &self,
         name: &str,
-        password_hash: &str,
-        credential: &kabinet_keys::UserCredential,
-        secret_key: &[u8; 32],
+        device: &DeviceSecret<'_>,
+        by: &str,
     ) -> Result<(), HubError> {
-        users::reset_user(&self.store(), name, password_hash, credential, secret_key)
+        users::set_device_secret(&mut self.store(), name, device, by)
     }
 
-    fn roster(
+    fn edit_user(
         &self,
-        roles: &[kabinet_core::Role],
-    ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
-        users::roster(&self.store(), roles)
+        name: &str,
+        role: Option<&str>,
+        cabinets: Option<&[String]>,
+        by: &str,
+    ) -> Result<(), HubError> {
+        users::edit_user(&mut self.store(), name, role, cabinets, by)
+    }
+
+    fn roster(&self, device: &Device) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
+        users::roster(&self.store(), device)
     }
 
     fn user_for_login(&self, name: &str) -> Result<Option<LoginRecord>, HubError> {
         users::user_for_login(&self.store(), name)
     }
 
-    fn record_login(
+    fn reserve_sign_in(
         &self,
         name: &str,
-        ok: bool,
-        next_try_at: Option<DateTime<Utc>>,
-    ) -> Result<(), HubError> {
-        users::record_login(&self.store(), name, ok, next_try_at)
+        now: DateTime<Utc>,
+        lock_after: u32,
+        wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<SignInTry, HubError> {
+        users::reserve_sign_in(&self.store(), name, now, lock_after, wait_after)
+    }
+
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), HubError> {
+        users::sign_in_succeeded(&self.store(), name)
     }
 
     fn create_session(

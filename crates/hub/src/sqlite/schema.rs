@@ -89,6 +89,48 @@ CREATE TABLE hub_relay (
     heads         BLOB NOT NULL
 ) STRICT;
 "#,
+    // 2: web sign-in tries per typed name, known or not, so a lock or a wait answers alike
+    // for names nobody has (the counts move here from hub_user).
+    r#"
+CREATE TABLE hub_sign_in (
+    name        TEXT PRIMARY KEY,
+    failures    INTEGER NOT NULL,
+    next_try_at TEXT
+) STRICT;
+INSERT INTO hub_sign_in (name, failures, next_try_at)
+    SELECT name, failed_logins, next_try_at FROM hub_user WHERE failed_logins > 0;
+ALTER TABLE hub_user DROP COLUMN failed_logins;
+ALTER TABLE hub_user DROP COLUMN next_try_at;
+"#,
+    // 3: the audit view shows each line's login beside its display name.
+    r#"
+CREATE INDEX hub_user_by_display_name ON hub_user(display_name);
+"#,
+    // 4: users belong to cabinets, and a device receives only its cabinet's users. Each user
+    // has a web password, a device PIN, or both, never the same secret.
+    r#"
+CREATE TABLE hub_user_cabinet (
+    user_name TEXT NOT NULL REFERENCES hub_user(name),
+    cabinet   TEXT NOT NULL,
+    PRIMARY KEY (user_name, cabinet)
+) STRICT;
+CREATE INDEX hub_user_cabinet_by_cabinet ON hub_user_cabinet(cabinet);
+-- Users keep the devices they reached before cabinets: the cabinets of the devices (not
+-- revoked) of their role. An admin narrows them from there.
+INSERT INTO hub_user_cabinet (user_name, cabinet)
+    SELECT DISTINCT u.name, d.cabinet FROM hub_user u JOIN hub_device d
+        ON instr(',' || d.roles || ',', ',' || u.role || ',') > 0
+     WHERE u.credential IS NOT NULL AND d.revoked_at IS NULL;
+-- Until now one secret was both the web password and the device PIN. A user whose wrapped key
+-- went to any device (a revoked one too: it may be the stolen one) keeps it as their device
+-- PIN and loses web sign-in until an admin gives them a web password of its own; the others
+-- keep their web password and lose the credential no device holds.
+UPDATE hub_user SET password_hash = ''
+ WHERE credential IS NOT NULL AND EXISTS (
+     SELECT 1 FROM hub_device d WHERE instr(',' || d.roles || ',', ',' || hub_user.role || ',') > 0);
+UPDATE hub_user SET credential = NULL, secret_key = NULL
+ WHERE password_hash != '';
+"#,
 ];
 
 /// The hub schema version this build writes.
@@ -291,6 +333,59 @@ mod tests {
         assert_eq!(columns(&path), columns(&fresh.path().join("hub.db")));
         let store = Store::open(&path, &KEY).unwrap();
         assert_eq!(version(&store).unwrap(), HUB_SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_hub_from_before_cabinets_keeps_its_devices_users_and_splits_their_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        let settings = DeviceSettings {
+            cabinet: "hub".into(),
+            issuer: crate::sqlite::HUB_ISSUER,
+        };
+        let mut store = Store::create(&path, &KEY, &settings).unwrap();
+        store
+            .write(Origin::Local, |w| {
+                for sql in &MIGRATIONS[..3] {
+                    w.extension_sql().execute_batch(sql)?;
+                }
+                w.set_meta(VERSION_KEY, "3")
+            })
+            .unwrap();
+        kabinet_store::open_raw(&path, &KEY)
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at, roles)
+                     VALUES ('d1', 'tablet', 'Перник-1', 1, x'01', '2025-01-01T00:00:00+00:00', 'nurse,doctor');
+                 INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at, revoked_at, roles)
+                     VALUES ('d2', 'lost', 'Радомир-1', 2, x'02', '2025-01-01T00:00:00+00:00',
+                             '2025-02-01T00:00:00+00:00', 'education_mediator');
+                 INSERT INTO hub_user (name, display_name, role, password_hash, created_at, credential, secret_key)
+                     VALUES ('nurse1', 'Сестра', 'nurse', 'h1', '2025-01-01', '{}', x'00'),
+                            ('admin1', 'Админ', 'hub_admin', 'h2', '2025-01-01', '{}', x'00'),
+                            ('med1', 'Медиатор', 'education_mediator', 'h3', '2025-01-01', '{}', x'00');",
+            )
+            .unwrap();
+        drop(store);
+
+        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
+        let users: Vec<(String, Vec<String>, bool, bool)> = hub
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.user.name, u.cabinets, u.web_sign_in, u.on_devices))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                // Never on a device: the web password stays, the unused credential goes.
+                ("admin1".into(), vec![], true, false),
+                // On a revoked (maybe stolen) tablet: no web sign-in with that secret.
+                ("med1".into(), vec![], false, true),
+                // On its cabinet's tablet: stays there, with no web sign-in by the same secret.
+                ("nurse1".into(), vec!["Перник-1".to_string()], false, true),
+            ]
+        );
     }
 
     #[test]
