@@ -154,24 +154,29 @@ async fn audit_push(
 /// The router: `/health`, `/v1/enroll`, `/v1/sync`, the staff web API under `/api`, and the
 /// web UI from `ui_dir` when given.
 pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Router {
-    let app = Router::new()
+    // What a browser loads: the pages' policy headers. Devices' `/v1` answers go without
+    // them: no browser renders them, and a no-op sync's answer is a few hundred bytes that
+    // they would double.
+    let browser = Router::new()
         .route("/health", get(health))
+        .merge(crate::staff::api_routes());
+    let browser = match ui_dir {
+        Some(dir) => browser.fallback_service(crate::staff::ui_service(dir)),
+        None => browser,
+    };
+    let app = Router::new()
         .route("/v1/enroll", body_limit(post(enroll), SMALL_BODY_BYTES))
         .route("/v1/sync", body_limit(post(sync), MAX_MESSAGE_BYTES))
         .route("/v1/users", get(roster))
         .route("/v1/audit", body_limit(post(audit_push), AUDIT_BODY_BYTES))
-        .merge(crate::staff::api_routes());
-    let app = match ui_dir {
-        Some(dir) => app.fallback_service(crate::staff::ui_service(dir)),
-        None => app,
-    };
+        .merge(security_headers(browser));
     // A route that sets no limit of its own reads no more than a small body.
-    security_headers(app.layer(DefaultBodyLimit::max(SMALL_BODY_BYTES)))
+    app.layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(storage)
 }
 
-/// Every answer: the page policy, no type sniffing, no referrer sent elsewhere (a screen's
+/// Every answer to a browser: the page policy, no type sniffing, no referrer sent elsewhere (a screen's
 /// address may hold a record's id), no framing for browsers that predate frame-ancestors.
 fn security_headers(app: Router<SharedStorage>) -> Router<SharedStorage> {
     use tower_http::set_header::SetResponseHeaderLayer;
