@@ -54,6 +54,8 @@ pub struct HubProcess {
     binary: PathBuf,
     /// HTTPS with the hub's own certificate; otherwise plain HTTP on loopback.
     tls: bool,
+    /// The web UI it serves, if any.
+    ui_dir: Option<PathBuf>,
 }
 
 pub fn free_port() -> SocketAddr {
@@ -63,10 +65,19 @@ pub fn free_port() -> SocketAddr {
         .unwrap()
 }
 
-fn spawn_serve(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> Child {
+fn spawn_serve(
+    binary: &Path,
+    data_dir: &Path,
+    addr: SocketAddr,
+    tls: bool,
+    ui_dir: Option<&Path>,
+) -> Child {
     let mut command = Command::new(binary);
+    command.args(["serve", "--listen", &addr.to_string()]);
+    if let Some(ui) = ui_dir {
+        command.arg("--ui-dir").arg(ui);
+    }
     command
-        .args(["serve", "--listen", &addr.to_string()])
         .env("KABINET_HUB_DATA", data_dir)
         .env("KABINET_HUB_KEY", HUB_KEY)
         .env("KABINET_HUB_LOG", "warn")
@@ -92,12 +103,28 @@ impl HubProcess {
     }
 
     pub fn start_at(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> HubProcess {
+        HubProcess::start_serving(binary, data_dir, addr, tls, None)
+    }
+
+    /// Plain HTTP on loopback, serving the web UI from `ui_dir`.
+    pub fn start_with_ui(binary: &Path, data_dir: &Path, ui_dir: &Path) -> HubProcess {
+        HubProcess::start_serving(binary, data_dir, free_port(), false, Some(ui_dir))
+    }
+
+    fn start_serving(
+        binary: &Path,
+        data_dir: &Path,
+        addr: SocketAddr,
+        tls: bool,
+        ui_dir: Option<&Path>,
+    ) -> HubProcess {
         let mut hub = HubProcess {
-            child: spawn_serve(binary, data_dir, addr, tls),
+            child: spawn_serve(binary, data_dir, addr, tls, ui_dir),
             addr,
             data_dir: data_dir.to_path_buf(),
             binary: binary.to_path_buf(),
             tls,
+            ui_dir: ui_dir.map(Path::to_path_buf),
         };
         hub.wait_ready();
         hub
@@ -219,7 +246,13 @@ impl HubProcess {
     /// Starts the hub again on the same port and data.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn_serve(&self.binary, &self.data_dir, self.addr, self.tls);
+        self.child = spawn_serve(
+            &self.binary,
+            &self.data_dir,
+            self.addr,
+            self.tls,
+            self.ui_dir.as_deref(),
+        );
         self.wait_ready();
     }
 }

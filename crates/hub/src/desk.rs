@@ -45,33 +45,43 @@ pub fn call<S: HubStorage + ?Sized>(
 ) -> Result<Result<kabinet_service::Response, ServiceError>, HubError> {
     let op = request.name();
     let answer = staff_call(hub, |store| kabinet_service::handle(store, ctx, request))?;
-    let refused = match &answer {
-        Err(ServiceError::Hidden { id, class, .. }) => {
-            Some((Uuid::parse_str(id).ok(), class.as_str()))
-        }
-        Err(ServiceError::Forbidden) => Some((None, "")),
-        _ => None,
-    };
-    if let Some((doc_id, class)) = refused {
-        hub.record_refusal(&Refusal {
-            at: Utc::now(),
-            by: format!("hub:{}", ctx.user),
-            doc_id,
-            class: class.into(),
-            action: op.into(),
-        })?;
-    }
+    record_if_refused(hub, ctx, op, &answer)?;
     Ok(answer)
 }
 
-/// Slips of referrals as one PDF (paper A5 or A6).
+/// Slips of referrals as one PDF (paper A5 or A6). A slip carries a name and a reason: a
+/// refused one is on the record like any refused screen operation.
 pub fn slips<S: HubStorage + ?Sized>(
     hub: &S,
     ctx: &Context,
     ids: &[Uuid],
     paper: &str,
 ) -> Result<Result<Vec<u8>, ServiceError>, HubError> {
-    staff_call(hub, |store| {
+    let answer = staff_call(hub, |store| {
         kabinet_service::referrals::slips_pdf(store, ctx, ids, paper)
+    })?;
+    record_if_refused(hub, ctx, "slips", &answer)?;
+    Ok(answer)
+}
+
+/// Puts an answer the access matrix refused on the audit log: who, which record and class,
+/// which operation.
+fn record_if_refused<S: HubStorage + ?Sized, T>(
+    hub: &S,
+    ctx: &Context,
+    op: &str,
+    answer: &Result<T, ServiceError>,
+) -> Result<(), HubError> {
+    let (doc_id, class) = match answer {
+        Err(ServiceError::Hidden { id, class, .. }) => (Uuid::parse_str(id).ok(), class.as_str()),
+        Err(ServiceError::Forbidden) => (None, ""),
+        _ => return Ok(()),
+    };
+    hub.record_refusal(&Refusal {
+        at: Utc::now(),
+        by: format!("hub:{}", ctx.user),
+        doc_id,
+        class: class.into(),
+        action: op.into(),
     })
 }

@@ -70,6 +70,11 @@ impl From<HubError> for ApiError {
                     ),
                 )
             }
+            HubError::Misfit { .. } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                e.to_string(),
+                format!("Хъбът не приема документа: не отговаря на вида или класа си ({e})"),
+            ),
             HubError::AuditChain { .. } => {
                 tracing::error!(error = %e, "audit chain broken");
                 ApiError::new(
@@ -93,6 +98,19 @@ impl From<HubError> for ApiError {
             }
         }
     }
+}
+
+/// A route that takes bodies of up to `bytes`. A larger announced body is refused (413) on its
+/// headers, before any of it is read (axum's own limit alone would read up to it first); a
+/// body without a length is read no further than the limit. Authentication reads headers
+/// only, so it never waits for a body either.
+pub(crate) fn body_limit<S: Clone + Send + Sync + 'static>(
+    route: axum::routing::MethodRouter<S>,
+    bytes: usize,
+) -> axum::routing::MethodRouter<S> {
+    route
+        .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(bytes))
+        .layer::<_, std::convert::Infallible>(tower_http::limit::RequestBodyLimitLayer::new(bytes))
 }
 
 /// Runs blocking work (storage, argon2) off the async threads.

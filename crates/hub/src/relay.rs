@@ -1,16 +1,24 @@
 //! One sync exchange, written once above [`HubStorage`]: check a device's push against the
-//! access matrix, commit it, and answer with its next pull. Each backend only stores; the
-//! protocol's rules (see docs/sync.md) are here.
+//! access matrix and against what each document is ([`kabinet_store::fit`]), commit it, and
+//! answer with its next pull. Each backend only stores; the protocol's rules (see
+//! docs/sync.md) are here.
 
 use crate::storage::{Device, HubError, HubStorage, Refusal};
 use chrono::Utc;
 use kabinet_core::AccessClass;
+use kabinet_store::fit::{self, Misfit};
 use kabinet_store::{DocKind, Received, StoreError};
 use kabinet_sync::{SyncRequest, SyncResponse};
+use uuid::Uuid;
 
 /// How stale a device's "last sync" may get while it only polls (pushes nothing): well above
 /// the app's agent interval (a minute), so that polling an unchanged hub writes nothing.
 pub const LAST_SEEN_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// The most changes one pull answer gathers, whatever the device asks for: the page is built
+/// in the hub's memory and encoded whole, and the device must decode it within its message
+/// limit (a page passes its limit by at most one document). Twice what the app asks for.
+pub const MAX_PULL_BYTES: usize = 8 * 1024 * 1024;
 
 /// One sync exchange: commit the pushed changes (relaying what is new), then answer with the
 /// device's next pull batch.
@@ -23,34 +31,37 @@ pub fn sync<S: HubStorage + ?Sized>(
     // record of its refusal.
     let mut received = Vec::with_capacity(request.push.len());
     for doc in &request.push {
-        let Some(doc_id) = doc.resolve_id() else {
-            return Err(HubError::BadDocument {
-                doc_id: doc.doc_id.unwrap_or_default(),
-                reason: "no document id, or a results document id that does not match its visit and class".into(),
-            });
-        };
         let (Some(kind), Some(class)) = (
             DocKind::from_code(i64::from(doc.kind)),
             AccessClass::from_code(doc.class),
         ) else {
             return Err(HubError::BadDocument {
-                doc_id,
+                doc_id: doc.doc_id.unwrap_or_default(),
                 reason: format!("unknown kind {} or class {}", doc.kind, doc.class),
+            });
+        };
+        // A results document's id is the hub's to derive (from its visit and class).
+        let Some(doc_id) = doc.resolve_id() else {
+            if let (DocKind::Results, Some(sent)) = (kind, doc.doc_id) {
+                return Err(refuse_misfit(hub, device, sent, class, Misfit::ResultsId)?);
+            }
+            return Err(HubError::BadDocument {
+                doc_id: doc.doc_id.unwrap_or_default(),
+                reason: "no document id, or a results document without its visit".into(),
             });
         };
         // The access matrix: a device sends only classes its users may write.
         if !kabinet_core::may_write(&device.roles, class) {
-            hub.record_refusal(&Refusal {
-                at: Utc::now(),
-                by: device.id.clone(),
-                doc_id: Some(doc_id),
-                class: class.as_str().into(),
-                action: "push".into(),
-            })?;
+            record_push_refusal(hub, device, doc_id, class)?;
             return Err(HubError::Forbidden {
                 doc_id,
                 class: class.as_str(),
             });
+        }
+        // A class is only claimed: what the claim alone shows to be false is refused here;
+        // whether it is the document held, and fits its class, when it is merged.
+        if let Err(misfit) = fit::check_claim(doc_id, kind, class) {
+            return Err(refuse_misfit(hub, device, doc_id, class, misfit)?);
         }
         received.push(Received {
             doc_id,
@@ -68,15 +79,23 @@ pub fn sync<S: HubStorage + ?Sized>(
             .last_sync_at
             .is_none_or(|at| now - at >= LAST_SEEN_EVERY);
     if seen {
-        hub.commit_push(&device.id, &received, Some(now))
-            .map_err(device_fault)?;
+        match hub.commit_push(&device.id, &received, Some(now)) {
+            Err(HubError::Store(StoreError::Misfit { doc_id, misfit })) => {
+                let claimed = received
+                    .iter()
+                    .find(|d| d.doc_id == doc_id)
+                    .map_or(AccessClass::General, |d| d.class);
+                return Err(refuse_misfit(hub, device, doc_id, claimed, misfit)?);
+            }
+            other => other.map_err(device_fault)?,
+        }
     }
 
     // The pull: only what the device's users may read leaves the hub, not even encrypted.
     let page = hub.relay_page(
         request.pull_cursor,
         &device.id,
-        request.max_pull_bytes as usize,
+        (request.max_pull_bytes as usize).min(MAX_PULL_BYTES),
         &|class| kabinet_core::may_read(&device.roles, class),
     )?;
     Ok(SyncResponse {
@@ -85,6 +104,37 @@ pub fn sync<S: HubStorage + ?Sized>(
         next_cursor: page.next_cursor.max(request.pull_cursor),
         more: page.more,
     })
+}
+
+/// Records a refused push where the admin looks (the audit view lists refusals).
+fn record_push_refusal<S: HubStorage + ?Sized>(
+    hub: &S,
+    device: &Device,
+    doc_id: Uuid,
+    class: AccessClass,
+) -> Result<(), HubError> {
+    hub.record_refusal(&Refusal {
+        at: Utc::now(),
+        by: device.id.clone(),
+        doc_id: Some(doc_id),
+        class: class.as_str().into(),
+        action: "push".into(),
+    })
+}
+
+/// A pushed document that is not what it claims: on the record under the class it reached
+/// for (a push into an HIV referral claiming `general` is an attempt on HIV data), and the
+/// error that answers the device (403; nothing of the push was kept).
+fn refuse_misfit<S: HubStorage + ?Sized>(
+    hub: &S,
+    device: &Device,
+    doc_id: Uuid,
+    claimed: AccessClass,
+    misfit: Misfit,
+) -> Result<HubError, HubError> {
+    tracing::warn!(device = %device.id, %doc_id, %misfit, "push refused");
+    record_push_refusal(hub, device, doc_id, misfit.reached().unwrap_or(claimed))?;
+    Ok(HubError::Misfit { doc_id, misfit })
 }
 
 /// A document that does not load or does not fit its kind is the device's error, not the

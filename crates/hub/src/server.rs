@@ -1,19 +1,38 @@
 //! The HTTP face of the hub (axum): health, device enrollment and sync. Every sync request is
 //! authenticated by its device token; bodies are size-limited and decoded defensively; a bad
 //! request gets a clear 4xx and the hub goes on serving.
+//!
+//! Authentication comes first: the auth extractors read only the headers and run before a
+//! handler's body is read. Bodies then have a limit per route: small everywhere (sign-in and
+//! enrollment are open to anyone on the network), larger only where an authenticated caller
+//! needs it, and a sync message's size only for an enrolled device's `/v1/sync`.
 
 use crate::auth::DeviceAuth;
-use crate::http::blocking;
 pub use crate::http::{ApiError, SharedStorage, sha256};
+use crate::http::{blocking, body_limit};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kabinet_sync::wire::{MAX_MESSAGE_BYTES, WIRE_VERSION};
 use kabinet_sync::{SyncRequest, WireError};
 use serde::{Deserialize, Serialize};
+
+/// The body limit of every route that sets none: sign-in, enrollment, the admin's forms.
+pub const SMALL_BODY_BYTES: usize = 16 * 1024;
+/// A device's audit entries: up to 2,000 per request.
+pub const AUDIT_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the pages the hub serves may load and who may frame them. The built UI is one script
+/// and one style sheet from the hub itself (no inline script or style); slips open as a PDF
+/// in a blob: URL, which inherits this policy (hence blob: for objects and frames, and for
+/// fetching it back). No other site may frame a page (a signed-in admin's clicks).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' blob:; \
+    object-src 'self' blob:; frame-src 'self' blob:; worker-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
 
 #[derive(Serialize)]
 struct Health {
@@ -142,18 +161,48 @@ async fn audit_push(
 /// The router: `/health`, `/v1/enroll`, `/v1/sync`, the staff web API under `/api`, and the
 /// web UI from `ui_dir` when given.
 pub fn router(storage: SharedStorage, ui_dir: Option<std::path::PathBuf>) -> Router {
-    let app = Router::new()
+    // What a browser loads: the pages' policy headers. Devices' `/v1` answers go without
+    // them: no browser renders them, and a no-op sync's answer is a few hundred bytes that
+    // they would double.
+    let browser = Router::new()
         .route("/health", get(health))
-        .route("/v1/enroll", post(enroll))
-        .route("/v1/sync", post(sync))
-        .route("/v1/users", get(roster))
-        .route("/v1/audit", post(audit_push))
         .merge(crate::staff::api_routes());
-    let app = match ui_dir {
-        Some(dir) => app.fallback_service(crate::staff::ui_service(dir)),
-        None => app,
+    let browser = match ui_dir {
+        Some(dir) => browser.fallback_service(crate::staff::ui_service(dir)),
+        None => browser,
     };
-    app.layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+    let app = Router::new()
+        .route("/v1/enroll", body_limit(post(enroll), SMALL_BODY_BYTES))
+        .route("/v1/sync", body_limit(post(sync), MAX_MESSAGE_BYTES))
+        .route("/v1/users", get(roster))
+        .route("/v1/audit", body_limit(post(audit_push), AUDIT_BODY_BYTES))
+        .merge(security_headers(browser));
+    // A route that sets no limit of its own reads no more than a small body.
+    app.layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(storage)
+}
+
+/// Every answer to a browser: the page policy, no type sniffing, no referrer sent elsewhere (a screen's
+/// address may hold a record's id), no framing for browsers that predate frame-ancestors.
+fn security_headers(app: Router<SharedStorage>) -> Router<SharedStorage> {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let headers = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    ];
+    headers.into_iter().fold(app, |app, (name, value)| {
+        app.layer(SetResponseHeaderLayer::overriding(name, value))
+    })
 }

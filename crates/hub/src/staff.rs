@@ -5,7 +5,7 @@
 //! to the cabinets like any other change.
 
 use crate::auth::{AdminAuth, StaffAuth};
-use crate::http::{ApiError, SharedStorage, blocking, off_thread, sha256};
+use crate::http::{ApiError, SharedStorage, blocking, body_limit, off_thread, sha256};
 use crate::sign_in::{self, ClientAddr, SignInTry};
 use crate::storage::{SecretKind, StaffUser};
 use crate::users::{Actor, hash_password, password_matches};
@@ -420,16 +420,26 @@ async fn audit_log(
     Ok(Json(blocking(move || storage.audit(&filter)).await?))
 }
 
-/// `/api/*` for the web UI.
+/// A screen operation's body: a visit form with its notes is a few kB.
+pub const CALL_BODY_BYTES: usize = 256 * 1024;
+
+/// `/api/*` for the web UI. Bodies are small but for a screen operation's.
 pub fn api_routes() -> Router<SharedStorage> {
+    let small = crate::server::SMALL_BODY_BYTES;
     Router::new()
         .route("/api/slips", get(slips))
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
+        .route("/api/login", body_limit(post(login), small))
+        .route("/api/logout", body_limit(post(logout), small))
         .route("/api/me", get(me))
-        .route("/api/call", post(call))
-        .route("/api/admin/users", get(list_users).post(add_user))
-        .route("/api/admin/users/{name}/{action}", post(user_action))
+        .route("/api/call", body_limit(post(call), CALL_BODY_BYTES))
+        .route(
+            "/api/admin/users",
+            body_limit(get(list_users).post(add_user), small),
+        )
+        .route(
+            "/api/admin/users/{name}/{action}",
+            body_limit(post(user_action), small),
+        )
         .route("/api/admin/audit", get(audit_log))
 }
 

@@ -210,6 +210,12 @@ pub enum HubError {
     NoSuchDevice(String),
     #[error("document {doc_id}: {reason}")]
     BadDocument { doc_id: uuid::Uuid, reason: String },
+    /// A pushed document that is not what the device claims, or does not fit its class.
+    #[error("document {doc_id} refused: {misfit}")]
+    Misfit {
+        doc_id: uuid::Uuid,
+        misfit: kabinet_store::fit::Misfit,
+    },
     #[error(
         "the hub database was written by a newer Kabinet Hub (hub schema {found}); this build knows up to {known}. Update the hub."
     )]
@@ -334,10 +340,13 @@ pub trait HubStorage: Send + Sync + 'static {
     /// document `f` changed is then appended to the relay log as the hub's own change, before
     /// any other write, so devices pull hub-side edits like any other.
     fn with_documents(&self, f: &mut dyn FnMut(&mut Store)) -> Result<(), HubError>;
-    /// Merges a device's pushed documents (already checked against the access matrix) in one
-    /// transaction, appending what each brought that is new to the relay log; a document that
-    /// does not load or fit its kind fails the whole push. `seen_at`, when given, is recorded
-    /// as the device's last sync.
+    /// Merges a device's pushed documents (already checked against the access matrix and
+    /// [`kabinet_store::fit::check_claim`]) in one transaction, appending what each brought
+    /// that is new to the relay log. Each must be the document held under its id (same kind
+    /// and class) and fit its class as merged ([`kabinet_store::fit`], as
+    /// `kabinet_store::Writer::merge_pushed` checks), else the whole push fails with
+    /// `StoreError::Misfit`; so does, with its own error, a document that does not load or
+    /// fit its kind. `seen_at`, when given, is recorded as the device's last sync.
     fn commit_push(
         &self,
         device_id: &str,

@@ -11,6 +11,7 @@
 
 pub mod audit;
 mod doc;
+pub mod fit;
 pub mod import;
 mod kind;
 pub mod meta;
@@ -131,6 +132,12 @@ pub enum StoreError {
     },
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },
+    /// A pushed document that does not fit its kind and class ([`fit`]): the hub refuses it.
+    #[error("document {doc_id} refused: {misfit}")]
+    Misfit {
+        doc_id: uuid::Uuid,
+        misfit: fit::Misfit,
+    },
     #[error("document {doc_id} is a {found}, not a {expected}")]
     KindMismatch {
         doc_id: uuid::Uuid,

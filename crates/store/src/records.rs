@@ -133,6 +133,9 @@ fn doc_err(doc_id: Uuid) -> impl Fn(DocError) -> StoreError {
 /// A document as stored: its kind and its Automerge state.
 pub(crate) struct LoadedDoc {
     pub kind: DocKind,
+    /// The access class code on its row (read as a class where it matters: a pushed
+    /// document is checked against it).
+    pub class_code: u8,
     pub doc: AutoCommit,
     pub heads: Vec<ChangeHash>,
     /// The document's change sequence, and the one at which its row says it was in sync
@@ -145,7 +148,7 @@ pub(crate) struct LoadedDoc {
 pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
     let row = conn
         .prepare_cached(
-            "SELECT kind, snapshot, heads, change_seq, in_sync_seq FROM documents WHERE doc_id = ?1",
+            "SELECT kind, snapshot, heads, change_seq, in_sync_seq, access_class FROM documents WHERE doc_id = ?1",
         )?
         .query_row([doc_id.as_bytes()], |r| {
             Ok((
@@ -154,10 +157,11 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
                 r.get::<_, Vec<u8>>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, u8>(5)?,
             ))
         })
         .optional()?;
-    let Some((kind, snapshot, heads, change_seq, in_sync_seq)) = row else {
+    let Some((kind, snapshot, heads, change_seq, in_sync_seq, class_code)) = row else {
         return Ok(None);
     };
     let err = doc_err(doc_id);
@@ -175,6 +179,7 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
     })?;
     Ok(Some(LoadedDoc {
         kind,
+        class_code,
         doc,
         heads: heads_from_bytes(&heads),
         change_seq,
@@ -410,7 +415,8 @@ impl<'a> Writer<'a> {
     }
 
     pub fn put_referral(&mut self, referral: &Referral) -> Result<bool> {
-        let class = referral.access_class();
+        // The class the hub checks pushed referrals against ([`crate::fit`]): one function.
+        let class = crate::fit::referral_class(referral);
         self.put_record(
             referral.id,
             DocKind::Referral,
@@ -684,14 +690,39 @@ impl Decoded {
         };
         Decoded { new }
     }
+
+    /// Like [`Decoded::of`], for a document a device pushed to the hub: its content is read
+    /// whatever its kind (results too) and checked to fit its class ([`crate::fit`]); a
+    /// misfit is kept as the error of its rows, which a merge meets before writing anything.
+    pub fn pushed(doc: &Received<'_>) -> Decoded {
+        let new = doc::decode_new(doc.changes).map(|(content, head)| {
+            let record = record_of(doc.doc_id, content);
+            let rows =
+                fits(doc, &record).and_then(|()| projection::prepare(doc.kind, doc.doc_id, record));
+            (head, rows)
+        });
+        Decoded { new }
+    }
+}
+
+/// A pushed document's record (as merged) fits its class, or the error that refuses the push.
+fn fits(doc: &Received<'_>, record: &serde_json::Value) -> Result<()> {
+    crate::fit::check_content(doc.kind, doc.class, record).map_err(|misfit| StoreError::Misfit {
+        doc_id: doc.doc_id,
+        misfit,
+    })
 }
 
 /// Who merges received documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MergeAs {
-    /// Without recording what a peer holds: the hub (it keeps no such record), and
+    /// Without recording what a peer holds (the hub keeps no such record):
     /// [`Writer::merge_decoded`].
     Hub,
+    /// The hub merging what a device pushed ([`Writer::merge_pushed`]): as `Hub`, and each
+    /// document must be the one the hub holds (kind and class) and fit its class after the
+    /// merge ([`crate::fit`]).
+    Pushed,
     /// A device merging what the hub sent (so a new document is in sync as it lands);
     /// `absent`: the caller has just seen that the document is not here.
     Device { absent: bool },
@@ -710,11 +741,39 @@ impl<'a> Writer<'a> {
     pub fn merge_batch(
         &mut self,
         docs: &[Received<'_>],
+        each: impl FnMut(&mut Writer<'a>, &Received<'_>, Decoded) -> Result<bool>,
+    ) -> Result<()> {
+        self.decode_ahead(docs, Decoded::of, each)
+    }
+
+    /// Merges documents a device pushed, as the hub does: each must be the document the hub
+    /// holds under that id (same kind and class, [`crate::fit::check_stored`]) and its
+    /// content, as merged, must fit its class ([`crate::fit::check_content`]); the first
+    /// that does not fails the whole batch with [`StoreError::Misfit`], so the caller's
+    /// transaction keeps nothing of it. `each` gets what each merge added (`None`: nothing
+    /// new). What the claim alone shows ([`crate::fit::check_claim`]) is the caller's to
+    /// check first.
+    pub fn merge_pushed(
+        &mut self,
+        docs: &[Received<'_>],
+        mut each: impl FnMut(&mut Writer<'a>, &Received<'_>, Option<Merged>) -> Result<()>,
+    ) -> Result<()> {
+        self.decode_ahead(docs, Decoded::pushed, |w, doc, decoded| {
+            let merged = w.merge_received(doc, decoded, MergeAs::Pushed)?;
+            each(w, doc, merged)?;
+            Ok(true)
+        })
+    }
+
+    fn decode_ahead(
+        &mut self,
+        docs: &[Received<'_>],
+        decode: fn(&Received<'_>) -> Decoded,
         mut each: impl FnMut(&mut Writer<'a>, &Received<'_>, Decoded) -> Result<bool>,
     ) -> Result<()> {
         if docs.len() < DECODE_AHEAD_FROM {
             for doc in docs {
-                if !each(self, doc, Decoded::of(doc))? {
+                if !each(self, doc, decode(doc))? {
                     break;
                 }
             }
@@ -724,7 +783,7 @@ impl<'a> Writer<'a> {
             let (ahead, decoded) = std::sync::mpsc::sync_channel(DECODE_AHEAD);
             scope.spawn(move || {
                 for doc in docs {
-                    if ahead.send(Decoded::of(doc)).is_err() {
+                    if ahead.send(decode(doc)).is_err() {
                         return; // the writer stopped
                     }
                 }
@@ -732,7 +791,7 @@ impl<'a> Writer<'a> {
             for doc in docs {
                 // The decoder sends one per document unless it died, which only a bug in a
                 // decoder could cause: then decode here.
-                let d = decoded.recv().unwrap_or_else(|_| Decoded::of(doc));
+                let d = decoded.recv().unwrap_or_else(|_| decode(doc));
                 if !each(self, doc, d)? {
                     break;
                 }
@@ -781,9 +840,15 @@ impl<'a> Writer<'a> {
                 let (rows, heads) = match decoded.new {
                     Some((head, rows)) => (rows?, vec![head]),
                     None => {
-                        let mut doc = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
-                        let record = record_of(doc_id, doc::to_json(&doc).map_err(&err)?);
-                        (projection::prepare(kind, doc_id, record)?, doc.get_heads())
+                        let mut whole = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
+                        let record = record_of(doc_id, doc::to_json(&whole).map_err(&err)?);
+                        if merge_as == MergeAs::Pushed {
+                            fits(doc, &record)?;
+                        }
+                        (
+                            projection::prepare(kind, doc_id, record)?,
+                            whole.get_heads(),
+                        )
                     }
                 };
                 let row = NewDocument {
@@ -806,7 +871,20 @@ impl<'a> Writer<'a> {
                 )
             }
             Some(mut loaded) => {
-                if loaded.kind != kind {
+                if merge_as == MergeAs::Pushed {
+                    // Before anything is merged: a device names the document the hub holds,
+                    // not a lesser class of it (or another kind at its id).
+                    let stored_class =
+                        AccessClass::from_code(loaded.class_code).ok_or_else(|| {
+                            StoreError::Shape {
+                                doc_id,
+                                kind: "document",
+                                reason: format!("unknown access class {}", loaded.class_code),
+                            }
+                        })?;
+                    crate::fit::check_stored((loaded.kind, stored_class), (kind, class))
+                        .map_err(|misfit| StoreError::Misfit { doc_id, misfit })?;
+                } else if loaded.kind != kind {
                     return Err(StoreError::KindMismatch {
                         doc_id,
                         found: loaded.kind.name(),
@@ -821,9 +899,13 @@ impl<'a> Writer<'a> {
                 if heads_to_bytes(&heads) == heads_to_bytes(&loaded.heads) {
                     return Ok(None);
                 }
+                let record = record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?);
+                if merge_as == MergeAs::Pushed {
+                    // The content as merged: the push may add a field the stored half lacked.
+                    fits(doc, &record)?;
+                }
                 let new_changes = loaded.doc.save_after(&loaded.heads);
                 self.store_changes(doc_id, &mut loaded, seq, None)?;
-                let record = record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?);
                 (
                     projection::prepare(kind, doc_id, record)?,
                     Merged {

@@ -24,8 +24,10 @@ pub(super) fn commit_push(
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<(), HubError> {
     store.write(Origin::Sync, |w| {
-        w.merge_batch(docs, |w, doc, decoded| {
-            if let Some(m) = w.merge_decoded(doc, decoded)? {
+        // Each document checked against the one held and its class (kabinet_store::fit): the
+        // class a row is relayed under is then the stored one, not only the device's claim.
+        w.merge_pushed(docs, |w, doc, merged| {
+            if let Some(m) = merged {
                 w.extension_sql().prepare_cached(INSERT)?.execute(params![
                     doc.doc_id.as_bytes(),
                     doc.kind as i64,
@@ -36,7 +38,7 @@ pub(super) fn commit_push(
                     heads_to_bytes(&m.heads)
                 ])?;
             }
-            Ok(true)
+            Ok(())
         })?;
         if let Some(at) = seen_at {
             w.extension_sql()
