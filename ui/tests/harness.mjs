@@ -67,7 +67,9 @@ export class Hub {
 
   enrollmentCode(cabinet) {
     const out = this.cli(['enroll', '--cabinet', cabinet, '--role', 'nurse', '--role', 'doctor']);
-    const m = /(\d{4}-\d{4}-\d{4})\s*$/.exec(out.trim());
+    // 1234-5678-9012, with the certificate's short fingerprint after it (-AB12-…) when the
+    // hub has a certificate: the whole code, as the operator reads it out.
+    const m = /(\d{4}-\d{4}-\d{4}(?:-[0-9A-F]{4})*)\s*$/.exec(out.trim());
     if (!m) throw new Error(`no code in: ${out}`);
     return m[1];
   }
