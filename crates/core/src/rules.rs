@@ -332,6 +332,23 @@ pub const RULES: &[Rule] = &[
 ];
 
 impl Measure {
+    /// The screenings this measure reads (what a referral it suggests is for).
+    pub fn kinds(self) -> &'static [ScreeningKind] {
+        use Measure::*;
+        use ScreeningKind as K;
+        match self {
+            FastingGlucoseMmolL | RandomGlucoseMmolL | GlucoseMmolL => &[K::Glucose],
+            Hba1cPercent => &[K::Hba1c],
+            Systolic | Diastolic => &[K::BloodPressure],
+            Bmi => &[K::Body],
+            TbAnySymptom | TbCoughWeeks | TbContact => &[K::Tb],
+            HivReactive | HivInvalid => &[K::Hiv],
+            HbsagReactive => &[K::HepatitisB],
+            AntiHcvReactive => &[K::HepatitisC],
+            HepatitisInvalid => &[K::HepatitisB, K::HepatitisC],
+        }
+    }
+
     /// The values this measure reads from the screenings (none when not screened). Yes/no
     /// findings read as 1.0 / 0.0.
     fn values(self, s: &Screenings) -> Vec<(ScreeningKind, f64)> {
