@@ -136,3 +136,76 @@ fn a_device_gets_hiv_results_only_when_the_operator_names_its_roles() {
     let code = hub.enrollment_code_for("Перник-1", &["social_worker"]);
     assert!(code.chars().filter(char::is_ascii_digit).count() >= 12);
 }
+
+/// A referral's later changes were relayed while it was general; then it moved into a class a
+/// mediator may not read (a psychologist's reason at the hub; a destination promoting it on
+/// upgrade). A mediator's device pulling from the start must receive none of it: not its first
+/// row, and not the rows of changes relayed under the old class.
+#[test]
+fn changes_relayed_before_a_referral_moved_class_do_not_reach_a_role_that_may_not_read_it() {
+    use kabinet_core::testing;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
+    let mut cabinet = enrolled_device(dir.path(), "cabinet", &hub, "cabinet-1");
+    let person = kabinet_tests::man_without_documents("Асен", "Асенов", 1990);
+    let visit = testing::visit(person.id, chrono::Utc::now(), Screenings::default());
+    let social = cabinet
+        .write(Origin::Local, |w| {
+            w.put_person(&person)?;
+            w.put_visit(&visit)?;
+            let r = testing::referral(
+                person.id,
+                visit.id,
+                w.next_referral_code()?,
+                ReferralReason::Social,
+                Destination::parse("hub-social-worker").unwrap(),
+                chrono::Utc::now(),
+            );
+            w.put_referral(&r)?;
+            Ok(r)
+        })
+        .unwrap();
+    kabinet_sync::sync(&mut cabinet, |_| {}).unwrap();
+    // A change relayed while the referral is general: a note that says more than it should.
+    cabinet
+        .write(Origin::Local, |w| {
+            let mut r = w.referral(social.id)?.unwrap();
+            r.advance(StatusChange {
+                status: ReferralStatus::Attended,
+                at: chrono::Utc::now(),
+                by: "Мария Петрова".into(),
+                note: Some("разговор с психолог за тревожност".into()),
+            })
+            .unwrap();
+            w.put_referral(&r)
+        })
+        .unwrap();
+    kabinet_sync::sync(&mut cabinet, |_| {}).unwrap();
+    // At the hub the psychologist makes it a psychological referral (its class: psychology).
+    hub.storage()
+        .write_local(|w| {
+            let mut moved = w.referral(social.id)?.unwrap();
+            moved.reason = ReferralReason::Psychological;
+            moved.destination = Destination::parse("hub-psychologist").unwrap();
+            w.put_referral(&moved)
+        })
+        .unwrap();
+    // A mediator's tablet enrolled now pulls everything from the start.
+    let mut mediator = kabinet_tests::hub::enrolled_device_with_roles(
+        dir.path(),
+        "mediator",
+        &hub,
+        "cabinet-1",
+        &["education_mediator"],
+    );
+    kabinet_sync::sync(&mut mediator, |_| {}).unwrap();
+    let held: i64 = kabinet_tests::hub::device_sql(&mediator)
+        .query_row(
+            "SELECT count(*) FROM documents WHERE doc_id = ?1",
+            [social.id.as_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 0, "no row of the referral, old or new");
+    assert!(mediator.person(person.id).is_ok(), "the general data came");
+}

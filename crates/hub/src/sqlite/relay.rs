@@ -100,9 +100,13 @@ pub(super) fn relay_page(
     let sql = store.extension_sql();
     // A device's own rows are skipped by SQLite: right after its push they are all the rows
     // there are.
+    // Each row with its document's class now: a document moved into a stricter class (a
+    // referral promoted by its destination, an edit at the hub) must not reach a device through
+    // rows relayed while it was less strict.
     let mut stmt = sql.prepare_cached(
-        "SELECT hub_seq, doc_id, kind, access_class, parent_id, changes
-         FROM hub_relay WHERE hub_seq > ?1 AND origin_device <> ?2 ORDER BY hub_seq",
+        "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class
+         FROM hub_relay r LEFT JOIN documents d ON d.doc_id = r.doc_id
+         WHERE r.hub_seq > ?1 AND r.origin_device <> ?2 ORDER BY r.hub_seq",
     )?;
     let mut rows = stmt.query(params![cursor as i64, not_from])?;
     let mut page = RelayPage {
@@ -117,7 +121,10 @@ pub(super) fn relay_page(
             break;
         }
         page.next_cursor = row.get::<_, i64>(0)? as u64;
-        if !AccessClass::from_code(row.get::<_, u8>(3)?).is_some_and(readable) {
+        let current: Option<u8> = row.get(6)?;
+        if !AccessClass::from_code(row.get::<_, u8>(3)?).is_some_and(readable)
+            || current.is_some_and(|c| !AccessClass::from_code(c).is_some_and(readable))
+        {
             continue;
         }
         let doc_id: Uuid = row.get(1)?;
