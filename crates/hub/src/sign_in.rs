@@ -59,21 +59,11 @@ fn with_addresses<T>(f: impl FnOnce(&mut AddressFailures) -> T) -> T {
     f(table)
 }
 
-/// When `addr` may try again, if it has used up its wrong sign-ins.
-pub fn address_blocked(addr: Option<IpAddr>, now: Instant) -> Option<Duration> {
-    with_addresses(|t| {
-        let failures = t.by_address.get_mut(&addr)?;
-        failures.retain(|at| now.duration_since(*at) < ADDRESS_WINDOW);
-        if failures.len() < ADDRESS_FAILURES as usize {
-            return None;
-        }
-        let oldest = *failures.first()?;
-        Some(ADDRESS_WINDOW.saturating_sub(now.duration_since(oldest)))
-    })
-}
-
-/// Counts a wrong sign-in from `addr`.
-pub fn address_failed(addr: Option<IpAddr>, now: Instant) {
+/// Takes one sign-in try from `addr`'s allowance before anything is checked, in one step:
+/// answers the try's stamp, or how long until `addr` may try again. Counting first means a
+/// burst of parallel tries cannot all pass the check before any is counted; a right password
+/// gives its try back ([`address_succeeded`]).
+pub fn reserve_address(addr: Option<IpAddr>, now: Instant) -> Result<Instant, Duration> {
     with_addresses(|t| {
         // Addresses whose window has passed are forgotten, so the table stays small.
         if t.by_address.len() > 10_000 {
@@ -82,7 +72,25 @@ pub fn address_failed(addr: Option<IpAddr>, now: Instant) {
                     .is_some_and(|at| now.duration_since(*at) < ADDRESS_WINDOW)
             });
         }
-        t.by_address.entry(addr).or_default().push(now);
+        let failures = t.by_address.entry(addr).or_default();
+        failures.retain(|at| now.duration_since(*at) < ADDRESS_WINDOW);
+        if failures.len() >= ADDRESS_FAILURES as usize {
+            let oldest = failures.first().copied().unwrap_or(now);
+            return Err(ADDRESS_WINDOW.saturating_sub(now.duration_since(oldest)));
+        }
+        failures.push(now);
+        Ok(now)
+    })
+}
+
+/// A right password: its try, reserved by [`reserve_address`], is not a wrong one.
+pub fn address_succeeded(addr: Option<IpAddr>, stamp: Instant) {
+    with_addresses(|t| {
+        if let Some(failures) = t.by_address.get_mut(&addr)
+            && let Some(i) = failures.iter().rposition(|at| *at == stamp)
+        {
+            failures.remove(i);
+        }
     })
 }
 
@@ -157,16 +165,34 @@ mod tests {
     fn an_address_is_blocked_after_its_wrong_sign_ins_until_the_window_passes() {
         let addr = Some(IpAddr::from([192, 0, 2, 7]));
         let t0 = Instant::now();
+        // A right password gives its try back.
+        let stamp = reserve_address(addr, t0).unwrap();
+        address_succeeded(addr, stamp);
         for i in 0..ADDRESS_FAILURES {
-            assert_eq!(address_blocked(addr, t0), None, "after {i}");
-            address_failed(addr, t0);
+            assert!(reserve_address(addr, t0).is_ok(), "after {i}");
         }
-        assert!(address_blocked(addr, t0).is_some());
-        assert_eq!(
-            address_blocked(Some(IpAddr::from([192, 0, 2, 8])), t0),
-            None,
+        assert!(reserve_address(addr, t0).is_err());
+        assert!(
+            reserve_address(Some(IpAddr::from([192, 0, 2, 8])), t0).is_ok(),
             "other addresses are not held up"
         );
-        assert_eq!(address_blocked(addr, t0 + ADDRESS_WINDOW), None);
+        assert!(reserve_address(addr, t0 + ADDRESS_WINDOW).is_ok());
+    }
+
+    #[test]
+    fn parallel_tries_from_one_address_are_counted_before_any_is_checked() {
+        let addr = Some(IpAddr::from([192, 0, 2, 9]));
+        let t0 = Instant::now();
+        let passed = std::thread::scope(|s| {
+            let tries: Vec<_> = (0..200)
+                .map(|_| s.spawn(move || reserve_address(addr, t0).is_ok()))
+                .collect();
+            tries
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|ok| *ok)
+                .count()
+        });
+        assert_eq!(passed, ADDRESS_FAILURES as usize);
     }
 }

@@ -56,22 +56,25 @@ async fn login(
     let name = req.name.trim().to_string();
     // Wiped from memory once checked.
     let password = Zeroizing::new(req.password);
-    if let Some(wait) = sign_in::address_blocked(addr, Instant::now()) {
-        let secs = wait.as_secs().max(1);
-        tracing::warn!(
-            ?addr,
-            "sign-ins refused: too many wrong ones from this address"
-        );
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many wrong sign-ins from this address; try again in {secs} s"),
-            format!("твърде много грешни опити от този адрес; опитайте отново след {secs} с"),
-        ));
-    }
+    // This try is taken from the address's allowance now, before any check.
+    let try_stamp = match sign_in::reserve_address(addr, Instant::now()) {
+        Ok(stamp) => stamp,
+        Err(wait) => {
+            let secs = wait.as_secs().max(1);
+            tracing::warn!(
+                ?addr,
+                "sign-ins refused: too many wrong ones from this address"
+            );
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many wrong sign-ins from this address; try again in {secs} s"),
+                format!("твърде много грешни опити от този адрес; опитайте отново след {secs} с"),
+            ));
+        }
+    };
     // A name no user can have is counted against the address only: storing it would let
     // anyone fill the table.
     if !crate::users::valid_name(&name) {
-        sign_in::address_failed(addr, Instant::now());
         return Err(wrong_password());
     }
     let now = Utc::now();
@@ -129,10 +132,10 @@ async fn login(
             ),
         })?;
     let Some(record) = found.filter(|_| ok) else {
-        sign_in::address_failed(addr, Instant::now());
         tracing::warn!(user = %name, "wrong password at sign-in");
         return Err(wrong_password());
     };
+    sign_in::address_succeeded(addr, try_stamp);
     {
         let (storage, name) = (storage.clone(), name.clone());
         blocking(move || storage.sign_in_succeeded(&name)).await?;
