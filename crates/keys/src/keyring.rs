@@ -276,6 +276,10 @@ impl Keyring {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut f = options.open(&tmp).map_err(|e| self.err(e))?;
+        // A leftover from a crash keeps the mode it was made with: made private here too.
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| self.err(e))?;
         f.write_all(&bytes).map_err(|e| self.err(e))?;
         f.sync_all().map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))?;

@@ -148,6 +148,18 @@ pub(crate) fn referral_class(referral: &Referral) -> AccessClass {
 /// holds general screenings only (the others are in results documents), a results document
 /// only screenings of its own class, and a referral is of the class its content requires.
 pub fn check_content(kind: DocKind, class: AccessClass, content: &Json) -> Result<(), Misfit> {
+    check(kind, class, content, true)
+}
+
+/// As [`check_content`], for a change to a document the hub already holds: a referral whose
+/// reason and destination have different readers, written before that was refused, stays
+/// editable under its reason's class (as `Referral::access_class` reads it) instead of
+/// blocking the device that edits it.
+pub fn check_merged(kind: DocKind, class: AccessClass, content: &Json) -> Result<(), Misfit> {
+    check(kind, class, content, false)
+}
+
+fn check(kind: DocKind, class: AccessClass, content: &Json, new: bool) -> Result<(), Misfit> {
     match kind {
         DocKind::Visit => {
             // The clinical note has a document of its own; in the visit's, every role reads it.
@@ -168,12 +180,14 @@ pub fn check_content(kind: DocKind, class: AccessClass, content: &Json) -> Resul
             })?;
             // A pair whose classes have different readers is no referral (and `access_class`
             // would file it under its reason's).
-            kabinet_core::referral_class(referral.reason, referral.destination).map_err(|_| {
-                Misfit::ReferralPair {
-                    reason: referral.reason.as_str(),
-                    destination: referral.destination.slug(),
-                }
-            })?;
+            if new {
+                kabinet_core::referral_class(referral.reason, referral.destination).map_err(
+                    |_| Misfit::ReferralPair {
+                        reason: referral.reason.as_str(),
+                        destination: referral.destination.slug(),
+                    },
+                )?;
+            }
             let required = referral_class(&referral);
             if required != class {
                 return Err(Misfit::Referral { required, class });
@@ -429,5 +443,29 @@ mod tests {
             check_content(DocKind::Referral, AccessClass::Hiv, &content),
             Ok(())
         );
+    }
+
+    #[test]
+    fn an_old_mismatched_referral_stays_editable_under_its_reasons_class() {
+        let r = kabinet_core::testing::referral(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            ReferralCode::new(1, 2),
+            ReferralReason::Psychological,
+            Destination::parse("lung-hospital").unwrap(),
+            chrono::Utc::now(),
+        );
+        let content = serde_json::to_value(&r).unwrap();
+        // New: no such referral is made.
+        assert!(matches!(
+            check_content(DocKind::Referral, AccessClass::Psychology, &content),
+            Err(Misfit::ReferralPair { .. })
+        ));
+        // Held from before the rule: its reason's class, as it is read.
+        assert_eq!(
+            check_merged(DocKind::Referral, AccessClass::Psychology, &content),
+            Ok(())
+        );
+        assert!(check_merged(DocKind::Referral, AccessClass::General, &content).is_err());
     }
 }

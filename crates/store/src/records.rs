@@ -697,8 +697,8 @@ impl Decoded {
     pub fn pushed(doc: &Received<'_>) -> Decoded {
         let new = doc::decode_new(doc.changes).map(|(content, head)| {
             let record = record_of(doc.doc_id, content);
-            let rows =
-                fits(doc, &record).and_then(|()| projection::prepare(doc.kind, doc.doc_id, record));
+            let rows = fits(doc, &record, true)
+                .and_then(|()| projection::prepare(doc.kind, doc.doc_id, record));
             (head, rows)
         });
         Decoded { new }
@@ -706,8 +706,14 @@ impl Decoded {
 }
 
 /// A pushed document's record (as merged) fits its class, or the error that refuses the push.
-fn fits(doc: &Received<'_>, record: &serde_json::Value) -> Result<()> {
-    crate::fit::check_content(doc.kind, doc.class, record).map_err(|misfit| StoreError::Misfit {
+/// `new`: the hub did not hold the document before this push.
+fn fits(doc: &Received<'_>, record: &serde_json::Value, new: bool) -> Result<()> {
+    let check = if new {
+        crate::fit::check_content
+    } else {
+        crate::fit::check_merged
+    };
+    check(doc.kind, doc.class, record).map_err(|misfit| StoreError::Misfit {
         doc_id: doc.doc_id,
         misfit,
     })
@@ -843,7 +849,7 @@ impl<'a> Writer<'a> {
                         let mut whole = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
                         let record = record_of(doc_id, doc::to_json(&whole).map_err(&err)?);
                         if merge_as == MergeAs::Pushed {
-                            fits(doc, &record)?;
+                            fits(doc, &record, true)?;
                         }
                         (
                             projection::prepare(kind, doc_id, record)?,
@@ -902,7 +908,7 @@ impl<'a> Writer<'a> {
                 let record = record_of(doc_id, doc::to_json(&loaded.doc).map_err(&err)?);
                 if merge_as == MergeAs::Pushed {
                     // The content as merged: the push may add a field the stored half lacked.
-                    fits(doc, &record)?;
+                    fits(doc, &record, false)?;
                 }
                 let new_changes = loaded.doc.save_after(&loaded.heads);
                 self.store_changes(doc_id, &mut loaded, seq, None)?;

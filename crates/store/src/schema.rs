@@ -149,6 +149,9 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
            AND doc_id IN (SELECT referral_id FROM referral_index
                           WHERE destination IN ('hiv-confirmatory', 'infectious-diseases', 'lung-hospital'));",
     ),
+    // Drafts belong to their writer now (`draft.<login>/<key>`): the older, shared ones
+    // (`draft.<key>`, which may hold a typed HIV result) are never loaded again, so they go.
+    M::up("DELETE FROM meta WHERE key LIKE 'draft.%' AND instr(key, '/') = 0;"),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -685,17 +685,24 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
             .access_class
     };
     assert_eq!(class_of(&store, to_the_lab.id), AccessClass::Hiv);
-    // As an older build wrote it: general, one schema version back.
+    // As an older build wrote it: general, two schema versions back (before this migration
+    // and the drafts' one), with a shared draft of that time.
     let conn = raw(&store);
     conn.execute(
         "UPDATE documents SET access_class = 0 WHERE doc_id = ?1",
         [to_the_lab.id.as_bytes()],
     )
     .unwrap();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('draft.visit.p1', '{\"form\":{\"hiv_result\":\"reactive\"}}'),
+                                              ('draft.mpetrova/visit.p1', '{}')",
+        [],
+    )
+    .unwrap();
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 1) as i64,
+        (kabinet_store::SCHEMA_VERSION - 2) as i64,
     )
     .unwrap();
     drop(conn);
@@ -703,6 +710,12 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     let store = Store::open(&path, &key()).unwrap();
     assert_eq!(class_of(&store, to_the_lab.id), AccessClass::Hiv);
     assert_eq!(class_of(&store, to_the_rdsp.id), AccessClass::General);
+    // The shared draft of before is gone; a user's own stays.
+    assert_eq!(store.meta("draft.visit.p1").unwrap(), None);
+    assert_eq!(
+        store.meta("draft.mpetrova/visit.p1").unwrap().as_deref(),
+        Some("{}")
+    );
 }
 
 #[test]

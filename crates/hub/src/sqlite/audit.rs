@@ -132,12 +132,18 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
           AND (?6 IS NULL OR at < ?6)
           {hidden}
         ORDER BY at DESC LIMIT ?7";
-    // A line's class is `kind/class,class` or a class: it names the classes it is about, in
-    // core's spelling, which no other word in the column contains.
+    // A line's class is `kind/class,class`, a class, or (an admin's act) `user/role @ cabinet`:
+    // a class it is about is a whole word of it, in core's spelling. Whole words, so that a
+    // cabinet called "Archive" does not hide a line for containing "hiv".
     let hidden: String = kabinet_core::AccessClass::ALL
         .iter()
         .filter(|c| **c != kabinet_core::AccessClass::General && !filter.shown_classes.contains(c))
-        .map(|c| format!("AND class NOT LIKE '%{}%' ", c.as_str()))
+        .map(|c| {
+            format!(
+                "AND (',' || replace(replace(class, '/', ','), ' ', ',') || ',') NOT LIKE '%,{},%' ",
+                c.as_str()
+            )
+        })
         .collect();
     let sql = sql.replace("{hidden}", &hidden);
     Ok(store
