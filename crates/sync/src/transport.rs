@@ -62,13 +62,9 @@ impl HubAddress {
             "http" => false,
             _ => return Err(malformed()),
         };
-        // A hub address is a scheme, a host and a port: nothing that could hide another host
-        // or change what is asked for.
-        if !url.username().is_empty()
-            || url.password().is_some()
-            || url.query().is_some()
-            || !matches!(url.path(), "" | "/")
-        {
+        // A hub address is a scheme, a host, a port and perhaps a path (a hub behind a reverse
+        // proxy): nothing that could hide another host or change what is asked for.
+        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
             return Err(malformed());
         }
         let loopback = match url.host() {
@@ -77,7 +73,11 @@ impl HubAddress {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         };
-        let base = url.origin().ascii_serialization();
+        let base = format!(
+            "{}{}",
+            url.origin().ascii_serialization(),
+            url.path().trim_end_matches('/')
+        );
         if !https && !loopback {
             return Err(AddressError::Insecure(base));
         }
@@ -260,10 +260,9 @@ mod tests {
                 HubAddress::parse(sneaky)
             );
         }
-        // Over HTTPS too, credentials, paths and queries are not part of a hub address.
+        // Over HTTPS too, credentials and queries are not part of a hub address.
         for odd in [
             "https://user:pw@hub.pernik.bg",
-            "https://hub.pernik.bg/other",
             "https://hub.pernik.bg?x=1",
             "ftp://hub.pernik.bg",
         ] {
@@ -275,6 +274,13 @@ mod tests {
         assert_eq!(
             HubAddress::parse("http://LOCALHOST:8750/").unwrap().base,
             "http://localhost:8750"
+        );
+        // Behind a reverse proxy, under a path: kept, as before.
+        assert_eq!(
+            HubAddress::parse("https://proxy.pernik.bg/kabinet/")
+                .unwrap()
+                .base,
+            "https://proxy.pernik.bg/kabinet"
         );
     }
 
