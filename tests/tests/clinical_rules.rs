@@ -4,7 +4,6 @@
 //! `KABINET_WRITE_CLINICAL_RULES=1 cargo test -p kabinet-tests --test clinical_rules` rewrites it.
 
 use kabinet_core::rules::{Cmp, Measure, RULES};
-use kabinet_core::screening::GLUCOSE_MG_DL_PER_MMOL_L;
 use kabinet_core::{Lang, ReferralReason};
 
 /// What a rule reads, in the unit its threshold is written in.
@@ -32,16 +31,13 @@ fn reads(m: Measure) -> (&'static str, &'static str) {
     }
 }
 
-/// The same threshold in the other unit people meet it in (mg/dL, mmol/mol), rounded as
-/// written; empty where there is none.
-fn other_unit(m: Measure, x: f64) -> String {
+/// The other unit a measure is entered in, if it has one.
+fn other_unit_name(m: Measure) -> &'static str {
     use Measure::*;
     match m {
-        FastingGlucoseMmolL | RandomGlucoseMmolL | GlucoseMmolL => {
-            format!("{:.0} mg/dL", x * GLUCOSE_MG_DL_PER_MMOL_L)
-        }
-        Hba1cPercent => format!("{:.0} mmol/mol", (x - 2.15) * 10.929),
-        _ => String::new(),
+        FastingGlucoseMmolL | RandomGlucoseMmolL | GlucoseMmolL => "mg/dL",
+        Hba1cPercent => "mmol/mol",
+        _ => "",
     }
 }
 
@@ -63,20 +59,23 @@ fn generated() -> String {
          **These rules need review and sign-off by a Bulgarian clinician before field use.**\n\
          Each rule suggests a referral the specialist confirms, edits or drops; nothing here is a\n\
          diagnosis. Where several rules of one screening fire, the most urgent is kept.\n\n\
-         | rule | reads | fires when | also written | urgency | goes to | on screen (bg) | on screen (en) | on the slip (bg) | source |\n\
+         A threshold published in two units (glucose in mmol/L and mg/dL, HbA1c in % and\n\
+         mmol/mol) is kept in both, as published, and a value is compared in the unit it was\n\
+         entered in: no conversion moves a boundary (126 mg/dL is the diabetic fasting range,\n\
+         as 7.0 mmol/L is). \"in the other unit\" below is that second threshold.\n\n\
+         | rule | reads | fires when | in the other unit | urgency | goes to | on screen (bg) | on screen (en) | on the slip (bg) | source |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for rule in RULES {
         let (what, unit) = reads(rule.measure);
+        let other = |sign: &str| {
+            rule.other_unit.map_or(String::new(), |x| {
+                format!("{sign} {} {}", number(x), other_unit_name(rule.measure))
+            })
+        };
         let (when, also) = match rule.cmp {
-            Cmp::AtLeast(x) => (
-                format!("≥ {} {unit}", number(x)),
-                other_unit(rule.measure, x),
-            ),
-            Cmp::Below(x) => (
-                format!("< {} {unit}", number(x)),
-                other_unit(rule.measure, x),
-            ),
+            Cmp::AtLeast(x) => (format!("≥ {} {unit}", number(x)), other("≥")),
+            Cmp::Below(x) => (format!("< {} {unit}", number(x)), other("<")),
             Cmp::IsTrue => ("yes".to_string(), String::new()),
         };
         let slip: Vec<&str> = rule

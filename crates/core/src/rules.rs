@@ -40,7 +40,13 @@ pub enum Cmp {
 pub struct Rule {
     pub id: &'static str,
     pub measure: Measure,
+    /// The threshold in the measure's first unit (mmol/L, %, mmHg…).
     pub cmp: Cmp,
+    /// The same threshold as published in the other unit people enter (mg/dL for glucose,
+    /// mmol/mol for HbA1c). A value is compared in the unit it was entered in: converted and
+    /// compared unrounded, 126 mg/dL (6.99 mmol/L) would miss the 7.0 mmol/L boundary that
+    /// ADA and WHO give as the same criterion.
+    pub other_unit: Option<f64>,
     pub urgency: Urgency,
     pub destination: Destination,
     pub finding_bg: &'static str,
@@ -62,6 +68,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.fasting.diabetes",
         measure: Measure::FastingGlucoseMmolL,
         cmp: Cmp::AtLeast(7.0),
+        other_unit: Some(126.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "кръвна захар на гладно ≥ 7,0 mmol/L — съмнение за диабет, нужно е потвърждение",
@@ -72,6 +79,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.fasting.ifg",
         measure: Measure::FastingGlucoseMmolL,
         cmp: Cmp::AtLeast(6.1),
+        other_unit: Some(110.0),
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "кръвна захар на гладно 6,1–6,9 mmol/L — нарушена гликемия на гладно",
@@ -82,6 +90,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.random.diabetes",
         measure: Measure::RandomGlucoseMmolL,
         cmp: Cmp::AtLeast(11.1),
+        other_unit: Some(200.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "кръвна захар (по всяко време) ≥ 11,1 mmol/L — съмнение за диабет",
@@ -94,6 +103,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.crisis",
         measure: Measure::GlucoseMmolL,
         cmp: Cmp::AtLeast(33.3),
+        other_unit: Some(600.0),
         urgency: Urgency::Emergency,
         destination: Destination::Institution(Institution::EmergencyCare),
         finding_bg: "кръвна захар ≥ 33,3 mmol/L — опасност от хипергликемична криза",
@@ -106,6 +116,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.hypo.level2",
         measure: Measure::GlucoseMmolL,
         cmp: Cmp::Below(3.0),
+        other_unit: Some(54.0),
         urgency: Urgency::SameDay,
         destination: HUB_GP,
         finding_bg: "кръвна захар < 3,0 mmol/L — значима хипогликемия",
@@ -116,6 +127,7 @@ pub const RULES: &[Rule] = &[
         id: "glucose.hypo.level1",
         measure: Measure::GlucoseMmolL,
         cmp: Cmp::Below(3.9),
+        other_unit: Some(70.0),
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "кръвна захар < 3,9 mmol/L — хипогликемия",
@@ -128,6 +140,7 @@ pub const RULES: &[Rule] = &[
         id: "hba1c.diabetes",
         measure: Measure::Hba1cPercent,
         cmp: Cmp::AtLeast(6.5),
+        other_unit: Some(48.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "HbA1c ≥ 6,5 % (48 mmol/mol) — съмнение за диабет",
@@ -138,6 +151,7 @@ pub const RULES: &[Rule] = &[
         id: "hba1c.high_risk",
         measure: Measure::Hba1cPercent,
         cmp: Cmp::AtLeast(6.0),
+        other_unit: Some(42.0),
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "HbA1c 6,0–6,4 % — висок риск от диабет",
@@ -151,6 +165,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade1.systolic",
         measure: Measure::Systolic,
         cmp: Cmp::AtLeast(140.0),
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
@@ -161,6 +176,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade1.diastolic",
         measure: Measure::Diastolic,
         cmp: Cmp::AtLeast(90.0),
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
@@ -171,6 +187,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade2.systolic",
         measure: Measure::Systolic,
         cmp: Cmp::AtLeast(160.0),
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
@@ -181,6 +198,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade2.diastolic",
         measure: Measure::Diastolic,
         cmp: Cmp::AtLeast(100.0),
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
@@ -191,6 +209,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade3.systolic",
         measure: Measure::Systolic,
         cmp: Cmp::AtLeast(180.0),
+        other_unit: None,
         urgency: Urgency::SameDay,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
@@ -201,6 +220,7 @@ pub const RULES: &[Rule] = &[
         id: "bp.grade3.diastolic",
         measure: Measure::Diastolic,
         cmp: Cmp::AtLeast(110.0),
+        other_unit: None,
         urgency: Urgency::SameDay,
         destination: HUB_GP,
         finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
@@ -213,6 +233,7 @@ pub const RULES: &[Rule] = &[
         id: "bmi.obesity",
         measure: Measure::Bmi,
         cmp: Cmp::AtLeast(30.0),
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "ИТМ ≥ 30 — затлъстяване",
@@ -223,6 +244,7 @@ pub const RULES: &[Rule] = &[
         id: "bmi.underweight",
         measure: Measure::Bmi,
         cmp: Cmp::Below(18.5),
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
         finding_bg: "ИТМ < 18,5 — поднормено тегло",
@@ -233,6 +255,7 @@ pub const RULES: &[Rule] = &[
         id: "bmi.severe_thinness",
         measure: Measure::Bmi,
         cmp: Cmp::Below(16.0),
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: HUB_GP,
         finding_bg: "ИТМ < 16 — тежко поднормено тегло",
@@ -247,6 +270,7 @@ pub const RULES: &[Rule] = &[
         id: "tb.w4ss",
         measure: Measure::TbAnySymptom,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: LUNG,
         finding_bg: "положителен скрининг за туберкулоза (кашлица, температура, нощно изпотяване или отслабване)",
@@ -257,6 +281,7 @@ pub const RULES: &[Rule] = &[
         id: "tb.cough_2_weeks",
         measure: Measure::TbCoughWeeks,
         cmp: Cmp::AtLeast(2.0),
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: LUNG,
         finding_bg: "кашлица от 2 или повече седмици",
@@ -267,6 +292,7 @@ pub const RULES: &[Rule] = &[
         id: "tb.contact",
         measure: Measure::TbContact,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: LUNG,
         finding_bg: "контакт с болен от туберкулоза — нужно е изследване",
@@ -280,6 +306,7 @@ pub const RULES: &[Rule] = &[
         id: "hiv.reactive",
         measure: Measure::HivReactive,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: KABKIS,
         finding_bg: "реактивен скринингов тест — нужно е потвърдително изследване",
@@ -290,6 +317,7 @@ pub const RULES: &[Rule] = &[
         id: "hiv.invalid",
         measure: Measure::HivInvalid,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: KABKIS,
         finding_bg: "невалиден тест — нужно е повторно изследване",
@@ -303,6 +331,7 @@ pub const RULES: &[Rule] = &[
         id: "hepatitis_b.reactive",
         measure: Measure::HbsagReactive,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: INFECTIOUS,
         finding_bg: "реактивен HBsAg — нужно е потвърждение и оценка",
@@ -313,6 +342,7 @@ pub const RULES: &[Rule] = &[
         id: "hepatitis_c.reactive",
         measure: Measure::AntiHcvReactive,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Priority,
         destination: INFECTIOUS,
         finding_bg: "реактивен anti-HCV — нужно е изследване за HCV RNA",
@@ -323,6 +353,7 @@ pub const RULES: &[Rule] = &[
         id: "hepatitis.invalid",
         measure: Measure::HepatitisInvalid,
         cmp: Cmp::IsTrue,
+        other_unit: None,
         urgency: Urgency::Routine,
         destination: INFECTIOUS,
         finding_bg: "невалиден тест за хепатит — нужно е повторно изследване",
@@ -351,27 +382,41 @@ impl Measure {
 
     /// The values this measure reads from the screenings (none when not screened). Yes/no
     /// findings read as 1.0 / 0.0.
-    fn values(self, s: &Screenings) -> Vec<(ScreeningKind, f64)> {
+    fn values(self, s: &Screenings) -> Vec<(ScreeningKind, Reading)> {
         use Measure::*;
         let yes = |b: bool| if b { 1.0 } else { 0.0 };
-        let one = |k: ScreeningKind, v: Option<f64>| v.map(|v| vec![(k, v)]).unwrap_or_default();
+        let one = |k: ScreeningKind, v: Option<f64>| {
+            v.map(|v| vec![(k, Reading::first(v))]).unwrap_or_default()
+        };
+        let glucose = |g: &crate::screening::Glucose| Reading {
+            first_unit: g.mmol_l(),
+            entered_other: (g.unit == crate::screening::GlucoseUnit::MgDl).then_some(g.value),
+        };
+        let glucose_if = |keep: &dyn Fn(&crate::screening::Glucose) -> bool| {
+            s.glucose
+                .as_ref()
+                .filter(|g| keep(g))
+                .map(|g| vec![(ScreeningKind::Glucose, glucose(g))])
+                .unwrap_or_default()
+        };
         match self {
-            FastingGlucoseMmolL => one(
-                ScreeningKind::Glucose,
-                s.glucose.as_ref().filter(|g| g.fasting).map(|g| g.mmol_l()),
-            ),
-            RandomGlucoseMmolL => one(
-                ScreeningKind::Glucose,
-                s.glucose
-                    .as_ref()
-                    .filter(|g| !g.fasting)
-                    .map(|g| g.mmol_l()),
-            ),
-            GlucoseMmolL => one(
-                ScreeningKind::Glucose,
-                s.glucose.as_ref().map(|g| g.mmol_l()),
-            ),
-            Hba1cPercent => one(ScreeningKind::Hba1c, s.hba1c.as_ref().map(|a| a.percent())),
+            FastingGlucoseMmolL => glucose_if(&|g| g.fasting),
+            RandomGlucoseMmolL => glucose_if(&|g| !g.fasting),
+            GlucoseMmolL => glucose_if(&|_| true),
+            Hba1cPercent => s
+                .hba1c
+                .as_ref()
+                .map(|a| {
+                    vec![(
+                        ScreeningKind::Hba1c,
+                        Reading {
+                            first_unit: a.percent(),
+                            entered_other: (a.unit == crate::screening::Hba1cUnit::MmolMol)
+                                .then_some(a.value),
+                        },
+                    )]
+                })
+                .unwrap_or_default(),
             Systolic => one(
                 ScreeningKind::BloodPressure,
                 s.blood_pressure.as_ref().map(|b| f64::from(b.systolic)),
@@ -435,6 +480,23 @@ impl Measure {
     }
 }
 
+/// A value as a rule reads it: in the measure's first unit, and as entered when that was the
+/// other unit (mg/dL, mmol/mol).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reading {
+    first_unit: f64,
+    entered_other: Option<f64>,
+}
+
+impl Reading {
+    fn first(value: f64) -> Reading {
+        Reading {
+            first_unit: value,
+            entered_other: None,
+        }
+    }
+}
+
 impl Cmp {
     pub fn fires(self, value: f64) -> bool {
         match self {
@@ -442,6 +504,34 @@ impl Cmp {
             Cmp::Below(t) => value < t,
             Cmp::IsTrue => value >= 1.0,
         }
+    }
+
+    /// The same comparison against another threshold (the other unit's).
+    fn with_threshold(self, t: f64) -> Cmp {
+        match self {
+            Cmp::AtLeast(_) => Cmp::AtLeast(t),
+            Cmp::Below(_) => Cmp::Below(t),
+            Cmp::IsTrue => Cmp::IsTrue,
+        }
+    }
+}
+
+impl Rule {
+    /// Whether this rule fires for a reading: compared in the unit it was entered in when the
+    /// rule has its threshold in that unit.
+    fn fires_for(&self, reading: Reading) -> bool {
+        match (reading.entered_other, self.other_unit) {
+            (Some(entered), Some(threshold)) => self.cmp.with_threshold(threshold).fires(entered),
+            _ => self.cmp.fires(reading.first_unit),
+        }
+    }
+
+    /// Whether this rule fires for some screening of `screenings`.
+    pub fn fires_on(&self, screenings: &Screenings) -> bool {
+        self.measure
+            .values(screenings)
+            .into_iter()
+            .any(|(_, reading)| self.fires_for(reading))
     }
 }
 
@@ -465,8 +555,8 @@ impl Suggestion {
 pub fn suggest_referrals(screenings: &Screenings) -> Vec<Suggestion> {
     let mut out: Vec<Suggestion> = Vec::new();
     for rule in RULES {
-        for (reason, value) in rule.measure.values(screenings) {
-            if !rule.cmp.fires(value) {
+        for (reason, reading) in rule.measure.values(screenings) {
+            if !rule.fires_for(reading) {
                 continue;
             }
             let s = Suggestion {
@@ -759,25 +849,18 @@ mod tests {
     }
 
     #[test]
-    fn glucose_in_mg_dl_is_compared_in_mmol_l() {
-        let s = Screenings {
+    fn glucose_in_mg_dl_is_compared_with_the_mg_dl_threshold() {
+        let fasting = |value| Screenings {
             glucose: Some(Glucose {
-                value: 126.0, // 6.99 mmol/L: below the 7.0 threshold
+                value,
                 unit: GlucoseUnit::MgDl,
                 fasting: true,
             }),
             ..Default::default()
         };
-        assert_eq!(top(&s).unwrap().0, "glucose.fasting.ifg");
-        let s = Screenings {
-            glucose: Some(Glucose {
-                value: 126.2, // 7.005 mmol/L
-                unit: GlucoseUnit::MgDl,
-                fasting: true,
-            }),
-            ..Default::default()
-        };
-        assert_eq!(top(&s).unwrap().0, "glucose.fasting.diabetes");
+        // 126 mg/dL is 6.99 mmol/L, and ADA's and WHO's same criterion as 7.0 mmol/L.
+        assert_eq!(top(&fasting(126.0)).unwrap().0, "glucose.fasting.diabetes");
+        assert_eq!(top(&fasting(125.0)).unwrap().0, "glucose.fasting.ifg");
     }
 
     #[test]
@@ -847,5 +930,90 @@ mod tests {
                 r.id
             );
         }
+    }
+
+    /// Screenings with one reading of `rule`'s measure, as entered (`other`: in mg/dL or
+    /// mmol/mol).
+    fn reading_for(rule: &Rule, value: f64, other: bool) -> Screenings {
+        match rule.measure {
+            Measure::FastingGlucoseMmolL | Measure::RandomGlucoseMmolL | Measure::GlucoseMmolL => {
+                Screenings {
+                    glucose: Some(Glucose {
+                        value,
+                        unit: if other {
+                            GlucoseUnit::MgDl
+                        } else {
+                            GlucoseUnit::MmolL
+                        },
+                        fasting: rule.measure == Measure::FastingGlucoseMmolL,
+                    }),
+                    ..Default::default()
+                }
+            }
+            Measure::Hba1cPercent => Screenings {
+                hba1c: Some(Hba1c {
+                    value,
+                    unit: if other {
+                        Hba1cUnit::MmolMol
+                    } else {
+                        Hba1cUnit::Percent
+                    },
+                }),
+                ..Default::default()
+            },
+            m => panic!("{m:?} has one unit"),
+        }
+    }
+
+    /// Every threshold published in two units fires exactly at its boundary in each: at the
+    /// value, not a step before it (or, for "below", a step under it, not at it). Glucose in
+    /// 0.1 mmol/L and 1 mg/dL steps, HbA1c in 0.1 % and 1 mmol/mol.
+    #[test]
+    fn each_threshold_holds_at_its_boundary_in_both_units() {
+        let mut checked = 0;
+        for rule in RULES {
+            let Some(other) = rule.other_unit else {
+                continue;
+            };
+            let (first, at_least) = match rule.cmp {
+                Cmp::AtLeast(t) => (t, true),
+                Cmp::Below(t) => (t, false),
+                Cmp::IsTrue => unreachable!("a two-unit rule has a threshold"),
+            };
+            for (threshold, step, in_other) in [(first, 0.1, false), (other, 1.0, true)] {
+                let at = rule.fires_on(&reading_for(rule, threshold, in_other));
+                let before = rule.fires_on(&reading_for(rule, threshold - step, in_other));
+                let after = rule.fires_on(&reading_for(rule, threshold + step, in_other));
+                if at_least {
+                    assert!(
+                        at && after && !before,
+                        "{} at {threshold} ({in_other})",
+                        rule.id
+                    );
+                } else {
+                    assert!(
+                        !at && !after && before,
+                        "{} at {threshold} ({in_other})",
+                        rule.id
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 16, "8 two-unit rules, each in both units");
+        // The case that moved: 126 mg/dL fasting is 6.99 mmol/L, and in the diabetic range.
+        let fasting_126 = Screenings {
+            glucose: Some(Glucose {
+                value: 126.0,
+                unit: GlucoseUnit::MgDl,
+                fasting: true,
+            }),
+            ..Default::default()
+        };
+        assert!(
+            suggest_referrals(&fasting_126)
+                .iter()
+                .any(|s| s.rule.id == "glucose.fasting.diabetes")
+        );
     }
 }
