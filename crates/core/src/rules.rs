@@ -71,8 +71,8 @@ pub const RULES: &[Rule] = &[
         other_unit: Some(126.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
-        finding_bg: "кръвна захар на гладно ≥ 7,0 mmol/L — съмнение за диабет, нужно е потвърждение",
-        finding_en: "fasting glucose ≥ 7.0 mmol/L — possible diabetes, needs confirmation",
+        finding_bg: "кръвна захар на гладно ≥ 7,0 mmol/L — в диапазона на диабет, нужно е потвърждение",
+        finding_en: "fasting glucose ≥ 7.0 mmol/L — in the diabetic range, needs confirmation",
         source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
     },
     Rule {
@@ -82,8 +82,8 @@ pub const RULES: &[Rule] = &[
         other_unit: Some(110.0),
         urgency: Urgency::Routine,
         destination: HUB_GP,
-        finding_bg: "кръвна захар на гладно 6,1–6,9 mmol/L — нарушена гликемия на гладно",
-        finding_en: "fasting glucose 6.1–6.9 mmol/L — impaired fasting glucose",
+        finding_bg: "кръвна захар на гладно 6,1–6,9 mmol/L — в диапазона на нарушена гликемия на гладно, нужно е потвърждение",
+        finding_en: "fasting glucose 6.1–6.9 mmol/L — in the range of impaired fasting glucose, needs confirmation",
         source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
     },
     Rule {
@@ -93,8 +93,8 @@ pub const RULES: &[Rule] = &[
         other_unit: Some(200.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
-        finding_bg: "кръвна захар (по всяко време) ≥ 11,1 mmol/L — съмнение за диабет",
-        finding_en: "random glucose ≥ 11.1 mmol/L — possible diabetes",
+        finding_bg: "кръвна захар (по всяко време) ≥ 11,1 mmol/L — в диапазона на диабет, нужно е потвърждение",
+        finding_en: "random glucose ≥ 11.1 mmol/L — in the diabetic range, needs confirmation",
         source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
     },
     // Hyperglycaemic crisis: the 2024 ADA/EASD/JBDS/AACE/DTS consensus (Umpierrez et al.,
@@ -143,8 +143,8 @@ pub const RULES: &[Rule] = &[
         other_unit: Some(48.0),
         urgency: Urgency::Priority,
         destination: HUB_GP,
-        finding_bg: "HbA1c ≥ 6,5 % (48 mmol/mol) — съмнение за диабет",
-        finding_en: "HbA1c ≥ 6.5 % (48 mmol/mol) — possible diabetes",
+        finding_bg: "HbA1c ≥ 6,5 % (48 mmol/mol) — в диапазона на диабет, нужно е потвърждение",
+        finding_en: "HbA1c ≥ 6.5 % (48 mmol/mol) — in the diabetic range, needs confirmation",
         source: "WHO 2011, Use of glycated haemoglobin (HbA1c) in the diagnosis of diabetes mellitus",
     },
     Rule {
@@ -154,8 +154,8 @@ pub const RULES: &[Rule] = &[
         other_unit: Some(42.0),
         urgency: Urgency::Routine,
         destination: HUB_GP,
-        finding_bg: "HbA1c 6,0–6,4 % — висок риск от диабет",
-        finding_en: "HbA1c 6.0–6.4 % — high risk of diabetes",
+        finding_bg: "HbA1c 6,0–6,4 % (42–47 mmol/mol) — в диапазона на висок риск от диабет, нужно е потвърждение",
+        finding_en: "HbA1c 6.0–6.4 % (42–47 mmol/mol) — in the range of high diabetes risk, needs confirmation",
         source: "NICE PH38 (2012, updated 2017), Type 2 diabetes: prevention in people at high risk",
     },
     // --- Blood pressure. 2018 ESC/ESH Guidelines for the management of arterial hypertension,
@@ -168,8 +168,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
-        finding_en: "blood pressure ≥ 140/90 — grade 1 hypertension",
+        finding_bg: "кръвно налягане ≥ 140/90 при това измерване — в диапазона на хипертония 1 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 140/90 at this measurement — in the range of grade 1 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
     },
     Rule {
@@ -179,8 +179,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::Routine,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 140/90 — хипертония 1 степен",
-        finding_en: "blood pressure ≥ 140/90 — grade 1 hypertension",
+        finding_bg: "кръвно налягане ≥ 140/90 при това измерване — в диапазона на хипертония 1 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 140/90 at this measurement — in the range of grade 1 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
     },
     Rule {
@@ -190,8 +190,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::Priority,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
-        finding_en: "blood pressure ≥ 160/100 — grade 2 hypertension",
+        finding_bg: "кръвно налягане ≥ 160/100 при това измерване — в диапазона на хипертония 2 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 160/100 at this measurement — in the range of grade 2 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
     },
     Rule {
@@ -201,8 +201,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::Priority,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 160/100 — хипертония 2 степен",
-        finding_en: "blood pressure ≥ 160/100 — grade 2 hypertension",
+        finding_bg: "кръвно налягане ≥ 160/100 при това измерване — в диапазона на хипертония 2 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 160/100 at this measurement — in the range of grade 2 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3; 2023 ESH Guidelines",
     },
     Rule {
@@ -212,8 +212,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::SameDay,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
-        finding_en: "blood pressure ≥ 180/110 — grade 3 hypertension",
+        finding_bg: "кръвно налягане ≥ 180/110 при това измерване — в диапазона на хипертония 3 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 180/110 at this measurement — in the range of grade 3 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3 and section 10.1",
     },
     Rule {
@@ -223,8 +223,8 @@ pub const RULES: &[Rule] = &[
         other_unit: None,
         urgency: Urgency::SameDay,
         destination: HUB_GP,
-        finding_bg: "кръвно налягане ≥ 180/110 — хипертония 3 степен",
-        finding_en: "blood pressure ≥ 180/110 — grade 3 hypertension",
+        finding_bg: "кръвно налягане ≥ 180/110 при това измерване — в диапазона на хипертония 3 степен, нужно е потвърждение",
+        finding_en: "blood pressure ≥ 180/110 at this measurement — in the range of grade 3 hypertension, needs confirmation",
         source: "2018 ESC/ESH Guidelines for arterial hypertension, table 3 and section 10.1",
     },
     // --- BMI. WHO Technical Report Series 894 (2000): obesity ≥ 30; underweight < 18.5;
@@ -1015,5 +1015,31 @@ mod tests {
                 .iter()
                 .any(|s| s.rule.id == "glucose.fasting.diabetes")
         );
+    }
+
+    /// One reading diagnoses nothing: a rule that names a condition (diabetes, impaired
+    /// fasting glucose, a grade of hypertension) says the reading is in its range and needs
+    /// confirming.
+    #[test]
+    fn a_single_reading_never_diagnoses() {
+        for rule in RULES {
+            let names_a_condition = ["диабет", "гликемия на гладно", "хипертония"]
+                .iter()
+                .any(|w| rule.finding_bg.contains(w));
+            if names_a_condition {
+                assert!(
+                    rule.finding_bg.contains("в диапазона")
+                        && rule.finding_bg.contains("потвърждение"),
+                    "{}: {}",
+                    rule.id,
+                    rule.finding_bg
+                );
+                assert!(
+                    rule.finding_en.contains("needs confirmation"),
+                    "{}",
+                    rule.id
+                );
+            }
+        }
     }
 }

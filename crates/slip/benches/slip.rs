@@ -19,7 +19,8 @@ fn slip(i: usize) -> Slip {
         person_latin: format!("Rositsa Asenova Yuseinova {i}"),
         birth: "24.06.1977".into(),
         egn_masked: Some("******5930".into()),
-        reason: "Повишена кръвна захар при скрининг — нужен е преглед при лекар.".into(),
+        reason: "Кръвна захар извън обичайните граници при скрининг — нужен е преглед при лекар."
+            .into(),
         urgency: "приоритетно (до 7 дни)".into(),
         destination: Place {
             name: "Личен лекар".into(),

@@ -86,8 +86,9 @@ pub fn reason_text(reason: ReferralReason, lang: Lang) -> &'static str {
             "Symptoms that call for a tuberculosis check.",
         ),
         ReferralReason::Screening(Glucose | Hba1c) => lang.pick(
-            "Повишена кръвна захар при скрининг — нужен е преглед при лекар.",
-            "Raised blood sugar at screening — a doctor's check is needed.",
+            // Low and high readings both send a person here: the slip says neither.
+            "Кръвна захар извън обичайните граници при скрининг — нужен е преглед при лекар.",
+            "Blood sugar outside the usual range at screening — a doctor's check is needed.",
         ),
         ReferralReason::Screening(BloodPressure) => lang.pick(
             "Високо кръвно налягане при измерване — нужен е преглед при лекар.",

@@ -26,3 +26,16 @@ fn paper_names() {
     assert_eq!(Paper::parse(""), Some(Paper::A5));
     assert_eq!(Paper::parse("letter"), None);
 }
+
+/// Low and high glucose both send a person to the doctor: the slip must not say "raised"
+/// for a low reading (it did).
+#[test]
+fn a_glucose_slip_says_neither_high_nor_low() {
+    for lang in [Lang::Bg, Lang::En] {
+        let text =
+            reason_text(ReferralReason::Screening(ScreeningKind::Glucose), lang).to_lowercase();
+        for word in ["повишена", "висока", "ниска", "raised", "high", "low"] {
+            assert!(!text.contains(word), "{text}");
+        }
+    }
+}
