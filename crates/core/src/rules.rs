@@ -97,6 +97,19 @@ pub const RULES: &[Rule] = &[
         finding_en: "random glucose ≥ 11.1 mmol/L — in the diabetic range, needs confirmation",
         source: "WHO/IDF 2006, Definition and diagnosis of diabetes mellitus and intermediate hyperglycaemia",
     },
+    // Very high glucose: WHO HEARTS-D (2020, "Diagnosis and management of type 2 diabetes"):
+    // a blood glucose above 18 mmol/L (325 mg/dL) is referred urgently, the same day.
+    Rule {
+        id: "glucose.very_high",
+        measure: Measure::GlucoseMmolL,
+        cmp: Cmp::AtLeast(18.0),
+        other_unit: Some(325.0),
+        urgency: Urgency::SameDay,
+        destination: HUB_GP,
+        finding_bg: "кръвна захар ≥ 18 mmol/L (325 mg/dL) — много висока, преглед още днес",
+        finding_en: "glucose ≥ 18 mmol/L (325 mg/dL) — very high, to be seen today",
+        source: "WHO HEARTS-D: diagnosis and management of type 2 diabetes (2020)",
+    },
     // Hyperglycaemic crisis: the 2024 ADA/EASD/JBDS/AACE/DTS consensus (Umpierrez et al.,
     // Diabetes Care 2024) uses ≥ 600 mg/dL (33.3 mmol/L) for the hyperosmolar state.
     Rule {
@@ -683,9 +696,24 @@ mod tests {
                 Some(("glucose.random.diabetes", Priority)),
             ),
             (
+                "random 17.9",
+                glucose(17.9, false),
+                Some(("glucose.random.diabetes", Priority)),
+            ),
+            (
+                "random 18.0",
+                glucose(18.0, false),
+                Some(("glucose.very_high", SameDay)),
+            ),
+            (
+                "fasting 18.0",
+                glucose(18.0, true),
+                Some(("glucose.very_high", SameDay)),
+            ),
+            (
                 "random 33.29",
                 glucose(33.29, false),
-                Some(("glucose.random.diabetes", Priority)),
+                Some(("glucose.very_high", SameDay)),
             ),
             (
                 "random 33.3",
@@ -1000,7 +1028,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 16, "8 two-unit rules, each in both units");
+        assert_eq!(checked, 18, "9 two-unit rules, each in both units");
         // The case that moved: 126 mg/dL fasting is 6.99 mmol/L, and in the diabetic range.
         let fasting_126 = Screenings {
             glucose: Some(Glucose {
