@@ -7,6 +7,7 @@
 //! goes: a short while after the viewer has opened it (a viewer keeps what it opened), when the
 //! device locks, when the app quits, and, for a crash's leftovers, when the app starts.
 
+use crate::lock;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -86,10 +87,6 @@ impl SlipFolder {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

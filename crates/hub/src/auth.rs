@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 
-/// The role that may manage users and read the audit log.
+/// The role that manages users (its spelling in `StaffUser::role`).
 pub const ADMIN_ROLE: &str = "hub_admin";
 
 /// The hash of the request's bearer token, as storage keeps tokens.
@@ -79,6 +79,20 @@ impl FromRequestParts<SharedStorage> for StaffAuth {
     }
 }
 
+/// A signed-in staff member whose role `may` pass; others get 403 with `refusal` (en, bg).
+async fn staff_in_role(
+    parts: &mut Parts,
+    storage: &SharedStorage,
+    may: fn(kabinet_core::Role) -> bool,
+    refusal: (&'static str, &'static str),
+) -> Result<(StaffUser, kabinet_core::Role), ApiError> {
+    let StaffAuth(user) = StaffAuth::from_request_parts(parts, storage).await?;
+    match kabinet_core::Role::parse(&user.role).filter(|r| may(*r)) {
+        Some(role) => Ok((user, role)),
+        None => Err(ApiError::new(StatusCode::FORBIDDEN, refusal.0, refusal.1)),
+    }
+}
+
 /// A signed-in hub admin; other staff get 403.
 #[derive(Debug, Clone)]
 pub struct AdminAuth(pub StaffUser);
@@ -90,14 +104,16 @@ impl FromRequestParts<SharedStorage> for AdminAuth {
         parts: &mut Parts,
         storage: &SharedStorage,
     ) -> Result<Self, Self::Rejection> {
-        let StaffAuth(user) = StaffAuth::from_request_parts(parts, storage).await?;
-        if user.role != ADMIN_ROLE {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "only a hub admin may manage users and read the audit log",
-                "само администратор на Хъба може да управлява потребители и да чете дневника",
-            ));
-        }
+        let (user, _) = staff_in_role(
+            parts,
+            storage,
+            |r| r == kabinet_core::Role::HubAdmin,
+            (
+                "only a hub admin may manage users",
+                "само администратор на Хъба може да управлява потребители",
+            ),
+        )
+        .await?;
         Ok(AdminAuth(user))
     }
 }
@@ -113,15 +129,17 @@ impl FromRequestParts<SharedStorage> for AuditAuth {
         parts: &mut Parts,
         storage: &SharedStorage,
     ) -> Result<Self, Self::Rejection> {
-        let StaffAuth(user) = StaffAuth::from_request_parts(parts, storage).await?;
-        match kabinet_core::Role::parse(&user.role).filter(|r| r.reads_audit()) {
-            Some(role) => Ok(AuditAuth(user, role)),
-            None => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+        let (user, role) = staff_in_role(
+            parts,
+            storage,
+            kabinet_core::Role::reads_audit,
+            (
                 "only a hub admin or the privacy officer may read the audit log",
                 "само администратор на Хъба или длъжностното лице по защита на данните може да чете дневника",
-            )),
-        }
+            ),
+        )
+        .await?;
+        Ok(AuditAuth(user, role))
     }
 }
 

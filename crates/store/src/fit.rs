@@ -138,12 +138,6 @@ pub fn check_stored(
     })
 }
 
-/// The access class a referral's content requires: the one [`crate::Writer::put_referral`]
-/// files it under, so that the check and the write can never disagree.
-pub(crate) fn referral_class(referral: &Referral) -> AccessClass {
-    referral.access_class()
-}
-
 /// Whether a document's content (its record as JSON, as merged) belongs in `class`: a visit
 /// holds general screenings only (the others are in results documents), a results document
 /// only screenings of its own class, and a referral is of the class its content requires.
@@ -188,7 +182,8 @@ fn check(kind: DocKind, class: AccessClass, content: &Json, new: bool) -> Result
                     },
                 )?;
             }
-            let required = referral_class(&referral);
+            // The class `Writer::put_referral` files it under: the check and the write agree.
+            let required = referral.access_class();
             if required != class {
                 return Err(Misfit::Referral { required, class });
             }

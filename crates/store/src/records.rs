@@ -415,8 +415,8 @@ impl<'a> Writer<'a> {
     }
 
     pub fn put_referral(&mut self, referral: &Referral) -> Result<bool> {
-        // The class the hub checks pushed referrals against ([`crate::fit`]): one function.
-        let class = crate::fit::referral_class(referral);
+        // The class the hub checks pushed referrals against too ([`crate::fit`]).
+        let class = referral.access_class();
         self.put_record(
             referral.id,
             DocKind::Referral,
