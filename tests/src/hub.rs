@@ -39,6 +39,24 @@ pub fn enrolled_device_with_roles(
     store
 }
 
+/// A hub at `binary` with a cabinet's device (nurse, doctor) and an education mediator's
+/// device, all under `dir`.
+pub fn cabinet_and_mediator(
+    binary: &Path,
+    dir: &Path,
+) -> (HubProcess, kabinet_store::Store, kabinet_store::Store) {
+    let hub = HubProcess::start(binary, &dir.join("hub"));
+    let cabinet = enrolled_device(dir, "cabinet", &hub, "cabinet-1");
+    let mediator = enrolled_device_with_roles(
+        dir,
+        "mediator",
+        &hub,
+        "hub-mediators",
+        &["education_mediator"],
+    );
+    (hub, cabinet, mediator)
+}
+
 /// A device's database file as plain SQL, beside the store open on it: for tests that look
 /// inside it (what a thief of the decrypted file would see) or tamper with it.
 pub fn device_sql(store: &kabinet_store::Store) -> rusqlite::Connection {
@@ -148,6 +166,22 @@ impl HubProcess {
     pub fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// Signs a staff member in at the hub's web API: their session token.
+    pub fn staff_session(&self, name: &str, password: &str) -> String {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let answer: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!("{}/api/login", self.url()))
+            .json(&serde_json::json!({"name": name, "password": password}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} signs in: {answer}"))
+            .to_string()
     }
 
     /// The hub's own storage, opened beside its process (as hub staff's edits are written, and

@@ -99,3 +99,23 @@ fn letters(mut i: u64) -> String {
         }
     }
 }
+
+/// Writes a new referral of `visit` for `reason` to the destination `to` (a slug), with the
+/// writer's next code.
+pub fn put_referral(
+    w: &mut kabinet_store::Writer<'_>,
+    visit: &Visit,
+    reason: ReferralReason,
+    to: &str,
+) -> kabinet_store::Result<Referral> {
+    let r = testing::referral(
+        visit.person_id,
+        visit.id,
+        w.next_referral_code()?,
+        reason,
+        Destination::parse(to).expect("a known destination"),
+        Utc::now(),
+    );
+    w.put_referral(&r)?;
+    Ok(r)
+}

@@ -5,11 +5,10 @@
 //! that sends a class its roles may not write is refused with 403, the refusal is recorded,
 //! and the hub keeps serving.
 
-use chrono::Utc;
 use kabinet_core::*;
 use kabinet_store::{DocKind, Origin, Store};
 use kabinet_sync::SyncError;
-use kabinet_tests::hub::{HubProcess, enrolled_device, enrolled_device_with_roles};
+use kabinet_tests::hub::HubProcess;
 use std::path::Path;
 use uuid::Uuid;
 
@@ -25,30 +24,12 @@ fn referral(
     reason: ReferralReason,
     to: &str,
 ) -> Referral {
-    let r = kabinet_core::testing::referral(
-        visit.person_id,
-        visit.id,
-        w.next_referral_code().unwrap(),
-        reason,
-        Destination::parse(to).unwrap(),
-        Utc::now(),
-    );
-    w.put_referral(&r).unwrap();
-    r
+    kabinet_tests::put_referral(w, visit, reason, to).unwrap()
 }
 
 /// A hub with a cabinet's device (nurse, doctor) and an education mediator's device.
 fn cabinet_and_mediator(dir: &Path) -> (HubProcess, Store, Store) {
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.join("hub"));
-    let cabinet = enrolled_device(dir, "cabinet", &hub, "cabinet-1");
-    let mediator = enrolled_device_with_roles(
-        dir,
-        "mediator",
-        &hub,
-        "hub-mediators",
-        &["education_mediator"],
-    );
-    (hub, cabinet, mediator)
+    kabinet_tests::hub::cabinet_and_mediator(Path::new(HUB_BIN), dir)
 }
 
 #[test]
@@ -247,16 +228,8 @@ fn a_staff_request_for_another_class_is_answered_not_found_and_logged() {
         .unwrap();
     drop(staff);
     hub.add_user("ali", "Али Мехмед", "education_mediator", "mediator-pass");
-    let http = reqwest::blocking::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{}/api/login", hub.url()))
-        .json(&serde_json::json!({"name": "ali", "password": "mediator-pass"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
-    let answer = http
+    let token = hub.staff_session("ali", "mediator-pass");
+    let answer = reqwest::blocking::Client::new()
         .post(format!("{}/api/call", hub.url()))
         .bearer_auth(token)
         .json(&serde_json::json!({"op": "referral", "args": {"id": hiv.id}}))

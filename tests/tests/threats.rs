@@ -8,25 +8,9 @@ use kabinet_core::*;
 use kabinet_service::{Context, Request};
 use kabinet_store::Origin;
 use kabinet_tests::hub::{HubProcess, enrolled_device};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
-
-/// A staff member's session at the hub's web API.
-fn sign_in(hub: &HubProcess, name: &str, password: &str) -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let answer: Value = reqwest::blocking::Client::new()
-        .post(format!("{}/api/login", hub.url()))
-        .json(&json!({"name": name, "password": password}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    answer["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name} signs in: {answer}"))
-        .to_string()
-}
 
 fn audit_view(hub: &HubProcess, token: &str) -> (u16, Value) {
     let answer = reqwest::blocking::Client::new()
@@ -101,7 +85,7 @@ fn the_audit_view_does_not_tell_an_admin_who_has_hiv_data() {
         "archive pin 2026",
     );
     let (status, admin_lines) =
-        audit_view(&hub, &sign_in(&hub, "akostova", "admin staple battery"));
+        audit_view(&hub, &hub.staff_session("akostova", "admin staple battery"));
     assert_eq!(status, 200);
     let admin_lines = admin_lines.as_array().unwrap().clone();
     // The admin still sees the general lines (the person was created)…
@@ -127,14 +111,14 @@ fn the_audit_view_does_not_tell_an_admin_who_has_hiv_data() {
         assert!(!about_hiv && !text.contains(&results_id), "{text}");
     }
 
-    let (status, dpo_lines) = audit_view(&hub, &sign_in(&hub, "dpo", "privacy staple battery"));
+    let (status, dpo_lines) = audit_view(&hub, &hub.staff_session("dpo", "privacy staple battery"));
     assert_eq!(status, 200);
     let dpo_text = dpo_lines.to_string();
     assert!(dpo_text.contains("person/hiv"), "{dpo_text}");
     assert!(dpo_lines.as_array().unwrap().len() > admin_lines.len());
 
     // Anyone else reads no audit log at all.
-    let (status, _) = audit_view(&hub, &sign_in(&hub, "ali", "mediator-pass"));
+    let (status, _) = audit_view(&hub, &hub.staff_session("ali", "mediator-pass"));
     assert_eq!(status, 403);
 }
 
@@ -174,16 +158,7 @@ fn changes_relayed_before_a_referral_moved_class_do_not_reach_a_role_that_may_no
         .write(Origin::Local, |w| {
             w.put_person(&person)?;
             w.put_visit(&visit)?;
-            let r = testing::referral(
-                person.id,
-                visit.id,
-                w.next_referral_code()?,
-                ReferralReason::Social,
-                Destination::parse("hub-social-worker").unwrap(),
-                chrono::Utc::now(),
-            );
-            w.put_referral(&r)?;
-            Ok(r)
+            kabinet_tests::put_referral(w, &visit, ReferralReason::Social, "hub-social-worker")
         })
         .unwrap();
     kabinet_sync::sync(&mut cabinet, |_| {}).unwrap();

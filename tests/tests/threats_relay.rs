@@ -6,11 +6,10 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
-use chrono::Utc;
 use kabinet_core::*;
 use kabinet_store::{DocKind, Origin, Store};
 use kabinet_sync::{DocChanges, SyncError, SyncRequest, SyncResponse};
-use kabinet_tests::hub::{HubProcess, enrolled_device, enrolled_device_with_roles};
+use kabinet_tests::hub::{HubProcess, enrolled_device_with_roles};
 use serde_json::Value as Json;
 use std::path::Path;
 use uuid::Uuid;
@@ -31,34 +30,7 @@ fn refused(result: Result<kabinet_sync::SyncReport, SyncError>) -> (u16, String)
 
 /// A hub with a cabinet's device (nurse, doctor) and an education mediator's device.
 fn cabinet_and_mediator(dir: &Path) -> (HubProcess, Store, Store) {
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.join("hub"));
-    let cabinet = enrolled_device(dir, "cabinet", &hub, "cabinet-1");
-    let mediator = enrolled_device_with_roles(
-        dir,
-        "mediator",
-        &hub,
-        "hub-mediators",
-        &["education_mediator"],
-    );
-    (hub, cabinet, mediator)
-}
-
-fn new_referral(
-    w: &mut kabinet_store::Writer<'_>,
-    visit: &Visit,
-    reason: ReferralReason,
-    to: &str,
-) -> kabinet_store::Result<Referral> {
-    let r = kabinet_core::testing::referral(
-        visit.person_id,
-        visit.id,
-        w.next_referral_code()?,
-        reason,
-        Destination::parse(to).unwrap(),
-        Utc::now(),
-    );
-    w.put_referral(&r)?;
-    Ok(r)
+    kabinet_tests::hub::cabinet_and_mediator(Path::new(HUB_BIN), dir)
 }
 
 fn hiv_referral_reason() -> ReferralReason {
@@ -156,7 +128,7 @@ fn a_mediators_device_cannot_push_into_an_hiv_referral_by_claiming_general() {
         .write(Origin::Local, |w| {
             w.put_person(&person)?;
             w.put_visit(&visit)?;
-            new_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
+            kabinet_tests::put_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
         })
         .unwrap();
     sync(&mut cabinet).unwrap();
@@ -327,7 +299,7 @@ fn a_new_hiv_referral_claimed_general_is_refused_and_never_reaches_a_mediator() 
         .write(Origin::Local, |w| {
             w.put_person(&person)?;
             w.put_visit(&visit)?;
-            new_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
+            kabinet_tests::put_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
         })
         .unwrap();
     let bytes = cabinet.changes_after(hiv.id, &[]).unwrap();
@@ -557,7 +529,7 @@ fn a_refused_slip_request_at_the_hub_is_on_the_audit_log() {
         .write_local(|w| {
             w.put_person(&person)?;
             w.put_visit(&visit)?;
-            new_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
+            kabinet_tests::put_referral(w, &visit, hiv_referral_reason(), "hiv-confirmatory")
         })
         .unwrap();
     hub.add_user("ali", "Али Мехмед", "education_mediator", "mediator-pass");

@@ -114,18 +114,6 @@ fn one_address_cannot_spray_guesses_over_many_names() {
     assert_eq!(status, 429, "{body}");
 }
 
-/// A signed-in session's bearer token.
-fn session(
-    http: &reqwest::blocking::Client,
-    hub: &HubProcess,
-    name: &str,
-    password: &str,
-) -> String {
-    let (status, body) = sign_in(http, hub, name, password);
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().unwrap().to_string()
-}
-
 fn admin_post(
     http: &reqwest::blocking::Client,
     hub: &HubProcess,
@@ -149,7 +137,7 @@ fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
     let hub = HubProcess::start(HUB_BIN.as_ref(), &dir.path().join("hub"));
     hub.add_user("akostova", "Анна Костова", "hub_admin", "admin-pass-1");
     let http = http();
-    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    let token = hub.staff_session("akostova", "admin-pass-1");
     let (status, body) = admin_post(
         &http,
         &hub,
@@ -253,7 +241,7 @@ fn a_second_user_with_the_same_display_name_is_refused() {
     hub.add_user("akostova", "Анна Костова", "hub_admin", "admin-pass-1");
     hub.add_user("mpetrova", "Мария Петрова", "nurse", "nurse-pass-1");
     let http = http();
-    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    let token = hub.staff_session("akostova", "admin-pass-1");
     // The same name in other letters' case and spacing is the same name on a record.
     let (status, body) = admin_post(
         &http,
@@ -350,7 +338,7 @@ fn a_device_pin_does_not_sign_in_at_the_web() {
     assert_eq!(sign_in(&http, &hub, "mpetrova", "van-pin-2026").0, 401);
 
     // A web password of her own may not be that PIN; a different one signs in.
-    let token = session(&http, &hub, "akostova", "admin-pass-1");
+    let token = hub.staff_session("akostova", "admin-pass-1");
     let web = |password: &str| {
         admin_post(
             &http,
