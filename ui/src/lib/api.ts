@@ -197,11 +197,15 @@ function httpTransport(base: string): Transport {
     mode: 'hub',
     call: (lang, op, args) => request('/api/call', { lang, op, args: args ?? {} }),
     status: async () => {
-      if (token()) {
+      const asked = token();
+      if (asked) {
+        // An answer for a session that has since ended (signed out, someone else signed in)
+        // must not replace who is signed in now.
         try {
-          me = (await request('/api/me', undefined, 'GET')) as { display_name: string; role?: Role };
+          const who = (await request('/api/me', undefined, 'GET')) as { display_name: string; role?: Role };
+          if (token() === asked) me = who;
         } catch {
-          me = null;
+          if (token() === asked) me = null;
         }
       }
       return hubStatus();
