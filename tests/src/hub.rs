@@ -1,6 +1,7 @@
 //! A real hub process on loopback for the tests, killed when dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,11 +77,11 @@ pub struct HubProcess {
     ui_dir: Option<PathBuf>,
 }
 
-pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+/// Where a hub is told to listen when it has no address yet: port 0, the kernel's free one.
+/// Guessing a free port first and passing it on lost a race in CI (another test, or an
+/// outgoing connection, took the port between the guess and the hub's bind).
+fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 fn spawn_serve(
@@ -99,7 +100,7 @@ fn spawn_serve(
         .env("KABINET_HUB_DATA", data_dir)
         .env("KABINET_HUB_KEY", HUB_KEY)
         .env("KABINET_HUB_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if !tls {
         command.env("KABINET_HUB_PLAIN_HTTP", "true");
@@ -112,21 +113,23 @@ impl HubProcess {
     /// until it accepts connections.
     /// Plain HTTP on loopback (the development mode) keeps most tests about sync itself.
     pub fn start(binary: &Path, data_dir: &Path) -> HubProcess {
-        HubProcess::start_at(binary, data_dir, free_port(), false)
+        HubProcess::start_at(binary, data_dir, any_port(), false)
     }
 
     /// HTTPS with the certificate the hub makes in its data directory.
     pub fn start_tls(binary: &Path, data_dir: &Path) -> HubProcess {
-        HubProcess::start_at(binary, data_dir, free_port(), true)
+        HubProcess::start_at(binary, data_dir, any_port(), true)
     }
 
+    /// At `addr`: a port another hub had (an impostor at the same address, a restart), or
+    /// port 0 for a free one.
     pub fn start_at(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> HubProcess {
         HubProcess::start_serving(binary, data_dir, addr, tls, None)
     }
 
     /// Plain HTTP on loopback, serving the web UI from `ui_dir`.
     pub fn start_with_ui(binary: &Path, data_dir: &Path, ui_dir: &Path) -> HubProcess {
-        HubProcess::start_serving(binary, data_dir, free_port(), false, Some(ui_dir))
+        HubProcess::start_serving(binary, data_dir, any_port(), false, Some(ui_dir))
     }
 
     fn start_serving(
@@ -148,9 +151,38 @@ impl HubProcess {
         hub
     }
 
+    /// Waits for the hub's "listening on URL" line and takes the address from it. Not a
+    /// connect loop: a connection to a port with nothing behind it can reach itself (TCP
+    /// simultaneous open) or another test's hub, and both looked ready.
     fn wait_ready(&mut self) {
+        let stdout = self.child.stdout.take().expect("the hub's stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            // Reads to the end so the hub never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("listening on ")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(self.addr).is_err() {
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(url) => {
+                    let authority = url.split("://").nth(1).unwrap_or(&url);
+                    self.addr = authority.parse().expect("the hub's address");
+                    return;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait();
+                    panic!("the hub exited before listening: {status:?}");
+                }
+            }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("the hub exited: {status}");
             }
@@ -159,7 +191,6 @@ impl HubProcess {
                 "the hub did not start listening on {}",
                 self.addr
             );
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

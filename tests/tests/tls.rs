@@ -4,7 +4,7 @@
 
 use kabinet_store::{DeviceSettings, Store};
 use kabinet_sync::SyncError;
-use kabinet_tests::hub::{DEVICE_KEY, HubProcess, enrolled_device, free_port};
+use kabinet_tests::hub::{DEVICE_KEY, HubProcess, enrolled_device};
 use std::process::Command;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
@@ -31,8 +31,8 @@ fn digits(text: &str) -> String {
 #[test]
 fn a_device_syncs_over_https_with_the_pinned_certificate_and_refuses_any_other() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = free_port();
-    let mut hub = HubProcess::start_at(HUB_BIN.as_ref(), &dir.path().join("hub-a"), addr, true);
+    let mut hub = HubProcess::start_tls(HUB_BIN.as_ref(), &dir.path().join("hub-a"));
+    let addr = hub.addr;
     assert!(hub.url().starts_with("https://"));
     let fingerprint = digits(hub.admin(&["fingerprint"]).trim());
     assert_eq!(fingerprint.len(), 64);
@@ -124,8 +124,8 @@ fn loopback_development_hubs_still_work_over_plain_http() {
 #[test]
 fn enrollment_checks_the_certificate_against_the_code_and_never_pins_blindly() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = free_port();
-    let mut hub = HubProcess::start_at(HUB_BIN.as_ref(), &dir.path().join("hub-a"), addr, true);
+    let mut hub = HubProcess::start_tls(HUB_BIN.as_ref(), &dir.path().join("hub-a"));
+    let addr = hub.addr;
     let fingerprint = digits(hub.admin(&["fingerprint"]).trim());
     let code = hub.enrollment_code("Перник-1");
     // 1234-5678-9012 and the fingerprint's first 16 hex digits.

@@ -74,13 +74,31 @@ export class Hub {
     return m[1];
   }
 
+  /** Starts the hub: the first time on a port the kernel picks (the hub says which on its
+   * "listening on URL" line; guessing a free port first can lose it to another process),
+   * again on the same one after a stop. */
   async start() {
-    this.port = this.port ?? (await freePort());
-    this.url = `http://127.0.0.1:${this.port}`;
-    this.proc = spawn(this.bin, ['serve', '--plain-http', '--listen', `127.0.0.1:${this.port}`, '--ui-dir', join(UI_DIR, 'dist')], {
+    const listen = `127.0.0.1:${this.port ?? 0}`;
+    this.proc = spawn(this.bin, ['serve', '--plain-http', '--listen', listen, '--ui-dir', join(UI_DIR, 'dist')], {
       env: this.env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const proc = this.proc;
+    this.url = await new Promise((res, rej) => {
+      let seen = '';
+      const timer = setTimeout(() => rej(new Error('the hub did not say where it listens')), 30000);
+      proc.once('exit', (code) => rej(new Error(`the hub exited (${code}) before listening`)));
+      proc.stdout.on('data', (chunk) => {
+        process.stdout.write(chunk);
+        seen += chunk.toString();
+        const m = /listening on (http\S+)/.exec(seen);
+        if (m) {
+          clearTimeout(timer);
+          res(m[1]);
+        }
+      });
+    });
+    this.port = Number(new URL(this.url).port);
     await waitFor(async () => (await fetch(`${this.url}/health`)).ok, 'the hub to answer /health');
     return this;
   }

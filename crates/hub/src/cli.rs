@@ -377,6 +377,12 @@ pub fn main_entry() -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 listener.set_nonblocking(true)?;
                 let addr = listener.local_addr()?;
+                // One line on stdout with the address actually bound (`--listen 127.0.0.1:0`
+                // picks a free port): what the operator, a service manager or a test reads to
+                // know the hub is up and where, without guessing a port that may be taken.
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                println!("listening on {scheme}://{addr}");
+                std::io::Write::flush(&mut std::io::stdout())?;
                 // With each connection's address: the sign-in's per-address limit needs it.
                 let app =
                     crate::router(hub, ui_dir).into_make_service_with_connect_info::<SocketAddr>();
