@@ -1,45 +1,10 @@
 //! The clinician's review sheet, `docs/clinical-rules.md`, is generated from the rules table
-//! (`kabinet_core::rules::RULES`) and the slip's wording (`kabinet_slip::reason_text`), never
+//! (`kabinet_core::rules::RULES`, with each rule's slip wording and the prompts), never
 //! written by hand: this test fails when it is stale, and
 //! `KABINET_WRITE_CLINICAL_RULES=1 cargo test -p kabinet-tests --test clinical_rules` rewrites it.
 
-use kabinet_core::rules::{Cmp, Measure, RULES};
-use kabinet_core::{Lang, ReferralReason};
-
-/// What a rule reads, in the unit its threshold is written in.
-fn reads(m: Measure) -> (&'static str, &'static str) {
-    use Measure::*;
-    match m {
-        FastingGlucoseMmolL => ("capillary glucose, fasting", "mmol/L"),
-        RandomGlucoseMmolL => ("capillary glucose, random", "mmol/L"),
-        GlucoseMmolL => ("capillary glucose, any", "mmol/L"),
-        Hba1cPercent => ("HbA1c", "%"),
-        Systolic => ("systolic blood pressure", "mmHg"),
-        Diastolic => ("diastolic blood pressure", "mmHg"),
-        Bmi => ("body mass index", "kg/m²"),
-        TbAnySymptom => (
-            "TB symptom screen: any of cough, fever, night sweats, weight loss",
-            "",
-        ),
-        TbCoughWeeks => ("cough", "weeks"),
-        TbContact => ("contact with a person with TB", ""),
-        HivReactive => ("HIV 1+2 rapid test reactive", ""),
-        HivInvalid => ("HIV rapid test invalid", ""),
-        HbsagReactive => ("HBsAg rapid test reactive", ""),
-        AntiHcvReactive => ("anti-HCV rapid test reactive", ""),
-        HepatitisInvalid => ("HBsAg or anti-HCV rapid test invalid", ""),
-    }
-}
-
-/// The other unit a measure is entered in, if it has one.
-fn other_unit_name(m: Measure) -> &'static str {
-    use Measure::*;
-    match m {
-        FastingGlucoseMmolL | RandomGlucoseMmolL | GlucoseMmolL => "mg/dL",
-        Hba1cPercent => "mmol/mol",
-        _ => "",
-    }
-}
+use kabinet_core::Lang;
+use kabinet_core::rules::{Cmp, Prompt, RULES};
 
 fn number(x: f64) -> String {
     let text = format!("{x}");
@@ -63,14 +28,18 @@ fn generated() -> String {
          mmol/mol) is kept in both, as published, and a value is compared in the unit it was\n\
          entered in: no conversion moves a boundary (126 mg/dL is the diabetic fasting range,\n\
          as 7.0 mmol/L is). \"in the other unit\" below is that second threshold.\n\n\
-         | rule | reads | fires when | in the other unit | urgency | goes to | on screen (bg) | on screen (en) | on the slip (bg) | source |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         Rules have a population: adult BMI classes and blood pressure grades are not applied\n\
+         under 18 (a paediatric assessment instead); pregnancy has its own glucose and blood\n\
+         pressure thresholds and no HbA1c diagnosis. Blood pressure is graded on the mean of\n\
+         two readings, or of the last two of three (ESC/ESH 2018, section 4.2).\n\n\
+         | rule | reads | fires when | in the other unit | for | urgency | goes to | on screen (bg) | on screen (en) | on the slip (bg) | source |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for rule in RULES {
-        let (what, unit) = reads(rule.measure);
+        let (what, unit, other_unit) = rule.measure.describe();
         let other = |sign: &str| {
             rule.other_unit.map_or(String::new(), |x| {
-                format!("{sign} {} {}", number(x), other_unit_name(rule.measure))
+                format!("{sign} {} {other_unit}", number(x))
             })
         };
         let (when, also) = match rule.cmp {
@@ -78,24 +47,62 @@ fn generated() -> String {
             Cmp::Below(x) => (format!("< {} {unit}", number(x)), other("<")),
             Cmp::IsTrue => ("yes".to_string(), String::new()),
         };
-        let slip: Vec<&str> = rule
-            .measure
-            .kinds()
-            .iter()
-            .map(|k| kabinet_slip::reason_text(ReferralReason::Screening(*k), Lang::Bg))
-            .collect();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             rule.id,
             cell(what),
             cell(when.trim()),
             cell(&also),
+            rule.population.label(Lang::En),
             rule.urgency.label(Lang::En),
             cell(rule.destination.label(Lang::En)),
             cell(rule.finding_bg),
             cell(rule.finding_en),
-            cell(&slip.join(" / ")),
+            cell(rule.slip.text(Lang::Bg)),
             cell(rule.source),
+        ));
+    }
+    out.push_str(
+        "\n## What the visit screen says before any referral\n\n\
+         Shown in this order above the suggestions, when their condition holds.\n\n\
+         | prompt | on screen (bg) | on screen (en) |\n|---|---|---|\n",
+    );
+    for p in [
+        Prompt::CallEmergency,
+        Prompt::LowGlucoseFirstAid,
+        Prompt::MeasureBloodPressureAgain,
+        Prompt::RepeatRapidTest(kabinet_core::ScreeningKind::Hiv),
+        Prompt::RepeatRapidTest(kabinet_core::ScreeningKind::HepatitisB),
+        Prompt::RepeatRapidTest(kabinet_core::ScreeningKind::HepatitisC),
+        Prompt::Hba1cInPregnancy,
+        Prompt::ChildRanges,
+    ] {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            p.id(),
+            cell(p.text(Lang::Bg)),
+            cell(p.text(Lang::En))
+        ));
+    }
+    out.push_str(
+        "\n## Standard codes\n\n\
+         From `crates/core/src/codes.rs` (each checked against the standard's own text; where, in a\n\
+         comment beside each row). Not yet coded: ",
+    );
+    let uncoded: Vec<String> = kabinet_core::codes::UNCODED
+        .iter()
+        .map(|u| format!("`{}`", u.key))
+        .collect();
+    out.push_str(&uncoded.join(", "));
+    out.push_str(".\n\n| key | system | code | display | unit |\n|---|---|---|---|---|\n");
+    for c in kabinet_core::codes::CODES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            c.key,
+            c.system.uri(),
+            c.code,
+            cell(c.display),
+            c.unit.unwrap_or("")
         ));
     }
     out

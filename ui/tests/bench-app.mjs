@@ -87,7 +87,7 @@ try {
         await new Promise((r) => setTimeout(r, Number(arguments[0]) || 0));
         const out = [];
         for (let i = 0; i < 60; i++) {
-          const form = { hiv_result: 'non-reactive', hiv_consent: true, hiv_counselled: true, glucose: '7,9', fasting: true, systolic: '165', diastolic: '102', pulse: '80', weight_kg: '80', height_cm: '170', tb_screened: true };
+          const form = { hiv_result: 'non-reactive', hiv_consent: true, hiv_counselled: true, glucose: '7,9', fasting: 'fasting', systolic: '165', diastolic: '102', pulse: '80', weight_kg: '80', height_cm: '170', tb_screened: true };
           const t = performance.now();
           await inv('api', { call: { op: 'save_visit', args: { person_id: hits[i % hits.length].id, form, notes: '',
             referrals: [{ reason: 'screening:glucose', destination: 'hub-gp', urgency: 'priority' }, { reason: 'social', destination: 'hub-social-worker', urgency: 'routine' }] } } });

@@ -104,8 +104,13 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await waitFor(async () => (await app.exec("return document.querySelector('input[name=glucose]')?.value")) === '6,1', 'the draft after a restart');
   assert.equal(await app.exec("return document.querySelector('input[name=pulse]').value"), '77');
 
+  // The emergency tier end to end, offline: a very high pressure with a neurological sign.
+  await app.click('input[name=fasting][value=random]');
   await app.type('input[name=systolic]', '185');
   await app.type('input[name=diastolic]', '115');
+  await app.find('[data-prompt=measure_bp_again]');
+  await app.click('input[name=neurological]');
+  await app.waitText('[data-emergency]', /112/);
   await app.find('[data-accept="screening:blood_pressure"]');
   await shot('app-visit-offline');
   await app.click('[data-action=save-visit]');
@@ -118,7 +123,9 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
     return existsSync(dir) && readdirSync(dir).map((f) => join(dir, f))[0];
   }, 'the slips PDF');
   execFileSync('qpdf', ['--check', slips]);
-  assert.match(execFileSync('pdftotext', [slips, '-'], { encoding: 'utf8' }), /Асен Асенов/);
+  const slipText = execFileSync('pdftotext', [slips, '-'], { encoding: 'utf8' });
+  assert.match(slipText, /Асен Асенов/);
+  assert.match(slipText, /СПЕШНО — 112/);
   assert.equal(await app.count('[role=alert]'), 0);
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'still offline');
   assert.match(await app.text('.syncbar .detail'), /чакащи промени/);

@@ -84,9 +84,23 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.waitForSelector('[data-error="glucose.value"]');
   assert.match(await page.textContent('[data-error="glucose.value"]'), /не е число/);
   await page.fill('input[name=glucose]', '13,2');
+  // The fasting state is a choice the form asks for; none is made for the nurse.
+  await page.waitForSelector('[data-error="glucose.fasting"]');
+  await page.check('input[name=fasting][value=random]');
   await page.fill('input[name=hba1c]', '8.1');
   await page.fill('input[name=systolic]', '182');
   await page.fill('input[name=diastolic]', '112');
+  // One reading in the grade 3 range: measure again before a same-day referral.
+  await page.waitForSelector('[data-prompt=measure_bp_again]');
+  // With chest pain it is an emergency: "call 112" leads the form, before any field.
+  await page.check('input[name=chest_pain]');
+  await page.waitForSelector('[data-emergency]');
+  assert.match(await page.textContent('[data-emergency]'), /112/);
+  assert.equal(
+    await page.evaluate(() => document.querySelector('form')?.firstElementChild?.hasAttribute('data-emergency')),
+    true,
+    'the emergency comes first on the form',
+  );
   await page.fill('input[name=pulse]', '90');
   await page.fill('input[name=weight_kg]', '92');
   await page.fill('input[name=height_cm]', '170');
@@ -123,6 +137,9 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   const slipText = execFileSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
   assert.match(slipText, /Росица Юсеинова/);
   assert.match(slipText, new RegExp(codes[0]));
+  // The emergency's slip leads with it; the others keep their own wording.
+  assert.match(slipText, /СПЕШНО — 112/);
+  assert.match(slipText, /потвърдително изследване/);
 
   // Found again by a Latin spelling.
   await page.click('[data-nav=find]');

@@ -228,9 +228,21 @@ export class WebDriver {
     return v.length;
   }
 
+  /** Clicks like a person: the element scrolled to the middle of the window first (the sticky
+   * save bar covers the bottom), again if something moved over it meanwhile (a prompt that
+   * appeared above pushes the form down). */
   async click(css) {
-    const id = await this.find(css);
-    await this.cmd('POST', `/element/${id}/click`, {});
+    await waitFor(async () => {
+      const id = await this.find(css);
+      await this.exec('document.querySelector(arguments[0])?.scrollIntoView({ block: "center" })', [css]);
+      try {
+        await this.cmd('POST', `/element/${id}/click`, {});
+        return true;
+      } catch (e) {
+        if (/intercepted|not interactable/.test(e.message)) return false;
+        throw e;
+      }
+    }, `a click on ${css}`, 10000);
   }
 
   async type(css, text) {

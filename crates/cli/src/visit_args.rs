@@ -32,6 +32,12 @@ pub struct VisitArgs {
     /// HIV rapid test result: reactive | non-reactive | invalid.
     #[arg(long)]
     hiv: Option<String>,
+    /// The repeat with a new test after an invalid one.
+    #[arg(long)]
+    hiv_repeat: Option<String>,
+    /// The woman is pregnant.
+    #[arg(long)]
+    pregnant: bool,
     /// Informed consent for the HIV test was given.
     #[arg(long)]
     hiv_consent: bool,
@@ -39,15 +45,34 @@ pub struct VisitArgs {
     #[arg(long)]
     hiv_counselled: bool,
 
-    /// Capillary glucose value.
+    /// Capillary glucose value, or HI when the meter reads above its range. Give one of
+    /// --fasting, --random or --fasting-unknown with it.
     #[arg(long)]
-    glucose: Option<f64>,
+    glucose: Option<String>,
     /// mmol/L (default) or mg/dL.
     #[arg(long, default_value = "mmol/L")]
     glucose_unit: String,
-    /// The glucose was measured fasting.
-    #[arg(long)]
+    /// The glucose was measured fasting (≥ 8 hours).
+    #[arg(long, conflicts_with_all = ["random", "fasting_unknown"])]
     fasting: bool,
+    /// The glucose was measured after eating.
+    #[arg(long, conflicts_with = "fasting_unknown")]
+    random: bool,
+    /// Not known whether the person was fasting.
+    #[arg(long)]
+    fasting_unknown: bool,
+    /// Urine ketones: negative | trace | 1+ | 2+ | 3+.
+    #[arg(long)]
+    ketones: Option<String>,
+    /// Glucose-lowering treatment: none | oral | insulin.
+    #[arg(long)]
+    glucose_medication: Option<String>,
+    /// Drowsy, confused or not fully conscious.
+    #[arg(long)]
+    drowsy: bool,
+    /// The second glucose, 15 minutes after fast carbohydrate, same unit.
+    #[arg(long)]
+    glucose_recheck: Option<String>,
 
     /// HbA1c value.
     #[arg(long)]
@@ -56,9 +81,22 @@ pub struct VisitArgs {
     #[arg(long, default_value = "%")]
     hba1c_unit: String,
 
-    /// Blood pressure as systolic/diastolic, e.g. 150/95.
+    /// Blood pressure as systolic/diastolic, e.g. 150/95; up to three times for repeat
+    /// readings (graded on their mean).
     #[arg(long)]
-    bp: Option<String>,
+    bp: Vec<String>,
+    #[arg(long)]
+    chest_pain: bool,
+    #[arg(long)]
+    breathless: bool,
+    /// One-sided weakness, slurred speech, a drooping face, vision loss.
+    #[arg(long)]
+    neurological: bool,
+    #[arg(long)]
+    confusion: bool,
+    /// Severe headache with vomiting.
+    #[arg(long)]
+    headache_vomiting: bool,
     #[arg(long)]
     pulse: Option<u16>,
 
@@ -84,6 +122,16 @@ pub struct VisitArgs {
     /// Record a TB screen with no symptoms (when no TB flag is given).
     #[arg(long)]
     tb_screened: bool,
+    /// Coughing up blood.
+    #[arg(long)]
+    tb_haemoptysis: bool,
+    #[arg(long)]
+    tb_breathless: bool,
+    #[arg(long)]
+    tb_very_ill: bool,
+    /// TB risk factors: diabetes, hiv, previous-tb, prison, smoking, alcohol (repeatable).
+    #[arg(long)]
+    tb_risk: Vec<String>,
 
     /// Hepatitis B (HBsAg) rapid test result.
     #[arg(long)]
@@ -91,6 +139,10 @@ pub struct VisitArgs {
     /// Hepatitis C (anti-HCV) rapid test result.
     #[arg(long)]
     anti_hcv: Option<String>,
+    #[arg(long)]
+    hbsag_repeat: Option<String>,
+    #[arg(long)]
+    anti_hcv_repeat: Option<String>,
 
     /// Issue the suggested referrals.
     #[arg(long)]
@@ -109,10 +161,10 @@ fn unit_error(field: Field, input: &str, expected: &'static str) -> ValidationEr
 
 /// The flags as core's visit form (the same reading the app and the hub's web UI use).
 fn form(a: &VisitArgs) -> Result<VisitForm, ValidationErrors> {
-    let (systolic, diastolic) = match &a.bp {
-        None => (String::new(), String::new()),
-        Some(bp) => match bp.split_once('/') {
-            Some((sys, dia)) => (sys.trim().to_string(), dia.trim().to_string()),
+    let mut readings = Vec::new();
+    for bp in &a.bp {
+        match bp.split_once('/') {
+            Some((sys, dia)) => readings.push((sys.trim().to_string(), dia.trim().to_string())),
             None => {
                 return Err(ValidationErrors(vec![unit_error(
                     Field::Systolic,
@@ -120,21 +172,83 @@ fn form(a: &VisitArgs) -> Result<VisitForm, ValidationErrors> {
                     "систолно/диастолно, напр. 150/95",
                 )]));
             }
-        },
+        }
+    }
+    let reading = |i: usize| readings.get(i).cloned().unwrap_or_default();
+    let ((systolic, diastolic), (systolic2, diastolic2), (systolic3, diastolic3)) =
+        (reading(0), reading(1), reading(2));
+    if readings.len() > kabinet_core::screening::BP_MAX_READINGS {
+        return Err(ValidationErrors(vec![ValidationError::new(
+            Field::BpMoreReadings,
+            Problem::TooManyReadings {
+                max: kabinet_core::screening::BP_MAX_READINGS,
+            },
+        )]));
+    }
+    let fasting = if a.fasting {
+        "fasting"
+    } else if a.random {
+        "random"
+    } else if a.fasting_unknown {
+        "unknown"
+    } else if a.glucose.is_some() {
+        // The form's own message names its choices; here the choices are flags.
+        return Err(ValidationErrors(vec![ValidationError::new(
+            Field::Fasting,
+            Problem::ChooseOne {
+                options: "--fasting | --random | --fasting-unknown",
+            },
+        )]));
+    } else {
+        ""
     };
+    let risk = |name: &str| a.tb_risk.iter().any(|r| r.trim().replace('_', "-") == name);
+    for r in &a.tb_risk {
+        let known = [
+            "diabetes",
+            "hiv",
+            "previous-tb",
+            "prison",
+            "smoking",
+            "alcohol",
+        ];
+        if !known.contains(&r.trim().replace('_', "-").as_str()) {
+            return Err(ValidationErrors(vec![unit_error(
+                Field::CoughWeeks,
+                r,
+                "diabetes | hiv | previous-tb | prison | smoking | alcohol",
+            )]));
+        }
+    }
     let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let given = |v: &Option<String>| v.clone().unwrap_or_default();
     Ok(VisitForm {
-        hiv_result: a.hiv.clone().unwrap_or_default(),
+        hiv_result: given(&a.hiv),
+        hiv_repeat: given(&a.hiv_repeat),
         hiv_consent: a.hiv_consent,
         hiv_counselled: a.hiv_counselled,
-        glucose: text(a.glucose),
+        pregnant: a.pregnant,
+        glucose: given(&a.glucose),
         glucose_unit: a.glucose_unit.clone(),
-        fasting: a.fasting,
+        fasting: fasting.to_string(),
+        ketones: given(&a.ketones),
+        glucose_medication: given(&a.glucose_medication),
+        drowsy: a.drowsy,
+        glucose_recheck: given(&a.glucose_recheck),
         hba1c: text(a.hba1c),
         hba1c_unit: a.hba1c_unit.clone(),
         systolic,
         diastolic,
         pulse: a.pulse.map(|p| p.to_string()).unwrap_or_default(),
+        systolic2,
+        diastolic2,
+        systolic3,
+        diastolic3,
+        chest_pain: a.chest_pain,
+        breathless: a.breathless,
+        neurological: a.neurological,
+        confusion: a.confusion,
+        headache_vomiting: a.headache_vomiting,
         weight_kg: text(a.weight_kg),
         height_cm: text(a.height_cm),
         tb_screened: a.tb_screened,
@@ -144,8 +258,19 @@ fn form(a: &VisitArgs) -> Result<VisitForm, ValidationErrors> {
         tb_night_sweats: a.tb_night_sweats,
         tb_weight_loss: a.tb_weight_loss,
         tb_contact: a.tb_contact,
-        hbsag: a.hbsag.clone().unwrap_or_default(),
-        anti_hcv: a.anti_hcv.clone().unwrap_or_default(),
+        tb_haemoptysis: a.tb_haemoptysis,
+        tb_breathless: a.tb_breathless,
+        tb_very_ill: a.tb_very_ill,
+        tb_risk_diabetes: risk("diabetes"),
+        tb_risk_hiv: risk("hiv"),
+        tb_risk_previous_tb: risk("previous-tb"),
+        tb_risk_prison: risk("prison"),
+        tb_risk_smoking: risk("smoking"),
+        tb_risk_alcohol: risk("alcohol"),
+        hbsag: given(&a.hbsag),
+        anti_hcv: given(&a.anti_hcv),
+        hbsag_repeat: given(&a.hbsag_repeat),
+        anti_hcv_repeat: given(&a.anti_hcv_repeat),
     })
 }
 
@@ -154,8 +279,14 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
     let mut store = open(cli, lang)?;
     // The specialist records the visit, as in the app.
     let ctx = context(lang, &a.specialist, Utc::now());
-    let Response::CheckVisit(check) =
-        call(&mut store, &ctx, Request::CheckVisit { form: form.clone() })?
+    let Response::CheckVisit(check) = call(
+        &mut store,
+        &ctx,
+        Request::CheckVisit {
+            form: form.clone(),
+            person_id: Some(a.person),
+        },
+    )?
     else {
         unreachable!("check_visit answers with a check")
     };
@@ -169,6 +300,7 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
                 reason: s.reason.clone(),
                 destination: s.destination.clone(),
                 urgency: s.urgency.as_str().to_string(),
+                finding: Some(s.rule.clone()),
             })
             .collect()
     } else {
@@ -194,6 +326,10 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
         eprintln!("{}: {}", lang.pick("внимание", "warning"), w.message);
     }
     writeln!(out, "{}", saved.visit_id)?;
+    // What to do now comes before any referral: an emergency's "call 112" first.
+    for p in &check.prompts {
+        writeln!(out, "!! {}", p.text)?;
+    }
     if check.suggestions.is_empty() {
         writeln!(
             out,

@@ -343,6 +343,7 @@ fn an_hiv_result_without_consent_is_refused_and_nothing_is_written() {
             "non-reactive",
             "--glucose",
             "5.5",
+            "--random",
         ])
         .assert()
         .code(2)
@@ -358,6 +359,7 @@ fn an_hiv_result_without_consent_is_refused_and_nothing_is_written() {
             "nurse-1",
             "--glucose",
             "70",
+            "--fasting",
         ])
         .assert()
         .code(2)
@@ -366,6 +368,29 @@ fn an_hiv_result_without_consent_is_refused_and_nothing_is_written() {
         ));
     let show: Value = serde_json::from_str(&db.stdout(&["person", "show", &id, "--json"])).unwrap();
     assert!(show["visits"].as_array().unwrap().is_empty());
+}
+
+/// A glucose without its fasting state is refused with the flags to choose from, and an
+/// emergency prints "call 112" before anything else.
+#[test]
+fn a_glucose_needs_its_fasting_state_and_an_emergency_says_112_first() {
+    let db = Db::new();
+    let id = add_rositsa(&db);
+    let visit = |extra: &[&str]| {
+        let mut args = vec!["visit", "add", "--person", &id, "--specialist", "nurse-1"];
+        args.extend_from_slice(extra);
+        db.cmd().args(args).assert()
+    };
+    visit(&["--glucose", "7.5"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--fasting | --random | --fasting-unknown",
+        ));
+    let out = visit(&["--bp", "190/115", "--chest-pain", "--refer"]).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("СПЕШНО: обадете се на 112"), "{text}");
+    assert!(text.contains("Спешна помощ"), "{text}");
 }
 
 #[test]

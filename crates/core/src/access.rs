@@ -138,6 +138,14 @@ pub fn roles_from_text(text: &str) -> Vec<Role> {
 mod tests {
     use super::*;
 
+    /// The TB screen keeps "living with HIV" among its risk factors (`TbRisks::hiv`): that
+    /// is only right while everyone who reads TB also reads HIV. A matrix change that gives
+    /// a role TB without HIV fails here, and the factor must move to the HIV document first.
+    #[test]
+    fn every_reader_of_tb_reads_hiv() {
+        assert!(readers(AccessClass::Tuberculosis).is_subset(&readers(AccessClass::Hiv)));
+    }
+
     #[test]
     fn only_medical_roles_read_test_results() {
         for &role in Role::ALL {

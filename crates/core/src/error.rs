@@ -60,11 +60,19 @@ pub enum Field {
     HivCounselling,
     HivResult,
     GlucoseValue,
+    Fasting,
+    Ketones,
+    GlucoseMedication,
+    GlucoseRecheck,
     Hba1cValue,
     CoughWeeks,
     Systolic,
     Diastolic,
     Pulse,
+    BpMoreReadings,
+    Pregnancy,
+    HivRepeat,
+    HepatitisRepeat,
     Weight,
     Height,
     HepatitisResult,
@@ -100,6 +108,14 @@ impl Field {
             Field::HivCounselling => "hiv.counselling",
             Field::HivResult => "hiv.result",
             Field::GlucoseValue => "glucose.value",
+            Field::Fasting => "glucose.fasting",
+            Field::Ketones => "glucose.ketones",
+            Field::GlucoseMedication => "glucose.medication",
+            Field::GlucoseRecheck => "glucose.recheck",
+            Field::BpMoreReadings => "blood_pressure.more",
+            Field::Pregnancy => "pregnancy",
+            Field::HivRepeat => "hiv.repeat",
+            Field::HepatitisRepeat => "hepatitis.repeat",
             Field::Hba1cValue => "hba1c.value",
             Field::CoughWeeks => "tb.cough_weeks",
             Field::Systolic => "blood_pressure.systolic",
@@ -143,6 +159,20 @@ impl Field {
             Field::HivCounselling => ("Консултиране преди ХИВ тест", "HIV pre-test counselling"),
             Field::HivResult => ("Резултат от ХИВ тест", "HIV test result"),
             Field::GlucoseValue => ("Кръвна захар", "Blood glucose"),
+            Field::Fasting => ("На гладно ли е", "Fasting state"),
+            Field::Ketones => ("Кетони в урината", "Urine ketones"),
+            Field::GlucoseMedication => (
+                "Лекарства за понижаване на кръвната захар",
+                "Glucose-lowering medication",
+            ),
+            Field::GlucoseRecheck => (
+                "Кръвна захар след 15 минути",
+                "Blood glucose after 15 minutes",
+            ),
+            Field::BpMoreReadings => ("Повторни измервания на кръвното", "Repeat BP readings"),
+            Field::Pregnancy => ("Бременност", "Pregnancy"),
+            Field::HivRepeat => ("Повторен ХИВ тест", "Repeat HIV test"),
+            Field::HepatitisRepeat => ("Повторен тест за хепатит", "Repeat hepatitis test"),
             Field::Hba1cValue => ("HbA1c", "HbA1c"),
             Field::CoughWeeks => ("Седмици кашлица", "Weeks of cough"),
             Field::Systolic => ("Систолно налягане", "Systolic pressure"),
@@ -201,6 +231,17 @@ pub enum Problem {
         systolic: u16,
         diastolic: u16,
     },
+    /// A choice the rules depend on was left open (fasting or not).
+    ChooseOne {
+        options: &'static str,
+    },
+    TooManyReadings {
+        max: usize,
+    },
+    /// A repeat test entered though the first was not invalid.
+    RepeatWithoutInvalid,
+    /// Pregnancy recorded for someone who cannot be pregnant by the record (sex, age).
+    PregnancyNotPossible,
     ConsentRequired,
     CounsellingRequired,
     CoughWeeksWithoutCough,
@@ -318,6 +359,22 @@ impl ValidationError {
                         "systolic ({systolic}) must be higher than diastolic ({diastolic}); they are probably swapped."
                     ))
             }
+            Problem::ChooseOne { options } => lang.pick(
+                format!("изберете едно: {options}."),
+                format!("choose one: {options}."),
+            ),
+            Problem::TooManyReadings { max } => lang.pick(
+                format!("най-много {max} измервания; махнете излишните."),
+                format!("at most {max} readings; remove the extra ones."),
+            ),
+            Problem::RepeatWithoutInvalid => lang.pick(
+                "повторен тест се въвежда само след невалиден; изтрийте повторния резултат или поправете първия.".into(),
+                "a repeat test follows an invalid one only; clear the repeat or correct the first result.".into(),
+            ),
+            Problem::PregnancyNotPossible => lang.pick(
+                "бременност се отбелязва само за жени между 10 и 55 години; проверете пола и датата на раждане.".into(),
+                "pregnancy is recorded only for women aged 10 to 55; check the sex and birth date.".into(),
+            ),
             Problem::ConsentRequired => {
                 lang.pick("без информирано съгласие не се въвежда резултат; получете и отбележете съгласието.".into(), "no result may be entered without informed consent; obtain and tick the consent.".into())
             }

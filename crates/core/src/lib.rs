@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod codes;
 pub mod directory;
 pub mod error;
 pub mod form;
@@ -33,10 +34,11 @@ pub use referral::{
     Destination, HubRole, Institution, Referral, ReferralCode, ReferralReason, ReferralStatus,
     StatusChange, Urgency, referral_class,
 };
-pub use rules::{Suggestion, suggest_referrals};
+pub use rules::{Prompt, Subject, Suggestion, prompts, suggest_referrals};
 pub use screening::{
-    AccessClass, BloodPressure, Body, Glucose, GlucoseUnit, Hba1c, Hba1cUnit, HepatitisTest,
-    HivAssay, HivTest, RapidResult, ScreeningKind, Screenings, TbScreen,
+    AccessClass, AcuteSymptoms, BloodPressure, Body, BpReading, Fasting, Glucose,
+    GlucoseMedication, GlucoseUnit, Hba1c, Hba1cUnit, HepatitisTest, HivAssay, HivTest, Ketones,
+    RapidResult, ScreeningKind, Screenings, TbRisks, TbScreen,
 };
 pub use visit::Visit;
 

@@ -24,6 +24,18 @@ pub enum BirthDate {
 }
 
 impl BirthDate {
+    /// Whole years on `day` (an estimated year counts from its start); 0 before birth.
+    pub fn age_on(self, day: NaiveDate) -> u32 {
+        let years = match self {
+            BirthDate::Exact(born) => {
+                let had_birthday = (day.month(), day.day()) >= (born.month(), born.day());
+                day.year() - born.year() - i32::from(!had_birthday)
+            }
+            BirthDate::EstimatedYear(y) => day.year() - y,
+        };
+        u32::try_from(years).unwrap_or(0)
+    }
+
     pub fn year(self) -> i32 {
         match self {
             BirthDate::Exact(d) => d.year(),

@@ -509,6 +509,10 @@ pub struct Referral {
     pub reason: ReferralReason,
     pub destination: Destination,
     pub urgency: Urgency,
+    /// The id of the screening rule whose finding it follows (`rules::Rule::by_id`), which
+    /// gives the slip its wording; none for a referral the specialist added by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
     /// Oldest first; never empty (the first entry is the issue).
     pub history: Vec<StatusChange>,
 }
@@ -726,6 +730,7 @@ mod tests {
             reason: ReferralReason::Screening(ScreeningKind::Glucose),
             destination: Destination::Hub(HubRole::Gp),
             urgency: Urgency::Priority,
+            finding: None,
             history: vec![change(ReferralStatus::Issued)],
         };
         assert!(r.advance(change(ReferralStatus::Completed)).is_err());

@@ -24,6 +24,7 @@ pub fn visit(person_id: Uuid, at: DateTime<Utc>, screenings: Screenings) -> Visi
         screenings,
         notes: String::new(),
         clinical_note: String::new(),
+        pregnant: false,
     }
 }
 
@@ -34,16 +35,17 @@ pub fn hiv(result: RapidResult) -> HivTest {
         counselled: true,
         assay: HivAssay::RapidAb12,
         result,
+        repeat: None,
     }
 }
 
 /// A fasting capillary glucose in mmol/L.
 pub fn glucose(mmol_l: f64) -> Glucose {
-    Glucose {
-        value: mmol_l,
-        unit: GlucoseUnit::MmolL,
-        fasting: true,
-    }
+    Glucose::reading(
+        mmol_l,
+        GlucoseUnit::MmolL,
+        crate::screening::Fasting::Fasting,
+    )
 }
 
 /// A visit now with an HIV rapid test of `result` and a blood pressure of 150/95.
@@ -54,9 +56,8 @@ pub fn visit_with_hiv(person_id: Uuid, result: RapidResult) -> Visit {
         Screenings {
             hiv: Some(hiv(result)),
             blood_pressure: Some(BloodPressure {
-                systolic: 150,
-                diastolic: 95,
                 pulse: Some(80),
+                ..BloodPressure::reading(150, 95)
             }),
             ..Default::default()
         },
@@ -80,6 +81,7 @@ pub fn referral(
         reason,
         destination,
         urgency: Urgency::Priority,
+        finding: None,
         history: vec![StatusChange {
             status: ReferralStatus::Issued,
             at,

@@ -30,6 +30,9 @@ pub struct Visit {
     /// document, never inside the visit's.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub clinical_note: String,
+    /// Pregnant at the visit: pregnancy has its own glucose and blood pressure thresholds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pregnant: bool,
 }
 
 impl Visit {
@@ -77,6 +80,7 @@ mod tests {
             screenings: Screenings::default(),
             notes: String::new(),
             clinical_note: String::new(),
+            pregnant: false,
         }
     }
 
@@ -84,11 +88,7 @@ mod tests {
     fn header_and_screenings_are_checked_together() {
         let mut v = visit();
         v.specialist = " ".into();
-        v.screenings.blood_pressure = Some(BloodPressure {
-            systolic: 400,
-            diastolic: 80,
-            pulse: None,
-        });
+        v.screenings.blood_pressure = Some(BloodPressure::reading(400, 80));
         let now = "2026-03-02T09:00:00Z".parse().unwrap();
         assert_eq!(
             v.check(now).unwrap_err().fields(),

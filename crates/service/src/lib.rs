@@ -74,6 +74,11 @@ pub struct ReferralChoice {
     pub destination: String,
     /// routine | priority | same_day | emergency
     pub urgency: String,
+    /// The id of the rule whose suggestion this confirms (`SuggestionView::rule`): the slip
+    /// prints that rule's wording. Refused if the rule does not fire on the visit.
+    #[serde(default)]
+    #[ts(optional)]
+    pub finding: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ts_rs::TS, strum::IntoStaticStr, strum::VariantNames)]
@@ -104,6 +109,11 @@ pub enum Request {
     CheckVisit {
         #[serde(default)]
         form: VisitForm,
+        /// The person screened: their age decides whether adult ranges apply, and whether
+        /// pregnancy may be recorded. Without it, the rules take an adult.
+        #[serde(default)]
+        #[ts(optional)]
+        person_id: Option<Uuid>,
     },
     /// Save a visit and the confirmed referrals in one transaction.
     SaveVisit {
@@ -272,7 +282,9 @@ pub fn handle(
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
             Response::PersonRecord(record)
         }
-        Request::CheckVisit { form } => Response::CheckVisit(check_visit(ctx, &form)),
+        Request::CheckVisit { form, person_id } => {
+            Response::CheckVisit(check_visit(store, ctx, &form, person_id)?)
+        }
         Request::SaveVisit {
             person_id,
             at,
@@ -535,7 +547,11 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
                 visit.clinical_note.clear();
             }
         }
-        visits.push(VisitView::of(&visit, lang));
+        let who = kabinet_core::Subject {
+            age_years: Some(person.birth_date.age_on(sofia_today(visit.at))),
+            pregnant: visit.pregnant,
+        };
+        visits.push(VisitView::of(&visit, &who, lang));
     }
     visits.sort_by_key(|v| std::cmp::Reverse(v.at));
     let referrals: Vec<ReferralView> = store
@@ -581,14 +597,42 @@ pub fn withdraw_consent(
     person_record(store, ctx, id)
 }
 
-pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
-    match form.screenings() {
-        Err(errors) => VisitCheck {
-            issues: FieldMessage::all(&errors.0, ctx.lang),
-            warnings: Vec::new(),
-            bmi: None,
-            suggestions: Vec::new(),
-        },
+/// Who is screened, for the rules: `person` on `day`, pregnant as the form says.
+fn subject(
+    store: &Store,
+    person_id: Option<Uuid>,
+    day: NaiveDate,
+    pregnant: bool,
+) -> Result<Result<kabinet_core::Subject, ValidationError>, ServiceError> {
+    Ok(match person_id {
+        Some(id) => kabinet_core::Subject::of(&store.person(id)?, day, pregnant),
+        None => Ok(kabinet_core::Subject {
+            age_years: None,
+            pregnant,
+        }),
+    })
+}
+
+pub fn check_visit(
+    store: &Store,
+    ctx: &Context,
+    form: &VisitForm,
+    person_id: Option<Uuid>,
+) -> Result<VisitCheck, ServiceError> {
+    let empty = |issues| VisitCheck {
+        issues,
+        warnings: Vec::new(),
+        bmi: None,
+        emergency: false,
+        prompts: Vec::new(),
+        suggestions: Vec::new(),
+    };
+    let who = match subject(store, person_id, sofia_today(ctx.now), form.pregnant)? {
+        Ok(who) => who,
+        Err(e) => return Ok(empty(FieldMessage::all(&[e], ctx.lang))),
+    };
+    Ok(match form.screenings() {
+        Err(errors) => empty(FieldMessage::all(&errors.0, ctx.lang)),
         Ok(screenings) => {
             let (issues, warnings) = match screenings.check() {
                 Ok(c) => (
@@ -600,8 +644,17 @@ pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
                 ),
                 Err(e) => (FieldMessage::all(&e.0, ctx.lang), Vec::new()),
             };
+            let suggestions = rules::suggest_referrals(&screenings, &who);
             VisitCheck {
-                suggestions: rules::suggest_referrals(&screenings)
+                emergency: suggestions.iter().any(|s| s.urgency == Urgency::Emergency),
+                prompts: rules::prompts(&screenings, &who)
+                    .into_iter()
+                    .map(|p| views::PromptView {
+                        id: p.id().to_string(),
+                        text: p.text(ctx.lang).to_string(),
+                    })
+                    .collect(),
+                suggestions: suggestions
                     .iter()
                     .map(|s| SuggestionView::of(s, ctx.lang))
                     .collect(),
@@ -614,7 +667,7 @@ pub fn check_visit(ctx: &Context, form: &VisitForm) -> VisitCheck {
                 warnings,
             }
         }
-    }
+    })
 }
 
 /// A visit as a form sends it.
@@ -650,7 +703,8 @@ pub fn save_visit(
     }
     let screenings = form.screenings().map_err(ServiceError::Invalid)?;
     // A visit never points at nobody.
-    store.person(person_id)?;
+    let person = store.person(person_id)?;
+    let day = sofia_today(at.unwrap_or(ctx.now));
     let visit = Visit {
         id: Uuid::now_v7(),
         person_id,
@@ -661,8 +715,13 @@ pub fn save_visit(
         screenings,
         notes: input.notes.clone(),
         clinical_note: input.clinical_note.trim().to_string(),
+        pregnant: form.pregnant,
     };
     let mut errors = Vec::new();
+    let who = kabinet_core::Subject::of(&person, day, form.pregnant).unwrap_or_else(|e| {
+        errors.push(e);
+        kabinet_core::Subject::default()
+    });
     if let Err(e) = visit.check(ctx.now) {
         errors.extend(e.0);
     }
@@ -717,7 +776,10 @@ pub fn save_visit(
                         class: class.as_str(),
                     },
                 )),
-                Ok(_) => parsed.push((r, d, u)),
+                Ok(_) => match finding_of(c, r, &visit.screenings, &who) {
+                    Ok(finding) => parsed.push((r, d, u, finding)),
+                    Err(e) => errors.push(e),
+                },
             },
             (r, d, u) => errors.extend([r.err(), d.err(), u.err()].into_iter().flatten()),
         }
@@ -730,7 +792,7 @@ pub fn save_visit(
     let issued = store.write(Origin::Local, |w| {
         w.put_visit(&visit)?;
         let mut issued = Vec::new();
-        for (reason, destination, urgency) in &parsed {
+        for (reason, destination, urgency, finding) in &parsed {
             let referral = Referral {
                 id: Uuid::now_v7(),
                 code: w.next_referral_code()?,
@@ -739,6 +801,7 @@ pub fn save_visit(
                 reason: *reason,
                 destination: *destination,
                 urgency: *urgency,
+                finding: finding.map(|rule| rule.id.to_string()),
                 history: vec![StatusChange {
                     status: ReferralStatus::Issued,
                     at: ctx.now,
@@ -760,6 +823,36 @@ pub fn save_visit(
         visit_id: visit.id,
         referrals: issued,
     })
+}
+
+/// The rule a confirmed referral names, checked: it exists, reads the referral's screening,
+/// and fires on this visit, so a slip never prints a finding the visit does not have.
+fn finding_of(
+    choice: &ReferralChoice,
+    reason: ReferralReason,
+    screenings: &kabinet_core::Screenings,
+    who: &kabinet_core::Subject,
+) -> Result<Option<&'static rules::Rule>, ValidationError> {
+    let Some(id) = choice.finding.as_deref().filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    let refused = || {
+        ValidationError::new(
+            kabinet_core::Field::ReferralReason,
+            kabinet_core::Problem::UnknownValue {
+                input: id.to_string(),
+                expected: "a finding of this visit's screenings (check the visit again)",
+            },
+        )
+    };
+    let rule = rules::Rule::by_id(id).ok_or_else(refused)?;
+    let reads_it =
+        matches!(reason, ReferralReason::Screening(kind) if rule.measure.kinds().contains(&kind));
+    if reads_it && rule.fires_on(screenings, who) {
+        Ok(Some(rule))
+    } else {
+        Err(refused())
+    }
 }
 
 pub fn today(store: &Store, ctx: &Context, day: Option<NaiveDate>) -> Result<Today, ServiceError> {

@@ -109,7 +109,7 @@ fn a_similar_name_and_birth_year_is_shown_before_a_new_person_is_created() {
 fn full_form() -> Value {
     json!({
         "hiv_result": "reactive", "hiv_consent": true, "hiv_counselled": true,
-        "glucose": "13,2", "glucose_unit": "mmol/L", "fasting": false,
+        "glucose": "13,2", "glucose_unit": "mmol/L", "fasting": "random",
         "hba1c": "8.1", "systolic": "182", "diastolic": "112", "pulse": "90",
         "weight_kg": "92", "height_cm": "170",
         "tb_cough": true, "tb_cough_weeks": "3", "tb_night_sweats": true,
@@ -818,4 +818,74 @@ fn hiv_details_typed_as_a_clinical_note_reach_only_nurses_and_doctors() {
     )
     .unwrap_err();
     assert_eq!(err.body(Lang::En).fields[0].field, "clinical_note");
+}
+
+/// A confirmed suggestion keeps its rule, and the slip prints that rule's words: a low
+/// glucose's slip says "low". A rule that did not fire on the visit is refused, so no slip
+/// claims a finding the visit does not have.
+#[test]
+fn a_referral_keeps_the_rule_it_follows_and_a_rule_that_did_not_fire_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let low = json!({"glucose": "2,6", "fasting": "random"});
+    let check = call(
+        &mut s,
+        json!({"op": "check_visit", "args": {"form": low, "person_id": person["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(check["suggestions"][0]["rule"], "glucose.hypo.level2");
+    assert_eq!(check["prompts"][0]["id"], "low_glucose_first_aid");
+    assert_eq!(check["emergency"], false);
+    let choice = |rule: &str| {
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": low,
+            "referrals": [{"reason": "screening:glucose", "destination": "hub-gp",
+                           "urgency": "same_day", "finding": rule}]}})
+    };
+    let refused = call(&mut s, choice("glucose.very_high")).unwrap_err();
+    let body = serde_json::to_string(&refused.body(Lang::En)).unwrap();
+    assert!(body.contains("glucose.very_high"), "{body}");
+    let saved = call(&mut s, choice("glucose.hypo.level2")).unwrap();
+    let id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
+    let referral = s.referral(id).unwrap();
+    assert_eq!(referral.finding.as_deref(), Some("glucose.hypo.level2"));
+    assert!(kabinet_slip::slip_reason(&referral, Lang::Bg).starts_with("Ниска кръвна захар"));
+}
+
+/// The person's age and pregnancy reach the rules: a child's blood pressure goes to a
+/// paediatric assessment, and pregnancy is refused for a man.
+#[test]
+fn the_rules_know_who_is_screened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let child = register(
+        &mut s,
+        json!({"given_name": "Мира", "family_name": "Асенова", "sex": "F",
+               "birth_date": "2016-05-01", "consent_given": true}),
+        false,
+    )
+    .unwrap();
+    let bp = json!({"systolic": "150", "diastolic": "95"});
+    let check = call(
+        &mut s,
+        json!({"op": "check_visit", "args": {"form": bp, "person_id": child["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(
+        check["suggestions"][0]["rule"],
+        "child.paediatric_assessment"
+    );
+    let man = register(
+        &mut s,
+        json!({"given_name": "Иван", "family_name": "Асенов", "sex": "M",
+               "birth_date": "1980-05-01", "consent_given": true}),
+        false,
+    )
+    .unwrap();
+    let check = call(
+        &mut s,
+        json!({"op": "check_visit", "args": {"form": {"pregnant": true}, "person_id": man["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(check["issues"][0]["field"], "pregnancy");
 }

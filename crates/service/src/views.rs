@@ -94,8 +94,12 @@ fn num(v: f64) -> String {
 
 /// The screenings as lines, in the form's order. Flags come from the same rules that suggest
 /// referrals, so the record and the suggestions never disagree.
-pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
-    let fired: Vec<ScreeningKind> = kabinet_core::rules::suggest_referrals(s)
+pub fn screening_lines(
+    s: &Screenings,
+    who: &kabinet_core::Subject,
+    lang: Lang,
+) -> Vec<ScreeningLine> {
+    let fired: Vec<ScreeningKind> = kabinet_core::rules::suggest_referrals(s, who)
         .iter()
         .map(|x| x.reason)
         .collect();
@@ -108,18 +112,53 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
             flagged: fired.contains(&kind),
         })
     };
+    let rapid = |first: kabinet_core::RapidResult, repeat: Option<kabinet_core::RapidResult>| {
+        match repeat {
+            Some(second) => format!(
+                "{}, {} {}",
+                first.label(lang),
+                lang.pick("повторен:", "repeat:"),
+                second.label(lang)
+            ),
+            None => first.label(lang).to_string(),
+        }
+    };
     if let Some(h) = &s.hiv {
-        line(ScreeningKind::Hiv, h.result.label(lang).to_string());
+        line(ScreeningKind::Hiv, rapid(h.result, h.repeat));
     }
     if let Some(g) = &s.glucose {
-        let fasting = match g.fasting {
-            true => lang.pick("на гладно", "fasting"),
-            false => lang.pick("случайна", "random"),
+        let reading = match g.value {
+            Some(v) => format!("{} {}", num(v), g.unit.symbol()),
+            None => lang
+                .pick(
+                    "HI (над обхвата на глюкомера)",
+                    "HI (above the meter's range)",
+                )
+                .to_string(),
         };
-        line(
-            ScreeningKind::Glucose,
-            format!("{} {}, {fasting}", num(g.value), g.unit.symbol()),
-        );
+        let mut parts = vec![reading, g.fasting.label(lang).to_string()];
+        if let Some(k) = g.ketones {
+            parts.push(format!("{} {}", lang.pick("кетони", "ketones"), k.symbol()));
+        }
+        if let Some(m) = g.medication {
+            parts.push(format!(
+                "{}: {}",
+                lang.pick("лечение", "treatment"),
+                m.label(lang)
+            ));
+        }
+        if g.drowsy {
+            parts.push(lang.pick("сънлив/объркан", "drowsy/confused").to_string());
+        }
+        if let Some(r) = g.recheck {
+            parts.push(format!(
+                "{} {} {}",
+                lang.pick("след 15 мин", "after 15 min"),
+                num(r),
+                g.unit.symbol()
+            ));
+        }
+        line(ScreeningKind::Glucose, parts.join(", "));
     }
     if let Some(h) = &s.hba1c {
         line(
@@ -132,9 +171,31 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
             .pulse
             .map(|p| format!(", {} {p}/min", lang.pick("пулс", "pulse")))
             .unwrap_or_default();
+        let readings = bp
+            .readings()
+            .iter()
+            .map(|r| format!("{}/{}", r.systolic, r.diastolic))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mean = if bp.more.is_empty() {
+            String::new()
+        } else {
+            let (sys, dia) = bp.graded();
+            format!(
+                " ({} {}/{})",
+                lang.pick("оценено", "graded"),
+                num(sys),
+                num(dia)
+            )
+        };
+        let symptoms = if bp.symptoms.any() {
+            lang.pick(", с остри оплаквания", ", with acute symptoms")
+        } else {
+            ""
+        };
         line(
             ScreeningKind::BloodPressure,
-            format!("{}/{} mmHg{pulse}", bp.systolic, bp.diastolic),
+            format!("{readings} mmHg{mean}{pulse}{symptoms}"),
         );
     }
     if let Some(b) = &s.body {
@@ -152,12 +213,15 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
     }
     if let Some(tb) = &s.tb {
         let mut signs = Vec::new();
-        let names: [(bool, &str, &str); 5] = [
+        let names: [(bool, &str, &str); 8] = [
             (tb.cough, "кашлица", "cough"),
             (tb.fever, "температура", "fever"),
             (tb.night_sweats, "нощно изпотяване", "night sweats"),
             (tb.weight_loss, "отслабване", "weight loss"),
             (tb.contact, "контакт с болен от ТБ", "contact with TB"),
+            (tb.haemoptysis, "кръв при кашлица", "coughing blood"),
+            (tb.breathless, "задух", "breathless"),
+            (tb.very_ill, "тежко болен", "very ill"),
         ];
         for (on, b, e) in names {
             if on {
@@ -172,18 +236,27 @@ pub fn screening_lines(s: &Screenings, lang: Lang) -> Vec<ScreeningLine> {
                 lang.pick("седм.", "wk")
             );
         }
-        let value = if signs.is_empty() {
+        let mut value = if signs.is_empty() {
             lang.pick("без симптоми", "no symptoms").to_string()
         } else {
             signs.join(", ")
         };
+        // The risk factors as a count: the line is read under TB's class, and the factors
+        // (one of them HIV) are for the clinician's record, not a summary line.
+        let risks = tb.risks.count();
+        if risks > 0 {
+            value.push_str(&format!(
+                "; {} {risks}",
+                lang.pick("рискови фактори:", "risk factors:")
+            ));
+        }
         line(ScreeningKind::Tb, value);
     }
     if let Some(h) = &s.hepatitis_b {
-        line(ScreeningKind::HepatitisB, h.result.label(lang).to_string());
+        line(ScreeningKind::HepatitisB, rapid(h.result, h.repeat));
     }
     if let Some(h) = &s.hepatitis_c {
-        line(ScreeningKind::HepatitisC, h.result.label(lang).to_string());
+        line(ScreeningKind::HepatitisC, rapid(h.result, h.repeat));
     }
     out
 }
@@ -198,11 +271,13 @@ pub struct VisitView {
     pub notes: String,
     /// The nurse's or doctor's clinical note; left empty for a role that may not read it.
     pub clinical_note: String,
+    pub pregnant: bool,
     pub screenings: Vec<ScreeningLine>,
 }
 
 impl VisitView {
-    pub fn of(v: &Visit, lang: Lang) -> VisitView {
+    /// `who`: the person at the visit, for the rules that flag a line.
+    pub fn of(v: &Visit, who: &kabinet_core::Subject, lang: Lang) -> VisitView {
         VisitView {
             id: v.id,
             at: v.at,
@@ -211,7 +286,8 @@ impl VisitView {
             place: v.place.clone(),
             notes: v.notes.clone(),
             clinical_note: v.clinical_note.clone(),
-            screenings: screening_lines(&v.screenings, lang),
+            pregnant: v.pregnant,
+            screenings: screening_lines(&v.screenings, who, lang),
         }
     }
 }
@@ -302,11 +378,15 @@ pub struct SuggestionView {
     pub urgency: Urgency,
     pub urgency_label: String,
     pub finding: String,
+    /// The rule's id, which a [`crate::ReferralChoice`] takes back so the slip says what
+    /// this rule found.
+    pub rule: String,
 }
 
 impl SuggestionView {
     pub fn of(s: &Suggestion, lang: Lang) -> SuggestionView {
         SuggestionView {
+            rule: s.rule.id.to_string(),
             reason: ReferralReason::Screening(s.reason).as_str().to_string(),
             reason_label: s.reason.label(lang).to_string(),
             destination: s.destination.slug().to_string(),
@@ -318,11 +398,24 @@ impl SuggestionView {
     }
 }
 
+/// What the screen tells the specialist to do now (call 112, first aid, measure again,
+/// repeat a test), in that order.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct PromptView {
+    /// Stable: call_emergency | low_glucose_first_aid | measure_bp_again | repeat_hiv_test |
+    /// repeat_hbsag_test | repeat_anti_hcv_test | hba1c_in_pregnancy | child_ranges
+    pub id: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VisitCheck {
     pub issues: Vec<FieldMessage>,
     pub warnings: Vec<FieldMessage>,
     pub bmi: Option<f64>,
+    /// An emergency rule fired: the screen leads with "call 112".
+    pub emergency: bool,
+    pub prompts: Vec<PromptView>,
     pub suggestions: Vec<SuggestionView>,
 }
 

@@ -22,6 +22,7 @@ fn slip(i: usize) -> Slip {
         reason: "Кръвна захар извън обичайните граници при скрининг — нужен е преглед при лекар."
             .into(),
         urgency: "приоритетно (до 7 дни)".into(),
+        emergency: false,
         destination: Place {
             name: "Личен лекар".into(),
             address: "бул. „Освобождение“ 12, Перник".into(),

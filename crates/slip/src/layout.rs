@@ -201,6 +201,12 @@ fn draw_slip(surface: &mut Surface<'_>, fonts: &Fonts, slip: &Slip) -> Result<()
     let qr_size = 104.0;
     let top = pen.y;
     pen.y += 4.0;
+    if slip.emergency {
+        // Unmistakable at a glance: what to do before reading anything else.
+        pen.para("СПЕШНО — 112", 26.0, true, 0.0);
+        pen.para("Незабавна медицинска помощ", 11.0, true, 0.0);
+        pen.y += 4.0;
+    }
     pen.para("НАПРАВЛЕНИЕ", 17.0, true, 0.0);
     pen.y += 4.0;
     pen.para("Код на направлението:", 8.0, false, 0.0);

@@ -50,6 +50,8 @@ pub struct Slip {
     pub egn_masked: Option<String>,
     pub reason: String,
     pub urgency: String,
+    /// Emergency care now: the slip leads with it in large type.
+    pub emergency: bool,
     pub destination: Place,
     pub specialist: String,
     pub code: String,
@@ -109,6 +111,19 @@ pub fn reason_text(reason: ReferralReason, lang: Lang) -> &'static str {
     }
 }
 
+/// The reason a referral's slip prints: its rule's wording when it follows a finding (a low
+/// glucose says "low", not "raised"), otherwise the wording of its reason.
+pub fn slip_reason(referral: &Referral, lang: Lang) -> &'static str {
+    referral
+        .finding
+        .as_deref()
+        .and_then(kabinet_core::rules::Rule::by_id)
+        .map_or_else(
+            || reason_text(referral.reason, lang),
+            |rule| rule.slip.text(lang),
+        )
+}
+
 impl Slip {
     /// The slip of one referral: only this referral's reason, only this person's data.
     pub fn of(
@@ -127,8 +142,9 @@ impl Slip {
             person_latin: person.latin_name(),
             birth: person.birth_date.display(),
             egn_masked: person.egn.as_ref().map(|e| e.masked()),
-            reason: reason_text(referral.reason, Lang::Bg).to_string(),
+            reason: slip_reason(referral, Lang::Bg).to_string(),
             urgency: referral.urgency.label(Lang::Bg).to_string(),
+            emergency: referral.urgency == kabinet_core::Urgency::Emergency,
             destination,
             specialist: specialist.to_string(),
             code: referral.code.to_string(),

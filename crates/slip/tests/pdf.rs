@@ -241,3 +241,59 @@ fn the_layout_matches_the_golden_render() {
         share * 100.0
     );
 }
+
+/// A slip says what its rule found, not what its screening kind usually means: a low glucose
+/// prints "low". An emergency slip leads with "СПЕШНО — 112" in the text a reader sees first.
+#[test]
+fn a_slip_prints_its_rule_s_wording_and_an_emergency_leads_with_112() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut low = referral(ReferralReason::Screening(ScreeningKind::Glucose), "hub-gp");
+    low.finding = Some("glucose.hypo.level2".into());
+    low.urgency = Urgency::SameDay;
+    let mut emergency = referral(
+        ReferralReason::Screening(ScreeningKind::BloodPressure),
+        "emergency",
+    );
+    emergency.finding = Some("bp.emergency.systolic".into());
+    emergency.urgency = Urgency::Emergency;
+    let slips: Vec<Slip> = [&low, &emergency]
+        .iter()
+        .map(|r| {
+            Slip::of(
+                r,
+                &person(),
+                hub(),
+                "cabinet-1",
+                Place {
+                    name: "Спешна помощ".into(),
+                    ..Place::default()
+                },
+                "Мария Петрова",
+            )
+        })
+        .collect();
+    assert!(
+        slips[0].reason.contains("Ниска кръвна захар"),
+        "{}",
+        slips[0].reason
+    );
+    assert!(!slips[0].emergency && slips[1].emergency);
+    let pdf = render(&slips, Paper::A5).unwrap();
+    let path = write(dir.path(), "slips.pdf", &pdf);
+    let page = |n: &str| {
+        tool("pdftotext", &["-f", n, "-l", n, &path, "-"])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (first, second) = (page("1"), page("2"));
+    assert!(first.contains("Ниска кръвна захар"), "{first}");
+    assert!(!first.contains("СПЕШНО"), "{first}");
+    assert!(second.starts_with("Социално-здравен хъб"), "{second}");
+    let banner = second.find("СПЕШНО — 112").expect("the emergency banner");
+    assert!(banner < second.find("НАПРАВЛЕНИЕ").unwrap(), "{second}");
+    assert!(
+        second.contains("много високо кръвно налягане с оплаквания"),
+        "{second}"
+    );
+}

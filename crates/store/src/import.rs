@@ -202,6 +202,7 @@ fn screenings_of(list: Vec<WorkloadScreening>) -> Result<Screenings, String> {
                     counselled: counselled.unwrap_or(consent),
                     assay: HivAssay::RapidAb12,
                     result: rapid(Field::HivResult, &result)?,
+                    repeat: None,
                 })
             }
             WorkloadScreening::Glucose {
@@ -214,11 +215,13 @@ fn screenings_of(list: Vec<WorkloadScreening>) -> Result<Screenings, String> {
                     (None, Some(v)) => (v, GlucoseUnit::MgDl),
                     (None, None) => return Err("glucose: mmol_l or mg_dl is required".into()),
                 };
-                s.glucose = Some(Glucose {
-                    value,
-                    unit,
-                    fasting,
-                });
+                // The workload's tick: fasting or not (it has no "unknown").
+                let fasting = if fasting {
+                    kabinet_core::Fasting::Fasting
+                } else {
+                    kabinet_core::Fasting::Random
+                };
+                s.glucose = Some(Glucose::reading(value, unit, fasting));
             }
             WorkloadScreening::Hba1c { percent, mmol_mol } => {
                 let (value, unit) = match (percent, mmol_mol) {
@@ -243,6 +246,7 @@ fn screenings_of(list: Vec<WorkloadScreening>) -> Result<Screenings, String> {
                     night_sweats,
                     weight_loss,
                     contact,
+                    ..TbScreen::default()
                 })
             }
             WorkloadScreening::BloodPressure {
@@ -251,9 +255,8 @@ fn screenings_of(list: Vec<WorkloadScreening>) -> Result<Screenings, String> {
                 pulse,
             } => {
                 s.blood_pressure = Some(BloodPressure {
-                    systolic,
-                    diastolic,
                     pulse,
+                    ..BloodPressure::reading(systolic, diastolic)
                 })
             }
             WorkloadScreening::Body {
@@ -266,14 +269,10 @@ fn screenings_of(list: Vec<WorkloadScreening>) -> Result<Screenings, String> {
                 })
             }
             WorkloadScreening::HepatitisB { result } => {
-                s.hepatitis_b = Some(HepatitisTest {
-                    result: rapid(Field::HepatitisResult, &result)?,
-                })
+                s.hepatitis_b = Some(HepatitisTest::of(rapid(Field::HepatitisResult, &result)?))
             }
             WorkloadScreening::HepatitisC { result } => {
-                s.hepatitis_c = Some(HepatitisTest {
-                    result: rapid(Field::HepatitisResult, &result)?,
-                })
+                s.hepatitis_c = Some(HepatitisTest::of(rapid(Field::HepatitisResult, &result)?))
             }
         }
     }
@@ -339,6 +338,7 @@ fn parse_line(
         screenings: screenings_of(w.screenings)?,
         notes: w.notes,
         clinical_note: String::new(),
+        pregnant: false,
     };
     let mut dropped = Vec::new();
     let mut dropped_kinds = HashSet::new();
@@ -357,7 +357,10 @@ fn parse_line(
             dropped.push(e.message(Lang::Bg));
         }
     }
-    let suggestions = rules::suggest_referrals(&visit.screenings);
+    // The workload records no pregnancy.
+    let subject = rules::Subject::of(&person, visit.at.date_naive(), false)
+        .map_err(|e| e.message(Lang::Bg))?;
+    let suggestions = rules::suggest_referrals(&visit.screenings, &subject);
     let mut new_referrals = Vec::new();
     for r in w.referrals {
         let kind = ScreeningKind::parse(&r.reason)
@@ -476,6 +479,7 @@ pub fn import(
                     reason: r.reason,
                     destination: r.destination,
                     urgency: r.urgency,
+                    finding: None,
                     history,
                 };
                 w.put_referral(&referral)?;

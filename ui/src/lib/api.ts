@@ -314,7 +314,7 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call('register_person', { draft, not_a_duplicate }),
     personRecord: (id: string) => call('person_record', { id }),
     withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),
-    checkVisit: (form: VisitForm) => call('check_visit', { form }),
+    checkVisit: (form: VisitForm, person_id?: string) => call('check_visit', { form, ...(person_id ? { person_id } : {}) }),
     saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[], clinical_note = '') =>
       call('save_visit', { person_id, form, notes, referrals, ...(clinical_note ? { clinical_note } : {}) }),
     today: (day?: string) => call('today', day ? { day } : {}),

@@ -5,16 +5,32 @@ import type { FieldMessage, PersonDraft, ReferralChoice, SuggestionView, VisitFo
 export function emptyVisitForm(): VisitForm {
   return {
     hiv_result: '',
+    hiv_repeat: '',
     hiv_consent: false,
     hiv_counselled: false,
+    pregnant: false,
     glucose: '',
     glucose_unit: 'mmol/L',
-    fasting: false,
+    // A required choice with a glucose reading: none is made for the nurse.
+    fasting: '',
+    ketones: '',
+    glucose_medication: '',
+    drowsy: false,
+    glucose_recheck: '',
     hba1c: '',
     hba1c_unit: '%',
     systolic: '',
     diastolic: '',
     pulse: '',
+    systolic2: '',
+    diastolic2: '',
+    systolic3: '',
+    diastolic3: '',
+    chest_pain: false,
+    breathless: false,
+    neurological: false,
+    confusion: false,
+    headache_vomiting: false,
     weight_kg: '',
     height_cm: '',
     tb_screened: false,
@@ -24,8 +40,19 @@ export function emptyVisitForm(): VisitForm {
     tb_night_sweats: false,
     tb_weight_loss: false,
     tb_contact: false,
+    tb_haemoptysis: false,
+    tb_breathless: false,
+    tb_very_ill: false,
+    tb_risk_diabetes: false,
+    tb_risk_hiv: false,
+    tb_risk_previous_tb: false,
+    tb_risk_prison: false,
+    tb_risk_smoking: false,
+    tb_risk_alcohol: false,
     hbsag: '',
     anti_hcv: '',
+    hbsag_repeat: '',
+    anti_hcv_repeat: '',
   };
 }
 
@@ -63,7 +90,8 @@ export interface ReferralRow extends ReferralChoice {
   accepted: boolean;
   suggested: boolean;
   label: string;
-  finding?: string;
+  /** What the rule found, shown beside the suggestion. */
+  findingText?: string;
 }
 
 /**
@@ -82,7 +110,9 @@ export function mergeSuggestions(rows: ReferralRow[], suggestions: SuggestionVie
       accepted: old?.accepted ?? true,
       suggested: true,
       label: s.reason_label,
-      finding: s.finding,
+      findingText: s.finding,
+      // The rule goes back with the choice: the slip prints what it found.
+      finding: s.rule,
     };
   });
   return [...fromSuggestions, ...rows.filter((r) => !r.suggested)];
@@ -91,7 +121,7 @@ export function mergeSuggestions(rows: ReferralRow[], suggestions: SuggestionVie
 export function chosenReferrals(rows: ReferralRow[]): ReferralChoice[] {
   return rows
     .filter((r) => r.accepted)
-    .map(({ reason, destination, urgency }) => ({ reason, destination, urgency }));
+    .map(({ reason, destination, urgency, finding }) => ({ reason, destination, urgency, ...(finding ? { finding } : {}) }));
 }
 
 /** A search for digits pre-fills the ЕГН (10 digits) or the phone; words pre-fill the name. */

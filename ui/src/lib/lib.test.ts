@@ -108,7 +108,7 @@ describe('forms', () => {
   });
 
   const s = (reason: string, destination: string, urgency: Suggestion['urgency']): Suggestion => ({
-    reason, destination, urgency, reason_label: reason, destination_label: destination, urgency_label: urgency, finding: '',
+    reason, destination, urgency, reason_label: reason, destination_label: destination, urgency_label: urgency, finding: '', rule: `rule.${reason}`,
   });
 
   it('keeps the user choices when suggestions are refreshed', () => {
@@ -122,7 +122,8 @@ describe('forms', () => {
     expect(rows.map((r) => r.reason)).toEqual(['screening:hiv', 'social']);
     expect(rows[0].urgency).toBe('same_day');
     expect(chosenReferrals(rows)).toEqual([
-      { reason: 'screening:hiv', destination: 'hiv-testing-cabinet', urgency: 'same_day' },
+      // A confirmed suggestion names its rule (the slip prints what it found); an added one none.
+      { reason: 'screening:hiv', destination: 'hiv-testing-cabinet', urgency: 'same_day', finding: 'rule.screening:hiv' },
       { reason: 'social', destination: 'hub-social-worker', urgency: 'routine' },
     ]);
   });

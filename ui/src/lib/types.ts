@@ -51,7 +51,12 @@ source: string, };
 /**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, } } | { "op": "save_visit", "args": { person_id: string, 
+export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, 
+/**
+ * The person screened: their age decides whether adult ranges apply, and whether
+ * pregnancy may be recorded. Without it, the rules take an adult.
+ */
+person_id?: string, } } | { "op": "save_visit", "args": { person_id: string, 
 /**
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
@@ -186,6 +191,17 @@ export type PersonView = { id: string, full_name: string, latin_name: string, ot
  */
 consent_withdrawn: boolean, };
 
+/**
+ * What the screen tells the specialist to do now (call 112, first aid, measure again,
+ * repeat a test), in that order.
+ */
+export type PromptView = { 
+/**
+ * Stable: call_emergency | low_glucose_first_aid | measure_bp_again | repeat_hiv_test |
+ * repeat_hbsag_test | repeat_anti_hcv_test | hba1c_in_pregnancy | child_ranges
+ */
+id: string, text: string, };
+
 export type ReasonView = { 
 /**
  * As [`ReferralReason::as_str`] spells it.
@@ -207,7 +223,12 @@ destination: string,
 /**
  * routine | priority | same_day | emergency
  */
-urgency: string, };
+urgency: string, 
+/**
+ * The id of the rule whose suggestion this confirms (`SuggestionView::rule`): the slip
+ * prints that rule's wording. Refused if the rule does not fire on the visit.
+ */
+finding?: string, };
 
 export type ReferralDetail = { history: Array<HistoryLine>, 
 /**
@@ -237,7 +258,12 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, } } | { "op": "save_visit", "args": { person_id: string, 
+export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, 
+/**
+ * The person screened: their age decides whether adult ranges apply, and whether
+ * pregnancy may be recorded. Without it, the rules take an adult.
+ */
+person_id?: string, } } | { "op": "save_visit", "args": { person_id: string, 
 /**
  * When the visit took place, if not now (a visit entered later from paper); never
  * in the future.
@@ -289,7 +315,12 @@ export type SuggestionView = {
 /**
  * `screening:<kind>`, as a [`crate::ReferralChoice`] takes it back.
  */
-reason: string, reason_label: string, destination: string, destination_label: string, urgency: Urgency, urgency_label: string, finding: string, };
+reason: string, reason_label: string, destination: string, destination_label: string, urgency: Urgency, urgency_label: string, finding: string, 
+/**
+ * The rule's id, which a [`crate::ReferralChoice`] takes back so the slip says what
+ * this rule found.
+ */
+rule: string, };
 
 /**
  * How a sync went.
@@ -355,25 +386,76 @@ name: string, display_name: string, role: string, };
  */
 export type UserSummary = { name: string, display_name: string, role: string, disabled: boolean, locked: boolean, };
 
-export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, bmi: number | null, suggestions: Array<SuggestionView>, };
+export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, bmi: number | null, 
+/**
+ * An emergency rule fired: the screen leads with "call 112".
+ */
+emergency: boolean, prompts: Array<PromptView>, suggestions: Array<SuggestionView>, };
 
 export type VisitForm = { 
 /**
  * reactive | non-reactive | invalid; empty = no HIV test.
  */
-hiv_result: string, hiv_consent: boolean, hiv_counselled: boolean, glucose: string, 
+hiv_result: string, 
+/**
+ * The repeat after an invalid result, same values.
+ */
+hiv_repeat: string, hiv_consent: boolean, hiv_counselled: boolean, 
+/**
+ * The woman is pregnant (asked of women of reproductive age).
+ */
+pregnant: boolean, 
+/**
+ * A number, or "HI" when the meter reads above its range.
+ */
+glucose: string, 
 /**
  * mmol/L (default) | mg/dL
  */
-glucose_unit: string, fasting: boolean, hba1c: string, 
+glucose_unit: string, 
+/**
+ * fasting | random | unknown: required with a glucose reading (a draft from before the
+ * choice existed may hold a tick: `true` reads as fasting, `false` as not chosen).
+ */
+fasting: string, 
+/**
+ * Urine ketones: negative | trace | 1+ | 2+ | 3+; empty = not tested.
+ */
+ketones: string, 
+/**
+ * none | oral | insulin; empty = not asked.
+ */
+glucose_medication: string, 
+/**
+ * Drowsy, confused or not fully conscious.
+ */
+drowsy: boolean, 
+/**
+ * The second reading 15 minutes after fast carbohydrate, in the same unit.
+ */
+glucose_recheck: string, hba1c: string, 
 /**
  * % (default) | mmol/mol
  */
-hba1c_unit: string, systolic: string, diastolic: string, pulse: string, weight_kg: string, height_cm: string, 
+hba1c_unit: string, systolic: string, diastolic: string, pulse: string, 
+/**
+ * The second and third readings, 1–2 minutes apart (or 5 minutes, when the first was
+ * in the grade 3 range).
+ */
+systolic2: string, diastolic2: string, systolic3: string, diastolic3: string, 
+/**
+ * Acute symptoms with a high pressure.
+ */
+chest_pain: boolean, breathless: boolean, neurological: boolean, confusion: boolean, headache_vomiting: boolean, weight_kg: string, height_cm: string, 
 /**
  * A TB symptom screen was done (also implied by any symptom ticked).
  */
-tb_screened: boolean, tb_cough: boolean, tb_cough_weeks: string, tb_fever: boolean, tb_night_sweats: boolean, tb_weight_loss: boolean, tb_contact: boolean, 
+tb_screened: boolean, tb_cough: boolean, tb_cough_weeks: string, tb_fever: boolean, tb_night_sweats: boolean, tb_weight_loss: boolean, tb_contact: boolean, tb_haemoptysis: boolean, tb_breathless: boolean, tb_very_ill: boolean, tb_risk_diabetes: boolean, 
+/**
+ * Living with HIV, as the clinician knows it: kept in the TB screen (read only by those
+ * who read HIV) and never printed.
+ */
+tb_risk_hiv: boolean, tb_risk_previous_tb: boolean, tb_risk_prison: boolean, tb_risk_smoking: boolean, tb_risk_alcohol: boolean, 
 /**
  * HBsAg rapid test: reactive | non-reactive | invalid; empty = not done.
  */
@@ -381,7 +463,7 @@ hbsag: string,
 /**
  * anti-HCV rapid test.
  */
-anti_hcv: string, };
+anti_hcv: string, hbsag_repeat: string, anti_hcv_repeat: string, };
 
 /**
  * What the visit form shows besides its field labels: each screening's name, the readings of
@@ -411,7 +493,7 @@ export type VisitView = { id: string, at: string, cabinet: string, specialist: s
 /**
  * The nurse's or doctor's clinical note; left empty for a role that may not read it.
  */
-clinical_note: string, screenings: Array<ScreeningLine>, };
+clinical_note: string, pregnant: boolean, screenings: Array<ScreeningLine>, };
 
 /** Each operation's answer, by the operation's name (`Request["op"]`). */
 export type Responses = {
