@@ -95,9 +95,10 @@ fn print_slips(
     device: State<'_>,
     ids: Vec<uuid::Uuid>,
     paper: String,
+    anonymous: Option<bool>,
     lang: String,
 ) -> Result<String, ErrorBody> {
-    let path = device.print_slips(&ids, &paper, Lang::from_code(&lang))?;
+    let path = device.print_slips(&ids, &paper, anonymous, Lang::from_code(&lang))?;
     if std::env::var_os("KABINET_NO_VIEWER").is_none() {
         // The desktop's viewer; a missing one is not an error (the file is there).
         let _ = std::process::Command::new("xdg-open").arg(&path).spawn();

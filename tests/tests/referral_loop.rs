@@ -91,6 +91,7 @@ priority = 0
             },
             &[id],
             "A6",
+            None,
         )
         .unwrap(),
     )

@@ -126,6 +126,8 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   const codes = await page.locator('[data-code]').allTextContents();
   assert.equal(codes.length, accepted);
   for (const c of codes) assert.match(c, /^99-\d{5}-\d$/);
+  // An HIV referral's slip may be printed without name and ЕГН; the hub's default is named.
+  assert.equal(await page.isChecked('input[name=anonymous_slip]'), false);
 
   // Print: the slips open as one PDF in the browser's viewer; qpdf checks it.
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('[data-action=print-slips]')]);

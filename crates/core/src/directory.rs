@@ -56,6 +56,10 @@ pub struct Directory {
     /// By destination slug (e.g. "lung-hospital").
     pub destinations: BTreeMap<String, Place>,
     pub follow_up_days: FollowUpDays,
+    /// HIV confirmatory slips print without the person's name and ЕГН (the code, birth year
+    /// and sex only), as anonymous testing centres work, unless the specialist chooses
+    /// otherwise when printing.
+    pub anonymous_hiv_slips: bool,
 }
 
 impl Directory {

@@ -533,13 +533,14 @@ impl Device {
         &self,
         ids: &[uuid::Uuid],
         paper: &str,
+        anonymous: Option<bool>,
         lang: Lang,
     ) -> Result<PathBuf, ErrorBody> {
         let pdf = {
             let mut guard = self.live_session(lang, false)?;
             let session = guard.as_mut().ok_or_else(|| locked(lang, None))?;
             let ctx = self.context(session, lang);
-            kabinet_service::referrals::slips_pdf(&mut session.store, &ctx, ids, paper)
+            kabinet_service::referrals::slips_pdf(&mut session.store, &ctx, ids, paper, anonymous)
                 .map_err(|e| e.body(lang))?
         };
         let name = format!(

@@ -236,7 +236,7 @@ fn a_printed_slip_is_private_and_gone_after_the_viewer_had_it_on_lock_and_at_sta
     device.login("ipetrova", SECRET, Lang::Bg).unwrap();
     let id = a_referral(&device);
 
-    let pdf = device.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    let pdf = device.print_slips(&[id], "A5", None, Lang::Bg).unwrap();
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&pdf), 0o600, "only this user reads a slip");
@@ -249,21 +249,21 @@ fn a_printed_slip_is_private_and_gone_after_the_viewer_had_it_on_lock_and_at_sta
     assert!(!pdf.exists());
 
     // Locking clears what is still there.
-    let pdf = device.print_slips(&[id], "A6", Lang::Bg).unwrap();
+    let pdf = device.print_slips(&[id], "A6", None, Lang::Bg).unwrap();
     device.lock();
     assert!(!pdf.exists());
     assert!(files_in(device.slip_dir()).is_empty());
 
     // A crash's leftovers go when the app starts again.
     device.login("ipetrova", SECRET, Lang::Bg).unwrap();
-    let pdf = device.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    let pdf = device.print_slips(&[id], "A5", None, Lang::Bg).unwrap();
     std::mem::forget(device);
     assert!(pdf.exists());
     let again = Device::new(dir.path().to_path_buf());
     assert!(files_in(again.slip_dir()).is_empty());
     // And quitting clears too.
     again.login("ipetrova", SECRET, Lang::Bg).unwrap();
-    let pdf = again.print_slips(&[id], "A5", Lang::Bg).unwrap();
+    let pdf = again.print_slips(&[id], "A5", None, Lang::Bg).unwrap();
     again.shut_down();
     assert!(!pdf.exists());
 }

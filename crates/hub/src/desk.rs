@@ -56,9 +56,10 @@ pub fn slips<S: HubStorage + ?Sized>(
     ctx: &Context,
     ids: &[Uuid],
     paper: &str,
+    anonymous: Option<bool>,
 ) -> Result<Result<Vec<u8>, ServiceError>, HubError> {
     let answer = staff_call(hub, |store| {
-        kabinet_service::referrals::slips_pdf(store, ctx, ids, paper)
+        kabinet_service::referrals::slips_pdf(store, ctx, ids, paper, anonymous)
     })?;
     record_if_refused(hub, ctx, "slips", &answer)?;
     Ok(answer)

@@ -212,6 +212,10 @@ struct SlipQuery {
     ids: String,
     #[serde(default)]
     paper: String,
+    /// HIV slips without name and ЕГН (`true`) or named (`false`); absent: the directory's
+    /// default.
+    #[serde(default)]
+    anonymous: Option<bool>,
 }
 
 /// The slips of some referrals as one PDF, for the browser's viewer and print dialog.
@@ -234,8 +238,9 @@ async fn slips(
                 "ids: идентификатори на направления, разделени със запетая",
             )
         })?;
-    let paper = q.paper;
-    let pdf = blocking(move || crate::desk::slips(storage.as_ref(), &ctx, &ids, &paper)).await?;
+    let (paper, anonymous) = (q.paper, q.anonymous);
+    let pdf = blocking(move || crate::desk::slips(storage.as_ref(), &ctx, &ids, &paper, anonymous))
+        .await?;
     Ok(match pdf {
         Ok(bytes) => (
             [

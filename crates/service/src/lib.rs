@@ -308,7 +308,10 @@ pub fn handle(
         )?),
         Request::Today { day } => Response::Today(today(store, ctx, day)?),
         Request::Destinations {} => Response::Destinations(destinations(ctx.lang)),
-        Request::VisitOptions {} => Response::VisitOptions(VisitOptions::for_user(ctx)),
+        Request::VisitOptions {} => Response::VisitOptions(VisitOptions::for_user(
+            ctx,
+            store.directory()?.anonymous_hiv_slips,
+        )),
         Request::ReferralByCode { code } => {
             let detail = referrals::by_code(store, ctx, &code)?;
             audit_view(
@@ -815,6 +818,7 @@ pub fn save_visit(
                 code: referral.code.to_string(),
                 destination: destination.label(ctx.lang).to_string(),
                 urgency: urgency.label(ctx.lang).to_string(),
+                may_be_anonymous: kabinet_slip::may_be_anonymous(&referral),
             });
         }
         Ok(issued)

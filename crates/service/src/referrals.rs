@@ -33,6 +33,27 @@ fn slip_of(store: &Store, referral: &kabinet_core::Referral) -> Result<Slip, Ser
     ))
 }
 
+/// The slips of `referrals`: HIV ones without name and ЕГН when `anonymous` says so (none:
+/// the directory's default), every other one named.
+pub(crate) fn slips_of(
+    store: &Store,
+    referrals: &[kabinet_core::Referral],
+    anonymous: Option<bool>,
+) -> Result<Vec<Slip>, ServiceError> {
+    let anonymous = anonymous.unwrap_or(store.directory()?.anonymous_hiv_slips);
+    referrals
+        .iter()
+        .map(|r| {
+            let slip = slip_of(store, r)?;
+            Ok(if anonymous && kabinet_slip::may_be_anonymous(r) {
+                slip.anonymous(&store.person(r.person_id)?)
+            } else {
+                slip
+            })
+        })
+        .collect()
+}
+
 /// A referral the caller may read, or "not found" (its existence is not revealed either).
 fn readable(
     store: &Store,
@@ -50,12 +71,15 @@ fn readable(
     Ok(referral)
 }
 
-/// One PDF with a page per referral.
+/// One PDF with a page per referral. `anonymous`: the specialist's choice for HIV slips
+/// (name and ЕГН left out); none takes the hub directory's default. Other slips are always
+/// named.
 pub fn slips_pdf(
     store: &mut Store,
     ctx: &Context,
     ids: &[Uuid],
     paper: &str,
+    anonymous: Option<bool>,
 ) -> Result<Vec<u8>, ServiceError> {
     let referrals = ids
         .iter()
@@ -66,10 +90,7 @@ pub fn slips_pdf(
     if ids.is_empty() {
         return Err(ServiceError::BadRequest("no referrals to print".into()));
     }
-    let slips = referrals
-        .iter()
-        .map(|r| slip_of(store, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let slips = slips_of(store, &referrals, anonymous)?;
     let pdf =
         kabinet_slip::render(&slips, paper).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     // A slip carries a name and a reason: every print is on the record.

@@ -297,7 +297,7 @@ fn the_referral_loop_slip_code_lookup_attendance_and_worklist() {
     let id: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
     let code = saved["referrals"][0]["code"].as_str().unwrap().to_string();
 
-    let pdf = referrals::slips_pdf(&mut s, &ctx(), &[id], "A5").unwrap();
+    let pdf = referrals::slips_pdf(&mut s, &ctx(), &[id], "A5", None).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     let today = call(&mut s, json!({"op": "issued_on", "args": {}})).unwrap();
     assert_eq!(today, json!([id]));
@@ -419,7 +419,7 @@ fn hub_staff_see_only_what_their_role_may_read() {
     )
     .unwrap_err();
     assert_eq!(err.body(Lang::Bg).kind.as_str(), "not_found");
-    assert!(referrals::slips_pdf(&mut s, &mediator, &[hiv_id], "A5").is_err());
+    assert!(referrals::slips_pdf(&mut s, &mediator, &[hiv_id], "A5", None).is_err());
     let today = as_mediator(&mut s, json!({"op": "today", "args": {}})).unwrap();
     assert_eq!(today["referrals"].as_array().unwrap().len(), 1);
     // And may not record an HIV result.
@@ -888,4 +888,62 @@ fn the_rules_know_who_is_screened() {
     )
     .unwrap();
     assert_eq!(check["issues"][0]["field"], "pregnancy");
+}
+
+/// An HIV slip may leave out the name and ЕГН (code, birth year and sex only): the hub's
+/// directory sets the default, the specialist's choice wins, and no other slip is ever
+/// anonymous.
+#[test]
+fn an_hiv_slip_is_anonymous_by_the_directory_or_the_specialist_and_no_other_slip_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": full_form(),
+            "referrals": [{"reason": "screening:hiv", "destination": "hiv-confirmatory", "urgency": "priority"},
+                          {"reason": "screening:glucose", "destination": "hub-gp", "urgency": "priority"}]}}),
+    )
+    .unwrap();
+    assert_eq!(saved["referrals"][0]["may_be_anonymous"], true);
+    assert_eq!(saved["referrals"][1]["may_be_anonymous"], false);
+    let ids: Vec<Uuid> = (0..2)
+        .map(|i| serde_json::from_value(saved["referrals"][i]["id"].clone()).unwrap())
+        .collect();
+    let referrals: Vec<_> = ids.iter().map(|id| s.referral(*id).unwrap()).collect();
+    let names = |slips: Vec<kabinet_slip::Slip>| -> Vec<(String, Option<String>)> {
+        slips
+            .into_iter()
+            .map(|x| (x.person_name, x.egn_masked))
+            .collect()
+    };
+    let named = (
+        "Росица Юсеинова".to_string(),
+        Some("******5930".to_string()),
+    );
+    // The default directory names everyone.
+    let slips = referrals::slips_of(&s, &referrals, None).unwrap();
+    assert_eq!(names(slips), vec![named.clone(), named.clone()]);
+    // The specialist chooses anonymous: the HIV slip only.
+    let slips = referrals::slips_of(&s, &referrals, Some(true)).unwrap();
+    assert_eq!(slips[0].birth, "1977 г., жена");
+    assert!(slips[0].person_latin.is_empty());
+    let anonymous = names(slips);
+    assert!(!anonymous[0].0.contains("Росица") && anonymous[0].1.is_none());
+    assert_eq!(anonymous[1], named);
+    // The hub's default anonymous, and the specialist may still name.
+    s.write(kabinet_store::Origin::Local, |w| {
+        w.put_directory(&kabinet_core::Directory {
+            anonymous_hiv_slips: true,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    let options = call(&mut s, json!({"op": "visit_options", "args": {}})).unwrap();
+    assert_eq!(options["anonymous_hiv_slips"], true);
+    let slips = names(referrals::slips_of(&s, &referrals, None).unwrap());
+    assert_ne!(slips[0], named);
+    assert_eq!(slips[1], named);
+    let slips = names(referrals::slips_of(&s, &referrals, Some(false)).unwrap());
+    assert_eq!(slips[0], named);
 }

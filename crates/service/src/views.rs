@@ -425,6 +425,8 @@ pub struct IssuedReferral {
     pub code: String,
     pub destination: String,
     pub urgency: String,
+    /// Its slip may be printed without name and ЕГН (an HIV referral).
+    pub may_be_anonymous: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -475,12 +477,14 @@ pub struct VisitOptions {
     pub needs: Vec<ReasonView>,
     /// Whether the user may write a clinical note (read by nurses and doctors only).
     pub clinical_note: bool,
+    /// The hub's default for HIV slips: without name and ЕГН.
+    pub anonymous_hiv_slips: bool,
 }
 
 impl VisitOptions {
     /// The options `ctx`'s user may choose: a reason whose class their role may not write
     /// (a psychologist's or a lawyer's notes) is not offered.
-    pub fn for_user(ctx: &crate::Context) -> VisitOptions {
+    pub fn for_user(ctx: &crate::Context, anonymous_hiv_slips: bool) -> VisitOptions {
         let lang = ctx.lang;
         VisitOptions {
             screenings: ScreeningKind::ALL
@@ -513,6 +517,7 @@ impl VisitOptions {
                 })
                 .collect(),
             clinical_note: ctx.can_write(kabinet_core::AccessClass::Clinical),
+            anonymous_hiv_slips,
         }
     }
 }

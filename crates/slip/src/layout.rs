@@ -224,7 +224,9 @@ fn draw_slip(surface: &mut Surface<'_>, fonts: &Fonts, slip: &Slip) -> Result<()
 
     // The person.
     pen.field("Име", &slip.person_name, 13.0, true);
-    pen.field("Име на латиница", &slip.person_latin, 10.0, false);
+    if !slip.person_latin.is_empty() {
+        pen.field("Име на латиница", &slip.person_latin, 10.0, false);
+    }
     let mut born = format!("Роден(а): {}", slip.birth);
     if let Some(egn) = &slip.egn_masked {
         born.push_str(&format!("   ЕГН: {egn}"));

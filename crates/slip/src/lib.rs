@@ -111,6 +111,12 @@ pub fn reason_text(reason: ReferralReason, lang: Lang) -> &'static str {
     }
 }
 
+/// Whether a referral's slip may leave out the person's name and ЕГН: an HIV referral's
+/// (anonymous testing centres know a person by the code); any other needs the name.
+pub fn may_be_anonymous(referral: &Referral) -> bool {
+    referral.access_class() == kabinet_core::AccessClass::Hiv
+}
+
 /// The reason a referral's slip prints: its rule's wording when it follows a finding (a low
 /// glucose says "low", not "raised"), otherwise the wording of its reason.
 pub fn slip_reason(referral: &Referral, lang: Lang) -> &'static str {
@@ -125,6 +131,20 @@ pub fn slip_reason(referral: &Referral, lang: Lang) -> &'static str {
 }
 
 impl Slip {
+    /// The same slip with the person known by the code only: no name in either script and
+    /// no ЕГН; the birth year and sex stay, as an anonymous testing centre records them.
+    pub fn anonymous(mut self, person: &Person) -> Slip {
+        let sex = match person.sex {
+            kabinet_core::Sex::F => "жена",
+            kabinet_core::Sex::M => "мъж",
+        };
+        self.person_name = "Анонимно — по кода на направлението".to_string();
+        self.person_latin = String::new();
+        self.birth = format!("{} г., {sex}", person.birth_date.year());
+        self.egn_masked = None;
+        self
+    }
+
     /// The slip of one referral: only this referral's reason, only this person's data.
     pub fn of(
         referral: &Referral,

@@ -297,3 +297,42 @@ fn a_slip_prints_its_rule_s_wording_and_an_emergency_leads_with_112() {
         "{second}"
     );
 }
+
+/// An anonymous HIV slip, as anonymous testing centres work: the code, birth year and sex;
+/// no name in either script and no digit of the ЕГН anywhere in the PDF's text.
+#[test]
+fn an_anonymous_slip_prints_the_code_birth_year_and_sex_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = referral(
+        ReferralReason::Screening(ScreeningKind::Hiv),
+        "hiv-confirmatory",
+    );
+    assert!(kabinet_slip::may_be_anonymous(&r));
+    assert!(!kabinet_slip::may_be_anonymous(&referral(
+        ReferralReason::Screening(ScreeningKind::Glucose),
+        "hub-gp"
+    )));
+    let s = slip(
+        ReferralReason::Screening(ScreeningKind::Hiv),
+        "hiv-confirmatory",
+        "КАБКИС",
+    )
+    .anonymous(&person());
+    let pdf = render(&[s], Paper::A5).unwrap();
+    let path = write(dir.path(), "anonymous.pdf", &pdf);
+    let text = tool("pdftotext", &[&path, "-"])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for absent in ["Росица", "Юсеинова", "Rositsa", "5930", "24.06"] {
+        assert!(!text.contains(absent), "{absent:?} in:\n{text}");
+    }
+    for present in [
+        "07-00042-",
+        "1977 г., жена",
+        "Анонимно",
+        "потвърдително изследване",
+    ] {
+        assert!(text.contains(present), "{present:?} not in:\n{text}");
+    }
+}

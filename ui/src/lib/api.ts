@@ -88,7 +88,8 @@ interface Transport {
   syncNow(): Promise<void>;
   enroll(lang: Lang, hubUrl: string, code: string, deviceName: string): Promise<void>;
   /** Opens the slips as a PDF (system viewer in the app, the browser's viewer at the hub). */
-  printSlips(lang: Lang, ids: string[], paper: string): Promise<string>;
+  /** `anonymous`: HIV slips without name and ЕГН; undefined takes the hub's default. */
+  printSlips(lang: Lang, ids: string[], paper: string, anonymous?: boolean): Promise<string>;
   /** The hub admin's own HTTP API (users, audit log): only at the hub. */
   admin(lang: Lang, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
 }
@@ -141,7 +142,8 @@ function tauriTransport(invoke: Invoke): Transport {
     enroll: async (lang, hub_url, code, device_name) => {
       await invoke('enroll', { lang, hub_url, code, device_name });
     },
-    printSlips: (lang, ids, paper) => invoke('print_slips', { lang, ids, paper }) as Promise<string>,
+    printSlips: (lang, ids, paper, anonymous) =>
+      invoke('print_slips', { lang, ids, paper, anonymous: anonymous ?? null }) as Promise<string>,
     admin: async (lang) => {
       throw onlyAtTheHub(lang);
     },
@@ -241,11 +243,12 @@ function httpTransport(base: string): Transport {
     enroll: async () => {
       throw new ApiError('unsupported', 'Not available in the browser.');
     },
-    printSlips: async (_lang, ids, paper) => {
+    printSlips: async (_lang, ids, paper, anonymous) => {
       const headers: Record<string, string> = {};
       const t = token();
       if (t) headers.authorization = `Bearer ${t}`;
-      const res = await fetch(`${base}/api/slips?ids=${ids.join(',')}&paper=${paper}`, { headers });
+      const choice = anonymous === undefined ? '' : `&anonymous=${anonymous}`;
+      const res = await fetch(`${base}/api/slips?ids=${ids.join(',')}&paper=${paper}${choice}`, { headers });
       if (!res.ok) throw await res.json().catch(() => ({ kind: 'http', message: `HTTP ${res.status}` }));
       const url = URL.createObjectURL(await res.blob());
       window.open(url, '_blank');
@@ -292,7 +295,8 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     syncNow: () => wrap(() => transport.syncNow()),
     enroll: (hubUrl: string, code: string, deviceName: string) =>
       wrap(() => transport.enroll(lang(), hubUrl, code, deviceName)),
-    printSlips: (ids: string[], paper = 'A5') => wrap(() => transport.printSlips(lang(), ids, paper)),
+    printSlips: (ids: string[], paper = 'A5', anonymous?: boolean) =>
+      wrap(() => transport.printSlips(lang(), ids, paper, anonymous)),
 
     // The hub admin's screens (browser at the hub only; a non-admin is refused with 403).
     adminUsers: () => admin<UserRecord[]>('GET', '/api/admin/users'),

@@ -119,7 +119,11 @@ field: string, message: string, };
 
 export type HistoryLine = { status: ReferralStatus, status_label: string, at: string, by: string, note: string | null, };
 
-export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, };
+export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, 
+/**
+ * Its slip may be printed without name and ЕГН (an HIV referral).
+ */
+may_be_anonymous: boolean, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
@@ -485,7 +489,11 @@ needs: Array<ReasonView>,
 /**
  * Whether the user may write a clinical note (read by nurses and doctors only).
  */
-clinical_note: boolean, };
+clinical_note: boolean, 
+/**
+ * The hub's default for HIV slips: without name and ЕГН.
+ */
+anonymous_hiv_slips: boolean, };
 
 export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, };
 
