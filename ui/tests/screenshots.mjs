@@ -53,6 +53,7 @@ await run('screenshots', async (cleanup) => {
     await page.check('input[name=hiv_counselled]');
     await page.check('input[name=hiv_result][value=non_reactive]');
     await page.fill('input[name=glucose]', '12,4');
+    await page.check('input[name=fasting][value=random]');
     await page.fill('input[name=systolic]', '168');
     await page.fill('input[name=diastolic]', '104');
     await page.fill('input[name=weight_kg]', '88');

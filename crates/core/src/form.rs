@@ -190,6 +190,16 @@ impl Reader {
 impl VisitForm {
     /// The typed screenings, or every field that cannot be read.
     pub fn screenings(&self) -> Result<Screenings, ValidationErrors> {
+        match self.read() {
+            (s, errors) if errors.is_empty() => Ok(s),
+            (_, errors) => Err(ValidationErrors(errors)),
+        }
+    }
+
+    /// What can be read, and every field that cannot: the screen checks as the nurse types,
+    /// and a glucose waiting for its fasting state must not hide the blood pressure's
+    /// suggestion meanwhile. A screening with an unreadable field is left out.
+    pub fn read(&self) -> (Screenings, Vec<ValidationError>) {
         let mut rd = Reader::default();
         let mut s = Screenings::default();
 
@@ -276,11 +286,7 @@ impl VisitForm {
             }
         }
 
-        if rd.0.is_empty() {
-            Ok(s)
-        } else {
-            Err(ValidationErrors(rd.0))
-        }
+        (s, rd.0)
     }
 }
 

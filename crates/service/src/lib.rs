@@ -622,54 +622,47 @@ pub fn check_visit(
     form: &VisitForm,
     person_id: Option<Uuid>,
 ) -> Result<VisitCheck, ServiceError> {
-    let empty = |issues| VisitCheck {
-        issues,
-        warnings: Vec::new(),
-        bmi: None,
-        emergency: false,
-        prompts: Vec::new(),
-        suggestions: Vec::new(),
-    };
+    // What cannot be read comes first (it is what the nurse is typing); what can is checked
+    // and suggested on meanwhile.
+    let (screenings, mut unreadable) = form.read();
     let who = match subject(store, person_id, sofia_today(ctx.now), form.pregnant)? {
         Ok(who) => who,
-        Err(e) => return Ok(empty(FieldMessage::all(&[e], ctx.lang))),
-    };
-    Ok(match form.screenings() {
-        Err(errors) => empty(FieldMessage::all(&errors.0, ctx.lang)),
-        Ok(screenings) => {
-            let (issues, warnings) = match screenings.check() {
-                Ok(c) => (
-                    Vec::new(),
-                    c.warnings
-                        .iter()
-                        .map(|w| FieldMessage::warning(w, ctx.lang))
-                        .collect(),
-                ),
-                Err(e) => (FieldMessage::all(&e.0, ctx.lang), Vec::new()),
-            };
-            let suggestions = rules::suggest_referrals(&screenings, &who);
-            VisitCheck {
-                emergency: suggestions.iter().any(|s| s.urgency == Urgency::Emergency),
-                prompts: rules::prompts(&screenings, &who)
-                    .into_iter()
-                    .map(|p| views::PromptView {
-                        id: p.id().to_string(),
-                        text: p.text(ctx.lang).to_string(),
-                    })
-                    .collect(),
-                suggestions: suggestions
-                    .iter()
-                    .map(|s| SuggestionView::of(s, ctx.lang))
-                    .collect(),
-                bmi: screenings
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.bmi())
-                    .map(|b| (b * 10.0).round() / 10.0),
-                issues,
-                warnings,
-            }
+        Err(e) => {
+            unreadable.push(e);
+            subject(store, person_id, sofia_today(ctx.now), false)?.unwrap_or_default()
         }
+    };
+    let mut issues = FieldMessage::all(&unreadable, ctx.lang);
+    let mut warnings = Vec::new();
+    match screenings.check() {
+        Ok(c) => warnings.extend(
+            c.warnings
+                .iter()
+                .map(|w| FieldMessage::warning(w, ctx.lang)),
+        ),
+        Err(e) => issues.extend(FieldMessage::all(&e.0, ctx.lang)),
+    }
+    let suggestions = rules::suggest_referrals(&screenings, &who);
+    Ok(VisitCheck {
+        emergency: suggestions.iter().any(|s| s.urgency == Urgency::Emergency),
+        prompts: rules::prompts(&screenings, &who)
+            .into_iter()
+            .map(|p| views::PromptView {
+                id: p.id().to_string(),
+                text: p.text(ctx.lang).to_string(),
+            })
+            .collect(),
+        suggestions: suggestions
+            .iter()
+            .map(|s| SuggestionView::of(s, ctx.lang))
+            .collect(),
+        bmi: screenings
+            .body
+            .as_ref()
+            .and_then(|b| b.bmi())
+            .map(|b| (b * 10.0).round() / 10.0),
+        issues,
+        warnings,
     })
 }
 

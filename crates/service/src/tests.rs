@@ -947,3 +947,23 @@ fn an_hiv_slip_is_anonymous_by_the_directory_or_the_specialist_and_no_other_slip
     let slips = names(referrals::slips_of(&s, &referrals, Some(false)).unwrap());
     assert_eq!(slips[0], named);
 }
+
+/// A glucose waiting for its fasting state names the choice and hides nothing else: the
+/// blood pressure's suggestion is there meanwhile.
+#[test]
+fn a_field_being_typed_does_not_hide_the_other_screenings_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let form = json!({"glucose": "12,4", "systolic": "165", "diastolic": "100"});
+    let check = call(&mut s, json!({"op": "check_visit", "args": {"form": form}})).unwrap();
+    assert_eq!(check["issues"][0]["field"], "glucose.fasting");
+    assert_eq!(
+        check["suggestions"][0]["reason"],
+        "screening:blood_pressure"
+    );
+    let form =
+        json!({"glucose": "12,4", "fasting": "random", "systolic": "165", "diastolic": "100"});
+    let check = call(&mut s, json!({"op": "check_visit", "args": {"form": form}})).unwrap();
+    assert_eq!(check["issues"], json!([]));
+    assert_eq!(check["suggestions"].as_array().unwrap().len(), 2);
+}
