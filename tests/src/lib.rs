@@ -60,6 +60,7 @@ pub fn crash_record(i: u64) -> (Person, Visit, Referral) {
         neighbourhood: Some("Мошино".into()),
         address: None,
         consent: None,
+        corrections: Vec::new(),
     };
     let visit = Visit {
         id: id(2),

@@ -127,6 +127,16 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   assert.match(slipText, /Асен Асенов/);
   assert.match(slipText, /СПЕШНО — 112/);
   assert.equal(await app.count('[role=alert]'), 0);
+
+  // A correction offline: the phone he gave now. Only the phone changes; no reason is asked.
+  await app.exec(`location.hash = '#/person/${personId}'`);
+  await app.click('[data-action=edit-person]');
+  await waitFor(async () => (await app.exec("return document.querySelector('input[name=given_name]')?.value")) === 'Асен', 'the form filled from the record');
+  await app.type('input[name=phone]', '0888 777 666');
+  assert.equal(await app.count('input[name=reason]'), 0, 'a phone needs no reason');
+  await app.click('[data-action=save-person]');
+  await app.find('[data-list=corrections]');
+  assert.match(await app.text('.person .facts'), /\+359888777666/);
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'still offline');
   assert.match(await app.text('.syncbar .detail'), /чакащи промени/);
 
@@ -140,6 +150,7 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   const hits = await hubSearch(hub, 'asen asenov');
   assert.equal(hits.length, 1, JSON.stringify(hits));
   assert.equal(hits[0].full_name, 'Асен Асенов');
+  assert.equal(hits[0].phone, '+359888777666', 'the correction made offline reached the hub');
 
   // The hub admin disables her: at the next sync the app locks and refuses her.
   hub.cli(['users', 'disable', 'mpetrova']);

@@ -150,6 +150,93 @@ enum PersonCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Correct a person's record: only the fields given change (an empty value clears one).
+    /// A correction of ЕГН, ЛНЧ, birth date or sex needs --reason.
+    Edit(Box<PersonEditArgs>),
+}
+
+#[derive(Args)]
+struct PersonEditArgs {
+    id: Uuid,
+    #[arg(long)]
+    given_name: Option<String>,
+    #[arg(long)]
+    middle_name: Option<String>,
+    #[arg(long)]
+    family_name: Option<String>,
+    /// Replaces the other names (repeatable; one empty value clears them).
+    #[arg(long = "other-name")]
+    other_names: Option<Vec<String>>,
+    #[arg(long)]
+    sex: Option<String>,
+    /// yyyy-mm-dd or dd.mm.yyyy.
+    #[arg(long, conflicts_with = "birth_year")]
+    birth_date: Option<String>,
+    /// An estimated birth year, when the date is unknown.
+    #[arg(long)]
+    birth_year: Option<i32>,
+    #[arg(long)]
+    egn: Option<String>,
+    #[arg(long)]
+    lnch: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    neighbourhood: Option<String>,
+    #[arg(long)]
+    address: Option<String>,
+    /// Why: required when ЕГН, ЛНЧ, birth date or sex change.
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// Save even though the edit makes the person look like someone else already recorded.
+    #[arg(long)]
+    not_a_duplicate: bool,
+}
+
+impl PersonEditArgs {
+    /// The person's form with the given flags applied.
+    fn apply(&self, mut d: PersonDraft) -> PersonDraft {
+        let set = |slot: &mut Option<String>, given: &Option<String>| {
+            if let Some(v) = given {
+                *slot = Some(v.clone()).filter(|v| !v.trim().is_empty());
+            }
+        };
+        if let Some(v) = &self.given_name {
+            d.given_name = v.clone();
+        }
+        if let Some(v) = &self.family_name {
+            d.family_name = v.clone();
+        }
+        set(&mut d.middle_name, &self.middle_name);
+        if let Some(v) = &self.other_names {
+            d.other_names = v.iter().filter(|n| !n.trim().is_empty()).cloned().collect();
+        }
+        set(&mut d.sex, &self.sex);
+        if self.birth_date.is_some() {
+            set(&mut d.birth_date, &self.birth_date);
+            d.birth_year = None;
+        }
+        if self.birth_year.is_some() {
+            d.birth_year = self.birth_year;
+            d.birth_date = None;
+        }
+        if self.egn.is_some() {
+            set(&mut d.egn, &self.egn);
+            // A new ЕГН carries its own birth date and sex unless they are given too.
+            if self.birth_date.is_none() && self.birth_year.is_none() {
+                d.birth_date = None;
+                d.birth_year = None;
+            }
+            if self.sex.is_none() {
+                d.sex = None;
+            }
+        }
+        set(&mut d.lnch, &self.lnch);
+        set(&mut d.phone, &self.phone);
+        set(&mut d.neighbourhood, &self.neighbourhood);
+        set(&mut d.address, &self.address);
+        d
+    }
 }
 
 #[derive(Args)]
@@ -428,6 +515,38 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
                 eprintln!("{}: {}", lang.pick("внимание", "warning"), w.message);
             }
             writeln!(out, "{}", registered.id)?;
+        }
+        Command::Person(PersonCommand::Edit(a)) => {
+            let mut store = open(&cli, lang)?;
+            let ctx = context(lang, &cli.user, Utc::now());
+            let Response::PersonForm(form) =
+                call(&mut store, &ctx, Request::PersonForm { id: a.id })?
+            else {
+                unreachable!("person_form answers with the form")
+            };
+            let Response::EditPerson(edited) = call(
+                &mut store,
+                &ctx,
+                Request::EditPerson {
+                    id: a.id,
+                    draft: a.apply(form),
+                    reason: a.reason.clone(),
+                    not_a_duplicate: a.not_a_duplicate,
+                },
+            )?
+            else {
+                unreachable!("edit_person answers with the fields changed")
+            };
+            if edited.changed.is_empty() {
+                writeln!(out, "{}", lang.pick("Няма промени.", "Nothing changed."))?;
+            } else {
+                writeln!(
+                    out,
+                    "{}: {}",
+                    lang.pick("Поправено", "Corrected"),
+                    edited.changed.join(", ")
+                )?;
+            }
         }
         Command::Person(PersonCommand::Search { query, limit, json }) => {
             let store = open(&cli, lang)?;

@@ -547,3 +547,38 @@ fn a_passphrase_database_is_unreadable_without_it() {
         .success()
         .stdout(predicate::str::contains("Златка Щерева"));
 }
+
+/// `person edit` changes only the fields given; a birth date needs --reason; the terminal
+/// says which fields changed and the record shows the correction.
+#[test]
+fn person_edit_corrects_the_fields_given_and_asks_a_reason_for_identity() {
+    let db = Db::new();
+    let id = add_rositsa(&db);
+    let out = db.stdout(&["person", "edit", &id, "--phone", "0877 000 111"]);
+    assert!(out.contains("Поправено: phone"), "{out}");
+    db.cmd()
+        .args(["person", "edit", &id, "--egn", "7502010014"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Причина за корекцията"));
+    let out = db.stdout(&[
+        "person",
+        "edit",
+        &id,
+        "--egn",
+        "7502010014",
+        "--reason",
+        "сверено с личната карта",
+    ]);
+    assert!(out.contains("egn") && out.contains("birth_date"), "{out}");
+    let show: Value = serde_json::from_str(&db.stdout(&["person", "show", &id, "--json"])).unwrap();
+    assert_eq!(show["person"]["phone"], "+359877000111");
+    assert_eq!(show["person"]["egn"], "7502010014");
+    assert_eq!(show["person"]["neighbourhood"], "Ралица", "untouched");
+    assert_eq!(
+        show["person"]["corrections"][1]["reason"],
+        "сверено с личната карта"
+    );
+    let out = db.stdout(&["person", "edit", &id, "--phone", "0877 000 111"]);
+    assert!(out.contains("Няма промени"), "{out}");
+}

@@ -36,7 +36,7 @@ impl Lang {
 }
 
 /// Every input field that can be wrong. The key is what the UI binds to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     GivenName,
@@ -50,6 +50,10 @@ pub enum Field {
     Phone,
     Neighbourhood,
     Address,
+    /// Whether the person showed documents.
+    Documents,
+    /// Why an identity field was corrected.
+    EditReason,
     Cabinet,
     Specialist,
     VisitTime,
@@ -84,6 +88,14 @@ pub enum Field {
 }
 
 impl Field {
+    /// The field of a stable key (as [`Field::key`] spells it).
+    pub fn by_key(key: &str) -> Option<Field> {
+        <Field as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .find(|f| f.key() == key)
+    }
+
     /// Stable key, the same the UI uses for its form fields.
     pub fn key(self) -> &'static str {
         match self {
@@ -98,6 +110,8 @@ impl Field {
             Field::Phone => "phone",
             Field::Neighbourhood => "neighbourhood",
             Field::Address => "address",
+            Field::Documents => "no_documents",
+            Field::EditReason => "reason",
             Field::Cabinet => "cabinet",
             Field::Specialist => "specialist",
             Field::VisitTime => "visit_time",
@@ -146,6 +160,8 @@ impl Field {
             Field::Phone => ("Телефон", "Phone"),
             Field::Neighbourhood => ("Квартал", "Neighbourhood"),
             Field::Address => ("Адрес", "Address"),
+            Field::Documents => ("Документи", "Documents"),
+            Field::EditReason => ("Причина за корекцията", "Reason for the correction"),
             Field::Cabinet => ("Кабинет", "Cabinet"),
             Field::Specialist => ("Специалист", "Specialist"),
             Field::VisitTime => ("Час на посещението", "Visit time"),
@@ -231,6 +247,10 @@ pub enum Problem {
         systolic: u16,
         diastolic: u16,
     },
+    /// Contact data for a person who withdrew consent to its processing.
+    ConsentWithdrawn,
+    /// A correction of who the person is (ЕГН, birth date, sex) needs a reason.
+    ReasonForIdentityChange,
     /// A choice the rules depend on was left open (fasting or not).
     ChooseOne {
         options: &'static str,
@@ -359,6 +379,14 @@ impl ValidationError {
                         "systolic ({systolic}) must be higher than diastolic ({diastolic}); they are probably swapped."
                     ))
             }
+            Problem::ConsentWithdrawn => lang.pick(
+                "лицето е оттеглило съгласието си за обработка на данни; такива данни не се записват.".into(),
+                "the person withdrew consent to data processing; this data is not recorded.".into(),
+            ),
+            Problem::ReasonForIdentityChange => lang.pick(
+                "корекция на ЕГН, ЛНЧ, дата на раждане или пол се записва с причина; напишете я (напр. „грешно въведена дата“).".into(),
+                "a correction of the EGN, LNCh, birth date or sex needs a reason; type it (e.g. \"date mistyped\").".into(),
+            ),
             Problem::ChooseOne { options } => lang.pick(
                 format!("изберете едно: {options}."),
                 format!("choose one: {options}."),

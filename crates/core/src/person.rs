@@ -119,6 +119,23 @@ pub struct Person {
     pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<DataConsent>,
+    /// Every correction after registration: who, when, which fields, why. Always written
+    /// (even empty) so that two devices' first corrections append to one list instead of
+    /// racing to create it.
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
+}
+
+/// One correction of a person's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    /// The fields' keys (`Field::key`).
+    pub fields: Vec<String>,
+    /// Required when an identity field changed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 impl Person {
@@ -216,6 +233,7 @@ mod withdrawal_tests {
             neighbourhood: Some("Изток".into()),
             address: Some("ул. Мир 1".into()),
             consent: None,
+            corrections: Vec::new(),
         };
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         p.withdraw_consent(&Recorded {
@@ -442,6 +460,7 @@ impl PersonDraft {
                         recorded_at: recorded.at,
                         recorded_by: recorded.by.clone(),
                     }),
+                    corrections: Vec::new(),
                 })
             }
             _ => None,
@@ -450,6 +469,102 @@ impl PersonDraft {
             Some(p) => ck.finish(p),
             None => Err(ValidationErrors(ck.errors)),
         }
+    }
+}
+
+impl PersonDraft {
+    /// The form filled with a person as recorded: what an edit starts from.
+    pub fn of(person: &Person) -> PersonDraft {
+        let (birth_date, birth_year) = match person.birth_date {
+            BirthDate::Exact(d) => (Some(d.format("%Y-%m-%d").to_string()), None),
+            BirthDate::EstimatedYear(y) => (None, Some(y)),
+        };
+        PersonDraft {
+            given_name: person.given_name.clone(),
+            middle_name: person.middle_name.clone(),
+            family_name: person.family_name.clone(),
+            other_names: person.other_names.clone(),
+            sex: Some(person.sex.as_str().to_string()),
+            birth_date,
+            birth_year,
+            egn: person.egn.as_ref().map(|e| e.as_str().to_string()),
+            lnch: person.lnch.as_ref().map(|l| l.as_str().to_string()),
+            phone: person.phone.as_ref().map(|p| p.as_str().to_string()),
+            neighbourhood: person.neighbourhood.clone(),
+            address: person.address.clone(),
+            no_documents: person.documents == Documents::NoDocuments,
+            consent_given: person
+                .consent
+                .as_ref()
+                .is_some_and(|c| c.state == ConsentState::Given),
+        }
+    }
+}
+
+/// Fields whose change is a change of who the person is: an edit of one needs a reason, and
+/// two devices changing one apart is reviewed by a person, not resolved by a clock.
+pub const IDENTITY_FIELDS: &[Field] = &[Field::Egn, Field::Lnch, Field::BirthDate, Field::Sex];
+
+impl Person {
+    /// The form fields that differ between `self` and `other`, in the form's order.
+    pub fn changed_fields(&self, other: &Person) -> Vec<Field> {
+        let mut out = Vec::new();
+        let mut differs = |field: Field, changed: bool| {
+            if changed {
+                out.push(field);
+            }
+        };
+        differs(Field::GivenName, self.given_name != other.given_name);
+        differs(Field::MiddleName, self.middle_name != other.middle_name);
+        differs(Field::FamilyName, self.family_name != other.family_name);
+        differs(Field::OtherNames, self.other_names != other.other_names);
+        differs(Field::Sex, self.sex != other.sex);
+        differs(Field::BirthDate, self.birth_date != other.birth_date);
+        differs(Field::Egn, self.egn != other.egn);
+        differs(Field::Lnch, self.lnch != other.lnch);
+        differs(Field::Documents, self.documents != other.documents);
+        differs(Field::Phone, self.phone != other.phone);
+        differs(
+            Field::Neighbourhood,
+            self.neighbourhood != other.neighbourhood,
+        );
+        differs(Field::Address, self.address != other.address);
+        out
+    }
+
+    /// `self` corrected by `draft` (validated as a registration is), keeping what an edit does
+    /// not change: the id and the consent record. A person who withdrew consent gets no
+    /// contact data back.
+    pub fn edited(
+        &self,
+        draft: &PersonDraft,
+        today: NaiveDate,
+        recorded: &Recorded,
+    ) -> Result<Checked<Person>, ValidationErrors> {
+        let mut checked = draft.validate(self.id, today, recorded)?;
+        checked.value.consent = self.consent.clone();
+        checked.value.corrections = self.corrections.clone();
+        if self.consent_withdrawn() {
+            let p = &checked.value;
+            let mut errors = Vec::new();
+            for (field, given) in [
+                (Field::OtherNames, !p.other_names.is_empty()),
+                (Field::Phone, p.phone.is_some()),
+                (Field::Neighbourhood, p.neighbourhood.is_some()),
+                (Field::Address, p.address.is_some()),
+            ] {
+                if given {
+                    errors.push(crate::ValidationError::new(
+                        field,
+                        Problem::ConsentWithdrawn,
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ValidationErrors(errors));
+            }
+        }
+        Ok(checked)
     }
 }
 

@@ -105,6 +105,22 @@ pub enum Request {
     PersonRecord {
         id: Uuid,
     },
+    /// The registration form filled with a person as recorded: what an edit starts from.
+    PersonForm {
+        id: Uuid,
+    },
+    /// Corrects a person's record with the form as edited: only the changed fields are
+    /// written (each a field-level change that merges with other devices' edits), a
+    /// correction of ЕГН, ЛНЧ, birth date or sex needs a reason, another person's ЕГН is
+    /// refused, and new likely duplicates are shown until confirmed.
+    EditPerson {
+        id: Uuid,
+        draft: PersonDraft,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        not_a_duplicate: bool,
+    },
     /// Validate a visit form as it is typed; the suggested referrals for what is entered.
     CheckVisit {
         #[serde(default)]
@@ -202,6 +218,7 @@ impl Request {
         matches!(
             self,
             Request::RegisterPerson { .. }
+                | Request::EditPerson { .. }
                 | Request::SaveVisit { .. }
                 | Request::UpdateReferral { .. }
                 | Request::WithdrawConsent { .. }
@@ -243,6 +260,8 @@ responses! {
     CheckPerson("check_person", PersonCheck),
     RegisterPerson("register_person", Registered),
     PersonRecord("person_record", PersonRecord),
+    PersonForm("person_form", PersonDraft),
+    EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
     Today("today", Today),
@@ -282,6 +301,20 @@ pub fn handle(
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
             Response::PersonRecord(record)
         }
+        Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
+        Request::EditPerson {
+            id,
+            draft,
+            reason,
+            not_a_duplicate,
+        } => Response::EditPerson(edit_person(
+            store,
+            ctx,
+            id,
+            &draft,
+            &reason,
+            not_a_duplicate,
+        )?),
         Request::CheckVisit { form, person_id } => {
             Response::CheckVisit(check_visit(store, ctx, &form, person_id)?)
         }
@@ -528,6 +561,90 @@ pub fn register_person(
     })
 }
 
+/// Corrects a person's record (see [`Request::EditPerson`]).
+pub fn edit_person(
+    store: &mut Store,
+    ctx: &Context,
+    id: Uuid,
+    draft: &PersonDraft,
+    reason: &str,
+    not_a_duplicate: bool,
+) -> Result<EditedPerson, ServiceError> {
+    if !ctx.can_write(kabinet_core::AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
+    let old = store.person(id)?;
+    let mut new = old
+        .edited(draft, sofia_today(ctx.now), &recorded(ctx))
+        .map_err(ServiceError::Invalid)?
+        .value;
+    let changed = old.changed_fields(&new);
+    let answer = EditedPerson {
+        id,
+        full_name: new.full_name(),
+        changed: changed.iter().map(|f| f.key().to_string()).collect(),
+    };
+    if changed.is_empty() {
+        return Ok(answer);
+    }
+    let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    let identity = changed
+        .iter()
+        .any(|f| kabinet_core::person::IDENTITY_FIELDS.contains(f));
+    let invalid = |problem| {
+        ServiceError::Invalid(kabinet_core::ValidationErrors(vec![ValidationError::new(
+            kabinet_core::Field::EditReason,
+            problem,
+        )]))
+    };
+    if identity && reason.is_empty() {
+        return Err(invalid(kabinet_core::Problem::ReasonForIdentityChange));
+    }
+    if reason.chars().count() > EDIT_REASON_MAX {
+        return Err(invalid(kabinet_core::Problem::TooLong {
+            max: EDIT_REASON_MAX,
+        }));
+    }
+    // Another person's ЕГН is refused on edit as on registration.
+    if let Some(egn) = new.egn.as_ref().filter(|e| Some(*e) != old.egn.as_ref()) {
+        let same = store
+            .search_persons(egn.as_str(), 5)?
+            .into_iter()
+            .find(|h| h.egn.as_deref() == Some(egn.as_str()) && h.id != id);
+        if let Some(same) = same {
+            return Err(ServiceError::EgnTaken(Box::new(same)));
+        }
+    }
+    // Only the likely duplicates this edit brings: the ones the record already had were
+    // seen (and let be) before.
+    if !not_a_duplicate {
+        let before: std::collections::HashSet<Uuid> =
+            likely_duplicates(store, &PersonDraft::of(&old))?
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+        let brought: Vec<PersonHit> = likely_duplicates(store, draft)?
+            .into_iter()
+            .filter(|h| h.id != id && !before.contains(&h.id))
+            .collect();
+        if !brought.is_empty() {
+            return Err(ServiceError::PossibleDuplicates(brought));
+        }
+    }
+    new.corrections.push(kabinet_core::person::Correction {
+        at: ctx.now,
+        by: ctx.user.clone(),
+        fields: changed.iter().map(|f| f.key().to_string()).collect(),
+        reason,
+    });
+    store.set_audit_user(Some(ctx.user.clone()));
+    store.write(Origin::Local, |w| w.put_person(&new))?;
+    Ok(answer)
+}
+
+/// The longest reason for a correction.
+const EDIT_REASON_MAX: usize = 300;
+
 pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRecord, ServiceError> {
     let lang = ctx.lang;
     let person = store.person(id)?;
@@ -567,7 +684,7 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
         conflicts: store.conflicts(id)?,
-        person: PersonView::of(&person),
+        person: PersonView::of(&person, lang),
         visits,
         referrals,
         sensitive,

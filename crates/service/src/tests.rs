@@ -967,3 +967,103 @@ fn a_field_being_typed_does_not_hide_the_other_screenings_suggestions() {
     assert_eq!(check["issues"], json!([]));
     assert_eq!(check["suggestions"].as_array().unwrap().len(), 2);
 }
+
+/// A person's record is corrected field by field: the phone alone changes without a reason;
+/// a birth date needs one; another person's ЕГН is refused; bad input names the field and
+/// writes nothing; search finds the new name; each correction says who, when, what and why.
+#[test]
+fn a_person_is_corrected_field_by_field_with_a_reason_for_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let id: Uuid = serde_json::from_value(person["id"].clone()).unwrap();
+    let form = call(&mut s, json!({"op": "person_form", "args": {"id": id}})).unwrap();
+    assert_eq!(form["egn"], "7706245930");
+    let edit = |s: &mut Store, draft: &Value, reason: &str| {
+        call(
+            s,
+            json!({"op": "edit_person", "args": {"id": id, "draft": draft, "reason": reason}}),
+        )
+    };
+    // Nothing changed: nothing written.
+    let same = edit(&mut s, &form, "").unwrap();
+    assert_eq!(same["changed"], json!([]));
+
+    let mut phone = form.clone();
+    phone["phone"] = json!("0888 123 456");
+    let edited = edit(&mut s, &phone, "").unwrap();
+    assert_eq!(edited["changed"], json!(["phone"]));
+    let stored = s.person(id).unwrap();
+    assert_eq!(stored.phone.unwrap().as_str(), "+359888123456");
+    assert_eq!(stored.corrections.len(), 1);
+    assert_eq!(stored.corrections[0].by, "мед. сестра Петрова");
+
+    // A different ЕГН (and the birth date and sex it carries) is an identity change.
+    let mut egn = phone.clone();
+    egn["egn"] = json!("7502010014");
+    egn["birth_date"] = json!(null);
+    egn["sex"] = json!(null);
+    let err = edit(&mut s, &egn, " ").unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "reason");
+    edit(&mut s, &egn, "ЕГН сверен с личната карта").unwrap();
+    let stored = s.person(id).unwrap();
+    assert_eq!(stored.egn.unwrap().as_str(), "7502010014");
+    assert_eq!(stored.corrections[1].reason, "ЕГН сверен с личната карта");
+    assert!(stored.corrections[1].fields.contains(&"egn".to_string()));
+
+    // Another person's ЕГН is refused, and bad input names its field; nothing is written.
+    register(
+        &mut s,
+        json!({"given_name": "Мария", "family_name": "Петрова",
+        "egn": "7706245930", "consent_given": true}),
+        true,
+    )
+    .unwrap();
+    let mut taken = egn.clone();
+    taken["egn"] = json!("7706245930");
+    let err = edit(&mut s, &taken, "грешка").unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "egn_taken");
+    let mut bad = egn.clone();
+    bad["given_name"] = json!("Р0сица");
+    let err = edit(&mut s, &bad, "").unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "given_name");
+    assert_eq!(s.person(id).unwrap().corrections.len(), 2);
+
+    // The new name is what search finds.
+    let mut renamed = egn.clone();
+    renamed["family_name"] = json!("Асенова");
+    edit(&mut s, &renamed, "").unwrap();
+    let hits = call(
+        &mut s,
+        json!({"op": "search", "args": {"query": "asenova"}}),
+    )
+    .unwrap();
+    assert_eq!(hits[0]["id"], json!(id));
+}
+
+/// A role that may not write general data corrects nothing.
+#[test]
+fn an_admin_who_may_only_read_general_data_cannot_correct_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let mut draft = call(
+        &mut s,
+        json!({"op": "person_form", "args": {"id": person["id"]}}),
+    )
+    .unwrap();
+    draft["phone"] = json!("0888123456");
+    let err = call_as(
+        &mut s,
+        &as_user("akostova", kabinet_core::Role::HubAdmin),
+        json!({"op": "edit_person", "args": {"id": person["id"], "draft": draft}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "forbidden");
+    assert!(
+        s.person(serde_json::from_value(person["id"].clone()).unwrap())
+            .unwrap()
+            .phone
+            .is_none()
+    );
+}

@@ -30,6 +30,15 @@ pub struct Registered {
     pub latin_name: String,
 }
 
+/// A person's record corrected: which fields changed (`Field::key`), none when the form
+/// was saved as it was.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct EditedPerson {
+    pub id: Uuid,
+    pub full_name: String,
+    pub changed: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PersonView {
     pub id: Uuid,
@@ -47,10 +56,22 @@ pub struct PersonView {
     pub consent: Option<String>,
     /// Consent to data processing withdrawn: the record is kept minimal; no outreach.
     pub consent_withdrawn: bool,
+    /// Corrections after registration, oldest first.
+    pub corrections: Vec<CorrectionView>,
+}
+
+/// One correction as the record shows it: when, who, which fields (their labels), why.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CorrectionView {
+    /// dd.mm.yyyy HH:MM, Sofia time.
+    pub at: String,
+    pub by: String,
+    pub fields: Vec<String>,
+    pub reason: String,
 }
 
 impl PersonView {
-    pub fn of(p: &Person) -> PersonView {
+    pub fn of(p: &Person, lang: Lang) -> PersonView {
         PersonView {
             id: p.id,
             full_name: p.full_name(),
@@ -65,6 +86,27 @@ impl PersonView {
             neighbourhood: p.neighbourhood.clone(),
             address: p.address.clone(),
             consent_withdrawn: p.consent_withdrawn(),
+            corrections: p
+                .corrections
+                .iter()
+                .map(|c| CorrectionView {
+                    at: c
+                        .at
+                        .with_timezone(&chrono_tz::Europe::Sofia)
+                        .format("%d.%m.%Y %H:%M")
+                        .to_string(),
+                    by: c.by.clone(),
+                    fields: c
+                        .fields
+                        .iter()
+                        .map(|k| {
+                            kabinet_core::Field::by_key(k)
+                                .map_or_else(|| k.clone(), |f| f.label(lang).to_string())
+                        })
+                        .collect(),
+                    reason: c.reason.clone(),
+                })
+                .collect(),
             consent: p.consent.as_ref().map(|c| {
                 format!(
                     "{} {} ({})",

@@ -317,6 +317,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     registerPerson: (draft: PersonDraft, not_a_duplicate: boolean) =>
       call('register_person', { draft, not_a_duplicate }),
     personRecord: (id: string) => call('person_record', { id }),
+    personForm: (id: string) => call('person_form', { id }),
+    editPerson: (id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean) =>
+      call('edit_person', { id, draft, reason, not_a_duplicate }),
     withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),
     checkVisit: (form: VisitForm, person_id?: string) => call('check_visit', { form, ...(person_id ? { person_id } : {}) }),
     saveVisit: (person_id: string, form: VisitForm, notes: string, referrals: ReferralChoice[], clinical_note = '') =>

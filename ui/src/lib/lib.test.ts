@@ -66,6 +66,7 @@ describe('routes', () => {
       { screen: 'find' as const, query: 'Росица Юсеинова' },
       { screen: 'register' as const, query: '7706245930' },
       { screen: 'person' as const, id },
+      { screen: 'edit-person' as const, id },
       { screen: 'visit' as const, personId: id },
       { screen: 'settings' as const },
       { screen: 'admin-users' as const },

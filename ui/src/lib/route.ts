@@ -7,6 +7,7 @@ export type Route =
   | { screen: 'find'; query?: string }
   | { screen: 'register'; query?: string }
   | { screen: 'person'; id: string }
+  | { screen: 'edit-person'; id: string }
   | { screen: 'visit'; personId: string }
   | { screen: 'settings' }
   | { screen: 'referrals'; code?: string }
@@ -40,7 +41,7 @@ export function parseRoute(hash: string): Route {
     case 'register':
       return { screen: 'register', query: q.get('q') ?? undefined };
     case 'person':
-      if (seg[1] && UUID.test(seg[1])) return { screen: 'person', id: seg[1] };
+      if (seg[1] && UUID.test(seg[1])) return seg[2] === 'edit' ? { screen: 'edit-person', id: seg[1] } : { screen: 'person', id: seg[1] };
       break;
     case 'visit':
       if (seg[1] && UUID.test(seg[1])) return { screen: 'visit', personId: seg[1] };
@@ -72,6 +73,8 @@ export function href(r: Route): string {
       return r.query ? `#/register?q=${encodeURIComponent(r.query)}` : '#/register';
     case 'person':
       return `#/person/${r.id}`;
+    case 'edit-person':
+      return `#/person/${r.id}/edit`;
     case 'visit':
       return `#/visit/${r.personId}`;
     case 'settings':

@@ -51,7 +51,7 @@ source: string, };
 /**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -84,7 +84,22 @@ note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "o
  */
 export type Choice = { value: string, label: string, };
 
+/**
+ * One correction as the record shows it: when, who, which fields (their labels), why.
+ */
+export type CorrectionView = { 
+/**
+ * dd.mm.yyyy HH:MM, Sofia time.
+ */
+at: string, by: string, fields: Array<string>, reason: string, };
+
 export type DestinationView = { slug: string, label: string, hub: boolean, };
+
+/**
+ * A person's record corrected: which fields changed (`Field::key`), none when the form
+ * was saved as it was.
+ */
+export type EditedPerson = { id: string, full_name: string, changed: Array<string>, };
 
 /**
  * The JSON body of a refused request, the same over Tauri and HTTP.
@@ -193,7 +208,11 @@ export type PersonView = { id: string, full_name: string, latin_name: string, ot
 /**
  * Consent to data processing withdrawn: the record is kept minimal; no outreach.
  */
-consent_withdrawn: boolean, };
+consent_withdrawn: boolean, 
+/**
+ * Corrections after registration, oldest first.
+ */
+corrections: Array<CorrectionView>, };
 
 /**
  * What the screen tells the specialist to do now (call 112, first aid, measure again,
@@ -262,7 +281,7 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -509,6 +528,8 @@ export type Responses = {
   check_person: PersonCheck;
   register_person: Registered;
   person_record: PersonRecord;
+  person_form: PersonDraft;
+  edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;
   today: Today;

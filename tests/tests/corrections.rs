@@ -1,0 +1,225 @@
+//! Corrections across a real hub process: a person's record corrected in two vans and at the
+//! hub's web API while apart, synced in every order. Each correction is a field-level change,
+//! so edits of different fields all survive; the same field changed in two places converges
+//! to one value everywhere and is listed for review, the same list everywhere; every
+//! correction (who, when, which fields, why) is kept on every copy.
+
+use chrono::Utc;
+use kabinet_core::Lang;
+use kabinet_service::{Call, Context, handle};
+use kabinet_store::Store;
+use kabinet_tests::hub::{HubProcess, enrolled_device};
+use serde_json::{Value, json};
+use std::path::Path;
+use uuid::Uuid;
+
+const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
+
+fn call_as(store: &mut Store, user: &str, request: Value) -> Value {
+    let call: Call = serde_json::from_value(request).unwrap();
+    let ctx = Context {
+        lang: Lang::Bg,
+        user: user.into(),
+        login: user.into(),
+        now: Utc::now(),
+        roles: None,
+    };
+    let answer =
+        handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)));
+    serde_json::to_value(answer).unwrap()
+}
+
+fn sync(store: &mut Store) {
+    kabinet_sync::sync(store, |_| {}).unwrap();
+}
+
+/// The person's form on `store`, with `changes` applied.
+fn corrected(store: &mut Store, id: Uuid, changes: Value) -> Value {
+    let mut form = call_as(store, "t", json!({"op": "person_form", "args": {"id": id}}));
+    for (k, v) in changes.as_object().unwrap() {
+        form[k] = v.clone();
+    }
+    form
+}
+
+/// What must be the same on every copy: the person as stored and the fields to review.
+fn state(store: &Store, id: Uuid) -> (Value, Vec<String>) {
+    (
+        serde_json::to_value(store.person(id).unwrap()).unwrap(),
+        store.conflicts(id).unwrap(),
+    )
+}
+
+fn run(order: [&str; 3]) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
+    hub.add_user(
+        "gdimitrov",
+        "Георги Димитров",
+        "social_worker",
+        "social work 2026",
+    );
+    let staff = hub.staff_session("gdimitrov", "social work 2026");
+
+    let registered = call_as(
+        &mut a,
+        "Мария Петрова",
+        json!({"op": "register_person", "args": {"draft": {
+            "given_name": "Росица", "family_name": "Юсеинова", "egn": "7706245930",
+            "neighbourhood": "Ралица", "consent_given": true}}}),
+    );
+    let id: Uuid = serde_json::from_value(registered["id"].clone()).unwrap();
+    sync(&mut a);
+    sync(&mut b);
+
+    // Apart: van A corrects the phone, van B the phone (differently) and the neighbourhood,
+    // and the hub's social worker the address, through the web API.
+    let draft = corrected(&mut a, id, json!({"phone": "0888 111 111"}));
+    call_as(
+        &mut a,
+        "Мария Петрова",
+        json!({"op": "edit_person", "args": {"id": id, "draft": draft}}),
+    );
+    let draft = corrected(
+        &mut b,
+        id,
+        json!({"phone": "0888 222 222", "neighbourhood": "Изток"}),
+    );
+    call_as(
+        &mut b,
+        "Иван Иванов",
+        json!({"op": "edit_person", "args": {"id": id, "draft": draft}}),
+    );
+    let client = reqwest::blocking::Client::new();
+    let hub_call = |request: Value| -> Value {
+        let answer = client
+            .post(format!("{}/api/call", hub.url()))
+            .bearer_auth(&staff)
+            .json(&request)
+            .send()
+            .unwrap();
+        assert!(answer.status().is_success(), "{:?}", answer.text());
+        answer.json().unwrap()
+    };
+    let mut draft = hub_call(json!({"op": "person_form", "args": {"id": id}}));
+    draft["address"] = json!("ул. Юрий Гагарин 5");
+    let edited = hub_call(json!({"op": "edit_person", "args": {"id": id, "draft": draft}}));
+    assert_eq!(edited["changed"], json!(["address"]));
+
+    for _round in 0..2 {
+        for who in order {
+            match who {
+                "a" => sync(&mut a),
+                "b" => sync(&mut b),
+                // The hub holds whatever has reached it by now.
+                _ => {}
+            }
+        }
+    }
+    let hub_store = hub.storage();
+    let at_hub = hub_store.read(|s| Ok(state(s, id))).unwrap();
+    assert_eq!(state(&a, id), at_hub, "{order:?}: van A and the hub");
+    assert_eq!(state(&b, id), at_hub, "{order:?}: van B and the hub");
+    let (person, review) = at_hub;
+    // Different fields all survive; the phone is one of the two typed, and it is listed
+    // for review (the same list everywhere).
+    assert_eq!(person["neighbourhood"], "Изток", "{order:?}");
+    assert_eq!(person["address"], "ул. Юрий Гагарин 5", "{order:?}");
+    let phone = person["phone"].as_str().unwrap();
+    assert!(
+        ["+359888111111", "+359888222222"].contains(&phone),
+        "{phone}"
+    );
+    assert_eq!(review, vec!["phone".to_string()], "{order:?}");
+    // Three corrections, each with who did it, on every copy.
+    let by: Vec<&str> = person["corrections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by.len(), 3, "{by:?}");
+    for who in ["Мария Петрова", "Иван Иванов", "Георги Димитров"]
+    {
+        assert!(by.contains(&who), "{who} in {by:?}");
+    }
+    // The hub's search finds the person by the corrected neighbourhood's record.
+    let hits = hub_call(json!({"op": "search", "args": {"query": "rositsa"}}));
+    assert_eq!(hits[0]["id"], json!(id));
+}
+
+#[test]
+fn corrections_made_apart_converge_in_every_order() {
+    for order in [
+        ["a", "b", "hub"],
+        ["a", "hub", "b"],
+        ["b", "a", "hub"],
+        ["b", "hub", "a"],
+        ["hub", "a", "b"],
+        ["hub", "b", "a"],
+    ] {
+        run(order);
+    }
+}
+
+/// Hub staff correct a person; the van receives it at the next sync, and another person's
+/// ЕГН is refused at the hub as on the device.
+#[test]
+fn a_correction_at_the_hub_reaches_the_van_and_another_persons_egn_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut van = enrolled_device(dir.path(), "tablet", &hub, "cabinet-1");
+    hub.add_user(
+        "gdimitrov",
+        "Георги Димитров",
+        "social_worker",
+        "social work 2026",
+    );
+    let staff = hub.staff_session("gdimitrov", "social work 2026");
+    let mut ids = Vec::new();
+    for (given, egn) in [("Росица", "7706245930"), ("Мария", "7502010014")] {
+        let r = call_as(
+            &mut van,
+            "Мария Петрова",
+            json!({"op": "register_person", "args": {"not_a_duplicate": true, "draft": {
+                "given_name": given, "family_name": "Юсеинова", "egn": egn,
+                "consent_given": true}}}),
+        );
+        ids.push(serde_json::from_value::<Uuid>(r["id"].clone()).unwrap());
+    }
+    sync(&mut van);
+    let client = reqwest::blocking::Client::new();
+    let post = |request: Value| {
+        client
+            .post(format!("{}/api/call", hub.url()))
+            .bearer_auth(&staff)
+            .json(&request)
+            .send()
+            .unwrap()
+    };
+    let mut draft: Value = post(json!({"op": "person_form", "args": {"id": ids[0]}}))
+        .json()
+        .unwrap();
+    draft["phone"] = json!("0877 555 444");
+    assert!(
+        post(json!({"op": "edit_person", "args": {"id": ids[0], "draft": draft}}))
+            .status()
+            .is_success()
+    );
+    draft["egn"] = json!("7502010014");
+    draft["birth_date"] = json!(null);
+    let refused = post(json!({"op": "edit_person",
+        "args": {"id": ids[0], "draft": draft, "reason": "сверено"}}));
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().unwrap();
+    assert_eq!(body["kind"], "egn_taken");
+
+    sync(&mut van);
+    let person = van.person(ids[0]).unwrap();
+    assert_eq!(person.phone.unwrap().as_str(), "+359877555444");
+    assert_eq!(person.egn.unwrap().as_str(), "7706245930");
+    assert_eq!(person.corrections.len(), 1);
+    assert_eq!(person.corrections[0].by, "Георги Димитров");
+}
