@@ -223,3 +223,99 @@ fn a_correction_at_the_hub_reaches_the_van_and_another_persons_egn_is_refused() 
     assert_eq!(person.corrections.len(), 1);
     assert_eq!(person.corrections[0].by, "Георги Димитров");
 }
+
+/// A birth year changed differently in two vans is an identity field changed apart: the hub
+/// lists the person to review with both values and who changed each; staff pick one, and
+/// that choice reaches both vans, where the field reads one value again.
+#[test]
+fn an_identity_field_changed_apart_is_reviewed_at_the_hub_and_the_choice_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
+    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
+    hub.add_user(
+        "gdimitrov",
+        "Георги Димитров",
+        "social_worker",
+        "social work 2026",
+    );
+    let staff = hub.staff_session("gdimitrov", "social work 2026");
+    let client = reqwest::blocking::Client::new();
+    let hub_call = |request: Value| -> Value {
+        let answer = client
+            .post(format!("{}/api/call", hub.url()))
+            .bearer_auth(&staff)
+            .json(&request)
+            .send()
+            .unwrap();
+        assert!(answer.status().is_success(), "{:?}", answer.text());
+        answer.json().unwrap()
+    };
+    let registered = call_as(
+        &mut a,
+        "Мария Петрова",
+        json!({"op": "register_person", "args": {"draft": {
+            "given_name": "Асен", "family_name": "Асенов", "sex": "M", "birth_year": 1990,
+            "no_documents": true, "consent_given": true}}}),
+    );
+    let id: Uuid = serde_json::from_value(registered["id"].clone()).unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    assert_eq!(hub_call(json!({"op": "to_review", "args": {}})), json!([]));
+
+    for (store, who, year) in [
+        (&mut a, "Мария Петрова", 1988),
+        (&mut b, "Иван Иванов", 1992),
+    ] {
+        let draft = corrected(store, id, json!({"birth_year": year}));
+        call_as(
+            store,
+            who,
+            json!({"op": "edit_person", "args": {"id": id, "draft": draft,
+                   "reason": "каза друга година"}}),
+        );
+    }
+    sync(&mut a);
+    sync(&mut b);
+    sync(&mut a);
+
+    let review = hub_call(json!({"op": "to_review", "args": {}}));
+    assert_eq!(review.as_array().unwrap().len(), 1, "{review}");
+    assert_eq!(review[0]["person_id"], json!(id));
+    assert_eq!(review[0]["fields"], json!(["Дата на раждане"]));
+    let record = hub_call(json!({"op": "person_record", "args": {"id": id}}));
+    let conflict = &record["conflicts"][0];
+    assert_eq!(conflict["label"], "Дата на раждане");
+    assert_eq!(conflict["identity"], true);
+    let mut values: Vec<&str> = conflict["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let chosen = values[0].to_string();
+    values.sort();
+    assert_eq!(values, vec!["~1988", "~1992"]);
+    let by: Vec<&str> = conflict["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["by"].as_str().unwrap())
+        .collect();
+    assert!(
+        by.contains(&"Мария Петрова") && by.contains(&"Иван Иванов"),
+        "{by:?}"
+    );
+
+    let settled = hub_call(json!({"op": "settle_conflict",
+        "args": {"person_id": id, "field": conflict["field"], "choice": 0}}));
+    assert_eq!(settled["conflicts"], json!([]));
+    assert_eq!(settled["person"]["birth"], chosen);
+    assert_eq!(hub_call(json!({"op": "to_review", "args": {}})), json!([]));
+    sync(&mut a);
+    sync(&mut b);
+    for van in [&a, &b] {
+        assert_eq!(van.conflicts(id).unwrap(), Vec::<String>::new());
+        assert_eq!(van.person(id).unwrap().birth_date.display(), chosen);
+    }
+}

@@ -105,6 +105,15 @@ pub enum Request {
     PersonRecord {
         id: Uuid,
     },
+    /// Settles a field two devices changed apart on one of its values (its index in the
+    /// record's `conflicts`): a change of its own that syncs.
+    SettleConflict {
+        person_id: Uuid,
+        field: String,
+        choice: usize,
+    },
+    /// Persons whose ЕГН, ЛНЧ, birth date or sex were changed on two devices apart.
+    ToReview {},
     /// The registration form filled with a person as recorded: what an edit starts from.
     PersonForm {
         id: Uuid,
@@ -219,6 +228,7 @@ impl Request {
             self,
             Request::RegisterPerson { .. }
                 | Request::EditPerson { .. }
+                | Request::SettleConflict { .. }
                 | Request::SaveVisit { .. }
                 | Request::UpdateReferral { .. }
                 | Request::WithdrawConsent { .. }
@@ -261,6 +271,8 @@ responses! {
     RegisterPerson("register_person", Registered),
     PersonRecord("person_record", PersonRecord),
     PersonForm("person_form", PersonDraft),
+    SettleConflict("settle_conflict", PersonRecord),
+    ToReview("to_review", Vec<ReviewItem>),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
@@ -301,6 +313,12 @@ pub fn handle(
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
             Response::PersonRecord(record)
         }
+        Request::SettleConflict {
+            person_id,
+            field,
+            choice,
+        } => Response::SettleConflict(settle_conflict(store, ctx, person_id, &field, choice)?),
+        Request::ToReview {} => Response::ToReview(to_review(store, ctx)?),
         Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
         Request::EditPerson {
             id,
@@ -642,6 +660,131 @@ pub fn edit_person(
     Ok(answer)
 }
 
+/// A person's fields changed apart, with every value and the corrections that made them.
+fn field_conflicts(
+    store: &Store,
+    person: &kabinet_core::Person,
+    lang: Lang,
+) -> Result<Vec<FieldConflict>, ServiceError> {
+    let shown = |field: &str, v: &Value| -> String {
+        match (field, v) {
+            // Inside a birth date: an estimated year, or an exact date.
+            ("birth_date", Value::Number(n)) => format!("~{n}"),
+            ("birth_date", Value::String(d)) => kabinet_core::person::parse_date(d)
+                .map_or_else(|| d.clone(), |d| d.format("%d.%m.%Y").to_string()),
+            ("birth_date", _) => serde_json::from_value::<kabinet_core::BirthDate>(v.clone())
+                .map_or_else(|_| v.to_string(), |b| b.display()),
+            ("sex", Value::String(s)) => match kabinet_core::Sex::parse(s) {
+                Ok(kabinet_core::Sex::F) => lang.pick("жена", "female").to_string(),
+                Ok(kabinet_core::Sex::M) => lang.pick("мъж", "male").to_string(),
+                Err(_) => s.clone(),
+            },
+            (_, Value::String(s)) => s.clone(),
+            (_, Value::Null) => "—".to_string(),
+            (_, Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => v.to_string(),
+        }
+    };
+    Ok(store
+        .conflict_values(person.id)?
+        .into_iter()
+        .map(|(path, values)| {
+            // A field kept as a map (a birth date) conflicts inside it.
+            let top = path.split('.').next().unwrap_or_default().to_string();
+            let field = kabinet_core::Field::by_key(&top);
+            FieldConflict {
+                label: field.map_or_else(|| path.clone(), |f| f.label(lang).to_string()),
+                identity: field.is_some_and(|f| kabinet_core::person::IDENTITY_FIELDS.contains(&f)),
+                values: values.iter().map(|v| shown(&top, v)).collect(),
+                edits: person
+                    .corrections
+                    .iter()
+                    .filter(|c| c.fields.contains(&top))
+                    .map(|c| CorrectionView::of(c, lang))
+                    .collect(),
+                field: path,
+            }
+        })
+        .collect())
+}
+
+/// Settles a field changed apart on one of its values (`choice`, as `FieldConflict::values`
+/// lists them): a change of its own that syncs, kept as a correction.
+pub fn settle_conflict(
+    store: &mut Store,
+    ctx: &Context,
+    person_id: Uuid,
+    field: &str,
+    choice: usize,
+) -> Result<PersonRecord, ServiceError> {
+    if !ctx.can_write(kabinet_core::AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
+    let values = store
+        .conflict_values(person_id)?
+        .into_iter()
+        .find(|(path, _)| path == field)
+        .map(|(_, values)| values)
+        .unwrap_or_default();
+    let Some(value) = values.get(choice) else {
+        return Err(ServiceError::BadRequest(format!(
+            "{field}: no value {choice} to choose (the field may have been settled already)"
+        )));
+    };
+    store.set_audit_user(Some(ctx.user.clone()));
+    store.write(Origin::Local, |w| {
+        w.settle_field(person_id, kabinet_store::DocKind::Person, field, value)?;
+        if let Some(mut person) = w.person(person_id)? {
+            person.corrections.push(kabinet_core::person::Correction {
+                at: ctx.now,
+                by: ctx.user.clone(),
+                fields: vec![field.to_string()],
+                reason: ctx
+                    .lang
+                    .pick(
+                        "избрана стойност след промени на две места",
+                        "value chosen after changes in two places",
+                    )
+                    .to_string(),
+            });
+            w.put_person(&person)?;
+        }
+        Ok(())
+    })?;
+    person_record(store, ctx, person_id)
+}
+
+/// Persons whose ЕГН, ЛНЧ, birth date or sex were changed apart: the hub's "to review"
+/// worklist (other fields settle on Automerge's winner, with a note on the record).
+pub fn to_review(store: &Store, ctx: &Context) -> Result<Vec<ReviewItem>, ServiceError> {
+    let keys: Vec<&str> = kabinet_core::person::IDENTITY_FIELDS
+        .iter()
+        .map(|f| f.key())
+        .collect();
+    store
+        .persons_to_review(&keys)?
+        .into_iter()
+        .map(|(id, fields)| {
+            let person = store.person(id)?;
+            Ok(ReviewItem {
+                person_id: id,
+                full_name: person.full_name(),
+                fields: fields
+                    .iter()
+                    .map(|k| {
+                        kabinet_core::Field::by_key(k)
+                            .map_or_else(|| k.clone(), |f| f.label(ctx.lang).to_string())
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
 /// The longest reason for a correction.
 const EDIT_REASON_MAX: usize = 300;
 
@@ -683,7 +826,7 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     sensitive.extend(referrals.iter().map(|r| r.access_class));
     sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
-        conflicts: store.conflicts(id)?,
+        conflicts: field_conflicts(store, &person, lang)?,
         person: PersonView::of(&person, lang),
         visits,
         referrals,

@@ -1067,3 +1067,29 @@ fn an_admin_who_may_only_read_general_data_cannot_correct_a_person() {
             .is_none()
     );
 }
+
+/// Settling a field changed apart is an edit: a role that may only read general data may not,
+/// and a choice that is not on offer (the field was settled meanwhile) is refused.
+#[test]
+fn settling_a_conflict_needs_write_access_and_a_value_on_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let err = call_as(
+        &mut s,
+        &as_user("akostova", kabinet_core::Role::HubAdmin),
+        json!({"op": "settle_conflict", "args": {"person_id": person["id"], "field": "phone", "choice": 0}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "forbidden");
+    let err = call(
+        &mut s,
+        json!({"op": "settle_conflict", "args": {"person_id": person["id"], "field": "phone", "choice": 0}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).kind.as_str(), "bad_request");
+    assert_eq!(
+        call(&mut s, json!({"op": "to_review", "args": {}})).unwrap(),
+        json!([])
+    );
+}

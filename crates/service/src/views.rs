@@ -60,6 +60,29 @@ pub struct PersonView {
     pub corrections: Vec<CorrectionView>,
 }
 
+/// A field changed on two devices while apart.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct FieldConflict {
+    /// The field's path in the record (`phone`, `birth_date.estimated_year`), as
+    /// `settle_conflict` takes it back.
+    pub field: String,
+    pub label: String,
+    /// Every value, as shown; the one read everywhere until settled is last.
+    pub values: Vec<String>,
+    /// Who of an identity field (ЕГН, ЛНЧ, birth date, sex): on the hub's review list.
+    pub identity: bool,
+    /// The corrections that changed this field: who and when.
+    pub edits: Vec<CorrectionView>,
+}
+
+/// A person whose identity fields were changed apart: the hub's "to review" list.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ReviewItem {
+    pub person_id: Uuid,
+    pub full_name: String,
+    pub fields: Vec<String>,
+}
+
 /// One correction as the record shows it: when, who, which fields (their labels), why.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CorrectionView {
@@ -86,27 +109,6 @@ impl PersonView {
             neighbourhood: p.neighbourhood.clone(),
             address: p.address.clone(),
             consent_withdrawn: p.consent_withdrawn(),
-            corrections: p
-                .corrections
-                .iter()
-                .map(|c| CorrectionView {
-                    at: c
-                        .at
-                        .with_timezone(&chrono_tz::Europe::Sofia)
-                        .format("%d.%m.%Y %H:%M")
-                        .to_string(),
-                    by: c.by.clone(),
-                    fields: c
-                        .fields
-                        .iter()
-                        .map(|k| {
-                            kabinet_core::Field::by_key(k)
-                                .map_or_else(|| k.clone(), |f| f.label(lang).to_string())
-                        })
-                        .collect(),
-                    reason: c.reason.clone(),
-                })
-                .collect(),
             consent: p.consent.as_ref().map(|c| {
                 format!(
                     "{} {} ({})",
@@ -115,6 +117,33 @@ impl PersonView {
                     c.recorded_by
                 )
             }),
+            corrections: p
+                .corrections
+                .iter()
+                .map(|c| CorrectionView::of(c, lang))
+                .collect(),
+        }
+    }
+}
+
+impl CorrectionView {
+    pub fn of(c: &kabinet_core::person::Correction, lang: Lang) -> CorrectionView {
+        CorrectionView {
+            at: c
+                .at
+                .with_timezone(&chrono_tz::Europe::Sofia)
+                .format("%d.%m.%Y %H:%M")
+                .to_string(),
+            by: c.by.clone(),
+            fields: c
+                .fields
+                .iter()
+                .map(|k| {
+                    kabinet_core::Field::by_key(k)
+                        .map_or_else(|| k.clone(), |f| f.label(lang).to_string())
+                })
+                .collect(),
+            reason: c.reason.clone(),
         }
     }
 }
@@ -403,8 +432,9 @@ pub struct PersonRecord {
     pub person: PersonView,
     pub visits: Vec<VisitView>,
     pub referrals: Vec<ReferralView>,
-    /// Fields that two devices changed at once: the UI flags them for a look.
-    pub conflicts: Vec<String>,
+    /// Fields that two devices changed while apart, with both values: a user who may edit
+    /// picks one (or corrects the field to a third).
+    pub conflicts: Vec<FieldConflict>,
     /// The sensitive classes this view shows (for the audit log).
     #[serde(skip)]
     pub sensitive: Vec<kabinet_core::AccessClass>,

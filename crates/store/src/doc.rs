@@ -406,6 +406,43 @@ pub fn conflicts(doc: &AutoCommit) -> Result<Vec<String>, DocError> {
     Ok(out)
 }
 
+/// Each field with concurrent values and all its values (Automerge's winner last, as
+/// [`to_json`] reads it): what a person reviews.
+pub fn conflict_values(doc: &AutoCommit) -> Result<Vec<(String, Vec<Json>)>, DocError> {
+    let mut out = Vec::new();
+    for path in conflicts(doc)? {
+        let (obj, key) = locate(doc, &path)?;
+        let mut values = Vec::new();
+        for (value, id) in doc.get_all(&obj, key.as_str())? {
+            values.push(read_value(doc, value, &id)?);
+        }
+        out.push((path, values));
+    }
+    Ok(out)
+}
+
+/// Settles a field with concurrent values on `value`: one new operation that supersedes
+/// every value seen, so every device that receives it reads one value again, even when
+/// `value` is one of them (which a reconcile would leave untouched).
+pub fn settle(doc: &mut AutoCommit, path: &str, value: &Json) -> Result<(), DocError> {
+    let (obj, key) = locate(doc, path)?;
+    put_new(doc, &obj, &key, value)
+}
+
+/// The map holding a dotted path's last key (each step the winner's map), and that key.
+fn locate(doc: &AutoCommit, path: &str) -> Result<(ObjId, String), DocError> {
+    let mut obj = ROOT;
+    let mut steps: Vec<&str> = path.split('.').collect();
+    let last = steps.pop().unwrap_or_default().to_string();
+    for step in steps {
+        match doc.get(&obj, step)? {
+            Some((Value::Object(ObjType::Map), id)) => obj = id,
+            _ => return Err(DocError::NotAnObject),
+        }
+    }
+    Ok((obj, last))
+}
+
 fn walk_conflicts(
     doc: &AutoCommit,
     obj: &ObjId,

@@ -146,11 +146,12 @@ fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
 }
 
 /// The projection tables, in a fixed order (used by rebuild and by tests comparing them).
-pub const PROJECTION_TABLES: [&str; 4] = [
+pub const PROJECTION_TABLES: [&str; 5] = [
     "person_index",
     "person_name_token",
     "visit_index",
     "referral_index",
+    "field_conflict",
 ];
 
 /// How many documents a rebuild read.
@@ -182,4 +183,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Keeps `field_conflict` equal to the document's fields with concurrent values.
+pub(crate) fn note_conflicts(
+    conn: &Connection,
+    doc_id: Uuid,
+    doc: &automerge::AutoCommit,
+) -> Result<()> {
+    let paths = crate::doc::conflicts(doc)
+        .map_err(|source| crate::StoreError::Document { doc_id, source })?;
+    conn.prepare_cached("DELETE FROM field_conflict WHERE doc_id = ?1")?
+        .execute([doc_id.as_bytes().as_slice()])?;
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO field_conflict (doc_id, path) VALUES (?1, ?2)")?;
+    for path in paths {
+        insert.execute(rusqlite::params![doc_id.as_bytes().as_slice(), path])?;
+    }
+    Ok(())
 }

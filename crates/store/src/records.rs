@@ -459,6 +459,45 @@ impl<'a> Writer<'a> {
         read_record(&self.tx, id, DocKind::Referral)
     }
 
+    /// Settles a field of a document with concurrent values on `value` (a person picked one
+    /// or typed another): a change of its own that syncs like any edit, audited as an edit.
+    pub fn settle_field(
+        &mut self,
+        doc_id: Uuid,
+        kind: DocKind,
+        path: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        let err = doc_err(doc_id);
+        let seq = self.take_seq()?;
+        let mut loaded = load_doc(&self.tx, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: kind.name(),
+            id: doc_id.to_string(),
+        })?;
+        if loaded.kind != kind {
+            return Err(StoreError::KindMismatch {
+                doc_id,
+                found: loaded.kind.name(),
+                expected: kind.name(),
+            });
+        }
+        let class = AccessClass::from_code(loaded.class_code).ok_or(StoreError::Shape {
+            doc_id,
+            kind: kind.name(),
+            reason: format!("unknown access class {}", loaded.class_code),
+        })?;
+        if self.origin == Origin::Local {
+            self.touched.push((doc_id, kind, class, false));
+        }
+        loaded.doc.set_actor(self.actor.clone());
+        doc::settle(&mut loaded.doc, path, value).map_err(&err)?;
+        projection::note_conflicts(&self.tx, doc_id, &loaded.doc)?;
+        let content = doc::to_json(&loaded.doc).map_err(&err)?;
+        self.store_changes(doc_id, &mut loaded, seq, Some(class))?;
+        projection::project(&self.tx, kind, doc_id, record_of(doc_id, content))?;
+        Ok(())
+    }
+
     /// Reconciles a record into its document and saves only the new changes. Returns whether
     /// anything changed (an identical record writes nothing and keeps its change sequence).
     fn put_record<T: Serialize>(
@@ -512,6 +551,7 @@ impl<'a> Writer<'a> {
                 }
                 loaded.doc.set_actor(self.actor.clone());
                 doc::reconcile(&mut loaded.doc, &old, &new).map_err(&err)?;
+                projection::note_conflicts(&self.tx, doc_id, &loaded.doc)?;
                 self.store_changes(doc_id, &mut loaded, seq, Some(class))?;
             }
         }
@@ -637,6 +677,52 @@ impl Store {
             .query_row([doc_id.as_bytes()], |r| r.get(0))
             .optional()?;
         Ok(h.map(|b| heads_from_bytes(&b)))
+    }
+
+    /// Each field of a document with concurrent values, with all of them (the one read
+    /// everywhere until someone settles it last).
+    pub fn conflict_values(&self, doc_id: Uuid) -> Result<Vec<(String, Vec<serde_json::Value>)>> {
+        let loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: doc_id.to_string(),
+        })?;
+        doc::conflict_values(&loaded.doc).map_err(doc_err(doc_id))
+    }
+
+    /// Persons with concurrent values in one of `paths` (the fields a person must review),
+    /// with those fields.
+    pub fn persons_to_review(&self, paths: &[&str]) -> Result<Vec<(Uuid, Vec<String>)>> {
+        let mut out: Vec<(Uuid, Vec<String>)> = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.doc_id, c.path FROM field_conflict c
+             JOIN documents d ON d.doc_id = c.doc_id
+             WHERE d.kind = ?1 ORDER BY c.doc_id, c.path",
+        )?;
+        let rows = stmt.query_map([DocKind::Person as i64], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (raw, path) = row?;
+            // A field kept as a map (a birth date) conflicts inside it: its top key counts.
+            let path = path.split('.').next().unwrap_or_default().to_string();
+            if !paths.contains(&path.as_str()) {
+                continue;
+            }
+            let id = Uuid::from_slice(&raw).map_err(|e| StoreError::Shape {
+                doc_id: Uuid::nil(),
+                kind: "person",
+                reason: e.to_string(),
+            })?;
+            match out.last_mut() {
+                Some((last, fields)) if *last == id => {
+                    if !fields.contains(&path) {
+                        fields.push(path)
+                    }
+                }
+                _ => out.push((id, vec![path])),
+            }
+        }
+        Ok(out)
     }
 
     /// Fields of a document with concurrent values (same-field edits on two devices).
@@ -847,6 +933,7 @@ impl<'a> Writer<'a> {
                     Some((head, rows)) => (rows?, vec![head]),
                     None => {
                         let mut whole = AutoCommit::load(bytes).map_err(|e| err(e.into()))?;
+                        projection::note_conflicts(&self.tx, doc_id, &whole)?;
                         let record = record_of(doc_id, doc::to_json(&whole).map_err(&err)?);
                         if merge_as == MergeAs::Pushed {
                             fits(doc, &record, true)?;
@@ -911,6 +998,7 @@ impl<'a> Writer<'a> {
                     fits(doc, &record, false)?;
                 }
                 let new_changes = loaded.doc.save_after(&loaded.heads);
+                projection::note_conflicts(&self.tx, doc_id, &loaded.doc)?;
                 self.store_changes(doc_id, &mut loaded, seq, None)?;
                 (
                     projection::prepare(kind, doc_id, record)?,
@@ -966,6 +1054,7 @@ impl Store {
                     .map_err(|source| StoreError::Document { doc_id, source })?,
             );
             projection::project(&tx, loaded.kind, doc_id, json)?;
+            projection::note_conflicts(&tx, doc_id, &loaded.doc)?;
         }
         tx.commit()?;
         Ok(RebuildReport {

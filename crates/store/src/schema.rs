@@ -152,6 +152,16 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     // Drafts belong to their writer now (`draft.<login>/<key>`): the older, shared ones
     // (`draft.<key>`, which may hold a typed HIV result) are never loaded again, so they go.
     M::up("DELETE FROM meta WHERE key LIKE 'draft.%' AND instr(key, '/') = 0;"),
+    // Fields with concurrent values (the same field changed on two devices apart), kept as
+    // documents change so the hub can list what needs a person's review without loading every
+    // document. A projection: `rebuild_projections` derives it again from the documents.
+    M::up(
+        "CREATE TABLE field_conflict (
+            doc_id BLOB NOT NULL,
+            path TEXT NOT NULL,
+            PRIMARY KEY (doc_id, path)
+        ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -318,6 +318,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call('register_person', { draft, not_a_duplicate }),
     personRecord: (id: string) => call('person_record', { id }),
     personForm: (id: string) => call('person_form', { id }),
+    settleConflict: (person_id: string, field: string, choice: number) =>
+      call('settle_conflict', { person_id, field, choice }),
+    toReview: () => call('to_review', {}),
     editPerson: (id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean) =>
       call('edit_person', { id, draft, reason, not_a_duplicate }),
     withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),

@@ -51,7 +51,7 @@ source: string, };
 /**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -125,6 +125,28 @@ fingerprint?: string, };
  * status both come from here, so nobody matches on the body's string.
  */
 export type ErrorKind = "invalid" | "egn_taken" | "possible_duplicates" | "not_found" | "bad_request" | "forbidden" | "store" | "locked" | "enroll" | "no_users" | "admin" | "confirm_fingerprint";
+
+/**
+ * A field changed on two devices while apart.
+ */
+export type FieldConflict = { 
+/**
+ * The field's path in the record (`phone`, `birth_date.estimated_year`), as
+ * `settle_conflict` takes it back.
+ */
+field: string, label: string, 
+/**
+ * Every value, as shown; the one read everywhere until settled is last.
+ */
+values: Array<string>, 
+/**
+ * Who of an identity field (ЕГН, ЛНЧ, birth date, sex): on the hub's review list.
+ */
+identity: boolean, 
+/**
+ * The corrections that changed this field: who and when.
+ */
+edits: Array<CorrectionView>, };
 
 export type FieldMessage = { 
 /**
@@ -200,9 +222,10 @@ export type PersonHit = { id: string, full_name: string, latin_name: string, sex
 
 export type PersonRecord = { person: PersonView, visits: Array<VisitView>, referrals: Array<ReferralView>, 
 /**
- * Fields that two devices changed at once: the UI flags them for a look.
+ * Fields that two devices changed while apart, with both values: a user who may edit
+ * picks one (or corrects the field to a third).
  */
-conflicts: Array<string>, };
+conflicts: Array<FieldConflict>, };
 
 export type PersonView = { id: string, full_name: string, latin_name: string, other_names: Array<string>, sex: string, birth: string, egn: string | null, lnch: string | null, no_documents: boolean, phone: string | null, neighbourhood: string | null, address: string | null, consent: string | null, 
 /**
@@ -281,7 +304,7 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -308,6 +331,11 @@ status: string,
  * Free text: what happened, the outcome.
  */
 note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } };
+
+/**
+ * A person whose identity fields were changed apart: the hub's "to review" list.
+ */
+export type ReviewItem = { person_id: string, full_name: string, fields: Array<string>, };
 
 export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin" | "privacy_officer";
 
@@ -529,6 +557,8 @@ export type Responses = {
   register_person: Registered;
   person_record: PersonRecord;
   person_form: PersonDraft;
+  settle_conflict: PersonRecord;
+  to_review: Array<ReviewItem>;
   edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;
