@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hub, chromium, run, switchHubUser } from './harness.mjs';
+import { Hub, chromium, run, switchHubUser, waitFor } from './harness.mjs';
 
 /** A Sofia day `days` from today as dd.mm.yyyy, as a person types it. */
 function sofiaDay(days) {
@@ -155,6 +155,26 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(await page.textContent('[data-field=clinical-note]'), /КАБКИС/);
   assert.equal(await page.locator('[data-screening]').count(), 8);
   assert.equal(await page.locator('[data-list=person-referrals] li').count(), codes.length);
+
+  // A correction: the weight was misread. The form opens with what was saved; a reason is
+  // required; the record then says who corrected what and why.
+  await page.click('[data-action=correct-visit]');
+  await page.waitForSelector('[data-section=correction]');
+  assert.equal(await page.inputValue('input[name=weight_kg]'), '92');
+  await page.fill('input[name=weight_kg]', '82');
+  // BMI 28.4 no longer fires the obesity rule: its open referral is offered for cancelling
+  // (ticked); the specialist keeps it this time.
+  await waitFor(async () => (await page.locator('[data-open-referral] input:checked').count()) === 1, 'the stale referral offered for cancelling');
+  await page.uncheck('[data-open-referral] input:checked');
+  await page.click('[data-action=save-visit]');
+  await page.waitForSelector('[data-error=reason]');
+  await page.fill('input[name=correction_reason]', 'грешно разчетена везна');
+  await page.click('[data-action=save-visit]');
+  await page.waitForSelector('[data-ok=visit]');
+  await page.goto(personUrl);
+  await page.waitForSelector('[data-correction]');
+  assert.match(await page.textContent('[data-correction]'), /грешно разчетена везна/);
+  assert.match(await page.textContent('[data-screening=body]'), /82 kg/);
 
   // Today lists the visit and the open referrals.
   await page.click('[data-nav=today]');

@@ -285,6 +285,17 @@ struct PersonArgs {
 enum VisitCommand {
     /// Record a visit with its screenings; shows the suggested referrals.
     Add(Box<visit_args::VisitArgs>),
+    /// Correct a saved visit: the values given replace the recorded ones (the others stay);
+    /// with --refer, the referrals the corrected values suggest are issued and the visit's
+    /// open ones they no longer suggest are cancelled.
+    Correct(Box<visit_args::CorrectArgs>),
+    /// Mark a visit as entered in error: it stays in the history, its open referrals are
+    /// cancelled with the reason.
+    Void {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// A validation failure, printed field by field.
@@ -642,6 +653,29 @@ fn run(cli: Cli, lang: Lang) -> Result<()> {
         }
         Command::Visit(VisitCommand::Add(args)) => {
             visit_args::add_visit(&cli, lang, args, &mut out)?
+        }
+        Command::Visit(VisitCommand::Correct(args)) => {
+            visit_args::correct_visit(&cli, lang, args, &mut out)?
+        }
+        Command::Visit(VisitCommand::Void { id, reason }) => {
+            let mut store = open(&cli, lang)?;
+            let ctx = context(lang, &cli.user, Utc::now());
+            call(
+                &mut store,
+                &ctx,
+                Request::VoidVisit {
+                    visit_id: *id,
+                    reason: reason.clone(),
+                },
+            )?;
+            writeln!(
+                out,
+                "{}",
+                lang.pick(
+                    "Отбелязано като въведено по грешка.",
+                    "Marked as entered in error."
+                )
+            )?;
         }
         Command::Today { day } => {
             let mut store = open(&cli, lang)?;

@@ -355,3 +355,174 @@ pub fn add_visit(cli: &Cli, lang: Lang, a: &VisitArgs, out: &mut impl Write) -> 
     }
     Ok(())
 }
+
+/// `kabinet visit correct ID`: the flags given replace the recorded values.
+#[derive(Args)]
+pub struct CorrectArgs {
+    id: Uuid,
+    /// Why (required): kept with the visit, read by every role that reads it.
+    #[arg(long)]
+    reason: String,
+    #[arg(long)]
+    glucose: Option<String>,
+    #[arg(long)]
+    glucose_unit: Option<String>,
+    #[arg(long, conflicts_with_all = ["random", "fasting_unknown"])]
+    fasting: bool,
+    #[arg(long, conflicts_with = "fasting_unknown")]
+    random: bool,
+    #[arg(long)]
+    fasting_unknown: bool,
+    #[arg(long)]
+    hba1c: Option<String>,
+    #[arg(long)]
+    hba1c_unit: Option<String>,
+    /// Blood pressure as systolic/diastolic (replaces the first reading).
+    #[arg(long)]
+    bp: Option<String>,
+    #[arg(long)]
+    pulse: Option<String>,
+    #[arg(long)]
+    weight_kg: Option<String>,
+    #[arg(long)]
+    height_cm: Option<String>,
+    /// Issue the referrals the corrected values suggest, and cancel the visit's open ones
+    /// they no longer suggest.
+    #[arg(long)]
+    refer: bool,
+}
+
+pub fn correct_visit(cli: &Cli, lang: Lang, a: &CorrectArgs, out: &mut impl Write) -> Result<()> {
+    let mut store = open(cli, lang)?;
+    let ctx = context(lang, &cli.user, Utc::now());
+    let Response::VisitForCorrection(edit) = call(
+        &mut store,
+        &ctx,
+        Request::VisitForCorrection { visit_id: a.id },
+    )?
+    else {
+        unreachable!("visit_for_correction answers with the form")
+    };
+    let mut form = edit.form;
+    let set = |slot: &mut String, given: &Option<String>| {
+        if let Some(v) = given {
+            *slot = v.clone();
+        }
+    };
+    set(&mut form.glucose, &a.glucose);
+    set(&mut form.glucose_unit, &a.glucose_unit);
+    if a.fasting {
+        form.fasting = "fasting".into();
+    } else if a.random {
+        form.fasting = "random".into();
+    } else if a.fasting_unknown {
+        form.fasting = "unknown".into();
+    }
+    set(&mut form.hba1c, &a.hba1c);
+    set(&mut form.hba1c_unit, &a.hba1c_unit);
+    if let Some(bp) = &a.bp {
+        let Some((sys, dia)) = bp.split_once('/') else {
+            return Err(Invalid(ValidationErrors(vec![unit_error(
+                Field::Systolic,
+                bp,
+                "систолно/диастолно, напр. 150/95",
+            )]))
+            .into());
+        };
+        form.systolic = sys.trim().into();
+        form.diastolic = dia.trim().into();
+    }
+    set(&mut form.pulse, &a.pulse);
+    set(&mut form.weight_kg, &a.weight_kg);
+    set(&mut form.height_cm, &a.height_cm);
+    let (referrals, cancel) = if a.refer {
+        let Response::CheckVisit(check) = call(
+            &mut store,
+            &ctx,
+            Request::CheckVisit {
+                form: form.clone(),
+                person_id: Some(edit.person_id),
+            },
+        )?
+        else {
+            unreachable!("check_visit answers with a check")
+        };
+        let open: Vec<kabinet_core::Referral> = store
+            .referrals_of_person(edit.person_id)?
+            .into_iter()
+            .map(|r| store.referral(r.id))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|r| r.visit_id == a.id && r.status().is_open())
+            .collect();
+        // The same referral: the same finding (the rule), or by hand the same reason and
+        // destination.
+        let same =
+            |r: &kabinet_core::Referral, s: &kabinet_service::SuggestionView| match &r.finding {
+                Some(rule) => *rule == s.rule,
+                None => r.reason.as_str() == s.reason && r.destination.slug() == s.destination,
+            };
+        let new: Vec<ReferralChoice> = check
+            .suggestions
+            .iter()
+            .filter(|s| !open.iter().any(|r| same(r, s)))
+            .map(|s| ReferralChoice {
+                reason: s.reason.clone(),
+                destination: s.destination.clone(),
+                urgency: s.urgency.as_str().to_string(),
+                finding: Some(s.rule.clone()),
+            })
+            .collect();
+        let stale: Vec<Uuid> = open
+            .iter()
+            .filter(|r| !check.suggestions.iter().any(|s| same(r, s)))
+            .map(|r| r.id)
+            .collect();
+        (new, stale)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let Response::CorrectVisit(corrected) = call(
+        &mut store,
+        &ctx,
+        Request::CorrectVisit {
+            visit_id: a.id,
+            form,
+            reason: a.reason.clone(),
+            referrals,
+            cancel,
+        },
+    )?
+    else {
+        unreachable!("correct_visit answers with what changed")
+    };
+    if corrected.changed.is_empty() {
+        writeln!(out, "{}", lang.pick("Няма промени.", "Nothing changed."))?;
+    } else {
+        writeln!(
+            out,
+            "{}: {}",
+            lang.pick("Поправено", "Corrected"),
+            corrected.changed.join(", ")
+        )?;
+    }
+    for r in &corrected.referrals {
+        writeln!(
+            out,
+            "{} {} → {} ({})",
+            lang.pick("Направление:", "Referral:"),
+            r.code,
+            r.destination,
+            r.urgency
+        )?;
+    }
+    if !corrected.cancelled.is_empty() {
+        writeln!(
+            out,
+            "{}: {}",
+            lang.pick("Отменени направления", "Referrals cancelled"),
+            corrected.cancelled.len()
+        )?;
+    }
+    Ok(())
+}

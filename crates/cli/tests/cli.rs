@@ -582,3 +582,55 @@ fn person_edit_corrects_the_fields_given_and_asks_a_reason_for_identity() {
     let out = db.stdout(&["person", "edit", &id, "--phone", "0877 000 111"]);
     assert!(out.contains("Няма промени"), "{out}");
 }
+
+/// `visit correct` replaces the values given and, with --refer, issues what the corrected
+/// values suggest and cancels what they no longer do; `visit void` marks it entered in error.
+#[test]
+fn visit_correct_and_void_from_the_terminal() {
+    let db = Db::new();
+    let id = add_rositsa(&db);
+    let out = db.stdout(&[
+        "visit",
+        "add",
+        "--person",
+        &id,
+        "--specialist",
+        "nurse-1",
+        "--glucose",
+        "12,6",
+        "--random",
+        "--refer",
+    ]);
+    let visit = out.lines().next().unwrap().trim().to_string();
+    db.cmd()
+        .args(["visit", "correct", &visit, "--glucose", "2,6"])
+        .assert()
+        .code(2);
+    let out = db.stdout(&[
+        "visit",
+        "correct",
+        &visit,
+        "--glucose",
+        "2,6",
+        "--reason",
+        "грешно въведена",
+        "--refer",
+    ]);
+    assert!(out.contains("Поправено: Кръвна захар"), "{out}");
+    assert!(out.contains("Отменени направления: 1"), "{out}");
+    let show: Value = serde_json::from_str(&db.stdout(&["person", "show", &id, "--json"])).unwrap();
+    let statuses: Vec<&str> = show["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"cancelled") && statuses.contains(&"issued"),
+        "{statuses:?}"
+    );
+    let out = db.stdout(&["visit", "void", &visit, "--reason", "друг човек"]);
+    assert!(out.contains("въведено по грешка"), "{out}");
+    let show: Value = serde_json::from_str(&db.stdout(&["person", "show", &id, "--json"])).unwrap();
+    assert_eq!(show["visits"][0]["voided"]["reason"], "друг човек");
+}

@@ -291,6 +291,104 @@ impl VisitForm {
 }
 
 impl VisitForm {
+    /// The form filled with recorded screenings: what a correction starts from. Reading it
+    /// back gives the same screenings.
+    pub fn of(s: &Screenings, pregnant: bool) -> VisitForm {
+        let num = |v: f64| v.to_string();
+        let whole = |v: u16| v.to_string();
+        let rapid = |r: RapidResult| r.as_str().to_string();
+        let mut f = VisitForm {
+            pregnant,
+            ..VisitForm::default()
+        };
+        if let Some(h) = &s.hiv {
+            f.hiv_result = rapid(h.result);
+            f.hiv_repeat = h.repeat.map(rapid).unwrap_or_default();
+            f.hiv_consent = h.consent;
+            f.hiv_counselled = h.counselled;
+        }
+        if let Some(g) = &s.glucose {
+            f.glucose = match g.value {
+                Some(v) => num(v),
+                None => "HI".into(),
+            };
+            f.glucose_unit = g.unit.symbol().into();
+            f.fasting = g.fasting.as_str().into();
+            f.ketones = g
+                .ketones
+                .map(|k| match k {
+                    Ketones::Negative => "negative".to_string(),
+                    Ketones::Trace => "trace".to_string(),
+                    plus => plus.symbol().to_string(),
+                })
+                .unwrap_or_default();
+            f.glucose_medication = g
+                .medication
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default();
+            f.drowsy = g.drowsy;
+            f.glucose_recheck = g.recheck.map(num).unwrap_or_default();
+        }
+        if let Some(a) = &s.hba1c {
+            f.hba1c = num(a.value);
+            f.hba1c_unit = match a.unit {
+                Hba1cUnit::Percent => "%".into(),
+                Hba1cUnit::MmolMol => "mmol/mol".into(),
+            };
+        }
+        if let Some(bp) = &s.blood_pressure {
+            f.systolic = whole(bp.systolic);
+            f.diastolic = whole(bp.diastolic);
+            f.pulse = bp.pulse.map(whole).unwrap_or_default();
+            if let Some(r) = bp.more.first() {
+                (f.systolic2, f.diastolic2) = (whole(r.systolic), whole(r.diastolic));
+            }
+            if let Some(r) = bp.more.get(1) {
+                (f.systolic3, f.diastolic3) = (whole(r.systolic), whole(r.diastolic));
+            }
+            f.chest_pain = bp.symptoms.chest_pain;
+            f.breathless = bp.symptoms.breathless;
+            f.neurological = bp.symptoms.neurological;
+            f.confusion = bp.symptoms.confusion;
+            f.headache_vomiting = bp.symptoms.headache_vomiting;
+        }
+        if let Some(b) = &s.body {
+            f.weight_kg = b.weight_kg.map(num).unwrap_or_default();
+            f.height_cm = b.height_cm.map(num).unwrap_or_default();
+        }
+        if let Some(t) = &s.tb {
+            f.tb_screened = true;
+            f.tb_cough = t.cough;
+            f.tb_cough_weeks = if t.cough_weeks > 0 {
+                whole(t.cough_weeks)
+            } else {
+                String::new()
+            };
+            f.tb_fever = t.fever;
+            f.tb_night_sweats = t.night_sweats;
+            f.tb_weight_loss = t.weight_loss;
+            f.tb_contact = t.contact;
+            f.tb_haemoptysis = t.haemoptysis;
+            f.tb_breathless = t.breathless;
+            f.tb_very_ill = t.very_ill;
+            f.tb_risk_diabetes = t.risks.diabetes;
+            f.tb_risk_hiv = t.risks.hiv;
+            f.tb_risk_previous_tb = t.risks.previous_tb;
+            f.tb_risk_prison = t.risks.prison;
+            f.tb_risk_smoking = t.risks.smoking;
+            f.tb_risk_alcohol = t.risks.alcohol;
+        }
+        if let Some(h) = &s.hepatitis_b {
+            f.hbsag = rapid(h.result);
+            f.hbsag_repeat = h.repeat.map(rapid).unwrap_or_default();
+        }
+        if let Some(h) = &s.hepatitis_c {
+            f.anti_hcv = rapid(h.result);
+            f.anti_hcv_repeat = h.repeat.map(rapid).unwrap_or_default();
+        }
+        f
+    }
+
     fn read_glucose(&self, rd: &mut Reader, s: &mut Screenings) {
         let typed = self.glucose.trim();
         // What the meter shows when the reading is above its range.
@@ -613,5 +711,57 @@ mod tests {
             f.screenings().unwrap_err().fields(),
             vec![Field::HepatitisRepeat]
         );
+    }
+
+    /// A correction starts from the form filled with what was recorded: read back, it is the
+    /// same screenings, every kind and every new input.
+    #[test]
+    fn a_recorded_visit_fills_the_form_and_reads_back_the_same() {
+        let form = VisitForm {
+            hiv_result: "invalid".into(),
+            hiv_repeat: "reactive".into(),
+            hiv_consent: true,
+            hiv_counselled: true,
+            glucose: "3,2".into(),
+            glucose_unit: "mg/dL".into(),
+            fasting: "unknown".into(),
+            ketones: "2+".into(),
+            glucose_medication: "insulin".into(),
+            drowsy: true,
+            glucose_recheck: "65".into(),
+            hba1c: "48".into(),
+            hba1c_unit: "mmol/mol".into(),
+            systolic: "184".into(),
+            diastolic: "100".into(),
+            pulse: "90".into(),
+            systolic2: "176".into(),
+            diastolic2: "98".into(),
+            systolic3: "170".into(),
+            diastolic3: "96".into(),
+            neurological: true,
+            weight_kg: "81,5".into(),
+            height_cm: "172".into(),
+            tb_cough: true,
+            tb_cough_weeks: "3".into(),
+            tb_haemoptysis: true,
+            tb_risk_hiv: true,
+            hbsag: "invalid".into(),
+            hbsag_repeat: "invalid".into(),
+            anti_hcv: "non-reactive".into(),
+            pregnant: true,
+            ..Default::default()
+        };
+        let s = form.screenings().unwrap();
+        let again = VisitForm::of(&s, true);
+        assert_eq!(again.screenings().unwrap(), s);
+        assert!(again.pregnant);
+        let hi = VisitForm {
+            glucose: "HI".into(),
+            fasting: "random".into(),
+            ..Default::default()
+        }
+        .screenings()
+        .unwrap();
+        assert_eq!(VisitForm::of(&hi, false).glucose, "HI");
     }
 }

@@ -429,6 +429,9 @@ pub enum ReferralStatus {
     Completed,
     Declined,
     LostToFollowUp,
+    /// Withdrawn because its visit was entered in error or corrected: the reason is in the
+    /// note. Last in order: statuses are stored by name, but older builds list them.
+    Cancelled,
 }
 
 impl ReferralStatus {
@@ -467,6 +470,7 @@ impl ReferralStatus {
             ReferralStatus::Completed => ("приключено", "completed"),
             ReferralStatus::Declined => ("отказано", "declined"),
             ReferralStatus::LostToFollowUp => ("без връзка", "lost to follow-up"),
+            ReferralStatus::Cancelled => ("отменено", "cancelled"),
         };
         lang.pick(bg, en)
     }
@@ -484,8 +488,8 @@ impl ReferralStatus {
         use ReferralStatus::*;
         matches!(
             (self, next),
-            (Issued, Attended | Declined | LostToFollowUp)
-                | (LostToFollowUp, Attended | Declined)
+            (Issued, Attended | Declined | LostToFollowUp | Cancelled)
+                | (LostToFollowUp, Attended | Declined | Cancelled)
                 | (Attended, Completed)
         )
     }

@@ -25,6 +25,8 @@ pub fn visit(person_id: Uuid, at: DateTime<Utc>, screenings: Screenings) -> Visi
         notes: String::new(),
         clinical_note: String::new(),
         pregnant: false,
+        corrections: Vec::new(),
+        voided: None,
     }
 }
 

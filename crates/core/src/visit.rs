@@ -33,6 +33,23 @@ pub struct Visit {
     /// Pregnant at the visit: pregnancy has its own glucose and blood pressure thresholds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pregnant: bool,
+    /// Corrections after the visit was saved (who, when, which screenings, why). Kept in the
+    /// visit's own document, read by every role that reads the visit: a correction of a
+    /// sensitive result is named only as "results" here.
+    #[serde(default)]
+    pub corrections: Vec<crate::person::Correction>,
+    /// Entered in error (the wrong person, a test entry): stays in the history, leaves the
+    /// counts and reports; its open referrals are cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<Voided>,
+}
+
+/// Who marked a visit as entered in error, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voided {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
 }
 
 impl Visit {
@@ -81,6 +98,8 @@ mod tests {
             notes: String::new(),
             clinical_note: String::new(),
             pregnant: false,
+            corrections: Vec::new(),
+            voided: None,
         }
     }
 

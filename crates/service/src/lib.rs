@@ -11,6 +11,7 @@ mod drafts;
 mod error;
 pub mod referrals;
 mod views;
+pub mod visit_corrections;
 
 pub use error::{ErrorBody, ErrorKind, FieldMessage, ServiceError};
 pub use views::*;
@@ -163,6 +164,28 @@ pub enum Request {
         #[serde(default)]
         referrals: Vec<ReferralChoice>,
     },
+    /// A saved visit as its correction form starts (what the user may read).
+    VisitForCorrection {
+        visit_id: Uuid,
+    },
+    /// Corrects a saved visit: changed or added screenings, with a reason; the referrals
+    /// confirmed on the corrected values are issued, the open ones named are cancelled.
+    CorrectVisit {
+        visit_id: Uuid,
+        #[serde(default)]
+        form: VisitForm,
+        reason: String,
+        #[serde(default)]
+        referrals: Vec<ReferralChoice>,
+        #[serde(default)]
+        cancel: Vec<Uuid>,
+    },
+    /// Marks a visit as entered in error: it stays in the history, leaves the counts, and its
+    /// open referrals are cancelled with the reason.
+    VoidVisit {
+        visit_id: Uuid,
+        reason: String,
+    },
     /// The visits of a day (Sofia time) and the open referrals, overdue first.
     Today {
         #[serde(default)]
@@ -229,6 +252,8 @@ impl Request {
             Request::RegisterPerson { .. }
                 | Request::EditPerson { .. }
                 | Request::SettleConflict { .. }
+                | Request::CorrectVisit { .. }
+                | Request::VoidVisit { .. }
                 | Request::SaveVisit { .. }
                 | Request::UpdateReferral { .. }
                 | Request::WithdrawConsent { .. }
@@ -276,6 +301,9 @@ responses! {
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
+    VisitForCorrection("visit_for_correction", visit_corrections::VisitEdit),
+    CorrectVisit("correct_visit", visit_corrections::CorrectedVisit),
+    VoidVisit("void_visit", PersonRecord),
     Today("today", Today),
     Destinations("destinations", Vec<DestinationView>),
     VisitOptions("visit_options", VisitOptions),
@@ -313,6 +341,21 @@ pub fn handle(
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
             Response::PersonRecord(record)
         }
+        Request::VisitForCorrection { visit_id } => Response::VisitForCorrection(
+            visit_corrections::visit_for_correction(store, ctx, visit_id)?,
+        ),
+        Request::CorrectVisit {
+            visit_id,
+            form,
+            reason,
+            referrals,
+            cancel,
+        } => Response::CorrectVisit(visit_corrections::correct_visit(
+            store, ctx, visit_id, &form, &reason, &referrals, &cancel,
+        )?),
+        Request::VoidVisit { visit_id, reason } => Response::VoidVisit(
+            visit_corrections::void_visit(store, ctx, visit_id, &reason)?,
+        ),
         Request::SettleConflict {
             person_id,
             field,
@@ -972,6 +1015,8 @@ pub fn save_visit(
         notes: input.notes.clone(),
         clinical_note: input.clinical_note.trim().to_string(),
         pregnant: form.pregnant,
+        corrections: Vec::new(),
+        voided: None,
     };
     let mut errors = Vec::new();
     let who = kabinet_core::Subject::of(&person, day, form.pregnant).unwrap_or_else(|e| {
@@ -1010,6 +1055,39 @@ pub fn save_visit(
             ));
         }
     }
+    let parsed = parse_choices(ctx, choices, &visit.screenings, &who, &mut errors);
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(kabinet_core::ValidationErrors(
+            errors,
+        )));
+    }
+    let issued = store.write(Origin::Local, |w| {
+        w.put_visit(&visit)?;
+        issue(w, ctx, &visit, &parsed)
+    })?;
+    Ok(SavedVisit {
+        visit_id: visit.id,
+        referrals: issued,
+    })
+}
+
+/// A referral the specialist confirmed, read and checked.
+pub(crate) type Chosen = (
+    ReferralReason,
+    Destination,
+    Urgency,
+    Option<&'static rules::Rule>,
+);
+
+/// The confirmed referrals read and checked against the user's role and the visit's
+/// findings; what is wrong goes to `errors`, each with its field.
+pub(crate) fn parse_choices(
+    ctx: &Context,
+    choices: &[ReferralChoice],
+    screenings: &kabinet_core::Screenings,
+    who: &kabinet_core::Subject,
+    errors: &mut Vec<ValidationError>,
+) -> Vec<Chosen> {
     let mut parsed = Vec::new();
     for c in choices {
         let reason = ReferralReason::parse(&c.reason);
@@ -1032,7 +1110,7 @@ pub fn save_visit(
                         class: class.as_str(),
                     },
                 )),
-                Ok(_) => match finding_of(c, r, &visit.screenings, &who) {
+                Ok(_) => match finding_of(c, r, screenings, who) {
                     Ok(finding) => parsed.push((r, d, u, finding)),
                     Err(e) => errors.push(e),
                 },
@@ -1040,46 +1118,44 @@ pub fn save_visit(
             (r, d, u) => errors.extend([r.err(), d.err(), u.err()].into_iter().flatten()),
         }
     }
-    if !errors.is_empty() {
-        return Err(ServiceError::Invalid(kabinet_core::ValidationErrors(
-            errors,
-        )));
+    parsed
+}
+
+/// Issues the confirmed referrals of `visit` in the write under way.
+pub(crate) fn issue(
+    w: &mut kabinet_store::Writer<'_>,
+    ctx: &Context,
+    visit: &Visit,
+    parsed: &[Chosen],
+) -> kabinet_store::Result<Vec<IssuedReferral>> {
+    let mut issued = Vec::new();
+    for (reason, destination, urgency, finding) in parsed {
+        let referral = Referral {
+            id: Uuid::now_v7(),
+            code: w.next_referral_code()?,
+            person_id: visit.person_id,
+            visit_id: visit.id,
+            reason: *reason,
+            destination: *destination,
+            urgency: *urgency,
+            finding: finding.map(|rule| rule.id.to_string()),
+            history: vec![StatusChange {
+                status: ReferralStatus::Issued,
+                at: ctx.now,
+                by: ctx.user.clone(),
+                note: None,
+            }],
+        };
+        w.put_referral(&referral)?;
+        issued.push(IssuedReferral {
+            id: referral.id,
+            code: referral.code.to_string(),
+            destination: destination.label(ctx.lang).to_string(),
+            urgency: urgency.label(ctx.lang).to_string(),
+            may_be_anonymous: kabinet_slip::may_be_anonymous(&referral),
+        });
     }
-    let issued = store.write(Origin::Local, |w| {
-        w.put_visit(&visit)?;
-        let mut issued = Vec::new();
-        for (reason, destination, urgency, finding) in &parsed {
-            let referral = Referral {
-                id: Uuid::now_v7(),
-                code: w.next_referral_code()?,
-                person_id,
-                visit_id: visit.id,
-                reason: *reason,
-                destination: *destination,
-                urgency: *urgency,
-                finding: finding.map(|rule| rule.id.to_string()),
-                history: vec![StatusChange {
-                    status: ReferralStatus::Issued,
-                    at: ctx.now,
-                    by: ctx.user.clone(),
-                    note: None,
-                }],
-            };
-            w.put_referral(&referral)?;
-            issued.push(IssuedReferral {
-                id: referral.id,
-                code: referral.code.to_string(),
-                destination: destination.label(ctx.lang).to_string(),
-                urgency: urgency.label(ctx.lang).to_string(),
-                may_be_anonymous: kabinet_slip::may_be_anonymous(&referral),
-            });
-        }
-        Ok(issued)
-    })?;
-    Ok(SavedVisit {
-        visit_id: visit.id,
-        referrals: issued,
-    })
+    Ok(issued)
 }
 
 /// The rule a confirmed referral names, checked: it exists, reads the referral's screening,

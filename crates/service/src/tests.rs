@@ -1093,3 +1093,181 @@ fn settling_a_conflict_needs_write_access_and_a_value_on_offer() {
         json!([])
     );
 }
+
+/// A glucose entered in the wrong unit is corrected: the rules run again on the corrected
+/// value, a new referral is issued and the old one cancelled with the reason; the visit keeps
+/// who corrected it and why. Without a reason nothing changes.
+#[test]
+fn a_visit_is_corrected_the_rules_run_again_and_referrals_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    // 126 typed as mmol/L instead of mg/dL is refused as impossible; 12,6 random is read.
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"],
+            "form": {"glucose": "12,6", "fasting": "random"},
+            "referrals": [{"reason": "screening:glucose", "destination": "hub-gp",
+                           "urgency": "priority", "finding": "glucose.random.diabetes"}]}}),
+    )
+    .unwrap();
+    let visit_id: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
+    let old_referral: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
+    let edit = call(
+        &mut s,
+        json!({"op": "visit_for_correction", "args": {"visit_id": visit_id}}),
+    )
+    .unwrap();
+    assert_eq!(edit["form"]["glucose"], "12.6");
+    let mut form = edit["form"].clone();
+    // It was 2,6: a low glucose now.
+    form["glucose"] = json!("2,6");
+    let no_reason = call(
+        &mut s,
+        json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form, "reason": " "}}),
+    )
+    .unwrap_err();
+    assert_eq!(no_reason.body(Lang::Bg).fields[0].field, "reason");
+    assert_eq!(
+        s.visit(visit_id).unwrap().screenings.glucose.unwrap().value,
+        Some(12.6)
+    );
+    let check = call(
+        &mut s,
+        json!({"op": "check_visit", "args": {"form": form, "person_id": person["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(check["suggestions"][0]["rule"], "glucose.hypo.level2");
+    let corrected = call(
+        &mut s,
+        json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form,
+            "reason": "грешно въведена стойност",
+            "referrals": [{"reason": "screening:glucose", "destination": "hub-gp",
+                           "urgency": "same_day", "finding": "glucose.hypo.level2"}],
+            "cancel": [old_referral]}}),
+    )
+    .unwrap();
+    assert_eq!(corrected["changed"], json!(["Кръвна захар"]));
+    assert_eq!(corrected["cancelled"], json!([old_referral]));
+    let visit = s.visit(visit_id).unwrap();
+    assert_eq!(visit.screenings.glucose.unwrap().value, Some(2.6));
+    assert_eq!(visit.corrections[0].reason, "грешно въведена стойност");
+    assert_eq!(visit.corrections[0].fields, vec!["glucose"]);
+    let old = s.referral(old_referral).unwrap();
+    assert_eq!(old.status(), kabinet_core::ReferralStatus::Cancelled);
+    assert_eq!(
+        old.history.last().unwrap().note.as_deref(),
+        Some("грешно въведена стойност")
+    );
+    let new_id: Uuid = serde_json::from_value(corrected["referrals"][0]["id"].clone()).unwrap();
+    assert_eq!(
+        s.referral(new_id).unwrap().finding.as_deref(),
+        Some("glucose.hypo.level2")
+    );
+}
+
+/// A correction of an HIV result stays in the HIV document, and the visit's own document (read
+/// by every role) names it only as "results"; a role that may not read HIV neither sees it in
+/// the form nor loses it by correcting the rest.
+#[test]
+fn correcting_a_visit_keeps_each_result_in_its_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": full_form()}}),
+    )
+    .unwrap();
+    let visit_id: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
+    let mut form = call(
+        &mut s,
+        json!({"op": "visit_for_correction", "args": {"visit_id": visit_id}}),
+    )
+    .unwrap()["form"]
+        .clone();
+    form["hiv_result"] = json!("non_reactive");
+    call(&mut s, json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form, "reason": "сбъркан ред"}})).unwrap();
+    let visit = s.visit(visit_id).unwrap();
+    assert_eq!(
+        visit.screenings.hiv.unwrap().result,
+        kabinet_core::RapidResult::NonReactive
+    );
+    assert_eq!(visit.corrections[0].fields, vec!["results"]);
+    let general = serde_json::to_string(&s.document_json(visit_id).unwrap()).unwrap();
+    assert!(
+        !general.contains("hiv") && !general.contains("non_reactive"),
+        "{general}"
+    );
+
+    // A social worker reads no HIV: the form leaves it out, and correcting the weight keeps it.
+    let sw = as_user("gdimitrov", kabinet_core::Role::SocialWorker);
+    let mut form = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "visit_for_correction", "args": {"visit_id": visit_id}}),
+    )
+    .unwrap()["form"]
+        .clone();
+    assert_eq!(form["hiv_result"], "");
+    form["weight_kg"] = json!("90");
+    call_as(&mut s, &sw, json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form, "reason": "претеглена отново"}})).unwrap();
+    let visit = s.visit(visit_id).unwrap();
+    assert_eq!(
+        visit.screenings.hiv.unwrap().result,
+        kabinet_core::RapidResult::NonReactive
+    );
+    assert_eq!(visit.screenings.body.unwrap().weight_kg, Some(90.0));
+}
+
+/// A visit entered in error stays in the history, marked, out of the day's list count, and
+/// its open referrals are cancelled with the reason.
+#[test]
+fn a_visit_entered_in_error_is_kept_marked_and_its_referrals_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": full_form(),
+            "referrals": [{"reason": "screening:blood_pressure", "destination": "hub-gp", "urgency": "priority"}]}}),
+    )
+    .unwrap();
+    let visit_id: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
+    let referral: Uuid = serde_json::from_value(saved["referrals"][0]["id"].clone()).unwrap();
+    let err = call(
+        &mut s,
+        json!({"op": "void_visit", "args": {"visit_id": visit_id, "reason": ""}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "reason");
+    let record = call(
+        &mut s,
+        json!({"op": "void_visit", "args": {"visit_id": visit_id, "reason": "друг човек"}}),
+    )
+    .unwrap();
+    assert_eq!(record["visits"][0]["voided"]["reason"], "друг човек");
+    assert_eq!(
+        record["visits"][0]["screenings"].as_array().unwrap().len(),
+        8,
+        "kept"
+    );
+    assert_eq!(
+        s.referral(referral).unwrap().status(),
+        kabinet_core::ReferralStatus::Cancelled
+    );
+    let today = call(&mut s, json!({"op": "today", "args": {}})).unwrap();
+    assert_eq!(today["visits"][0]["voided"], true);
+    assert!(
+        today["referrals"].as_array().unwrap().is_empty(),
+        "no open referral left"
+    );
+    // A voided visit is not corrected.
+    let form = call(
+        &mut s,
+        json!({"op": "visit_for_correction", "args": {"visit_id": visit_id}}),
+    )
+    .unwrap();
+    assert_eq!(form["voided"], true);
+    assert!(call(&mut s, json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form["form"], "reason": "x"}})).is_err());
+}

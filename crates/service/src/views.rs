@@ -138,10 +138,15 @@ impl CorrectionView {
             fields: c
                 .fields
                 .iter()
-                .map(|k| {
-                    kabinet_core::Field::by_key(k)
-                        .map_or_else(|| k.clone(), |f| f.label(lang).to_string())
-                })
+                .map(
+                    |k| match (kabinet_core::Field::by_key(k), ScreeningKind::parse(k)) {
+                        (Some(f), _) => f.label(lang).to_string(),
+                        (None, Some(kind)) => kind.label(lang).to_string(),
+                        // A sensitive result's correction, as the visit's own document names it.
+                        _ if k == "results" => lang.pick("резултати", "results").to_string(),
+                        _ => k.clone(),
+                    },
+                )
                 .collect(),
             reason: c.reason.clone(),
         }
@@ -344,6 +349,9 @@ pub struct VisitView {
     pub clinical_note: String,
     pub pregnant: bool,
     pub screenings: Vec<ScreeningLine>,
+    /// Entered in error: who said so, when and why.
+    pub voided: Option<CorrectionView>,
+    pub corrections: Vec<CorrectionView>,
 }
 
 impl VisitView {
@@ -359,6 +367,22 @@ impl VisitView {
             clinical_note: v.clinical_note.clone(),
             pregnant: v.pregnant,
             screenings: screening_lines(&v.screenings, who, lang),
+            voided: v.voided.as_ref().map(|x| {
+                CorrectionView::of(
+                    &kabinet_core::person::Correction {
+                        at: x.at,
+                        by: x.by.clone(),
+                        fields: Vec::new(),
+                        reason: x.reason.clone(),
+                    },
+                    lang,
+                )
+            }),
+            corrections: v
+                .corrections
+                .iter()
+                .map(|c| CorrectionView::of(c, lang))
+                .collect(),
         }
     }
 }

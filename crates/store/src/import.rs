@@ -339,6 +339,8 @@ fn parse_line(
         notes: w.notes,
         clinical_note: String::new(),
         pregnant: false,
+        corrections: Vec::new(),
+        voided: None,
     };
     let mut dropped = Vec::new();
     let mut dropped_kinds = HashSet::new();

@@ -109,8 +109,8 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
 
 fn write_visit(conn: &Connection, v: &Visit, local_day: &str) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day, voided)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         v.id.as_bytes(),
@@ -118,7 +118,8 @@ fn write_visit(conn: &Connection, v: &Visit, local_day: &str) -> Result<()> {
         v.cabinet,
         v.specialist,
         v.at.to_rfc3339(),
-        local_day
+        local_day,
+        v.voided.is_some()
     ])?;
     Ok(())
 }

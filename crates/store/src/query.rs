@@ -35,6 +35,8 @@ pub struct VisitSummary {
     pub cabinet: String,
     pub specialist: String,
     pub at: DateTime<Utc>,
+    /// Entered in error: kept in the history, out of the day's counts.
+    pub voided: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -314,7 +316,8 @@ impl Store {
         args: impl rusqlite::Params,
     ) -> Result<Vec<VisitSummary>> {
         let sql = format!(
-            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at
+            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at,
+                    v.voided
              FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
              WHERE {condition}"
         );
@@ -331,6 +334,7 @@ impl Store {
                     at: DateTime::parse_from_rfc3339(&r.get::<_, String>(5)?)
                         .map(|t| t.with_timezone(&Utc))
                         .unwrap_or_default(),
+                    voided: r.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -679,6 +679,16 @@ impl Store {
         Ok(h.map(|b| heads_from_bytes(&b)))
     }
 
+    /// A document's content as stored (Automerge's winner where fields conflict): what a
+    /// device holding only this document can read.
+    pub fn document_json(&self, doc_id: Uuid) -> Result<serde_json::Value> {
+        let loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: doc_id.to_string(),
+        })?;
+        doc::to_json(&loaded.doc).map_err(doc_err(doc_id))
+    }
+
     /// Each field of a document with concurrent values, with all of them (the one read
     /// everywhere until someone settles it last).
     pub fn conflict_values(&self, doc_id: Uuid) -> Result<Vec<(String, Vec<serde_json::Value>)>> {

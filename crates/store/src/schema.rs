@@ -155,12 +155,14 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     // Fields with concurrent values (the same field changed on two devices apart), kept as
     // documents change so the hub can list what needs a person's review without loading every
     // document. A projection: `rebuild_projections` derives it again from the documents.
+    // And a visit entered in error stays in the history but leaves the day's counts.
     M::up(
         "CREATE TABLE field_conflict (
             doc_id BLOB NOT NULL,
             path TEXT NOT NULL,
             PRIMARY KEY (doc_id, path)
-        ) STRICT, WITHOUT ROWID;",
+        ) STRICT, WITHOUT ROWID;
+        ALTER TABLE visit_index ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;",
     ),
 ];
 

@@ -321,6 +321,10 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     settleConflict: (person_id: string, field: string, choice: number) =>
       call('settle_conflict', { person_id, field, choice }),
     toReview: () => call('to_review', {}),
+    visitForCorrection: (visit_id: string) => call('visit_for_correction', { visit_id }),
+    correctVisit: (visit_id: string, form: VisitForm, reason: string, referrals: ReferralChoice[], cancel: string[]) =>
+      call('correct_visit', { visit_id, form, reason, referrals, cancel }),
+    voidVisit: (visit_id: string, reason: string) => call('void_visit', { visit_id, reason }),
     editPerson: (id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean) =>
       call('edit_person', { id, draft, reason, not_a_duplicate }),
     withdrawConsent: (person_id: string) => call('withdraw_consent', { person_id }),

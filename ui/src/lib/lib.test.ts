@@ -68,6 +68,7 @@ describe('routes', () => {
       { screen: 'person' as const, id },
       { screen: 'edit-person' as const, id },
       { screen: 'visit' as const, personId: id },
+      { screen: 'visit' as const, personId: id, correct: id },
       { screen: 'settings' as const },
       { screen: 'admin-users' as const },
       { screen: 'admin-audit' as const },

@@ -8,7 +8,7 @@ export type Route =
   | { screen: 'register'; query?: string }
   | { screen: 'person'; id: string }
   | { screen: 'edit-person'; id: string }
-  | { screen: 'visit'; personId: string }
+  | { screen: 'visit'; personId: string; correct?: string }
   | { screen: 'settings' }
   | { screen: 'referrals'; code?: string }
   | { screen: 'referral'; id: string }
@@ -44,7 +44,10 @@ export function parseRoute(hash: string): Route {
       if (seg[1] && UUID.test(seg[1])) return seg[2] === 'edit' ? { screen: 'edit-person', id: seg[1] } : { screen: 'person', id: seg[1] };
       break;
     case 'visit':
-      if (seg[1] && UUID.test(seg[1])) return { screen: 'visit', personId: seg[1] };
+      if (seg[1] && UUID.test(seg[1])) {
+        const correct = q.get('correct');
+        return correct && UUID.test(correct) ? { screen: 'visit', personId: seg[1], correct } : { screen: 'visit', personId: seg[1] };
+      }
       break;
     case 'settings':
       return { screen: 'settings' };
@@ -76,7 +79,7 @@ export function href(r: Route): string {
     case 'edit-person':
       return `#/person/${r.id}/edit`;
     case 'visit':
-      return `#/visit/${r.personId}`;
+      return r.correct ? `#/visit/${r.personId}?correct=${r.correct}` : `#/visit/${r.personId}`;
     case 'settings':
       return '#/settings';
     case 'referrals':

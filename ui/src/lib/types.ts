@@ -69,7 +69,7 @@ notes: string,
 /**
  * Read by nurses and doctors only (`AccessClass::Clinical`).
  */
-clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "visit_for_correction", "args": { visit_id: string, } } | { "op": "correct_visit", "args": { visit_id: string, form: VisitForm, reason: string, referrals: Array<ReferralChoice>, cancel: Array<string>, } } | { "op": "void_visit", "args": { visit_id: string, reason: string, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -83,6 +83,15 @@ note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "o
  * A label of the visit form, keyed by a domain value's spelling.
  */
 export type Choice = { value: string, label: string, };
+
+/**
+ * A visit corrected: the referrals issued and cancelled with it.
+ */
+export type CorrectedVisit = { visit_id: string, 
+/**
+ * The screenings changed, by name (a sensitive one the user reads is named too).
+ */
+changed: Array<string>, referrals: Array<IssuedReferral>, cancelled: Array<string>, };
 
 /**
  * One correction as the record shows it: when, who, which fields (their labels), why.
@@ -195,6 +204,20 @@ cabinets: Array<string>,
  */
 password: string, lang?: Lang, };
 
+/**
+ * An open referral of a visit being corrected.
+ */
+export type OpenReferral = { id: string, code: string, 
+/**
+ * "Кръвна захар → Лекар (Хъб)".
+ */
+label: string, 
+/**
+ * The rule it follows, if any: when the corrected values no longer fire it, the screen
+ * offers to cancel it.
+ */
+finding: string | null, };
+
 export type PersonCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, 
 /**
  * dd.mm.yyyy (or ~yyyy), from the form or the ЕГН.
@@ -290,7 +313,7 @@ reason: string, reason_label: string, destination: string, destination_label: st
  */
 due: string, overdue: boolean, };
 
-export type ReferralStatus = "issued" | "attended" | "completed" | "declined" | "lost_to_follow_up";
+export type ReferralStatus = "issued" | "attended" | "completed" | "declined" | "lost_to_follow_up" | "cancelled";
 
 export type ReferralView = { id: string, code: string, person_id: string, person_name: string, 
 /**
@@ -322,7 +345,7 @@ notes: string,
 /**
  * Read by nurses and doctors only (`AccessClass::Clinical`).
  */
-clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
+clinical_note?: string, place?: string, referrals: Array<ReferralChoice>, } } | { "op": "visit_for_correction", "args": { visit_id: string, } } | { "op": "correct_visit", "args": { visit_id: string, form: VisitForm, reason: string, referrals: Array<ReferralChoice>, cancel: Array<string>, } } | { "op": "void_visit", "args": { visit_id: string, reason: string, } } | { "op": "today", "args": { day?: string, } } | { "op": "destinations", "args": Record<symbol, never> } | { "op": "visit_options", "args": Record<symbol, never> } | { "op": "referral_by_code", "args": { code: string, } } | { "op": "referral", "args": { id: string, } } | { "op": "update_referral", "args": { id: string, 
 /**
  * attended | completed | declined | lost_to_follow_up
  */
@@ -443,6 +466,15 @@ export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMes
  */
 emergency: boolean, prompts: Array<PromptView>, suggestions: Array<SuggestionView>, };
 
+/**
+ * A recorded visit as its correction starts: the form with what the user may read.
+ */
+export type VisitEdit = { visit_id: string, person_id: string, at: string, form: VisitForm, voided: boolean, 
+/**
+ * The visit's open referrals the user may read: a correction may cancel them.
+ */
+open_referrals: Array<OpenReferral>, };
+
 export type VisitForm = { 
 /**
  * reactive | non-reactive | invalid; empty = no HIV test.
@@ -542,13 +574,21 @@ clinical_note: boolean,
  */
 anonymous_hiv_slips: boolean, };
 
-export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, };
+export type VisitSummary = { id: string, person_id: string, person_name: string, cabinet: string, specialist: string, at: string, 
+/**
+ * Entered in error: kept in the history, out of the day's counts.
+ */
+voided: boolean, };
 
 export type VisitView = { id: string, at: string, cabinet: string, specialist: string, place: string | null, notes: string, 
 /**
  * The nurse's or doctor's clinical note; left empty for a role that may not read it.
  */
-clinical_note: string, pregnant: boolean, screenings: Array<ScreeningLine>, };
+clinical_note: string, pregnant: boolean, screenings: Array<ScreeningLine>, 
+/**
+ * Entered in error: who said so, when and why.
+ */
+voided: CorrectionView | null, corrections: Array<CorrectionView>, };
 
 /** Each operation's answer, by the operation's name (`Request["op"]`). */
 export type Responses = {
@@ -562,6 +602,9 @@ export type Responses = {
   edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;
+  visit_for_correction: VisitEdit;
+  correct_visit: CorrectedVisit;
+  void_visit: PersonRecord;
   today: Today;
   destinations: Array<DestinationView>;
   visit_options: VisitOptions;
