@@ -301,7 +301,7 @@ responses! {
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
-    VisitForCorrection("visit_for_correction", visit_corrections::VisitEdit),
+    VisitForCorrection("visit_for_correction", Box<visit_corrections::VisitEdit>),
     CorrectVisit("correct_visit", visit_corrections::CorrectedVisit),
     VoidVisit("void_visit", PersonRecord),
     Today("today", Today),
@@ -341,9 +341,9 @@ pub fn handle(
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;
             Response::PersonRecord(record)
         }
-        Request::VisitForCorrection { visit_id } => Response::VisitForCorrection(
+        Request::VisitForCorrection { visit_id } => Response::VisitForCorrection(Box::new(
             visit_corrections::visit_for_correction(store, ctx, visit_id)?,
-        ),
+        )),
         Request::CorrectVisit {
             visit_id,
             form,
