@@ -701,6 +701,8 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     .unwrap();
     // Back to before the referral migration (the field_conflict table came after it).
     conn.execute("DROP TABLE field_conflict", []).unwrap();
+    conn.execute("ALTER TABLE visit_index DROP COLUMN voided", [])
+        .unwrap();
     conn.pragma_update(
         None,
         "user_version",
