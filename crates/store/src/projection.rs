@@ -78,10 +78,18 @@ pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: Json
 
 fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> {
     let id = p.id.as_bytes();
+    // An upsert, not a replace: a replace deletes and inserts the row, touching every index
+    // of the table; an update touches only the indexes of columns that changed (a phone
+    // corrected moves one entry of one index).
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO person_index
+        "INSERT INTO person_index
          (person_id, full_name, latin_name, sex, birth_year, birth_display, egn, lnch, phone, neighbourhood, no_documents)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (person_id) DO UPDATE SET
+            full_name = excluded.full_name, latin_name = excluded.latin_name, sex = excluded.sex,
+            birth_year = excluded.birth_year, birth_display = excluded.birth_display,
+            egn = excluded.egn, lnch = excluded.lnch, phone = excluded.phone,
+            neighbourhood = excluded.neighbourhood, no_documents = excluded.no_documents",
     )?
     .execute(params![
         id,
@@ -96,12 +104,24 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
         p.neighbourhood,
         p.documents == kabinet_core::Documents::NoDocuments,
     ])?;
+    // The name's search keys change only when a name does: a correction of a phone or an
+    // address leaves them as they are.
+    let mut wanted: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let stored: Vec<String> = conn
+        .prepare_cached("SELECT token FROM person_name_token WHERE person_id = ?1 ORDER BY token")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if stored.iter().map(String::as_str).eq(wanted.iter().copied()) {
+        return Ok(());
+    }
     conn.prepare_cached("DELETE FROM person_name_token WHERE person_id = ?1")?
         .execute([id])?;
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO person_name_token (token, person_id) VALUES (?1, ?2)",
     )?;
-    for token in tokens {
+    for token in wanted {
         insert.execute(params![token, id])?;
     }
     Ok(())
