@@ -33,6 +33,23 @@ fn sync(store: &mut Store) {
     kabinet_sync::sync(store, |_| {}).unwrap();
 }
 
+/// A call at the hub's web API as a signed-in staff member: the answer as it came.
+fn staff_post(hub: &HubProcess, token: &str, request: Value) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/api/call", hub.url()))
+        .bearer_auth(token)
+        .json(&request)
+        .send()
+        .unwrap()
+}
+
+/// A call that must succeed: its answer.
+fn staff_call(hub: &HubProcess, token: &str, request: Value) -> Value {
+    let answer = staff_post(hub, token, request);
+    assert!(answer.status().is_success(), "{:?}", answer.text());
+    answer.json().unwrap()
+}
+
 /// The person's form on `store`, with `changes` applied.
 fn corrected(store: &mut Store, id: Uuid, changes: Value) -> Value {
     let mut form = call_as(store, "t", json!({"op": "person_form", "args": {"id": id}}));
@@ -92,17 +109,7 @@ fn run(order: [&str; 3]) {
         "Иван Иванов",
         json!({"op": "edit_person", "args": {"id": id, "draft": draft}}),
     );
-    let client = reqwest::blocking::Client::new();
-    let hub_call = |request: Value| -> Value {
-        let answer = client
-            .post(format!("{}/api/call", hub.url()))
-            .bearer_auth(&staff)
-            .json(&request)
-            .send()
-            .unwrap();
-        assert!(answer.status().is_success(), "{:?}", answer.text());
-        answer.json().unwrap()
-    };
+    let hub_call = |request: Value| staff_call(&hub, &staff, request);
     let mut draft = hub_call(json!({"op": "person_form", "args": {"id": id}}));
     draft["address"] = json!("ул. Юрий Гагарин 5");
     let edited = hub_call(json!({"op": "edit_person", "args": {"id": id, "draft": draft}}));
@@ -190,15 +197,7 @@ fn a_correction_at_the_hub_reaches_the_van_and_another_persons_egn_is_refused() 
         ids.push(serde_json::from_value::<Uuid>(r["id"].clone()).unwrap());
     }
     sync(&mut van);
-    let client = reqwest::blocking::Client::new();
-    let post = |request: Value| {
-        client
-            .post(format!("{}/api/call", hub.url()))
-            .bearer_auth(&staff)
-            .json(&request)
-            .send()
-            .unwrap()
-    };
+    let post = |request: Value| staff_post(&hub, &staff, request);
     let mut draft: Value = post(json!({"op": "person_form", "args": {"id": ids[0]}}))
         .json()
         .unwrap();
@@ -240,17 +239,7 @@ fn an_identity_field_changed_apart_is_reviewed_at_the_hub_and_the_choice_syncs()
         "social work 2026",
     );
     let staff = hub.staff_session("gdimitrov", "social work 2026");
-    let client = reqwest::blocking::Client::new();
-    let hub_call = |request: Value| -> Value {
-        let answer = client
-            .post(format!("{}/api/call", hub.url()))
-            .bearer_auth(&staff)
-            .json(&request)
-            .send()
-            .unwrap();
-        assert!(answer.status().is_success(), "{:?}", answer.text());
-        answer.json().unwrap()
-    };
+    let hub_call = |request: Value| staff_call(&hub, &staff, request);
     let registered = call_as(
         &mut a,
         "Мария Петрова",

@@ -447,14 +447,8 @@ pub fn correct_visit(cli: &Cli, lang: Lang, a: &CorrectArgs, out: &mut impl Writ
         else {
             unreachable!("check_visit answers with a check")
         };
-        let open: Vec<kabinet_core::Referral> = store
-            .referrals_of_person(edit.person_id)?
-            .into_iter()
-            .map(|r| store.referral(r.id))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|r| r.visit_id == a.id && r.status().is_open())
-            .collect();
+        let open =
+            kabinet_service::visit_corrections::open_referrals_of(&store, &store.visit(a.id)?)?;
         // The same referral: the same finding (the rule), or by hand the same reason and
         // destination.
         let same =

@@ -597,13 +597,7 @@ pub fn register_person(
         .map_err(ServiceError::Invalid)?;
     let person = checked.value;
     if let Some(egn) = &person.egn {
-        let same = store
-            .search_persons(egn.as_str(), 5)?
-            .into_iter()
-            .find(|h| h.egn.as_deref() == Some(egn.as_str()));
-        if let Some(same) = same {
-            return Err(ServiceError::EgnTaken(Box::new(same)));
-        }
+        egn_free(store, egn, None)?;
     }
     if !not_a_duplicate {
         let duplicates = likely_duplicates(store, draft)?;
@@ -668,13 +662,7 @@ pub fn edit_person(
     }
     // Another person's ЕГН is refused on edit as on registration.
     if let Some(egn) = new.egn.as_ref().filter(|e| Some(*e) != old.egn.as_ref()) {
-        let same = store
-            .search_persons(egn.as_str(), 5)?
-            .into_iter()
-            .find(|h| h.egn.as_deref() == Some(egn.as_str()) && h.id != id);
-        if let Some(same) = same {
-            return Err(ServiceError::EgnTaken(Box::new(same)));
-        }
+        egn_free(store, egn, Some(id))?;
     }
     // Only the likely duplicates this edit brings: the ones the record already had were
     // seen (and let be) before.
@@ -701,6 +689,22 @@ pub fn edit_person(
     store.set_audit_user(Some(ctx.user.clone()));
     store.write(Origin::Local, |w| w.put_person(&new))?;
     Ok(answer)
+}
+
+/// Refuses an ЕГН another person (not `except`) already has, naming that person.
+fn egn_free(
+    store: &Store,
+    egn: &kabinet_core::Egn,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let holder = store
+        .search_persons(egn.as_str(), 5)?
+        .into_iter()
+        .find(|h| h.egn.as_deref() == Some(egn.as_str()) && Some(h.id) != except);
+    match holder {
+        Some(same) => Err(ServiceError::EgnTaken(Box::new(same))),
+        None => Ok(()),
+    }
 }
 
 /// A person's fields changed apart, with every value and the corrections that made them.
@@ -816,13 +820,7 @@ pub fn to_review(store: &Store, ctx: &Context) -> Result<Vec<ReviewItem>, Servic
             Ok(ReviewItem {
                 person_id: id,
                 full_name: person.full_name(),
-                fields: fields
-                    .iter()
-                    .map(|k| {
-                        kabinet_core::Field::by_key(k)
-                            .map_or_else(|| k.clone(), |f| f.label(ctx.lang).to_string())
-                    })
-                    .collect(),
+                fields: fields.iter().map(|k| field_label(k, ctx.lang)).collect(),
             })
         })
         .collect()

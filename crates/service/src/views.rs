@@ -135,21 +135,21 @@ impl CorrectionView {
                 .format("%d.%m.%Y %H:%M")
                 .to_string(),
             by: c.by.clone(),
-            fields: c
-                .fields
-                .iter()
-                .map(
-                    |k| match (kabinet_core::Field::by_key(k), ScreeningKind::parse(k)) {
-                        (Some(f), _) => f.label(lang).to_string(),
-                        (None, Some(kind)) => kind.label(lang).to_string(),
-                        // A sensitive result's correction, as the visit's own document names it.
-                        _ if k == "results" => lang.pick("резултати", "results").to_string(),
-                        _ => k.clone(),
-                    },
-                )
-                .collect(),
+            fields: c.fields.iter().map(|k| field_label(k, lang)).collect(),
             reason: c.reason.clone(),
         }
+    }
+}
+
+/// The label of a field as corrections and review lists name it: a form field's key
+/// (`phone`), a screening's (`glucose`), or "results" (a sensitive result's correction, as the
+/// visit's own document names it).
+pub fn field_label(key: &str, lang: Lang) -> String {
+    match (kabinet_core::Field::by_key(key), ScreeningKind::parse(key)) {
+        (Some(f), _) => f.label(lang).to_string(),
+        (None, Some(kind)) => kind.label(lang).to_string(),
+        _ if key == "results" => lang.pick("резултати", "results").to_string(),
+        _ => key.to_string(),
     }
 }
 

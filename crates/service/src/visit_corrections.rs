@@ -79,22 +79,20 @@ pub fn visit_for_correction(
             visit.screenings.remove(kind);
         }
     }
-    let mut open_referrals = Vec::new();
-    for summary in store.referrals_of_person(visit.person_id)? {
-        let r = store.referral(summary.id)?;
-        if r.visit_id == visit_id && r.status().is_open() && ctx.can_read(r.access_class()) {
-            open_referrals.push(OpenReferral {
-                id: r.id,
-                code: r.code.to_string(),
-                label: format!(
-                    "{} → {}",
-                    r.reason.label(ctx.lang),
-                    r.destination.label(ctx.lang)
-                ),
-                finding: r.finding.clone(),
-            });
-        }
-    }
+    let open_referrals = open_referrals_of(store, &visit)?
+        .into_iter()
+        .filter(|r| ctx.can_read(r.access_class()))
+        .map(|r| OpenReferral {
+            id: r.id,
+            code: r.code.to_string(),
+            label: format!(
+                "{} → {}",
+                r.reason.label(ctx.lang),
+                r.destination.label(ctx.lang)
+            ),
+            finding: r.finding,
+        })
+        .collect();
     Ok(VisitEdit {
         visit_id,
         person_id: visit.person_id,
@@ -103,6 +101,21 @@ pub fn visit_for_correction(
         voided: visit.voided.is_some(),
         open_referrals,
     })
+}
+
+/// The open referrals issued at `visit`.
+pub fn open_referrals_of(
+    store: &Store,
+    visit: &Visit,
+) -> Result<Vec<kabinet_core::Referral>, ServiceError> {
+    let mut open = Vec::new();
+    for summary in store.referrals_of_person(visit.person_id)? {
+        let r = store.referral(summary.id)?;
+        if r.visit_id == visit.id && r.status().is_open() {
+            open.push(r);
+        }
+    }
+    Ok(open)
 }
 
 /// One screening kind of `s`, alone.
@@ -144,21 +157,18 @@ pub fn correct_visit(
         ));
     }
     let reason = reason_of(reason)?;
-    let typed = form.screenings().map_err(ServiceError::Invalid)?;
-    // What the user cannot read stays as it was; the rest is the form.
-    let mut parts = vec![typed.clone()];
+    // What the user may read is the form; what they may not stays as it was.
+    let mut parts = vec![form.screenings().map_err(ServiceError::Invalid)?];
+    for kind in parts[0].kinds() {
+        if !ctx.can_read(kind.access_class()) {
+            parts[0].remove(kind);
+        }
+    }
     for kind in old.screenings.kinds() {
         if !ctx.can_read(kind.access_class()) {
             parts.push(part(&old.screenings, kind));
         }
     }
-    let mut readable_typed = typed;
-    for kind in readable_typed.kinds() {
-        if !ctx.can_read(kind.access_class()) {
-            readable_typed.remove(kind);
-        }
-    }
-    parts[0] = readable_typed;
     let screenings = Screenings::join(parts);
 
     let mut changed: Vec<ScreeningKind> = ScreeningKind::ALL
@@ -297,12 +307,8 @@ pub fn void_visit(
     if visit.voided.is_some() {
         return person_record(store, ctx, visit.person_id);
     }
-    let mut open = Vec::new();
-    for summary in store.referrals_of_person(visit.person_id)? {
-        let referral = store.referral(summary.id)?;
-        if referral.visit_id != visit_id || !referral.status().is_open() {
-            continue;
-        }
+    let open = open_referrals_of(store, &visit)?;
+    for referral in &open {
         if !ctx.can_write(referral.access_class()) {
             return Err(ServiceError::Invalid(ValidationErrors(vec![
                 ValidationError::new(
@@ -313,7 +319,6 @@ pub fn void_visit(
                 ),
             ])));
         }
-        open.push(referral);
     }
     visit.voided = Some(kabinet_core::visit::Voided {
         at: ctx.now,
