@@ -61,6 +61,8 @@ pub fn crash_record(i: u64) -> (Person, Visit, Referral) {
         address: None,
         consent: None,
         corrections: Vec::new(),
+        merged_into: None,
+        not_same_as: Vec::new(),
     };
     let visit = Visit {
         id: id(2),

@@ -52,8 +52,12 @@ pub enum Field {
     Address,
     /// Whether the person showed documents.
     Documents,
-    /// Why an identity field was corrected.
+    /// Why an identity field was corrected (also why persons were merged or split).
     EditReason,
+    /// The record that stays when two are merged.
+    MergeSurvivor,
+    /// The record merged into the survivor's.
+    MergeDuplicate,
     Cabinet,
     Specialist,
     VisitTime,
@@ -112,6 +116,8 @@ impl Field {
             Field::Address => "address",
             Field::Documents => "no_documents",
             Field::EditReason => "reason",
+            Field::MergeSurvivor => "survivor",
+            Field::MergeDuplicate => "duplicate",
             Field::Cabinet => "cabinet",
             Field::Specialist => "specialist",
             Field::VisitTime => "visit_time",
@@ -162,6 +168,8 @@ impl Field {
             Field::Address => ("Адрес", "Address"),
             Field::Documents => ("Документи", "Documents"),
             Field::EditReason => ("Причина за корекцията", "Reason for the correction"),
+            Field::MergeSurvivor => ("Записът, който остава", "The record that stays"),
+            Field::MergeDuplicate => ("Дублираният запис", "The duplicate record"),
             Field::Cabinet => ("Кабинет", "Cabinet"),
             Field::Specialist => ("Специалист", "Specialist"),
             Field::VisitTime => ("Час на посещението", "Visit time"),
@@ -251,6 +259,16 @@ pub enum Problem {
     ConsentWithdrawn,
     /// A correction of who the person is (ЕГН, birth date, sex) needs a reason.
     ReasonForIdentityChange,
+    /// Two records with different ЕГН (or ЛНЧ) are two people.
+    MergeIdentifiersDiffer {
+        identifier: &'static str,
+    },
+    /// A record cannot be merged into itself (or into a record already merged into it).
+    MergeWithItself,
+    /// The record was merged into another already.
+    AlreadyMerged,
+    /// An unmerge of a record that is not merged.
+    NotMerged,
     /// A choice the rules depend on was left open (fasting or not).
     ChooseOne {
         options: &'static str,
@@ -386,6 +404,22 @@ impl ValidationError {
             Problem::ReasonForIdentityChange => lang.pick(
                 "корекция на ЕГН, ЛНЧ, дата на раждане или пол се записва с причина; напишете я (напр. „грешно въведена дата“).".into(),
                 "a correction of the EGN, LNCh, birth date or sex needs a reason; type it (e.g. \"date mistyped\").".into(),
+            ),
+            Problem::MergeIdentifiersDiffer { identifier } => lang.pick(
+                format!("двата записа имат различни {identifier}: това са двама души и не се обединяват. Ако едното е грешно, първо го поправете."),
+                format!("the two records have different {identifier}: they are two people and are not merged. If one is wrong, correct it first."),
+            ),
+            Problem::MergeWithItself => lang.pick(
+                "това е същият запис (или вече е обединен в него); изберете друг.".into(),
+                "this is the same record (or already merged into it); choose another.".into(),
+            ),
+            Problem::AlreadyMerged => lang.pick(
+                "този запис вече е обединен с друг; първо го разделете.".into(),
+                "this record is already merged into another; unmerge it first.".into(),
+            ),
+            Problem::NotMerged => lang.pick(
+                "този запис не е обединен с друг.".into(),
+                "this record is not merged into another.".into(),
             ),
             Problem::ChooseOne { options } => lang.pick(
                 format!("изберете едно: {options}."),

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod codes;
 pub mod directory;
+pub mod duplicates;
 pub mod error;
 pub mod form;
 pub mod identity;

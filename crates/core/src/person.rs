@@ -124,6 +124,31 @@ pub struct Person {
     /// racing to create it.
     #[serde(default)]
     pub corrections: Vec<Correction>,
+    /// Set on a duplicate record once it was merged into another person's (the survivor):
+    /// the document stays, every view shows the survivor. Cleared by an unmerge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<MergedInto>,
+    /// Persons a user judged "not the same person" as this one: the duplicate finder does
+    /// not suggest the pair again. Kept on both records of the pair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_same_as: Vec<NotSamePerson>,
+}
+
+/// A duplicate's pointer to the survivor, and who merged it, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedInto {
+    pub survivor: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+}
+
+/// "Not the same person as `other`", as judged by `by` at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotSamePerson {
+    pub other: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
 }
 
 /// One correction of a person's record.
@@ -234,6 +259,8 @@ mod withdrawal_tests {
             address: Some("ул. Мир 1".into()),
             consent: None,
             corrections: Vec::new(),
+            merged_into: None,
+            not_same_as: Vec::new(),
         };
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         p.withdraw_consent(&Recorded {
@@ -461,6 +488,8 @@ impl PersonDraft {
                         recorded_by: recorded.by.clone(),
                     }),
                     corrections: Vec::new(),
+                    merged_into: None,
+                    not_same_as: Vec::new(),
                 })
             }
             _ => None,
@@ -533,7 +562,7 @@ impl Person {
     }
 
     /// `self` corrected by `draft` (validated as a registration is), keeping what an edit does
-    /// not change: the id and the consent record. A person who withdrew consent gets no
+    /// not change: the id, the consent record, the corrections and the merge. A person who withdrew consent gets no
     /// contact data back.
     pub fn edited(
         &self,
@@ -544,6 +573,8 @@ impl Person {
         let mut checked = draft.validate(self.id, today, recorded)?;
         checked.value.consent = self.consent.clone();
         checked.value.corrections = self.corrections.clone();
+        checked.value.merged_into = self.merged_into.clone();
+        checked.value.not_same_as = self.not_same_as.clone();
         if self.consent_withdrawn() {
             let p = &checked.value;
             let mut errors = Vec::new();

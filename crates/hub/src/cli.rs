@@ -118,6 +118,51 @@ enum Command {
     /// The hub's directory: its address, the destinations' addresses and hours, follow-up days.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Probable duplicate persons (the review queue), and pairs judged two people.
+    #[command(subcommand)]
+    Duplicates(DuplicatesCommand),
+    /// Merge a duplicate record into the survivor's: both stay, every view shows the survivor
+    /// with both histories; devices receive it at their next sync.
+    Merge {
+        /// The person id that stays.
+        survivor: uuid::Uuid,
+        /// The person id merged into it.
+        duplicate: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
+        /// Who merges (for the record and the audit log).
+        #[arg(long, default_value = "hub")]
+        by: String,
+    },
+    /// Undo a merge: the duplicate is a person of its own again.
+    Unmerge {
+        /// The merged person id.
+        duplicate: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "hub")]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DuplicatesCommand {
+    /// Probable duplicate pairs, best first: score, the two persons, the evidence.
+    List {
+        /// Print JSON (the pairs and the total) instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// At most this many pairs.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Remember that two records are two people: the pair is not suggested again.
+    NotSame {
+        a: uuid::Uuid,
+        b: uuid::Uuid,
+        #[arg(long, default_value = "hub")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -752,12 +797,112 @@ pub fn main_entry() -> Result<()> {
             open(&settings)?.write_local(|w| w.put_directory(&directory))?;
             println!("directory saved; devices receive it at their next sync");
         }
+        Command::Duplicates(cmd) => {
+            let hub = open(&settings)?;
+            match cmd {
+                DuplicatesCommand::List { json, limit } => {
+                    let list = service_call(&hub, "hub", |store, ctx| {
+                        kabinet_service::merges::possible_duplicates(store, ctx, *limit)
+                    })?;
+                    if *json {
+                        println!("{}", serde_json::to_string_pretty(&list)?);
+                    } else {
+                        let who = |p: &kabinet_store::PersonHit| {
+                            let id = p.egn.as_deref().or(p.lnch.as_deref()).unwrap_or("—");
+                            format!("{} ({}, {}, {id})  {}", p.full_name, p.birth, p.sex, p.id)
+                        };
+                        for pair in &list.pairs {
+                            println!(
+                                "{:>3}  {}\n     {}\n     {}",
+                                pair.score,
+                                who(&pair.a),
+                                who(&pair.b),
+                                pair.evidence.join("; ")
+                            );
+                        }
+                        println!(
+                            "{} от {} възможни двойки / of {} possible pairs",
+                            list.pairs.len(),
+                            list.total,
+                            list.total
+                        );
+                    }
+                }
+                DuplicatesCommand::NotSame { a, b, by } => {
+                    service_call(&hub, by, |store, ctx| {
+                        kabinet_service::merges::not_same_person(store, ctx, *a, *b)
+                    })?;
+                    println!("{a} и {b}: двама различни души / two different people");
+                }
+            }
+        }
+        Command::Merge {
+            survivor,
+            duplicate,
+            reason,
+            by,
+        } => {
+            let record = service_call(&open(&settings)?, by, |store, ctx| {
+                kabinet_service::merges::merge_persons(store, ctx, *survivor, *duplicate, reason)
+            })?;
+            println!(
+                "{duplicate} → {} ({}): {} посещения, {} направления / visits, referrals",
+                record.person.id,
+                record.person.full_name,
+                record.visits.len(),
+                record.referrals.len()
+            );
+        }
+        Command::Unmerge {
+            duplicate,
+            reason,
+            by,
+        } => {
+            let record = service_call(&open(&settings)?, by, |store, ctx| {
+                kabinet_service::merges::unmerge_person(store, ctx, *duplicate, reason)
+            })?;
+            println!(
+                "{} ({}) е отново отделен запис / is a record of its own again",
+                record.person.id, record.person.full_name
+            );
+        }
         Command::Devices(DevicesCommand::Revoke { device_id }) => {
             open(&settings)?.revoke(device_id)?;
             println!("revoked {device_id}");
         }
     }
     Ok(())
+}
+
+/// Runs one service operation on the hub's documents as the operator `by`, with its error
+/// as the service words it (the fields and their fixes, in Bulgarian).
+fn service_call<T>(
+    hub: &SqliteHub,
+    by: &str,
+    f: impl FnOnce(
+        &mut kabinet_store::Store,
+        &kabinet_service::Context,
+    ) -> Result<T, kabinet_service::ServiceError>,
+) -> Result<T> {
+    let ctx = kabinet_service::Context {
+        lang: kabinet_core::Lang::Bg,
+        user: by.to_string(),
+        login: by.to_string(),
+        now: Utc::now(),
+        roles: None,
+    };
+    hub.staff_call(|store| {
+        store.set_audit_user(Some(by.to_string()));
+        f(store, &ctx)
+    })?
+    .map_err(|e| {
+        let body = e.body(kabinet_core::Lang::Bg);
+        let mut msg = body.message;
+        for f in body.fields {
+            msg.push_str(&format!("\n  {}", f.message));
+        }
+        anyhow::anyhow!(msg)
+    })
 }
 
 async fn shutdown() {

@@ -9,6 +9,7 @@
 
 mod drafts;
 mod error;
+pub mod merges;
 pub mod referrals;
 mod views;
 pub mod visit_corrections;
@@ -115,6 +116,30 @@ pub enum Request {
     },
     /// Persons whose ЕГН, ЛНЧ, birth date or sex were changed on two devices apart.
     ToReview {},
+    /// Probable duplicate persons, best first (at most `limit`, 200 by default), with the
+    /// evidence for each pair.
+    PossibleDuplicates {
+        #[serde(default)]
+        #[ts(optional)]
+        limit: Option<usize>,
+    },
+    /// Merges `duplicate` into `survivor`: both records stay, every view shows the survivor
+    /// with both histories. Refused for two different ЕГН or ЛНЧ.
+    MergePersons {
+        survivor: Uuid,
+        duplicate: Uuid,
+        reason: String,
+    },
+    /// Undoes a merge: the duplicate is a person of its own again.
+    UnmergePerson {
+        duplicate: Uuid,
+        reason: String,
+    },
+    /// Two records the finder paired are two people: the pair is not suggested again.
+    NotSamePerson {
+        a: Uuid,
+        b: Uuid,
+    },
     /// The registration form filled with a person as recorded: what an edit starts from.
     PersonForm {
         id: Uuid,
@@ -252,6 +277,9 @@ impl Request {
             Request::RegisterPerson { .. }
                 | Request::EditPerson { .. }
                 | Request::SettleConflict { .. }
+                | Request::MergePersons { .. }
+                | Request::UnmergePerson { .. }
+                | Request::NotSamePerson { .. }
                 | Request::CorrectVisit { .. }
                 | Request::VoidVisit { .. }
                 | Request::SaveVisit { .. }
@@ -298,6 +326,11 @@ responses! {
     PersonForm("person_form", PersonDraft),
     SettleConflict("settle_conflict", PersonRecord),
     ToReview("to_review", Vec<ReviewItem>),
+    PossibleDuplicates("possible_duplicates", merges::DuplicateList),
+    MergePersons("merge_persons", PersonRecord),
+    UnmergePerson("unmerge_person", PersonRecord),
+    /// Remembered: nothing to show (`null`).
+    NotSamePerson("not_same_person", ()),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
@@ -362,6 +395,22 @@ pub fn handle(
             choice,
         } => Response::SettleConflict(settle_conflict(store, ctx, person_id, &field, choice)?),
         Request::ToReview {} => Response::ToReview(to_review(store, ctx)?),
+        Request::PossibleDuplicates { limit } => Response::PossibleDuplicates(
+            merges::possible_duplicates(store, ctx, limit.unwrap_or(merges::DEFAULT_LIMIT))?,
+        ),
+        Request::MergePersons {
+            survivor,
+            duplicate,
+            reason,
+        } => Response::MergePersons(merges::merge_persons(
+            store, ctx, survivor, duplicate, &reason,
+        )?),
+        Request::UnmergePerson { duplicate, reason } => {
+            Response::UnmergePerson(merges::unmerge_person(store, ctx, duplicate, &reason)?)
+        }
+        Request::NotSamePerson { a, b } => {
+            Response::NotSamePerson(merges::not_same_person(store, ctx, a, b)?)
+        }
         Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
         Request::EditPerson {
             id,
@@ -829,8 +878,11 @@ pub fn to_review(store: &Store, ctx: &Context) -> Result<Vec<ReviewItem>, Servic
 /// The longest reason for a correction.
 const EDIT_REASON_MAX: usize = 300;
 
+/// A person's record with every visit and referral the caller may read. A merged record's
+/// id opens its survivor's record, which holds both histories.
 pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRecord, ServiceError> {
     let lang = ctx.lang;
+    let id = store.survivor_of(id)?.unwrap_or(id);
     let person = store.person(id)?;
     let days = store.directory()?.follow_up_days;
     let mut visits = Vec::new();
@@ -868,6 +920,8 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
         conflicts: field_conflicts(store, &person, lang)?,
+        merged: merges::merged_views(store, id)?,
+        merged_into: person.merged_into.as_ref().map(|m| m.survivor),
         person: PersonView::of(&person, lang),
         visits,
         referrals,
@@ -999,12 +1053,12 @@ pub fn save_visit(
         return Err(ServiceError::Forbidden);
     }
     let screenings = form.screenings().map_err(ServiceError::Invalid)?;
-    // A visit never points at nobody.
-    let person = store.person(person_id)?;
+    // A visit never points at nobody; one opened on a record merged since is the survivor's.
+    let person = store.current_person(person_id)?;
     let day = sofia_today(at.unwrap_or(ctx.now));
     let visit = Visit {
         id: Uuid::now_v7(),
-        person_id,
+        person_id: person.id,
         cabinet: store.settings()?.cabinet,
         specialist: ctx.user.clone(),
         at: at.unwrap_or(ctx.now),

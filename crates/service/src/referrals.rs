@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 /// The slip of one referral, from what this store holds.
 fn slip_of(store: &Store, referral: &kabinet_core::Referral) -> Result<Slip, ServiceError> {
-    let person = store.person(referral.person_id)?;
+    // A merged duplicate's referral prints its survivor.
+    let person = store.current_person(referral.person_id)?;
     let directory = store.directory()?;
     let cabinet = match store.visit(referral.visit_id) {
         Ok(v) => v.cabinet,
@@ -46,7 +47,7 @@ pub(crate) fn slips_of(
         .map(|r| {
             let slip = slip_of(store, r)?;
             Ok(if anonymous && kabinet_slip::may_be_anonymous(r) {
-                slip.anonymous(&store.person(r.person_id)?)
+                slip.anonymous(&store.current_person(r.person_id)?)
             } else {
                 slip
             })

@@ -1271,3 +1271,205 @@ fn a_visit_entered_in_error_is_kept_marked_and_its_referrals_cancelled() {
     assert_eq!(form["voided"], true);
     assert!(call(&mut s, json!({"op": "correct_visit", "args": {"visit_id": visit_id, "form": form["form"], "reason": "x"}})).is_err());
 }
+
+/// Two registrations of one woman without documents, in two neighbourhoods, under two
+/// spellings: found by the finder, merged by a social worker (who reads no HIV result), shown
+/// as one person with both histories, and split again.
+#[test]
+fn a_duplicate_is_found_merged_shown_as_one_and_split_again() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let first = register(
+        &mut s,
+        json!({"given_name": "Фатме", "family_name": "Мустафова", "sex": "F", "birth_year": 1990,
+               "no_documents": true, "neighbourhood": "Мошино", "consent_given": true}),
+        false,
+    )
+    .unwrap();
+    let second = register(
+        &mut s,
+        json!({"given_name": "Fatma", "family_name": "Mustafova", "sex": "F", "birth_year": 1991,
+               "no_documents": true, "neighbourhood": "Мошино", "consent_given": true}),
+        true,
+    )
+    .unwrap();
+    // Someone else entirely, and a namesake with another ЕГН: never paired with the first.
+    register(&mut s, rositsa(), false).unwrap();
+    let (a, b): (Uuid, Uuid) = (
+        serde_json::from_value(first["id"].clone()).unwrap(),
+        serde_json::from_value(second["id"].clone()).unwrap(),
+    );
+    let nurse = as_user("mpetrova", Role::Nurse);
+    call_as(
+        &mut s,
+        &nurse,
+        json!({"op": "save_visit", "args": {"person_id": a, "form": full_form()}}),
+    )
+    .unwrap();
+    call_as(&mut s, &nurse, json!({"op": "save_visit", "args": {"person_id": b, "form": {"fasting": "", "weight_kg": "61"}}})).unwrap();
+
+    let list = call(&mut s, json!({"op": "possible_duplicates", "args": {}})).unwrap();
+    assert_eq!(list["total"], 1, "{list}");
+    let pair = &list["pairs"][0];
+    let ids = [pair["a"]["id"].clone(), pair["b"]["id"].clone()];
+    assert!(ids.contains(&json!(a)) && ids.contains(&json!(b)));
+    assert_eq!(pair["certain"], false);
+    assert!(pair["score"].as_u64().unwrap() >= 75, "{pair}");
+    let evidence = pair["evidence"].to_string();
+    assert!(evidence.contains("същият квартал"), "{evidence}");
+
+    // The merge needs a reason; a role that may not edit general data cannot merge at all.
+    let sw = as_user("gdimitrov", Role::SocialWorker);
+    let err = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "merge_persons", "args": {"survivor": a, "duplicate": b, "reason": " "}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "reason");
+    let admin = as_user("admin", Role::HubAdmin);
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &admin,
+            json!({"op": "merge_persons", "args": {"survivor": a, "duplicate": b, "reason": "същата"}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+    assert!(
+        s.survivor_of(b).unwrap().is_none(),
+        "a refused merge writes nothing"
+    );
+
+    // The social worker merges without reading any HIV result; the record shows both visits.
+    let merged = call_as(&mut s, &sw, json!({"op": "merge_persons", "args": {"survivor": a, "duplicate": b, "reason": "същата жена, два записа"}})).unwrap();
+    assert_eq!(merged["person"]["id"], json!(a));
+    assert_eq!(merged["visits"].as_array().unwrap().len(), 2);
+    assert_eq!(merged["merged"][0]["id"], json!(b));
+    assert!(!merged.to_string().contains("ХИВ"), "{merged}");
+    // A nurse opening either id sees the survivor with both histories, the HIV result included.
+    for id in [a, b] {
+        let r = call_as(
+            &mut s,
+            &nurse,
+            json!({"op": "person_record", "args": {"id": id}}),
+        )
+        .unwrap();
+        assert_eq!(r["person"]["id"], json!(a));
+        assert_eq!(r["visits"].as_array().unwrap().len(), 2);
+        assert!(r["visits"].to_string().contains("hiv"), "{r}");
+    }
+    // Search by the duplicate's spelling finds the survivor, once.
+    let hits = call(&mut s, json!({"op": "search", "args": {"query": "Fatma"}})).unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(hits[0]["id"], json!(a));
+    // The day's list names the survivor for both visits.
+    let today = call(&mut s, json!({"op": "today", "args": {}})).unwrap();
+    let persons: std::collections::HashSet<String> = today["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["person_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        persons.contains(&a.to_string()) && !persons.contains(&b.to_string()),
+        "{today}"
+    );
+    // A visit opened on the duplicate's id (a stale screen) is the survivor's.
+    let saved = call_as(&mut s, &nurse, json!({"op": "save_visit", "args": {"person_id": b, "form": {"fasting": "", "weight_kg": "60"}}})).unwrap();
+    let v: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
+    assert_eq!(s.visit(v).unwrap().person_id, a);
+    // The pair is no longer suggested; a second merge of the duplicate is refused.
+    let list = call(&mut s, json!({"op": "possible_duplicates", "args": {}})).unwrap();
+    assert_eq!(list["total"], 0, "{list}");
+    let err = call(
+        &mut s,
+        json!({"op": "merge_persons", "args": {"survivor": a, "duplicate": b, "reason": "x"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "duplicate");
+    // Merging the survivor into its own duplicate would make a loop: refused.
+    let err = call(
+        &mut s,
+        json!({"op": "merge_persons", "args": {"survivor": b, "duplicate": a, "reason": "x"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "duplicate");
+
+    // Split again: each has its own history (the visit recorded since stays with the survivor).
+    let split = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "unmerge_person", "args": {"duplicate": b, "reason": "две различни жени"}}),
+    )
+    .unwrap();
+    assert_eq!(split["person"]["id"], json!(b));
+    assert_eq!(split["visits"].as_array().unwrap().len(), 1);
+    let r = call(&mut s, json!({"op": "person_record", "args": {"id": a}})).unwrap();
+    assert_eq!(r["visits"].as_array().unwrap().len(), 2);
+    assert_eq!(r["merged"], json!([]));
+    let corrections = s.person(b).unwrap().corrections;
+    assert_eq!(corrections.len(), 2, "merge and split are on the record");
+    assert_eq!(corrections[1].reason, "две различни жени");
+
+    // "Not the same person" is remembered: the pair is not suggested again.
+    assert_eq!(
+        call(&mut s, json!({"op": "possible_duplicates", "args": {}})).unwrap()["total"],
+        1
+    );
+    call_as(
+        &mut s,
+        &sw,
+        json!({"op": "not_same_person", "args": {"a": a, "b": b}}),
+    )
+    .unwrap();
+    assert_eq!(
+        call(&mut s, json!({"op": "possible_duplicates", "args": {}})).unwrap()["total"],
+        0
+    );
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &admin,
+            json!({"op": "not_same_person", "args": {"a": a, "b": b}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+}
+
+#[test]
+fn two_records_with_different_egn_are_never_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let first = register(&mut s, rositsa(), false).unwrap();
+    let other_egn = kabinet_core::Egn::compose(
+        chrono::NaiveDate::from_ymd_opt(1977, 6, 24).unwrap(),
+        kabinet_core::Sex::F,
+        7,
+    )
+    .unwrap();
+    let second = register(
+        &mut s,
+        json!({"given_name": "Росица", "family_name": "Юсеинова", "egn": other_egn.as_str(), "consent_given": true}),
+        true,
+    )
+    .unwrap();
+    let err = call(
+        &mut s,
+        json!({"op": "merge_persons", "args": {"survivor": first["id"], "duplicate": second["id"], "reason": "същата"}}),
+    )
+    .unwrap_err();
+    let body = err.body(Lang::Bg);
+    assert_eq!(body.fields[0].field, "survivor");
+    assert!(
+        body.fields[0].message.contains("различни ЕГН"),
+        "{}",
+        body.fields[0].message
+    );
+    // Nor are they offered as a pair.
+    assert_eq!(
+        call(&mut s, json!({"op": "possible_duplicates", "args": {}})).unwrap()["total"],
+        0
+    );
+}

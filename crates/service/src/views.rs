@@ -149,6 +149,9 @@ pub fn field_label(key: &str, lang: Lang) -> String {
         (Some(f), _) => f.label(lang).to_string(),
         (None, Some(kind)) => kind.label(lang).to_string(),
         _ if key == "results" => lang.pick("резултати", "results").to_string(),
+        _ if key == crate::merges::MERGED_INTO => lang
+            .pick("обединяване с друг запис", "merge with another record")
+            .to_string(),
         _ => key.to_string(),
     }
 }
@@ -459,6 +462,11 @@ pub struct PersonRecord {
     /// Fields that two devices changed while apart, with both values: a user who may edit
     /// picks one (or corrects the field to a third).
     pub conflicts: Vec<FieldConflict>,
+    /// Records merged into this person's (their visits and referrals are in the lists above).
+    pub merged: Vec<crate::merges::MergedView>,
+    /// Set only while a merge made apart points back at this record and is not followed (two
+    /// merges of the same pair in opposite directions): the survivor it names.
+    pub merged_into: Option<Uuid>,
     /// The sensitive classes this view shows (for the audit log).
     #[serde(skip)]
     pub sensitive: Vec<kabinet_core::AccessClass>,

@@ -14,6 +14,7 @@ mod doc;
 pub mod fit;
 pub mod import;
 mod kind;
+mod merges;
 pub mod meta;
 mod projection;
 mod query;

@@ -5,8 +5,9 @@
 use crate::kind::DocKind;
 use crate::{Result, Store, StoreError};
 use chrono_tz::Europe::Sofia;
+use kabinet_core::duplicates::{MergeEdge, resolve_merges};
 use kabinet_core::{Person, Referral, Visit};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -104,6 +105,8 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
         p.neighbourhood,
         p.documents == kabinet_core::Documents::NoDocuments,
     ])?;
+    write_merge(conn, p)?;
+    write_not_same(conn, p)?;
     // The name's search keys change only when a name does: a correction of a phone or an
     // address leaves them as they are.
     let mut wanted: Vec<&str> = tokens.iter().map(String::as_str).collect();
@@ -123,6 +126,116 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
     )?;
     for token in wanted {
         insert.execute(params![token, id])?;
+    }
+    Ok(())
+}
+
+/// Keeps `person_merge` equal to the person's pointer and, when it changed, `person_alias`
+/// equal to the survivors of the merges it is part of.
+fn write_merge(conn: &Connection, p: &Person) -> Result<()> {
+    let id = p.id.as_bytes().as_slice();
+    let stored: Option<(Uuid, String)> = conn
+        .prepare_cached("SELECT merged_into, at FROM person_merge WHERE person_id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let wanted = p
+        .merged_into
+        .as_ref()
+        .map(|m| (m.survivor, m.at.to_rfc3339()));
+    if stored == wanted {
+        return Ok(());
+    }
+    match &wanted {
+        Some((survivor, at)) => conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO person_merge (person_id, merged_into, at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id, survivor.as_bytes().as_slice(), at])?,
+        None => conn
+            .prepare_cached("DELETE FROM person_merge WHERE person_id = ?1")?
+            .execute([id])?,
+    };
+    // The persons the old and the new pointer connect: their survivors may all change.
+    let mut starts = vec![p.id];
+    starts.extend(stored.map(|(s, _)| s));
+    starts.extend(wanted.map(|(s, _)| s));
+    realias(conn, &starts)
+}
+
+/// Works out again the survivors of every person connected to `starts` by merges.
+fn realias(conn: &Connection, starts: &[Uuid]) -> Result<()> {
+    let mut pointer = conn.prepare_cached(
+        "SELECT person_id, merged_into, at FROM person_merge WHERE person_id = ?1 OR merged_into = ?1",
+    )?;
+    let mut seen: std::collections::HashSet<Uuid> = starts.iter().copied().collect();
+    let mut queue: Vec<Uuid> = starts.to_vec();
+    let mut edges: std::collections::BTreeMap<Uuid, MergeEdge> = Default::default();
+    while let Some(node) = queue.pop() {
+        let rows = pointer
+            .query_map([node.as_bytes().as_slice()], |r| {
+                Ok((
+                    r.get::<_, Uuid>(0)?,
+                    r.get::<_, Uuid>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (duplicate, survivor, at) in rows {
+            for n in [duplicate, survivor] {
+                if seen.insert(n) {
+                    queue.push(n);
+                }
+            }
+            let at = chrono::DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_default();
+            edges.insert(
+                duplicate,
+                MergeEdge {
+                    duplicate,
+                    survivor,
+                    at,
+                },
+            );
+        }
+    }
+    let mut forget = conn.prepare_cached("DELETE FROM person_alias WHERE person_id = ?1")?;
+    for n in &seen {
+        forget.execute([n.as_bytes().as_slice()])?;
+    }
+    let edges: Vec<MergeEdge> = edges.into_values().collect();
+    let mut alias =
+        conn.prepare_cached("INSERT INTO person_alias (person_id, survivor_id) VALUES (?1, ?2)")?;
+    for (duplicate, survivor) in resolve_merges(&edges) {
+        alias.execute(params![
+            duplicate.as_bytes().as_slice(),
+            survivor.as_bytes().as_slice()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Keeps `person_not_same` equal to the pairs the person's record says are two people.
+fn write_not_same(conn: &Connection, p: &Person) -> Result<()> {
+    let id = p.id.as_bytes().as_slice();
+    let mut wanted: Vec<Uuid> = p.not_same_as.iter().map(|n| n.other).collect();
+    wanted.sort();
+    wanted.dedup();
+    let stored: Vec<Uuid> = conn
+        .prepare_cached(
+            "SELECT other_id FROM person_not_same WHERE person_id = ?1 ORDER BY other_id",
+        )?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if stored == wanted {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM person_not_same WHERE person_id = ?1")?
+        .execute([id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO person_not_same (person_id, other_id) VALUES (?1, ?2)")?;
+    for other in wanted {
+        insert.execute(params![id, other.as_bytes().as_slice()])?;
     }
     Ok(())
 }
@@ -167,12 +280,15 @@ fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
 }
 
 /// The projection tables, in a fixed order (used by rebuild and by tests comparing them).
-pub const PROJECTION_TABLES: [&str; 5] = [
+pub const PROJECTION_TABLES: [&str; 8] = [
     "person_index",
     "person_name_token",
     "visit_index",
     "referral_index",
     "field_conflict",
+    "person_merge",
+    "person_alias",
+    "person_not_same",
 ];
 
 /// How many documents a rebuild read.

@@ -116,6 +116,19 @@ fn person_hit(r: &Row<'_>) -> rusqlite::Result<PersonHit> {
     })
 }
 
+pub(crate) fn person_hit_by_id(conn: &rusqlite::Connection, id: Uuid) -> Result<Option<PersonHit>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
+        ))?
+        .query_row([id.as_bytes().as_slice()], person_hit)
+        .optional()?)
+}
+
+/// A person (`?1`) and the records merged into theirs, as a subquery.
+const PERSON_AND_MERGED: &str =
+    "SELECT ?1 UNION ALL SELECT person_id FROM person_alias WHERE survivor_id = ?1";
+
 /// The exclusive upper bound of all strings starting with `prefix` (prefix search as an index
 /// range).
 fn prefix_end(prefix: &str) -> String {
@@ -146,10 +159,44 @@ impl Store {
             && compact
                 .parse::<i32>()
                 .is_ok_and(|y| (1900..=2100).contains(&y));
-        if numeric && !looks_like_year {
-            return self.search_by_number(&compact, limit);
+        let hits = if numeric && !looks_like_year {
+            self.search_by_number(&compact, limit)?
+        } else {
+            self.search_by_name(q, limit)?
+        };
+        self.as_survivors(hits)
+    }
+
+    /// Hits with each merged duplicate replaced by its survivor (found by the duplicate's
+    /// name, ЕГН or phone too), each person once, in the order first met.
+    fn as_survivors(&self, hits: Vec<PersonHit>) -> Result<Vec<PersonHit>> {
+        let mut survivor = self
+            .conn
+            .prepare_cached("SELECT survivor_id FROM person_alias WHERE person_id = ?1")?;
+        let mut fetch = self.conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
+        ))?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let to: Option<Uuid> = survivor
+                .query_row([hit.id.as_bytes().as_slice()], |r| r.get(0))
+                .optional()?;
+            let hit = match to {
+                Some(id) => match fetch
+                    .query_row([id.as_bytes().as_slice()], person_hit)
+                    .optional()?
+                {
+                    Some(h) => h,
+                    None => continue,
+                },
+                None => hit,
+            };
+            if seen.insert(hit.id) {
+                out.push(hit);
+            }
         }
-        self.search_by_name(q, limit)
+        Ok(out)
     }
 
     fn search_by_number(&self, digits: &str, limit: usize) -> Result<Vec<PersonHit>> {
@@ -315,10 +362,13 @@ impl Store {
         condition: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<VisitSummary>> {
+        // A visit of a merged duplicate is shown as its survivor's.
         let sql = format!(
-            "SELECT v.visit_id, v.person_id, COALESCE(p.full_name, ''), v.cabinet, v.specialist, v.at,
-                    v.voided
-             FROM visit_index v LEFT JOIN person_index p ON p.person_id = v.person_id
+            "SELECT v.visit_id, COALESCE(a.survivor_id, v.person_id), COALESCE(p.full_name, ''),
+                    v.cabinet, v.specialist, v.at, v.voided
+             FROM visit_index v
+             LEFT JOIN person_alias a ON a.person_id = v.person_id
+             LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, v.person_id)
              WHERE {condition}"
         );
         let rows = self
@@ -349,10 +399,10 @@ impl Store {
         )
     }
 
-    /// A person's visits, newest first.
+    /// A person's visits, with those of the records merged into theirs, newest first.
     pub fn visits_of_person(&self, person_id: Uuid) -> Result<Vec<VisitSummary>> {
         self.visits_where(
-            "v.person_id = ?1 ORDER BY v.at DESC",
+            &format!("v.person_id IN ({PERSON_AND_MERGED}) ORDER BY v.at DESC"),
             [person_id.as_bytes()],
         )
     }
@@ -364,8 +414,11 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ReferralSummary>> {
         let sql = format!(
-            "SELECT r.referral_id, r.code, r.person_id, COALESCE(p.full_name, ''), r.reason, r.destination, r.urgency, r.status, r.issued_at
-             FROM referral_index r LEFT JOIN person_index p ON p.person_id = r.person_id
+            "SELECT r.referral_id, r.code, COALESCE(a.survivor_id, r.person_id), COALESCE(p.full_name, ''),
+                    r.reason, r.destination, r.urgency, r.status, r.issued_at
+             FROM referral_index r
+             LEFT JOIN person_alias a ON a.person_id = r.person_id
+             LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, r.person_id)
              WHERE {condition} ORDER BY r.urgency DESC, r.issued_at LIMIT ?2"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -401,7 +454,7 @@ impl Store {
 
     pub fn referrals_of_person(&self, person_id: Uuid) -> Result<Vec<ReferralSummary>> {
         self.referrals_where(
-            "r.person_id = ?1",
+            &format!("r.person_id IN ({PERSON_AND_MERGED})"),
             person_id.as_bytes().to_vec().into(),
             1000,
         )

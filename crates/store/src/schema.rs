@@ -164,6 +164,29 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
         ) STRICT, WITHOUT ROWID;
         ALTER TABLE visit_index ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;",
     ),
+    // Merged persons (issue #17): each duplicate's pointer as its document holds it
+    // (`person_merge`), every duplicate's survivor with chains followed and cycles broken
+    // (`person_alias`, what the views join), and pairs judged "not the same person"
+    // (`person_not_same`, one row per direction). All three are projections of the persons'
+    // documents; no store before this version holds a merge, so they start empty.
+    M::up(
+        "CREATE TABLE person_merge (
+            person_id BLOB PRIMARY KEY,
+            merged_into BLOB NOT NULL,
+            at TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX person_merge_by_survivor ON person_merge(merged_into);
+        CREATE TABLE person_alias (
+            person_id BLOB PRIMARY KEY,
+            survivor_id BLOB NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX person_alias_by_survivor ON person_alias(survivor_id);
+        CREATE TABLE person_not_same (
+            person_id BLOB NOT NULL,
+            other_id BLOB NOT NULL,
+            PRIMARY KEY (person_id, other_id)
+        ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

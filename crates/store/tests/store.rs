@@ -699,14 +699,17 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
         [],
     )
     .unwrap();
-    // Back to before the referral migration (the field_conflict table came after it).
-    conn.execute("DROP TABLE field_conflict", []).unwrap();
+    // Back to before the referral migration (the field_conflict table and the merge tables
+    // came after it).
+    for table in ["field_conflict", "person_merge", "person_alias", "person_not_same"] {
+        conn.execute(&format!("DROP TABLE {table}"), []).unwrap();
+    }
     conn.execute("ALTER TABLE visit_index DROP COLUMN voided", [])
         .unwrap();
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 3) as i64,
+        (kabinet_store::SCHEMA_VERSION - 4) as i64,
     )
     .unwrap();
     drop(conn);

@@ -321,6 +321,11 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     settleConflict: (person_id: string, field: string, choice: number) =>
       call('settle_conflict', { person_id, field, choice }),
     toReview: () => call('to_review', {}),
+    possibleDuplicates: (limit?: number) => call('possible_duplicates', limit === undefined ? {} : { limit }),
+    mergePersons: (survivor: string, duplicate: string, reason: string) =>
+      call('merge_persons', { survivor, duplicate, reason }),
+    unmergePerson: (duplicate: string, reason: string) => call('unmerge_person', { duplicate, reason }),
+    notSamePerson: (a: string, b: string) => call('not_same_person', { a, b }),
     visitForCorrection: (visit_id: string) => call('visit_for_correction', { visit_id }),
     correctVisit: (visit_id: string, form: VisitForm, reason: string, referrals: ReferralChoice[], cancel: string[]) =>
       call('correct_visit', { visit_id, form, reason, referrals, cancel }),

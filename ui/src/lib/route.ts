@@ -12,6 +12,7 @@ export type Route =
   | { screen: 'settings' }
   | { screen: 'referrals'; code?: string }
   | { screen: 'referral'; id: string }
+  | { screen: 'duplicates' }
   | { screen: 'admin-users' }
   | { screen: 'admin-audit'; filter?: AuditFilter };
 
@@ -51,6 +52,8 @@ export function parseRoute(hash: string): Route {
       break;
     case 'settings':
       return { screen: 'settings' };
+    case 'duplicates':
+      return { screen: 'duplicates' };
     case 'referrals':
       return { screen: 'referrals', code: q.get('code') ?? undefined };
     case 'referral':
@@ -82,6 +85,8 @@ export function href(r: Route): string {
       return r.correct ? `#/visit/${r.personId}?correct=${r.correct}` : `#/visit/${r.personId}`;
     case 'settings':
       return '#/settings';
+    case 'duplicates':
+      return '#/duplicates';
     case 'referrals':
       return r.code ? `#/referrals?code=${encodeURIComponent(r.code)}` : '#/referrals';
     case 'referral':

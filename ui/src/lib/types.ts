@@ -51,7 +51,7 @@ source: string, };
 /**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -103,6 +103,28 @@ export type CorrectionView = {
 at: string, by: string, fields: Array<string>, reason: string, };
 
 export type DestinationView = { slug: string, label: string, hub: boolean, };
+
+/**
+ * The review queue: the best pairs and how many there are in all.
+ */
+export type DuplicateList = { pairs: Array<DuplicatePair>, total: number, };
+
+/**
+ * A probable duplicate pair, as the review queue shows it.
+ */
+export type DuplicatePair = { a: PersonHit, b: PersonHit, 
+/**
+ * 0–100; 100 only for a shared ЕГН or ЛНЧ.
+ */
+score: number, 
+/**
+ * The same ЕГН or ЛНЧ.
+ */
+certain: boolean, 
+/**
+ * Why the pair looks like one person, as sentences in the caller's language.
+ */
+evidence: Array<string>, };
 
 /**
  * A person's record corrected: which fields changed (`Field::key`), none when the form
@@ -184,6 +206,15 @@ export type Lang = "bg" | "en";
 export type LockReason = "idle" | "disabled";
 
 /**
+ * A record merged into a person's, as the survivor's record lists it.
+ */
+export type MergedView = { id: string, full_name: string, birth: string, 
+/**
+ * dd.mm.yyyy HH:MM, Sofia time; empty when merged through another record.
+ */
+at: string, by: string, reason: string, };
+
+/**
  * A user the admin adds from the web UI.
  */
 export type NewUser = { 
@@ -248,7 +279,16 @@ export type PersonRecord = { person: PersonView, visits: Array<VisitView>, refer
  * Fields that two devices changed while apart, with both values: a user who may edit
  * picks one (or corrects the field to a third).
  */
-conflicts: Array<FieldConflict>, };
+conflicts: Array<FieldConflict>, 
+/**
+ * Records merged into this person's (their visits and referrals are in the lists above).
+ */
+merged: Array<MergedView>, 
+/**
+ * Set only while a merge made apart points back at this record and is not followed (two
+ * merges of the same pair in opposite directions): the survivor it names.
+ */
+merged_into: string | null, };
 
 export type PersonView = { id: string, full_name: string, latin_name: string, other_names: Array<string>, sex: string, birth: string, egn: string | null, lnch: string | null, no_documents: boolean, phone: string | null, neighbourhood: string | null, address: string | null, consent: string | null, 
 /**
@@ -327,7 +367,7 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -599,6 +639,10 @@ export type Responses = {
   person_form: PersonDraft;
   settle_conflict: PersonRecord;
   to_review: Array<ReviewItem>;
+  possible_duplicates: DuplicateList;
+  merge_persons: PersonRecord;
+  unmerge_person: PersonRecord;
+  not_same_person: null;
   edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;
