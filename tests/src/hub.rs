@@ -263,16 +263,25 @@ impl HubProcess {
         self.admin_with_password(&args, secret);
     }
 
-    /// Runs an admin command that reads a password (`users add`, `users reset`).
-    pub fn admin_with_password(&self, args: &[&str], password: &str) -> String {
-        let out = Command::new(&self.binary)
+    /// Runs an admin command that may fail: its exit status and output, as they came.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        self.admin_command(args, "")
+    }
+
+    fn admin_command(&self, args: &[&str], password: &str) -> std::process::Output {
+        Command::new(&self.binary)
             .args(args)
             .env("KABINET_HUB_USER_PASSWORD", password)
             .env("KABINET_HUB_DATA", &self.data_dir)
             .env("KABINET_HUB_KEY", HUB_KEY)
             .env("KABINET_HUB_LOG", "warn")
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs an admin command that reads a password (`users add`, `users reset`).
+    pub fn admin_with_password(&self, args: &[&str], password: &str) -> String {
+        let out = self.admin_command(args, password);
         assert!(
             out.status.success(),
             "{args:?}: {}",

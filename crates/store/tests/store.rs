@@ -701,7 +701,12 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     .unwrap();
     // Back to before the referral migration (the field_conflict table and the merge tables
     // came after it).
-    for table in ["field_conflict", "person_merge", "person_alias", "person_not_same"] {
+    for table in [
+        "field_conflict",
+        "person_merge",
+        "person_alias",
+        "person_not_same",
+    ] {
         conn.execute(&format!("DROP TABLE {table}"), []).unwrap();
     }
     conn.execute("ALTER TABLE visit_index DROP COLUMN voided", [])
