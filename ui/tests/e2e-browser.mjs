@@ -1,7 +1,8 @@
 // The UI in a real browser (Debian Chromium via playwright-core), served by a real kabinet-hub
 // with its real encrypted store: hub staff sign in, register a person by ЕГН, record a visit
 // with every screening, accept the suggested referrals, and find the person again by a Latin
-// spelling of the Cyrillic name. Then a hub admin manages users (a short password refused
+// spelling of the Cyrillic name; the same woman registered again in Latin without documents
+// is found as a possible duplicate and merged, and her record shows both histories. Then a hub admin manages users (a short password refused
 // beside its field, add, disable, new password) and finds the nurse's work in the audit log.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -212,6 +213,47 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('button.lang');
   await page.waitForSelector('text=Прегледи за деня');
 
+  // The same woman registered again without documents, in Latin: the form shows the likely
+  // duplicate, the nurse says it is someone else; a visit is recorded on the new record.
+  await page.click('[data-nav=find]');
+  await page.click('[data-action=register]');
+  await page.fill('input[name=given_name]', 'Rositsa');
+  await page.fill('input[name=family_name]', 'Yuseinova');
+  await page.check('input[name=no_documents]');
+  await page.check('input[name=sex][value=F]');
+  await page.fill('input[name=birth_year]', '1977');
+  await page.check('input[name=consent_given]');
+  await page.click('[data-action=save-person]');
+  await page.click('[data-action=not-a-duplicate]');
+  await page.waitForSelector('[data-section=hiv]');
+  await page.fill('input[name=weight_kg]', '60');
+  await page.click('[data-action=save-visit]');
+  await page.waitForSelector('[data-ok=visit]');
+  // Staff find the pair in the review queue and keep the first record.
+  await page.click('[data-nav=referrals]');
+  await page.click('[data-action=review-duplicates]');
+  await page.waitForSelector('[data-list=duplicates] [data-pair]');
+  assert.equal(await page.locator('[data-pair]').count(), 1);
+  assert.match(await page.textContent('[data-pair] [data-evidence]'), /1977/);
+  const keep = page.locator('[data-pair] .columns > div', { hasText: 'Росица Юсеинова' }).locator('button');
+  // A merge needs a reason: named, nothing merged.
+  await keep.click();
+  await page.waitForSelector('[data-error=merge]');
+  assert.match(await page.textContent('[data-error=merge]'), /задължително|Причина/i);
+  await page.fill('input[name=merge_reason]', 'същата жена, записана без документи');
+  await keep.click();
+  // The survivor's record: both histories, and the merged record named with who and why.
+  await page.waitForSelector('[data-list=merged] [data-merged]');
+  assert.match(await page.textContent('[data-list=merged]'), /Rositsa Yuseinova[\s\S]*записана без документи/);
+  assert.equal(await page.textContent('[data-field=full_name]'), 'Росица Юсеинова');
+  assert.equal(await page.locator('[data-visit]').count(), 2);
+  // Searching the duplicate's spelling opens the survivor.
+  await page.click('[data-nav=find]');
+  await page.fill('[data-field=search]', 'Rositsa Yuseinova');
+  await page.waitForSelector('[data-list=hits] li');
+  assert.equal(await page.locator('[data-list=hits] li').count(), 1);
+  assert.match(await page.textContent('[data-list=hits] li'), /Росица Юсеинова/);
+
   // The person withdraws consent to data processing: the record stays (identity, visits),
   // marked with who recorded it, after a confirmation that says what happens.
   await page.click('[data-nav=find]');
@@ -224,7 +266,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('[data-action=confirm-withdraw]');
   await page.waitForSelector('[data-consent=withdrawn]');
   assert.match(await page.textContent('[data-consent=withdrawn]'), /Мария Петрова/);
-  assert.equal(await page.locator('[data-visit]').count(), 1);
+  assert.equal(await page.locator('[data-visit]').count(), 2);
   assert.equal(await page.locator('[data-action=withdraw-consent]').count(), 0);
 
   // The nurse signs out; the hub admin signs in and sees the admin screens.
@@ -233,7 +275,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   // The admin reads general data only: the visit, not its results or its clinical note.
   await page.goto(personUrl);
   await page.waitForSelector('[data-visit]');
-  assert.match(await page.textContent('[data-visit]'), /Идва с дъщеря си/);
+  assert.equal(await page.locator('[data-visit]:has-text("Идва с дъщеря си")').count(), 1, 'the visit and its general notes');
   assert.equal(await page.locator('[data-field=clinical-note], [data-screening=hiv]').count(), 0);
   assert.doesNotMatch(await page.textContent('main'), /КАБКИС|реактивен/);
 
