@@ -2,8 +2,9 @@
 // with its real encrypted store: hub staff sign in, register a person by ЕГН, record a visit
 // with every screening, accept the suggested referrals, and find the person again by a Latin
 // spelling of the Cyrillic name; the same woman registered again in Latin without documents
-// is found as a possible duplicate and merged, and her record shows both histories. Then a hub admin manages users (a short password refused
-// beside its field, add, disable, new password) and finds the nurse's work in the audit log.
+// is found as a possible duplicate and merged, and her record shows both histories. Then a
+// hub admin manages users (a short password refused beside its field, add, disable, new
+// password) and finds the nurse's work in the audit log.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
