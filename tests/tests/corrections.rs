@@ -59,12 +59,37 @@ fn corrected(store: &mut Store, id: Uuid, changes: Value) -> Value {
     form
 }
 
-/// What must be the same on every copy: the person as stored and the fields to review.
-fn state(store: &Store, id: Uuid) -> (Value, Vec<String>) {
+/// What must be the same on every copy: the person and the visit as stored (results
+/// included) and their fields changed apart.
+fn state(store: &Store, id: Uuid, visit: Uuid) -> (Value, Vec<String>, Value, Vec<String>) {
+    let hiv = kabinet_store::results_doc_id(visit, kabinet_core::AccessClass::Hiv);
+    let mut visit_conflicts = store.conflicts(visit).unwrap();
+    visit_conflicts.extend(store.conflicts(hiv).unwrap());
     (
         serde_json::to_value(store.person(id).unwrap()).unwrap(),
         store.conflicts(id).unwrap(),
+        serde_json::to_value(store.visit(visit).unwrap()).unwrap(),
+        visit_conflicts,
     )
+}
+
+/// The visit's correction form with `changes`, saved with a reason.
+fn correct_visit(store: &mut Store, who: &str, visit: Uuid, changes: Value) {
+    let mut form = call_as(
+        store,
+        who,
+        json!({"op": "visit_for_correction", "args": {"visit_id": visit}}),
+    )["form"]
+        .clone();
+    for (k, v) in changes.as_object().unwrap() {
+        form[k] = v.clone();
+    }
+    call_as(
+        store,
+        who,
+        json!({"op": "correct_visit", "args": {"visit_id": visit, "form": form,
+               "reason": "сверено с апарата"}}),
+    );
 }
 
 fn run(order: [&str; 3]) {
@@ -78,6 +103,7 @@ fn run(order: [&str; 3]) {
         "social_worker",
         "social work 2026",
     );
+    hub.add_user("mpetrova", "Мария Петрова", "nurse", "nurse pass 2026");
     let staff = hub.staff_session("gdimitrov", "social work 2026");
 
     let registered = call_as(
@@ -88,8 +114,32 @@ fn run(order: [&str; 3]) {
             "neighbourhood": "Ралица", "consent_given": true}}}),
     );
     let id: Uuid = serde_json::from_value(registered["id"].clone()).unwrap();
+    let saved = call_as(
+        &mut a,
+        "Мария Петрова",
+        json!({"op": "save_visit", "args": {"person_id": id, "form": {
+            "glucose": "6,0", "glucose_unit": "mmol/L", "fasting": "random",
+            "weight_kg": "70", "height_cm": "170",
+            "hiv_result": "non_reactive", "hiv_consent": true, "hiv_counselled": true}}}),
+    );
+    let visit: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
     sync(&mut a);
     sync(&mut b);
+
+    // Apart: the visit's glucose and HIV result corrected differently in the two vans, its
+    // weight at the hub; none of it is a conflict yet anywhere.
+    correct_visit(
+        &mut a,
+        "Мария Петрова",
+        visit,
+        json!({"glucose": "5,5", "hiv_result": "reactive"}),
+    );
+    correct_visit(
+        &mut b,
+        "Иван Иванов",
+        visit,
+        json!({"glucose": "6,5", "hiv_result": "invalid"}),
+    );
 
     // Apart: van A corrects the phone, van B the phone (differently) and the neighbourhood,
     // and the hub's social worker the address, through the web API.
@@ -114,6 +164,17 @@ fn run(order: [&str; 3]) {
     draft["address"] = json!("ул. Юрий Гагарин 5");
     let edited = hub_call(json!({"op": "edit_person", "args": {"id": id, "draft": draft}}));
     assert_eq!(edited["changed"], json!(["address"]));
+    let mut form =
+        hub_call(json!({"op": "visit_for_correction", "args": {"visit_id": visit}}))["form"]
+            .clone();
+    assert_eq!(
+        form["hiv_result"], "",
+        "a social worker's form holds no HIV result"
+    );
+    form["weight_kg"] = json!("68");
+    hub_call(
+        json!({"op": "correct_visit", "args": {"visit_id": visit, "form": form, "reason": "претеглена отново"}}),
+    );
 
     for _round in 0..2 {
         for who in order {
@@ -126,10 +187,91 @@ fn run(order: [&str; 3]) {
         }
     }
     let hub_store = hub.storage();
-    let at_hub = hub_store.read(|s| Ok(state(s, id))).unwrap();
-    assert_eq!(state(&a, id), at_hub, "{order:?}: van A and the hub");
-    assert_eq!(state(&b, id), at_hub, "{order:?}: van B and the hub");
-    let (person, review) = at_hub;
+    let at_hub = hub_store.read(|s| Ok(state(s, id, visit))).unwrap();
+    assert_eq!(state(&a, id, visit), at_hub, "{order:?}: van A and the hub");
+    assert_eq!(state(&b, id, visit), at_hub, "{order:?}: van B and the hub");
+    let (person, review, stored_visit, visit_review) = at_hub;
+    // The visit: the weight from the hub, the glucose and the HIV result one of the two typed,
+    // each listed as changed apart.
+    let glucose = stored_visit["screenings"]["glucose"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!([5.5, 6.5].contains(&glucose), "{glucose}");
+    assert_eq!(stored_visit["screenings"]["body"]["weight_kg"], 68.0);
+    assert_eq!(
+        visit_review,
+        vec![
+            "screenings.glucose.value".to_string(),
+            "screenings.hiv.result".to_string()
+        ],
+        "{order:?}"
+    );
+    // The same "to review" list on every copy (a nurse's at the hub): the glucose and the HIV
+    // result; the phone settles on one value with a note and is not listed.
+    let review_of = |store: &mut Store| call_as(store, "t", json!({"op": "to_review", "args": {}}));
+    let on_a = review_of(&mut a);
+    assert_eq!(on_a, review_of(&mut b), "{order:?}");
+    let nurse = hub.staff_session("mpetrova", "nurse pass 2026");
+    assert_eq!(
+        on_a,
+        staff_call(&hub, &nurse, json!({"op": "to_review", "args": {}})),
+        "{order:?}"
+    );
+    assert_eq!(on_a[0]["person_id"], json!(id));
+    let fields: Vec<&str> = on_a[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(fields.len(), 2, "{fields:?}");
+    assert!(
+        fields.iter().any(|f| f.starts_with("Кръвна захар")),
+        "{fields:?}"
+    );
+    assert!(fields.iter().any(|f| f.starts_with("ХИВ")), "{fields:?}");
+    // The social worker reads no HIV: her list names the glucose only.
+    let hers = hub_call(json!({"op": "to_review", "args": {}}));
+    assert_eq!(hers[0]["fields"].as_array().unwrap().len(), 1, "{hers}");
+    assert!(!hers.to_string().contains("ХИВ"), "{hers}");
+    // The nurse at the hub settles both from the record; the social worker may not touch the
+    // HIV result (answered as if there were none). Once synced, nothing is left to review.
+    let record = staff_call(
+        &hub,
+        &nurse,
+        json!({"op": "person_record", "args": {"id": id}}),
+    );
+    let conflict = |path: &str| {
+        record["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["field"] == path)
+            .unwrap_or_else(|| panic!("{path} in {record}"))
+            .clone()
+    };
+    let (glucose_c, hiv_c) = (
+        conflict("screenings.glucose.value"),
+        conflict("screenings.hiv.result"),
+    );
+    assert_eq!(glucose_c["doc_id"], json!(visit));
+    let settle = |c: &Value| {
+        json!({"op": "settle_conflict", "args": {"person_id": id, "doc_id": c["doc_id"],
+               "field": c["field"], "choice": 0}})
+    };
+    assert_eq!(staff_post(&hub, &staff, settle(&hiv_c)).status(), 404);
+    for c in [&glucose_c, &hiv_c] {
+        staff_call(&hub, &nurse, settle(c));
+    }
+    sync(&mut a);
+    sync(&mut b);
+    assert_eq!(review_of(&mut a), json!([]), "{order:?}");
+    assert_eq!(review_of(&mut b), json!([]), "{order:?}");
+    let settled = a.visit(visit).unwrap();
+    assert_eq!(
+        settled.screenings.glucose.unwrap().value,
+        glucose_c["values"][0].as_str().unwrap().parse::<f64>().ok()
+    );
     // Different fields all survive; the phone is one of the two typed, and it is listed
     // for review (the same list everywhere).
     assert_eq!(person["neighbourhood"], "Изток", "{order:?}");

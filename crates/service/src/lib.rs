@@ -7,6 +7,7 @@
 //! behaves the same in the van and at the hub. No I/O beyond the store; the caller brings the
 //! clock and the user.
 
+mod conflicts;
 mod drafts;
 mod error;
 pub mod merges;
@@ -14,6 +15,7 @@ pub mod referrals;
 mod views;
 pub mod visit_corrections;
 
+pub use conflicts::{settle_conflict, to_review};
 pub use error::{ErrorBody, ErrorKind, FieldMessage, ServiceError};
 pub use views::*;
 
@@ -111,10 +113,16 @@ pub enum Request {
     /// record's `conflicts`): a change of its own that syncs.
     SettleConflict {
         person_id: Uuid,
+        /// The document the field is in (`FieldConflict::doc_id`) when it is not the
+        /// person's own: a visit's, or a result's.
+        #[serde(default)]
+        #[ts(optional)]
+        doc_id: Option<Uuid>,
         field: String,
         choice: usize,
     },
-    /// Persons whose ЕГН, ЛНЧ, birth date or sex were changed on two devices apart.
+    /// Persons whose ЕГН, ЛНЧ, birth date or sex, or screening results (of the classes the
+    /// caller reads), were changed on two devices apart.
     ToReview {},
     /// Probable duplicate persons, best first (at most `limit`, 200 by default), with the
     /// evidence for each pair.
@@ -391,9 +399,12 @@ pub fn handle(
         ),
         Request::SettleConflict {
             person_id,
+            doc_id,
             field,
             choice,
-        } => Response::SettleConflict(settle_conflict(store, ctx, person_id, &field, choice)?),
+        } => Response::SettleConflict(settle_conflict(
+            store, ctx, person_id, doc_id, &field, choice,
+        )?),
         Request::ToReview {} => Response::ToReview(to_review(store, ctx)?),
         Request::PossibleDuplicates { limit } => Response::PossibleDuplicates(
             merges::possible_duplicates(store, ctx, limit.unwrap_or(merges::DEFAULT_LIMIT))?,
@@ -756,125 +767,6 @@ fn egn_free(
     }
 }
 
-/// A person's fields changed apart, with every value and the corrections that made them.
-fn field_conflicts(
-    store: &Store,
-    person: &kabinet_core::Person,
-    lang: Lang,
-) -> Result<Vec<FieldConflict>, ServiceError> {
-    let shown = |field: &str, v: &Value| -> String {
-        match (field, v) {
-            // Inside a birth date: an estimated year, or an exact date.
-            ("birth_date", Value::Number(n)) => format!("~{n}"),
-            ("birth_date", Value::String(d)) => kabinet_core::person::parse_date(d)
-                .map_or_else(|| d.clone(), |d| d.format("%d.%m.%Y").to_string()),
-            ("birth_date", _) => serde_json::from_value::<kabinet_core::BirthDate>(v.clone())
-                .map_or_else(|_| v.to_string(), |b| b.display()),
-            ("sex", Value::String(s)) => match kabinet_core::Sex::parse(s) {
-                Ok(kabinet_core::Sex::F) => lang.pick("жена", "female").to_string(),
-                Ok(kabinet_core::Sex::M) => lang.pick("мъж", "male").to_string(),
-                Err(_) => s.clone(),
-            },
-            (_, Value::String(s)) => s.clone(),
-            (_, Value::Null) => "—".to_string(),
-            (_, Value::Array(items)) => items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => v.to_string(),
-        }
-    };
-    Ok(store
-        .conflict_values(person.id)?
-        .into_iter()
-        .map(|(path, values)| {
-            // A field kept as a map (a birth date) conflicts inside it.
-            let top = path.split('.').next().unwrap_or_default().to_string();
-            let field = kabinet_core::Field::by_key(&top);
-            FieldConflict {
-                label: field.map_or_else(|| path.clone(), |f| f.label(lang).to_string()),
-                identity: field.is_some_and(|f| kabinet_core::person::IDENTITY_FIELDS.contains(&f)),
-                values: values.iter().map(|v| shown(&top, v)).collect(),
-                edits: person
-                    .corrections
-                    .iter()
-                    .filter(|c| c.fields.contains(&top))
-                    .map(|c| CorrectionView::of(c, lang))
-                    .collect(),
-                field: path,
-            }
-        })
-        .collect())
-}
-
-/// Settles a field changed apart on one of its values (`choice`, as `FieldConflict::values`
-/// lists them): a change of its own that syncs, kept as a correction.
-pub fn settle_conflict(
-    store: &mut Store,
-    ctx: &Context,
-    person_id: Uuid,
-    field: &str,
-    choice: usize,
-) -> Result<PersonRecord, ServiceError> {
-    if !ctx.can_write(kabinet_core::AccessClass::General) {
-        return Err(ServiceError::Forbidden);
-    }
-    let values = store
-        .conflict_values(person_id)?
-        .into_iter()
-        .find(|(path, _)| path == field)
-        .map(|(_, values)| values)
-        .unwrap_or_default();
-    let Some(value) = values.get(choice) else {
-        return Err(ServiceError::BadRequest(format!(
-            "{field}: no value {choice} to choose (the field may have been settled already)"
-        )));
-    };
-    store.set_audit_user(Some(ctx.user.clone()));
-    store.write(Origin::Local, |w| {
-        w.settle_field(person_id, kabinet_store::DocKind::Person, field, value)?;
-        if let Some(mut person) = w.person(person_id)? {
-            person.corrections.push(kabinet_core::person::Correction {
-                at: ctx.now,
-                by: ctx.user.clone(),
-                fields: vec![field.to_string()],
-                reason: ctx
-                    .lang
-                    .pick(
-                        "избрана стойност след промени на две места",
-                        "value chosen after changes in two places",
-                    )
-                    .to_string(),
-            });
-            w.put_person(&person)?;
-        }
-        Ok(())
-    })?;
-    person_record(store, ctx, person_id)
-}
-
-/// Persons whose ЕГН, ЛНЧ, birth date or sex were changed apart: the hub's "to review"
-/// worklist (other fields settle on Automerge's winner, with a note on the record).
-pub fn to_review(store: &Store, ctx: &Context) -> Result<Vec<ReviewItem>, ServiceError> {
-    let keys: Vec<&str> = kabinet_core::person::IDENTITY_FIELDS
-        .iter()
-        .map(|f| f.key())
-        .collect();
-    store
-        .persons_to_review(&keys)?
-        .into_iter()
-        .map(|(id, fields)| {
-            let person = store.person(id)?;
-            Ok(ReviewItem {
-                person_id: id,
-                full_name: person.full_name(),
-                fields: fields.iter().map(|k| field_label(k, ctx.lang)).collect(),
-            })
-        })
-        .collect()
-}
-
 /// The longest reason for a correction.
 const EDIT_REASON_MAX: usize = 300;
 
@@ -886,6 +778,7 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     let person = store.person(id)?;
     let days = store.directory()?.follow_up_days;
     let mut visits = Vec::new();
+    let mut loaded = Vec::new();
     let mut sensitive = Vec::new();
     for summary in store.visits_of_person(id)? {
         let mut visit = store.visit(summary.id)?;
@@ -908,6 +801,7 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
             pregnant: visit.pregnant,
         };
         visits.push(VisitView::of(&visit, &who, lang));
+        loaded.push(visit);
     }
     visits.sort_by_key(|v| std::cmp::Reverse(v.at));
     let referrals: Vec<ReferralView> = store
@@ -919,7 +813,11 @@ pub fn person_record(store: &Store, ctx: &Context, id: Uuid) -> Result<PersonRec
     sensitive.extend(referrals.iter().map(|r| r.access_class));
     sensitive.retain(|c| *c != kabinet_core::AccessClass::General);
     Ok(PersonRecord {
-        conflicts: field_conflicts(store, &person, lang)?,
+        conflicts: {
+            let mut c = conflicts::field_conflicts(store, &person, lang)?;
+            c.extend(conflicts::visit_conflicts(store, ctx, &loaded)?);
+            c
+        },
         merged: merges::merged_views(store, id)?,
         merged_into: person.merged_into.as_ref().map(|m| m.survivor),
         person: PersonView::of(&person, lang),

@@ -63,13 +63,17 @@ pub struct PersonView {
 /// A field changed on two devices while apart.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct FieldConflict {
-    /// The field's path in the record (`phone`, `birth_date.estimated_year`), as
-    /// `settle_conflict` takes it back.
+    /// The document the field is in: the person's own, a visit's or a result's; with
+    /// `field`, what `settle_conflict` takes back.
+    pub doc_id: Uuid,
+    /// The field's path in the document (`phone`, `birth_date.estimated_year`,
+    /// `screenings.glucose.value`).
     pub field: String,
     pub label: String,
     /// Every value, as shown; the one read everywhere until settled is last.
     pub values: Vec<String>,
-    /// Who of an identity field (ЕГН, ЛНЧ, birth date, sex): on the hub's review list.
+    /// An identity field (ЕГН, ЛНЧ, birth date, sex) or a screening result: clinically
+    /// significant, on the hub's review list.
     pub identity: bool,
     /// The corrections that changed this field: who and when.
     pub edits: Vec<CorrectionView>,

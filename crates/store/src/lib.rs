@@ -26,8 +26,8 @@ pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};
 pub use records::{
-    Decoded, DocKind, Merged, Origin, Received, Writer, heads_from_bytes, heads_to_bytes,
-    results_doc_id,
+    ConflictedDoc, Decoded, DocKind, Merged, Origin, Received, Writer, heads_from_bytes,
+    heads_to_bytes, results_doc_id,
 };
 pub use replication::{Outgoing, OutgoingBatch};
 pub use schema::SCHEMA_VERSION;

@@ -735,6 +735,68 @@ impl Store {
         Ok(out)
     }
 
+    /// Documents of `kinds` with concurrent values, as the `field_conflict` projection lists
+    /// them (no document is loaded): the hub's review list reads this.
+    pub fn conflicted_documents(&self, kinds: &[DocKind]) -> Result<Vec<ConflictedDoc>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.doc_id, d.kind, d.access_class, d.parent_id, c.path FROM field_conflict c
+             JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.doc_id, c.path",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Uuid>(0)?,
+                    kind_at(r, 1)?,
+                    class_at(r, 2)?,
+                    r.get::<_, Option<Uuid>>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out: Vec<ConflictedDoc> = Vec::new();
+        for (doc_id, kind, class, parent, path) in rows {
+            if !kinds.contains(&kind) {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.doc_id == doc_id => last.paths.push(path),
+                _ => out.push(ConflictedDoc {
+                    doc_id,
+                    kind,
+                    class,
+                    parent,
+                    paths: vec![path],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fields of a document listed with concurrent values (from the projection).
+    pub fn listed_conflicts(&self, doc_id: Uuid) -> Result<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT path FROM field_conflict WHERE doc_id = ?1 ORDER BY path")?
+            .query_map([doc_id.as_bytes().as_slice()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A document's kind, access class and parent (a visit's person, a result's visit).
+    pub fn document_meta(
+        &self,
+        doc_id: Uuid,
+    ) -> Result<Option<(DocKind, AccessClass, Option<Uuid>)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT kind, access_class, parent_id FROM documents WHERE doc_id = ?1",
+            )?
+            .query_row([doc_id.as_bytes().as_slice()], |r| {
+                Ok((kind_at(r, 0)?, class_at(r, 1)?, r.get(2)?))
+            })
+            .optional()?)
+    }
+
     /// Fields of a document with concurrent values (same-field edits on two devices).
     pub fn conflicts(&self, doc_id: Uuid) -> Result<Vec<String>> {
         let loaded = load_doc(&self.conn, doc_id)?.ok_or_else(|| StoreError::NotFound {
@@ -752,6 +814,16 @@ impl Store {
         })?;
         Ok(loaded.doc.save_after(heads))
     }
+}
+
+/// A document with fields changed apart (see [`Store::conflicted_documents`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictedDoc {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub class: AccessClass,
+    pub parent: Option<Uuid>,
+    pub paths: Vec<String>,
 }
 
 /// A document received from elsewhere (a sync peer), for [`Writer::merge_batch`].

@@ -318,8 +318,8 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       call('register_person', { draft, not_a_duplicate }),
     personRecord: (id: string) => call('person_record', { id }),
     personForm: (id: string) => call('person_form', { id }),
-    settleConflict: (person_id: string, field: string, choice: number) =>
-      call('settle_conflict', { person_id, field, choice }),
+    settleConflict: (person_id: string, field: string, choice: number, doc_id?: string) =>
+      call('settle_conflict', { person_id, field, choice, ...(doc_id && doc_id !== person_id ? { doc_id } : {}) }),
     toReview: () => call('to_review', {}),
     possibleDuplicates: (limit?: number) => call('possible_duplicates', limit === undefined ? {} : { limit }),
     mergePersons: (survivor: string, duplicate: string, reason: string) =>
