@@ -1,6 +1,7 @@
 //! Shared helpers of the cross-crate tests: deterministic records that a child process writes
 //! and the test process checks, and a real hub process on loopback.
 
+pub mod calls;
 pub mod hub;
 pub mod proxy;
 

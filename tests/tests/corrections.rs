@@ -4,51 +4,14 @@
 //! to one value everywhere and is listed for review, the same list everywhere; every
 //! correction (who, when, which fields, why) is kept on every copy.
 
-use chrono::Utc;
-use kabinet_core::Lang;
-use kabinet_service::{Call, Context, handle};
 use kabinet_store::Store;
+use kabinet_tests::calls::{call_as, staff_call, staff_post, sync};
 use kabinet_tests::hub::{HubProcess, enrolled_device};
 use serde_json::{Value, json};
 use std::path::Path;
 use uuid::Uuid;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
-
-fn call_as(store: &mut Store, user: &str, request: Value) -> Value {
-    let call: Call = serde_json::from_value(request).unwrap();
-    let ctx = Context {
-        lang: Lang::Bg,
-        user: user.into(),
-        login: user.into(),
-        now: Utc::now(),
-        roles: None,
-    };
-    let answer =
-        handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)));
-    serde_json::to_value(answer).unwrap()
-}
-
-fn sync(store: &mut Store) {
-    kabinet_sync::sync(store, |_| {}).unwrap();
-}
-
-/// A call at the hub's web API as a signed-in staff member: the answer as it came.
-fn staff_post(hub: &HubProcess, token: &str, request: Value) -> reqwest::blocking::Response {
-    reqwest::blocking::Client::new()
-        .post(format!("{}/api/call", hub.url()))
-        .bearer_auth(token)
-        .json(&request)
-        .send()
-        .unwrap()
-}
-
-/// A call that must succeed: its answer.
-fn staff_call(hub: &HubProcess, token: &str, request: Value) -> Value {
-    let answer = staff_post(hub, token, request);
-    assert!(answer.status().is_success(), "{:?}", answer.text());
-    answer.json().unwrap()
-}
 
 /// The person's form on `store`, with `changes` applied.
 fn corrected(store: &mut Store, id: Uuid, changes: Value) -> Value {

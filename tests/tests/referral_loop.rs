@@ -6,8 +6,9 @@
 
 use chrono::Utc;
 use kabinet_core::Lang;
-use kabinet_service::{Call, Context, handle, referrals};
+use kabinet_service::{Context, referrals};
 use kabinet_store::Store;
+use kabinet_tests::calls::{call_as, sync};
 use kabinet_tests::hub::{HubProcess, enrolled_device};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -15,22 +16,9 @@ use std::process::Command;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
 
+/// A call as the cabinet's nurse.
 fn call(store: &mut Store, request: Value) -> Value {
-    let call: Call = serde_json::from_value(request).unwrap();
-    let ctx = Context {
-        lang: Lang::Bg,
-        user: "Мария Петрова".into(),
-        login: "mpetrova".into(),
-        now: Utc::now(),
-        roles: None,
-    };
-    let answer =
-        handle(store, &ctx, call.request).unwrap_or_else(|e| panic!("{:?}", e.body(Lang::En)));
-    serde_json::to_value(answer).unwrap()
-}
-
-fn sync(store: &mut Store) {
-    kabinet_sync::sync(store, |_| {}).unwrap();
+    call_as(store, "Мария Петрова", request)
 }
 
 #[test]

@@ -414,6 +414,15 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 1, 10, minute, 0).unwrap()
     }
 
+    /// Person `duplicate` merged into `survivor` at 10:`minute`.
+    fn edge(duplicate: u128, survivor: u128, minute: u32) -> MergeEdge {
+        MergeEdge {
+            duplicate: id(duplicate),
+            survivor: id(survivor),
+            at: at(minute),
+        }
+    }
+
     #[test]
     fn thresholds_hold_on_named_examples() {
         let jw = |a: &str, b: &str| {
@@ -526,18 +535,7 @@ mod tests {
 
     #[test]
     fn merges_follow_chains() {
-        let edges = [
-            MergeEdge {
-                duplicate: id(1),
-                survivor: id(2),
-                at: at(1),
-            },
-            MergeEdge {
-                duplicate: id(2),
-                survivor: id(3),
-                at: at(2),
-            },
-        ];
+        let edges = [edge(1, 2, 1), edge(2, 3, 2)];
         let r = resolve_merges(&edges);
         assert_eq!(r[&id(1)], id(3));
         assert_eq!(r[&id(2)], id(3));
@@ -547,60 +545,20 @@ mod tests {
     #[test]
     fn merges_made_apart_in_a_cycle_keep_one_survivor() {
         // A → B at 10:01 on one device, B → A at 10:05 on another: the later is not followed.
-        let ab = MergeEdge {
-            duplicate: id(1),
-            survivor: id(2),
-            at: at(1),
-        };
-        let ba = MergeEdge {
-            duplicate: id(2),
-            survivor: id(1),
-            at: at(5),
-        };
+        let ab = edge(1, 2, 1);
+        let ba = edge(2, 1, 5);
         for edges in [vec![ab.clone(), ba.clone()], vec![ba.clone(), ab.clone()]] {
             let r = resolve_merges(&edges);
             assert_eq!(r.len(), 1);
             assert_eq!(r[&id(1)], id(2));
         }
         // A three-cycle with a tail: D → A, A → B, B → C, C → A (latest) → C survives.
-        let edges = [
-            MergeEdge {
-                duplicate: id(4),
-                survivor: id(1),
-                at: at(0),
-            },
-            MergeEdge {
-                duplicate: id(1),
-                survivor: id(2),
-                at: at(1),
-            },
-            MergeEdge {
-                duplicate: id(2),
-                survivor: id(3),
-                at: at(2),
-            },
-            MergeEdge {
-                duplicate: id(3),
-                survivor: id(1),
-                at: at(9),
-            },
-        ];
+        let edges = [edge(4, 1, 0), edge(1, 2, 1), edge(2, 3, 2), edge(3, 1, 9)];
         let r = resolve_merges(&edges);
         assert!(r.values().all(|s| *s == id(3)), "{r:?}");
         assert_eq!(r.len(), 3);
         // The same time on both: the id decides, the same on every device.
-        let tie = [
-            MergeEdge {
-                duplicate: id(1),
-                survivor: id(2),
-                at: at(1),
-            },
-            MergeEdge {
-                duplicate: id(2),
-                survivor: id(1),
-                at: at(1),
-            },
-        ];
+        let tie = [edge(1, 2, 1), edge(2, 1, 1)];
         assert_eq!(resolve_merges(&tie)[&id(1)], id(2));
     }
 }

@@ -180,15 +180,26 @@ pub fn merge_persons(
         by: ctx.user.clone(),
         reason: reason.clone(),
     });
-    merged.corrections.push(Correction {
+    save_noted(store, ctx, merged, reason)?;
+    person_record(store, ctx, survivor)
+}
+
+/// Saves a merged or split record with the merge or split noted among its corrections.
+fn save_noted(
+    store: &mut Store,
+    ctx: &Context,
+    mut person: Person,
+    reason: String,
+) -> Result<(), ServiceError> {
+    person.corrections.push(Correction {
         at: ctx.now,
         by: ctx.user.clone(),
         fields: vec![MERGED_INTO.to_string()],
         reason,
     });
     store.set_audit_user(Some(ctx.user.clone()));
-    store.write(Origin::Local, |w| w.put_person(&merged))?;
-    person_record(store, ctx, survivor)
+    store.write(Origin::Local, |w| w.put_person(&person))?;
+    Ok(())
 }
 
 /// The key a merge or unmerge is noted under in the record's corrections.
@@ -209,14 +220,7 @@ pub fn unmerge_person(
     }
     let reason = reason_of(reason)?;
     merged.merged_into = None;
-    merged.corrections.push(Correction {
-        at: ctx.now,
-        by: ctx.user.clone(),
-        fields: vec![MERGED_INTO.to_string()],
-        reason,
-    });
-    store.set_audit_user(Some(ctx.user.clone()));
-    store.write(Origin::Local, |w| w.put_person(&merged))?;
+    save_noted(store, ctx, merged, reason)?;
     person_record(store, ctx, duplicate)
 }
 
