@@ -75,6 +75,24 @@ impl Role {
         s.trim().parse().ok()
     }
 
+    /// The role's name for people (the UI's own labels say the same).
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        let (bg, en) = match self {
+            Role::Nurse => ("медицинска сестра", "nurse"),
+            Role::Doctor => ("лекар", "doctor"),
+            Role::Psychologist => ("психолог", "psychologist"),
+            Role::Lawyer => ("юрист", "lawyer"),
+            Role::SocialWorker => ("социален работник", "social worker"),
+            Role::EducationMediator => ("образователен медиатор", "education mediator"),
+            Role::HubAdmin => ("администратор на Хъба", "hub admin"),
+            Role::PrivacyOfficer => (
+                "длъжностно лице по защита на данните",
+                "data protection officer",
+            ),
+        };
+        lang.pick(bg, en)
+    }
+
     pub fn access(self, class: AccessClass) -> Access {
         MATRIX
             .iter()

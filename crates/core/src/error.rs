@@ -58,6 +58,22 @@ pub enum Field {
     MergeSurvivor,
     /// The record merged into the survivor's.
     MergeDuplicate,
+    /// A case's goal, task or note: its text.
+    CaseText,
+    /// A task's title.
+    TaskTitle,
+    /// A goal's target date or a task's due date.
+    CaseDate,
+    /// A goal's domain.
+    CaseDomain,
+    /// A note's discipline (it decides who reads it).
+    NoteKind,
+    /// Whom a task is for.
+    Assignee,
+    /// Why a case is closed.
+    ClosureReason,
+    /// A case's, goal's or task's status.
+    CaseStatus,
     Cabinet,
     Specialist,
     VisitTime,
@@ -118,6 +134,14 @@ impl Field {
             Field::EditReason => "reason",
             Field::MergeSurvivor => "survivor",
             Field::MergeDuplicate => "duplicate",
+            Field::CaseText => "text",
+            Field::TaskTitle => "title",
+            Field::CaseDate => "date",
+            Field::CaseDomain => "domain",
+            Field::NoteKind => "kind",
+            Field::Assignee => "assignee",
+            Field::ClosureReason => "closure_reason",
+            Field::CaseStatus => "status",
             Field::Cabinet => "cabinet",
             Field::Specialist => "specialist",
             Field::VisitTime => "visit_time",
@@ -170,6 +194,14 @@ impl Field {
             Field::EditReason => ("Причина за корекцията", "Reason for the correction"),
             Field::MergeSurvivor => ("Записът, който остава", "The record that stays"),
             Field::MergeDuplicate => ("Дублираният запис", "The duplicate record"),
+            Field::CaseText => ("Текст", "Text"),
+            Field::TaskTitle => ("Задача", "Task"),
+            Field::CaseDate => ("Срок", "Date"),
+            Field::CaseDomain => ("Област", "Domain"),
+            Field::NoteKind => ("Вид бележка", "Kind of note"),
+            Field::Assignee => ("Изпълнител", "Assigned to"),
+            Field::ClosureReason => ("Причина за закриване", "Reason for closing"),
+            Field::CaseStatus => ("Статус", "Status"),
             Field::Cabinet => ("Кабинет", "Cabinet"),
             Field::Specialist => ("Специалист", "Specialist"),
             Field::VisitTime => ("Час на посещението", "Visit time"),
@@ -262,6 +294,11 @@ pub enum Problem {
     /// Two records with different ЕГН (or ЛНЧ) are two people.
     MergeIdentifiersDiffer {
         identifier: &'static str,
+    },
+    /// A value that is none of the choices offered.
+    NotAChoice {
+        input: String,
+        options: String,
     },
     /// A record cannot be merged into itself (or into a record already merged into it).
     MergeWithItself,
@@ -408,6 +445,10 @@ impl ValidationError {
             Problem::MergeIdentifiersDiffer { identifier } => lang.pick(
                 format!("двата записа имат различни {identifier}: това са двама души и не се обединяват. Ако едното е грешно, първо го поправете."),
                 format!("the two records have different {identifier}: they are two people and are not merged. If one is wrong, correct it first."),
+            ),
+            Problem::NotAChoice { input, options } => lang.pick(
+                format!("„{input}“ не е от възможните стойности; изберете една от: {options}."),
+                format!("\"{input}\" is not one of the choices; choose one of: {options}."),
             ),
             Problem::MergeWithItself => lang.pick(
                 "това е същият запис (или вече е обединен в него); изберете друг.".into(),

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod case;
 pub mod codes;
 pub mod directory;
 pub mod duplicates;

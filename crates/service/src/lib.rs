@@ -7,6 +7,7 @@
 //! behaves the same in the van and at the hub. No I/O beyond the store; the caller brings the
 //! clock and the user.
 
+pub mod cases;
 mod conflicts;
 mod drafts;
 mod error;
@@ -148,6 +149,88 @@ pub enum Request {
         a: Uuid,
         b: Uuid,
     },
+    /// Opens a case for a person (or answers their open one), optionally from a referral.
+    OpenCase {
+        person_id: Uuid,
+        #[serde(default)]
+        #[ts(optional)]
+        referral_id: Option<Uuid>,
+        #[serde(default)]
+        #[ts(optional)]
+        lead: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        household: Option<String>,
+    },
+    /// The case list, optionally of one status (open | on_hold | closed) and one lead.
+    Cases {
+        #[serde(default)]
+        #[ts(optional)]
+        status: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        lead: Option<String>,
+    },
+    /// A case's page: plan, tasks, the notes the caller may see, referrals, visits.
+    Case {
+        id: Uuid,
+    },
+    AddGoal {
+        case_id: Uuid,
+        goal: cases::GoalInput,
+    },
+    /// proposed | active | achieved | abandoned
+    SetGoal {
+        case_id: Uuid,
+        goal_id: Uuid,
+        status: String,
+    },
+    AddTask {
+        case_id: Uuid,
+        task: cases::TaskInput,
+    },
+    /// todo | in_progress | done | cancelled, with an outcome note.
+    UpdateTask {
+        case_id: Uuid,
+        task_id: Uuid,
+        status: String,
+        #[serde(default)]
+        #[ts(optional)]
+        outcome: Option<String>,
+    },
+    /// A note in its discipline's class (`kind`: handover | social | education | health |
+    /// health_hiv | health_tb | health_hepatitis | psychology | legal).
+    AddCaseNote {
+        case_id: Uuid,
+        kind: String,
+        text: String,
+    },
+    /// The person agreed that notes of `kind` may be shown to `roles` too.
+    ShareConsent {
+        case_id: Uuid,
+        kind: String,
+        roles: Vec<String>,
+    },
+    /// open | on_hold | closed (with a `reason`: goals_met | referred_on | moved_away |
+    /// declined | lost_contact | died | merged_duplicate).
+    SetCaseStatus {
+        case_id: Uuid,
+        status: String,
+        #[serde(default)]
+        #[ts(optional)]
+        reason: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        note: Option<String>,
+    },
+    /// Open tasks for the caller (by name or role), overdue first.
+    MyTasks {},
+    /// Every open task of the team, overdue first.
+    TeamTasks {},
+    /// A follow-up task from an overdue referral, on the person's case (opened if needed).
+    TaskFromReferral {
+        referral_id: Uuid,
+    },
     /// The registration form filled with a person as recorded: what an edit starts from.
     PersonForm {
         id: Uuid,
@@ -288,6 +371,15 @@ impl Request {
                 | Request::MergePersons { .. }
                 | Request::UnmergePerson { .. }
                 | Request::NotSamePerson { .. }
+                | Request::OpenCase { .. }
+                | Request::AddGoal { .. }
+                | Request::SetGoal { .. }
+                | Request::AddTask { .. }
+                | Request::UpdateTask { .. }
+                | Request::AddCaseNote { .. }
+                | Request::ShareConsent { .. }
+                | Request::SetCaseStatus { .. }
+                | Request::TaskFromReferral { .. }
                 | Request::CorrectVisit { .. }
                 | Request::VoidVisit { .. }
                 | Request::SaveVisit { .. }
@@ -339,6 +431,19 @@ responses! {
     UnmergePerson("unmerge_person", PersonRecord),
     /// Remembered: nothing to show (`null`).
     NotSamePerson("not_same_person", ()),
+    OpenCase("open_case", cases::CaseView),
+    Cases("cases", Vec<kabinet_store::CaseSummary>),
+    Case("case", cases::CaseView),
+    AddGoal("add_goal", cases::CaseView),
+    SetGoal("set_goal", cases::CaseView),
+    AddTask("add_task", cases::CaseView),
+    UpdateTask("update_task", cases::CaseView),
+    AddCaseNote("add_case_note", cases::CaseView),
+    ShareConsent("share_consent", cases::CaseView),
+    SetCaseStatus("set_case_status", cases::CaseView),
+    MyTasks("my_tasks", Vec<cases::TaskView>),
+    TeamTasks("team_tasks", Vec<cases::TaskView>),
+    TaskFromReferral("task_from_referral", cases::CaseView),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
@@ -421,6 +526,78 @@ pub fn handle(
         }
         Request::NotSamePerson { a, b } => {
             Response::NotSamePerson(merges::not_same_person(store, ctx, a, b)?)
+        }
+        Request::OpenCase {
+            person_id,
+            referral_id,
+            lead,
+            household,
+        } => Response::OpenCase(cases::open_case(
+            store,
+            ctx,
+            person_id,
+            referral_id,
+            lead.as_deref(),
+            household.as_deref(),
+        )?),
+        Request::Cases { status, lead } => Response::Cases(cases::cases(
+            store,
+            ctx,
+            status.as_deref(),
+            lead.as_deref(),
+        )?),
+        Request::Case { id } => Response::Case(cases::open_page(store, ctx, id)?),
+        Request::AddGoal { case_id, goal } => {
+            Response::AddGoal(cases::add_goal(store, ctx, case_id, &goal)?)
+        }
+        Request::SetGoal {
+            case_id,
+            goal_id,
+            status,
+        } => Response::SetGoal(cases::set_goal(store, ctx, case_id, goal_id, &status)?),
+        Request::AddTask { case_id, task } => {
+            Response::AddTask(cases::add_task(store, ctx, case_id, &task)?)
+        }
+        Request::UpdateTask {
+            case_id,
+            task_id,
+            status,
+            outcome,
+        } => Response::UpdateTask(cases::update_task(
+            store,
+            ctx,
+            case_id,
+            task_id,
+            &status,
+            outcome.as_deref(),
+        )?),
+        Request::AddCaseNote {
+            case_id,
+            kind,
+            text,
+        } => Response::AddCaseNote(cases::add_note(store, ctx, case_id, &kind, &text)?),
+        Request::ShareConsent {
+            case_id,
+            kind,
+            roles,
+        } => Response::ShareConsent(cases::share_consent(store, ctx, case_id, &kind, &roles)?),
+        Request::SetCaseStatus {
+            case_id,
+            status,
+            reason,
+            note,
+        } => Response::SetCaseStatus(cases::set_case_status(
+            store,
+            ctx,
+            case_id,
+            &status,
+            reason.as_deref(),
+            note.as_deref(),
+        )?),
+        Request::MyTasks {} => Response::MyTasks(cases::tasks(store, ctx, true)?),
+        Request::TeamTasks {} => Response::TeamTasks(cases::tasks(store, ctx, false)?),
+        Request::TaskFromReferral { referral_id } => {
+            Response::TaskFromReferral(cases::task_from_referral(store, ctx, referral_id)?)
         }
         Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
         Request::EditPerson {

@@ -1473,3 +1473,182 @@ fn two_records_with_different_egn_are_never_merged() {
         0
     );
 }
+
+/// A case from a referral: goals, tasks (mine and the team's, overdue first), notes by
+/// discipline — the psychologist's read by the psychologist only, the lawyer's by the lawyer
+/// only, the hub admin reads neither and writes nothing — consent to share a social worker's
+/// notes with the mediator, and closure with a reason.
+#[test]
+fn a_case_keeps_each_disciplines_notes_to_itself_and_the_plan_to_the_team() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": person["id"], "form": {"fasting": "", "weight_kg": "60"},
+               "referrals": [{"reason": "social", "destination": "hub-social-worker", "urgency": "routine"}]}}),
+    )
+    .unwrap();
+    let referral = saved["referrals"][0]["id"].clone();
+    let sw = as_user("gdimitrov", Role::SocialWorker);
+    let psy = as_user("epetrova", Role::Psychologist);
+    let lawyer = as_user("iivanov", Role::Lawyer);
+    let mediator = as_user("ali", Role::EducationMediator);
+    let admin = as_user("admin", Role::HubAdmin);
+
+    let case = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "open_case", "args": {"person_id": person["id"], "referral_id": referral}}),
+    )
+    .unwrap();
+    let case_id = case["id"].clone();
+    assert_eq!(case["status"], "open");
+    assert_eq!(case["lead"], "gdimitrov");
+    assert_eq!(case["referrals"][0]["id"], referral);
+    // Opening again answers the same case.
+    let again = call_as(
+        &mut s,
+        &psy,
+        json!({"op": "open_case", "args": {"person_id": person["id"]}}),
+    )
+    .unwrap();
+    assert_eq!(again["id"], case_id);
+
+    // A goal and tasks; a bad domain or date is named.
+    let err = call_as(&mut s, &sw, json!({"op": "add_goal", "args": {"case_id": case_id, "goal": {"domain": "housing", "text": "x"}}})).unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "domain");
+    assert!(
+        err.body(Lang::Bg).fields[0]
+            .message
+            .contains("housing_documents")
+    );
+    call_as(&mut s, &sw, json!({"op": "add_goal", "args": {"case_id": case_id, "goal": {"domain": "housing_documents", "text": "лична карта", "target": "31.01.2027"}}})).unwrap();
+    let err = call_as(&mut s, &sw, json!({"op": "add_task", "args": {"case_id": case_id, "task": {"title": "x", "role": "education_mediator", "due": "32.01.2027"}}})).unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "date");
+    call_as(&mut s, &sw, json!({"op": "add_task", "args": {"case_id": case_id, "task": {"title": "придружаване до ДСП", "role": "education_mediator", "due": "2026-01-10"}}})).unwrap();
+    call_as(&mut s, &sw, json!({"op": "add_task", "args": {"case_id": case_id, "task": {"title": "заявление за помощ", "user": "gdimitrov", "due": "2099-01-10"}}})).unwrap();
+    let mine = call_as(&mut s, &mediator, json!({"op": "my_tasks", "args": {}})).unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["overdue"], true);
+    let team = call_as(&mut s, &sw, json!({"op": "team_tasks", "args": {}})).unwrap();
+    assert_eq!(team.as_array().unwrap().len(), 2);
+    assert_eq!(team[0]["overdue"], true, "overdue first");
+    let task_id = mine[0]["id"].clone();
+    call_as(&mut s, &mediator, json!({"op": "update_task", "args": {"case_id": case_id, "task_id": task_id, "status": "done", "outcome": "подадено"}})).unwrap();
+    assert_eq!(
+        call_as(&mut s, &mediator, json!({"op": "my_tasks", "args": {}})).unwrap(),
+        json!([])
+    );
+
+    // Notes: each discipline writes its own class; a lawyer cannot write a psychology note.
+    call_as(&mut s, &psy, json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "psychology", "text": "тревожност, сесии всяка седмица"}})).unwrap();
+    call_as(&mut s, &lawyer, json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "legal", "text": "дело за издръжка"}})).unwrap();
+    call_as(&mut s, &sw, json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "social", "text": "без доходи"}})).unwrap();
+    call_as(&mut s, &sw, json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "handover", "text": "седмична среща в сряда"}})).unwrap();
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &lawyer,
+            json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "psychology", "text": "x"}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &admin,
+            json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "handover", "text": "x"}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &admin,
+            json!({"op": "add_task", "args": {"case_id": case_id, "task": {"title": "x", "user": "admin"}}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+    // The kinds of note each one sees, sorted.
+    let kinds = |ctx: &Context, s: &mut Store| -> Vec<String> {
+        let mut k: Vec<String> = call_as(s, ctx, json!({"op": "case", "args": {"id": case_id}}))
+            .unwrap()["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(kinds(&psy, &mut s), ["handover", "psychology"]);
+    assert_eq!(kinds(&lawyer, &mut s), ["handover", "legal"]);
+    assert_eq!(kinds(&sw, &mut s), ["handover", "social"]);
+    assert_eq!(kinds(&mediator, &mut s), ["handover"]);
+    assert_eq!(kinds(&admin, &mut s), ["handover"]);
+    // The person agrees that the social worker's notes may go to the mediator.
+    call_as(&mut s, &sw, json!({"op": "share_consent", "args": {"case_id": case_id, "kind": "social", "roles": ["education_mediator"]}})).unwrap();
+    assert_eq!(kinds(&mediator, &mut s), ["handover", "social"]);
+    assert_eq!(
+        kinds(&lawyer, &mut s),
+        ["handover", "legal"],
+        "consent names the mediator only"
+    );
+    // Opening the page with a psychology note is on the audit log.
+    let audited: i64 = kabinet_store::open_raw(
+        s.path(),
+        &StoreKey::Passphrase("test passphrase".into()),
+    )
+    .unwrap()
+    .query_row(
+        "SELECT count(*) FROM audit_log WHERE action = 'view' AND class LIKE 'case/%psychology%'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or(0);
+    assert!(audited >= 1, "a view of a psychology note is audited");
+
+    // Closed with a reason (required, from the list); the case list filters by status.
+    let err = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "set_case_status", "args": {"case_id": case_id, "status": "closed"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "closure_reason");
+    let closed = call_as(&mut s, &sw, json!({"op": "set_case_status", "args": {"case_id": case_id, "status": "closed", "reason": "goals_met", "note": "има лична карта"}})).unwrap();
+    assert!(
+        closed["closure"]
+            .as_str()
+            .unwrap()
+            .contains("целите са постигнати")
+    );
+    assert_eq!(
+        call_as(
+            &mut s,
+            &sw,
+            json!({"op": "cases", "args": {"status": "open"}})
+        )
+        .unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        call_as(
+            &mut s,
+            &sw,
+            json!({"op": "cases", "args": {"status": "closed"}})
+        )
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    // A closed case's tasks are nobody's work.
+    assert_eq!(
+        call_as(&mut s, &sw, json!({"op": "team_tasks", "args": {}})).unwrap(),
+        json!([])
+    );
+}

@@ -68,6 +68,11 @@ pub enum Misfit {
     },
     #[error("a visit's document holds no clinical note: that is a document of the clinical class")]
     ClinicalNote,
+    #[error("a case note of its discipline is {}, not {}", .required.as_str(), .class.as_str())]
+    CaseNote {
+        required: AccessClass,
+        class: AccessClass,
+    },
     #[error("its content does not read as a {}: {reason}", .kind.name())]
     Unreadable { kind: DocKind, reason: String },
 }
@@ -82,6 +87,7 @@ impl Misfit {
             Misfit::Screening { screening, .. } => Some(screening.access_class()),
             Misfit::Referral { required, .. } => Some(*required),
             Misfit::ClinicalNote => Some(AccessClass::Clinical),
+            Misfit::CaseNote { required, .. } => Some(*required),
             _ => None,
         }
     }
@@ -109,9 +115,12 @@ pub fn check_claim(doc_id: Uuid, kind: DocKind, class: AccessClass) -> Result<()
         return Err(Misfit::DerivedId { kind });
     }
     let possible = match kind {
-        DocKind::Person | DocKind::Visit | DocKind::Directory => class == AccessClass::General,
+        DocKind::Person | DocKind::Visit | DocKind::Directory | DocKind::Case => {
+            class == AccessClass::General
+        }
         DocKind::Results => is_results_class(class),
-        DocKind::Referral => true,
+        // A referral's and a case note's content decides their class.
+        DocKind::Referral | DocKind::CaseNote => true,
     };
     if !possible {
         return Err(Misfit::Class { kind, class });
@@ -189,6 +198,25 @@ fn check(kind: DocKind, class: AccessClass, content: &Json, new: bool) -> Result
             }
             Ok(())
         }
+        DocKind::CaseNote => {
+            let note = kabinet_core::case::CaseNote::deserialize(content).map_err(|e| {
+                Misfit::Unreadable {
+                    kind,
+                    reason: e.to_string(),
+                }
+            })?;
+            let required = note.kind.access_class();
+            if required != class {
+                return Err(Misfit::CaseNote { required, class });
+            }
+            Ok(())
+        }
+        DocKind::Case => kabinet_core::case::Case::deserialize(content)
+            .map(|_| ())
+            .map_err(|e| Misfit::Unreadable {
+                kind,
+                reason: e.to_string(),
+            }),
         DocKind::Person | DocKind::Directory => Ok(()),
     }
 }

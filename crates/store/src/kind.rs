@@ -10,6 +10,10 @@ pub enum DocKind {
     Referral = 4,
     /// The hub's directory of destinations (one document, see `kabinet_core::Directory`).
     Directory = 5,
+    /// A person's case at the hub's team (`kabinet_core::case::Case`): general.
+    Case = 6,
+    /// A note on a case, in its discipline's class (`kabinet_core::case::CaseNote`).
+    CaseNote = 7,
 }
 
 impl DocKind {
@@ -20,6 +24,8 @@ impl DocKind {
             3 => Some(DocKind::Results),
             4 => Some(DocKind::Referral),
             5 => Some(DocKind::Directory),
+            6 => Some(DocKind::Case),
+            7 => Some(DocKind::CaseNote),
             _ => None,
         }
     }
@@ -31,6 +37,8 @@ impl DocKind {
             DocKind::Results => "results",
             DocKind::Referral => "referral",
             DocKind::Directory => "directory",
+            DocKind::Case => "case",
+            DocKind::CaseNote => "case_note",
         }
     }
 }

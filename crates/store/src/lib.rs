@@ -10,6 +10,7 @@
 //! "YYYY-MM-DD HH:MM:SS" text would not sort together with the rows already stored.
 
 pub mod audit;
+mod cases;
 mod doc;
 pub mod fit;
 pub mod import;
@@ -22,6 +23,7 @@ mod records;
 mod replication;
 mod schema;
 
+pub use cases::{CaseSummary, TaskRef};
 pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};

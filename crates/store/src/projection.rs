@@ -32,6 +32,7 @@ pub(crate) enum Rows {
         local_day: String,
     },
     Referral(Box<Referral>),
+    Case(Box<kabinet_core::case::Case>),
     /// Sensitive results are read through their visit; they have no query table, so that
     /// nothing about them leaks into an index. The directory has none either.
     Nothing,
@@ -58,7 +59,9 @@ pub(crate) fn prepare(kind: DocKind, doc_id: Uuid, json: Json) -> Result<Rows> {
             }
         }
         DocKind::Referral => Rows::Referral(Box::new(shape(doc_id, kind, json)?)),
-        DocKind::Results | DocKind::Directory => Rows::Nothing,
+        DocKind::Case => Rows::Case(Box::new(shape(doc_id, kind, json)?)),
+        // A case's notes are read through the case, by class; no index names them.
+        DocKind::Results | DocKind::Directory | DocKind::CaseNote => Rows::Nothing,
     })
 }
 
@@ -68,6 +71,7 @@ pub(crate) fn write(conn: &Connection, rows: &Rows) -> Result<()> {
         Rows::Person { person, tokens } => write_person(conn, person, tokens),
         Rows::Visit { visit, local_day } => write_visit(conn, visit, local_day),
         Rows::Referral(referral) => write_referral(conn, referral),
+        Rows::Case(case) => write_case(conn, case),
         Rows::Nothing => Ok(()),
     }
 }
@@ -279,8 +283,48 @@ fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
     Ok(())
 }
 
+fn write_case(conn: &Connection, c: &kabinet_core::case::Case) -> Result<()> {
+    let id = c.id.as_bytes().as_slice();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO case_index (case_id, person_id, status, lead, household, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        c.person_id.as_bytes().as_slice(),
+        c.status.as_str(),
+        c.lead,
+        c.household,
+        c.opened_at.to_rfc3339(),
+    ])?;
+    conn.prepare_cached("DELETE FROM case_task WHERE case_id = ?1")?
+        .execute([id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO case_task (case_id, task_id, assignee_user, assignee_role, due, priority, is_open)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    // A closed case's tasks are nobody's work any more.
+    let open_case = c.status != kabinet_core::case::CaseStatus::Closed;
+    for (task_id, t) in &c.tasks {
+        let (user, role) = match &t.assignee {
+            kabinet_core::case::Assignee::User(u) => (Some(u.as_str()), None),
+            kabinet_core::case::Assignee::Role(r) => (None, Some(r.as_str())),
+        };
+        insert.execute(params![
+            id,
+            task_id.as_bytes().as_slice(),
+            user,
+            role,
+            t.due.map(|d| d.to_string()),
+            t.priority as i64,
+            open_case && t.is_open(),
+        ])?;
+    }
+    Ok(())
+}
+
 /// The projection tables, in a fixed order (used by rebuild and by tests comparing them).
-pub const PROJECTION_TABLES: [&str; 8] = [
+pub const PROJECTION_TABLES: [&str; 10] = [
     "person_index",
     "person_name_token",
     "visit_index",
@@ -289,6 +333,8 @@ pub const PROJECTION_TABLES: [&str; 8] = [
     "person_merge",
     "person_alias",
     "person_not_same",
+    "case_index",
+    "case_task",
 ];
 
 /// How many documents a rebuild read.

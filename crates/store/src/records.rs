@@ -426,6 +426,32 @@ impl<'a> Writer<'a> {
         )
     }
 
+    /// Writes a case (general; its person is its parent).
+    pub fn put_case(&mut self, case: &kabinet_core::case::Case) -> Result<bool> {
+        self.put_record(
+            case.id,
+            DocKind::Case,
+            AccessClass::General,
+            Some(case.person_id),
+            case,
+        )
+    }
+
+    /// Writes a note on a case, in its discipline's class (the case is its parent).
+    pub fn put_case_note(&mut self, note: &kabinet_core::case::CaseNote) -> Result<bool> {
+        self.put_record(
+            note.id,
+            DocKind::CaseNote,
+            note.kind.access_class(),
+            Some(note.case_id),
+            note,
+        )
+    }
+
+    pub fn case(&self, id: Uuid) -> Result<Option<kabinet_core::case::Case>> {
+        read_record(&self.tx, id, DocKind::Case)
+    }
+
     pub fn put_directory(&mut self, directory: &kabinet_core::Directory) -> Result<bool> {
         self.put_record(
             kabinet_core::Directory::doc_id(),
@@ -669,6 +695,43 @@ impl Store {
         })
     }
 
+    pub fn case(&self, id: Uuid) -> Result<kabinet_core::case::Case> {
+        read_record(&self.conn, id, DocKind::Case)?.ok_or_else(|| StoreError::NotFound {
+            kind: "case",
+            id: id.to_string(),
+        })
+    }
+
+    /// The notes of a case in `classes` (the ones the reader may read; this store may hold
+    /// others), oldest first. Notes of other classes are not loaded at all.
+    pub fn case_notes(
+        &self,
+        case_id: Uuid,
+        classes: &[AccessClass],
+    ) -> Result<Vec<kabinet_core::case::CaseNote>> {
+        let ids: Vec<(Uuid, u8)> = self
+            .conn
+            .prepare_cached(
+                "SELECT doc_id, access_class FROM documents WHERE parent_id = ?1 AND kind = ?2",
+            )?
+            .query_map(
+                params![case_id.as_bytes().as_slice(), DocKind::CaseNote as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut notes = Vec::new();
+        for (id, class) in ids {
+            if !AccessClass::from_code(class).is_some_and(|c| classes.contains(&c)) {
+                continue;
+            }
+            if let Some(note) = read_record(&self.conn, id, DocKind::CaseNote)? {
+                notes.push(note);
+            }
+        }
+        notes.sort_by_key(|n: &kabinet_core::case::CaseNote| (n.at, n.id));
+        Ok(notes)
+    }
+
     /// The document's current heads (for sync).
     pub fn heads(&self, doc_id: Uuid) -> Result<Option<Vec<ChangeHash>>> {
         let h: Option<Vec<u8>> = self
@@ -847,14 +910,15 @@ impl Decoded {
         let new = match doc.kind {
             // No query table reads their content: checking the change and taking its hash
             // is enough (two fifths of what a sync brings are results documents).
-            DocKind::Results | DocKind::Directory => {
+            DocKind::Results | DocKind::Directory | DocKind::CaseNote => {
                 doc::verify_new(doc.changes).map(|head| (head, Ok(projection::Rows::Nothing)))
             }
-            DocKind::Person | DocKind::Visit | DocKind::Referral => doc::decode_new(doc.changes)
-                .map(|(content, head)| {
+            DocKind::Person | DocKind::Visit | DocKind::Referral | DocKind::Case => {
+                doc::decode_new(doc.changes).map(|(content, head)| {
                     let record = record_of(doc.doc_id, content);
                     (head, projection::prepare(doc.kind, doc.doc_id, record))
-                }),
+                })
+            }
         };
         Decoded { new }
     }

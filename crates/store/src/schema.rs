@@ -187,6 +187,33 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
             PRIMARY KEY (person_id, other_id)
         ) STRICT, WITHOUT ROWID;",
     ),
+    // Cases of the hub's team (issue #18): a row per case for the case list's filters, and a
+    // row per task for "my tasks" and "team tasks" (overdue first). Projections of the cases'
+    // documents; notes have none (a case's notes are its child documents, read by class).
+    M::up(
+        "CREATE TABLE case_index (
+            case_id BLOB PRIMARY KEY,
+            person_id BLOB NOT NULL,
+            status TEXT NOT NULL,
+            lead TEXT NOT NULL,
+            household TEXT,
+            opened_at TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX case_by_person ON case_index(person_id);
+        CREATE INDEX case_by_status ON case_index(status, opened_at);
+        CREATE TABLE case_task (
+            case_id BLOB NOT NULL,
+            task_id BLOB NOT NULL,
+            assignee_user TEXT,
+            assignee_role TEXT,
+            due TEXT,
+            priority INTEGER NOT NULL,
+            is_open INTEGER NOT NULL,
+            PRIMARY KEY (case_id, task_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX case_task_by_user ON case_task(assignee_user, due) WHERE is_open = 1;
+        CREATE INDEX case_task_by_role ON case_task(assignee_role, due) WHERE is_open = 1;",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -699,13 +699,15 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
         [],
     )
     .unwrap();
-    // Back to before the referral migration (the field_conflict table and the merge tables
-    // came after it).
+    // Back to before the referral migration (the field_conflict table, the merge tables and
+    // the case tables came after it).
     for table in [
         "field_conflict",
         "person_merge",
         "person_alias",
         "person_not_same",
+        "case_index",
+        "case_task",
     ] {
         conn.execute(&format!("DROP TABLE {table}"), []).unwrap();
     }
@@ -714,7 +716,7 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 4) as i64,
+        (kabinet_store::SCHEMA_VERSION - 5) as i64,
     )
     .unwrap();
     drop(conn);

@@ -13,6 +13,11 @@ export type AppStatus = { state: AppState, unlocked: boolean, user: string | nul
 users: Array<UserSummary>, idle_lock_ms: number, lock_reason: LockReason | null, };
 
 /**
+ * A task is someone's: a named worker (their login) or anyone of a role.
+ */
+export type Assignee = { "user": string } | { "role": Role };
+
+/**
  * What the admin's audit view asks for; `None` means any.
  */
 export type AuditFilter = { 
@@ -56,7 +61,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -85,6 +90,34 @@ status: string,
 note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
 
 /**
+ * Where a case stands.
+ */
+export type CaseStatus = "open" | "on_hold" | "closed";
+
+/**
+ * A case as the case list shows it.
+ */
+export type CaseSummary = { id: string, 
+/**
+ * The person (a merged duplicate's case is listed under its survivor).
+ */
+person_id: string, person_name: string, status: CaseStatus, lead: string, household: string | null, opened_at: string, };
+
+/**
+ * A case's page: the plan, the tasks, the notes the caller sees (by discipline), the
+ * referrals and the visits.
+ */
+export type CaseView = { id: string, person_id: string, person_name: string, household: string | null, status: CaseStatus, status_label: string, 
+/**
+ * "закрит: целите са постигнати — …" when closed.
+ */
+closure: string | null, lead: string, team: Array<string>, opened_at: string, opened_by: string, goals: Array<GoalView>, tasks: Array<TaskView>, notes: Array<NoteView>, note_kinds: Array<NoteKindOption>, 
+/**
+ * What the person agreed to share, as sentences.
+ */
+consents: Array<string>, referrals: Array<ReferralView>, visits: Array<VisitSummary>, };
+
+/**
  * A label of the visit form, keyed by a domain value's spelling.
  */
 export type Choice = { value: string, label: string, };
@@ -108,6 +141,11 @@ export type CorrectionView = {
 at: string, by: string, fields: Array<string>, reason: string, };
 
 export type DestinationView = { slug: string, label: string, hub: boolean, };
+
+/**
+ * The domains of the biopsychosocial plan.
+ */
+export type Domain = "health" | "social_assistance" | "housing_documents" | "legal" | "education" | "employment" | "psychological";
 
 /**
  * The review queue: the best pairs and how many there are in all.
@@ -196,6 +234,15 @@ export type FieldMessage = {
  */
 field: string, message: string, };
 
+/**
+ * A goal, as the form sends it.
+ */
+export type GoalInput = { domain: string, text: string, target?: string, responsible?: string, };
+
+export type GoalStatus = "proposed" | "active" | "achieved" | "abandoned";
+
+export type GoalView = { id: string, domain: Domain, domain_label: string, text: string, target: string | null, status: GoalStatus, status_label: string, responsible: string, };
+
 export type HistoryLine = { status: ReferralStatus, status_label: string, at: string, by: string, note: string | null, };
 
 export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, 
@@ -245,6 +292,22 @@ cabinets: Array<string>,
  * The device PIN when the user has cabinets, else the web password.
  */
 password: string, lang?: Lang, };
+
+/**
+ * Who wrote a note, by discipline: it decides the note's access class.
+ */
+export type NoteKind = "handover" | "social" | "education" | "health" | "health_hiv" | "health_tb" | "health_hepatitis" | "psychology" | "legal";
+
+/**
+ * A kind of note the caller may write, for the note form.
+ */
+export type NoteKindOption = { kind: NoteKind, label: string, };
+
+export type NoteView = { id: string, kind: NoteKind, kind_label: string, class: string, text: string, 
+/**
+ * dd.mm.yyyy HH:MM, Sofia time.
+ */
+at: string, by: string, };
 
 /**
  * An open referral of a visit being corrected.
@@ -310,6 +373,8 @@ consent_withdrawn: boolean,
  * Corrections after registration, oldest first.
  */
 corrections: Array<CorrectionView>, };
+
+export type Priority = "low" | "normal" | "high";
 
 /**
  * What the screen tells the specialist to do now (call 112, first aid, measure again,
@@ -383,7 +448,7 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -461,6 +526,15 @@ export type SyncReport = { exchanges: number, docs_sent: number, docs_received: 
  * The sync bar's view: the agent's state and the hub it syncs with.
  */
 export type SyncView = { hub_url: string | null, last_success: string | null, pending_local_changes: number, } & ({ "state": "not_enrolled" } | { "state": "offline", retry_in_ms: number, } | { "state": "syncing", progress: SyncReport, } | { "state": "up_to_date" } | { "state": "error", reason: string, }) | { hub_url: string | null, };
+
+/**
+ * A task, as the form sends it: for a worker (`user`, their login) or anyone of a `role`.
+ */
+export type TaskInput = { title: string, user?: string, role?: string, due?: string, priority?: string, };
+
+export type TaskStatus = "todo" | "in_progress" | "done" | "cancelled";
+
+export type TaskView = { case_id: string, id: string, person_id: string, person_name: string, title: string, assignee: Assignee, assignee_label: string, due: string | null, overdue: boolean, priority: Priority, priority_label: string, status: TaskStatus, status_label: string, outcome: string, };
 
 export type Today = { 
 /**
@@ -659,6 +733,19 @@ export type Responses = {
   merge_persons: PersonRecord;
   unmerge_person: PersonRecord;
   not_same_person: null;
+  open_case: CaseView;
+  cases: Array<CaseSummary>;
+  case: CaseView;
+  add_goal: CaseView;
+  set_goal: CaseView;
+  add_task: CaseView;
+  update_task: CaseView;
+  add_case_note: CaseView;
+  share_consent: CaseView;
+  set_case_status: CaseView;
+  my_tasks: Array<TaskView>;
+  team_tasks: Array<TaskView>;
+  task_from_referral: CaseView;
   edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;

@@ -1,0 +1,813 @@
+//! Case management for the hub's multidisciplinary team (see `kabinet_core::case`): open a
+//! case (directly or from a referral), the case page, goals, tasks, notes by discipline, the
+//! person's consent to share, status and closure, and the "my tasks" / "team tasks" lists.
+//!
+//! Who sees what: the case itself is general (every role of the team reads it; the hub admin
+//! only reads). A note is in its discipline's class: it is written by a role that may write
+//! that class, and shown to a reader who may read it *and* whose discipline it is, or to whom
+//! the person agreed to share it. The access matrix is the ceiling: a device never even holds
+//! a note of a class its users may not read.
+
+use crate::{Context, ReferralView, ServiceError, audit_view, sofia_today};
+use chrono::NaiveDate;
+use kabinet_core::case::{
+    Assignee, Case, CaseNote, CaseStatus, Closure, ClosureReason, Domain, Goal, GoalStatus,
+    NoteKind, Priority, ShareConsent, Task, TaskStatus,
+};
+use kabinet_core::{AccessClass, Field, Lang, Problem, Role, ValidationError, ValidationErrors};
+use kabinet_store::{CaseSummary, Origin, Store, VisitSummary};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The longest goal, task title or note.
+const TEXT_MAX: usize = 4000;
+/// Tasks a worklist shows at most.
+const TASKS_MAX: usize = 500;
+
+fn invalid(field: Field, problem: Problem) -> ServiceError {
+    ServiceError::Invalid(ValidationErrors(vec![ValidationError::new(field, problem)]))
+}
+
+/// A required text, trimmed and bounded.
+fn text(field: Field, input: &str) -> Result<String, ServiceError> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Err(invalid(field, Problem::Required));
+    }
+    if t.chars().count() > TEXT_MAX {
+        return Err(invalid(field, Problem::TooLong { max: TEXT_MAX }));
+    }
+    Ok(t.to_string())
+}
+
+/// One of an enum's spellings, or an error that lists them.
+fn choice<T: Copy>(
+    field: Field,
+    input: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    spell: fn(T) -> &'static str,
+) -> Result<T, ServiceError> {
+    parse(input).ok_or_else(|| {
+        invalid(
+            field,
+            Problem::NotAChoice {
+                input: input.trim().to_string(),
+                options: all.iter().map(|v| spell(*v)).collect::<Vec<_>>().join(", "),
+            },
+        )
+    })
+}
+
+/// An optional date typed as yyyy-mm-dd or dd.mm.yyyy.
+fn date(input: Option<&str>) -> Result<Option<NaiveDate>, ServiceError> {
+    match input.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => kabinet_core::person::parse_date(s)
+            .map(Some)
+            .ok_or_else(|| {
+                invalid(
+                    Field::CaseDate,
+                    Problem::NotADate {
+                        input: s.to_string(),
+                    },
+                )
+            }),
+    }
+}
+
+fn may_edit(ctx: &Context) -> Result<(), ServiceError> {
+    if ctx.can_write(AccessClass::General) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// The caller's roles (all of them for the terminal, which holds what the device may read).
+fn roles_of(ctx: &Context) -> Vec<Role> {
+    ctx.roles.clone().unwrap_or_else(|| Role::ALL.to_vec())
+}
+
+/// Whether the caller sees notes of `kind` on `case`: the class, then the discipline.
+fn sees(case: &Case, ctx: &Context, kind: NoteKind) -> bool {
+    ctx.can_read(kind.access_class()) && case.shares(kind, &roles_of(ctx))
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct GoalView {
+    pub id: Uuid,
+    pub domain: Domain,
+    pub domain_label: String,
+    pub text: String,
+    pub target: Option<NaiveDate>,
+    pub status: GoalStatus,
+    pub status_label: String,
+    pub responsible: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct TaskView {
+    pub case_id: Uuid,
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub title: String,
+    pub assignee: Assignee,
+    pub assignee_label: String,
+    pub due: Option<NaiveDate>,
+    pub overdue: bool,
+    pub priority: Priority,
+    pub priority_label: String,
+    pub status: TaskStatus,
+    pub status_label: String,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct NoteView {
+    pub id: Uuid,
+    pub kind: NoteKind,
+    pub kind_label: String,
+    #[ts(type = "string")]
+    pub class: AccessClass,
+    pub text: String,
+    /// dd.mm.yyyy HH:MM, Sofia time.
+    pub at: String,
+    pub by: String,
+}
+
+/// A kind of note the caller may write, for the note form.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct NoteKindOption {
+    pub kind: NoteKind,
+    pub label: String,
+}
+
+/// A case's page: the plan, the tasks, the notes the caller sees (by discipline), the
+/// referrals and the visits.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CaseView {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub household: Option<String>,
+    pub status: CaseStatus,
+    pub status_label: String,
+    /// "закрит: целите са постигнати — …" when closed.
+    pub closure: Option<String>,
+    pub lead: String,
+    pub team: Vec<String>,
+    pub opened_at: String,
+    pub opened_by: String,
+    pub goals: Vec<GoalView>,
+    pub tasks: Vec<TaskView>,
+    pub notes: Vec<NoteView>,
+    pub note_kinds: Vec<NoteKindOption>,
+    /// What the person agreed to share, as sentences.
+    pub consents: Vec<String>,
+    pub referrals: Vec<ReferralView>,
+    pub visits: Vec<VisitSummary>,
+    /// The sensitive classes of the notes shown (for the audit log).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub sensitive: Vec<AccessClass>,
+}
+
+fn sofia_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Sofia)
+        .format("%d.%m.%Y %H:%M")
+        .to_string()
+}
+
+fn assignee_label(a: &Assignee, lang: Lang) -> String {
+    match a {
+        Assignee::User(u) => u.clone(),
+        Assignee::Role(r) => r.label(lang).to_string(),
+    }
+}
+
+fn task_view(case: &Case, person_name: &str, id: Uuid, t: &Task, ctx: &Context) -> TaskView {
+    let lang = ctx.lang;
+    TaskView {
+        case_id: case.id,
+        id,
+        person_id: case.person_id,
+        person_name: person_name.to_string(),
+        title: t.title.clone(),
+        assignee_label: assignee_label(&t.assignee, lang),
+        assignee: t.assignee.clone(),
+        due: t.due,
+        overdue: t.overdue(sofia_today(ctx.now)),
+        priority: t.priority,
+        priority_label: t.priority.label(lang).to_string(),
+        status: t.status,
+        status_label: t.status.label(lang).to_string(),
+        outcome: t.outcome.clone(),
+    }
+}
+
+/// The case page as the caller may see it.
+pub fn case_view(store: &Store, ctx: &Context, id: Uuid) -> Result<CaseView, ServiceError> {
+    let lang = ctx.lang;
+    let case = store.case(id)?;
+    let person = store.current_person(case.person_id)?;
+    let person_name = person.full_name();
+    let classes: Vec<AccessClass> = AccessClass::ALL
+        .iter()
+        .copied()
+        .filter(|c| ctx.can_read(*c))
+        .collect();
+    let notes: Vec<CaseNote> = store
+        .case_notes(id, &classes)?
+        .into_iter()
+        .filter(|n| sees(&case, ctx, n.kind))
+        .collect();
+    let mut sensitive: Vec<AccessClass> = notes
+        .iter()
+        .map(|n| n.kind.access_class())
+        .filter(|c| *c != AccessClass::General)
+        .collect();
+    let days = store.directory()?.follow_up_days;
+    let referrals: Vec<ReferralView> = store
+        .referrals_of_person(person.id)?
+        .into_iter()
+        .filter(|r| case.referrals.contains(&r.id) && ctx.can_read(r.access_class()))
+        .map(|r| ReferralView::with_days(r, lang, ctx.now, &days))
+        .collect();
+    sensitive.extend(
+        referrals
+            .iter()
+            .map(|r| r.access_class)
+            .filter(|c| *c != AccessClass::General),
+    );
+    sensitive.sort_unstable();
+    sensitive.dedup();
+    let mut tasks: Vec<TaskView> = case
+        .tasks
+        .iter()
+        .map(|(tid, t)| task_view(&case, &person_name, *tid, t, ctx))
+        .collect();
+    // Open first, overdue first among them, then by date.
+    tasks.sort_by_key(|t| {
+        (
+            !matches!(t.status, TaskStatus::Todo | TaskStatus::InProgress),
+            !t.overdue,
+            t.due.is_none(),
+            t.due,
+        )
+    });
+    Ok(CaseView {
+        id,
+        person_id: person.id,
+        person_name,
+        household: case.household.clone(),
+        status: case.status,
+        status_label: case.status.label(lang).to_string(),
+        closure: case.closure.as_ref().map(|c| {
+            let mut s = format!(
+                "{}: {} ({}, {})",
+                case.status.label(lang),
+                c.reason.label(lang),
+                c.by,
+                sofia_time(c.at)
+            );
+            if !c.note.is_empty() {
+                s.push_str(&format!(" — {}", c.note));
+            }
+            s
+        }),
+        lead: case.lead.clone(),
+        team: case.team.clone(),
+        opened_at: sofia_time(case.opened_at),
+        opened_by: case.opened_by.clone(),
+        goals: case
+            .goals
+            .iter()
+            .map(|(gid, g)| GoalView {
+                id: *gid,
+                domain: g.domain,
+                domain_label: g.domain.label(lang).to_string(),
+                text: g.text.clone(),
+                target: g.target,
+                status: g.status,
+                status_label: g.status.label(lang).to_string(),
+                responsible: g.responsible.clone(),
+            })
+            .collect(),
+        tasks,
+        notes: notes
+            .iter()
+            .map(|n| NoteView {
+                id: n.id,
+                kind: n.kind,
+                kind_label: n.kind.label(lang).to_string(),
+                class: n.kind.access_class(),
+                text: n.text.clone(),
+                at: sofia_time(n.at),
+                by: n.by.clone(),
+            })
+            .collect(),
+        note_kinds: NoteKind::ALL
+            .iter()
+            .filter(|k| ctx.can_write(k.access_class()) && case.shares(**k, &roles_of(ctx)))
+            .map(|k| NoteKindOption {
+                kind: *k,
+                label: k.label(lang).to_string(),
+            })
+            .collect(),
+        consents: case
+            .consents
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} → {} ({}, {})",
+                    c.kind.label(lang),
+                    c.roles
+                        .iter()
+                        .map(|r| r.label(lang))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    c.by,
+                    sofia_time(c.at)
+                )
+            })
+            .collect(),
+        referrals,
+        visits: store.visits_of_person(person.id)?,
+        sensitive,
+    })
+}
+
+/// Opens a case for a person (or returns their open one), optionally from a referral that led
+/// to it. The lead is the caller unless named.
+pub fn open_case(
+    store: &mut Store,
+    ctx: &Context,
+    person_id: Uuid,
+    referral_id: Option<Uuid>,
+    lead: Option<&str>,
+    household: Option<&str>,
+) -> Result<CaseView, ServiceError> {
+    may_edit(ctx)?;
+    let person = store.current_person(person_id)?;
+    if let Some(r) = referral_id {
+        let referral = store.referral(r)?;
+        let owner = store
+            .survivor_of(referral.person_id)?
+            .unwrap_or(referral.person_id);
+        if owner != person.id {
+            return Err(ServiceError::BadRequest(format!(
+                "referral {r} is not {}'s",
+                person.full_name()
+            )));
+        }
+    }
+    // One open case per person: a second "open" adds the referral to it.
+    for id in store.cases_of_person(person.id)? {
+        let mut case = store.case(id)?;
+        if case.status != CaseStatus::Closed {
+            if let Some(r) = referral_id.filter(|r| !case.referrals.contains(r)) {
+                case.referrals.push(r);
+                write(store, ctx, &case)?;
+            }
+            return case_view(store, ctx, id);
+        }
+    }
+    let lead = lead
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&ctx.login)
+        .to_string();
+    let case = Case {
+        id: Uuid::now_v7(),
+        person_id: person.id,
+        household: household
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_string),
+        opened_at: ctx.now,
+        opened_by: ctx.user.clone(),
+        team: vec![lead.clone()],
+        lead,
+        referrals: referral_id.into_iter().collect(),
+        status: CaseStatus::Open,
+        closure: None,
+        goals: BTreeMap::new(),
+        tasks: BTreeMap::new(),
+        conferences: BTreeMap::new(),
+        consents: Vec::new(),
+    };
+    write(store, ctx, &case)?;
+    case_view(store, ctx, case.id)
+}
+
+fn write(store: &mut Store, ctx: &Context, case: &Case) -> Result<(), ServiceError> {
+    store.set_audit_user(Some(ctx.user.clone()));
+    store.write(Origin::Local, |w| w.put_case(case))?;
+    Ok(())
+}
+
+/// Reads a case, applies `change` and writes only what changed (field-level, so edits of other
+/// goals or tasks made elsewhere merge).
+fn change_case(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    change: impl FnOnce(&mut Case) -> Result<(), ServiceError>,
+) -> Result<CaseView, ServiceError> {
+    may_edit(ctx)?;
+    let mut case = store.case(case_id)?;
+    change(&mut case)?;
+    write(store, ctx, &case)?;
+    case_view(store, ctx, case_id)
+}
+
+/// A goal, as the form sends it.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct GoalInput {
+    pub domain: String,
+    pub text: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub target: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub responsible: Option<String>,
+}
+
+pub fn add_goal(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    input: &GoalInput,
+) -> Result<CaseView, ServiceError> {
+    let goal = Goal {
+        domain: choice(
+            Field::CaseDomain,
+            &input.domain,
+            Domain::parse,
+            Domain::ALL,
+            Domain::as_str,
+        )?,
+        text: text(Field::CaseText, &input.text)?,
+        target: date(input.target.as_deref())?,
+        status: GoalStatus::Active,
+        responsible: input
+            .responsible
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&ctx.login)
+            .to_string(),
+    };
+    change_case(store, ctx, case_id, |case| {
+        case.goals.insert(Uuid::now_v7(), goal);
+        Ok(())
+    })
+}
+
+pub fn set_goal(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    goal_id: Uuid,
+    status: &str,
+) -> Result<CaseView, ServiceError> {
+    let status = choice(
+        Field::CaseStatus,
+        status,
+        GoalStatus::parse,
+        GoalStatus::ALL,
+        GoalStatus::as_str,
+    )?;
+    change_case(store, ctx, case_id, |case| {
+        let goal = case
+            .goals
+            .get_mut(&goal_id)
+            .ok_or_else(|| ServiceError::BadRequest(format!("no goal {goal_id} on the case")))?;
+        goal.status = status;
+        Ok(())
+    })
+}
+
+/// A task, as the form sends it: for a worker (`user`, their login) or anyone of a `role`.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct TaskInput {
+    pub title: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub user: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub role: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub due: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub priority: Option<String>,
+}
+
+fn task_of(ctx: &Context, input: &TaskInput, referral: Option<Uuid>) -> Result<Task, ServiceError> {
+    let assignee = match (
+        input
+            .user
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty()),
+        input
+            .role
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty()),
+    ) {
+        (Some(u), _) => Assignee::User(u.to_string()),
+        (None, Some(r)) => Assignee::Role(choice(
+            Field::Assignee,
+            r,
+            Role::parse,
+            Role::ALL,
+            Role::as_str,
+        )?),
+        (None, None) => return Err(invalid(Field::Assignee, Problem::Required)),
+    };
+    Ok(Task {
+        title: text(Field::TaskTitle, &input.title)?,
+        assignee,
+        due: date(input.due.as_deref())?,
+        priority: match input.priority.as_deref().filter(|p| !p.trim().is_empty()) {
+            None => Priority::Normal,
+            Some(p) => choice(
+                Field::CaseStatus,
+                p,
+                Priority::parse,
+                Priority::ALL,
+                Priority::as_str,
+            )?,
+        },
+        status: TaskStatus::Todo,
+        outcome: String::new(),
+        referral,
+        created_at: ctx.now,
+        created_by: ctx.user.clone(),
+    })
+}
+
+pub fn add_task(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    input: &TaskInput,
+) -> Result<CaseView, ServiceError> {
+    let task = task_of(ctx, input, None)?;
+    change_case(store, ctx, case_id, |case| {
+        case.tasks.insert(Uuid::now_v7(), task);
+        Ok(())
+    })
+}
+
+pub fn update_task(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    task_id: Uuid,
+    status: &str,
+    outcome: Option<&str>,
+) -> Result<CaseView, ServiceError> {
+    let status = choice(
+        Field::CaseStatus,
+        status,
+        TaskStatus::parse,
+        TaskStatus::ALL,
+        TaskStatus::as_str,
+    )?;
+    let outcome = outcome.map(str::trim).filter(|o| !o.is_empty());
+    if let Some(o) = outcome
+        && o.chars().count() > TEXT_MAX
+    {
+        return Err(invalid(Field::CaseText, Problem::TooLong { max: TEXT_MAX }));
+    }
+    change_case(store, ctx, case_id, |case| {
+        let task = case
+            .tasks
+            .get_mut(&task_id)
+            .ok_or_else(|| ServiceError::BadRequest(format!("no task {task_id} on the case")))?;
+        task.status = status;
+        if let Some(o) = outcome {
+            task.outcome = o.to_string();
+        }
+        Ok(())
+    })
+}
+
+/// A note in its discipline's class. Refused for a class the caller may not write (a lawyer's
+/// psychology note), and for a discipline not theirs that the person has not agreed to share
+/// with them.
+pub fn add_note(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    kind: &str,
+    input: &str,
+) -> Result<CaseView, ServiceError> {
+    let kind = choice(
+        Field::NoteKind,
+        kind,
+        NoteKind::parse,
+        NoteKind::ALL,
+        NoteKind::as_str,
+    )?;
+    let case = store.case(case_id)?;
+    if !ctx.can_write(kind.access_class()) || !case.shares(kind, &roles_of(ctx)) {
+        return Err(ServiceError::Forbidden);
+    }
+    let note = CaseNote {
+        id: Uuid::now_v7(),
+        case_id,
+        kind,
+        text: text(Field::CaseText, input)?,
+        at: ctx.now,
+        by: ctx.user.clone(),
+    };
+    store.set_audit_user(Some(ctx.user.clone()));
+    store.write(Origin::Local, |w| w.put_case_note(&note))?;
+    case_view(store, ctx, case_id)
+}
+
+/// Records what the person agreed: notes of `kind` may be shown to `roles` too.
+pub fn share_consent(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    kind: &str,
+    roles: &[String],
+) -> Result<CaseView, ServiceError> {
+    let kind = choice(
+        Field::NoteKind,
+        kind,
+        NoteKind::parse,
+        NoteKind::ALL,
+        NoteKind::as_str,
+    )?;
+    let roles = roles
+        .iter()
+        .map(|r| choice(Field::Assignee, r, Role::parse, Role::ALL, Role::as_str))
+        .collect::<Result<Vec<_>, _>>()?;
+    if roles.is_empty() {
+        return Err(invalid(Field::Assignee, Problem::Required));
+    }
+    change_case(store, ctx, case_id, |case| {
+        case.consents.push(ShareConsent {
+            kind,
+            roles,
+            at: ctx.now,
+            by: ctx.user.clone(),
+        });
+        Ok(())
+    })
+}
+
+/// Puts a case on hold, opens it again, or closes it (a reason required).
+pub fn set_case_status(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    status: &str,
+    reason: Option<&str>,
+    note: Option<&str>,
+) -> Result<CaseView, ServiceError> {
+    let status = choice(
+        Field::CaseStatus,
+        status,
+        CaseStatus::parse,
+        CaseStatus::ALL,
+        CaseStatus::as_str,
+    )?;
+    let closure = match status {
+        CaseStatus::Closed => {
+            let reason = reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| invalid(Field::ClosureReason, Problem::Required))?;
+            Some(Closure {
+                reason: choice(
+                    Field::ClosureReason,
+                    reason,
+                    ClosureReason::parse,
+                    ClosureReason::ALL,
+                    ClosureReason::as_str,
+                )?,
+                at: ctx.now,
+                by: ctx.user.clone(),
+                note: note.map(str::trim).unwrap_or_default().to_string(),
+            })
+        }
+        _ => None,
+    };
+    change_case(store, ctx, case_id, |case| {
+        case.status = status;
+        case.closure = closure;
+        Ok(())
+    })
+}
+
+/// Open tasks of open cases: the caller's own (assigned to them or to one of their roles), or
+/// the whole team's; overdue first, then by due date.
+pub fn tasks(store: &Store, ctx: &Context, mine: bool) -> Result<Vec<TaskView>, ServiceError> {
+    if !ctx.can_read(AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
+    let roles: Vec<&str> = roles_of(ctx).iter().map(|r| r.as_str()).collect();
+    let refs = if mine {
+        store.open_tasks(Some(&ctx.login), &roles, TASKS_MAX)?
+    } else {
+        store.open_tasks(None, &[], TASKS_MAX)?
+    };
+    let mut cases: BTreeMap<Uuid, (Case, String)> = BTreeMap::new();
+    let mut out = Vec::with_capacity(refs.len());
+    for r in refs {
+        let (case, name) = match cases.entry(r.case_id) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let case = store.case(r.case_id)?;
+                let name = store.current_person(case.person_id)?.full_name();
+                e.insert((case, name))
+            }
+        };
+        if let Some(t) = case.tasks.get(&r.task_id) {
+            out.push(task_view(case, name.as_str(), r.task_id, t, ctx));
+        }
+    }
+    Ok(out)
+}
+
+/// A follow-up task from a referral nobody attended in time: on the person's case (opened if
+/// there is none), for the education mediators, due today.
+pub fn task_from_referral(
+    store: &mut Store,
+    ctx: &Context,
+    referral_id: Uuid,
+) -> Result<CaseView, ServiceError> {
+    let referral = crate::referrals::detail(store, ctx, referral_id)?.view;
+    let opened = open_case(
+        store,
+        ctx,
+        referral.person_id,
+        Some(referral_id),
+        None,
+        None,
+    )?;
+    let input = TaskInput {
+        title: format!(
+            "{} {} → {}",
+            ctx.lang
+                .pick("Проследяване на направление", "Follow up referral"),
+            referral.code,
+            referral.destination_label
+        ),
+        user: None,
+        role: Some(Role::EducationMediator.as_str().to_string()),
+        due: Some(sofia_today(ctx.now).to_string()),
+        priority: Some(Priority::High.as_str().to_string()),
+    };
+    let task = task_of(ctx, &input, Some(referral_id))?;
+    change_case(store, ctx, opened.id, |case| {
+        // Once per referral: a second click does not add a second task.
+        if !case.tasks.values().any(|t| t.referral == Some(referral_id)) {
+            case.tasks.insert(Uuid::now_v7(), task);
+        }
+        Ok(())
+    })
+}
+
+/// The case list.
+pub fn cases(
+    store: &Store,
+    ctx: &Context,
+    status: Option<&str>,
+    lead: Option<&str>,
+) -> Result<Vec<CaseSummary>, ServiceError> {
+    if !ctx.can_read(AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
+    let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(choice(
+            Field::CaseStatus,
+            s,
+            CaseStatus::parse,
+            CaseStatus::ALL,
+            CaseStatus::as_str,
+        )?),
+    };
+    Ok(store.cases(status, lead.map(str::trim).filter(|l| !l.is_empty()), 1000)?)
+}
+
+/// The case page, with a view of sensitive notes on the audit log.
+pub fn open_page(store: &mut Store, ctx: &Context, id: Uuid) -> Result<CaseView, ServiceError> {
+    let view = case_view(store, ctx, id)?;
+    audit_view(store, &id.to_string(), "case", &view.sensitive)?;
+    Ok(view)
+}
