@@ -93,6 +93,23 @@ fn a_case_reaches_the_mediator_without_the_psychologists_note_and_task_edits_con
     let admins = staff_call(&hub, &admin, json!({"op": "case", "args": {"id": case_id}}));
     assert!(!admins.to_string().contains("депресивни"), "{admins}");
 
+    // The command line lists the case and shows it; the psychology note only on request.
+    let listed: Value =
+        serde_json::from_str(&hub.admin(&["cases", "list", "--status", "open", "--json"])).unwrap();
+    assert_eq!(listed[0]["id"], case_id);
+    assert_eq!(listed[0]["person_name"], "Асен Асенов");
+    let wrong = hub.admin_output(&["cases", "list", "--status", "opened"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("on_hold"));
+    let shown = hub.admin(&["cases", "show", case_id.as_str().unwrap()]);
+    assert!(
+        shown.contains("придружаване до бюро труда") && shown.contains("среща всеки вторник"),
+        "{shown}"
+    );
+    assert!(!shown.contains("депресивни"), "{shown}");
+    let all = hub.admin(&["cases", "show", case_id.as_str().unwrap(), "--all-notes"]);
+    assert!(all.contains("депресивни"), "{all}");
+
     // The mediator's tablet: the case, its task, the handover; the psychology note is not
     // on the device at all.
     sync(&mut mediator);

@@ -134,6 +134,9 @@ enum Command {
         #[arg(long, default_value = "hub")]
         by: String,
     },
+    /// The team's cases.
+    #[command(subcommand)]
+    Cases(CasesCommand),
     /// Undo a merge: the duplicate is a person of its own again.
     Unmerge {
         /// The merged person id.
@@ -142,6 +145,31 @@ enum Command {
         reason: String,
         #[arg(long, default_value = "hub")]
         by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// Cases, newest first.
+    List {
+        /// open | on_hold | closed
+        #[arg(long)]
+        status: Option<String>,
+        /// The lead worker's login.
+        #[arg(long)]
+        lead: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One case: the plan, the tasks and the handover notes (the console reads every note;
+    /// sensitive ones are left out unless --all-notes).
+    Show {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+        /// Print the notes of every class too (psychology, legal, health): on the audit log.
+        #[arg(long)]
+        all_notes: bool,
     },
 }
 
@@ -836,6 +864,78 @@ pub fn main_entry() -> Result<()> {
                 }
             }
         }
+        Command::Cases(CasesCommand::List { status, lead, json }) => {
+            let list = service_call(&open(&settings)?, "hub", |store, ctx| {
+                kabinet_service::cases::cases(store, ctx, status.as_deref(), lead.as_deref())
+            })?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for c in &list {
+                    println!(
+                        "{}  {:<14} {:<30} водещ/lead {}{}",
+                        c.id,
+                        c.status.label(kabinet_core::Lang::Bg),
+                        c.person_name,
+                        c.lead,
+                        c.household
+                            .as_deref()
+                            .map(|h| format!("  домакинство/household {h}"))
+                            .unwrap_or_default()
+                    );
+                }
+                println!("{} случая / cases", list.len());
+            }
+        }
+        Command::Cases(CasesCommand::Show {
+            id,
+            json,
+            all_notes,
+        }) => {
+            let roles = if *all_notes {
+                None
+            } else {
+                // General notes only: what every role of the team reads.
+                Some(vec![kabinet_core::Role::HubAdmin])
+            };
+            let view = service_call_as(&open(&settings)?, "hub", roles, |store, ctx| {
+                kabinet_service::cases::open_page(store, ctx, *id)
+            })?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!(
+                    "{}  {}  ({}; водещ/lead {}, отворен/opened {})",
+                    view.id, view.person_name, view.status_label, view.lead, view.opened_at
+                );
+                if let Some(c) = &view.closure {
+                    println!("  {c}");
+                }
+                for g in &view.goals {
+                    println!(
+                        "  цел/goal [{}] {} — {} ({})",
+                        g.domain_label, g.text, g.status_label, g.responsible
+                    );
+                }
+                for t in &view.tasks {
+                    println!(
+                        "  задача/task {} — {} · {} · {}{}",
+                        t.title,
+                        t.assignee_label,
+                        t.status_label,
+                        t.due.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                        if t.overdue {
+                            " · ПРОСРОЧЕНА/OVERDUE"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                for n in &view.notes {
+                    println!("  [{}] {} {}: {}", n.kind_label, n.at, n.by, n.text);
+                }
+            }
+        }
         Command::Merge {
             survivor,
             duplicate,
@@ -884,12 +984,26 @@ fn service_call<T>(
         &kabinet_service::Context,
     ) -> Result<T, kabinet_service::ServiceError>,
 ) -> Result<T> {
+    service_call_as(hub, by, None, f)
+}
+
+/// [`service_call`] with the roles the operation is read under (`None`: every class, as the
+/// console's key opens the whole store).
+fn service_call_as<T>(
+    hub: &SqliteHub,
+    by: &str,
+    roles: Option<Vec<kabinet_core::Role>>,
+    f: impl FnOnce(
+        &mut kabinet_store::Store,
+        &kabinet_service::Context,
+    ) -> Result<T, kabinet_service::ServiceError>,
+) -> Result<T> {
     let ctx = kabinet_service::Context {
         lang: kabinet_core::Lang::Bg,
         user: by.to_string(),
         login: by.to_string(),
         now: Utc::now(),
-        roles: None,
+        roles,
     };
     hub.staff_call(|store| {
         store.set_audit_user(Some(by.to_string()));
