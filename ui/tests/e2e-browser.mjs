@@ -2,7 +2,8 @@
 // with its real encrypted store: hub staff sign in, register a person by ЕГН, record a visit
 // with every screening, accept the suggested referrals, and find the person again by a Latin
 // spelling of the Cyrillic name; the same woman registered again in Latin without documents
-// is found as a possible duplicate and merged, and her record shows both histories. Then a
+// is found as a possible duplicate and merged, and her record shows both histories; a case
+// opened from her referral gets a goal, a task and a note and is closed. Then a
 // hub admin manages users (a short password refused beside its field, add, disable, new
 // password) and finds the nurse's work in the audit log.
 import assert from 'node:assert/strict';
@@ -196,6 +197,46 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.waitForSelector('[data-ok=status]');
   assert.equal(await page.textContent('[data-field=status]'), 'явил се');
   assert.match(await page.textContent('[data-history=attended]'), /насрочено/);
+
+  // The team's work that follows: a case from the referral, a goal, a task for the mediators
+  // (a due date that is no date is named first), a note, and the case closed with a reason.
+  await page.click('[data-action=open-case]');
+  await page.waitForSelector('[data-section=goals]');
+  assert.match(await page.textContent('[data-list=case-referrals]'), new RegExp(codes[0]));
+  await page.selectOption('select[name=goal_domain]', 'housing_documents');
+  await page.fill('input[name=goal_text]', 'лична карта');
+  await page.fill('input[name=goal_target]', '31.01.2027');
+  await page.click('[data-action=add-goal]');
+  await page.waitForSelector('[data-list=goals] [data-goal]');
+  assert.match(await page.textContent('[data-list=goals]'), /жилище и документи.*лична карта/s);
+  await page.fill('input[name=task_title]', 'придружаване до ДСП');
+  await page.selectOption('select[name=task_role]', 'education_mediator');
+  await page.fill('input[name=task_due]', '32.01.2027');
+  await page.click('[data-action=add-task]');
+  await page.waitForSelector('[data-error=case]');
+  assert.match(await page.textContent('[data-error=case]'), /32\.01\.2027/);
+  await page.fill('input[name=task_due]', sofiaDay(-1));
+  await page.click('[data-action=add-task]');
+  await page.waitForSelector('[data-list=tasks] [data-task]');
+  assert.equal(await page.locator('[data-list=tasks] li.overdue').count(), 1);
+  await page.selectOption('select[name=note_kind]', 'handover');
+  await page.fill('textarea[name=note_text]', 'среща всеки вторник');
+  await page.click('[data-action=add-note]');
+  await page.waitForSelector('[data-note=handover]');
+  // The team's tasks list it, overdue; the case list leads back to the case.
+  await page.click('[data-nav=cases]');
+  await page.waitForSelector('[data-list=team-tasks] li');
+  assert.match(await page.textContent('[data-list=team-tasks]'), /придружаване до ДСП.*Росица Юсеинова/s);
+  await page.click('[data-list=cases] li a');
+  await page.waitForSelector('[data-section=status]');
+  await page.click('[data-action=close-case]');
+  await page.waitForSelector('[data-error=case]');
+  await page.selectOption('select[name=closure_reason]', 'goals_met');
+  await page.fill('input[name=closure_note]', 'насочена нататък');
+  await page.click('[data-action=close-case]');
+  await page.waitForSelector('[data-field=closure]');
+  assert.match(await page.textContent('[data-field=closure]'), /целите са постигнати.*насочена нататък/);
+  assert.equal(await page.locator('[data-action=reopen-case]').count(), 1);
   // A mistyped code is caught by its check digit.
   await page.click('[data-nav=referrals]');
   const typo = codes[0].slice(0, -1) + ((Number(codes[0].slice(-1)) + 1) % 10);

@@ -811,3 +811,47 @@ pub fn open_page(store: &mut Store, ctx: &Context, id: Uuid) -> Result<CaseView,
     audit_view(store, &id.to_string(), "case", &view.sensitive)?;
     Ok(view)
 }
+
+/// One choice of a case form: its spelling and its label.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CaseChoice {
+    pub value: String,
+    pub label: String,
+}
+
+/// The choices of the case screens' forms, labelled in the caller's language.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CaseOptions {
+    pub domains: Vec<CaseChoice>,
+    pub priorities: Vec<CaseChoice>,
+    pub closure_reasons: Vec<CaseChoice>,
+    /// The team's roles a task can be for, or a note shared with.
+    pub roles: Vec<CaseChoice>,
+}
+
+pub fn case_options(lang: Lang) -> CaseOptions {
+    fn all<T: Copy>(
+        values: &[T],
+        spell: fn(T) -> &'static str,
+        label: impl Fn(T) -> &'static str,
+    ) -> Vec<CaseChoice> {
+        values
+            .iter()
+            .map(|v| CaseChoice {
+                value: spell(*v).to_string(),
+                label: label(*v).to_string(),
+            })
+            .collect()
+    }
+    let team: Vec<Role> = Role::ALL
+        .iter()
+        .copied()
+        .filter(|r| !matches!(r, Role::HubAdmin | Role::PrivacyOfficer))
+        .collect();
+    CaseOptions {
+        domains: all(Domain::ALL, Domain::as_str, |d| d.label(lang)),
+        priorities: all(Priority::ALL, Priority::as_str, |p| p.label(lang)),
+        closure_reasons: all(ClosureReason::ALL, ClosureReason::as_str, |c| c.label(lang)),
+        roles: all(&team, Role::as_str, |r| r.label(lang)),
+    }
+}

@@ -227,6 +227,8 @@ pub enum Request {
     MyTasks {},
     /// Every open task of the team, overdue first.
     TeamTasks {},
+    /// The choices of the case forms (domains, priorities, closure reasons, roles), labelled.
+    CaseOptions {},
     /// A follow-up task from an overdue referral, on the person's case (opened if needed).
     TaskFromReferral {
         referral_id: Uuid,
@@ -443,6 +445,7 @@ responses! {
     SetCaseStatus("set_case_status", cases::CaseView),
     MyTasks("my_tasks", Vec<cases::TaskView>),
     TeamTasks("team_tasks", Vec<cases::TaskView>),
+    CaseOptions("case_options", cases::CaseOptions),
     TaskFromReferral("task_from_referral", cases::CaseView),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
@@ -596,6 +599,7 @@ pub fn handle(
         )?),
         Request::MyTasks {} => Response::MyTasks(cases::tasks(store, ctx, true)?),
         Request::TeamTasks {} => Response::TeamTasks(cases::tasks(store, ctx, false)?),
+        Request::CaseOptions {} => Response::CaseOptions(cases::case_options(ctx.lang)),
         Request::TaskFromReferral { referral_id } => {
             Response::TaskFromReferral(cases::task_from_referral(store, ctx, referral_id)?)
         }

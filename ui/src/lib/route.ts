@@ -13,6 +13,8 @@ export type Route =
   | { screen: 'referrals'; code?: string }
   | { screen: 'referral'; id: string }
   | { screen: 'duplicates' }
+  | { screen: 'cases'; status?: string }
+  | { screen: 'case'; id: string }
   | { screen: 'admin-users' }
   | { screen: 'admin-audit'; filter?: AuditFilter };
 
@@ -54,6 +56,11 @@ export function parseRoute(hash: string): Route {
       return { screen: 'settings' };
     case 'duplicates':
       return { screen: 'duplicates' };
+    case 'cases':
+      return { screen: 'cases', status: q.get('status') ?? undefined };
+    case 'case':
+      if (seg[1] && UUID.test(seg[1])) return { screen: 'case', id: seg[1] };
+      break;
     case 'referrals':
       return { screen: 'referrals', code: q.get('code') ?? undefined };
     case 'referral':
@@ -87,6 +94,10 @@ export function href(r: Route): string {
       return '#/settings';
     case 'duplicates':
       return '#/duplicates';
+    case 'cases':
+      return r.status ? `#/cases?status=${encodeURIComponent(r.status)}` : '#/cases';
+    case 'case':
+      return `#/case/${r.id}`;
     case 'referrals':
       return r.code ? `#/referrals?code=${encodeURIComponent(r.code)}` : '#/referrals';
     case 'referral':

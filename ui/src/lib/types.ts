@@ -61,7 +61,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -88,6 +88,20 @@ status: string,
  * Free text: what happened, the outcome.
  */
 note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "op": "issued_on", "args": { day?: string, } } | { "op": "save_draft", "args": { key: string, value: JsonValue, } } | { "op": "load_draft", "args": { key: string, } } | { "op": "delete_draft", "args": { key: string, } } | { "op": "withdraw_consent", "args": { person_id: string, } });
+
+/**
+ * One choice of a case form: its spelling and its label.
+ */
+export type CaseChoice = { value: string, label: string, };
+
+/**
+ * The choices of the case screens' forms, labelled in the caller's language.
+ */
+export type CaseOptions = { domains: Array<CaseChoice>, priorities: Array<CaseChoice>, closure_reasons: Array<CaseChoice>, 
+/**
+ * The team's roles a task can be for, or a note shared with.
+ */
+roles: Array<CaseChoice>, };
 
 /**
  * Where a case stands.
@@ -448,7 +462,7 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -745,6 +759,7 @@ export type Responses = {
   set_case_status: CaseView;
   my_tasks: Array<TaskView>;
   team_tasks: Array<TaskView>;
+  case_options: CaseOptions;
   task_from_referral: CaseView;
   edit_person: EditedPerson;
   check_visit: VisitCheck;
