@@ -223,6 +223,19 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.fill('textarea[name=note_text]', 'среща всеки вторник');
   await page.click('[data-action=add-note]');
   await page.waitForSelector('[data-note=handover]');
+  // A referral from the case to the child protection department: listed with its code.
+  await page.selectOption('select[name=refer_destination]', 'child-protection');
+  await page.click('[data-action=refer-from-case]');
+  await waitFor(async () => /Закрила на детето/.test(await page.textContent('[data-list=case-referrals]')), 'the case referral listed');
+  // A case conference with the school; its decision is a task.
+  await page.fill('input[name=conference_on]', sofiaDay(0));
+  await page.fill('input[name=conference_attendees]', 'Мария Петрова, Георги Димитров');
+  await page.fill('input[name=conference_institutions]', 'ОУ „Христо Ботев“');
+  await page.fill('textarea[name=conference_decisions]', 'записване в училище');
+  await page.fill('input[name=conference_task]', 'документи за училището');
+  await page.click('[data-action=add-conference]');
+  await page.waitForSelector('[data-conference]');
+  assert.equal(await page.locator('[data-list=tasks] [data-task]').count(), 2);
   // The team's tasks list it, overdue; the case list leads back to the case.
   await page.click('[data-nav=cases]');
   await page.waitForSelector('[data-list=team-tasks] li');
@@ -247,7 +260,10 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('[data-nav=today]');
   await page.waitForSelector('[data-list=referrals] li');
   const open = await page.locator('[data-list=referrals] li .code').allTextContents();
-  assert.deepEqual(open.sort(), codes.slice(1).sort(), 'the attended one is no longer open');
+  // The visit's other referrals and the case's referral to child protection stay open.
+  assert.ok(!open.includes(codes[0]), 'the attended one is no longer open');
+  for (const c of codes.slice(1)) assert.ok(open.includes(c), `${c} open`);
+  assert.equal(open.length, codes.length, "the case's referral is open too");
 
   // English on demand.
   await page.click('button.lang');

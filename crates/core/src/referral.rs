@@ -120,6 +120,15 @@ pub enum Institution {
     Dbt,
     /// Emergency care (ЦСМП / 112).
     EmergencyCare,
+    /// Child protection department (Отдел „Закрила на детето“ of the social assistance
+    /// directorate).
+    ChildProtection,
+    /// The police (районно управление на МВР).
+    Police,
+    /// A school (the child's or an adult education programme).
+    School,
+    /// A hospital (other than the lung hospital and the infectious diseases ward).
+    Hospital,
 }
 
 /// Where a referral sends the person. The slug is the stable key in documents and imports.
@@ -129,7 +138,7 @@ pub enum Destination {
     Institution(Institution),
 }
 
-const DESTINATIONS: [(Destination, &str, &str, &str); 14] = [
+const DESTINATIONS: [(Destination, &str, &str, &str); 18] = [
     (
         Destination::Hub(HubRole::Psychologist),
         "hub-psychologist",
@@ -213,6 +222,30 @@ const DESTINATIONS: [(Destination, &str, &str, &str); 14] = [
         "emergency",
         "Спешна помощ (112)",
         "Emergency care (112)",
+    ),
+    (
+        Destination::Institution(Institution::ChildProtection),
+        "child-protection",
+        "Отдел „Закрила на детето“",
+        "Child protection department",
+    ),
+    (
+        Destination::Institution(Institution::Police),
+        "police",
+        "Полиция (РУ на МВР)",
+        "Police",
+    ),
+    (
+        Destination::Institution(Institution::School),
+        "school",
+        "Училище",
+        "School",
+    ),
+    (
+        Destination::Institution(Institution::Hospital),
+        "hospital",
+        "Болница",
+        "Hospital",
     ),
 ];
 

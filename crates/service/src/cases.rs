@@ -138,6 +138,16 @@ pub struct NoteView {
     pub by: String,
 }
 
+/// A case conference as the page shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ConferenceView {
+    pub id: Uuid,
+    pub on: NaiveDate,
+    pub attendees: Vec<String>,
+    pub institutions: Vec<String>,
+    pub decisions: String,
+}
+
 /// A kind of note the caller may write, for the note form.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct NoteKindOption {
@@ -168,6 +178,7 @@ pub struct CaseView {
     /// What the person agreed to share, as sentences.
     pub consents: Vec<String>,
     pub referrals: Vec<ReferralView>,
+    pub conferences: Vec<ConferenceView>,
     pub visits: Vec<VisitSummary>,
     /// The sensitive classes of the notes shown (for the audit log).
     #[serde(skip)]
@@ -335,6 +346,21 @@ pub fn case_view(store: &Store, ctx: &Context, id: Uuid) -> Result<CaseView, Ser
             })
             .collect(),
         referrals,
+        conferences: {
+            let mut c: Vec<ConferenceView> = case
+                .conferences
+                .iter()
+                .map(|(cid, c)| ConferenceView {
+                    id: *cid,
+                    on: c.on,
+                    attendees: c.attendees.clone(),
+                    institutions: c.institutions.clone(),
+                    decisions: c.decisions.clone(),
+                })
+                .collect();
+            c.sort_by_key(|c| std::cmp::Reverse(c.on));
+            c
+        },
         visits: store.visits_of_person(person.id)?,
         sensitive,
     })
@@ -854,4 +880,114 @@ pub fn case_options(lang: Lang) -> CaseOptions {
         closure_reasons: all(ClosureReason::ALL, ClosureReason::as_str, |c| c.label(lang)),
         roles: all(&team, Role::as_str, |r| r.label(lang)),
     }
+}
+
+/// A referral from the case to an institution or a hub specialist: the existing referral
+/// (code, slip, loop closure, follow-up days), whose origin is the case instead of a visit.
+pub fn refer_from_case(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    choice: &crate::ReferralChoice,
+) -> Result<CaseView, ServiceError> {
+    may_edit(ctx)?;
+    let case = store.case(case_id)?;
+    let mut errors = Vec::new();
+    let who = kabinet_core::Subject {
+        age_years: None,
+        pregnant: false,
+    };
+    let mut hand_picked = choice.clone();
+    // A case's referral follows no screening rule.
+    hand_picked.finding = None;
+    let parsed = crate::parse_choices(
+        ctx,
+        std::slice::from_ref(&hand_picked),
+        &kabinet_core::Screenings::default(),
+        &who,
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(ValidationErrors(errors)));
+    }
+    let Some(&(reason, destination, urgency, _)) = parsed.first() else {
+        return Err(ServiceError::BadRequest("no referral to make".into()));
+    };
+    store.set_audit_user(Some(ctx.user.clone()));
+    store.write(Origin::Local, |w| {
+        let referral = kabinet_core::Referral {
+            id: Uuid::now_v7(),
+            code: w.next_referral_code()?,
+            person_id: case.person_id,
+            // The case is where it came from (its slip names the hub's cabinet).
+            visit_id: case.id,
+            reason,
+            destination,
+            urgency,
+            finding: None,
+            history: vec![kabinet_core::StatusChange {
+                status: kabinet_core::ReferralStatus::Issued,
+                at: ctx.now,
+                by: ctx.user.clone(),
+                note: None,
+            }],
+        };
+        w.put_referral(&referral)?;
+        let mut case = w.case(case.id)?.expect("read above, same store");
+        case.referrals.push(referral.id);
+        w.put_case(&case)?;
+        Ok(())
+    })?;
+    case_view(store, ctx, case_id)
+}
+
+/// A case conference as the form sends it; each decision that needs doing is a task.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct ConferenceInput {
+    pub on: String,
+    #[serde(default)]
+    pub attendees: Vec<String>,
+    #[serde(default)]
+    pub institutions: Vec<String>,
+    pub decisions: String,
+    #[serde(default)]
+    pub tasks: Vec<TaskInput>,
+}
+
+pub fn add_conference(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    input: &ConferenceInput,
+) -> Result<CaseView, ServiceError> {
+    let on = date(Some(&input.on))?.ok_or_else(|| invalid(Field::CaseDate, Problem::Required))?;
+    let clean = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let attendees = clean(&input.attendees);
+    if attendees.is_empty() {
+        return Err(invalid(Field::Assignee, Problem::Required));
+    }
+    let conference = kabinet_core::case::Conference {
+        on,
+        attendees,
+        institutions: clean(&input.institutions),
+        decisions: text(Field::CaseText, &input.decisions)?,
+    };
+    let tasks = input
+        .tasks
+        .iter()
+        .map(|t| task_of(ctx, t, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    change_case(store, ctx, case_id, |case| {
+        case.conferences.insert(Uuid::now_v7(), conference);
+        for t in tasks {
+            case.tasks.insert(Uuid::now_v7(), t);
+        }
+        Ok(())
+    })
 }

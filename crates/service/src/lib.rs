@@ -233,6 +233,17 @@ pub enum Request {
     TaskFromReferral {
         referral_id: Uuid,
     },
+    /// A referral from the case to an institution or a hub specialist (code, slip, loop).
+    ReferFromCase {
+        case_id: Uuid,
+        referral: ReferralChoice,
+    },
+    /// A case conference: date, attendees (outside institutions too), decisions and the
+    /// tasks they make.
+    AddConference {
+        case_id: Uuid,
+        conference: cases::ConferenceInput,
+    },
     /// The registration form filled with a person as recorded: what an edit starts from.
     PersonForm {
         id: Uuid,
@@ -382,6 +393,8 @@ impl Request {
                 | Request::ShareConsent { .. }
                 | Request::SetCaseStatus { .. }
                 | Request::TaskFromReferral { .. }
+                | Request::ReferFromCase { .. }
+                | Request::AddConference { .. }
                 | Request::CorrectVisit { .. }
                 | Request::VoidVisit { .. }
                 | Request::SaveVisit { .. }
@@ -447,6 +460,8 @@ responses! {
     TeamTasks("team_tasks", Vec<cases::TaskView>),
     CaseOptions("case_options", cases::CaseOptions),
     TaskFromReferral("task_from_referral", cases::CaseView),
+    ReferFromCase("refer_from_case", cases::CaseView),
+    AddConference("add_conference", cases::CaseView),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
@@ -603,6 +618,13 @@ pub fn handle(
         Request::TaskFromReferral { referral_id } => {
             Response::TaskFromReferral(cases::task_from_referral(store, ctx, referral_id)?)
         }
+        Request::ReferFromCase { case_id, referral } => {
+            Response::ReferFromCase(cases::refer_from_case(store, ctx, case_id, &referral)?)
+        }
+        Request::AddConference {
+            case_id,
+            conference,
+        } => Response::AddConference(cases::add_conference(store, ctx, case_id, &conference)?),
         Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
         Request::EditPerson {
             id,

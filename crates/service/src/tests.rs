@@ -1610,6 +1610,51 @@ fn a_case_keeps_each_disciplines_notes_to_itself_and_the_plan_to_the_team() {
     .unwrap_or(0);
     assert!(audited >= 1, "a view of a psychology note is audited");
 
+    // A referral from the case to the child protection department: a code, a slip, the loop.
+    let referred = call_as(&mut s, &sw, json!({"op": "refer_from_case", "args": {"case_id": case_id,
+        "referral": {"reason": "social", "destination": "child-protection", "urgency": "priority"}}})).unwrap();
+    let to_ozd = referred["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["destination"] == "child-protection")
+        .expect("the case lists its new referral")
+        .clone();
+    let id: Uuid = serde_json::from_value(to_ozd["id"].clone()).unwrap();
+    let pdf = referrals::slips_pdf(&mut s, &sw, &[id], "A5", None).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let found = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "referral_by_code", "args": {"code": to_ozd["code"]}}),
+    )
+    .unwrap();
+    assert_eq!(found["id"], to_ozd["id"]);
+    // A destination that is not one is named.
+    let err = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "refer_from_case", "args": {"case_id": case_id,
+        "referral": {"reason": "social", "destination": "kindergarten", "urgency": "routine"}}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "referral.destination");
+    // A case conference with the school and a decision that becomes a task.
+    let conf = call_as(&mut s, &sw, json!({"op": "add_conference", "args": {"case_id": case_id, "conference": {
+        "on": "01.12.2026", "attendees": ["gdimitrov", "epetrova"], "institutions": ["ОУ „Христо Ботев“"],
+        "decisions": "записване в училище", "tasks": [{"title": "документи за училището", "role": "education_mediator"}]}}})).unwrap();
+    assert_eq!(
+        conf["conferences"][0]["institutions"][0],
+        "ОУ „Христо Ботев“"
+    );
+    assert!(
+        conf["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["title"] == "документи за училището")
+    );
+
     // Closed with a reason (required, from the list); the case list filters by status.
     let err = call_as(
         &mut s,

@@ -7,6 +7,7 @@ import type {
   AppStatus,
   AuditFilter as AuditQuery,
   AuditRow,
+  ConferenceInput,
   FieldMessage,
   GoalInput,
   JsonValue,
@@ -345,6 +346,8 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     teamTasks: () => call('team_tasks', {}),
     caseOptions: () => call('case_options', {}),
     taskFromReferral: (referral_id: string) => call('task_from_referral', { referral_id }),
+    referFromCase: (case_id: string, referral: ReferralChoice) => call('refer_from_case', { case_id, referral }),
+    addConference: (case_id: string, conference: ConferenceInput) => call('add_conference', { case_id, conference }),
     visitForCorrection: (visit_id: string) => call('visit_for_correction', { visit_id }),
     correctVisit: (visit_id: string, form: VisitForm, reason: string, referrals: ReferralChoice[], cancel: string[]) =>
       call('correct_visit', { visit_id, form, reason, referrals, cancel }),

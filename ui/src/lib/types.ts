@@ -61,7 +61,7 @@ export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string,
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "refer_from_case", "args": { case_id: string, referral: ReferralChoice, } } | { "op": "add_conference", "args": { case_id: string, conference: ConferenceInput, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -129,12 +129,22 @@ closure: string | null, lead: string, team: Array<string>, opened_at: string, op
 /**
  * What the person agreed to share, as sentences.
  */
-consents: Array<string>, referrals: Array<ReferralView>, visits: Array<VisitSummary>, };
+consents: Array<string>, referrals: Array<ReferralView>, conferences: Array<ConferenceView>, visits: Array<VisitSummary>, };
 
 /**
  * A label of the visit form, keyed by a domain value's spelling.
  */
 export type Choice = { value: string, label: string, };
+
+/**
+ * A case conference as the form sends it; each decision that needs doing is a task.
+ */
+export type ConferenceInput = { on: string, attendees: Array<string>, institutions: Array<string>, decisions: string, tasks: Array<TaskInput>, };
+
+/**
+ * A case conference as the page shows it.
+ */
+export type ConferenceView = { id: string, on: string, attendees: Array<string>, institutions: Array<string>, decisions: string, };
 
 /**
  * A visit corrected: the referrals issued and cancelled with it.
@@ -462,7 +472,7 @@ export type Request = { "op": "search", "args": { query: string, } } | { "op": "
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
  */
-doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
+doc_id?: string, field: string, choice: number, } } | { "op": "to_review", "args": Record<symbol, never> } | { "op": "possible_duplicates", "args": { limit?: number, } } | { "op": "merge_persons", "args": { survivor: string, duplicate: string, reason: string, } } | { "op": "unmerge_person", "args": { duplicate: string, reason: string, } } | { "op": "not_same_person", "args": { a: string, b: string, } } | { "op": "open_case", "args": { person_id: string, referral_id?: string, lead?: string, household?: string, } } | { "op": "cases", "args": { status?: string, lead?: string, } } | { "op": "case", "args": { id: string, } } | { "op": "add_goal", "args": { case_id: string, goal: GoalInput, } } | { "op": "set_goal", "args": { case_id: string, goal_id: string, status: string, } } | { "op": "add_task", "args": { case_id: string, task: TaskInput, } } | { "op": "update_task", "args": { case_id: string, task_id: string, status: string, outcome?: string, } } | { "op": "add_case_note", "args": { case_id: string, kind: string, text: string, } } | { "op": "share_consent", "args": { case_id: string, kind: string, roles: Array<string>, } } | { "op": "set_case_status", "args": { case_id: string, status: string, reason?: string, note?: string, } } | { "op": "my_tasks", "args": Record<symbol, never> } | { "op": "team_tasks", "args": Record<symbol, never> } | { "op": "case_options", "args": Record<symbol, never> } | { "op": "task_from_referral", "args": { referral_id: string, } } | { "op": "refer_from_case", "args": { case_id: string, referral: ReferralChoice, } } | { "op": "add_conference", "args": { case_id: string, conference: ConferenceInput, } } | { "op": "person_form", "args": { id: string, } } | { "op": "edit_person", "args": { id: string, draft: PersonDraft, reason: string, not_a_duplicate: boolean, } } | { "op": "check_visit", "args": { form: VisitForm, 
 /**
  * The person screened: their age decides whether adult ranges apply, and whether
  * pregnancy may be recorded. Without it, the rules take an adult.
@@ -761,6 +771,8 @@ export type Responses = {
   team_tasks: Array<TaskView>;
   case_options: CaseOptions;
   task_from_referral: CaseView;
+  refer_from_case: CaseView;
+  add_conference: CaseView;
   edit_person: EditedPerson;
   check_visit: VisitCheck;
   save_visit: SavedVisit;
