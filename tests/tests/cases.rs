@@ -92,6 +92,24 @@ fn a_case_reaches_the_mediator_without_the_psychologists_note_and_task_edits_con
     assert_eq!(refused.status(), 403);
     let admins = staff_call(&hub, &admin, json!({"op": "case", "args": {"id": case_id}}));
     assert!(!admins.to_string().contains("депресивни"), "{admins}");
+    // A lawyer may not write a psychology note: refused, and the refusal is on the audit log.
+    hub.add_user("iivanov", "Иван Иванов", "lawyer", "legal work 2026");
+    let lawyer = hub.staff_session("iivanov", "legal work 2026");
+    let refused = staff_post(
+        &hub,
+        &lawyer,
+        json!({"op": "add_case_note", "args": {"case_id": case_id,
+        "kind": "psychology", "text": "x"}}),
+    );
+    assert_eq!(refused.status(), 403);
+    let log = hub.admin(&["audit", "--action", "refused"]);
+    assert!(log.contains("hub:Иван Иванов"), "{log}");
+    let lawyers = staff_call(
+        &hub,
+        &lawyer,
+        json!({"op": "case", "args": {"id": case_id}}),
+    );
+    assert!(!lawyers.to_string().contains("депресивни"), "{lawyers}");
 
     // The command line lists the case and shows it; the psychology note only on request.
     let listed: Value =

@@ -740,33 +740,39 @@ pub fn set_case_status(
 }
 
 /// Open tasks of open cases: the caller's own (assigned to them or to one of their roles), or
-/// the whole team's; overdue first, then by due date.
+/// the whole team's; overdue first, then by due date. Read from the task projection alone.
 pub fn tasks(store: &Store, ctx: &Context, mine: bool) -> Result<Vec<TaskView>, ServiceError> {
     if !ctx.can_read(AccessClass::General) {
         return Err(ServiceError::Forbidden);
     }
     let roles: Vec<&str> = roles_of(ctx).iter().map(|r| r.as_str()).collect();
-    let refs = if mine {
+    let rows = if mine {
         store.open_tasks(Some(&ctx.login), &roles, TASKS_MAX)?
     } else {
         store.open_tasks(None, &[], TASKS_MAX)?
     };
-    let mut cases: BTreeMap<Uuid, (Case, String)> = BTreeMap::new();
-    let mut out = Vec::with_capacity(refs.len());
-    for r in refs {
-        let (case, name) = match cases.entry(r.case_id) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                let case = store.case(r.case_id)?;
-                let name = store.current_person(case.person_id)?.full_name();
-                e.insert((case, name))
-            }
-        };
-        if let Some(t) = case.tasks.get(&r.task_id) {
-            out.push(task_view(case, name.as_str(), r.task_id, t, ctx));
-        }
-    }
-    Ok(out)
+    let today = sofia_today(ctx.now);
+    let lang = ctx.lang;
+    Ok(rows
+        .into_iter()
+        .map(|r| TaskView {
+            case_id: r.case_id,
+            id: r.task_id,
+            person_id: r.person_id,
+            person_name: r.person_name,
+            title: r.title,
+            assignee_label: assignee_label(&r.assignee, lang),
+            assignee: r.assignee,
+            // Listed tasks are open: overdue once their day has passed.
+            overdue: r.due.is_some_and(|d| d < today),
+            due: r.due,
+            priority: r.priority,
+            priority_label: r.priority.label(lang).to_string(),
+            status: r.status,
+            status_label: r.status.label(lang).to_string(),
+            outcome: r.outcome,
+        })
+        .collect())
 }
 
 /// A follow-up task from a referral nobody attended in time: on the person's case (opened if

@@ -3,7 +3,8 @@
 
 use crate::{Result, Store};
 use chrono::NaiveDate;
-use kabinet_core::case::CaseStatus;
+use kabinet_core::Role;
+use kabinet_core::case::{Assignee, CaseStatus, Priority, TaskStatus};
 use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
@@ -21,12 +22,20 @@ pub struct CaseSummary {
     pub opened_at: String,
 }
 
-/// An open task as the worklists find it (the case's document holds the rest).
+/// An open task as the worklists show it, from the projection (no case document loaded).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskRef {
+pub struct TaskRow {
     pub case_id: Uuid,
     pub task_id: Uuid,
+    /// The case's person (a merged duplicate's survivor).
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub title: String,
+    pub assignee: Assignee,
     pub due: Option<NaiveDate>,
+    pub priority: Priority,
+    pub status: TaskStatus,
+    pub outcome: String,
 }
 
 impl Store {
@@ -86,23 +95,42 @@ impl Store {
         user: Option<&str>,
         roles: &[&str],
         limit: usize,
-    ) -> Result<Vec<TaskRef>> {
+    ) -> Result<Vec<TaskRow>> {
         let roles_text = roles.join(",");
         let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id, task_id, due FROM case_task
-             WHERE is_open = 1 AND (
+            "SELECT t.case_id, t.task_id, COALESCE(a.survivor_id, t.person_id), COALESCE(p.full_name, ''),
+                    t.title, t.assignee_user, t.assignee_role, t.due, t.priority, t.status, t.outcome
+             FROM case_task t
+             LEFT JOIN person_alias a ON a.person_id = t.person_id
+             LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, t.person_id)
+             WHERE t.is_open = 1 AND (
                 (?1 IS NULL AND ?2 = '')
-                OR assignee_user = ?1
-                OR (assignee_role IS NOT NULL AND instr(',' || ?2 || ',', ',' || assignee_role || ',') > 0))
-             ORDER BY due IS NULL, due, priority DESC LIMIT ?3",
+                OR t.assignee_user = ?1
+                OR (t.assignee_role IS NOT NULL AND instr(',' || ?2 || ',', ',' || t.assignee_role || ',') > 0))
+             ORDER BY t.due IS NULL, t.due, t.priority_rank DESC LIMIT ?3",
         )?;
         let rows = stmt
             .query_map(params![user, roles_text, limit as i64], |r| {
-                let due: Option<String> = r.get(2)?;
-                Ok(TaskRef {
+                let user: Option<String> = r.get(5)?;
+                let role: Option<String> = r.get(6)?;
+                let due: Option<String> = r.get(7)?;
+                let priority: String = r.get(8)?;
+                let status: String = r.get(9)?;
+                Ok(TaskRow {
                     case_id: r.get(0)?,
                     task_id: r.get(1)?,
+                    person_id: r.get(2)?,
+                    person_name: r.get(3)?,
+                    title: r.get(4)?,
+                    assignee: match (user, role.as_deref().and_then(Role::parse)) {
+                        (Some(u), _) => Assignee::User(u),
+                        (None, Some(role)) => Assignee::Role(role),
+                        (None, None) => Assignee::User(String::new()),
+                    },
                     due: due.and_then(|d| d.parse().ok()),
+                    priority: Priority::parse(&priority).unwrap_or(Priority::Normal),
+                    status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Todo),
+                    outcome: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -23,7 +23,7 @@ mod records;
 mod replication;
 mod schema;
 
-pub use cases::{CaseSummary, TaskRef};
+pub use cases::{CaseSummary, TaskRow};
 pub use doc::{DocError, conflicts};
 pub use projection::{PROJECTION_TABLES, RebuildReport};
 pub use query::{ChangedDoc, PersonHit, ReferralSummary, VisitSummary};

@@ -300,8 +300,9 @@ fn write_case(conn: &Connection, c: &kabinet_core::case::Case) -> Result<()> {
     conn.prepare_cached("DELETE FROM case_task WHERE case_id = ?1")?
         .execute([id])?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO case_task (case_id, task_id, assignee_user, assignee_role, due, priority, is_open)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO case_task (case_id, task_id, person_id, title, assignee_user, assignee_role, due,
+                                priority, priority_rank, status, outcome, is_open)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     // A closed case's tasks are nobody's work any more.
     let open_case = c.status != kabinet_core::case::CaseStatus::Closed;
@@ -313,10 +314,15 @@ fn write_case(conn: &Connection, c: &kabinet_core::case::Case) -> Result<()> {
         insert.execute(params![
             id,
             task_id.as_bytes().as_slice(),
+            c.person_id.as_bytes().as_slice(),
+            t.title,
             user,
             role,
             t.due.map(|d| d.to_string()),
+            t.priority.as_str(),
             t.priority as i64,
+            t.status.as_str(),
+            t.outcome,
             open_case && t.is_open(),
         ])?;
     }

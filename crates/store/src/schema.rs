@@ -188,7 +188,8 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
         ) STRICT, WITHOUT ROWID;",
     ),
     // Cases of the hub's team (issue #18): a row per case for the case list's filters, and a
-    // row per task for "my tasks" and "team tasks" (overdue first). Projections of the cases'
+    // row per task with what the worklists show, so that "my tasks" and "team tasks" (overdue
+    // first) are one indexed read, no case document loaded. Projections of the cases'
     // documents; notes have none (a case's notes are its child documents, read by class).
     M::up(
         "CREATE TABLE case_index (
@@ -204,10 +205,15 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
         CREATE TABLE case_task (
             case_id BLOB NOT NULL,
             task_id BLOB NOT NULL,
+            person_id BLOB NOT NULL,
+            title TEXT NOT NULL,
             assignee_user TEXT,
             assignee_role TEXT,
             due TEXT,
-            priority INTEGER NOT NULL,
+            priority TEXT NOT NULL,
+            priority_rank INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT NOT NULL,
             is_open INTEGER NOT NULL,
             PRIMARY KEY (case_id, task_id)
         ) STRICT, WITHOUT ROWID;
