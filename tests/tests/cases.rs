@@ -104,6 +104,43 @@ fn a_case_reaches_the_mediator_without_the_psychologists_note_and_task_edits_con
     assert_eq!(refused.status(), 403);
     let log = hub.admin(&["audit", "--action", "refused"]);
     assert!(log.contains("hub:Иван Иванов"), "{log}");
+    // The psychologist's view of the page is on the audit log; the hub admin's audit view
+    // leaves out lines about psychology notes (they would tell who sees a psychologist), the
+    // privacy officer's keeps them.
+    staff_call(&hub, &psy, json!({"op": "case", "args": {"id": case_id}}));
+    hub.add_user(
+        "dpo",
+        "Десислава Попова",
+        "privacy_officer",
+        "privacy staple battery",
+    );
+    let dpo = hub.staff_session("dpo", "privacy staple battery");
+    let audit_lines = |token: &str| -> Vec<Value> {
+        reqwest::blocking::Client::new()
+            .get(format!("{}/api/admin/audit", hub.url()))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json::<Value>()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let about_psychology = |l: &Value| {
+        l["class"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("psychology")
+    };
+    assert!(
+        audit_lines(&dpo).iter().any(about_psychology),
+        "the privacy officer sees the view"
+    );
+    assert!(
+        !audit_lines(&admin).iter().any(about_psychology),
+        "the admin does not"
+    );
     let lawyers = staff_call(
         &hub,
         &lawyer,

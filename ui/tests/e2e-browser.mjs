@@ -203,6 +203,11 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.click('[data-action=open-case]');
   await page.waitForSelector('[data-section=goals]');
   assert.match(await page.textContent('[data-list=case-referrals]'), new RegExp(codes[0]));
+  await page.click('[data-action=edit-case]');
+  await page.fill('input[name=case_household]', 'Юсеинови, кв. Ралица');
+  await page.click('[data-action=save-case]');
+  await page.waitForSelector('[data-field=household]');
+  assert.equal(await page.textContent('[data-field=household]'), 'Юсеинови, кв. Ралица');
   await page.selectOption('select[name=goal_domain]', 'housing_documents');
   await page.fill('input[name=goal_text]', 'лична карта');
   await page.fill('input[name=goal_target]', '31.01.2027');

@@ -997,3 +997,37 @@ pub fn add_conference(
         Ok(())
     })
 }
+
+/// Changes who leads a case, its team and its household (a field left out stays).
+pub fn edit_case(
+    store: &mut Store,
+    ctx: &Context,
+    case_id: Uuid,
+    lead: Option<&str>,
+    team: Option<&[String]>,
+    household: Option<&str>,
+) -> Result<CaseView, ServiceError> {
+    let lead = match lead.map(str::trim) {
+        Some("") => return Err(invalid(Field::Assignee, Problem::Required)),
+        other => other.map(str::to_string),
+    };
+    change_case(store, ctx, case_id, |case| {
+        if let Some(lead) = lead {
+            case.lead = lead;
+        }
+        if let Some(team) = team {
+            case.team = team
+                .iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect();
+        }
+        if let Some(h) = household {
+            case.household = Some(h.trim().to_string()).filter(|h| !h.is_empty());
+        }
+        if !case.team.contains(&case.lead) {
+            case.team.insert(0, case.lead.clone());
+        }
+        Ok(())
+    })
+}

@@ -238,6 +238,19 @@ pub enum Request {
         case_id: Uuid,
         referral: ReferralChoice,
     },
+    /// Who leads the case, its team, its household (a field left out stays).
+    EditCase {
+        case_id: Uuid,
+        #[serde(default)]
+        #[ts(optional)]
+        lead: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        team: Option<Vec<String>>,
+        #[serde(default)]
+        #[ts(optional)]
+        household: Option<String>,
+    },
     /// A case conference: date, attendees (outside institutions too), decisions and the
     /// tasks they make.
     AddConference {
@@ -395,6 +408,7 @@ impl Request {
                 | Request::TaskFromReferral { .. }
                 | Request::ReferFromCase { .. }
                 | Request::AddConference { .. }
+                | Request::EditCase { .. }
                 | Request::CorrectVisit { .. }
                 | Request::VoidVisit { .. }
                 | Request::SaveVisit { .. }
@@ -462,6 +476,7 @@ responses! {
     TaskFromReferral("task_from_referral", cases::CaseView),
     ReferFromCase("refer_from_case", cases::CaseView),
     AddConference("add_conference", cases::CaseView),
+    EditCase("edit_case", cases::CaseView),
     EditPerson("edit_person", EditedPerson),
     CheckVisit("check_visit", VisitCheck),
     SaveVisit("save_visit", SavedVisit),
@@ -625,6 +640,19 @@ pub fn handle(
             case_id,
             conference,
         } => Response::AddConference(cases::add_conference(store, ctx, case_id, &conference)?),
+        Request::EditCase {
+            case_id,
+            lead,
+            team,
+            household,
+        } => Response::EditCase(cases::edit_case(
+            store,
+            ctx,
+            case_id,
+            lead.as_deref(),
+            team.as_deref(),
+            household.as_deref(),
+        )?),
         Request::PersonForm { id } => Response::PersonForm(PersonDraft::of(&store.person(id)?)),
         Request::EditPerson {
             id,

@@ -1610,6 +1610,46 @@ fn a_case_keeps_each_disciplines_notes_to_itself_and_the_plan_to_the_team() {
     .unwrap_or(0);
     assert!(audited >= 1, "a view of a psychology note is audited");
 
+    // The lead, the team and the household change; the case list filters by lead.
+    let edited = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "edit_case", "args": {"case_id": case_id,
+        "lead": "epetrova", "team": ["gdimitrov", "ali"], "household": "Юсеинови, ул. Мир 3"}}),
+    )
+    .unwrap();
+    assert_eq!(edited["lead"], "epetrova");
+    assert_eq!(edited["team"], json!(["epetrova", "gdimitrov", "ali"]));
+    assert_eq!(edited["household"], "Юсеинови, ул. Мир 3");
+    let err = call_as(
+        &mut s,
+        &sw,
+        json!({"op": "edit_case", "args": {"case_id": case_id, "lead": " "}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "assignee");
+    assert_eq!(
+        call_as(
+            &mut s,
+            &sw,
+            json!({"op": "cases", "args": {"lead": "epetrova"}})
+        )
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(
+        call_as(
+            &mut s,
+            &sw,
+            json!({"op": "cases", "args": {"lead": "gdimitrov"}})
+        )
+        .unwrap(),
+        json!([])
+    );
+
     // A referral from the case to the child protection department: a code, a slip, the loop.
     let referred = call_as(&mut s, &sw, json!({"op": "refer_from_case", "args": {"case_id": case_id,
         "referral": {"reason": "social", "destination": "child-protection", "urgency": "priority"}}})).unwrap();

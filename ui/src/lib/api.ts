@@ -331,7 +331,9 @@ export function makeApi(transport: Transport, lang: () => Lang) {
     notSamePerson: (a: string, b: string) => call('not_same_person', { a, b }),
     openCase: (person_id: string, referral_id?: string) =>
       call('open_case', referral_id ? { person_id, referral_id } : { person_id }),
-    cases: (status?: string) => call('cases', status ? { status } : {}),
+    cases: (status?: string, lead?: string) => call('cases', { ...(status ? { status } : {}), ...(lead ? { lead } : {}) }),
+    editCase: (case_id: string, change: { lead?: string; team?: string[]; household?: string }) =>
+      call('edit_case', { case_id, ...change }),
     caseView: (id: string) => call('case', { id }),
     addGoal: (case_id: string, goal: GoalInput) => call('add_goal', { case_id, goal }),
     setGoal: (case_id: string, goal_id: string, status: string) => call('set_goal', { case_id, goal_id, status }),
