@@ -4,8 +4,8 @@
 // with the tries left), then works offline: the hub is down while she registers a
 // person and records a visit. When the hub is back, the app syncs by itself, the status turns
 // "up to date", and the hub holds the visit. A half-typed visit survives an app restart.
-// When the hub admin disables her, the app locks at its next sync and refuses her; the doctor
-// is locked out after a quiet spell.
+// A case opened offline with a task reaches the hub too. When the hub admin disables her, the
+// app locks at its next sync and refuses her; the doctor is locked out after a quiet spell.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -14,6 +14,10 @@ import { join } from 'node:path';
 import { Hub, WebDriver, binary, run, tauriDriver, waitFor, ROOT } from './harness.mjs';
 
 async function hubSearch(hub, query) {
+  return hubCall(hub, 'search', { query });
+}
+
+async function hubCall(hub, op, args) {
   const login = await (await fetch(`${hub.url}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -22,7 +26,7 @@ async function hubSearch(hub, query) {
   const res = await fetch(`${hub.url}/api/call`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
-    body: JSON.stringify({ op: 'search', args: { query } }),
+    body: JSON.stringify({ op, args }),
   });
   return res.json();
 }
@@ -140,6 +144,13 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'offline', 'still offline');
   assert.match(await app.text('.syncbar .detail'), /чакащи промени/);
 
+  // Case work in the field, offline: a case for him with a task for the mediators.
+  await app.click('[data-action=open-case]');
+  await app.find('[data-section=tasks]');
+  await app.type('input[name=task_title]', 'придружаване до ДСП');
+  await app.click('[data-action=add-task]');
+  await app.find('[data-list=tasks] [data-task]');
+
   // Back in range: the app syncs by itself and says so.
   await hub.start();
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'up_to_date', 'sync after the hub is back', 30000);
@@ -151,6 +162,11 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   assert.equal(hits.length, 1, JSON.stringify(hits));
   assert.equal(hits[0].full_name, 'Асен Асенов');
   assert.equal(hits[0].phone, '+359888777666', 'the correction made offline reached the hub');
+  const cases = await hubCall(hub, 'cases', { status: 'open' });
+  assert.equal(cases.length, 1, JSON.stringify(cases));
+  assert.equal(cases[0].person_name, 'Асен Асенов', 'the case opened offline reached the hub');
+  const team = await hubCall(hub, 'team_tasks', {});
+  assert.equal(team[0].title, 'придружаване до ДСП');
 
   // The hub admin disables her: at the next sync the app locks and refuses her.
   hub.cli(['users', 'disable', 'mpetrova']);
