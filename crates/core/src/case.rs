@@ -17,6 +17,26 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// An enum with a fixed set of spellings, as forms send them: every value, its word, and the
+/// value of a word.
+pub trait Spelled: Copy + 'static {
+    fn all() -> &'static [Self];
+    fn spelling(self) -> &'static str;
+    fn from_spelling(s: &str) -> Option<Self>;
+}
+
+impl Spelled for Role {
+    fn all() -> &'static [Self] {
+        Role::ALL
+    }
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_spelling(s: &str) -> Option<Self> {
+        Role::parse(s)
+    }
+}
+
 macro_rules! spelled {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => ($bg:literal, $en:literal),)* }) => {
         $(#[$meta])*
@@ -41,6 +61,18 @@ macro_rules! spelled {
 
             pub fn label(self, lang: Lang) -> &'static str {
                 match self { $($name::$variant => lang.pick($bg, $en),)* }
+            }
+        }
+
+        impl Spelled for $name {
+            fn all() -> &'static [Self] {
+                $name::ALL
+            }
+            fn spelling(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_spelling(s: &str) -> Option<Self> {
+                $name::parse(s)
             }
         }
     };

@@ -13,41 +13,15 @@ use kabinet_service::{Context, cases};
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store, StoreKey};
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+#[path = "../../store/benches/workload.rs"]
+mod workload;
+use workload::{bench_dir, workload};
+
 const KEY: StoreKey = StoreKey::Raw([0x42; 32]);
-
-fn bench_dir() -> PathBuf {
-    let dir = std::env::var_os("KABINET_WORKLOAD_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("kabinet-bench"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn workload(visits: usize, seed: u64) -> PathBuf {
-    let path = bench_dir().join(format!("visits-{visits}-seed{seed}.jsonl"));
-    if !path.exists() {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen_workload.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .args(["--visits", &visits.to_string(), "--seed", &seed.to_string()])
-            .args(["--cabinet", &format!("cabinet-{}", seed % 100)])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&path, out.stdout).unwrap();
-    }
-    path
-}
 
 /// A copy of the 100k-person store at `to` (built on the first run and kept).
 fn store_100k(to: &Path) -> Store {

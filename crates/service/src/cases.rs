@@ -12,7 +12,7 @@ use crate::{Context, ReferralView, ServiceError, audit_view, sofia_today};
 use chrono::NaiveDate;
 use kabinet_core::case::{
     Assignee, Case, CaseNote, CaseStatus, Closure, ClosureReason, Domain, Goal, GoalStatus,
-    NoteKind, Priority, ShareConsent, Task, TaskStatus,
+    NoteKind, Priority, ShareConsent, Spelled, Task, TaskStatus,
 };
 use kabinet_core::{AccessClass, Field, Lang, Problem, Role, ValidationError, ValidationErrors};
 use kabinet_store::{CaseSummary, Origin, Store, VisitSummary};
@@ -41,28 +41,31 @@ fn text(field: Field, input: &str) -> Result<String, ServiceError> {
     Ok(t.to_string())
 }
 
-/// One of an enum's spellings, or an error that lists them.
-fn choice<T: Copy>(
-    field: Field,
-    input: &str,
-    parse: fn(&str) -> Option<T>,
-    all: &[T],
-    spell: fn(T) -> &'static str,
-) -> Result<T, ServiceError> {
-    parse(input).ok_or_else(|| {
+/// One of an enum's spellings, or an error that names the field and lists them.
+fn choice<T: Spelled>(field: Field, input: &str) -> Result<T, ServiceError> {
+    T::from_spelling(input).ok_or_else(|| {
         invalid(
             field,
             Problem::NotAChoice {
                 input: input.trim().to_string(),
-                options: all.iter().map(|v| spell(*v)).collect::<Vec<_>>().join(", "),
+                options: T::all()
+                    .iter()
+                    .map(|v| v.spelling())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             },
         )
     })
 }
 
+/// An optional text as given: trimmed, none when empty.
+fn given(input: Option<&str>) -> Option<&str> {
+    input.map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// An optional date typed as yyyy-mm-dd or dd.mm.yyyy.
 fn date(input: Option<&str>) -> Result<Option<NaiveDate>, ServiceError> {
-    match input.map(str::trim).filter(|s| !s.is_empty()) {
+    match given(input) {
         None => Ok(None),
         Some(s) => kabinet_core::person::parse_date(s)
             .map(Some)
@@ -401,18 +404,11 @@ pub fn open_case(
             return case_view(store, ctx, id);
         }
     }
-    let lead = lead
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .unwrap_or(&ctx.login)
-        .to_string();
+    let lead = given(lead).unwrap_or(&ctx.login).to_string();
     let case = Case {
         id: Uuid::now_v7(),
         person_id: person.id,
-        household: household
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(str::to_string),
+        household: given(household).map(str::to_string),
         opened_at: ctx.now,
         opened_by: ctx.user.clone(),
         team: vec![lead.clone()],
@@ -470,21 +466,11 @@ pub fn add_goal(
     input: &GoalInput,
 ) -> Result<CaseView, ServiceError> {
     let goal = Goal {
-        domain: choice(
-            Field::CaseDomain,
-            &input.domain,
-            Domain::parse,
-            Domain::ALL,
-            Domain::as_str,
-        )?,
+        domain: choice::<Domain>(Field::CaseDomain, &input.domain)?,
         text: text(Field::CaseText, &input.text)?,
         target: date(input.target.as_deref())?,
         status: GoalStatus::Active,
-        responsible: input
-            .responsible
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
+        responsible: given(input.responsible.as_deref())
             .unwrap_or(&ctx.login)
             .to_string(),
     };
@@ -501,13 +487,7 @@ pub fn set_goal(
     goal_id: Uuid,
     status: &str,
 ) -> Result<CaseView, ServiceError> {
-    let status = choice(
-        Field::CaseStatus,
-        status,
-        GoalStatus::parse,
-        GoalStatus::ALL,
-        GoalStatus::as_str,
-    )?;
+    let status = choice::<GoalStatus>(Field::CaseStatus, status)?;
     change_case(store, ctx, case_id, |case| {
         let goal = case
             .goals
@@ -537,26 +517,9 @@ pub struct TaskInput {
 }
 
 fn task_of(ctx: &Context, input: &TaskInput, referral: Option<Uuid>) -> Result<Task, ServiceError> {
-    let assignee = match (
-        input
-            .user
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty()),
-        input
-            .role
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty()),
-    ) {
+    let assignee = match (given(input.user.as_deref()), given(input.role.as_deref())) {
         (Some(u), _) => Assignee::User(u.to_string()),
-        (None, Some(r)) => Assignee::Role(choice(
-            Field::Assignee,
-            r,
-            Role::parse,
-            Role::ALL,
-            Role::as_str,
-        )?),
+        (None, Some(r)) => Assignee::Role(choice::<Role>(Field::Assignee, r)?),
         (None, None) => return Err(invalid(Field::Assignee, Problem::Required)),
     };
     Ok(Task {
@@ -565,13 +528,7 @@ fn task_of(ctx: &Context, input: &TaskInput, referral: Option<Uuid>) -> Result<T
         due: date(input.due.as_deref())?,
         priority: match input.priority.as_deref().filter(|p| !p.trim().is_empty()) {
             None => Priority::Normal,
-            Some(p) => choice(
-                Field::CaseStatus,
-                p,
-                Priority::parse,
-                Priority::ALL,
-                Priority::as_str,
-            )?,
+            Some(p) => choice::<Priority>(Field::CaseStatus, p)?,
         },
         status: TaskStatus::Todo,
         outcome: String::new(),
@@ -602,14 +559,8 @@ pub fn update_task(
     status: &str,
     outcome: Option<&str>,
 ) -> Result<CaseView, ServiceError> {
-    let status = choice(
-        Field::CaseStatus,
-        status,
-        TaskStatus::parse,
-        TaskStatus::ALL,
-        TaskStatus::as_str,
-    )?;
-    let outcome = outcome.map(str::trim).filter(|o| !o.is_empty());
+    let status = choice::<TaskStatus>(Field::CaseStatus, status)?;
+    let outcome = given(outcome);
     if let Some(o) = outcome
         && o.chars().count() > TEXT_MAX
     {
@@ -638,13 +589,7 @@ pub fn add_note(
     kind: &str,
     input: &str,
 ) -> Result<CaseView, ServiceError> {
-    let kind = choice(
-        Field::NoteKind,
-        kind,
-        NoteKind::parse,
-        NoteKind::ALL,
-        NoteKind::as_str,
-    )?;
+    let kind = choice::<NoteKind>(Field::NoteKind, kind)?;
     let case = store.case(case_id)?;
     if !ctx.can_write(kind.access_class()) || !case.shares(kind, &roles_of(ctx)) {
         return Err(ServiceError::Forbidden);
@@ -670,16 +615,10 @@ pub fn share_consent(
     kind: &str,
     roles: &[String],
 ) -> Result<CaseView, ServiceError> {
-    let kind = choice(
-        Field::NoteKind,
-        kind,
-        NoteKind::parse,
-        NoteKind::ALL,
-        NoteKind::as_str,
-    )?;
+    let kind = choice::<NoteKind>(Field::NoteKind, kind)?;
     let roles = roles
         .iter()
-        .map(|r| choice(Field::Assignee, r, Role::parse, Role::ALL, Role::as_str))
+        .map(|r| choice::<Role>(Field::Assignee, r))
         .collect::<Result<Vec<_>, _>>()?;
     if roles.is_empty() {
         return Err(invalid(Field::Assignee, Problem::Required));
@@ -704,27 +643,13 @@ pub fn set_case_status(
     reason: Option<&str>,
     note: Option<&str>,
 ) -> Result<CaseView, ServiceError> {
-    let status = choice(
-        Field::CaseStatus,
-        status,
-        CaseStatus::parse,
-        CaseStatus::ALL,
-        CaseStatus::as_str,
-    )?;
+    let status = choice::<CaseStatus>(Field::CaseStatus, status)?;
     let closure = match status {
         CaseStatus::Closed => {
-            let reason = reason
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .ok_or_else(|| invalid(Field::ClosureReason, Problem::Required))?;
+            let reason =
+                given(reason).ok_or_else(|| invalid(Field::ClosureReason, Problem::Required))?;
             Some(Closure {
-                reason: choice(
-                    Field::ClosureReason,
-                    reason,
-                    ClosureReason::parse,
-                    ClosureReason::ALL,
-                    ClosureReason::as_str,
-                )?,
+                reason: choice::<ClosureReason>(Field::ClosureReason, reason)?,
                 at: ctx.now,
                 by: ctx.user.clone(),
                 note: note.map(str::trim).unwrap_or_default().to_string(),
@@ -824,17 +749,11 @@ pub fn cases(
     if !ctx.can_read(AccessClass::General) {
         return Err(ServiceError::Forbidden);
     }
-    let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
+    let status = match given(status) {
         None => None,
-        Some(s) => Some(choice(
-            Field::CaseStatus,
-            s,
-            CaseStatus::parse,
-            CaseStatus::ALL,
-            CaseStatus::as_str,
-        )?),
+        Some(s) => Some(choice::<CaseStatus>(Field::CaseStatus, s)?),
     };
-    Ok(store.cases(status, lead.map(str::trim).filter(|l| !l.is_empty()), 1000)?)
+    Ok(store.cases(status, given(lead), 1000)?)
 }
 
 /// The case page, with a view of sensitive notes on the audit log.
@@ -862,15 +781,11 @@ pub struct CaseOptions {
 }
 
 pub fn case_options(lang: Lang) -> CaseOptions {
-    fn all<T: Copy>(
-        values: &[T],
-        spell: fn(T) -> &'static str,
-        label: impl Fn(T) -> &'static str,
-    ) -> Vec<CaseChoice> {
+    fn all<T: Spelled>(values: &[T], label: impl Fn(T) -> &'static str) -> Vec<CaseChoice> {
         values
             .iter()
             .map(|v| CaseChoice {
-                value: spell(*v).to_string(),
+                value: v.spelling().to_string(),
                 label: label(*v).to_string(),
             })
             .collect()
@@ -881,10 +796,10 @@ pub fn case_options(lang: Lang) -> CaseOptions {
         .filter(|r| !matches!(r, Role::HubAdmin | Role::PrivacyOfficer))
         .collect();
     CaseOptions {
-        domains: all(Domain::ALL, Domain::as_str, |d| d.label(lang)),
-        priorities: all(Priority::ALL, Priority::as_str, |p| p.label(lang)),
-        closure_reasons: all(ClosureReason::ALL, ClosureReason::as_str, |c| c.label(lang)),
-        roles: all(&team, Role::as_str, |r| r.label(lang)),
+        domains: all(Domain::ALL, |d| d.label(lang)),
+        priorities: all(Priority::ALL, |p| p.label(lang)),
+        closure_reasons: all(ClosureReason::ALL, |c| c.label(lang)),
+        roles: all(&team, |r| r.label(lang)),
     }
 }
 

@@ -18,36 +18,13 @@ use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Origin, Store, StoreKey};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-const KEY: StoreKey = StoreKey::Raw([0x42; 32]);
+#[allow(dead_code)] // `bench_dir` is the service bench's.
+mod workload;
+use workload::workload;
 
-/// The shared workload: `visits` lines from one seed (one cabinet). Cached between runs.
-fn workload(visits: usize, seed: u64) -> PathBuf {
-    let dir = std::env::var_os("KABINET_WORKLOAD_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("kabinet-bench"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("visits-{visits}-seed{seed}.jsonl"));
-    if !path.exists() {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen_workload.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .args(["--visits", &visits.to_string(), "--seed", &seed.to_string()])
-            .args(["--cabinet", &format!("cabinet-{}", seed % 100)])
-            .output()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&path, out.stdout).unwrap();
-    }
-    path
-}
+const KEY: StoreKey = StoreKey::Raw([0x42; 32]);
 
 fn fresh_store(dir: &Path, name: &str) -> Store {
     let settings = DeviceSettings {
