@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod hub;
+pub mod postgres;
 pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
