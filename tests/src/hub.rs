@@ -75,6 +75,10 @@ pub struct HubProcess {
     tls: bool,
     /// The web UI it serves, if any.
     ui_dir: Option<PathBuf>,
+    /// Serves Prometheus metrics on a loopback port of its own too.
+    metrics: bool,
+    /// The metrics address it printed ("metrics on URL"), once read.
+    metrics_url: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Where a hub is told to listen when it has no address yet: port 0, the kernel's free one.
@@ -90,9 +94,13 @@ fn spawn_serve(
     addr: SocketAddr,
     tls: bool,
     ui_dir: Option<&Path>,
+    metrics: bool,
 ) -> Child {
     let mut command = Command::new(binary);
     command.args(["serve", "--listen", &addr.to_string()]);
+    if metrics {
+        command.args(["--metrics-listen", "127.0.0.1:0"]);
+    }
     if let Some(ui) = ui_dir {
         command.arg("--ui-dir").arg(ui);
     }
@@ -124,12 +132,32 @@ impl HubProcess {
     /// At `addr`: a port another hub had (an impostor at the same address, a restart), or
     /// port 0 for a free one.
     pub fn start_at(binary: &Path, data_dir: &Path, addr: SocketAddr, tls: bool) -> HubProcess {
-        HubProcess::start_serving(binary, data_dir, addr, tls, None)
+        HubProcess::start_serving(binary, data_dir, addr, tls, None, false)
+    }
+
+    /// Plain HTTP on loopback, with Prometheus metrics on a loopback port of their own.
+    pub fn start_with_metrics(binary: &Path, data_dir: &Path) -> HubProcess {
+        HubProcess::start_serving(binary, data_dir, any_port(), false, None, true)
+    }
+
+    /// The metrics' URL (`http://127.0.0.1:PORT/metrics`), once the hub printed it.
+    pub fn metrics_url(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(url) = self.metrics_url.lock().unwrap().clone() {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hub printed no metrics address"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Plain HTTP on loopback, serving the web UI from `ui_dir`.
     pub fn start_with_ui(binary: &Path, data_dir: &Path, ui_dir: &Path) -> HubProcess {
-        HubProcess::start_serving(binary, data_dir, any_port(), false, Some(ui_dir))
+        HubProcess::start_serving(binary, data_dir, any_port(), false, Some(ui_dir), false)
     }
 
     fn start_serving(
@@ -138,14 +166,17 @@ impl HubProcess {
         addr: SocketAddr,
         tls: bool,
         ui_dir: Option<&Path>,
+        metrics: bool,
     ) -> HubProcess {
         let mut hub = HubProcess {
-            child: spawn_serve(binary, data_dir, addr, tls, ui_dir),
+            child: spawn_serve(binary, data_dir, addr, tls, ui_dir, metrics),
             addr,
             data_dir: data_dir.to_path_buf(),
             binary: binary.to_path_buf(),
             tls,
             ui_dir: ui_dir.map(Path::to_path_buf),
+            metrics,
+            metrics_url: Default::default(),
         };
         hub.wait_ready();
         hub
@@ -157,11 +188,16 @@ impl HubProcess {
     fn wait_ready(&mut self) {
         let stdout = self.child.stdout.take().expect("the hub's stdout is piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let metrics_url = self.metrics_url.clone();
+        *metrics_url.lock().unwrap() = None;
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             // Reads to the end so the hub never blocks on a full pipe.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("metrics on ") {
+                    *metrics_url.lock().unwrap() = Some(url.to_string());
+                }
                 if let Some(url) = line.strip_prefix("listening on ")
                     && let Some(tx) = tx.take()
                 {
@@ -326,6 +362,7 @@ impl HubProcess {
             self.addr,
             self.tls,
             self.ui_dir.as_deref(),
+            self.metrics,
         );
         self.wait_ready();
     }

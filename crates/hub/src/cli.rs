@@ -62,6 +62,10 @@ enum Command {
         /// The built web UI (ui/dist) to serve to hub staff [default: ./ui/dist if present].
         #[arg(long, env = "KABINET_HUB_UI")]
         ui_dir: Option<PathBuf>,
+        /// Serve Prometheus metrics (`/metrics`, plain HTTP) on this address; refused unless it
+        /// is a loopback address (the metrics name devices and cabinets).
+        #[arg(long, env = "KABINET_HUB_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Create a one-time enrollment code for a device of a cabinet.
     Enroll {
@@ -329,6 +333,7 @@ fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
             listen,
             ui_dir,
             plain_http,
+            ..
         } => (*listen, ui_dir.clone(), *plain_http),
         _ => (None, None, false),
     };
@@ -424,7 +429,15 @@ pub fn main_entry() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match &cli.command {
-        Command::Serve { .. } => {
+        Command::Serve { metrics_listen, .. } => {
+            if let Some(addr) = metrics_listen
+                && !addr.ip().is_loopback()
+            {
+                bail!(
+                    "--metrics-listen {addr}: metrics are served on a loopback address only (127.0.0.1 or ::1); scrape them from this machine"
+                );
+            }
+            let metrics_listen = *metrics_listen;
             let listen = settings.listen;
             let ui_dir = settings.ui_dir.clone();
             if let Some(dir) = &ui_dir
@@ -456,6 +469,23 @@ pub fn main_entry() -> Result<()> {
                 let scheme = if tls.is_some() { "https" } else { "http" };
                 println!("listening on {scheme}://{addr}");
                 std::io::Write::flush(&mut std::io::stdout())?;
+                if let Some(at) = metrics_listen {
+                    let listener = tokio::net::TcpListener::bind(at)
+                        .await
+                        .with_context(|| format!("cannot listen on {at} for metrics"))?;
+                    let bound = listener.local_addr()?;
+                    println!("metrics on http://{bound}/metrics");
+                    std::io::Write::flush(&mut std::io::stdout())?;
+                    let metrics = crate::metrics::router(hub.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = axum::serve(listener, metrics)
+                            .with_graceful_shutdown(shutdown())
+                            .await
+                        {
+                            tracing::error!(error = %e, "metrics listener stopped");
+                        }
+                    });
+                }
                 // With each connection's address: the sign-in's per-address limit needs it.
                 let app =
                     crate::router(hub, ui_dir).into_make_service_with_connect_info::<SocketAddr>();

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod desk;
 pub mod http;
+pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod sign_in;

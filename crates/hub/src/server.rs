@@ -117,14 +117,19 @@ async fn sync(
             format!("версия {got} на протокола не се поддържа (Хъбът говори версия {supported}); обновете по-старата страна"),
         ),
         _ => ApiError::new(StatusCode::BAD_REQUEST, e.to_string(), "повредена заявка за синхронизация"),
-    })?;
+    })
+    .inspect_err(|e| crate::metrics::sync_failed(e.status().as_u16()))?;
     let pushed = request.push.len();
     let device_id = device.id.clone();
-    let (pulled, encoded) = blocking(move || {
+    let started = std::time::Instant::now();
+    let answered = blocking(move || {
         let response = crate::relay::sync(storage.as_ref(), &device, &request)?;
         Ok((response.pull.len(), response.encode()))
     })
-    .await?;
+    .await;
+    let (pulled, encoded) =
+        answered.inspect_err(|e| crate::metrics::sync_failed(e.status().as_u16()))?;
+    crate::metrics::sync_done(pushed, pulled, body.len(), encoded.len(), started.elapsed());
     tracing::debug!(device = %device_id, pushed, pulled, "sync");
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
