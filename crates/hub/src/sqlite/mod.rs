@@ -45,6 +45,13 @@ impl SqliteHub {
             Store::create(&path, key, &settings)?
         };
         schema::migrate(&mut store)?;
+        let recovered = relay::recover_unrelayed(&mut store)?;
+        if recovered > 0 {
+            tracing::warn!(
+                documents = recovered,
+                "relayed hub edits a crash had left unrelayed"
+            );
+        }
         let checkpointer = Checkpointer::start(&path, key)?;
         store.set_autocheckpoint(0)?;
         Ok(SqliteHub {

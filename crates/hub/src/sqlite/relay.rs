@@ -45,14 +45,50 @@ pub(super) fn commit_push(
                 .prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
                 .execute(params![device_id, at.to_rfc3339()])?;
         }
+        // A push is relayed in its own transaction, and no hub edit is ever left unrelayed
+        // outside the lock both take: everything up to here is in the relay log.
+        w.extension_sql()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO meta (key, value)
+                 SELECT ?1, CAST(COALESCE(MAX(change_seq), 0) AS TEXT) FROM documents",
+            )?
+            .execute([RELAYED_THROUGH])?;
         Ok(())
     })?;
     Ok(())
 }
 
+/// The last local change sequence whose hub edits are in the relay log. A hub edit commits
+/// first and is relayed in the next transaction (under the same lock); should the process die
+/// in between, the hub relays what is past this mark when it opens again.
+const RELAYED_THROUGH: &str = "hub.relayed_through_seq";
+
+/// Relays hub edits committed but never relayed (a crash between an edit and its relay row),
+/// when the hub opens. A hub without the mark (made before it existed) takes its current
+/// change sequence as relayed: it relayed every edit in one lock, as it does now.
+pub(super) fn recover_unrelayed(store: &mut Store) -> Result<usize, HubError> {
+    let last = store.last_change_seq()?;
+    let Some(mark) = store.meta(RELAYED_THROUGH)? else {
+        store.write(Origin::Local, |w| {
+            w.set_meta(RELAYED_THROUGH, &last.to_string())
+        })?;
+        return Ok(0);
+    };
+    let mark: u64 = mark.parse().unwrap_or(0);
+    if mark >= last {
+        return Ok(0);
+    }
+    let changed = store.changes_since(mark, usize::MAX)?;
+    relay_hub_edits(store, &changed)
+}
+
 /// Relays the hub's own edits: each changed document's changes since the heads the relay
-/// log last recorded for it.
-pub(super) fn relay_hub_edits(store: &mut Store, changed: &[ChangedDoc]) -> Result<(), HubError> {
+/// log last recorded for it (a document whose changes are all relayed already, a device's
+/// push, is skipped). Returns how many documents it relayed.
+pub(super) fn relay_hub_edits(
+    store: &mut Store,
+    changed: &[ChangedDoc],
+) -> Result<usize, HubError> {
     let mut rows = Vec::new();
     for doc in changed {
         let relayed: Option<Vec<u8>> = store
@@ -70,10 +106,10 @@ pub(super) fn relay_hub_edits(store: &mut Store, changed: &[ChangedDoc]) -> Resu
         }
         rows.push((doc, changes));
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let through = changed.iter().map(|d| d.change_seq).max().unwrap_or(0);
     store.write(Origin::Local, |w| {
+        // The mark moves with the rows, in their transaction.
+        w.set_meta(RELAYED_THROUGH, &through.to_string())?;
         for (doc, changes) in &rows {
             w.extension_sql().prepare_cached(INSERT)?.execute(params![
                 doc.doc_id.as_bytes(),
@@ -87,7 +123,7 @@ pub(super) fn relay_hub_edits(store: &mut Store, changed: &[ChangedDoc]) -> Resu
         }
         Ok(())
     })?;
-    Ok(())
+    Ok(rows.len())
 }
 
 pub(super) fn relay_page(
@@ -157,4 +193,73 @@ pub(super) fn relay_page(
         page.next_cursor = page.next_cursor.max(last as u64);
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::HubStorage;
+    use crate::sqlite::SqliteHub;
+    use kabinet_store::{Origin, Store, StoreKey};
+
+    const KEY: StoreKey = StoreKey::Raw([7; 32]);
+
+    fn relay_rows(dir: &std::path::Path) -> i64 {
+        kabinet_store::open_raw(&dir.join("hub.db"), &KEY)
+            .unwrap()
+            .query_row("SELECT count(*) FROM hub_relay", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A hub edit committed and the process gone before its relay row (as a crash between the
+    /// two transactions leaves it): the next start relays it, once.
+    #[test]
+    fn a_hub_edit_left_unrelayed_by_a_crash_is_relayed_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
+        let person = kabinet_core::PersonDraft {
+            given_name: "Асен".into(),
+            family_name: "Асенов".into(),
+            sex: Some("M".into()),
+            birth_year: Some(1990),
+            no_documents: true,
+            ..Default::default()
+        }
+        .validate(
+            uuid::Uuid::now_v7(),
+            chrono::Utc::now().date_naive(),
+            &kabinet_core::Recorded {
+                by: "t".into(),
+                at: chrono::Utc::now(),
+            },
+        )
+        .unwrap()
+        .value;
+        hub.with_documents(&mut |store| {
+            store
+                .write(Origin::Local, |w| w.put_person(&person))
+                .unwrap();
+        })
+        .unwrap();
+        assert_eq!(
+            relay_rows(dir.path()),
+            1,
+            "an edit through the hub is relayed"
+        );
+        drop(hub);
+
+        // The same store written directly: the edit committed, its relay never made.
+        let mut store = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
+        let mut corrected = person.clone();
+        corrected.phone = Some(kabinet_core::Phone::parse("0888 123 456").unwrap());
+        store
+            .write(Origin::Local, |w| w.put_person(&corrected))
+            .unwrap();
+        drop(store);
+        assert_eq!(relay_rows(dir.path()), 1);
+
+        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        assert_eq!(relay_rows(dir.path()), 2, "relayed when the hub opened");
+        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        assert_eq!(relay_rows(dir.path()), 2, "and only once");
+    }
 }
