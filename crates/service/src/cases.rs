@@ -325,7 +325,10 @@ pub fn case_view(store: &Store, ctx: &Context, id: Uuid) -> Result<CaseView, Ser
             .collect(),
         note_kinds: NoteKind::ALL
             .iter()
-            .filter(|k| ctx.can_write(k.access_class()) && case.shares(**k, &roles_of(ctx)))
+            .filter(|k| {
+                ctx.can_write(k.access_class())
+                    && roles_of(ctx).iter().any(|r| k.authors().contains(r))
+            })
             .map(|k| NoteKindOption {
                 kind: *k,
                 label: k.label(lang).to_string(),
@@ -590,8 +593,11 @@ pub fn add_note(
     input: &str,
 ) -> Result<CaseView, ServiceError> {
     let kind = choice::<NoteKind>(Field::NoteKind, kind)?;
-    let case = store.case(case_id)?;
-    if !ctx.can_write(kind.access_class()) || !case.shares(kind, &roles_of(ctx)) {
+    // Written by the discipline's own roles (the handover by anyone of the team): a consent
+    // to share widens who reads a discipline's notes, never who writes them.
+    if !ctx.can_write(kind.access_class())
+        || !roles_of(ctx).iter().any(|r| kind.authors().contains(r))
+    {
         return Err(ServiceError::Forbidden);
     }
     let note = CaseNote {
@@ -622,6 +628,30 @@ pub fn share_consent(
         .collect::<Result<Vec<_>, _>>()?;
     if roles.is_empty() {
         return Err(invalid(Field::Assignee, Problem::Required));
+    }
+    // Shared with the team's roles only, never with the administrators.
+    if let Some(r) = roles
+        .iter()
+        .find(|r| matches!(r, Role::HubAdmin | Role::PrivacyOfficer))
+    {
+        return Err(invalid(
+            Field::Assignee,
+            Problem::NotAChoice {
+                input: r.as_str().to_string(),
+                options: case_options(ctx.lang)
+                    .roles
+                    .iter()
+                    .map(|c| c.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        ));
+    }
+    // What the person agreed is recorded by the discipline that holds the notes, or the lead.
+    let case = store.case(case_id)?;
+    let own = roles_of(ctx).iter().any(|r| kind.authors().contains(r));
+    if !own && case.lead != ctx.login {
+        return Err(ServiceError::Forbidden);
     }
     change_case(store, ctx, case_id, |case| {
         case.consents.push(ShareConsent {
@@ -716,14 +746,21 @@ pub fn task_from_referral(
         None,
         None,
     )?;
+    // The case is general: a destination that tells a condition (the HIV lab, the lung
+    // hospital) stays out of the task's title, which every role of the team reads.
+    let follow = ctx
+        .lang
+        .pick("Проследяване на направление", "Follow up referral");
+    let title = if referral.access_class == AccessClass::General {
+        format!(
+            "{follow} {} → {}",
+            referral.code, referral.destination_label
+        )
+    } else {
+        format!("{follow} {}", referral.code)
+    };
     let input = TaskInput {
-        title: format!(
-            "{} {} → {}",
-            ctx.lang
-                .pick("Проследяване на направление", "Follow up referral"),
-            referral.code,
-            referral.destination_label
-        ),
+        title,
         user: None,
         role: Some(Role::EducationMediator.as_str().to_string()),
         due: Some(sofia_today(ctx.now).to_string()),

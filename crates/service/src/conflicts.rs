@@ -149,19 +149,39 @@ pub fn settle_conflict(
     field: &str,
     choice: usize,
 ) -> Result<PersonRecord, ServiceError> {
+    // Who may edit at all, first: nothing below answers a caller who may not.
+    if !ctx.can_write(AccessClass::General) {
+        return Err(ServiceError::Forbidden);
+    }
     let doc_id = doc_id.unwrap_or(person_id);
-    let Some((kind, class, parent)) = store.document_meta(doc_id)? else {
-        return Err(ServiceError::Store(kabinet_store::StoreError::NotFound {
+    let not_found = || {
+        ServiceError::Store(kabinet_store::StoreError::NotFound {
             kind: "document",
             id: doc_id.to_string(),
-        }));
+        })
     };
-    // The document must be the person's: their record, one of their visits or its results.
+    let Some((kind, class, parent)) = store.document_meta(doc_id)? else {
+        return Err(not_found());
+    };
+    // A document of a class the caller may not read is answered as if it did not exist,
+    // before anything else is said about it (results ids can be worked out from a visit's).
+    if !ctx.can_read(class) {
+        return Err(ServiceError::Hidden {
+            kind: "document",
+            id: doc_id.to_string(),
+            class,
+        });
+    }
+    if !ctx.can_write(class) {
+        return Err(ServiceError::Forbidden);
+    }
+    // Only a person's record, their visits and their results are settled here, and only the
+    // person's own: their record, one of their visits or its results.
     let visit_of = match kind {
-        DocKind::Person if doc_id == person_id => None,
+        DocKind::Person => None,
         DocKind::Visit => Some(doc_id),
         DocKind::Results => parent,
-        _ => None,
+        _ => return Err(not_found()),
     };
     let belongs = match visit_of {
         None => doc_id == person_id,
@@ -175,16 +195,6 @@ pub fn settle_conflict(
         return Err(ServiceError::BadRequest(format!(
             "{doc_id}: not a record of person {person_id}"
         )));
-    }
-    if !ctx.can_read(class) {
-        return Err(ServiceError::Hidden {
-            kind: "document",
-            id: doc_id.to_string(),
-            class,
-        });
-    }
-    if !ctx.can_write(class) || !ctx.can_write(AccessClass::General) {
-        return Err(ServiceError::Forbidden);
     }
     let values = store
         .conflict_values(doc_id)?
@@ -252,7 +262,11 @@ pub fn to_review(store: &Store, ctx: &Context) -> Result<Vec<ReviewItem>, Servic
                 None => continue,
             },
         };
-        let visit = store.visit(visit_id)?;
+        // A results document whose visit this store does not hold cannot be named; it is
+        // left out rather than failing the whole list.
+        let Ok(visit) = store.visit(visit_id) else {
+            continue;
+        };
         let mut labels: Vec<String> = doc
             .paths
             .iter()

@@ -735,6 +735,30 @@ pub fn handle(
         Request::LoadDraft { key } => Response::LoadDraft(drafts::load(store, ctx, &key)?),
         Request::DeleteDraft { key } => Response::DeleteDraft(drafts::delete(store, ctx, &key)?),
     };
+    // Every answer that shows sensitive data is a view on the audit log, whichever operation
+    // gave it (a case page comes back from each change to the case, a record from a merge).
+    match &response {
+        Response::OpenCase(v)
+        | Response::AddGoal(v)
+        | Response::SetGoal(v)
+        | Response::AddTask(v)
+        | Response::UpdateTask(v)
+        | Response::AddCaseNote(v)
+        | Response::ShareConsent(v)
+        | Response::SetCaseStatus(v)
+        | Response::TaskFromReferral(v)
+        | Response::ReferFromCase(v)
+        | Response::AddConference(v)
+        | Response::EditCase(v) => audit_view(store, &v.id.to_string(), "case", &v.sensitive)?,
+        Response::MergePersons(r)
+        | Response::UnmergePerson(r)
+        | Response::SettleConflict(r)
+        | Response::VoidVisit(r)
+        | Response::WithdrawConsent(r) => {
+            audit_view(store, &r.person.id.to_string(), "person", &r.sensitive)?
+        }
+        _ => {}
+    }
     Ok(response)
 }
 

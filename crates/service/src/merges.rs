@@ -161,17 +161,30 @@ pub fn merge_persons(
     if merged.merged_into.is_some() {
         return Err(invalid(Field::MergeDuplicate, Problem::AlreadyMerged));
     }
-    let (a, b) = (candidate(&kept), candidate(&merged));
-    if duplicates::identifiers_differ(&a, &b) {
-        let identifier = if a.egn.is_some() && b.egn.is_some() && a.egn != b.egn {
-            "ЕГН"
-        } else {
-            "ЛНЧ"
-        };
-        return Err(invalid(
-            Field::MergeSurvivor,
-            Problem::MergeIdentifiersDiffer { identifier },
-        ));
+    // Every record of either side counts, the ones merged into each before included: a chain
+    // of merges must not make one person of two ЕГН.
+    let group = |store: &Store, head: &Person| -> Result<Vec<Candidate>, ServiceError> {
+        let mut members = vec![candidate(head)];
+        for id in store.merged_into(head.id)? {
+            members.push(candidate(&store.person(id)?));
+        }
+        Ok(members)
+    };
+    let (kept_side, merged_side) = (group(store, &kept)?, group(store, &merged)?);
+    for a in &kept_side {
+        for b in &merged_side {
+            if duplicates::identifiers_differ(a, b) {
+                let identifier = if a.egn.is_some() && b.egn.is_some() && a.egn != b.egn {
+                    "ЕГН"
+                } else {
+                    "ЛНЧ"
+                };
+                return Err(invalid(
+                    Field::MergeSurvivor,
+                    Problem::MergeIdentifiersDiffer { identifier },
+                ));
+            }
+        }
     }
     let reason = reason_of(reason)?;
     merged.merged_into = Some(MergedInto {

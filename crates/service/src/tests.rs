@@ -1737,3 +1737,120 @@ fn a_case_keeps_each_disciplines_notes_to_itself_and_the_plan_to_the_team() {
         json!([])
     );
 }
+
+/// Found in review: a follow-up task from an HIV referral must not name the HIV lab in the
+/// general case; settling a field of a results document the caller may not read is answered as
+/// if there were none, before anything else is checked; a consent never lets a role write
+/// another discipline's notes; a chain of merges never joins two ЕГН.
+#[test]
+fn review_fixes_keep_sensitive_facts_out_of_general_places() {
+    use kabinet_core::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(&dir);
+    let person = register(&mut s, rositsa(), false).unwrap();
+    let pid: Uuid = serde_json::from_value(person["id"].clone()).unwrap();
+    let saved = call(
+        &mut s,
+        json!({"op": "save_visit", "args": {"person_id": pid, "form": full_form()}}),
+    )
+    .unwrap();
+    let visit: Uuid = serde_json::from_value(saved["visit_id"].clone()).unwrap();
+    let to_lab = Referral {
+        id: Uuid::now_v7(),
+        code: kabinet_core::ReferralCode::new(4, 900),
+        person_id: pid,
+        visit_id: visit,
+        reason: ReferralReason::parse("screening:hiv").unwrap(),
+        destination: Destination::parse("hiv-confirmatory").unwrap(),
+        urgency: Urgency::Priority,
+        finding: None,
+        history: vec![StatusChange {
+            status: ReferralStatus::Issued,
+            at: Utc::now(),
+            by: "t".into(),
+            note: None,
+        }],
+    };
+    s.write(Origin::Local, |w| w.put_referral(&to_lab)).unwrap();
+    let nurse = as_user("mpetrova", Role::Nurse);
+    let case = call_as(
+        &mut s,
+        &nurse,
+        json!({"op": "task_from_referral", "args": {"referral_id": to_lab.id}}),
+    )
+    .unwrap();
+    let title = case["tasks"][0]["title"].as_str().unwrap();
+    assert!(title.contains(&to_lab.code.to_string()), "{title}");
+    assert!(!title.contains("КАБКИС"), "{title}");
+    let stored = serde_json::to_string(
+        &s.case(serde_json::from_value(case["id"].clone()).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !stored.contains("КАБКИС") && !stored.contains("hiv"),
+        "{stored}"
+    );
+
+    // The HIV results document of the visit: the admin and the social worker get "not found",
+    // even with a wrong person id, exactly as for a document that does not exist.
+    let hiv_doc = kabinet_store::results_doc_id(visit, kabinet_core::AccessClass::Hiv);
+    let stranger = Uuid::now_v7();
+    let sw_ctx = as_user("gdimitrov", Role::SocialWorker);
+    let err = call_as(&mut s, &sw_ctx, json!({"op": "settle_conflict", "args": {"person_id": stranger, "doc_id": hiv_doc, "field": "screenings.hiv.result", "choice": 0}})).unwrap_err();
+    assert!(matches!(err, ServiceError::Hidden { .. }), "{err:?}");
+    assert_eq!(err.body(Lang::Bg).kind, ErrorKind::NotFound);
+    let admin = as_user("admin", Role::HubAdmin);
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &admin,
+            json!({"op": "settle_conflict", "args": {"person_id": stranger, "doc_id": hiv_doc, "field": "x", "choice": 0}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+
+    // A consent to share social notes with the mediator lets her read them, not write them;
+    // only the social worker (or the lead) records it, and never for the administrators.
+    let sw = as_user("gdimitrov", Role::SocialWorker);
+    let mediator = as_user("ali", Role::EducationMediator);
+    let case_id = case["id"].clone();
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &mediator,
+            json!({"op": "share_consent", "args": {"case_id": case_id, "kind": "social", "roles": ["education_mediator"]}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+    let err = call_as(&mut s, &sw, json!({"op": "share_consent", "args": {"case_id": case_id, "kind": "social", "roles": ["hub_admin"]}})).unwrap_err();
+    assert_eq!(err.body(Lang::Bg).fields[0].field, "assignee");
+    call_as(&mut s, &sw, json!({"op": "share_consent", "args": {"case_id": case_id, "kind": "social", "roles": ["education_mediator"]}})).unwrap();
+    assert!(matches!(
+        call_as(
+            &mut s,
+            &mediator,
+            json!({"op": "add_case_note", "args": {"case_id": case_id, "kind": "social", "text": "x"}})
+        ),
+        Err(ServiceError::Forbidden)
+    ));
+
+    // C (ЕГН 2) merged into B (no ЕГН), then B into A (ЕГН 1): refused, the chain counts.
+    let other_egn = kabinet_core::Egn::compose(
+        chrono::NaiveDate::from_ymd_opt(1977, 6, 24).unwrap(),
+        kabinet_core::Sex::F,
+        7,
+    )
+    .unwrap();
+    let c = register(&mut s, json!({"given_name": "Росица", "family_name": "Юсеинова", "egn": other_egn.as_str(), "consent_given": true}), true).unwrap();
+    let b = register(&mut s, json!({"given_name": "Росица", "family_name": "Юсеинова", "sex": "F", "birth_year": 1977, "no_documents": true, "consent_given": true}), true).unwrap();
+    call(&mut s, json!({"op": "merge_persons", "args": {"survivor": b["id"], "duplicate": c["id"], "reason": "същата"}})).unwrap();
+    let err = call(&mut s, json!({"op": "merge_persons", "args": {"survivor": pid, "duplicate": b["id"], "reason": "същата"}})).unwrap_err();
+    assert!(
+        err.body(Lang::Bg).fields[0]
+            .message
+            .contains("различни ЕГН"),
+        "{:?}",
+        err.body(Lang::Bg)
+    );
+}
