@@ -473,23 +473,7 @@ impl Store {
     /// Documents changed after `cursor` (a local change sequence), oldest change first: what
     /// a sync must send. The last entry's `change_seq` is the next cursor.
     pub fn changes_since(&self, cursor: u64, limit: usize) -> Result<Vec<ChangedDoc>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT doc_id, kind, access_class, parent_id, change_seq, heads FROM documents
-             WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![cursor as i64, limit as i64], |r| {
-                Ok(ChangedDoc {
-                    doc_id: r.get(0)?,
-                    kind: kind_at(r, 1)?,
-                    access_class: class_at(r, 2)?,
-                    parent_id: r.get(3)?,
-                    change_seq: r.get::<_, i64>(4)? as u64,
-                    heads: heads_from_bytes(&r.get::<_, Vec<u8>>(5)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        changes_since(&self.conn, cursor, limit)
     }
 
     /// How many documents of each kind the store holds.
@@ -500,4 +484,29 @@ impl Store {
             |r| r.get::<_, i64>(0),
         )? as u64)
     }
+}
+
+/// Documents changed after `cursor`, oldest change first (see [`Store::changes_since`]).
+pub(crate) fn changes_since(
+    conn: &rusqlite::Connection,
+    cursor: u64,
+    limit: usize,
+) -> Result<Vec<ChangedDoc>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc_id, kind, access_class, parent_id, change_seq, heads FROM documents
+         WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![cursor as i64, limit as i64], |r| {
+            Ok(ChangedDoc {
+                doc_id: r.get(0)?,
+                kind: kind_at(r, 1)?,
+                access_class: class_at(r, 2)?,
+                parent_id: r.get(3)?,
+                change_seq: r.get::<_, i64>(4)? as u64,
+                heads: heads_from_bytes(&r.get::<_, Vec<u8>>(5)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

@@ -452,6 +452,20 @@ impl<'a> Writer<'a> {
         read_record(&self.tx, id, DocKind::Case)
     }
 
+    /// Documents changed after `cursor`, as this write sees them (see `Store::changes_since`).
+    pub fn changes_since(&self, cursor: u64) -> Result<Vec<crate::ChangedDoc>> {
+        crate::query::changes_since(&self.tx, cursor, usize::MAX)
+    }
+
+    /// A document's changes since `heads`, as this write sees it (see `Store::changes_after`).
+    pub fn changes_after(&self, doc_id: Uuid, heads: &[ChangeHash]) -> Result<Vec<u8>> {
+        let mut loaded = load_doc(&self.tx, doc_id)?.ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: doc_id.to_string(),
+        })?;
+        Ok(loaded.doc.save_after(heads))
+    }
+
     pub fn put_directory(&mut self, directory: &kabinet_core::Directory) -> Result<bool> {
         self.put_record(
             kabinet_core::Directory::doc_id(),

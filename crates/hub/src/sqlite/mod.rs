@@ -227,13 +227,13 @@ impl HubStorage for SqliteHub {
         let mut store = self.store();
         let before = store.last_change_seq()?;
         f(&mut store);
-        // Relayed under the same lock: no device's push may land between the edit and its
-        // relay row, or the row would record heads that include changes it does not carry.
-        let changed = store.changes_since(before, usize::MAX)?;
-        if changed.is_empty() {
-            return Ok(());
+        if store.last_change_seq()? == before {
+            return Ok(()); // nothing written (a read)
         }
-        relay::relay_hub_edits(&mut store, &changed)?;
+        // Relayed under the same lock, from the relay mark (not from `before`): an earlier
+        // edit whose relay failed goes out with this one. A push relays past the mark first
+        // too, so another process's edit is never passed over either.
+        relay::relay_hub_edits(&mut store)?;
         drop(store);
         self.checkpointer.wrote();
         Ok(())

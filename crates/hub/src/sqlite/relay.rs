@@ -5,7 +5,7 @@
 use crate::storage::{HubError, RelayPage};
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
-use kabinet_store::{ChangedDoc, Origin, Received, Store, heads_from_bytes, heads_to_bytes};
+use kabinet_store::{Origin, Received, Store, Writer, heads_from_bytes, heads_to_bytes};
 use kabinet_sync::DocChanges;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
@@ -24,6 +24,10 @@ pub(super) fn commit_push(
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<(), HubError> {
     store.write(Origin::Sync, |w| {
+        // Hub edits not yet in the relay log (another process's, or one whose relay failed)
+        // go first: the push's relay rows record heads that may include them, and a later
+        // relay of "changes since those heads" would never carry them.
+        relay_past_mark(w)?;
         // Each document checked against the one held and its class (kabinet_store::fit): the
         // class a row is relayed under is then the stored one, not only the device's claim.
         w.merge_pushed(docs, |w, doc, merged| {
@@ -45,8 +49,7 @@ pub(super) fn commit_push(
                 .prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
                 .execute(params![device_id, at.to_rfc3339()])?;
         }
-        // A push is relayed in its own transaction, and no hub edit is ever left unrelayed
-        // outside the lock both take: everything up to here is in the relay log.
+        // Everything before this push was relayed above, and the push is relayed with it.
         w.extension_sql()
             .prepare_cached(
                 "INSERT OR REPLACE INTO meta (key, value)
@@ -58,72 +61,74 @@ pub(super) fn commit_push(
     Ok(())
 }
 
-/// The last local change sequence whose hub edits are in the relay log. A hub edit commits
-/// first and is relayed in the next transaction (under the same lock); should the process die
-/// in between, the hub relays what is past this mark when it opens again.
+/// The last local change sequence whose changes are all in the relay log: hub edits are
+/// relayed past it after each staff call, before each push (in the push's transaction) and
+/// when the hub opens, so an edit whose relay failed, or another process's, is never passed
+/// over.
 const RELAYED_THROUGH: &str = "hub.relayed_through_seq";
 
-/// Relays hub edits committed but never relayed (a crash between an edit and its relay row),
-/// when the hub opens. A hub without the mark (made before it existed) takes its current
-/// change sequence as relayed: it relayed every edit in one lock, as it does now.
+/// Relays hub edits committed but not yet relayed (a crash between an edit and its relay
+/// row, a failed relay) when the hub opens. A hub without the mark (made before it existed)
+/// takes its current change sequence as relayed: it relayed every edit in one lock.
 pub(super) fn recover_unrelayed(store: &mut Store) -> Result<usize, HubError> {
-    let last = store.last_change_seq()?;
-    let Some(mark) = store.meta(RELAYED_THROUGH)? else {
+    if store.meta(RELAYED_THROUGH)?.is_none() {
+        let last = store.last_change_seq()?;
         store.write(Origin::Local, |w| {
             w.set_meta(RELAYED_THROUGH, &last.to_string())
         })?;
         return Ok(0);
-    };
-    let mark: u64 = mark.parse().unwrap_or(0);
-    if mark >= last {
-        return Ok(0);
     }
-    let changed = store.changes_since(mark, usize::MAX)?;
-    relay_hub_edits(store, &changed)
+    relay_hub_edits(store)
 }
 
-/// Relays the hub's own edits: each changed document's changes since the heads the relay
-/// log last recorded for it (a document whose changes are all relayed already, a device's
-/// push, is skipped). Returns how many documents it relayed.
-pub(super) fn relay_hub_edits(
-    store: &mut Store,
-    changed: &[ChangedDoc],
-) -> Result<usize, HubError> {
-    let mut rows = Vec::new();
-    for doc in changed {
-        let relayed: Option<Vec<u8>> = store
+/// Relays the hub's own edits past the mark, in a transaction of their own.
+pub(super) fn relay_hub_edits(store: &mut Store) -> Result<usize, HubError> {
+    Ok(store.write(Origin::Local, relay_past_mark)?)
+}
+
+/// In the write under way: each document changed past the mark gets a relay row with its
+/// changes since the heads the relay log last recorded for it (a device's push, relayed with
+/// it, has none and is skipped); the mark moves to the last change. Returns how many
+/// documents it relayed.
+fn relay_past_mark(w: &mut Writer<'_>) -> kabinet_store::Result<usize> {
+    let mark: u64 = w
+        .extension_sql()
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([RELAYED_THROUGH], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let changed = w.changes_since(mark)?;
+    let Some(through) = changed.iter().map(|d| d.change_seq).max() else {
+        return Ok(0);
+    };
+    let mut relayed = 0;
+    for doc in &changed {
+        let last: Option<Vec<u8>> = w
             .extension_sql()
-            .query_row(
+            .prepare_cached(
                 "SELECT heads FROM hub_relay WHERE doc_id = ?1 ORDER BY hub_seq DESC LIMIT 1",
-                [doc.doc_id.as_bytes()],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([doc.doc_id.as_bytes()], |r| r.get(0))
             .optional()?;
-        let base = relayed.as_deref().map(heads_from_bytes).unwrap_or_default();
-        let changes = store.changes_after(doc.doc_id, &base)?;
+        let base = last.as_deref().map(heads_from_bytes).unwrap_or_default();
+        let changes = w.changes_after(doc.doc_id, &base)?;
         if changes.is_empty() {
             continue; // nothing new to relay (an empty row would mean "the whole document")
         }
-        rows.push((doc, changes));
+        w.extension_sql().prepare_cached(INSERT)?.execute(params![
+            doc.doc_id.as_bytes(),
+            doc.kind as i64,
+            doc.access_class.code(),
+            doc.parent_id.map(|p| p.as_bytes().to_vec()),
+            HUB_ORIGIN,
+            changes,
+            heads_to_bytes(&doc.heads)
+        ])?;
+        relayed += 1;
     }
-    let through = changed.iter().map(|d| d.change_seq).max().unwrap_or(0);
-    store.write(Origin::Local, |w| {
-        // The mark moves with the rows, in their transaction.
-        w.set_meta(RELAYED_THROUGH, &through.to_string())?;
-        for (doc, changes) in &rows {
-            w.extension_sql().prepare_cached(INSERT)?.execute(params![
-                doc.doc_id.as_bytes(),
-                doc.kind as i64,
-                doc.access_class.code(),
-                doc.parent_id.map(|p| p.as_bytes().to_vec()),
-                HUB_ORIGIN,
-                changes,
-                heads_to_bytes(&doc.heads)
-            ])?;
-        }
-        Ok(())
-    })?;
-    Ok(rows.len())
+    w.set_meta(RELAYED_THROUGH, &through.to_string())?;
+    Ok(relayed)
 }
 
 pub(super) fn relay_page(
@@ -211,7 +216,8 @@ mod tests {
     }
 
     /// A hub edit committed and the process gone before its relay row (as a crash between the
-    /// two transactions leaves it): the next start relays it, once.
+    /// two transactions leaves it): the next start relays it, once. Another process's edit
+    /// goes out before the next push.
     #[test]
     fn a_hub_edit_left_unrelayed_by_a_crash_is_relayed_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
@@ -257,9 +263,21 @@ mod tests {
         drop(store);
         assert_eq!(relay_rows(dir.path()), 1);
 
-        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
         assert_eq!(relay_rows(dir.path()), 2, "relayed when the hub opened");
+
+        // Another process's edit (the command line's, say) committed while this hub runs,
+        // its relay not yet made: the next push, even an empty one, relays it first.
+        let mut other = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
+        corrected.address = Some("ул. Мир 3".into());
+        other
+            .write(Origin::Local, |w| w.put_person(&corrected))
+            .unwrap();
+        drop(other);
+        hub.commit_push("tablet", &[], None).unwrap();
+        assert_eq!(relay_rows(dir.path()), 3, "relayed before the push");
+        drop(hub);
         drop(SqliteHub::open(dir.path(), &KEY).unwrap());
-        assert_eq!(relay_rows(dir.path()), 2, "and only once");
+        assert_eq!(relay_rows(dir.path()), 3, "and only once");
     }
 }
