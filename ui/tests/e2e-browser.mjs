@@ -228,6 +228,15 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   await page.fill('textarea[name=note_text]', 'среща всеки вторник');
   await page.click('[data-action=add-note]');
   await page.waitForSelector('[data-note=handover]');
+  // A health note is of the clinical class: the notes get a tab per class.
+  await page.selectOption('select[name=note_kind]', 'health');
+  await page.fill('textarea[name=note_text]', 'контрол на кръвната захар');
+  await page.click('[data-action=add-note]');
+  await page.waitForSelector('[data-note=health]');
+  await page.click('[data-list=note-tabs] [data-tab=clinical]');
+  await waitFor(async () => (await page.locator('[data-note]').count()) === 1, 'the clinical tab shows the health note only');
+  assert.equal(await page.locator('[data-note=health]').count(), 1);
+  await page.click('[data-list=note-tabs] [data-tab=""]');
   // A referral from the case to the child protection department: listed with its code.
   await page.selectOption('select[name=refer_destination]', 'child-protection');
   await page.click('[data-action=refer-from-case]');
