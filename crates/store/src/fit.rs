@@ -75,6 +75,8 @@ pub enum Misfit {
     },
     #[error("its content does not read as a {}: {reason}", .kind.name())]
     Unreadable { kind: DocKind, reason: String },
+    #[error("a {} is filed under another parent than the one its content names", .kind.name())]
+    Parent { kind: DocKind },
 }
 
 impl Misfit {
@@ -221,6 +223,27 @@ fn check(kind: DocKind, class: AccessClass, content: &Json, new: bool) -> Result
     }
 }
 
+/// A case's parent is its person and a case note's its case, as their content says: the hub
+/// lists a case's notes by their parent, so a note filed under another case would show there.
+pub fn check_parent(kind: DocKind, parent: Option<Uuid>, content: &Json) -> Result<(), Misfit> {
+    let named = |key: &str| {
+        content
+            .get(key)
+            .and_then(Json::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
+    let expected = match kind {
+        DocKind::Case => named("person_id"),
+        DocKind::CaseNote => named("case_id"),
+        _ => return Ok(()),
+    };
+    if expected.is_some() && expected == parent {
+        Ok(())
+    } else {
+        Err(Misfit::Parent { kind })
+    }
+}
+
 /// Every screening in `content.screenings` is known and of class `class`.
 fn check_screenings(kind: DocKind, class: AccessClass, content: &Json) -> Result<(), Misfit> {
     let Some(held) = content.get("screenings") else {
@@ -275,6 +298,28 @@ mod tests {
 
     fn hiv_screenings() -> Screenings {
         visit_with_hiv(Uuid::now_v7(), RapidResult::Reactive).screenings
+    }
+
+    #[test]
+    fn a_case_note_is_filed_under_the_case_it_names() {
+        let case = Uuid::now_v7();
+        let note = json!({"id": Uuid::now_v7(), "case_id": case, "kind": "psychology",
+                          "text": "x", "at": "2026-12-02T10:00:00Z", "by": "t"});
+        assert_eq!(check_parent(DocKind::CaseNote, Some(case), &note), Ok(()));
+        assert_eq!(
+            check_parent(DocKind::CaseNote, Some(Uuid::now_v7()), &note),
+            Err(Misfit::Parent {
+                kind: DocKind::CaseNote
+            })
+        );
+        assert_eq!(
+            check_parent(DocKind::CaseNote, None, &note),
+            Err(Misfit::Parent {
+                kind: DocKind::CaseNote
+            })
+        );
+        // Other kinds are not checked here.
+        assert_eq!(check_parent(DocKind::Person, None, &json!({})), Ok(()));
     }
 
     #[test]

@@ -959,10 +959,12 @@ fn fits(doc: &Received<'_>, record: &serde_json::Value, new: bool) -> Result<()>
     } else {
         crate::fit::check_merged
     };
-    check(doc.kind, doc.class, record).map_err(|misfit| StoreError::Misfit {
-        doc_id: doc.doc_id,
-        misfit,
-    })
+    check(doc.kind, doc.class, record)
+        .and_then(|()| crate::fit::check_parent(doc.kind, doc.parent, record))
+        .map_err(|misfit| StoreError::Misfit {
+            doc_id: doc.doc_id,
+            misfit,
+        })
 }
 
 /// Who merges received documents.
