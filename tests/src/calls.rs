@@ -45,3 +45,23 @@ pub fn staff_call(hub: &HubProcess, token: &str, request: Value) -> Value {
     assert!(answer.status().is_success(), "{:?}", answer.text());
     answer.json().unwrap()
 }
+
+/// A hub with two cabinets' tablets (nurses' and doctors') and a signed-in social worker at
+/// its web UI (Георги Димитров, `gdimitrov`): the stage of the stories edited in two vans and
+/// at the hub. Answers the hub, the two stores and the social worker's session token.
+pub fn two_vans_and_a_social_worker(
+    dir: &std::path::Path,
+    hub_binary: &std::path::Path,
+) -> (HubProcess, Store, Store, String) {
+    let hub = HubProcess::start(hub_binary, &dir.join("hub"));
+    let a = crate::hub::enrolled_device(dir, "tablet-a", &hub, "cabinet-1");
+    let b = crate::hub::enrolled_device(dir, "tablet-b", &hub, "cabinet-2");
+    hub.add_user(
+        "gdimitrov",
+        "Георги Димитров",
+        "social_worker",
+        "social work 2026",
+    );
+    let staff = hub.staff_session("gdimitrov", "social work 2026");
+    (hub, a, b, staff)
+}

@@ -11,35 +11,8 @@ use kabinet_core::testing;
 use kabinet_core::*;
 use uuid::Uuid;
 
-/// A man with no documents, registered by name and birth year only (the common case in the
-/// van), with a fresh id.
-pub fn man_without_documents(given: &str, family: &str, birth_year: i32) -> Person {
-    register(PersonDraft {
-        given_name: given.into(),
-        family_name: family.into(),
-        sex: Some("M".into()),
-        birth_year: Some(birth_year),
-        no_documents: true,
-        ..Default::default()
-    })
-}
-
-/// A person registered from a draft, as the nurse's form does, now.
-pub fn register(draft: PersonDraft) -> Person {
-    draft
-        .validate(
-            Uuid::now_v7(),
-            Utc::now().date_naive(),
-            &Recorded {
-                by: "nurse-1".into(),
-                at: Utc::now(),
-            },
-        )
-        .unwrap()
-        .value
-}
-
 pub use kabinet_core::testing::visit_with_hiv;
+pub use kabinet_core::testing::{man_without_documents, register};
 
 /// Record number `i`, the same in every process: a person, a visit with an HIV test and a
 /// glucose reading, and a referral.

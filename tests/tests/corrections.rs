@@ -5,7 +5,7 @@
 //! correction (who, when, which fields, why) is kept on every copy.
 
 use kabinet_store::Store;
-use kabinet_tests::calls::{call_as, staff_call, staff_post, sync};
+use kabinet_tests::calls::{call_as, staff_call, staff_post, sync, two_vans_and_a_social_worker};
 use kabinet_tests::hub::{HubProcess, enrolled_device};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -57,17 +57,8 @@ fn correct_visit(store: &mut Store, who: &str, visit: Uuid, changes: Value) {
 
 fn run(order: [&str; 3]) {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
-    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
-    hub.add_user(
-        "gdimitrov",
-        "Георги Димитров",
-        "social_worker",
-        "social work 2026",
-    );
+    let (hub, mut a, mut b, staff) = two_vans_and_a_social_worker(dir.path(), Path::new(HUB_BIN));
     hub.add_user("mpetrova", "Мария Петрова", "nurse", "nurse pass 2026");
-    let staff = hub.staff_session("gdimitrov", "social work 2026");
 
     let registered = call_as(
         &mut a,
@@ -334,16 +325,7 @@ fn a_correction_at_the_hub_reaches_the_van_and_another_persons_egn_is_refused() 
 #[test]
 fn an_identity_field_changed_apart_is_reviewed_at_the_hub_and_the_choice_syncs() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
-    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
-    hub.add_user(
-        "gdimitrov",
-        "Георги Димитров",
-        "social_worker",
-        "social work 2026",
-    );
-    let staff = hub.staff_session("gdimitrov", "social work 2026");
+    let (hub, mut a, mut b, staff) = two_vans_and_a_social_worker(dir.path(), Path::new(HUB_BIN));
     let hub_call = |request: Value| staff_call(&hub, &staff, request);
     let registered = call_as(
         &mut a,

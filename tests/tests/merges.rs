@@ -5,7 +5,7 @@
 //! everywhere). A role that may not edit cannot merge through the web API.
 
 use kabinet_store::Store;
-use kabinet_tests::calls::{call_as, staff_post, sync};
+use kabinet_tests::calls::{call_as, staff_post, sync, two_vans_and_a_social_worker};
 use kabinet_tests::hub::{HubProcess, enrolled_device};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -222,16 +222,7 @@ fn two_different_egn_are_refused_a_merge_at_the_hub() {
 #[test]
 fn merges_made_apart_in_opposite_directions_converge_to_one_survivor() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
-    let mut a = enrolled_device(dir.path(), "tablet-a", &hub, "cabinet-1");
-    let mut b = enrolled_device(dir.path(), "tablet-b", &hub, "cabinet-2");
-    hub.add_user(
-        "gdimitrov",
-        "Георги Димитров",
-        "social_worker",
-        "social work 2026",
-    );
-    let staff = hub.staff_session("gdimitrov", "social work 2026");
+    let (hub, mut a, mut b, staff) = two_vans_and_a_social_worker(dir.path(), Path::new(HUB_BIN));
     let first = register(&mut a, fatme("Фатме", "Мустафова", 1990));
     let second = register(&mut a, fatme("Фатме", "Мустафова", 1990));
     visit(&mut a, first, json!({"fasting": "", "weight_kg": "61"}));

@@ -1,7 +1,9 @@
-//! Records for tests and benchmarks, built in one place (feature `testing`): a visit with
+//! Records for tests and benchmarks, built in one place (feature `testing`): a person without
+//! documents or from a draft, a visit with
 //! given screenings, a visit with an HIV rapid test, an issued referral. Every crate's tests
 //! use these rather than spelling the structs out again.
 
+use crate::person::{Person, PersonDraft, Recorded};
 use crate::referral::{
     Destination, Referral, ReferralCode, ReferralReason, ReferralStatus, StatusChange, Urgency,
 };
@@ -11,6 +13,34 @@ use crate::screening::{
 use crate::visit::Visit;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+/// A man with no documents, registered by name and birth year only (the common case in the
+/// van), with a fresh id.
+pub fn man_without_documents(given: &str, family: &str, birth_year: i32) -> Person {
+    register(PersonDraft {
+        given_name: given.into(),
+        family_name: family.into(),
+        sex: Some("M".into()),
+        birth_year: Some(birth_year),
+        no_documents: true,
+        ..Default::default()
+    })
+}
+
+/// A person registered from a draft, as the nurse's form does, now.
+pub fn register(draft: PersonDraft) -> Person {
+    draft
+        .validate(
+            Uuid::now_v7(),
+            Utc::now().date_naive(),
+            &Recorded {
+                by: "nurse-1".into(),
+                at: Utc::now(),
+            },
+        )
+        .unwrap()
+        .value
+}
 
 /// A visit in cabinet-1 by nurse-1 with `screenings`.
 pub fn visit(person_id: Uuid, at: DateTime<Utc>, screenings: Screenings) -> Visit {

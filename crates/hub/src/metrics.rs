@@ -105,9 +105,9 @@ pub fn render(storage: &dyn HubStorage) -> Result<String, crate::HubError> {
         m.sync_seconds.clone(),
     );
     let last_sync = Family::<DeviceLabels, Gauge>::default();
-    let devices = storage.devices()?;
-    let enrolled = devices.iter().filter(|d| d.revoked_at.is_none()).count();
-    for d in devices.iter().filter(|d| d.revoked_at.is_none()) {
+    let mut enrolled = 0;
+    for d in storage.devices()?.iter().filter(|d| d.revoked_at.is_none()) {
+        enrolled += 1;
         if let Some(at) = d.last_sync_at {
             last_sync
                 .get_or_create(&DeviceLabels {

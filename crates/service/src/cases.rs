@@ -202,12 +202,20 @@ fn assignee_label(a: &Assignee, lang: Lang) -> String {
     }
 }
 
-fn task_view(case: &Case, person_name: &str, id: Uuid, t: &Task, ctx: &Context) -> TaskView {
+/// A task of the case page, under the person the case now stands for (a merged record's
+/// survivor, as the worklists name it too).
+fn task_view(
+    case_id: Uuid,
+    (person_id, person_name): (Uuid, &str),
+    id: Uuid,
+    t: &Task,
+    ctx: &Context,
+) -> TaskView {
     let lang = ctx.lang;
     TaskView {
-        case_id: case.id,
+        case_id,
         id,
-        person_id: case.person_id,
+        person_id,
         person_name: person_name.to_string(),
         title: t.title.clone(),
         assignee_label: assignee_label(&t.assignee, lang),
@@ -261,7 +269,7 @@ pub fn case_view(store: &Store, ctx: &Context, id: Uuid) -> Result<CaseView, Ser
     let mut tasks: Vec<TaskView> = case
         .tasks
         .iter()
-        .map(|(tid, t)| task_view(&case, &person_name, *tid, t, ctx))
+        .map(|(tid, t)| task_view(case.id, (person.id, &person_name), *tid, t, ctx))
         .collect();
     // Open first, overdue first among them, then by date.
     tasks.sort_by_key(|t| {

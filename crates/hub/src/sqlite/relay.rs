@@ -222,24 +222,7 @@ mod tests {
     fn a_hub_edit_left_unrelayed_by_a_crash_is_relayed_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
-        let person = kabinet_core::PersonDraft {
-            given_name: "Асен".into(),
-            family_name: "Асенов".into(),
-            sex: Some("M".into()),
-            birth_year: Some(1990),
-            no_documents: true,
-            ..Default::default()
-        }
-        .validate(
-            uuid::Uuid::now_v7(),
-            chrono::Utc::now().date_naive(),
-            &kabinet_core::Recorded {
-                by: "t".into(),
-                at: chrono::Utc::now(),
-            },
-        )
-        .unwrap()
-        .value;
+        let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
         hub.with_documents(&mut |store| {
             store
                 .write(Origin::Local, |w| w.put_person(&person))
