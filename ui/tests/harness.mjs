@@ -157,10 +157,12 @@ async function reportPages() {
 /** Hub staff sign out of the hub's web UI (playwright `page`) and `user` signs in, landing on `landing`. */
 export async function switchHubUser(page, user, secret, landing) {
   await page.click('[data-action=lock]');
-  await page.waitForSelector('input[name=user]');
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=secret]', secret);
-  await page.click('[data-action=unlock]');
+  // The sign-in form's own fields: a screen still on show may have a field of the same name
+  // (the audit log filters by `user`), and typing there leaves the form empty.
+  await page.waitForSelector('[data-form=unlock] input[name=user]');
+  await page.fill('[data-form=unlock] input[name=user]', user);
+  await page.fill('[data-form=unlock] input[name=secret]', secret);
+  await page.click('[data-form=unlock] [data-action=unlock]');
   await page.waitForSelector(landing);
 }
 
