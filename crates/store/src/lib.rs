@@ -22,6 +22,7 @@ mod query;
 mod records;
 mod replication;
 mod schema;
+pub mod sql;
 
 pub use cases::{CaseSummary, TaskRow};
 pub use doc::{DocError, conflicts};
@@ -122,6 +123,8 @@ pub enum StoreError {
     Migration(rusqlite_migration::Error),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Database(#[from] sql::SqlError),
     #[error("document {doc_id}: {source}")]
     Document {
         doc_id: uuid::Uuid,
