@@ -3,20 +3,17 @@
 //! records are appended by the service, and the chain can be checked at any time.
 
 use crate::records::Writer;
+use crate::sql::{Sql, SqlError, SqlExt};
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kabinet_core::audit::{
     AuditAction, AuditEntry, ChainedEntry, GENESIS, chain_hash, to_hex, verify_chain,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// Who a device is in its audit entries: its hub device id once enrolled, else its cabinet.
-fn device_label(conn: &Connection) -> Result<String> {
+fn device_label(conn: &dyn Sql) -> Result<String> {
     let get = |k: &str| -> Result<Option<String>> {
-        Ok(conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([k], |r| r.get(0))
-            .optional()?)
+        Ok(conn.row("SELECT value FROM meta WHERE key = ?1", &[&k], |r| r.get(0))?)
     };
     Ok(match get(crate::meta::DEVICE_ID)? {
         Some(id) => id,
@@ -24,11 +21,12 @@ fn device_label(conn: &Connection) -> Result<String> {
     })
 }
 
-fn last(conn: &Connection) -> Result<(u64, [u8; 32])> {
-    let row: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+fn last(conn: &dyn Sql) -> Result<(u64, [u8; 32])> {
+    let row: Option<(i64, Vec<u8>)> = conn.row(
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(match row {
         Some((seq, hash)) => (seq as u64, hash.try_into().unwrap_or(GENESIS)),
         None => (0, GENESIS),
@@ -37,14 +35,14 @@ fn last(conn: &Connection) -> Result<(u64, [u8; 32])> {
 
 /// The end of the chain inside one transaction: read once, then carried from entry to entry.
 struct Tail<'c> {
-    conn: &'c Connection,
+    conn: &'c dyn Sql,
     device: String,
     seq: u64,
     prev: [u8; 32],
 }
 
 impl<'c> Tail<'c> {
-    fn read(conn: &'c Connection) -> Result<Tail<'c>> {
+    fn read(conn: &'c dyn Sql) -> Result<Tail<'c>> {
         let (seq, prev) = last(conn)?;
         Ok(Tail {
             conn,
@@ -78,22 +76,22 @@ impl<'c> Tail<'c> {
             class: class.to_string(),
         };
         let hash = chain_hash(&self.prev, &entry);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
+        // dialect: `user` is a reserved word in PostgreSQL (a column there is spelled "user").
+        self.conn.exec(
+            "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                entry.seq as i64,
-                at_text,
-                entry.user,
-                entry.device,
-                action.as_str(),
-                entry.record,
-                entry.class,
-                self.prev.to_vec(),
-                hash.to_vec()
-            ])?;
+            &[
+                &(entry.seq as i64),
+                &at_text,
+                &entry.user,
+                &entry.device,
+                &action.as_str(),
+                &entry.record,
+                &entry.class,
+                &self.prev.to_vec(),
+                &hash.to_vec(),
+            ],
+        )?;
         self.seq = entry.seq;
         self.prev = hash;
         Ok(())
@@ -109,7 +107,7 @@ impl Writer<'_> {
         }
         let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
         let now = Utc::now();
-        let mut tail = Tail::read(self.extension_sql())?;
+        let mut tail = Tail::read(&self.tx)?;
         for (doc_id, kind, class, created) in touched {
             let action = if created {
                 AuditAction::Create
@@ -125,11 +123,11 @@ impl Writer<'_> {
     /// An entry of its own in this write (a consent withdrawn, slips printed).
     pub fn audit(&mut self, action: AuditAction, record: &str, class: &str) -> Result<()> {
         let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
-        Tail::read(self.extension_sql())?.append(&user, action, record, class, Utc::now())
+        Tail::read(&self.tx)?.append(&user, action, record, class, Utc::now())
     }
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainedEntry> {
+fn row(r: &crate::sql::Row<'_>) -> Result<ChainedEntry, SqlError> {
     let at: String = r.get(1)?;
     let action: String = r.get(4)?;
     let prev: Vec<u8> = r.get(7)?;
@@ -137,7 +135,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainedEntry> {
     let hex = |b: Vec<u8>| to_hex(&b.try_into().unwrap_or([0xff; 32]));
     Ok(ChainedEntry {
         entry: AuditEntry {
-            seq: r.get::<_, i64>(0)? as u64,
+            seq: r.get::<i64>(0)? as u64,
             at: DateTime::parse_from_rfc3339(&at)
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_default(),
@@ -172,14 +170,13 @@ impl Store {
 
     /// Entries after `after_seq`, oldest first, at most `limit`.
     pub fn audit_entries(&self, after_seq: u64, limit: usize) -> Result<Vec<ChainedEntry>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT seq, at, user, device, action, record, class, prev_hash, hash
+        // dialect: `user` is a reserved word in PostgreSQL (a column there is spelled "user").
+        Ok(self.conn.rows(
+            "SELECT seq, at, user, device, action, record, class, prev_hash, hash
                  FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?
-            .query_map(params![after_seq as i64, limit as i64], row)?
-            .collect::<rusqlite::Result<_>>()?)
+            &[&(after_seq as i64), &(limit as i64)],
+            row,
+        )?)
     }
 
     /// Checks the whole chain; returns how many entries it holds.

@@ -1,11 +1,11 @@
 //! Reads of the case projections: the case list with its filters, a person's cases, and the
 //! open tasks of a worker or a role, overdue first.
 
+use crate::sql::SqlExt;
 use crate::{Result, Store};
 use chrono::NaiveDate;
 use kabinet_core::Role;
 use kabinet_core::case::{Assignee, CaseStatus, Priority, TaskStatus};
-use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ impl Store {
         lead: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CaseSummary>> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.rows(
             "SELECT c.case_id, COALESCE(a.survivor_id, c.person_id), COALESCE(p.full_name, ''),
                     c.status, c.lead, c.household, c.opened_at
              FROM case_index c
@@ -54,38 +54,32 @@ impl Store {
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, c.person_id)
              WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.lead = ?2)
              ORDER BY c.opened_at DESC LIMIT ?3",
+            &[&status.map(|s| s.as_str()), &lead, &(limit as i64)],
+            |r| {
+                let status: String = r.get(3)?;
+                Ok(CaseSummary {
+                    id: r.get(0)?,
+                    person_id: r.get(1)?,
+                    person_name: r.get(2)?,
+                    status: CaseStatus::parse(&status).unwrap_or(CaseStatus::Open),
+                    lead: r.get(4)?,
+                    household: r.get(5)?,
+                    opened_at: r.get(6)?,
+                })
+            },
         )?;
-        let rows = stmt
-            .query_map(
-                params![status.map(|s| s.as_str()), lead, limit as i64],
-                |r| {
-                    let status: String = r.get(3)?;
-                    Ok(CaseSummary {
-                        id: r.get(0)?,
-                        person_id: r.get(1)?,
-                        person_name: r.get(2)?,
-                        status: CaseStatus::parse(&status).unwrap_or(CaseStatus::Open),
-                        lead: r.get(4)?,
-                        household: r.get(5)?,
-                        opened_at: r.get(6)?,
-                    })
-                },
-            )?
-            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
     /// The cases of a person and of the records merged into theirs.
     pub fn cases_of_person(&self, person_id: Uuid) -> Result<Vec<Uuid>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT case_id FROM case_index WHERE person_id IN
+        Ok(self.conn.rows(
+            "SELECT case_id FROM case_index WHERE person_id IN
                    (SELECT ?1 UNION ALL SELECT person_id FROM person_alias WHERE survivor_id = ?1)
                  ORDER BY opened_at DESC",
-            )?
-            .query_map([person_id.as_bytes().as_slice()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+            &[&person_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Open tasks of open cases assigned to `user` or to one of `roles` (empty: every open
@@ -97,7 +91,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<TaskRow>> {
         let roles_text = roles.join(",");
-        let mut stmt = self.conn.prepare_cached(
+        // dialect: instr(...) (PostgreSQL spells it strpos).
+        let rows = self.conn.rows(
             "SELECT t.case_id, t.task_id, COALESCE(a.survivor_id, t.person_id), COALESCE(p.full_name, ''),
                     t.title, t.assignee_user, t.assignee_role, t.due, t.priority, t.status, t.outcome
              FROM case_task t
@@ -108,9 +103,8 @@ impl Store {
                 OR t.assignee_user = ?1
                 OR (t.assignee_role IS NOT NULL AND instr(',' || ?2 || ',', ',' || t.assignee_role || ',') > 0))
              ORDER BY t.due IS NULL, t.due, t.priority_rank DESC LIMIT ?3",
-        )?;
-        let rows = stmt
-            .query_map(params![user, roles_text, limit as i64], |r| {
+            &[&user, &roles_text, &(limit as i64)],
+            |r| {
                 let user: Option<String> = r.get(5)?;
                 let role: Option<String> = r.get(6)?;
                 let due: Option<String> = r.get(7)?;
@@ -132,8 +126,8 @@ impl Store {
                     status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Todo),
                     outcome: r.get(10)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            },
+        )?;
         Ok(rows)
     }
 }

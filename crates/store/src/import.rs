@@ -7,6 +7,7 @@
 //! written in one transaction. An import is idempotent: ids are kept, and a referral already
 //! held keeps its code.
 
+use crate::sql::SqlExt;
 use crate::{Origin, Result as StoreResult, Store, StoreError};
 use chrono::{DateTime, Utc};
 use kabinet_core::{
@@ -507,11 +508,11 @@ pub fn export(store: &Store, mut out: impl Write) -> StoreResult<usize> {
         crate::DocKind::Visit,
         crate::DocKind::Referral,
     ] {
-        let ids: Vec<Uuid> = store
-            .conn
-            .prepare("SELECT doc_id FROM documents WHERE kind = ?1 ORDER BY change_seq")?
-            .query_map([kind as i64], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<Uuid> = store.conn.rows(
+            "SELECT doc_id FROM documents WHERE kind = ?1 ORDER BY change_seq",
+            &[&(kind as i64)],
+            |r| r.get(0),
+        )?;
         for id in ids {
             let line = match kind {
                 crate::DocKind::Person => RecordLine::Person(store.person(id)?),

@@ -37,7 +37,8 @@ pub use schema::SCHEMA_VERSION;
 
 use automerge::ActorId;
 use kabinet_core::ValidationErrors;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
+use sql::SqlExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -424,8 +425,7 @@ impl Store {
         let get = |k: &str| -> Result<Option<String>> {
             Ok(self
                 .conn
-                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-                .optional()?)
+                .row("SELECT value FROM meta WHERE key = ?1", &[&k], |r| r.get(0))?)
         };
         Ok(DeviceSettings {
             cabinet: get(meta::CABINET)?.unwrap_or_default(),

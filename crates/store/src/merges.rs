@@ -1,50 +1,47 @@
 //! Reads of the merge projections: who a merged record's survivor is, which records were
 //! merged into a person's, and what the duplicate finder compares.
 
+use crate::sql::SqlExt;
 use crate::{Result, Store};
 use chrono::NaiveDate;
 use kabinet_core::Sex;
 use kabinet_core::duplicates::{Candidate, pair};
-use rusqlite::OptionalExtension;
 use std::collections::HashSet;
 use uuid::Uuid;
 
 impl Store {
     /// The person a merged record now is, or `None` when `person_id` was not merged.
     pub fn survivor_of(&self, person_id: Uuid) -> Result<Option<Uuid>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT survivor_id FROM person_alias WHERE person_id = ?1")?
-            .query_row([person_id.as_bytes().as_slice()], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.row(
+            "SELECT survivor_id FROM person_alias WHERE person_id = ?1",
+            &[&person_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// The records merged into `survivor`'s (directly or through a chain).
     pub fn merged_into(&self, survivor: Uuid) -> Result<Vec<Uuid>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT person_id FROM person_alias WHERE survivor_id = ?1 ORDER BY person_id",
-            )?
-            .query_map([survivor.as_bytes().as_slice()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+        Ok(self.conn.rows(
+            "SELECT person_id FROM person_alias WHERE survivor_id = ?1 ORDER BY person_id",
+            &[&survivor],
+            |r| r.get(0),
+        )?)
     }
 
     /// Every person not merged into another, as the duplicate finder compares them.
     pub fn duplicate_candidates(&self) -> Result<Vec<Candidate>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.rows(
             "SELECT p.person_id, p.full_name, p.sex, p.birth_year, p.birth_display, p.egn, p.lnch,
                     p.phone, p.neighbourhood
              FROM person_index p
              WHERE NOT EXISTS (SELECT 1 FROM person_alias a WHERE a.person_id = p.person_id)",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
+            &[],
+            |r| {
                 let sex: String = r.get(2)?;
                 let display: String = r.get(4)?;
                 Ok(Candidate::new(
                     r.get(0)?,
-                    &r.get::<_, String>(1)?,
+                    &r.get::<String>(1)?,
                     Sex::parse(&sex).unwrap_or(Sex::F),
                     r.get(3)?,
                     // "24.06.1977" when exact, "~1977" when estimated.
@@ -54,20 +51,19 @@ impl Store {
                     r.get(7)?,
                     r.get(8)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            },
+        )?;
         Ok(rows)
     }
 
     /// Pairs judged "not the same person" (by either record), each as [`pair`] orders it.
     pub fn dismissed_pairs(&self) -> Result<HashSet<(Uuid, Uuid)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT person_id, other_id FROM person_not_same")?;
-        let rows = stmt
-            .query_map([], |r| Ok(pair(r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        let rows = self.conn.rows(
+            "SELECT person_id, other_id FROM person_not_same",
+            &[],
+            |r| Ok(pair(r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 }
 

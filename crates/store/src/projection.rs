@@ -3,11 +3,11 @@
 //! alone, so they can never be the only copy of anything.
 
 use crate::kind::DocKind;
+use crate::sql::{Sql, SqlExt};
 use crate::{Result, Store, StoreError};
 use chrono_tz::Europe::Sofia;
 use kabinet_core::duplicates::{MergeEdge, resolve_merges};
 use kabinet_core::{Person, Referral, Visit};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -66,7 +66,7 @@ pub(crate) fn prepare(kind: DocKind, doc_id: Uuid, json: Json) -> Result<Rows> {
 }
 
 /// Writes prepared rows, replacing the document's earlier ones.
-pub(crate) fn write(conn: &Connection, rows: &Rows) -> Result<()> {
+pub(crate) fn write(conn: &dyn Sql, rows: &Rows) -> Result<()> {
     match rows {
         Rows::Person { person, tokens } => write_person(conn, person, tokens),
         Rows::Visit { visit, local_day } => write_visit(conn, visit, local_day),
@@ -77,16 +77,16 @@ pub(crate) fn write(conn: &Connection, rows: &Rows) -> Result<()> {
 }
 
 /// Writes the projection rows of one document from its current content.
-pub(crate) fn project(conn: &Connection, kind: DocKind, doc_id: Uuid, json: Json) -> Result<()> {
+pub(crate) fn project(conn: &dyn Sql, kind: DocKind, doc_id: Uuid, json: Json) -> Result<()> {
     write(conn, &prepare(kind, doc_id, json)?)
 }
 
-fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> {
+fn write_person(conn: &dyn Sql, p: &Person, tokens: &[String]) -> Result<()> {
     let id = p.id.as_bytes();
     // An upsert, not a replace: a replace deletes and inserts the row, touching every index
     // of the table; an update touches only the indexes of columns that changed (a phone
     // corrected moves one entry of one index).
-    conn.prepare_cached(
+    conn.exec(
         "INSERT INTO person_index
          (person_id, full_name, latin_name, sex, birth_year, birth_display, egn, lnch, phone, neighbourhood, no_documents)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -95,20 +95,20 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
             birth_year = excluded.birth_year, birth_display = excluded.birth_display,
             egn = excluded.egn, lnch = excluded.lnch, phone = excluded.phone,
             neighbourhood = excluded.neighbourhood, no_documents = excluded.no_documents",
-    )?
-    .execute(params![
-        id,
-        p.full_name(),
-        p.latin_name(),
-        p.sex.as_str(),
-        p.birth_date.year(),
-        p.birth_date.display(),
-        p.egn.as_ref().map(|e| e.as_str()),
-        p.lnch.as_ref().map(|l| l.as_str()),
-        p.phone.as_ref().map(|p| p.as_str()),
-        p.neighbourhood,
-        p.documents == kabinet_core::Documents::NoDocuments,
-    ])?;
+        &[
+            &id,
+            &p.full_name(),
+            &p.latin_name(),
+            &p.sex.as_str(),
+            &p.birth_date.year(),
+            &p.birth_date.display(),
+            &p.egn.as_ref().map(|e| e.as_str()),
+            &p.lnch.as_ref().map(|l| l.as_str()),
+            &p.phone.as_ref().map(|p| p.as_str()),
+            &p.neighbourhood,
+            &(p.documents == kabinet_core::Documents::NoDocuments),
+        ],
+    )?;
     write_merge(conn, p)?;
     write_not_same(conn, p)?;
     // The name's search keys change only when a name does: a correction of a phone or an
@@ -116,32 +116,33 @@ fn write_person(conn: &Connection, p: &Person, tokens: &[String]) -> Result<()> 
     let mut wanted: Vec<&str> = tokens.iter().map(String::as_str).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let stored: Vec<String> = conn
-        .prepare_cached("SELECT token FROM person_name_token WHERE person_id = ?1 ORDER BY token")?
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let stored: Vec<String> = conn.rows(
+        "SELECT token FROM person_name_token WHERE person_id = ?1 ORDER BY token",
+        &[&id],
+        |r| r.get(0),
+    )?;
     if stored.iter().map(String::as_str).eq(wanted.iter().copied()) {
         return Ok(());
     }
-    conn.prepare_cached("DELETE FROM person_name_token WHERE person_id = ?1")?
-        .execute([id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO person_name_token (token, person_id) VALUES (?1, ?2)",
-    )?;
+    conn.exec("DELETE FROM person_name_token WHERE person_id = ?1", &[&id])?;
     for token in wanted {
-        insert.execute(params![token, id])?;
+        conn.exec(
+            "INSERT INTO person_name_token (token, person_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[&token, &id],
+        )?;
     }
     Ok(())
 }
 
 /// Keeps `person_merge` equal to the person's pointer and, when it changed, `person_alias`
 /// equal to the survivors of the merges it is part of.
-fn write_merge(conn: &Connection, p: &Person) -> Result<()> {
+fn write_merge(conn: &dyn Sql, p: &Person) -> Result<()> {
     let id = p.id.as_bytes().as_slice();
-    let stored: Option<(Uuid, String)> = conn
-        .prepare_cached("SELECT merged_into, at FROM person_merge WHERE person_id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let stored: Option<(Uuid, String)> = conn.row(
+        "SELECT merged_into, at FROM person_merge WHERE person_id = ?1",
+        &[&id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let wanted = p
         .merged_into
         .as_ref()
@@ -150,14 +151,12 @@ fn write_merge(conn: &Connection, p: &Person) -> Result<()> {
         return Ok(());
     }
     match &wanted {
-        Some((survivor, at)) => conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO person_merge (person_id, merged_into, at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![id, survivor.as_bytes().as_slice(), at])?,
-        None => conn
-            .prepare_cached("DELETE FROM person_merge WHERE person_id = ?1")?
-            .execute([id])?,
+        Some((survivor, at)) => conn.exec(
+            "INSERT INTO person_merge (person_id, merged_into, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (person_id) DO UPDATE SET merged_into = excluded.merged_into, at = excluded.at",
+            &[&id, survivor, at],
+        )?,
+        None => conn.exec("DELETE FROM person_merge WHERE person_id = ?1", &[&id])?,
     };
     // The persons the old and the new pointer connect: their survivors may all change.
     let mut starts = vec![p.id];
@@ -167,23 +166,22 @@ fn write_merge(conn: &Connection, p: &Person) -> Result<()> {
 }
 
 /// Works out again the survivors of every person connected to `starts` by merges.
-fn realias(conn: &Connection, starts: &[Uuid]) -> Result<()> {
-    let mut pointer = conn.prepare_cached(
-        "SELECT person_id, merged_into, at FROM person_merge WHERE person_id = ?1 OR merged_into = ?1",
-    )?;
+fn realias(conn: &dyn Sql, starts: &[Uuid]) -> Result<()> {
     let mut seen: std::collections::HashSet<Uuid> = starts.iter().copied().collect();
     let mut queue: Vec<Uuid> = starts.to_vec();
     let mut edges: std::collections::BTreeMap<Uuid, MergeEdge> = Default::default();
     while let Some(node) = queue.pop() {
-        let rows = pointer
-            .query_map([node.as_bytes().as_slice()], |r| {
+        let rows = conn.rows(
+            "SELECT person_id, merged_into, at FROM person_merge WHERE person_id = ?1 OR merged_into = ?1",
+            &[&node],
+            |r| {
                 Ok((
-                    r.get::<_, Uuid>(0)?,
-                    r.get::<_, Uuid>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<Uuid>(0)?,
+                    r.get::<Uuid>(1)?,
+                    r.get::<String>(2)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         for (duplicate, survivor, at) in rows {
             for n in [duplicate, survivor] {
                 if seen.insert(n) {
@@ -203,107 +201,109 @@ fn realias(conn: &Connection, starts: &[Uuid]) -> Result<()> {
             );
         }
     }
-    let mut forget = conn.prepare_cached("DELETE FROM person_alias WHERE person_id = ?1")?;
     for n in &seen {
-        forget.execute([n.as_bytes().as_slice()])?;
+        conn.exec("DELETE FROM person_alias WHERE person_id = ?1", &[n])?;
     }
     let edges: Vec<MergeEdge> = edges.into_values().collect();
-    let mut alias =
-        conn.prepare_cached("INSERT INTO person_alias (person_id, survivor_id) VALUES (?1, ?2)")?;
     for (duplicate, survivor) in resolve_merges(&edges) {
-        alias.execute(params![
-            duplicate.as_bytes().as_slice(),
-            survivor.as_bytes().as_slice()
-        ])?;
+        conn.exec(
+            "INSERT INTO person_alias (person_id, survivor_id) VALUES (?1, ?2)",
+            &[&duplicate, &survivor],
+        )?;
     }
     Ok(())
 }
 
 /// Keeps `person_not_same` equal to the pairs the person's record says are two people.
-fn write_not_same(conn: &Connection, p: &Person) -> Result<()> {
+fn write_not_same(conn: &dyn Sql, p: &Person) -> Result<()> {
     let id = p.id.as_bytes().as_slice();
     let mut wanted: Vec<Uuid> = p.not_same_as.iter().map(|n| n.other).collect();
     wanted.sort();
     wanted.dedup();
-    let stored: Vec<Uuid> = conn
-        .prepare_cached(
-            "SELECT other_id FROM person_not_same WHERE person_id = ?1 ORDER BY other_id",
-        )?
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let stored: Vec<Uuid> = conn.rows(
+        "SELECT other_id FROM person_not_same WHERE person_id = ?1 ORDER BY other_id",
+        &[&id],
+        |r| r.get(0),
+    )?;
     if stored == wanted {
         return Ok(());
     }
-    conn.prepare_cached("DELETE FROM person_not_same WHERE person_id = ?1")?
-        .execute([id])?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO person_not_same (person_id, other_id) VALUES (?1, ?2)")?;
+    conn.exec("DELETE FROM person_not_same WHERE person_id = ?1", &[&id])?;
     for other in wanted {
-        insert.execute(params![id, other.as_bytes().as_slice()])?;
+        conn.exec(
+            "INSERT INTO person_not_same (person_id, other_id) VALUES (?1, ?2)",
+            &[&id, &other],
+        )?;
     }
     Ok(())
 }
 
-fn write_visit(conn: &Connection, v: &Visit, local_day: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day, voided)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        v.id.as_bytes(),
-        v.person_id.as_bytes(),
-        v.cabinet,
-        v.specialist,
-        v.at.to_rfc3339(),
-        local_day,
-        v.voided.is_some()
-    ])?;
-    Ok(())
-}
-
-fn write_referral(conn: &Connection, r: &Referral) -> Result<()> {
-    let status = r.status();
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO referral_index
-         (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        r.id.as_bytes(),
-        r.code.to_string(),
-        r.person_id.as_bytes(),
-        r.visit_id.as_bytes(),
-        r.reason.as_str(),
-        r.destination.slug(),
-        r.urgency.rank(),
-        status.as_str(),
-        status.is_open(),
-        r.issued_at().to_rfc3339(),
-    ])?;
-    Ok(())
-}
-
-fn write_case(conn: &Connection, c: &kabinet_core::case::Case) -> Result<()> {
-    let id = c.id.as_bytes().as_slice();
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO case_index (case_id, person_id, status, lead, household, opened_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        id,
-        c.person_id.as_bytes().as_slice(),
-        c.status.as_str(),
-        c.lead,
-        c.household,
-        c.opened_at.to_rfc3339(),
-    ])?;
-    conn.prepare_cached("DELETE FROM case_task WHERE case_id = ?1")?
-        .execute([id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO case_task (case_id, task_id, person_id, title, assignee_user, assignee_role, due,
-                                priority, priority_rank, status, outcome, is_open)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+fn write_visit(conn: &dyn Sql, v: &Visit, local_day: &str) -> Result<()> {
+    conn.exec(
+        "INSERT INTO visit_index (visit_id, person_id, cabinet, specialist, at, local_day, voided)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (visit_id) DO UPDATE SET
+            person_id = excluded.person_id, cabinet = excluded.cabinet,
+            specialist = excluded.specialist, at = excluded.at, local_day = excluded.local_day,
+            voided = excluded.voided",
+        &[
+            &v.id.as_bytes(),
+            &v.person_id.as_bytes(),
+            &v.cabinet,
+            &v.specialist,
+            &v.at.to_rfc3339(),
+            &local_day,
+            &v.voided.is_some(),
+        ],
     )?;
+    Ok(())
+}
+
+fn write_referral(conn: &dyn Sql, r: &Referral) -> Result<()> {
+    let status = r.status();
+    conn.exec(
+        "INSERT INTO referral_index
+         (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (referral_id) DO UPDATE SET
+            code = excluded.code, person_id = excluded.person_id, visit_id = excluded.visit_id,
+            reason = excluded.reason, destination = excluded.destination,
+            urgency = excluded.urgency, status = excluded.status, is_open = excluded.is_open,
+            issued_at = excluded.issued_at",
+        &[
+            &r.id.as_bytes(),
+            &r.code.to_string(),
+            &r.person_id.as_bytes(),
+            &r.visit_id.as_bytes(),
+            &r.reason.as_str(),
+            &r.destination.slug(),
+            &r.urgency.rank(),
+            &status.as_str(),
+            &status.is_open(),
+            &r.issued_at().to_rfc3339(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn write_case(conn: &dyn Sql, c: &kabinet_core::case::Case) -> Result<()> {
+    let id = c.id.as_bytes().as_slice();
+    conn.exec(
+        "INSERT INTO case_index (case_id, person_id, status, lead, household, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (case_id) DO UPDATE SET
+            person_id = excluded.person_id, status = excluded.status, lead = excluded.lead,
+            household = excluded.household, opened_at = excluded.opened_at",
+        &[
+            &id,
+            &c.person_id,
+            &c.status.as_str(),
+            &c.lead,
+            &c.household,
+            &c.opened_at.to_rfc3339(),
+        ],
+    )?;
+    conn.exec("DELETE FROM case_task WHERE case_id = ?1", &[&id])?;
     // A closed case's tasks are nobody's work any more.
     let open_case = c.status != kabinet_core::case::CaseStatus::Closed;
     for (task_id, t) in &c.tasks {
@@ -311,20 +311,25 @@ fn write_case(conn: &Connection, c: &kabinet_core::case::Case) -> Result<()> {
             kabinet_core::case::Assignee::User(u) => (Some(u.as_str()), None),
             kabinet_core::case::Assignee::Role(r) => (None, Some(r.as_str())),
         };
-        insert.execute(params![
-            id,
-            task_id.as_bytes().as_slice(),
-            c.person_id.as_bytes().as_slice(),
-            t.title,
-            user,
-            role,
-            t.due.map(|d| d.to_string()),
-            t.priority.as_str(),
-            t.priority as i64,
-            t.status.as_str(),
-            t.outcome,
-            open_case && t.is_open(),
-        ])?;
+        conn.exec(
+            "INSERT INTO case_task (case_id, task_id, person_id, title, assignee_user, assignee_role, due,
+                                    priority, priority_rank, status, outcome, is_open)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            &[
+                &id,
+                task_id,
+                &c.person_id,
+                &t.title,
+                &user,
+                &role,
+                &t.due.map(|d| d.to_string()),
+                &t.priority.as_str(),
+                &(t.priority as i64),
+                &t.status.as_str(),
+                &t.outcome,
+                &(open_case && t.is_open()),
+            ],
+        )?;
     }
     Ok(())
 }
@@ -355,18 +360,21 @@ impl Store {
     pub fn dump_projections(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for table in PROJECTION_TABLES {
-            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table}"))?;
-            let n = stmt.column_count();
-            let mut rows: Vec<String> = stmt
-                .query_map([], |r| {
-                    let mut cols = Vec::with_capacity(n);
-                    for i in 0..n {
-                        let v: rusqlite::types::Value = r.get(i)?;
-                        cols.push(format!("{v:?}"));
-                    }
-                    Ok(format!("{table}: {}", cols.join(" | ")))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let sql = format!("SELECT * FROM {table}");
+            // A row answers its columns by position; how many there are, the statement says.
+            let n = self
+                .conn
+                .prepare(&sql)
+                .map_err(crate::sql::SqlError::from)?
+                .column_count();
+            let mut rows: Vec<String> = self.conn.rows(&sql, &[], |r| {
+                let mut cols = Vec::with_capacity(n);
+                for i in 0..n {
+                    let v = r.value(i)?;
+                    cols.push(format!("{v:?}"));
+                }
+                Ok(format!("{table}: {}", cols.join(" | ")))
+            })?;
             rows.sort();
             out.extend(rows);
         }
@@ -376,18 +384,18 @@ impl Store {
 
 /// Keeps `field_conflict` equal to the document's fields with concurrent values.
 pub(crate) fn note_conflicts(
-    conn: &Connection,
+    conn: &dyn Sql,
     doc_id: Uuid,
     doc: &automerge::AutoCommit,
 ) -> Result<()> {
     let paths = crate::doc::conflicts(doc)
         .map_err(|source| crate::StoreError::Document { doc_id, source })?;
-    conn.prepare_cached("DELETE FROM field_conflict WHERE doc_id = ?1")?
-        .execute([doc_id.as_bytes().as_slice()])?;
-    let mut insert =
-        conn.prepare_cached("INSERT OR IGNORE INTO field_conflict (doc_id, path) VALUES (?1, ?2)")?;
+    conn.exec("DELETE FROM field_conflict WHERE doc_id = ?1", &[&doc_id])?;
     for path in paths {
-        insert.execute(rusqlite::params![doc_id.as_bytes().as_slice(), path])?;
+        conn.exec(
+            "INSERT INTO field_conflict (doc_id, path) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[&doc_id, &path],
+        )?;
     }
     Ok(())
 }

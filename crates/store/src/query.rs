@@ -3,13 +3,14 @@
 //! cursor.
 
 use crate::records::{DocKind, class_at, heads_from_bytes, kind_at};
+use crate::sql::{Row, Sql, SqlError, SqlErrorKind, SqlExt, ToSql};
 use crate::{Result, Store};
 use automerge::ChangeHash;
 use chrono::{DateTime, NaiveDate, Utc};
 use kabinet_core::{AccessClass, Phone, ReferralReason, ReferralStatus, Urgency, translit};
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -81,26 +82,22 @@ fn spelled<T, E>(
     r: &Row<'_>,
     idx: usize,
     parse: fn(&str) -> std::result::Result<T, E>,
-) -> rusqlite::Result<T> {
+) -> std::result::Result<T, SqlError> {
     let text: String = r.get(idx)?;
     parse(&text).map_err(|_| bad_text(idx, text))
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown value {0:?} in a query table")]
-struct UnknownValue(String);
+#[error("column {0}: unknown value {1:?} in a query table")]
+struct UnknownValue(usize, String);
 
-fn bad_text(idx: usize, text: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        idx,
-        rusqlite::types::Type::Text,
-        Box::new(UnknownValue(text)),
-    )
+fn bad_text(idx: usize, text: String) -> SqlError {
+    SqlError::new(SqlErrorKind::Conversion, UnknownValue(idx, text))
 }
 
 const PERSON_COLUMNS: &str = "p.person_id, p.full_name, p.latin_name, p.sex, p.birth_display, p.birth_year, p.egn, p.lnch, p.phone, p.neighbourhood, p.no_documents";
 
-fn person_hit(r: &Row<'_>) -> rusqlite::Result<PersonHit> {
+fn person_hit(r: &Row<'_>) -> std::result::Result<PersonHit, SqlError> {
     Ok(PersonHit {
         id: r.get(0)?,
         full_name: r.get(1)?,
@@ -116,13 +113,12 @@ fn person_hit(r: &Row<'_>) -> rusqlite::Result<PersonHit> {
     })
 }
 
-pub(crate) fn person_hit_by_id(conn: &rusqlite::Connection, id: Uuid) -> Result<Option<PersonHit>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
-        ))?
-        .query_row([id.as_bytes().as_slice()], person_hit)
-        .optional()?)
+pub(crate) fn person_hit_by_id(conn: &dyn Sql, id: Uuid) -> Result<Option<PersonHit>> {
+    Ok(conn.row(
+        &format!("SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"),
+        &[&id],
+        person_hit,
+    )?)
 }
 
 /// A person (`?1`) and the records merged into theirs, as a subquery.
@@ -170,23 +166,17 @@ impl Store {
     /// Hits with each merged duplicate replaced by its survivor (found by the duplicate's
     /// name, ЕГН or phone too), each person once, in the order first met.
     fn as_survivors(&self, hits: Vec<PersonHit>) -> Result<Vec<PersonHit>> {
-        let mut survivor = self
-            .conn
-            .prepare_cached("SELECT survivor_id FROM person_alias WHERE person_id = ?1")?;
-        let mut fetch = self.conn.prepare_cached(&format!(
-            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
-        ))?;
+        let fetch = format!("SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1");
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            let to: Option<Uuid> = survivor
-                .query_row([hit.id.as_bytes().as_slice()], |r| r.get(0))
-                .optional()?;
+            let to: Option<Uuid> = self.conn.row(
+                "SELECT survivor_id FROM person_alias WHERE person_id = ?1",
+                &[&hit.id],
+                |r| r.get(0),
+            )?;
             let hit = match to {
-                Some(id) => match fetch
-                    .query_row([id.as_bytes().as_slice()], person_hit)
-                    .optional()?
-                {
+                Some(id) => match self.conn.row(&fetch, &[&id], person_hit)? {
                     Some(h) => h,
                     None => continue,
                 },
@@ -214,14 +204,11 @@ impl Store {
                 let sql = format!(
                     "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.{column} >= ?1 AND p.{column} < ?2 ORDER BY p.{column} LIMIT ?3"
                 );
-                let found = self
-                    .conn
-                    .prepare_cached(&sql)?
-                    .query_map(
-                        params![digits, prefix_end(digits), limit as i64],
-                        person_hit,
-                    )?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let found = self.conn.rows(
+                    &sql,
+                    &[&digits, &prefix_end(digits), &(limit as i64)],
+                    person_hit,
+                )?;
                 push(found, &mut hits);
             }
         }
@@ -239,13 +226,13 @@ impl Store {
                 }
             });
         if let Some(prefix) = phone_prefix {
-            let found = self
-                .conn
-                .prepare_cached(&format!(
+            let found = self.conn.rows(
+                &format!(
                     "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.phone >= ?1 AND p.phone < ?2 ORDER BY p.phone LIMIT ?3"
-                ))?
-                .query_map(params![prefix, prefix_end(&prefix), limit as i64], person_hit)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                ),
+                &[&prefix, &prefix_end(&prefix), &(limit as i64)],
+                person_hit,
+            )?;
             push(found, &mut hits);
         }
         hits.truncate(limit);
@@ -269,13 +256,13 @@ impl Store {
         tokens.dedup();
         if tokens.is_empty() {
             return match year {
-                Some(y) => Ok(self
-                    .conn
-                    .prepare_cached(&format!(
+                Some(y) => Ok(self.conn.rows(
+                    &format!(
                         "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.birth_year = ?1 ORDER BY p.full_name LIMIT ?2"
-                    ))?
-                    .query_map(params![y, limit as i64], person_hit)?
-                    .collect::<rusqlite::Result<_>>()?),
+                    ),
+                    &[&y, &(limit as i64)],
+                    person_hit,
+                )?),
                 None => Ok(Vec::new()),
             };
         }
@@ -285,50 +272,52 @@ impl Store {
         // so a common name costs no more than a rare one.
         let driver = self.rarest(&tokens)?;
         let others: Vec<&String> = tokens.iter().filter(|t| **t != driver).collect();
-        let mut walk = self.conn.prepare_cached(
-            "SELECT token, person_id FROM person_name_token WHERE token >= ?1 AND token < ?2 ORDER BY token, person_id",
-        )?;
-        let mut has = self.conn.prepare_cached(
-            "SELECT 1 FROM person_name_token WHERE person_id = ?1 AND token >= ?2 AND token < ?3 LIMIT 1",
-        )?;
-        let mut born = self
-            .conn
-            .prepare_cached("SELECT birth_year FROM person_index WHERE person_id = ?1")?;
         let mut seen = HashSet::new();
         let mut found: Vec<(bool, Vec<u8>)> = Vec::new();
-        let mut rows = walk.query(params![driver, prefix_end(&driver)])?;
-        while let Some(row) = rows.next()? {
-            let token: String = row.get(0)?;
-            let person: Vec<u8> = row.get(1)?;
-            if !seen.insert(person.clone()) {
-                continue;
-            }
-            let mut ok = true;
-            for t in &others {
-                if !has.exists(params![person, t, prefix_end(t)])? {
-                    ok = false;
-                    break;
+        self.conn.each_row(
+            "SELECT token, person_id FROM person_name_token WHERE token >= ?1 AND token < ?2 ORDER BY token, person_id",
+            &[&driver, &prefix_end(&driver)],
+            &mut |row| {
+                let token: String = row.get(0)?;
+                let person: Vec<u8> = row.get(1)?;
+                if !seen.insert(person.clone()) {
+                    return Ok(ControlFlow::Continue(()));
                 }
-            }
-            if ok && let Some(y) = year {
-                ok = born
-                    .query_row([&person], |r| r.get::<_, i32>(0))
-                    .optional()?
-                    == Some(y);
-            }
-            if ok {
-                found.push((token == driver, person));
-                if found.len() >= limit {
-                    break;
+                let mut ok = true;
+                for t in &others {
+                    let has = self
+                        .conn
+                        .row(
+                            "SELECT 1 FROM person_name_token WHERE person_id = ?1 AND token >= ?2 AND token < ?3 LIMIT 1",
+                            &[&person, t, &prefix_end(t)],
+                            |_| Ok(()),
+                        )?
+                        .is_some();
+                    if !has {
+                        ok = false;
+                        break;
+                    }
                 }
-            }
-        }
-        let mut fetch = self.conn.prepare_cached(&format!(
-            "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1"
-        ))?;
+                if ok && let Some(y) = year {
+                    ok = self.conn.row(
+                        "SELECT birth_year FROM person_index WHERE person_id = ?1",
+                        &[&person],
+                        |r| r.get::<i32>(0),
+                    )? == Some(y);
+                }
+                if ok {
+                    found.push((token == driver, person));
+                    if found.len() >= limit {
+                        return Ok(ControlFlow::Break(()));
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        let fetch = format!("SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.person_id = ?1");
         let mut hits = Vec::with_capacity(found.len());
         for (exact, id) in &found {
-            if let Some(hit) = fetch.query_row([id], person_hit).optional()? {
+            if let Some(hit) = self.conn.row(&fetch, &[id], person_hit)? {
                 hits.push((*exact, hit));
             }
         }
@@ -344,12 +333,13 @@ impl Store {
         if tokens.len() == 1 {
             return Ok(tokens[0].clone());
         }
-        let mut count = self.conn.prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM person_name_token WHERE token >= ?1 AND token < ?2 LIMIT 2000)",
-        )?;
         let mut best = (i64::MAX, &tokens[0]);
         for t in tokens {
-            let n: i64 = count.query_row(params![t, prefix_end(t)], |r| r.get(0))?;
+            let n: i64 = self.conn.one(
+                "SELECT count(*) FROM (SELECT 1 FROM person_name_token WHERE token >= ?1 AND token < ?2 LIMIT 2000)",
+                &[t, &prefix_end(t)],
+                |r| r.get(0),
+            )?;
             if n < best.0 {
                 best = (n, t);
             }
@@ -357,11 +347,7 @@ impl Store {
         Ok(best.1.clone())
     }
 
-    fn visits_where(
-        &self,
-        condition: &str,
-        args: impl rusqlite::Params,
-    ) -> Result<Vec<VisitSummary>> {
+    fn visits_where(&self, condition: &str, args: &[&dyn ToSql]) -> Result<Vec<VisitSummary>> {
         // A visit of a merged duplicate is shown as its survivor's.
         let sql = format!(
             "SELECT v.visit_id, COALESCE(a.survivor_id, v.person_id), COALESCE(p.full_name, ''),
@@ -371,23 +357,19 @@ impl Store {
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, v.person_id)
              WHERE {condition}"
         );
-        let rows = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map(args, |r| {
-                Ok(VisitSummary {
-                    id: r.get(0)?,
-                    person_id: r.get(1)?,
-                    person_name: r.get(2)?,
-                    cabinet: r.get(3)?,
-                    specialist: r.get(4)?,
-                    at: DateTime::parse_from_rfc3339(&r.get::<_, String>(5)?)
-                        .map(|t| t.with_timezone(&Utc))
-                        .unwrap_or_default(),
-                    voided: r.get(6)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let rows = self.conn.rows(&sql, args, |r| {
+            Ok(VisitSummary {
+                id: r.get(0)?,
+                person_id: r.get(1)?,
+                person_name: r.get(2)?,
+                cabinet: r.get(3)?,
+                specialist: r.get(4)?,
+                at: DateTime::parse_from_rfc3339(&r.get::<String>(5)?)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                voided: r.get(6)?,
+            })
+        })?;
         Ok(rows)
     }
 
@@ -395,7 +377,7 @@ impl Store {
     pub fn visits_on(&self, day: NaiveDate, cabinet: Option<&str>) -> Result<Vec<VisitSummary>> {
         self.visits_where(
             "v.local_day = ?1 AND (?2 IS NULL OR v.cabinet = ?2) ORDER BY v.at",
-            params![day.to_string(), cabinet],
+            &[&day.to_string(), &cabinet],
         )
     }
 
@@ -403,14 +385,14 @@ impl Store {
     pub fn visits_of_person(&self, person_id: Uuid) -> Result<Vec<VisitSummary>> {
         self.visits_where(
             &format!("v.person_id IN ({PERSON_AND_MERGED}) ORDER BY v.at DESC"),
-            [person_id.as_bytes()],
+            &[&person_id],
         )
     }
 
     fn referrals_where(
         &self,
         condition: &str,
-        arg: rusqlite::types::Value,
+        arg: &dyn ToSql,
         limit: usize,
     ) -> Result<Vec<ReferralSummary>> {
         let sql = format!(
@@ -421,41 +403,34 @@ impl Store {
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, r.person_id)
              WHERE {condition} ORDER BY r.urgency DESC, r.issued_at LIMIT ?2"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt
-            .query_map(params![arg, limit as i64], |r| {
-                Ok(ReferralSummary {
-                    id: r.get(0)?,
-                    code: r.get(1)?,
-                    person_id: r.get(2)?,
-                    person_name: r.get(3)?,
-                    reason: spelled(r, 4, ReferralReason::parse)?,
-                    destination: r.get(5)?,
-                    urgency: {
-                        let rank: i64 = r.get(6)?;
-                        Urgency::from_rank(rank).ok_or_else(|| bad_text(6, rank.to_string()))?
-                    },
-                    status: spelled(r, 7, ReferralStatus::parse)?,
-                    issued_at: r.get(8)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let rows = self.conn.rows(&sql, &[arg, &(limit as i64)], |r| {
+            Ok(ReferralSummary {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                person_id: r.get(2)?,
+                person_name: r.get(3)?,
+                reason: spelled(r, 4, ReferralReason::parse)?,
+                destination: r.get(5)?,
+                urgency: {
+                    let rank: i64 = r.get(6)?;
+                    Urgency::from_rank(rank).ok_or_else(|| bad_text(6, rank.to_string()))?
+                },
+                status: spelled(r, 7, ReferralStatus::parse)?,
+                issued_at: r.get(8)?,
+            })
+        })?;
         Ok(rows)
     }
 
     /// Referrals still waiting for the person to arrive, most urgent and oldest first.
     pub fn open_referrals(&self, limit: usize) -> Result<Vec<ReferralSummary>> {
-        self.referrals_where(
-            "r.is_open = 1 AND ?1 IS NULL",
-            rusqlite::types::Value::Null,
-            limit,
-        )
+        self.referrals_where("r.is_open = 1 AND ?1 IS NULL", &None::<String>, limit)
     }
 
     pub fn referrals_of_person(&self, person_id: Uuid) -> Result<Vec<ReferralSummary>> {
         self.referrals_where(
             &format!("r.person_id IN ({PERSON_AND_MERGED})"),
-            person_id.as_bytes().to_vec().into(),
+            &person_id,
             1000,
         )
     }
@@ -465,7 +440,7 @@ impl Store {
         code: &kabinet_core::ReferralCode,
     ) -> Result<Option<ReferralSummary>> {
         Ok(self
-            .referrals_where("r.code = ?1", code.to_string().into(), 1)?
+            .referrals_where("r.code = ?1", &code.to_string(), 1)?
             .into_iter()
             .next())
     }
@@ -478,35 +453,30 @@ impl Store {
 
     /// How many documents of each kind the store holds.
     pub fn count(&self, kind: DocKind) -> Result<u64> {
-        Ok(self.conn.query_row(
+        Ok(self.conn.one(
             "SELECT count(*) FROM documents WHERE kind = ?1",
-            [kind as i64],
-            |r| r.get::<_, i64>(0),
+            &[&(kind as i64)],
+            |r| r.get::<i64>(0),
         )? as u64)
     }
 }
 
 /// Documents changed after `cursor`, oldest change first (see [`Store::changes_since`]).
-pub(crate) fn changes_since(
-    conn: &rusqlite::Connection,
-    cursor: u64,
-    limit: usize,
-) -> Result<Vec<ChangedDoc>> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn changes_since(conn: &dyn Sql, cursor: u64, limit: usize) -> Result<Vec<ChangedDoc>> {
+    let rows = conn.rows(
         "SELECT doc_id, kind, access_class, parent_id, change_seq, heads FROM documents
          WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![cursor as i64, limit as i64], |r| {
+        &[&(cursor as i64), &(limit as i64)],
+        |r| {
             Ok(ChangedDoc {
                 doc_id: r.get(0)?,
                 kind: kind_at(r, 1)?,
                 access_class: class_at(r, 2)?,
                 parent_id: r.get(3)?,
-                change_seq: r.get::<_, i64>(4)? as u64,
-                heads: heads_from_bytes(&r.get::<_, Vec<u8>>(5)?),
+                change_seq: r.get::<i64>(4)? as u64,
+                heads: heads_from_bytes(&r.get::<Vec<u8>>(5)?),
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        },
+    )?;
     Ok(rows)
 }

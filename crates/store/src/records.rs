@@ -10,12 +10,14 @@
 use crate::doc::{self, DocError};
 pub use crate::kind::DocKind;
 use crate::projection::{self, PROJECTION_TABLES, RebuildReport};
+use crate::sql::{Row, Sql, SqlError, SqlExt};
 use crate::{Result, Store, StoreError};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use chrono::{DateTime, Utc};
 use kabinet_core::{AccessClass, Person, Referral, ReferralCode, Screenings, Visit};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::Transaction;
 use serde::{Serialize, de::DeserializeOwned};
+use std::ops::ControlFlow;
 use uuid::Uuid;
 
 /// After this many incremental chunks a document is compacted into a fresh snapshot: loading
@@ -103,22 +105,21 @@ pub(crate) struct UnknownCode {
     column: usize,
 }
 
-fn unknown(what: &'static str, code: i64, column: usize) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Integer,
-        Box::new(UnknownCode { what, code, column }),
+fn unknown(what: &'static str, code: i64, column: usize) -> SqlError {
+    SqlError::new(
+        crate::sql::SqlErrorKind::Conversion,
+        UnknownCode { what, code, column },
     )
 }
 
 /// The document kind in column `idx` of a row of `documents`; unknown is an error.
-pub(crate) fn kind_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DocKind> {
+pub(crate) fn kind_at(row: &Row<'_>, idx: usize) -> Result<DocKind, SqlError> {
     let code: i64 = row.get(idx)?;
     DocKind::from_code(code).ok_or_else(|| unknown("document kind", code, idx))
 }
 
 /// The access class in column `idx` of a row of `documents`; unknown is an error.
-pub(crate) fn class_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<AccessClass> {
+pub(crate) fn class_at(row: &Row<'_>, idx: usize) -> Result<AccessClass, SqlError> {
     let code: i64 = row.get(idx)?;
     u8::try_from(code)
         .ok()
@@ -145,33 +146,43 @@ pub(crate) struct LoadedDoc {
 }
 
 /// Loads a document: the snapshot, then the chunks saved since.
-pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT kind, snapshot, heads, change_seq, in_sync_seq, access_class FROM documents WHERE doc_id = ?1",
-        )?
-        .query_row([doc_id.as_bytes()], |r| {
+pub(crate) fn load_doc(conn: &dyn Sql, doc_id: Uuid) -> Result<Option<LoadedDoc>> {
+    let row = conn.row(
+        "SELECT kind, snapshot, heads, change_seq, in_sync_seq, access_class FROM documents WHERE doc_id = ?1",
+        &[&doc_id],
+        |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, u8>(5)?,
+                r.get::<i64>(0)?,
+                r.get::<Vec<u8>>(1)?,
+                r.get::<Vec<u8>>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<Option<i64>>(4)?,
+                r.get::<u8>(5)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     let Some((kind, snapshot, heads, change_seq, in_sync_seq, class_code)) = row else {
         return Ok(None);
     };
     let err = doc_err(doc_id);
     let mut doc = AutoCommit::load(&snapshot).map_err(|e| err(e.into()))?;
-    let mut stmt = conn
-        .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
-    let chunks = stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
-    for chunk in chunks {
-        doc.load_incremental(&chunk?).map_err(|e| err(e.into()))?;
-    }
+    let mut loaded = Ok(());
+    conn.each_row(
+        "SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no",
+        &[&doc_id],
+        &mut |r| {
+            let crate::sql::ValueRef::Blob(chunk) = r.value(0)? else {
+                return Err(SqlError::conversion(0, "blob", "another kind"));
+            };
+            loaded = doc.load_incremental(chunk).map(|_| ());
+            Ok(if loaded.is_ok() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            })
+        },
+    )?;
+    loaded.map_err(|e| err(e.into()))?;
     let kind = DocKind::from_code(kind).ok_or_else(|| StoreError::Shape {
         doc_id,
         kind: "document",
@@ -188,13 +199,12 @@ pub(crate) fn load_doc(conn: &Connection, doc_id: Uuid) -> Result<Option<LoadedD
 }
 
 /// A document's stored bytes and current access class (see [`Store::document_bytes`]).
-fn document_bytes(conn: &Connection, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
-    let row = conn
-        .prepare_cached("SELECT snapshot, access_class FROM documents WHERE doc_id = ?1")?
-        .query_row([doc_id.as_bytes()], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u8>(1)?))
-        })
-        .optional()?;
+fn document_bytes(conn: &dyn Sql, doc_id: Uuid) -> Result<Option<(Vec<u8>, AccessClass)>> {
+    let row = conn.row(
+        "SELECT snapshot, access_class FROM documents WHERE doc_id = ?1",
+        &[&doc_id],
+        |r| Ok((r.get::<Vec<u8>>(0)?, r.get::<u8>(1)?)),
+    )?;
     let Some((mut bytes, class)) = row else {
         return Ok(None);
     };
@@ -209,18 +219,24 @@ fn document_bytes(conn: &Connection, doc_id: Uuid) -> Result<Option<(Vec<u8>, Ac
 }
 
 /// Appends the incremental chunks saved since a document's snapshot, in order.
-pub(crate) fn append_chunks(conn: &Connection, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
-    let mut stmt = conn
-        .prepare_cached("SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no")?;
-    for chunk in stmt.query_map([doc_id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
-        bytes.extend_from_slice(&chunk?);
-    }
+pub(crate) fn append_chunks(conn: &dyn Sql, doc_id: Uuid, bytes: &mut Vec<u8>) -> Result<()> {
+    conn.each_row(
+        "SELECT bytes FROM document_chunks WHERE doc_id = ?1 ORDER BY chunk_no",
+        &[&doc_id],
+        &mut |r| match r.value(0)? {
+            crate::sql::ValueRef::Blob(chunk) => {
+                bytes.extend_from_slice(chunk);
+                Ok(ControlFlow::Continue(()))
+            }
+            _ => Err(SqlError::conversion(0, "blob", "another kind")),
+        },
+    )?;
     Ok(())
 }
 
 /// Reads a document as a record of type `T`, checking its kind.
 pub(crate) fn read_record<T: DeserializeOwned>(
-    conn: &Connection,
+    conn: &dyn Sql,
     doc_id: Uuid,
     kind: DocKind,
 ) -> Result<Option<T>> {
@@ -294,23 +310,23 @@ impl<'a> Writer<'a> {
         heads: &[u8],
         seq: i64,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at, in_sync_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?10 THEN ?7 END)",
-            )?
-            .execute(params![
-                row.doc_id.as_bytes(),
-                row.kind as i64,
-                row.class.code(),
-                row.parent.map(|p| p.as_bytes().to_vec()),
-                snapshot,
-                heads,
-                seq,
-                self.origin as i64,
-                self.now_text,
-                row.in_sync
-            ])?;
+        let in_sync_seq = row.in_sync.then_some(seq);
+        self.tx.exec(
+            "INSERT INTO documents (doc_id, kind, access_class, parent_id, snapshot, heads, change_seq, origin, updated_at, in_sync_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &[
+                &row.doc_id,
+                &(row.kind as i64),
+                &row.class.code(),
+                &row.parent,
+                &snapshot,
+                &heads,
+                &seq,
+                &(self.origin as i64),
+                &self.now_text,
+                &in_sync_seq,
+            ],
+        )?;
         Ok(())
     }
 
@@ -318,10 +334,11 @@ impl<'a> Writer<'a> {
     fn take_seq(&mut self) -> Result<i64> {
         let seq = match self.next_seq {
             Some(s) => s,
-            None => self
-                .tx
-                .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents")?
-                .query_row([], |r| r.get(0))?,
+            None => self.tx.one(
+                "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM documents",
+                &[],
+                |r| r.get(0),
+            )?,
         };
         self.next_seq = Some(seq + 1);
         Ok(seq)
@@ -340,25 +357,23 @@ impl<'a> Writer<'a> {
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        self.tx.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?.execute(params![key, value],
+        self.tx.exec(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
         )?;
         Ok(())
     }
 
     pub fn delete_meta(&mut self, key: &str) -> Result<()> {
-        self.tx
-            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
-            .execute([key])?;
+        self.tx.exec("DELETE FROM meta WHERE key = ?1", &[&key])?;
         Ok(())
     }
 
     /// Takes the next referral code of this device's issuer number.
     pub fn next_referral_code(&mut self) -> Result<ReferralCode> {
         let get = |tx: &Transaction<'_>, k: &str| -> Result<u32> {
-            let v: Option<String> = tx
-                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-                .query_row([k], |r| r.get(0))
-                .optional()?;
+            let v: Option<String> =
+                tx.row("SELECT value FROM meta WHERE key = ?1", &[&k], |r| r.get(0))?;
             Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
         let issuer = u8::try_from(get(&self.tx, crate::meta::ISSUER)?).unwrap_or(0);
@@ -485,9 +500,11 @@ impl<'a> Writer<'a> {
     pub fn exists(&self, doc_id: Uuid) -> Result<bool> {
         Ok(self
             .tx
-            .prepare_cached("SELECT 1 FROM documents WHERE doc_id = ?1")?
-            .query_row([doc_id.as_bytes()], |_| Ok(()))
-            .optional()?
+            .row(
+                "SELECT 1 FROM documents WHERE doc_id = ?1",
+                &[&doc_id],
+                |_| Ok(()),
+            )?
             .is_some())
     }
 
@@ -615,40 +632,40 @@ impl<'a> Writer<'a> {
         }
         let chunk = loaded.doc.save_after(&loaded.heads);
         let heads = heads_to_bytes(&loaded.doc.get_heads());
-        let (count, last): (i64, i64) = self.tx.prepare_cached("SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1")?.query_row([doc_id.as_bytes()],
+        let (count, last): (i64, i64) = self.tx.one(
+            "SELECT count(*), COALESCE(MAX(chunk_no), 0) FROM document_chunks WHERE doc_id = ?1",
+            &[&doc_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if count + 1 >= COMPACT_AFTER_CHUNKS {
             let snapshot = loaded.doc.save();
             self.tx
-                .prepare_cached("DELETE FROM document_chunks WHERE doc_id = ?1")?
-                .execute([doc_id.as_bytes()])?;
-            self.tx
-                .prepare_cached("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1")?
-                .execute(params![doc_id.as_bytes(), snapshot])?;
+                .exec("DELETE FROM document_chunks WHERE doc_id = ?1", &[&doc_id])?;
+            self.tx.exec(
+                "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
+                &[&doc_id, &snapshot],
+            )?;
             tracing::debug!(%doc_id, chunks = count + 1, "compacted document");
         } else {
             tracing::trace!(%doc_id, bytes = chunk.len(), "saved incremental changes");
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO document_chunks (doc_id, chunk_no, bytes) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![doc_id.as_bytes(), last + 1, chunk])?;
+            self.tx.exec(
+                "INSERT INTO document_chunks (doc_id, chunk_no, bytes) VALUES (?1, ?2, ?3)",
+                &[&doc_id, &(last + 1), &chunk],
+            )?;
         }
-        self.tx
-            .prepare_cached(
-                "UPDATE documents SET heads = ?2, change_seq = ?3, origin = ?4, updated_at = ?5,
+        self.tx.exec(
+            "UPDATE documents SET heads = ?2, change_seq = ?3, origin = ?4, updated_at = ?5,
                  access_class = COALESCE(?6, access_class)
              WHERE doc_id = ?1",
-            )?
-            .execute(params![
-                doc_id.as_bytes(),
-                heads,
-                seq,
-                self.origin as i64,
-                self.now_text,
-                class.map(|c| c.code())
-            ])?;
+            &[
+                &doc_id,
+                &heads,
+                &seq,
+                &(self.origin as i64),
+                &self.now_text,
+                &class.map(|c| c.code()),
+            ],
+        )?;
         Ok(())
     }
 }
@@ -723,16 +740,11 @@ impl Store {
         case_id: Uuid,
         classes: &[AccessClass],
     ) -> Result<Vec<kabinet_core::case::CaseNote>> {
-        let ids: Vec<(Uuid, u8)> = self
-            .conn
-            .prepare_cached(
-                "SELECT doc_id, access_class FROM documents WHERE parent_id = ?1 AND kind = ?2",
-            )?
-            .query_map(
-                params![case_id.as_bytes().as_slice(), DocKind::CaseNote as i64],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<(Uuid, u8)> = self.conn.rows(
+            "SELECT doc_id, access_class FROM documents WHERE parent_id = ?1 AND kind = ?2",
+            &[&case_id, &(DocKind::CaseNote as i64)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let mut notes = Vec::new();
         for (id, class) in ids {
             if !AccessClass::from_code(class).is_some_and(|c| classes.contains(&c)) {
@@ -748,11 +760,11 @@ impl Store {
 
     /// The document's current heads (for sync).
     pub fn heads(&self, doc_id: Uuid) -> Result<Option<Vec<ChangeHash>>> {
-        let h: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT heads FROM documents WHERE doc_id = ?1")?
-            .query_row([doc_id.as_bytes()], |r| r.get(0))
-            .optional()?;
+        let h: Option<Vec<u8>> = self.conn.row(
+            "SELECT heads FROM documents WHERE doc_id = ?1",
+            &[&doc_id],
+            |r| r.get(0),
+        )?;
         Ok(h.map(|b| heads_from_bytes(&b)))
     }
 
@@ -780,16 +792,14 @@ impl Store {
     /// with those fields.
     pub fn persons_to_review(&self, paths: &[&str]) -> Result<Vec<(Uuid, Vec<String>)>> {
         let mut out: Vec<(Uuid, Vec<String>)> = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.rows(
             "SELECT c.doc_id, c.path FROM field_conflict c
              JOIN documents d ON d.doc_id = c.doc_id
              WHERE d.kind = ?1 ORDER BY c.doc_id, c.path",
+            &[&(DocKind::Person as i64)],
+            |r| Ok((r.get::<Vec<u8>>(0)?, r.get::<String>(1)?)),
         )?;
-        let rows = stmt.query_map([DocKind::Person as i64], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (raw, path) = row?;
+        for (raw, path) in rows {
             // A field kept as a map (a birth date) conflicts inside it: its top key counts.
             let path = path.split('.').next().unwrap_or_default().to_string();
             if !paths.contains(&path.as_str()) {
@@ -815,21 +825,20 @@ impl Store {
     /// Documents of `kinds` with concurrent values, as the `field_conflict` projection lists
     /// them (no document is loaded): the hub's review list reads this.
     pub fn conflicted_documents(&self, kinds: &[DocKind]) -> Result<Vec<ConflictedDoc>> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.rows(
             "SELECT c.doc_id, d.kind, d.access_class, d.parent_id, c.path FROM field_conflict c
              JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.doc_id, c.path",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
+            &[],
+            |r| {
                 Ok((
-                    r.get::<_, Uuid>(0)?,
+                    r.get::<Uuid>(0)?,
                     kind_at(r, 1)?,
                     class_at(r, 2)?,
-                    r.get::<_, Option<Uuid>>(3)?,
-                    r.get::<_, String>(4)?,
+                    r.get::<Option<Uuid>>(3)?,
+                    r.get::<String>(4)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         let mut out: Vec<ConflictedDoc> = Vec::new();
         for (doc_id, kind, class, parent, path) in rows {
             if !kinds.contains(&kind) {
@@ -851,11 +860,11 @@ impl Store {
 
     /// The fields of a document listed with concurrent values (from the projection).
     pub fn listed_conflicts(&self, doc_id: Uuid) -> Result<Vec<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT path FROM field_conflict WHERE doc_id = ?1 ORDER BY path")?
-            .query_map([doc_id.as_bytes().as_slice()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+        Ok(self.conn.rows(
+            "SELECT path FROM field_conflict WHERE doc_id = ?1 ORDER BY path",
+            &[&doc_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// A document's kind, access class and parent (a visit's person, a result's visit).
@@ -863,15 +872,11 @@ impl Store {
         &self,
         doc_id: Uuid,
     ) -> Result<Option<(DocKind, AccessClass, Option<Uuid>)>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT kind, access_class, parent_id FROM documents WHERE doc_id = ?1",
-            )?
-            .query_row([doc_id.as_bytes().as_slice()], |r| {
-                Ok((kind_at(r, 0)?, class_at(r, 1)?, r.get(2)?))
-            })
-            .optional()?)
+        Ok(self.conn.row(
+            "SELECT kind, access_class, parent_id FROM documents WHERE doc_id = ?1",
+            &[&doc_id],
+            |r| Ok((kind_at(r, 0)?, class_at(r, 1)?, r.get(2)?)),
+        )?)
     }
 
     /// Fields of a document with concurrent values (same-field edits on two devices).
@@ -1197,12 +1202,13 @@ impl Store {
     pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
         let tx = self.conn.transaction()?;
         for table in PROJECTION_TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            tx.exec(&format!("DELETE FROM {table}"), &[])?;
         }
-        let ids: Vec<Vec<u8>> = tx
-            .prepare("SELECT doc_id FROM documents ORDER BY change_seq")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<Vec<u8>> = tx.rows(
+            "SELECT doc_id FROM documents ORDER BY change_seq",
+            &[],
+            |r| r.get(0),
+        )?;
         for raw in &ids {
             let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
                 doc_id: Uuid::nil(),

@@ -6,10 +6,11 @@ use crate::records::{
     Decoded, DocKind, MergeAs, Merged, Received, append_chunks, class_at, heads_from_bytes,
     heads_to_bytes, kind_at, load_doc,
 };
+use crate::sql::{Sql, SqlExt};
 use crate::{Result, Store, StoreError, Writer};
 use automerge::ChangeHash;
 use kabinet_core::AccessClass;
-use rusqlite::{OptionalExtension, params};
+use std::ops::ControlFlow;
 use uuid::Uuid;
 
 /// One document's changes for the hub.
@@ -35,10 +36,12 @@ pub struct OutgoingBatch {
 }
 
 /// The highest local change sequence in `conn`'s store (0 when empty).
-fn last_change_seq(conn: &rusqlite::Connection) -> Result<u64> {
-    let last: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM documents")?
-        .query_row([], |r| r.get(0))?;
+fn last_change_seq(conn: &dyn Sql) -> Result<u64> {
+    let last: i64 = conn.one(
+        "SELECT COALESCE(MAX(change_seq), 0) FROM documents",
+        &[],
+        |r| r.get(0),
+    )?;
     Ok(last as u64)
 }
 
@@ -52,9 +55,9 @@ impl Store {
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([key], |r| r.get(0))
-            .optional()?)
+            .row("SELECT value FROM meta WHERE key = ?1", &[&key], |r| {
+                r.get(0)
+            })?)
     }
 
     /// How many documents changed after `after` may hold changes the hub lacks: what the
@@ -62,86 +65,106 @@ impl Store {
     /// cheap with 100,000 unsynced documents; a document whose only change came from the hub
     /// is not counted.
     pub fn pending_count(&self, after: u64) -> Result<u64> {
-        let n: i64 = self
-            .conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+        let n: i64 = self.conn.one(
+            "SELECT COUNT(*) FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.change_seq > ?1 AND COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq",
-            )?
-            .query_row([after as i64], |r| r.get(0))?;
+            &[&(after as i64)],
+            |r| r.get(0),
+        )?;
         Ok(n as u64)
     }
 
     /// Documents changed after `after` that hold changes the hub lacks, up to about
     /// `max_bytes` of changes (at least one document).
     pub fn outgoing(&self, after: u64, max_bytes: usize) -> Result<OutgoingBatch> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT d.doc_id, d.kind, d.access_class, d.parent_id, d.change_seq, s.peer_heads,
-                    COALESCE(s.in_sync_seq, d.in_sync_seq), d.snapshot, d.heads
-             FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
-             WHERE d.change_seq > ?1 ORDER BY d.change_seq",
-        )?;
-        let mut rows = stmt.query([after as i64])?;
         let mut batch = OutgoingBatch {
             through: after,
             ..Default::default()
         };
         let mut bytes = 0;
-        while let Some(row) = rows.next()? {
-            let seq = row.get::<_, i64>(4)? as u64;
-            if bytes >= max_bytes {
-                batch.more = true;
-                break;
-            }
-            batch.through = seq;
-            if row.get::<_, Option<i64>>(6)? == Some(seq as i64) {
-                continue; // nothing here the hub lacks (it came from the hub)
-            }
-            let doc_id: Uuid = row.get(0)?;
-            let peer = row
-                .get::<_, Option<Vec<u8>>>(5)?
-                .map(|b| heads_from_bytes(&b))
-                .unwrap_or_default();
-            let missing = || StoreError::NotFound {
-                kind: "document",
-                id: doc_id.to_string(),
-            };
-            let (changes, heads) = if peer.is_empty() {
-                // The hub has none of it: the stored bytes are exactly what it needs. Read from
-                // the row at hand: looking the document up again by id costs a random probe of
-                // the id index per document, and on a device with tens of thousands of them
-                // those probes missed the page cache (a first push of 50,000 visits spent most
-                // of its time reading and decrypting index pages).
-                let mut bytes: Vec<u8> = row.get(7)?;
-                append_chunks(&self.conn, doc_id, &mut bytes)?;
-                (bytes, heads_from_bytes(&row.get::<_, Vec<u8>>(8)?))
-            } else {
-                let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(missing)?;
-                // Heads the hub holds that this copy lacks cannot be a base: send everything.
-                let base = if peer
-                    .iter()
-                    .all(|h| loaded.doc.get_change_by_hash(h).is_some())
-                {
-                    peer
-                } else {
-                    Vec::new()
+        // The rows are read as they come (no list of every changed document with its bytes);
+        // an error of the store's own stops the walk and is kept in `failed`.
+        let mut failed: Option<StoreError> = None;
+        let read = self.conn.each_row(
+            "SELECT d.doc_id, d.kind, d.access_class, d.parent_id, d.change_seq, s.peer_heads,
+                    COALESCE(s.in_sync_seq, d.in_sync_seq), d.snapshot, d.heads
+             FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
+             WHERE d.change_seq > ?1 ORDER BY d.change_seq",
+            &[&(after as i64)],
+            &mut |row| {
+                // One row: `Ok(true)` goes on to the next, `Ok(false)` ends the batch.
+                let mut step = || -> Result<bool> {
+                    let seq = row.get::<i64>(4)? as u64;
+                    if bytes >= max_bytes {
+                        batch.more = true;
+                        return Ok(false);
+                    }
+                    batch.through = seq;
+                    if row.get::<Option<i64>>(6)? == Some(seq as i64) {
+                        return Ok(true); // nothing here the hub lacks (it came from the hub)
+                    }
+                    let doc_id: Uuid = row.get(0)?;
+                    let peer = row
+                        .get::<Option<Vec<u8>>>(5)?
+                        .map(|b| heads_from_bytes(&b))
+                        .unwrap_or_default();
+                    let missing = || StoreError::NotFound {
+                        kind: "document",
+                        id: doc_id.to_string(),
+                    };
+                    let (changes, heads) = if peer.is_empty() {
+                        // The hub has none of it: the stored bytes are exactly what it needs.
+                        // Read from the row at hand: looking the document up again by id costs a
+                        // random probe of the id index per document, and on a device with tens of
+                        // thousands of them those probes missed the page cache (a first push of
+                        // 50,000 visits spent most of its time reading and decrypting index
+                        // pages).
+                        let mut bytes: Vec<u8> = row.get(7)?;
+                        append_chunks(&self.conn, doc_id, &mut bytes)?;
+                        (bytes, heads_from_bytes(&row.get::<Vec<u8>>(8)?))
+                    } else {
+                        let mut loaded = load_doc(&self.conn, doc_id)?.ok_or_else(missing)?;
+                        // Heads the hub holds that this copy lacks cannot be a base: send
+                        // everything.
+                        let base = if peer
+                            .iter()
+                            .all(|h| loaded.doc.get_change_by_hash(h).is_some())
+                        {
+                            peer
+                        } else {
+                            Vec::new()
+                        };
+                        (loaded.doc.save_after(&base), loaded.heads)
+                    };
+                    if changes.is_empty() {
+                        return Ok(true);
+                    }
+                    bytes += changes.len();
+                    batch.docs.push(Outgoing {
+                        doc_id,
+                        kind: kind_at(row, 1)?,
+                        class: class_at(row, 2)?,
+                        parent: row.get(3)?,
+                        changes,
+                        heads,
+                        change_seq: seq,
+                    });
+                    Ok(true)
                 };
-                (loaded.doc.save_after(&base), loaded.heads)
-            };
-            if changes.is_empty() {
-                continue;
-            }
-            bytes += changes.len();
-            batch.docs.push(Outgoing {
-                doc_id,
-                kind: kind_at(row, 1)?,
-                class: class_at(row, 2)?,
-                parent: row.get(3)?,
-                changes,
-                heads,
-                change_seq: seq,
-            });
+                Ok(match step() {
+                    Ok(true) => ControlFlow::Continue(()),
+                    Ok(false) => ControlFlow::Break(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                })
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
         }
+        read?;
         Ok(batch)
     }
 }
@@ -156,12 +179,11 @@ impl Writer<'_> {
         heads: &[ChangeHash],
         change_seq: u64,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
+        self.tx.exec(
+            "INSERT INTO sync_state (doc_id, peer_heads, in_sync_seq) VALUES (?1, ?2, ?3)
                  ON CONFLICT(doc_id) DO UPDATE SET peer_heads = excluded.peer_heads, in_sync_seq = excluded.in_sync_seq",
-            )?
-            .execute(params![doc_id.as_bytes(), heads_to_bytes(heads), change_seq as i64])?;
+            &[&doc_id, &heads_to_bytes(heads), &(change_seq as i64)],
+        )?;
         Ok(())
     }
 
@@ -170,14 +192,14 @@ impl Writer<'_> {
     /// waiting before a pull uses it to move its push cursor past what it just pulled, so that
     /// the next sync, with nothing to do, does not write only to move the cursor.
     pub fn in_sync_through(&self, after: u64) -> Result<Option<u64>> {
-        let (last, waiting): (Option<i64>, Option<i64>) = self
-            .tx
-            .prepare_cached(
-                "SELECT MAX(d.change_seq), SUM(COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq)
+        // dialect: SUM over a comparison (PostgreSQL sums no booleans).
+        let (last, waiting): (Option<i64>, Option<i64>) = self.tx.one(
+            "SELECT MAX(d.change_seq), SUM(COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq)
                  FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.change_seq > ?1",
-            )?
-            .query_row([after as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            &[&(after as i64)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(match (last, waiting) {
             (None, _) => Some(after),
             (Some(last), Some(0)) => Some(last as u64),
@@ -203,15 +225,13 @@ impl Writer<'_> {
     }
 
     fn apply_decoded(&mut self, doc: &Received<'_>, decoded: Decoded) -> Result<Option<Merged>> {
-        let before: Option<(i64, Option<i64>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT d.change_seq, COALESCE(s.in_sync_seq, d.in_sync_seq)
+        let before: Option<(i64, Option<i64>)> = self.tx.row(
+            "SELECT d.change_seq, COALESCE(s.in_sync_seq, d.in_sync_seq)
                  FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.doc_id = ?1",
-            )?
-            .query_row([doc.doc_id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+            &[&doc.doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let Some((seq, in_sync)) = before else {
             // New here: it lands in sync (on its own row) and needs no second lookup.
             return self.merge_received(doc, decoded, MergeAs::Device { absent: true });

@@ -10,6 +10,7 @@
 //! [`Sql::dialect`]. Values cross the seam as the five kinds both share ([`ValueRef`]): the
 //! schema stores ids as 16-byte blobs and times as RFC 3339 text on both.
 
+use std::ops::ControlFlow;
 use uuid::Uuid;
 
 /// Which database a statement runs on, for the few statements spelled differently.
@@ -319,12 +320,13 @@ pub trait Sql {
     /// Runs a statement that answers no rows; returns how many rows it changed.
     fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError>;
 
-    /// Runs a query and hands each row to `each`, in order, until it fails.
+    /// Runs a query and hands each row to `each`, in order, until it answers `Break` (the
+    /// rest of the answer is not read) or fails.
     fn each_row(
         &self,
         sql: &str,
         params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<(), SqlError>,
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
     ) -> Result<(), SqlError>;
 
     /// Runs statements without parameters, one after another (schema changes).
@@ -345,10 +347,8 @@ pub trait SqlExt: Sql {
     ) -> Result<Option<T>, SqlError> {
         let mut out = None;
         self.each_row(sql, params, &mut |r| {
-            if out.is_none() {
-                out = Some(read(r)?);
-            }
-            Ok(())
+            out = Some(read(r)?);
+            Ok(ControlFlow::Break(()))
         })?;
         Ok(out)
     }
@@ -360,9 +360,8 @@ pub trait SqlExt: Sql {
         params: &[&dyn ToSql],
         read: impl FnMut(&Row<'_>) -> Result<T, SqlError>,
     ) -> Result<T, SqlError> {
-        self.row(sql, params, read)?.ok_or_else(|| {
-            SqlError::new(SqlErrorKind::NoRow, format!("no row answered by: {sql}"))
-        })
+        self.row(sql, params, read)?
+            .ok_or_else(|| SqlError::new(SqlErrorKind::NoRow, format!("no row answered by: {sql}")))
     }
 
     /// Every row of a query, read by `read`, in order.
@@ -375,7 +374,7 @@ pub trait SqlExt: Sql {
         let mut out = Vec::new();
         self.each_row(sql, params, &mut |r| {
             out.push(read(r)?);
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         })?;
         Ok(out)
     }
@@ -434,13 +433,15 @@ impl Sql for rusqlite::Connection {
         &self,
         sql: &str,
         params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<(), SqlError>,
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
     ) -> Result<(), SqlError> {
         let params = sqlite_params(params);
         let mut stmt = self.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         while let Some(row) = rows.next()? {
-            each(&Row::new(row))?;
+            if each(&Row::new(row))?.is_break() {
+                break;
+            }
         }
         Ok(())
     }
@@ -468,7 +469,7 @@ impl Sql for rusqlite::Transaction<'_> {
         &self,
         sql: &str,
         params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<(), SqlError>,
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
     ) -> Result<(), SqlError> {
         (**self).each_row(sql, params, each)
     }
@@ -513,11 +514,15 @@ mod tests {
             .unwrap();
         assert_eq!(row, Some((-7, 1.5, "Пенка".to_string(), id, None)));
         // A column of another kind is an error naming it, not a default.
-        let wrong = db.one("SELECT s FROM t", &[], |r| r.get::<i64>(0)).unwrap_err();
+        let wrong = db
+            .one("SELECT s FROM t", &[], |r| r.get::<i64>(0))
+            .unwrap_err();
         assert_eq!(wrong.kind, SqlErrorKind::Conversion);
         assert!(wrong.to_string().contains("column 0"), "{wrong}");
         // Out of range for the reader's type is an error too.
-        let negative = db.one("SELECT i FROM t", &[], |r| r.get::<u32>(0)).unwrap_err();
+        let negative = db
+            .one("SELECT i FROM t", &[], |r| r.get::<u32>(0))
+            .unwrap_err();
         assert_eq!(negative.kind, SqlErrorKind::Conversion);
         assert_eq!(
             db.row("SELECT i FROM t WHERE i > 0", &[], |r| r.get::<i64>(0))

@@ -1,0 +1,280 @@
+//! The store on a PostgreSQL server: [`PgConnection`] runs the store's statements
+//! ([`kabinet_store::sql::Sql`]) on a `postgres` client, and [`schema`] keeps the server's
+//! tables at the version this build writes. The app and the devices never link this crate;
+//! the hub does, for `--database postgres://…`.
+
+pub mod schema;
+
+use bytes::BytesMut;
+use kabinet_store::sql::{Dialect, Row, Sql, SqlError, SqlErrorKind, SqlRow, ToSql, ValueRef};
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql as PgToSql, Type};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+/// One connection to the server, with the statements it has prepared.
+pub struct PgConnection {
+    client: RefCell<postgres::Client>,
+    /// Prepared statements by the store's text: the same few dozen all day, each parsed and
+    /// planned once per connection.
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+    written: Cell<u64>,
+}
+
+impl std::fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgConnection")
+    }
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the database URL is not one PostgreSQL reads: {0}")]
+    Url(postgres::Error),
+    #[error("cannot connect to the PostgreSQL server: {0}")]
+    Connect(postgres::Error),
+}
+
+impl PgConnection {
+    /// Connects to `url`, libpq's syntax (`postgres://user@host/db`, or
+    /// `postgres://user@/db?host=/run/postgresql` for a Unix socket). Only without TLS so far:
+    /// a Unix socket or a server on this machine.
+    pub fn connect(url: &str) -> Result<PgConnection, ConnectError> {
+        let config: postgres::Config = url.parse().map_err(ConnectError::Url)?;
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(ConnectError::Connect)?;
+        Ok(PgConnection {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            written: Cell::new(0),
+        })
+    }
+
+    fn statement(&self, sql: &str) -> Result<postgres::Statement, SqlError> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self
+            .client
+            .borrow_mut()
+            .prepare(&numbered(sql))
+            .map_err(pg_error)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), prepared.clone());
+        Ok(prepared)
+    }
+}
+
+/// The store's `?N` parameters as PostgreSQL's `$N`. Quoted text and names are left alone.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' && chars.peek().is_some_and(|d| d.is_ascii_digit()) => out.push('$'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+fn pg_error(e: postgres::Error) -> SqlError {
+    let kind = match e.code() {
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => SqlErrorKind::Retry,
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => SqlErrorKind::Retry,
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => SqlErrorKind::Unique,
+        _ => SqlErrorKind::Database,
+    };
+    SqlError::new(kind, e)
+}
+
+/// A parameter, written as the type the server asks for in its place (the store's five kinds
+/// of value against PostgreSQL's stricter types: an integer may fill an `int4`, a `bool`…).
+#[derive(Debug)]
+struct PgParam<'a>(ValueRef<'a>);
+
+impl postgres::types::ToSql for PgParam<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let mismatch = || -> Box<dyn std::error::Error + Sync + Send> {
+            format!("a parameter {:?} cannot fill a {ty}", self.0).into()
+        };
+        match self.0 {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Integer(i) => match *ty {
+                Type::INT8 => PgToSql::to_sql(&i, ty, out),
+                Type::INT4 => PgToSql::to_sql(&i32::try_from(i)?, ty, out),
+                Type::INT2 => PgToSql::to_sql(&i16::try_from(i)?, ty, out),
+                Type::BOOL => PgToSql::to_sql(&(i != 0), ty, out),
+                Type::FLOAT8 => PgToSql::to_sql(&(i as f64), ty, out),
+                _ => Err(mismatch()),
+            },
+            ValueRef::Real(f) => match *ty {
+                Type::FLOAT8 => PgToSql::to_sql(&f, ty, out),
+                Type::FLOAT4 => PgToSql::to_sql(&(f as f32), ty, out),
+                _ => Err(mismatch()),
+            },
+            ValueRef::Text(s) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                    PgToSql::to_sql(&s, ty, out)
+                }
+                _ => Err(mismatch()),
+            },
+            ValueRef::Blob(b) => match *ty {
+                Type::BYTEA => PgToSql::to_sql(&b, ty, out),
+                _ => Err(mismatch()),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A row of an answer, read as the store's five kinds of value.
+struct PgRow<'r>(&'r postgres::Row);
+
+impl SqlRow for PgRow<'_> {
+    fn value(&self, column: usize) -> Result<ValueRef<'_>, SqlError> {
+        let row = self.0;
+        let ty = row
+            .columns()
+            .get(column)
+            .ok_or_else(|| SqlError::conversion(column, "a column", "none"))?
+            .type_();
+        let get_err = |e: postgres::Error| SqlError::new(SqlErrorKind::Conversion, e);
+        let int = |v: Option<i64>| v.map_or(ValueRef::Null, ValueRef::Integer);
+        Ok(match *ty {
+            Type::INT8 => int(row.try_get::<_, Option<i64>>(column).map_err(get_err)?),
+            Type::INT4 => int(row
+                .try_get::<_, Option<i32>>(column)
+                .map_err(get_err)?
+                .map(i64::from)),
+            Type::INT2 => int(row
+                .try_get::<_, Option<i16>>(column)
+                .map_err(get_err)?
+                .map(i64::from)),
+            Type::BOOL => int(row
+                .try_get::<_, Option<bool>>(column)
+                .map_err(get_err)?
+                .map(i64::from)),
+            Type::FLOAT8 => row
+                .try_get::<_, Option<f64>>(column)
+                .map_err(get_err)?
+                .map_or(ValueRef::Null, ValueRef::Real),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
+                .try_get::<_, Option<&str>>(column)
+                .map_err(get_err)?
+                .map_or(ValueRef::Null, ValueRef::Text),
+            Type::BYTEA => row
+                .try_get::<_, Option<&[u8]>>(column)
+                .map_err(get_err)?
+                .map_or(ValueRef::Null, ValueRef::Blob),
+            // A sum of bigints is a numeric in PostgreSQL: the store's statements cast
+            // aggregates they read as numbers (`CAST(SUM(x) AS BIGINT)`).
+            ref other => {
+                return Err(SqlError::conversion(
+                    column,
+                    "integer, real, text or bytes",
+                    other,
+                ));
+            }
+        })
+    }
+}
+
+impl Sql for PgConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
+        let statement = self.statement(sql)?;
+        let params: Vec<PgParam<'_>> = params.iter().map(|p| PgParam(p.to_sql())).collect();
+        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let n = self
+            .client
+            .borrow_mut()
+            .execute(&statement, &args)
+            .map_err(pg_error)?;
+        self.written.set(self.written.get() + n);
+        Ok(n as usize)
+    }
+
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
+    ) -> Result<(), SqlError> {
+        let statement = self.statement(sql)?;
+        let params: Vec<PgParam<'_>> = params.iter().map(|p| PgParam(p.to_sql())).collect();
+        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        // The whole answer first, then the rows one by one: `each` may run statements of its
+        // own on this connection, which one connection cannot do while an answer streams in.
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&statement, &args)
+            .map_err(pg_error)?;
+        for row in &rows {
+            if each(&Row::new(&PgRow(row)))?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), SqlError> {
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(pg_error)
+    }
+
+    fn rows_written(&self) -> u64 {
+        self.written.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn parameters_are_numbered_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND \"d?3\" = ?12"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND \"d?3\" = $12"
+        );
+        // A bare `?` (no number) is not the store's and is left as it is.
+        assert_eq!(numbered("SELECT ?"), "SELECT ?");
+    }
+}
