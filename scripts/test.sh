@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 
+step "Rust: the service's rules on the PostgreSQL store (a server the tests start)"
+KABINET_TEST_STORE=postgres cargo test -p kabinet-service
+
 step "End to end: browser against a real hub"
 cargo build -p kabinet-hub -p kabinet-cli -p kabinet-app
 (cd ui && node tests/e2e-browser.mjs)

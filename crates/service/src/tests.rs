@@ -2,14 +2,51 @@ use super::*;
 use kabinet_store::{DeviceSettings, StoreKey};
 use serde_json::json;
 
+fn settings() -> DeviceSettings {
+    DeviceSettings {
+        cabinet: "cabinet-1".into(),
+        issuer: 4,
+    }
+}
+
+/// `KABINET_TEST_STORE=postgres` runs the suite on PostgreSQL (a database per test on a
+/// server of the test process's own) instead of an SQLite file: the same rules, the other
+/// backend.
+fn on_postgres() -> bool {
+    std::env::var("KABINET_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+thread_local! {
+    /// The database of this test, when it runs on PostgreSQL (to open it again).
+    static DATABASE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 fn store(dir: &tempfile::TempDir) -> Store {
+    if on_postgres() {
+        let url = kabinet_store_pg::test_server::PgServer::shared().fresh_database();
+        DATABASE.with(|d| *d.borrow_mut() = Some(url.clone()));
+        return kabinet_store_pg::open(&url, &settings()).unwrap();
+    }
     Store::create(
         &dir.path().join("cabinet.db"),
         &StoreKey::Passphrase("test passphrase".into()),
-        &DeviceSettings {
-            cabinet: "cabinet-1".into(),
-            issuer: 4,
-        },
+        &settings(),
+    )
+    .unwrap()
+}
+
+/// The store of [`store`] closed and opened again (the app restarted).
+fn reopen(dir: &tempfile::TempDir, store: Store) -> Store {
+    drop(store);
+    if on_postgres() {
+        let url = DATABASE
+            .with(|d| d.borrow().clone())
+            .expect("a database of this test");
+        return kabinet_store_pg::open(&url, &settings()).unwrap();
+    }
+    Store::open(
+        &dir.path().join("cabinet.db"),
+        &StoreKey::Passphrase("test passphrase".into()),
     )
     .unwrap()
 }
@@ -239,12 +276,7 @@ fn a_draft_survives_reopening_the_store() {
         json!({"op": "save_draft", "args": {"key": "visit", "value": {"form": {"glucose": "7,1"}}}}),
     )
     .unwrap();
-    drop(s);
-    let mut s = Store::open(
-        &dir.path().join("cabinet.db"),
-        &StoreKey::Passphrase("test passphrase".into()),
-    )
-    .unwrap();
+    let mut s = reopen(&dir, s);
     let draft = call(
         &mut s,
         json!({"op": "load_draft", "args": {"key": "visit"}}),
@@ -1597,17 +1629,16 @@ fn a_case_keeps_each_disciplines_notes_to_itself_and_the_plan_to_the_team() {
         "consent names the mediator only"
     );
     // Opening the page with a psychology note is on the audit log.
-    let audited: i64 = kabinet_store::open_raw(
-        s.path(),
-        &StoreKey::Passphrase("test passphrase".into()),
-    )
-    .unwrap()
-    .query_row(
-        "SELECT count(*) FROM audit_log WHERE action = 'view' AND class LIKE 'case/%psychology%'",
-        [],
-        |r| r.get(0),
-    )
-    .unwrap_or(0);
+    let audited = s
+        .audit_entries(0, 100_000)
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.entry.action.as_str() == "view"
+                && e.entry.class.starts_with("case/")
+                && e.entry.class.contains("psychology")
+        })
+        .count();
     assert!(audited >= 1, "a view of a psychology note is audited");
 
     // The lead, the team and the household change; the case list filters by lead.

@@ -4,14 +4,20 @@
 //! the hub does, for `--database postgres://…`.
 
 pub mod schema;
+#[cfg(feature = "test-server")]
+pub mod test_server;
 
 use bytes::BytesMut;
-use kabinet_store::sql::{Dialect, Row, Sql, SqlError, SqlErrorKind, SqlRow, ToSql, ValueRef};
+use kabinet_store::sql::{
+    Database, Dialect, Row, Sql, SqlError, SqlErrorKind, SqlRow, ToSql, ValueRef,
+};
+use kabinet_store::{DeviceSettings, Store, StoreError};
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql as PgToSql, Type};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 
 /// One connection to the server, with the statements it has prepared.
 pub struct PgConnection {
@@ -28,13 +34,49 @@ impl std::fmt::Debug for PgConnection {
     }
 }
 
-/// Why a connection could not be made.
+/// Why a store on a server could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("the database URL is not one PostgreSQL reads: {0}")]
     Url(postgres::Error),
     #[error("cannot connect to the PostgreSQL server: {0}")]
     Connect(postgres::Error),
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Opens the store on the server at `url` (see [`PgConnection::connect`]), bringing its
+/// tables to this build's version; an empty database gets `settings`.
+pub fn open(url: &str, settings: &DeviceSettings) -> Result<Store, ConnectError> {
+    let conn = PgConnection::connect(url)?;
+    schema::migrate(&conn)?;
+    let mut store = Store::on_database(Box::new(conn), PathBuf::from(describe(url)));
+    store.init_settings(settings)?;
+    Ok(store)
+}
+
+/// `url` as messages may show it: where and which database, never a password.
+pub fn describe(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(c) => {
+            let hosts: Vec<String> = c
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(name) => name.clone(),
+                    postgres::config::Host::Unix(dir) => dir.display().to_string(),
+                })
+                .collect();
+            format!(
+                "postgres database {} on {}",
+                c.get_dbname().unwrap_or("(default)"),
+                hosts.join(",")
+            )
+        }
+        Err(_) => "postgres database (unreadable URL)".to_string(),
+    }
 }
 
 impl PgConnection {
@@ -61,7 +103,7 @@ impl PgConnection {
             .client
             .borrow_mut()
             .prepare(&numbered(sql))
-            .map_err(pg_error)?;
+            .map_err(pg_error_in(sql))?;
         self.statements
             .borrow_mut()
             .insert(sql.to_string(), prepared.clone());
@@ -93,14 +135,33 @@ pub fn numbered(sql: &str) -> String {
     out
 }
 
-fn pg_error(e: postgres::Error) -> SqlError {
-    let kind = match e.code() {
+/// The server's error, with the statement it answered (a message that names the statement is
+/// one an operator can act on).
+fn pg_error_in(sql: &str) -> impl Fn(postgres::Error) -> SqlError + '_ {
+    move |e| {
+        let kind = error_kind(e.code());
+        let text: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let shown: String = text.chars().take(300).collect();
+        SqlError::new(kind, format!("{}; in: {shown}", describe_error(&e)))
+    }
+}
+
+/// The server's own message where it sent one.
+fn describe_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Which errors a caller may retry or tell apart.
+fn error_kind(code: Option<&SqlState>) -> SqlErrorKind {
+    match code {
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => SqlErrorKind::Retry,
         Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => SqlErrorKind::Retry,
         Some(c) if *c == SqlState::UNIQUE_VIOLATION => SqlErrorKind::Unique,
         _ => SqlErrorKind::Database,
-    };
-    SqlError::new(kind, e)
+    }
 }
 
 /// A parameter, written as the type the server asks for in its place (the store's five kinds
@@ -202,6 +263,10 @@ impl SqlRow for PgRow<'_> {
             }
         })
     }
+
+    fn columns(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl Sql for PgConnection {
@@ -220,7 +285,7 @@ impl Sql for PgConnection {
             .client
             .borrow_mut()
             .execute(&statement, &args)
-            .map_err(pg_error)?;
+            .map_err(pg_error_in(sql))?;
         self.written.set(self.written.get() + n);
         Ok(n as usize)
     }
@@ -243,7 +308,7 @@ impl Sql for PgConnection {
             .client
             .borrow_mut()
             .query(&statement, &args)
-            .map_err(pg_error)?;
+            .map_err(pg_error_in(sql))?;
         for row in &rows {
             if each(&Row::new(&PgRow(row)))?.is_break() {
                 break;
@@ -256,11 +321,25 @@ impl Sql for PgConnection {
         self.client
             .borrow_mut()
             .batch_execute(sql)
-            .map_err(pg_error)
+            .map_err(pg_error_in(sql))
     }
 
     fn rows_written(&self) -> u64 {
         self.written.get()
+    }
+}
+
+impl Database for PgConnection {
+    fn begin_write(&self) -> Result<(), SqlError> {
+        self.batch("BEGIN")
+    }
+
+    fn commit(&self) -> Result<(), SqlError> {
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&self) -> Result<(), SqlError> {
+        self.batch("ROLLBACK")
     }
 }
 

@@ -76,9 +76,9 @@ impl<'c> Tail<'c> {
             class: class.to_string(),
         };
         let hash = chain_hash(&self.prev, &entry);
-        // dialect: `user` is a reserved word in PostgreSQL (a column there is spelled "user").
+        // `user` is a reserved word in PostgreSQL: the column is quoted, which SQLite reads alike.
         self.conn.exec(
-            "INSERT INTO audit_log (seq, at, user, device, action, record, class, prev_hash, hash)
+            "INSERT INTO audit_log (seq, at, \"user\", device, action, record, class, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             &[
                 &(entry.seq as i64),
@@ -160,9 +160,7 @@ impl Store {
     /// Records a view (or print) of a sensitive record.
     pub fn audit_event(&mut self, action: AuditAction, record: &str, class: &str) -> Result<()> {
         let user = self.audit_user.clone().unwrap_or_else(|| "system".into());
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = crate::sql::Tx::begin(&*self.conn)?;
         Tail::read(&tx)?.append(&user, action, record, class, Utc::now())?;
         tx.commit()?;
         Ok(())
@@ -170,11 +168,11 @@ impl Store {
 
     /// Entries after `after_seq`, oldest first, at most `limit`.
     pub fn audit_entries(&self, after_seq: u64, limit: usize) -> Result<Vec<ChainedEntry>> {
-        // dialect: `user` is a reserved word in PostgreSQL (a column there is spelled "user").
+        // `user` is a reserved word in PostgreSQL: the column is quoted, which SQLite reads alike.
         Ok(self.conn.rows(
-            "SELECT seq, at, user, device, action, record, class, prev_hash, hash
+            "SELECT seq, at, \"user\", device, action, record, class, prev_hash, hash
                  FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            &[&(after_seq as i64), &(limit as i64)],
+            &[&(after_seq as i64), &limit],
             row,
         )?)
     }

@@ -1,7 +1,7 @@
 //! Reads of the case projections: the case list with its filters, a person's cases, and the
 //! open tasks of a worker or a role, overdue first.
 
-use crate::sql::SqlExt;
+use crate::sql::{Sql, SqlExt};
 use crate::{Result, Store};
 use chrono::NaiveDate;
 use kabinet_core::Role;
@@ -52,9 +52,9 @@ impl Store {
              FROM case_index c
              LEFT JOIN person_alias a ON a.person_id = c.person_id
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, c.person_id)
-             WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.lead = ?2)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR c.status = ?1) AND (CAST(?2 AS TEXT) IS NULL OR c.lead = ?2)
              ORDER BY c.opened_at DESC LIMIT ?3",
-            &[&status.map(|s| s.as_str()), &lead, &(limit as i64)],
+            &[&status.map(|s| s.as_str()), &lead, &limit],
             |r| {
                 let status: String = r.get(3)?;
                 Ok(CaseSummary {
@@ -91,43 +91,44 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<TaskRow>> {
         let roles_text = roles.join(",");
-        // dialect: instr(...) (PostgreSQL spells it strpos).
-        let rows = self.conn.rows(
+        // A role is one of the comma-separated `roles`; the two databases name the function
+        // that finds one text in another differently.
+        let sql = format!(
             "SELECT t.case_id, t.task_id, COALESCE(a.survivor_id, t.person_id), COALESCE(p.full_name, ''),
                     t.title, t.assignee_user, t.assignee_role, t.due, t.priority, t.status, t.outcome
              FROM case_task t
              LEFT JOIN person_alias a ON a.person_id = t.person_id
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, t.person_id)
              WHERE t.is_open = 1 AND (
-                (?1 IS NULL AND ?2 = '')
+                (CAST(?1 AS TEXT) IS NULL AND ?2 = '')
                 OR t.assignee_user = ?1
-                OR (t.assignee_role IS NOT NULL AND instr(',' || ?2 || ',', ',' || t.assignee_role || ',') > 0))
+                OR (t.assignee_role IS NOT NULL AND {position}(',' || ?2 || ',', ',' || t.assignee_role || ',') > 0))
              ORDER BY t.due IS NULL, t.due, t.priority_rank DESC LIMIT ?3",
-            &[&user, &roles_text, &(limit as i64)],
-            |r| {
-                let user: Option<String> = r.get(5)?;
-                let role: Option<String> = r.get(6)?;
-                let due: Option<String> = r.get(7)?;
-                let priority: String = r.get(8)?;
-                let status: String = r.get(9)?;
-                Ok(TaskRow {
-                    case_id: r.get(0)?,
-                    task_id: r.get(1)?,
-                    person_id: r.get(2)?,
-                    person_name: r.get(3)?,
-                    title: r.get(4)?,
-                    assignee: match (user, role.as_deref().and_then(Role::parse)) {
-                        (Some(u), _) => Assignee::User(u),
-                        (None, Some(role)) => Assignee::Role(role),
-                        (None, None) => Assignee::User(String::new()),
-                    },
-                    due: due.and_then(|d| d.parse().ok()),
-                    priority: Priority::parse(&priority).unwrap_or(Priority::Normal),
-                    status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Todo),
-                    outcome: r.get(10)?,
-                })
-            },
-        )?;
+            position = crate::sql::position_function(self.conn.dialect())
+        );
+        let rows = self.conn.rows(&sql, &[&user, &roles_text, &limit], |r| {
+            let user: Option<String> = r.get(5)?;
+            let role: Option<String> = r.get(6)?;
+            let due: Option<String> = r.get(7)?;
+            let priority: String = r.get(8)?;
+            let status: String = r.get(9)?;
+            Ok(TaskRow {
+                case_id: r.get(0)?,
+                task_id: r.get(1)?,
+                person_id: r.get(2)?,
+                person_name: r.get(3)?,
+                title: r.get(4)?,
+                assignee: match (user, role.as_deref().and_then(Role::parse)) {
+                    (Some(u), _) => Assignee::User(u),
+                    (None, Some(role)) => Assignee::Role(role),
+                    (None, None) => Assignee::User(String::new()),
+                },
+                due: due.and_then(|d| d.parse().ok()),
+                priority: Priority::parse(&priority).unwrap_or(Priority::Normal),
+                status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Todo),
+                outcome: r.get(10)?,
+            })
+        })?;
         Ok(rows)
     }
 }

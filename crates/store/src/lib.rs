@@ -38,7 +38,7 @@ pub use schema::SCHEMA_VERSION;
 use automerge::ActorId;
 use kabinet_core::ValidationErrors;
 use rusqlite::{Connection, OpenFlags};
-use sql::SqlExt;
+use sql::{Sql, SqlExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -155,6 +155,8 @@ pub enum StoreError {
     Invalid(#[from] ValidationErrors),
     #[error("writing: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{what} is a feature of the embedded SQLite store, not of a database server")]
+    NotSqlite { what: &'static str },
     #[error("the audit log was tampered with: {0}")]
     AuditChain(#[from] kabinet_core::audit::ChainBreak),
 }
@@ -233,7 +235,9 @@ pub struct DeviceSettings {
 }
 
 pub struct Store {
-    conn: Connection,
+    /// The embedded SQLite file (a device, a small hub) or a PostgreSQL server (a national
+    /// hub), through the one seam every statement takes.
+    conn: Box<dyn sql::Database>,
     /// A fresh Automerge actor for every open: two devices must never share an actor, and a
     /// copied database file would otherwise carry its actor along.
     actor: ActorId,
@@ -303,12 +307,36 @@ impl Store {
                 .to_latest(&mut conn)
                 .map_err(StoreError::Migration)?;
         }
-        Ok(Store {
-            conn,
+        Ok(Store::on_database(Box::new(conn), path.to_path_buf()))
+    }
+
+    /// A store on a database already at this build's schema (a server's backend crate
+    /// connects and migrates; `label` names it in messages, as a file's path does).
+    pub fn on_database(db: Box<dyn sql::Database>, label: PathBuf) -> Store {
+        Store {
+            conn: db,
             actor: ActorId::random(),
-            path: path.to_path_buf(),
+            path: label,
             audit_user: None,
+        }
+    }
+
+    /// Gives an empty store on another database its settings, as [`Store::create`] does for
+    /// a new file; a store that has them keeps its own.
+    pub fn init_settings(&mut self, settings: &DeviceSettings) -> Result<()> {
+        if self.meta(meta::CABINET)?.is_some() {
+            return Ok(());
+        }
+        self.write(Origin::Local, |w| {
+            w.set_meta(meta::CABINET, &settings.cabinet)?;
+            w.set_meta(meta::ISSUER, &settings.issuer.to_string())?;
+            w.set_meta(meta::NEXT_REFERRAL_SERIAL, "1")
         })
+    }
+
+    /// The SQLite connection underneath, for what only the embedded file has.
+    fn sqlite(&self, what: &'static str) -> Result<&Connection> {
+        self.conn.sqlite().ok_or(StoreError::NotSqlite { what })
     }
 
     /// A connection to `path` under `key` with pages of `page_size` bytes, checked by reading
@@ -341,9 +369,9 @@ impl Store {
 
     /// This connection's page cache, in KiB.
     pub fn cache_kib(&self) -> Result<u32> {
-        let size: i64 = self
-            .conn
-            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        let size: i64 =
+            self.sqlite("a page cache")?
+                .pragma_query_value(None, "cache_size", |r| r.get(0))?;
         Ok(if size < 0 {
             size.unsigned_abs() as u32
         } else {
@@ -354,8 +382,10 @@ impl Store {
     /// Shrinks this connection's page cache (the default 32 MB serves search; a connection
     /// that only streams documents, like the sync agent's, needs far less).
     pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
-        self.conn
-            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        // A server sizes its own caches.
+        if let Some(conn) = self.conn.sqlite() {
+            conn.pragma_update(None, "cache_size", -i64::from(kib))?;
+        }
         Ok(())
     }
 
@@ -364,8 +394,9 @@ impl Store {
     /// checkpoints are run elsewhere ([`Store::checkpoint`]) sets 0, so that a big commit is
     /// not followed by copying every page it wrote a second time.
     pub fn set_autocheckpoint(&self, pages: u32) -> Result<()> {
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", i64::from(pages))?;
+        if let Some(conn) = self.conn.sqlite() {
+            conn.pragma_update(None, "wal_autocheckpoint", i64::from(pages))?;
+        }
         Ok(())
     }
 
@@ -373,11 +404,13 @@ impl Store {
     /// waiting for anyone (a PASSIVE checkpoint). Returns the frames in the WAL and the frames
     /// now checkpointed. Nothing is lost if it is never run: the WAL is the database too.
     pub fn checkpoint(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(1)?, r.get(2)?))
-            })?)
+        // A server checkpoints by itself: nothing waits here.
+        let Some(conn) = self.conn.sqlite() else {
+            return Ok((0, 0));
+        };
+        Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(1)?, r.get(2)?))
+        })?)
     }
 
     pub fn path(&self) -> &Path {
@@ -390,9 +423,7 @@ impl Store {
         origin: Origin,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
     ) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = sql::Tx::begin(&*self.conn)?;
         let mut writer = Writer::new(tx, &self.actor, origin);
         writer.audit_user = self.audit_user.clone();
         let out = f(&mut writer)?;
@@ -410,14 +441,17 @@ impl Store {
         origin: Origin,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
     ) -> Result<T> {
+        // A server's commits are the server's to make durable.
+        let Some(conn) = self.conn.sqlite() else {
+            return self.write(origin, f);
+        };
         // Back to this connection's own setting (FULL, see `open_file`) afterwards, even if
         // `f` panics: every later write on the connection would otherwise skip its fsync.
-        let durable: i64 = self
-            .conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let durable: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write(origin, f)));
-        self.conn.pragma_update(None, "synchronous", durable)?;
+        self.sqlite("a write without fsync")?
+            .pragma_update(None, "synchronous", durable)?;
         out.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
@@ -436,7 +470,7 @@ impl Store {
     /// Re-encrypts the whole database under `new_key` (SQLCipher's rekey). The old key no
     /// longer opens it; a device's keyring must then seal the new key to its users again.
     pub fn rekey(&self, new_key: &StoreKey) -> Result<()> {
-        self.conn
+        self.sqlite("rekeying")?
             .pragma_update(None, "rekey", new_key.pragma_value().as_str())?;
         Ok(())
     }
@@ -445,21 +479,23 @@ impl Store {
     /// [`LEGACY_PAGE_SIZE`] for an older one).
     pub fn page_size(&self) -> Result<u32> {
         // SQLCipher answers `PRAGMA page_size` itself, as text.
-        Ok(self.conn.pragma_query_value(None, "page_size", |r| {
-            r.get::<_, String>(0)?.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })
-        })?)
+        Ok(self
+            .sqlite("a page size")?
+            .pragma_query_value(None, "page_size", |r| {
+                r.get::<_, String>(0)?.parse().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })?)
     }
 
     /// `PRAGMA integrity_check`, "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
-            .conn
+            .sqlite("an integrity check")?
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
@@ -468,13 +504,15 @@ impl Store {
     /// tables are not part of it: they are read through the store's methods, which keep the
     /// documents, projections and audit log consistent. See [`Writer::extension_sql`].
     pub fn extension_sql(&self) -> &Connection {
-        &self.conn
+        self.conn
+            .sqlite()
+            .expect("the hub's SQLite tables live beside a SQLite store")
     }
 
     /// Rows this store has written (inserted, updated, deleted) since it was opened: what a
     /// test of "a no-op writes nothing" compares.
     pub fn rows_written(&self) -> u64 {
-        self.conn.total_changes()
+        self.conn.rows_written()
     }
 }
 
@@ -514,6 +552,8 @@ mod tests {
         let (mut store, path) = new_store(dir.path());
         let synchronous = |s: &Store| -> i64 {
             s.conn
+                .sqlite()
+                .unwrap()
                 .pragma_query_value(None, "synchronous", |r| r.get(0))
                 .unwrap()
         };

@@ -361,15 +361,9 @@ impl Store {
         let mut out = Vec::new();
         for table in PROJECTION_TABLES {
             let sql = format!("SELECT * FROM {table}");
-            // A row answers its columns by position; how many there are, the statement says.
-            let n = self
-                .conn
-                .prepare(&sql)
-                .map_err(crate::sql::SqlError::from)?
-                .column_count();
             let mut rows: Vec<String> = self.conn.rows(&sql, &[], |r| {
-                let mut cols = Vec::with_capacity(n);
-                for i in 0..n {
+                let mut cols = Vec::with_capacity(r.len());
+                for i in 0..r.len() {
                     let v = r.value(i)?;
                     cols.push(format!("{v:?}"));
                 }

@@ -204,11 +204,9 @@ impl Store {
                 let sql = format!(
                     "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.{column} >= ?1 AND p.{column} < ?2 ORDER BY p.{column} LIMIT ?3"
                 );
-                let found = self.conn.rows(
-                    &sql,
-                    &[&digits, &prefix_end(digits), &(limit as i64)],
-                    person_hit,
-                )?;
+                let found =
+                    self.conn
+                        .rows(&sql, &[&digits, &prefix_end(digits), &limit], person_hit)?;
                 push(found, &mut hits);
             }
         }
@@ -230,7 +228,7 @@ impl Store {
                 &format!(
                     "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.phone >= ?1 AND p.phone < ?2 ORDER BY p.phone LIMIT ?3"
                 ),
-                &[&prefix, &prefix_end(&prefix), &(limit as i64)],
+                &[&prefix, &prefix_end(&prefix), &limit],
                 person_hit,
             )?;
             push(found, &mut hits);
@@ -260,7 +258,7 @@ impl Store {
                     &format!(
                         "SELECT {PERSON_COLUMNS} FROM person_index p WHERE p.birth_year = ?1 ORDER BY p.full_name LIMIT ?2"
                     ),
-                    &[&y, &(limit as i64)],
+                    &[&y, &limit],
                     person_hit,
                 )?),
                 None => Ok(Vec::new()),
@@ -336,7 +334,7 @@ impl Store {
         let mut best = (i64::MAX, &tokens[0]);
         for t in tokens {
             let n: i64 = self.conn.one(
-                "SELECT count(*) FROM (SELECT 1 FROM person_name_token WHERE token >= ?1 AND token < ?2 LIMIT 2000)",
+                "SELECT count(*) FROM (SELECT 1 FROM person_name_token WHERE token >= ?1 AND token < ?2 LIMIT 2000) AS hits",
                 &[t, &prefix_end(t)],
                 |r| r.get(0),
             )?;
@@ -376,7 +374,7 @@ impl Store {
     /// The visits of a day (in Pernik's time zone), optionally of one cabinet, in time order.
     pub fn visits_on(&self, day: NaiveDate, cabinet: Option<&str>) -> Result<Vec<VisitSummary>> {
         self.visits_where(
-            "v.local_day = ?1 AND (?2 IS NULL OR v.cabinet = ?2) ORDER BY v.at",
+            "v.local_day = ?1 AND (CAST(?2 AS TEXT) IS NULL OR v.cabinet = ?2) ORDER BY v.at",
             &[&day.to_string(), &cabinet],
         )
     }
@@ -403,7 +401,7 @@ impl Store {
              LEFT JOIN person_index p ON p.person_id = COALESCE(a.survivor_id, r.person_id)
              WHERE {condition} ORDER BY r.urgency DESC, r.issued_at LIMIT ?2"
         );
-        let rows = self.conn.rows(&sql, &[arg, &(limit as i64)], |r| {
+        let rows = self.conn.rows(&sql, &[arg, &limit], |r| {
             Ok(ReferralSummary {
                 id: r.get(0)?,
                 code: r.get(1)?,
@@ -424,7 +422,11 @@ impl Store {
 
     /// Referrals still waiting for the person to arrive, most urgent and oldest first.
     pub fn open_referrals(&self, limit: usize) -> Result<Vec<ReferralSummary>> {
-        self.referrals_where("r.is_open = 1 AND ?1 IS NULL", &None::<String>, limit)
+        self.referrals_where(
+            "r.is_open = 1 AND CAST(?1 AS TEXT) IS NULL",
+            &None::<String>,
+            limit,
+        )
     }
 
     pub fn referrals_of_person(&self, person_id: Uuid) -> Result<Vec<ReferralSummary>> {
@@ -466,7 +468,7 @@ pub(crate) fn changes_since(conn: &dyn Sql, cursor: u64, limit: usize) -> Result
     let rows = conn.rows(
         "SELECT doc_id, kind, access_class, parent_id, change_seq, heads FROM documents
          WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
-        &[&(cursor as i64), &(limit as i64)],
+        &[&(cursor as i64), &limit],
         |r| {
             Ok(ChangedDoc {
                 doc_id: r.get(0)?,

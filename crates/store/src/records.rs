@@ -10,12 +10,12 @@
 use crate::doc::{self, DocError};
 pub use crate::kind::DocKind;
 use crate::projection::{self, PROJECTION_TABLES, RebuildReport};
+use crate::sql::Tx;
 use crate::sql::{Row, Sql, SqlError, SqlExt};
 use crate::{Result, Store, StoreError};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use chrono::{DateTime, Utc};
 use kabinet_core::{AccessClass, Person, Referral, ReferralCode, Screenings, Visit};
-use rusqlite::Transaction;
 use serde::{Serialize, de::DeserializeOwned};
 use std::ops::ControlFlow;
 use uuid::Uuid;
@@ -272,7 +272,7 @@ struct NewDocument {
 
 /// Writes records inside one transaction (see [`Store::write`]).
 pub struct Writer<'a> {
-    pub(crate) tx: Transaction<'a>,
+    pub(crate) tx: Tx<'a>,
     actor: &'a ActorId,
     origin: Origin,
     now: DateTime<Utc>,
@@ -288,7 +288,7 @@ pub struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    pub(crate) fn new(tx: Transaction<'a>, actor: &'a ActorId, origin: Origin) -> Writer<'a> {
+    pub(crate) fn new(tx: Tx<'a>, actor: &'a ActorId, origin: Origin) -> Writer<'a> {
         let now = Utc::now();
         Writer {
             tx,
@@ -353,7 +353,10 @@ impl<'a> Writer<'a> {
     /// The transaction itself, for the tables of a crate built on the store (the hub's relay
     /// log and devices), so they commit together with the documents.
     pub fn extension_sql(&self) -> &rusqlite::Connection {
-        &self.tx
+        self.tx
+            .database()
+            .sqlite()
+            .expect("the hub's SQLite tables live beside a SQLite store")
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
@@ -371,7 +374,7 @@ impl<'a> Writer<'a> {
 
     /// Takes the next referral code of this device's issuer number.
     pub fn next_referral_code(&mut self) -> Result<ReferralCode> {
-        let get = |tx: &Transaction<'_>, k: &str| -> Result<u32> {
+        let get = |tx: &Tx<'_>, k: &str| -> Result<u32> {
             let v: Option<String> =
                 tx.row("SELECT value FROM meta WHERE key = ?1", &[&k], |r| r.get(0))?;
             Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
@@ -1200,7 +1203,7 @@ impl Store {
     /// Drops every projection row and derives them again from the documents, in one
     /// transaction.
     pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
-        let tx = self.conn.transaction()?;
+        let tx = Tx::begin(&*self.conn)?;
         for table in PROJECTION_TABLES {
             tx.exec(&format!("DELETE FROM {table}"), &[])?;
         }

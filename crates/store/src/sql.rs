@@ -20,6 +20,15 @@ pub enum Dialect {
     Postgres,
 }
 
+/// The function that answers where one text is found in another (1-based, 0 when it is not):
+/// `instr(haystack, needle)` in SQLite, `strpos(haystack, needle)` in PostgreSQL.
+pub fn position_function(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "instr",
+        Dialect::Postgres => "strpos",
+    }
+}
+
 /// A value as both databases hold it, borrowed from a parameter or a row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueRef<'a> {
@@ -209,6 +218,8 @@ impl<T: ToSql> ToSql for Option<T> {
 /// A row as a backend hands it over: its columns by position.
 pub trait SqlRow {
     fn value(&self, column: usize) -> Result<ValueRef<'_>, SqlError>;
+    /// How many columns the row has.
+    fn columns(&self) -> usize;
 }
 
 /// A row of an answer.
@@ -229,6 +240,15 @@ impl<'r> Row<'r> {
     /// Column `column` as the backend holds it.
     pub fn value(&self, column: usize) -> Result<ValueRef<'_>, SqlError> {
         self.inner.value(column)
+    }
+
+    /// How many columns the row has.
+    pub fn len(&self) -> usize {
+        self.inner.columns()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -336,6 +356,128 @@ pub trait Sql {
     fn rows_written(&self) -> u64;
 }
 
+/// A database the store lives in: statements, and the transactions its writes run in. One
+/// connection; a store holds one (the hub keeps several stores for several connections).
+pub trait Database: Sql + Send {
+    /// Starts a transaction that will write (SQLite takes the write lock now, so the
+    /// transaction never fails halfway for want of it).
+    fn begin_write(&self) -> Result<(), SqlError>;
+    fn commit(&self) -> Result<(), SqlError>;
+    fn rollback(&self) -> Result<(), SqlError>;
+    /// The SQLite connection underneath, for what only the embedded file has (its pragmas,
+    /// rekeying, the replication tables' checkpoints); `None` on a server.
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        None
+    }
+}
+
+impl Database for rusqlite::Connection {
+    fn begin_write(&self) -> Result<(), SqlError> {
+        Ok(self.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    fn commit(&self) -> Result<(), SqlError> {
+        Ok(self.execute_batch("COMMIT")?)
+    }
+
+    fn rollback(&self) -> Result<(), SqlError> {
+        Ok(self.execute_batch("ROLLBACK")?)
+    }
+
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(self)
+    }
+}
+
+/// A store's database, boxed, runs statements as itself.
+impl Sql for Box<dyn Database> {
+    fn dialect(&self) -> Dialect {
+        (**self).dialect()
+    }
+
+    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
+        (**self).exec(sql, params)
+    }
+
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
+    ) -> Result<(), SqlError> {
+        (**self).each_row(sql, params, each)
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), SqlError> {
+        (**self).batch(sql)
+    }
+
+    fn rows_written(&self) -> u64 {
+        (**self).rows_written()
+    }
+}
+
+/// An open write transaction: committed by [`Tx::commit`], rolled back if dropped before
+/// (an error or a panic halfway leaves nothing written).
+pub struct Tx<'a> {
+    db: &'a dyn Database,
+    open: bool,
+}
+
+impl<'a> Tx<'a> {
+    pub fn begin(db: &'a dyn Database) -> Result<Tx<'a>, SqlError> {
+        db.begin_write()?;
+        Ok(Tx { db, open: true })
+    }
+
+    pub fn commit(mut self) -> Result<(), SqlError> {
+        self.open = false;
+        self.db.commit()
+    }
+
+    /// The database this transaction is open on.
+    pub fn database(&self) -> &'a dyn Database {
+        self.db
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.db.rollback()
+        {
+            tracing::warn!(error = %e, "rolling back an unfinished write failed");
+        }
+    }
+}
+
+impl Sql for Tx<'_> {
+    fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
+        self.db.exec(sql, params)
+    }
+
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
+    ) -> Result<(), SqlError> {
+        self.db.each_row(sql, params, each)
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), SqlError> {
+        self.db.batch(sql)
+    }
+
+    fn rows_written(&self) -> u64 {
+        self.db.rows_written()
+    }
+}
+
 /// The typed helpers every [`Sql`] has.
 pub trait SqlExt: Sql {
     /// The first row of a query, read by `read`, or `None` when it answers none.
@@ -414,6 +556,10 @@ impl SqlRow for rusqlite::Row<'_> {
             ),
             V::Blob(b) => ValueRef::Blob(b),
         })
+    }
+
+    fn columns(&self) -> usize {
+        self.as_ref().column_count()
     }
 }
 
