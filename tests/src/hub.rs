@@ -253,9 +253,9 @@ impl HubProcess {
 
     /// The hub's own storage, opened beside its process (as hub staff's edits are written, and
     /// for tests that look inside it).
-    pub fn storage(&self) -> kabinet_hub::SqliteHub {
+    pub fn storage(&self) -> kabinet_hub::StoreHub {
         let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
-        kabinet_hub::SqliteHub::open(&self.data_dir, &key).unwrap()
+        kabinet_hub::StoreHub::open(&self.data_dir, &key).unwrap()
     }
 
     /// The hub's database file as plain SQL, for tests that look inside its tables.

@@ -159,7 +159,7 @@ mod tests {
 
     fn hub(dir: &std::path::Path) -> SharedStorage {
         let key = kabinet_store::StoreKey::Raw([5; 32]);
-        Arc::new(crate::SqliteHub::open(dir, &key).unwrap())
+        Arc::new(crate::StoreHub::open(dir, &key).unwrap())
     }
 
     async fn device(storage: &SharedStorage, token: Option<&str>) -> Result<Device, StatusCode> {

@@ -5,7 +5,7 @@
 use crate::server::{normalise_code, sha256};
 use crate::tls::{CertSource, HubCertificate, fingerprint_text};
 use crate::users::Actor::Console;
-use crate::{HubStorage, SqliteHub};
+use crate::{HubStorage, StoreHub};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
@@ -407,12 +407,12 @@ fn load_settings(cli: &Cli) -> Result<Settings> {
     settings(cli, file)
 }
 
-fn open(settings: &Settings) -> Result<SqliteHub> {
+fn open(settings: &Settings) -> Result<StoreHub> {
     let key = settings
         .key
         .as_deref()
         .context("no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration")?;
-    Ok(SqliteHub::open(
+    Ok(StoreHub::open(
         &settings.data_dir,
         &StoreKey::from_text(key)?,
     )?)
@@ -1007,7 +1007,7 @@ pub fn main_entry() -> Result<()> {
 /// Runs one service operation on the hub's documents as the operator `by`, with its error
 /// as the service words it (the fields and their fixes, in Bulgarian).
 fn service_call<T>(
-    hub: &SqliteHub,
+    hub: &StoreHub,
     by: &str,
     f: impl FnOnce(
         &mut kabinet_store::Store,
@@ -1020,7 +1020,7 @@ fn service_call<T>(
 /// [`service_call`] with the roles the operation is read under (`None`: every class, as the
 /// console's key opens the whole store).
 fn service_call_as<T>(
-    hub: &SqliteHub,
+    hub: &StoreHub,
     by: &str,
     roles: Option<Vec<kabinet_core::Role>>,
     f: impl FnOnce(

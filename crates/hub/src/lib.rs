@@ -1,8 +1,8 @@
 //! The Kabinet Hub server: enrolls cabinet devices, authenticates every request, and syncs
 //! documents between devices through a relay log (see docs/sync.md). Storage sits behind
 //! [`storage::HubStorage`] (persistence only); the relay ([`relay`]), the staff desk
-//! ([`desk`]) and authentication ([`auth`]) are written once above it. SQLite
-//! ([`sqlite::SqliteHub`]) is the default backend.
+//! ([`desk`]) and authentication ([`auth`]) are written once above it, on a Kabinet store
+//! ([`stored::StoreHub`]): an embedded SQLite file by default, or a PostgreSQL server.
 
 pub mod auth;
 pub mod cli;
@@ -12,17 +12,17 @@ pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod sign_in;
-pub mod sqlite;
 pub mod staff;
 pub mod storage;
+pub mod stored;
 pub mod tls;
 pub mod users;
 
 pub use server::router;
-pub use sqlite::SqliteHub;
 pub use storage::{
     AuditFilter, AuditRow, Device, HubError, HubStorage, Refusal, RelayPage, StaffUser, UserRecord,
 };
+pub use stored::StoreHub;
 
 /// glibc gives threads that allocate at once arenas of their own (up to eight per core) and
 /// keeps what they free there: with fifty cabinets syncing at once the hub's resident memory

@@ -2,7 +2,7 @@
 //! touching the protocol or the HTTP layer (the way Atuin's server is generic over its
 //! database). The trait is persistence only: the relay's protocol ([`crate::relay`]) and the
 //! staff desk ([`crate::desk`]) are written once above it. The SQLite backend in
-//! [`crate::sqlite`] is the zero-setup default.
+//! [`crate::stored`] is the zero-setup default.
 
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;

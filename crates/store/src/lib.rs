@@ -509,6 +509,18 @@ impl Store {
             .expect("the hub's SQLite tables live beside a SQLite store")
     }
 
+    /// The database, for the tables of a crate built on the store (the hub's devices, users
+    /// and relay log) outside a write; a statement here commits on its own. The store's own
+    /// tables are read through the store's methods. See [`Writer::sql`].
+    pub fn sql(&self) -> &dyn sql::Sql {
+        &*self.conn
+    }
+
+    /// Which database the store is on.
+    pub fn dialect(&self) -> sql::Dialect {
+        self.conn.dialect()
+    }
+
     /// Rows this store has written (inserted, updated, deleted) since it was opened: what a
     /// test of "a no-op writes nothing" compares.
     pub fn rows_written(&self) -> u64 {

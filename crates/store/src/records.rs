@@ -359,6 +359,12 @@ impl<'a> Writer<'a> {
             .expect("the hub's SQLite tables live beside a SQLite store")
     }
 
+    /// The transaction, for the tables of a crate built on the store (the hub's relay log and
+    /// devices), so they commit together with the documents.
+    pub fn sql(&self) -> &dyn Sql {
+        &self.tx
+    }
+
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.tx.exec(
             "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

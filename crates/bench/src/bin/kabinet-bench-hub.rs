@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::routing::get;
 use kabinet_bench::{BENCH_KEY, arg, visit_digest};
 use kabinet_hub::server::{SharedStorage, normalise_code, sha256};
-use kabinet_hub::{HubStorage, SqliteHub};
+use kabinet_hub::{HubStorage, StoreHub};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve() -> anyhow::Result<()> {
     let dir = arg("dir").unwrap_or_else(|| "data/kabinet-hub".into());
-    let hub = Arc::new(SqliteHub::open(std::path::Path::new(&dir), &BENCH_KEY)?);
+    let hub = Arc::new(StoreHub::open(std::path::Path::new(&dir), &BENCH_KEY)?);
     let storage: SharedStorage = hub.clone();
     let sync_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let control_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -30,7 +30,7 @@ async fn serve() -> anyhow::Result<()> {
     let control = Router::new()
         .route(
             "/digest",
-            get(|State(hub): State<Arc<SqliteHub>>| async move {
+            get(|State(hub): State<Arc<StoreHub>>| async move {
                 let (count, digest) =
                     tokio::task::spawn_blocking(move || hub.read(|s| Ok(visit_digest(s))))
                         .await
@@ -42,7 +42,7 @@ async fn serve() -> anyhow::Result<()> {
         )
         .route(
             "/enroll-code",
-            get(|State(hub): State<Arc<SqliteHub>>| async move {
+            get(|State(hub): State<Arc<StoreHub>>| async move {
                 let code = format!(
                     "{:012}",
                     u64::from_le_bytes(

@@ -1,7 +1,7 @@
 //! Where a sync's time goes, without HTTP: the W1 (initial upload) and W4 (fresh device pulls
 //! everything) exchanges of the shared benchmark driven in one process through the real code
 //! (`kabinet_sync::next_exchange` / `apply_answer` on the device, `kabinet_hub::relay::sync` over
-//! `SqliteHub` on the hub, the real wire encoding), each phase timed on its own.
+//! `StoreHub` on the hub, the real wire encoding), each phase timed on its own.
 //!
 //!   kabinet-bench-phases --visits 5000 [--rounds 3] [--cache-kib 4096]
 //!
@@ -12,7 +12,7 @@
 //! stores are SQLCipher files in a temporary folder, removed at the end.
 
 use kabinet_bench::{BENCH_KEY, arg};
-use kabinet_hub::{HubStorage, SqliteHub};
+use kabinet_hub::{HubStorage, StoreHub};
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
 use kabinet_sync::{SyncRequest, SyncResponse, apply_answer, next_exchange};
@@ -102,14 +102,14 @@ fn workload(visits: usize) -> anyhow::Result<PathBuf> {
 const NOOPS: usize = 21;
 
 /// An enrolled device, as the hub sees it now.
-fn device_named(hub: &SqliteHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
+fn device_named(hub: &StoreHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
     hub.devices()?
         .into_iter()
         .find(|d| d.name == name)
         .ok_or_else(|| anyhow::anyhow!("no device {name}"))
 }
 
-fn device(hub: &SqliteHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
+fn device(hub: &StoreHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
     let code = kabinet_hub::server::sha256(name.as_bytes());
     hub.create_enrollment(
         "bench",
@@ -127,7 +127,7 @@ fn device(hub: &SqliteHub, name: &str) -> anyhow::Result<kabinet_hub::Device> {
 /// Runs exchanges until both feeds are drained; returns the documents moved.
 fn drain(
     store: &mut Store,
-    hub: &SqliteHub,
+    hub: &StoreHub,
     dev: &kabinet_hub::Device,
     phases: &mut Phases,
 ) -> anyhow::Result<u64> {
@@ -180,7 +180,7 @@ fn main() -> anyhow::Result<()> {
             std::io::BufReader::new(std::fs::File::open(&lines)?),
             &options,
         )?;
-        let hub = SqliteHub::open(&dir.join("hub"), &BENCH_KEY)?;
+        let hub = StoreHub::open(&dir.join("hub"), &BENCH_KEY)?;
 
         println!("round {round}, {visits} visits");
         let mut w1 = Phases::default();

@@ -203,7 +203,7 @@ pub(super) fn relay_page(
 #[cfg(test)]
 mod tests {
     use crate::HubStorage;
-    use crate::sqlite::SqliteHub;
+    use crate::stored::StoreHub;
     use kabinet_store::{Origin, Store, StoreKey};
 
     const KEY: StoreKey = StoreKey::Raw([7; 32]);
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn a_hub_edit_left_unrelayed_by_a_crash_is_relayed_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
+        let hub = StoreHub::open(dir.path(), &KEY).unwrap();
         let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
         hub.with_documents(&mut |store| {
             store
@@ -246,7 +246,7 @@ mod tests {
         drop(store);
         assert_eq!(relay_rows(dir.path()), 1);
 
-        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
+        let hub = StoreHub::open(dir.path(), &KEY).unwrap();
         assert_eq!(relay_rows(dir.path()), 2, "relayed when the hub opened");
 
         // Another process's edit (the command line's, say) committed while this hub runs,
@@ -260,7 +260,7 @@ mod tests {
         hub.commit_push("tablet", &[], None).unwrap();
         assert_eq!(relay_rows(dir.path()), 3, "relayed before the push");
         drop(hub);
-        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        drop(StoreHub::open(dir.path(), &KEY).unwrap());
         assert_eq!(relay_rows(dir.path()), 3, "and only once");
     }
 }

@@ -24,15 +24,15 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use devices::HUB_ISSUER;
 
-pub struct SqliteHub {
+pub struct StoreHub {
     // Dropped first: its last checkpoint runs before the store's connection closes.
     checkpointer: Checkpointer,
     store: Mutex<Store>,
 }
 
-impl SqliteHub {
+impl StoreHub {
     /// Opens (or creates) the hub database in `data_dir`, migrating the hub's tables forward.
-    pub fn open(data_dir: &Path, key: &StoreKey) -> Result<SqliteHub, HubError> {
+    pub fn open(data_dir: &Path, key: &StoreKey) -> Result<StoreHub, HubError> {
         std::fs::create_dir_all(data_dir).map_err(kabinet_store::StoreError::from)?;
         let path = data_dir.join("hub.db");
         let mut store = if path.exists() {
@@ -54,7 +54,7 @@ impl SqliteHub {
         }
         let checkpointer = Checkpointer::start(&path, key)?;
         store.set_autocheckpoint(0)?;
-        Ok(SqliteHub {
+        Ok(StoreHub {
             checkpointer,
             store: Mutex::new(store),
         })
@@ -95,7 +95,7 @@ impl SqliteHub {
     }
 }
 
-impl HubStorage for SqliteHub {
+impl HubStorage for StoreHub {
     fn create_enrollment(
         &self,
         cabinet: &str,

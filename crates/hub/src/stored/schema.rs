@@ -228,7 +228,7 @@ fn adopt_unversioned(sql: &rusqlite::Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
     use crate::HubStorage;
-    use crate::sqlite::SqliteHub;
+    use crate::stored::StoreHub;
     use kabinet_store::{DeviceSettings, StoreKey};
 
     const KEY: StoreKey = StoreKey::Raw([9; 32]);
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn migrations_number_the_hub_schema_in_the_store_meta() {
         let dir = tempfile::tempdir().unwrap();
-        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        drop(StoreHub::open(dir.path(), &KEY).unwrap());
         let store = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
         assert_eq!(version(&store).unwrap(), HUB_SCHEMA_VERSION);
         // The store's own schema is untouched by the hub's.
@@ -298,7 +298,7 @@ mod tests {
         );
         // Opening again runs nothing.
         drop(store);
-        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        drop(StoreHub::open(dir.path(), &KEY).unwrap());
     }
 
     #[test]
@@ -307,7 +307,7 @@ mod tests {
         let path = old.path().join("hub.db");
         let settings = DeviceSettings {
             cabinet: "hub".into(),
-            issuer: crate::sqlite::HUB_ISSUER,
+            issuer: crate::stored::HUB_ISSUER,
         };
         drop(Store::create(&path, &KEY, &settings).unwrap());
         kabinet_store::open_raw(&path, &KEY)
@@ -315,7 +315,7 @@ mod tests {
             .execute_batch(OLD_LAYOUT)
             .unwrap();
 
-        let hub = SqliteHub::open(old.path(), &KEY).unwrap();
+        let hub = StoreHub::open(old.path(), &KEY).unwrap();
         let devices = hub.devices().unwrap();
         assert_eq!(devices.len(), 1);
         assert_eq!(devices[0].cabinet, "cabinet-1");
@@ -329,7 +329,7 @@ mod tests {
         drop(hub);
 
         let fresh = tempfile::tempdir().unwrap();
-        drop(SqliteHub::open(fresh.path(), &KEY).unwrap());
+        drop(StoreHub::open(fresh.path(), &KEY).unwrap());
         assert_eq!(columns(&path), columns(&fresh.path().join("hub.db")));
         let store = Store::open(&path, &KEY).unwrap();
         assert_eq!(version(&store).unwrap(), HUB_SCHEMA_VERSION);
@@ -341,7 +341,7 @@ mod tests {
         let path = dir.path().join("hub.db");
         let settings = DeviceSettings {
             cabinet: "hub".into(),
-            issuer: crate::sqlite::HUB_ISSUER,
+            issuer: crate::stored::HUB_ISSUER,
         };
         let mut store = Store::create(&path, &KEY, &settings).unwrap();
         store
@@ -368,7 +368,7 @@ mod tests {
             .unwrap();
         drop(store);
 
-        let hub = SqliteHub::open(dir.path(), &KEY).unwrap();
+        let hub = StoreHub::open(dir.path(), &KEY).unwrap();
         let users: Vec<(String, Vec<String>, bool, bool)> = hub
             .users()
             .unwrap()
@@ -391,14 +391,14 @@ mod tests {
     #[test]
     fn a_hub_schema_from_a_newer_build_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        drop(SqliteHub::open(dir.path(), &KEY).unwrap());
+        drop(StoreHub::open(dir.path(), &KEY).unwrap());
         let mut store = Store::open(&dir.path().join("hub.db"), &KEY).unwrap();
         store
             .write(Origin::Local, |w| w.set_meta(VERSION_KEY, "99"))
             .unwrap();
         drop(store);
         assert!(matches!(
-            SqliteHub::open(dir.path(), &KEY),
+            StoreHub::open(dir.path(), &KEY),
             Err(HubError::NewerSchema { found: 99, .. })
         ));
     }
