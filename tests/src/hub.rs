@@ -70,6 +70,9 @@ pub struct HubProcess {
     pub child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database the hub keeps its documents in (`KABINET_TEST_HUB=postgres`:
+    /// a fresh database on the test process's own server); `None`: `data_dir`'s SQLite file.
+    pub database: Option<String>,
     binary: PathBuf,
     /// HTTPS with the hub's own certificate; otherwise plain HTTP on loopback.
     tls: bool,
@@ -88,9 +91,15 @@ fn any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
+/// Whether the stories run their hubs on PostgreSQL (`KABINET_TEST_HUB=postgres`).
+pub fn hubs_on_postgres() -> bool {
+    std::env::var("KABINET_TEST_HUB").as_deref() == Ok("postgres")
+}
+
 fn spawn_serve(
     binary: &Path,
     data_dir: &Path,
+    database: Option<&str>,
     addr: SocketAddr,
     tls: bool,
     ui_dir: Option<&Path>,
@@ -112,6 +121,9 @@ fn spawn_serve(
         .stderr(Stdio::inherit());
     if !tls {
         command.env("KABINET_HUB_PLAIN_HTTP", "true");
+    }
+    if let Some(url) = database {
+        command.env("KABINET_HUB_DATABASE", url);
     }
     command.spawn().expect("start the hub")
 }
@@ -168,10 +180,21 @@ impl HubProcess {
         ui_dir: Option<&Path>,
         metrics: bool,
     ) -> HubProcess {
+        let database = hubs_on_postgres()
+            .then(|| kabinet_store_pg::test_server::PgServer::shared().fresh_database());
         let mut hub = HubProcess {
-            child: spawn_serve(binary, data_dir, addr, tls, ui_dir, metrics),
+            child: spawn_serve(
+                binary,
+                data_dir,
+                database.as_deref(),
+                addr,
+                tls,
+                ui_dir,
+                metrics,
+            ),
             addr,
             data_dir: data_dir.to_path_buf(),
+            database,
             binary: binary.to_path_buf(),
             tls,
             ui_dir: ui_dir.map(Path::to_path_buf),
@@ -254,14 +277,22 @@ impl HubProcess {
     /// The hub's own storage, opened beside its process (as hub staff's edits are written, and
     /// for tests that look inside it).
     pub fn storage(&self) -> kabinet_hub::StoreHub {
-        let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
-        kabinet_hub::StoreHub::open(&self.data_dir, &key).unwrap()
+        match &self.database {
+            Some(url) => kabinet_hub::StoreHub::open_postgres(url).unwrap(),
+            None => {
+                let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
+                kabinet_hub::StoreHub::open(&self.data_dir, &key).unwrap()
+            }
+        }
     }
 
-    /// The hub's database file as plain SQL, for tests that look inside its tables.
-    pub fn sql(&self) -> rusqlite::Connection {
-        let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
-        kabinet_store::open_raw(&self.data_dir.join("hub.db"), &key).unwrap()
+    /// Runs `f` on the hub's database (SQLite file or PostgreSQL), for tests that look inside
+    /// its tables; the statements are the store's portable ones (`kabinet_store::sql`).
+    pub fn with_sql<T>(
+        &self,
+        f: impl FnOnce(&dyn kabinet_store::sql::Sql) -> Result<T, kabinet_store::sql::SqlError>,
+    ) -> T {
+        self.storage().read(|store| Ok(f(store.sql())?)).unwrap()
     }
 
     /// Runs a `kabinet-hub` admin command against the same data directory.
@@ -305,7 +336,11 @@ impl HubProcess {
     }
 
     fn admin_command(&self, args: &[&str], password: &str) -> std::process::Output {
-        Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(url) = &self.database {
+            command.env("KABINET_HUB_DATABASE", url);
+        }
+        command
             .args(args)
             .env("KABINET_HUB_USER_PASSWORD", password)
             .env("KABINET_HUB_DATA", &self.data_dir)
@@ -359,6 +394,7 @@ impl HubProcess {
         self.child = spawn_serve(
             &self.binary,
             &self.data_dir,
+            self.database.as_deref(),
             self.addr,
             self.tls,
             self.ui_dir.as_deref(),

@@ -6,6 +6,7 @@
 //! and the hub keeps serving.
 
 use kabinet_core::*;
+use kabinet_store::sql::SqlExt;
 use kabinet_store::{DocKind, Origin, Store};
 use kabinet_sync::SyncError;
 use kabinet_tests::hub::HubProcess;
@@ -114,14 +115,13 @@ fn a_mediators_device_never_receives_hiv_and_may_not_send_it() {
         }
         other => panic!("expected 403, got {other:?}"),
     }
-    let refusals: i64 = hub
-        .sql()
-        .query_row(
+    let refusals: i64 = hub.with_sql(|sql| {
+        sql.one(
             "SELECT count(*) FROM hub_refusal WHERE class = 'hiv'",
-            [],
+            &[],
             |r| r.get(0),
         )
-        .unwrap();
+    });
     assert!(refusals >= 1);
     // The hub goes on serving the others.
     sync(&mut cabinet).unwrap();

@@ -4,6 +4,7 @@
 //! while the hub edits the same case; both converge to the same case, edits of different
 //! fields kept, the same field one value everywhere.
 
+use kabinet_store::sql::SqlExt;
 use kabinet_tests::calls::{call_as, staff_call, staff_post, sync};
 use kabinet_tests::hub::{HubProcess, device_sql, enrolled_device, enrolled_device_with_roles};
 use serde_json::{Value, json};
@@ -192,12 +193,11 @@ fn a_case_reaches_the_mediator_without_the_psychologists_note_and_task_edits_con
         held, 0,
         "no note of a sensitive class on the mediator's tablet"
     );
-    let on_hub: i64 = hub
-        .sql()
-        .query_row("SELECT count(*) FROM documents WHERE kind = 7", [], |r| {
+    let on_hub: i64 = hub.with_sql(|sql| {
+        sql.one("SELECT count(*) FROM documents WHERE kind = 7", &[], |r| {
             r.get(0)
         })
-        .unwrap();
+    });
     assert_eq!(on_hub, 2);
 
     // Apart: the mediator marks the task done with an outcome, offline; at the hub the social

@@ -1,6 +1,7 @@
 //! Sync through a real hub process on loopback, real HTTP, real encrypted SQLite files.
 
 use kabinet_core::*;
+use kabinet_store::sql::SqlExt;
 use kabinet_store::{Origin, Store};
 use kabinet_sync::SyncError;
 use kabinet_tests::hub::{HubProcess, enrolled_device};
@@ -291,14 +292,13 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
     assert_eq!(sync(&mut b).docs_received, 3);
     assert_eq!(b.person(p.id).unwrap(), p);
     // New documents are stored once at the hub: their relay rows point at them (no bytes).
-    let (rows, with_bytes): (i64, i64) = hub
-        .sql()
-        .query_row(
+    let (rows, with_bytes): (i64, i64) = hub.with_sql(|sql| {
+        sql.one(
             "SELECT count(*), count(*) FILTER (WHERE length(changes) > 0) FROM hub_relay",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .unwrap();
+    });
     assert_eq!((rows, with_bytes), (3, 0));
 }
 

@@ -7,6 +7,7 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use kabinet_core::*;
+use kabinet_store::sql::SqlExt;
 use kabinet_store::{DocKind, Origin, Store};
 use kabinet_sync::{DocChanges, SyncError, SyncRequest, SyncResponse};
 use kabinet_tests::hub::{HubProcess, enrolled_device_with_roles};
@@ -73,15 +74,13 @@ fn exchange(store: &Store, request: &SyncRequest) -> Result<SyncResponse, (u16, 
 
 /// The refusals the hub recorded for a document: (device or user, class, action).
 fn refusals_of(hub: &HubProcess, doc_id: Uuid) -> Vec<(String, String, String)> {
-    hub.sql()
-        .prepare("SELECT device_id, class, action FROM hub_refusal WHERE doc_id = ?1")
-        .unwrap()
-        .query_map([doc_id.as_bytes()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    hub.with_sql(|sql| {
+        sql.rows(
+            "SELECT device_id, class, action FROM hub_refusal WHERE doc_id = ?1",
+            &[&doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    })
 }
 
 fn held_by(store: &Store, doc_id: Uuid) -> bool {
@@ -276,14 +275,13 @@ fn a_device_cannot_squat_the_derived_id_of_a_visits_hiv_results() {
         .write(Origin::Local, |w| w.put_visit(&visit))
         .unwrap();
     sync(&mut cabinet).unwrap();
-    let kind: i64 = hub
-        .sql()
-        .query_row(
+    let kind: i64 = hub.with_sql(|sql| {
+        sql.one(
             "SELECT kind FROM documents WHERE doc_id = ?1",
-            [results_id.as_bytes()],
+            &[&results_id],
             |r| r.get(0),
         )
-        .unwrap();
+    });
     assert_eq!(kind, DocKind::Results as i64);
 }
 

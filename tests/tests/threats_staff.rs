@@ -167,13 +167,10 @@ fn every_admin_action_is_in_the_hash_chain_with_the_users_login() {
     hub.admin(&["users", "disable", "gdimitrov"]);
 
     // The hub's own chain holds every change, who made it and to which login, and verifies.
-    let store = kabinet_store::Store::open(
-        &hub.data_dir.join("hub.db"),
-        &kabinet_store::StoreKey::from_text(kabinet_tests::hub::HUB_KEY).unwrap(),
-    )
-    .unwrap();
-    let held = store.verify_audit().unwrap();
-    let entries = store.audit_entries(0, 1000).unwrap();
+    let (held, entries) = hub
+        .storage()
+        .read(|store| Ok((store.verify_audit()?, store.audit_entries(0, 1000)?)))
+        .unwrap();
     assert_eq!(entries.len() as u64, held);
     let changes: Vec<(String, String, String)> = entries
         .iter()

@@ -27,6 +27,16 @@ struct Cli {
     /// The key of the hub database: a passphrase, or raw:<64 hex digits>.
     #[arg(long, env = "KABINET_HUB_KEY", hide_env_values = true, global = true)]
     key: Option<String>,
+    /// Keep the hub's documents and tables in this PostgreSQL database instead of DATA_DIR's
+    /// SQLite file: a libpq URL, e.g. postgres://kabinet@db.example/kabinet, or
+    /// postgres://kabinet@/kabinet?host=/run/postgresql for a Unix socket.
+    #[arg(
+        long,
+        env = "KABINET_HUB_DATABASE",
+        hide_env_values = true,
+        global = true
+    )]
+    database: Option<String>,
     /// The hub's TLS certificate chain (PEM) [default: a self-signed one the hub makes in
     /// DATA_DIR/tls on first start].
     #[arg(
@@ -306,6 +316,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     /// A file holding the database key (so the key is not in the config itself).
     key_file: Option<PathBuf>,
+    /// A PostgreSQL database URL (see --database); without it, DATA_DIR/hub.db.
+    database: Option<String>,
     /// A tracing filter, e.g. "info" or "kabinet_hub=debug".
     log: Option<String>,
     /// The built web UI to serve.
@@ -321,6 +333,8 @@ struct Settings {
     listen: SocketAddr,
     data_dir: PathBuf,
     key: Option<String>,
+    /// A PostgreSQL URL; `None`: the SQLite file in `data_dir`.
+    database: Option<String>,
     log: String,
     ui_dir: Option<PathBuf>,
     /// None: plain HTTP (development on loopback only).
@@ -382,6 +396,7 @@ fn settings(cli: &Cli, file: FileConfig) -> Result<Settings> {
         data_dir,
         tls,
         key,
+        database: cli.database.clone().or(file.database),
         log: std::env::var("KABINET_HUB_LOG")
             .ok()
             .or(file.log)
@@ -412,10 +427,12 @@ fn open(settings: &Settings) -> Result<StoreHub> {
         .key
         .as_deref()
         .context("no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration")?;
-    Ok(StoreHub::open(
-        &settings.data_dir,
-        &StoreKey::from_text(key)?,
-    )?)
+    let key = StoreKey::from_text(key)?;
+    match &settings.database {
+        Some(url) => StoreHub::open_postgres(url)
+            .with_context(|| format!("opening the hub on the {}", kabinet_store_pg::describe(url))),
+        None => Ok(StoreHub::open(&settings.data_dir, &key)?),
+    }
 }
 
 /// The whole `kabinet-hub` command line; the binary is this one call.

@@ -224,6 +224,10 @@ pub enum HubError {
     Store(#[from] kabinet_store::StoreError),
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("storage: {0}")]
+    Database(#[from] kabinet_store::sql::SqlError),
+    #[error(transparent)]
+    Postgres(#[from] kabinet_store_pg::ConnectError),
 }
 
 /// A display name as it is compared for sameness: two names that read alike on a record

@@ -539,8 +539,12 @@ impl rusqlite::ToSql for SqliteParam<'_> {
     }
 }
 
-fn sqlite_params<'a>(params: &'a [&'a dyn ToSql]) -> Vec<SqliteParam<'a>> {
-    params.iter().map(|p| SqliteParam(p.to_sql())).collect()
+/// The parameters as rusqlite binds them, without a list of their own (a save binds a few
+/// dozen statements' parameters, an import hundreds of thousands).
+fn sqlite_params<'a>(
+    params: &'a [&'a dyn ToSql],
+) -> rusqlite::ParamsFromIter<impl Iterator<Item = SqliteParam<'a>>> {
+    rusqlite::params_from_iter(params.iter().map(|p| SqliteParam(p.to_sql())))
 }
 
 impl SqlRow for rusqlite::Row<'_> {
@@ -569,10 +573,7 @@ impl Sql for rusqlite::Connection {
     }
 
     fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
-        let params = sqlite_params(params);
-        Ok(self
-            .prepare_cached(sql)?
-            .execute(rusqlite::params_from_iter(params.iter()))?)
+        Ok(self.prepare_cached(sql)?.execute(sqlite_params(params))?)
     }
 
     fn each_row(
@@ -581,9 +582,8 @@ impl Sql for rusqlite::Connection {
         params: &[&dyn ToSql],
         each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
     ) -> Result<(), SqlError> {
-        let params = sqlite_params(params);
         let mut stmt = self.prepare_cached(sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut rows = stmt.query(sqlite_params(params))?;
         while let Some(row) = rows.next()? {
             if each(&Row::new(row))?.is_break() {
                 break;

@@ -3,8 +3,8 @@
 
 use crate::storage::{Device, HubError};
 use chrono::{DateTime, Utc};
+use kabinet_store::sql::{Row, SqlError, SqlExt};
 use kabinet_store::{Origin, Store};
-use rusqlite::{OptionalExtension, Row, params};
 use uuid::Uuid;
 
 /// The hub's own issuer number for referral codes (hub staff issue referrals too).
@@ -13,7 +13,7 @@ pub const HUB_ISSUER: u8 = 99;
 const DEVICE_COLUMNS: &str =
     "device_id, name, cabinet, issuer, enrolled_at, revoked_at, last_sync_at, roles";
 
-fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+fn device_row(r: &Row<'_>) -> Result<Device, SqlError> {
     let time = |s: Option<String>| {
         s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc))
@@ -26,7 +26,7 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         enrolled_at: time(r.get(4)?).unwrap_or_default(),
         revoked_at: time(r.get(5)?),
         last_sync_at: time(r.get(6)?),
-        roles: kabinet_core::access::roles_from_text(&r.get::<_, String>(7)?),
+        roles: kabinet_core::access::roles_from_text(&r.get::<String>(7)?),
     })
 }
 
@@ -37,13 +37,13 @@ pub(super) fn create_enrollment(
     code_hash: [u8; 32],
     expires_at: DateTime<Utc>,
 ) -> Result<(), HubError> {
-    store.extension_sql().execute(
+    store.sql().exec(
         "INSERT INTO hub_enrollment (code_hash, cabinet, expires_at, roles) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            code_hash.to_vec(),
-            cabinet,
-            expires_at.to_rfc3339(),
-            kabinet_core::access::roles_to_text(roles)
+        &[
+            &code_hash,
+            &cabinet,
+            &expires_at.to_rfc3339(),
+            &kabinet_core::access::roles_to_text(roles),
         ],
     )?;
     Ok(())
@@ -56,28 +56,23 @@ pub(super) fn redeem_enrollment(
     token_hash: [u8; 32],
 ) -> Result<Device, HubError> {
     store.write(Origin::Local, |w| {
-        let sql = w.extension_sql();
-        let found: Option<(String, String, String)> = sql
-            .query_row(
-                "SELECT cabinet, expires_at, roles FROM hub_enrollment WHERE code_hash = ?1",
-                [code_hash.to_vec()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let sql = w.sql();
+        let found: Option<(String, String, String)> = sql.row(
+            "SELECT cabinet, expires_at, roles FROM hub_enrollment WHERE code_hash = ?1",
+            &[&code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let Some((cabinet, expires, roles)) = found else {
             return Ok(Err(HubError::BadEnrollmentCode));
         };
-        sql.execute(
+        sql.exec(
             "DELETE FROM hub_enrollment WHERE code_hash = ?1",
-            [code_hash.to_vec()],
+            &[&code_hash],
         )?;
         if expires < Utc::now().to_rfc3339() {
             return Ok(Err(HubError::BadEnrollmentCode));
         }
-        let taken: Vec<u8> = sql
-            .prepare("SELECT issuer FROM hub_device")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let taken: Vec<u8> = sql.rows("SELECT issuer FROM hub_device", &[], |r| r.get(0))?;
         let Some(issuer) = (1..HUB_ISSUER).find(|i| !taken.contains(i)) else {
             return Ok(Err(HubError::IssuersExhausted));
         };
@@ -91,9 +86,9 @@ pub(super) fn redeem_enrollment(
             last_sync_at: None,
             roles: kabinet_core::access::roles_from_text(&roles),
         };
-        sql.execute(
+        sql.exec(
             "INSERT INTO hub_device (device_id, name, cabinet, issuer, token_hash, enrolled_at, roles) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![device.id, device.name, device.cabinet, device.issuer, token_hash.to_vec(), device.enrolled_at.to_rfc3339(), roles],
+            &[&device.id, &device.name, &device.cabinet, &device.issuer, &token_hash, &device.enrolled_at.to_rfc3339(), &roles],
         )?;
         Ok(Ok(device))
     })?
@@ -103,29 +98,27 @@ pub(super) fn device_by_token(
     store: &Store,
     token_hash: [u8; 32],
 ) -> Result<Option<Device>, HubError> {
-    Ok(store
-        .extension_sql()
-        .prepare_cached(&format!(
+    Ok(store.sql().row(
+        &format!(
             "SELECT {DEVICE_COLUMNS} FROM hub_device WHERE token_hash = ?1 AND revoked_at IS NULL"
-        ))?
-        .query_row([token_hash.to_vec()], device_row)
-        .optional()?)
+        ),
+        &[&token_hash],
+        device_row,
+    )?)
 }
 
 pub(super) fn devices(store: &Store) -> Result<Vec<Device>, HubError> {
-    Ok(store
-        .extension_sql()
-        .prepare(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM hub_device ORDER BY enrolled_at"
-        ))?
-        .query_map([], device_row)?
-        .collect::<rusqlite::Result<_>>()?)
+    Ok(store.sql().rows(
+        &format!("SELECT {DEVICE_COLUMNS} FROM hub_device ORDER BY enrolled_at"),
+        &[],
+        device_row,
+    )?)
 }
 
 pub(super) fn revoke(store: &Store, device_id: &str) -> Result<(), HubError> {
-    let n = store.extension_sql().execute(
+    let n = store.sql().exec(
         "UPDATE hub_device SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
-        params![device_id, Utc::now().to_rfc3339()],
+        &[&device_id, &Utc::now().to_rfc3339()],
     )?;
     if n == 0 {
         return Err(HubError::NoSuchDevice(device_id.to_string()));

@@ -1,7 +1,8 @@
-//! The default hub storage: one encrypted SQLite file holding the documents (a Kabinet store,
-//! with its projections, so hub staff can search) plus the hub's own tables, one module per
-//! concern: [`schema`] (migrations), devices, users and sessions, audit intake, the relay log,
-//! and the WAL checkpointer.
+//! The hub's storage: a Kabinet store holding the documents (with its projections, so hub
+//! staff can search) plus the hub's own tables beside them, one module per concern:
+//! [`schema`] (migrations), devices, users and sessions, audit intake, the relay log, and the
+//! WAL checkpointer. The store is one encrypted SQLite file by default ([`StoreHub::open`]) or
+//! a PostgreSQL database ([`StoreHub::open_postgres`]); every statement here runs on either.
 
 mod audit;
 mod checkpoint;
@@ -25,9 +26,18 @@ use std::sync::{Mutex, MutexGuard};
 pub use devices::HUB_ISSUER;
 
 pub struct StoreHub {
-    // Dropped first: its last checkpoint runs before the store's connection closes.
-    checkpointer: Checkpointer,
+    // Dropped first: its last checkpoint runs before the store's connection closes. A server
+    // checkpoints by itself: none there.
+    checkpointer: Option<Checkpointer>,
     store: Mutex<Store>,
+}
+
+/// The settings a new hub database starts with.
+fn hub_settings() -> DeviceSettings {
+    DeviceSettings {
+        cabinet: "hub".into(),
+        issuer: HUB_ISSUER,
+    }
 }
 
 impl StoreHub {
@@ -38,26 +48,45 @@ impl StoreHub {
         let mut store = if path.exists() {
             Store::open(&path, key)?
         } else {
-            let settings = DeviceSettings {
-                cabinet: "hub".into(),
-                issuer: HUB_ISSUER,
-            };
-            Store::create(&path, key, &settings)?
+            Store::create(&path, key, &hub_settings())?
         };
-        schema::migrate(&mut store)?;
-        let recovered = relay::recover_unrelayed(&mut store)?;
+        StoreHub::prepare(&mut store)?;
+        let checkpointer = Checkpointer::start(&path, key)?;
+        store.set_autocheckpoint(0)?;
+        Ok(StoreHub {
+            checkpointer: Some(checkpointer),
+            store: Mutex::new(store),
+        })
+    }
+
+    /// Opens (or creates) the hub's tables and documents in the PostgreSQL database at `url`
+    /// (libpq's syntax; a Unix socket as `?host=/run/dir`).
+    pub fn open_postgres(url: &str) -> Result<StoreHub, HubError> {
+        let mut store = kabinet_store_pg::open(url, &hub_settings())?;
+        StoreHub::prepare(&mut store)?;
+        Ok(StoreHub {
+            checkpointer: None,
+            store: Mutex::new(store),
+        })
+    }
+
+    /// The hub's tables at this build's version, and hub edits a crash left unrelayed sent on.
+    fn prepare(store: &mut Store) -> Result<(), HubError> {
+        schema::migrate(store)?;
+        let recovered = relay::recover_unrelayed(store)?;
         if recovered > 0 {
             tracing::warn!(
                 documents = recovered,
                 "relayed hub edits a crash had left unrelayed"
             );
         }
-        let checkpointer = Checkpointer::start(&path, key)?;
-        store.set_autocheckpoint(0)?;
-        Ok(StoreHub {
-            checkpointer,
-            store: Mutex::new(store),
-        })
+        Ok(())
+    }
+
+    fn wrote(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.wrote();
+        }
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -68,7 +97,7 @@ impl StoreHub {
     /// A write, then a nudge to the checkpointer.
     fn writing<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, HubError>) -> Result<T, HubError> {
         let out = f(&mut self.store());
-        self.checkpointer.wrote();
+        self.wrote();
         out
     }
 
@@ -187,7 +216,7 @@ impl HubStorage for StoreHub {
         lock_after: u32,
         wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
     ) -> Result<SignInTry, HubError> {
-        users::reserve_sign_in(&self.store(), name, now, lock_after, wait_after)
+        users::reserve_sign_in(&mut self.store(), name, now, lock_after, wait_after)
     }
 
     fn sign_in_succeeded(&self, name: &str) -> Result<(), HubError> {
@@ -235,7 +264,7 @@ impl HubStorage for StoreHub {
         // too, so another process's edit is never passed over either.
         relay::relay_hub_edits(&mut store)?;
         drop(store);
-        self.checkpointer.wrote();
+        self.wrote();
         Ok(())
     }
 

@@ -5,9 +5,10 @@
 use crate::storage::{HubError, RelayPage};
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
+use kabinet_store::sql::SqlExt;
 use kabinet_store::{Origin, Received, Store, Writer, heads_from_bytes, heads_to_bytes};
 use kabinet_sync::DocChanges;
-use rusqlite::{OptionalExtension, params};
+use std::ops::ControlFlow;
 use uuid::Uuid;
 
 /// The relay log's origin for the hub's own edits.
@@ -32,30 +33,37 @@ pub(super) fn commit_push(
         // class a row is relayed under is then the stored one, not only the device's claim.
         w.merge_pushed(docs, |w, doc, merged| {
             if let Some(m) = merged {
-                w.extension_sql().prepare_cached(INSERT)?.execute(params![
-                    doc.doc_id.as_bytes(),
-                    doc.kind as i64,
-                    doc.class.code(),
-                    doc.parent.map(|p| p.as_bytes().to_vec()),
-                    device_id,
-                    &m.new_changes,
-                    heads_to_bytes(&m.heads)
-                ])?;
+                w.sql().exec(
+                    INSERT,
+                    &[
+                        doc.doc_id.as_bytes(),
+                        &(doc.kind as i64),
+                        &doc.class.code(),
+                        &doc.parent.map(|p| p.as_bytes().to_vec()),
+                        &device_id,
+                        &m.new_changes,
+                        &heads_to_bytes(&m.heads),
+                    ],
+                )?;
             }
             Ok(())
         })?;
         if let Some(at) = seen_at {
-            w.extension_sql()
-                .prepare_cached("UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1")?
-                .execute(params![device_id, at.to_rfc3339()])?;
+            w.sql().exec(
+                "UPDATE hub_device SET last_sync_at = ?2 WHERE device_id = ?1",
+                &[&device_id, &at.to_rfc3339()],
+            )?;
         }
         // Everything before this push was relayed above, and the push is relayed with it.
-        w.extension_sql()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO meta (key, value)
-                 SELECT ?1, CAST(COALESCE(MAX(change_seq), 0) AS TEXT) FROM documents",
-            )?
-            .execute([RELAYED_THROUGH])?;
+        // `WHERE true`: SQLite would read an upsert's ON right after the SELECT's FROM as the
+        // join's.
+        w.sql().exec(
+            "INSERT INTO meta (key, value)
+             SELECT CAST(?1 AS TEXT), CAST(COALESCE(MAX(change_seq), 0) AS TEXT) FROM documents
+             WHERE true
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&RELAYED_THROUGH],
+        )?;
         Ok(())
     })?;
     Ok(())
@@ -92,10 +100,12 @@ pub(super) fn relay_hub_edits(store: &mut Store) -> Result<usize, HubError> {
 /// documents it relayed.
 fn relay_past_mark(w: &mut Writer<'_>) -> kabinet_store::Result<usize> {
     let mark: u64 = w
-        .extension_sql()
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([RELAYED_THROUGH], |r| r.get::<_, String>(0))
-        .optional()?
+        .sql()
+        .row(
+            "SELECT value FROM meta WHERE key = ?1",
+            &[&RELAYED_THROUGH],
+            |r| r.get::<String>(0),
+        )?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let changed = w.changes_since(mark)?;
@@ -104,27 +114,28 @@ fn relay_past_mark(w: &mut Writer<'_>) -> kabinet_store::Result<usize> {
     };
     let mut relayed = 0;
     for doc in &changed {
-        let last: Option<Vec<u8>> = w
-            .extension_sql()
-            .prepare_cached(
-                "SELECT heads FROM hub_relay WHERE doc_id = ?1 ORDER BY hub_seq DESC LIMIT 1",
-            )?
-            .query_row([doc.doc_id.as_bytes()], |r| r.get(0))
-            .optional()?;
+        let last: Option<Vec<u8>> = w.sql().row(
+            "SELECT heads FROM hub_relay WHERE doc_id = ?1 ORDER BY hub_seq DESC LIMIT 1",
+            &[doc.doc_id.as_bytes()],
+            |r| r.get(0),
+        )?;
         let base = last.as_deref().map(heads_from_bytes).unwrap_or_default();
         let changes = w.changes_after(doc.doc_id, &base)?;
         if changes.is_empty() {
             continue; // nothing new to relay (an empty row would mean "the whole document")
         }
-        w.extension_sql().prepare_cached(INSERT)?.execute(params![
-            doc.doc_id.as_bytes(),
-            doc.kind as i64,
-            doc.access_class.code(),
-            doc.parent_id.map(|p| p.as_bytes().to_vec()),
-            HUB_ORIGIN,
-            changes,
-            heads_to_bytes(&doc.heads)
-        ])?;
+        w.sql().exec(
+            INSERT,
+            &[
+                doc.doc_id.as_bytes(),
+                &(doc.kind as i64),
+                &doc.access_class.code(),
+                &doc.parent_id.map(|p| p.as_bytes().to_vec()),
+                &HUB_ORIGIN,
+                &changes,
+                &heads_to_bytes(&doc.heads),
+            ],
+        )?;
         relayed += 1;
     }
     w.set_meta(RELAYED_THROUGH, &through.to_string())?;
@@ -138,63 +149,75 @@ pub(super) fn relay_page(
     max_bytes: usize,
     readable: &dyn Fn(AccessClass) -> bool,
 ) -> Result<RelayPage, HubError> {
-    let sql = store.extension_sql();
+    let sql = store.sql();
     // A device's own rows are skipped by SQLite: right after its push they are all the rows
     // there are.
     // Each row with its document's class now: a document moved into a stricter class (a
     // referral promoted by its destination, an edit at the hub) must not reach a device through
     // rows relayed while it was less strict.
-    let mut stmt = sql.prepare_cached(
-        "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class
-         FROM hub_relay r LEFT JOIN documents d ON d.doc_id = r.doc_id
-         WHERE r.hub_seq > ?1 AND r.origin_device <> ?2 ORDER BY r.hub_seq",
-    )?;
-    let mut rows = stmt.query(params![cursor as i64, not_from])?;
     let mut page = RelayPage {
         docs: Vec::new(),
         next_cursor: cursor,
         more: false,
     };
     let mut bytes = 0usize;
-    while let Some(row) = rows.next()? {
-        if bytes >= max_bytes {
-            page.more = true;
-            break;
-        }
-        page.next_cursor = row.get::<_, i64>(0)? as u64;
-        let current: Option<u8> = row.get(6)?;
-        if !AccessClass::from_code(row.get::<_, u8>(3)?).is_some_and(readable)
-            || current.is_some_and(|c| !AccessClass::from_code(c).is_some_and(readable))
-        {
-            continue;
-        }
-        let doc_id: Uuid = row.get(1)?;
-        let mut changes: Vec<u8> = row.get(5)?;
-        if changes.is_empty() {
-            // A whole new document: send it as stored now (a superset of what arrived, which
-            // merges the same). Its class may have changed since: the current one must be
-            // readable too.
-            match store.document_bytes(doc_id)? {
-                Some((stored, class)) if readable(class) => changes = stored,
-                _ => continue,
+    // The walk's own errors are the database's; the store's (reading a whole new document)
+    // stop it and are kept in `failed`.
+    let mut failed: Option<kabinet_store::StoreError> = None;
+    sql.each_row(
+        "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class
+         FROM hub_relay r LEFT JOIN documents d ON d.doc_id = r.doc_id
+         WHERE r.hub_seq > ?1 AND r.origin_device <> ?2 ORDER BY r.hub_seq",
+        &[&(cursor as i64), &not_from],
+        &mut |row| {
+            if bytes >= max_bytes {
+                page.more = true;
+                return Ok(ControlFlow::Break(()));
             }
-        }
-        bytes += changes.len();
-        page.docs.push(DocChanges::new(
-            doc_id,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            changes,
-        ));
+            page.next_cursor = row.get::<i64>(0)? as u64;
+            let current: Option<u8> = row.get(6)?;
+            if !AccessClass::from_code(row.get::<u8>(3)?).is_some_and(readable)
+                || current.is_some_and(|c| !AccessClass::from_code(c).is_some_and(readable))
+            {
+                return Ok(ControlFlow::Continue(()));
+            }
+            let doc_id: Uuid = row.get(1)?;
+            let mut changes: Vec<u8> = row.get(5)?;
+            if changes.is_empty() {
+                // A whole new document: send it as stored now (a superset of what arrived, which
+                // merges the same). Its class may have changed since: the current one must be
+                // readable too.
+                match store.document_bytes(doc_id) {
+                    Ok(Some((stored, class))) if readable(class) => changes = stored,
+                    Ok(_) => return Ok(ControlFlow::Continue(())),
+                    Err(e) => {
+                        failed = Some(e);
+                        return Ok(ControlFlow::Break(()));
+                    }
+                }
+            }
+            bytes += changes.len();
+            page.docs.push(DocChanges::new(
+                doc_id,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                changes,
+            ));
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    drop(rows);
     if !page.more {
         // Everything after the cursor was seen: the device's own rows past the last one sent
         // are behind it too, or every no-op sync would scan them.
-        let last: i64 = sql
-            .prepare_cached("SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay")?
-            .query_row([], |r| r.get(0))?;
+        let last: i64 = sql.one(
+            "SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay",
+            &[],
+            |r| r.get(0),
+        )?;
         page.next_cursor = page.next_cursor.max(last as u64);
     }
     Ok(page)

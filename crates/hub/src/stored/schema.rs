@@ -4,6 +4,7 @@
 //! one transaction. Never edit a released migration; append a new one.
 
 use crate::storage::HubError;
+use kabinet_store::sql::{Dialect, SqlExt};
 use kabinet_store::{Origin, Store};
 
 /// Where the hub's schema version is kept.
@@ -136,6 +137,99 @@ UPDATE hub_user SET credential = NULL, secret_key = NULL
 /// The hub schema version this build writes.
 pub const HUB_SCHEMA_VERSION: usize = MIGRATIONS.len();
 
+/// The hub's tables on PostgreSQL as they stand at version [`POSTGRES_STARTS_AT`] on SQLite:
+/// no hub on PostgreSQL is older, so its first migration is the layout the four above leave.
+/// A version number means the same layout on both; a later migration is appended for each.
+/// Ids and hashes `bytea`, numbers `bigint`, texts `text COLLATE "C"` (as the store's); the
+/// relay log's sequence is the database's (`bigserial`), so processes sharing the server
+/// never hand out one number twice.
+const POSTGRES_INITIAL: &str = r#"
+CREATE TABLE hub_device (
+    device_id    text COLLATE "C" PRIMARY KEY,
+    name         text COLLATE "C" NOT NULL,
+    cabinet      text COLLATE "C" NOT NULL,
+    issuer       bigint NOT NULL UNIQUE,
+    token_hash   bytea NOT NULL UNIQUE,
+    enrolled_at  text COLLATE "C" NOT NULL,
+    revoked_at   text COLLATE "C",
+    last_sync_at text COLLATE "C",
+    roles        text COLLATE "C" NOT NULL DEFAULT 'nurse,doctor'
+);
+CREATE TABLE hub_user (
+    name          text COLLATE "C" PRIMARY KEY,
+    display_name  text COLLATE "C" NOT NULL,
+    role          text COLLATE "C" NOT NULL,
+    password_hash text COLLATE "C" NOT NULL,
+    created_at    text COLLATE "C" NOT NULL,
+    disabled_at   text COLLATE "C",
+    credential    text COLLATE "C",
+    secret_key    bytea,
+    generation    bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX hub_user_by_display_name ON hub_user(display_name);
+CREATE TABLE hub_session (
+    token_hash bytea PRIMARY KEY,
+    user_name  text COLLATE "C" NOT NULL REFERENCES hub_user(name),
+    expires_at text COLLATE "C" NOT NULL
+);
+CREATE TABLE hub_enrollment (
+    code_hash  bytea PRIMARY KEY,
+    cabinet    text COLLATE "C" NOT NULL,
+    expires_at text COLLATE "C" NOT NULL,
+    roles      text COLLATE "C" NOT NULL DEFAULT 'nurse,doctor'
+);
+CREATE TABLE hub_refusal (
+    at        text COLLATE "C" NOT NULL,
+    device_id text COLLATE "C" NOT NULL,
+    doc_id    bytea,
+    class     text COLLATE "C" NOT NULL,
+    action    text COLLATE "C" NOT NULL
+);
+CREATE TABLE hub_audit (
+    device_id   text COLLATE "C" NOT NULL,
+    seq         bigint NOT NULL,
+    at          text COLLATE "C" NOT NULL,
+    "user"      text COLLATE "C" NOT NULL,
+    device      text COLLATE "C" NOT NULL,
+    action      text COLLATE "C" NOT NULL,
+    record      text COLLATE "C" NOT NULL,
+    class       text COLLATE "C" NOT NULL,
+    prev_hash   bytea NOT NULL,
+    hash        bytea NOT NULL,
+    received_at text COLLATE "C" NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX hub_audit_by_time ON hub_audit(at);
+CREATE TABLE hub_relay (
+    hub_seq       bigserial PRIMARY KEY,
+    doc_id        bytea NOT NULL,
+    kind          bigint NOT NULL,
+    access_class  bigint NOT NULL,
+    parent_id     bytea,
+    origin_device text COLLATE "C" NOT NULL,
+    changes       bytea NOT NULL,
+    heads         bytea NOT NULL
+);
+CREATE INDEX hub_relay_by_document ON hub_relay(doc_id, hub_seq);
+CREATE TABLE hub_sign_in (
+    name        text COLLATE "C" PRIMARY KEY,
+    failures    bigint NOT NULL,
+    next_try_at text COLLATE "C"
+);
+CREATE TABLE hub_user_cabinet (
+    user_name text COLLATE "C" NOT NULL REFERENCES hub_user(name),
+    cabinet   text COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_name, cabinet)
+);
+CREATE INDEX hub_user_cabinet_by_cabinet ON hub_user_cabinet(cabinet);
+"#;
+
+/// Key of the advisory lock the hub's migrations run under on PostgreSQL.
+const MIGRATION_LOCK: i64 = 0x6b61_6269_6e65_7402;
+
+/// The hub schema version [`POSTGRES_INITIAL`] stands for.
+const POSTGRES_STARTS_AT: usize = 4;
+
 /// Brings the hub's tables in `store` to [`HUB_SCHEMA_VERSION`].
 pub(super) fn migrate(store: &mut Store) -> Result<(), HubError> {
     let found = version(store)?;
@@ -146,6 +240,31 @@ pub(super) fn migrate(store: &mut Store) -> Result<(), HubError> {
         });
     }
     if found == HUB_SCHEMA_VERSION {
+        return Ok(());
+    }
+    if store.dialect() == Dialect::Postgres {
+        // Migrations on PostgreSQL are SQLite's from POSTGRES_STARTS_AT on; none yet.
+        const { assert!(HUB_SCHEMA_VERSION == POSTGRES_STARTS_AT) };
+        store.write(Origin::Local, |w| {
+            // Hub processes starting together on one server: one migrates, the others wait
+            // for it and then find the tables made.
+            w.sql()
+                .exec("SELECT pg_advisory_xact_lock(?1)", &[&MIGRATION_LOCK])?;
+            let found: usize = w
+                .sql()
+                .row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    &[&VERSION_KEY],
+                    |r| r.get::<String>(0),
+                )?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if found < POSTGRES_STARTS_AT {
+                w.sql().batch(POSTGRES_INITIAL)?;
+                w.set_meta(VERSION_KEY, &POSTGRES_STARTS_AT.to_string())?;
+            }
+            Ok(())
+        })?;
         return Ok(());
     }
     store.write(Origin::Local, |w| {

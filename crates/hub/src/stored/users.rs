@@ -8,8 +8,8 @@ use crate::storage::{
 };
 use chrono::{DateTime, Utc};
 use kabinet_core::AuditAction;
+use kabinet_store::sql::{Dialect, Sql, SqlError, SqlExt};
 use kabinet_store::{Origin, Store};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use zeroize::Zeroizing;
 
 fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
@@ -22,11 +22,11 @@ fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
 fn admin_change<T>(
     store: &mut Store,
     by: &str,
-    change: impl FnOnce(&Connection) -> Result<(T, Vec<AdminEntry>), HubError>,
+    change: impl FnOnce(&dyn Sql) -> Result<(T, Vec<AdminEntry>), HubError>,
 ) -> Result<T, HubError> {
     store.set_audit_user(Some(by.to_string()));
     let out = store.write(Origin::Local, |w| {
-        Ok(match change(w.extension_sql()) {
+        Ok(match change(w.sql()) {
             Ok((value, entries)) => {
                 for entry in entries {
                     w.audit(entry.action, &entry.login, &entry.what)?;
@@ -58,27 +58,34 @@ impl AdminEntry {
     }
 }
 
-fn cabinets_of(c: &Connection, name: &str) -> rusqlite::Result<Vec<String>> {
-    c.prepare_cached("SELECT cabinet FROM hub_user_cabinet WHERE user_name = ?1 ORDER BY cabinet")?
-        .query_map([name], |r| r.get(0))?
-        .collect()
+fn cabinets_of(c: &dyn Sql, name: &str) -> Result<Vec<String>, SqlError> {
+    c.rows(
+        "SELECT cabinet FROM hub_user_cabinet WHERE user_name = ?1 ORDER BY cabinet",
+        &[&name],
+        |r| r.get(0),
+    )
 }
 
-fn set_cabinets(c: &Connection, name: &str, cabinets: &[String]) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM hub_user_cabinet WHERE user_name = ?1", [name])?;
+fn set_cabinets(c: &dyn Sql, name: &str, cabinets: &[String]) -> Result<(), SqlError> {
+    c.exec(
+        "DELETE FROM hub_user_cabinet WHERE user_name = ?1",
+        &[&name],
+    )?;
     for cabinet in cabinets {
-        c.execute(
-            "INSERT OR IGNORE INTO hub_user_cabinet (user_name, cabinet) VALUES (?1, ?2)",
-            params![name, cabinet],
+        c.exec(
+            "INSERT INTO hub_user_cabinet (user_name, cabinet) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[&name, cabinet],
         )?;
     }
     Ok(())
 }
 
-fn no_such_user(c: &Connection, name: &str) -> Result<(), HubError> {
+fn no_such_user(c: &dyn Sql, name: &str) -> Result<(), HubError> {
     let exists = c
-        .prepare_cached("SELECT 1 FROM hub_user WHERE name = ?1")?
-        .exists([name])?;
+        .row("SELECT 1 FROM hub_user WHERE name = ?1", &[&name], |_| {
+            Ok(())
+        })?
+        .is_some();
     if exists {
         Ok(())
     } else {
@@ -102,9 +109,14 @@ pub(super) fn add_user(
         // Every user ever added counts: their name is on records and in the audit log.
         let key = display_key(&user.display_name);
         let taken: Option<String> = c
-            .prepare("SELECT name, display_name FROM hub_user")?
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .filter_map(Result::ok)
+            .rows("SELECT name, display_name FROM hub_user", &[], |r| {
+                Ok(match (r.get::<String>(0), r.get::<String>(1)) {
+                    (Ok(name), Ok(display_name)) => Some((name, display_name)),
+                    _ => None,
+                })
+            })?
+            .into_iter()
+            .flatten()
             .find(|(_, d)| display_key(d) == key)
             .map(|(name, _)| name);
         if let Some(login) = taken {
@@ -113,19 +125,19 @@ pub(super) fn add_user(
                 login,
             });
         }
-        let n = c.execute(
+        let n = c.exec(
             "INSERT INTO hub_user (name, display_name, role, password_hash, created_at,
                                    credential, secret_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
-            params![
-                user.name,
-                user.display_name,
-                user.role,
+            &[
+                &user.name,
+                &user.display_name,
+                &user.role,
                 // Empty: no web password (the column predates users of devices only).
-                secrets.password_hash.unwrap_or(""),
-                Utc::now().to_rfc3339(),
-                credential,
-                secret_key,
+                &secrets.password_hash.unwrap_or(""),
+                &Utc::now().to_rfc3339(),
+                &credential,
+                &secret_key,
             ],
         )?;
         if n == 0 {
@@ -144,14 +156,13 @@ pub(super) fn add_user(
 }
 
 pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
-    let c = store.extension_sql();
-    let mut out: Vec<UserRecord> = c
-        .prepare(
-            "SELECT u.name, u.display_name, u.role, u.disabled_at IS NOT NULL, u.generation,
-                    COALESCE(s.failures, 0), u.password_hash != '', u.credential IS NOT NULL
-             FROM hub_user u LEFT JOIN hub_sign_in s ON s.name = u.name ORDER BY u.name",
-        )?
-        .query_map([], |r| {
+    let c = store.sql();
+    let mut out: Vec<UserRecord> = c.rows(
+        "SELECT u.name, u.display_name, u.role, u.disabled_at IS NOT NULL, u.generation,
+                COALESCE(s.failures, 0), u.password_hash != '', u.credential IS NOT NULL
+         FROM hub_user u LEFT JOIN hub_sign_in s ON s.name = u.name ORDER BY u.name",
+        &[],
+        |r| {
             Ok(UserRecord {
                 user: StaffUser {
                     name: r.get(0)?,
@@ -165,8 +176,8 @@ pub(super) fn users(store: &Store) -> Result<Vec<UserRecord>, HubError> {
                 web_sign_in: r.get(6)?,
                 on_devices: r.get(7)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        },
+    )?;
     for u in &mut out {
         u.cabinets = cabinets_of(c, &u.user.name)?;
     }
@@ -180,16 +191,16 @@ pub(super) fn set_disabled(
     by: &str,
 ) -> Result<(), HubError> {
     admin_change(store, by, |c| {
-        let n = c.execute(
+        let n = c.exec(
             "UPDATE hub_user SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END
              WHERE name = ?1",
-            params![name, disabled, Utc::now().to_rfc3339()],
+            &[&name, &disabled, &Utc::now().to_rfc3339()],
         )?;
         if n == 0 {
             return Err(HubError::NoSuchUser(name.into()));
         }
         if disabled {
-            c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+            c.exec("DELETE FROM hub_session WHERE user_name = ?1", &[&name])?;
         }
         let action = if disabled {
             AuditAction::DisableUser
@@ -201,30 +212,27 @@ pub(super) fn set_disabled(
 }
 
 pub(super) fn user_secrets(store: &Store, name: &str) -> Result<UserSecrets, HubError> {
-    let c = store.extension_sql();
-    let found = c
-        .query_row(
-            "SELECT password_hash, credential, secret_key, role FROM hub_user WHERE name = ?1",
-            [name],
-            |r| {
-                // The key's bytes are wiped once copied out (and the copy, when dropped).
-                let key: Option<Zeroizing<Vec<u8>>> =
-                    r.get::<_, Option<Vec<u8>>>(2)?.map(Zeroizing::new);
-                Ok(UserSecrets {
-                    // Empty: no web password.
-                    password_hash: Some(r.get::<_, String>(0)?).filter(|h| !h.is_empty()),
-                    credential: r
-                        .get::<_, Option<String>>(1)?
-                        .and_then(|c| serde_json::from_str(&c).ok()),
-                    secret_key: key
-                        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-                        .map(Zeroizing::new),
-                    cabinets: Vec::new(),
-                    role: r.get(3)?,
-                })
-            },
-        )
-        .optional()?;
+    let c = store.sql();
+    let found = c.row(
+        "SELECT password_hash, credential, secret_key, role FROM hub_user WHERE name = ?1",
+        &[&name],
+        |r| {
+            // The key's bytes are wiped once copied out (and the copy, when dropped).
+            let key: Option<Zeroizing<Vec<u8>>> = r.get::<Option<Vec<u8>>>(2)?.map(Zeroizing::new);
+            Ok(UserSecrets {
+                // Empty: no web password.
+                password_hash: Some(r.get::<String>(0)?).filter(|h| !h.is_empty()),
+                credential: r
+                    .get::<Option<String>>(1)?
+                    .and_then(|c| serde_json::from_str(&c).ok()),
+                secret_key: key
+                    .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+                    .map(Zeroizing::new),
+                cabinets: Vec::new(),
+                role: r.get(3)?,
+            })
+        },
+    )?;
     let Some(mut secrets) = found else {
         return Err(HubError::NoSuchUser(name.into()));
     };
@@ -239,15 +247,15 @@ pub(super) fn set_web_password(
     by: &str,
 ) -> Result<(), HubError> {
     admin_change(store, by, |c| {
-        let n = c.execute(
+        let n = c.exec(
             "UPDATE hub_user SET password_hash = ?2 WHERE name = ?1",
-            params![name, password_hash],
+            &[&name, &password_hash],
         )?;
         if n == 0 {
             return Err(HubError::NoSuchUser(name.into()));
         }
-        c.execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
-        c.execute("DELETE FROM hub_session WHERE user_name = ?1", [name])?;
+        c.exec("DELETE FROM hub_sign_in WHERE name = ?1", &[&name])?;
+        c.exec("DELETE FROM hub_session WHERE user_name = ?1", &[&name])?;
         Ok((
             (),
             vec![AdminEntry::new(AuditAction::ResetSecret, name, "user/web")],
@@ -263,10 +271,10 @@ pub(super) fn set_device_secret(
 ) -> Result<(), HubError> {
     let credential = serde_json::to_string(device.credential).expect("a credential serialises");
     admin_change(store, by, |c| {
-        let n = c.execute(
+        let n = c.exec(
             "UPDATE hub_user SET credential = ?2, secret_key = ?3, generation = generation + 1
              WHERE name = ?1",
-            params![name, credential, device.secret_key.to_vec()],
+            &[&name, &credential, &device.secret_key.to_vec()],
         )?;
         if n == 0 {
             return Err(HubError::NoSuchUser(name.into()));
@@ -294,13 +302,13 @@ pub(super) fn edit_user(
         let mut entries = Vec::new();
         if let Some(role) = role {
             let before: String =
-                c.query_row("SELECT role FROM hub_user WHERE name = ?1", [name], |r| {
+                c.one("SELECT role FROM hub_user WHERE name = ?1", &[&name], |r| {
                     r.get(0)
                 })?;
             if before != role {
-                c.execute(
+                c.exec(
                     "UPDATE hub_user SET role = ?2 WHERE name = ?1",
-                    params![name, role],
+                    &[&name, &role],
                 )?;
                 entries.push(AdminEntry::new(
                     AuditAction::ChangeRole,
@@ -331,25 +339,26 @@ pub(super) fn roster(
     store: &Store,
     device: &Device,
 ) -> Result<Vec<kabinet_keys::DeviceUser>, HubError> {
-    let mut stmt = store.extension_sql().prepare(
+    let rows = store.sql().rows(
         "SELECT u.name, u.display_name, u.role, u.disabled_at IS NOT NULL, u.generation,
                 u.credential
          FROM hub_user u JOIN hub_user_cabinet c ON c.user_name = u.name
          WHERE c.cabinet = ?1 AND u.credential IS NOT NULL ORDER BY u.name",
+        &[&device.cabinet],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<bool>(3)?,
+                r.get::<u32>(4)?,
+                r.get::<String>(5)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([&device.cabinet], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, u32>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (name, display_name, role, disabled, generation, credential) = row?;
+        let (name, display_name, role, disabled, generation, credential) = row;
         let Some(r) = kabinet_core::Role::parse(&role) else {
             continue;
         };
@@ -373,68 +382,68 @@ pub(super) fn roster(
 }
 
 pub(super) fn user_for_login(store: &Store, name: &str) -> Result<Option<LoginRecord>, HubError> {
-    Ok(store
-        .extension_sql()
-        .query_row(
-            "SELECT name, display_name, role, password_hash
-             FROM hub_user WHERE name = ?1 AND disabled_at IS NULL",
-            [name],
-            |r| {
-                Ok(LoginRecord {
-                    user: StaffUser {
-                        name: r.get(0)?,
-                        display_name: r.get(1)?,
-                        role: r.get(2)?,
-                    },
-                    // An empty hash: no web password (a user of devices only).
-                    password_hash: Some(r.get::<_, String>(3)?).filter(|h| !h.is_empty()),
-                })
-            },
-        )
-        .optional()?)
+    Ok(store.sql().row(
+        "SELECT name, display_name, role, password_hash
+         FROM hub_user WHERE name = ?1 AND disabled_at IS NULL",
+        &[&name],
+        |r| {
+            Ok(LoginRecord {
+                user: StaffUser {
+                    name: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: r.get(2)?,
+                },
+                // An empty hash: no web password (a user of devices only).
+                password_hash: Some(r.get::<String>(3)?).filter(|h| !h.is_empty()),
+            })
+        },
+    )?)
 }
 
 pub(super) fn reserve_sign_in(
-    store: &Store,
+    store: &mut Store,
     name: &str,
     now: DateTime<Utc>,
     lock_after: u32,
     wait_after: &dyn Fn(u32) -> Option<chrono::Duration>,
 ) -> Result<SignInTry, HubError> {
-    // Immediate: a `kabinet-hub users reset` in another process cannot slip between the read
-    // and the count.
-    let tx = Transaction::new_unchecked(store.extension_sql(), TransactionBehavior::Immediate)?;
-    let (failures, next_try_at): (u32, Option<DateTime<Utc>>) = tx
-        .query_row(
-            "SELECT failures, next_try_at FROM hub_sign_in WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, parse_time(r.get(1)?))),
-        )
-        .optional()?
-        .unwrap_or((0, None));
-    let answer = if failures >= lock_after {
-        SignInTry::Locked
-    } else if let Some(until) = next_try_at.filter(|t| now < *t) {
-        SignInTry::Wait { until }
-    } else {
-        let failures = failures + 1;
-        let next = wait_after(failures).map(|wait| (now + wait).to_rfc3339());
-        tx.execute(
-            "INSERT INTO hub_sign_in (name, failures, next_try_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,
-                                             next_try_at = excluded.next_try_at",
-            params![name, failures, next],
-        )?;
-        SignInTry::Counted { failures }
+    // In a write (SQLite takes the write lock at its start; PostgreSQL locks the name's row
+    // as it is read): a `kabinet-hub users reset` in another process cannot slip between the
+    // read and the count.
+    let read = match store.dialect() {
+        Dialect::Sqlite => "SELECT failures, next_try_at FROM hub_sign_in WHERE name = ?1",
+        Dialect::Postgres => {
+            "SELECT failures, next_try_at FROM hub_sign_in WHERE name = ?1 FOR UPDATE"
+        }
     };
-    tx.commit()?;
-    Ok(answer)
+    Ok(store.write(Origin::Local, |w| {
+        let tx = w.sql();
+        let (failures, next_try_at): (u32, Option<DateTime<Utc>>) = tx
+            .row(read, &[&name], |r| Ok((r.get(0)?, parse_time(r.get(1)?))))?
+            .unwrap_or((0, None));
+        let answer = if failures >= lock_after {
+            SignInTry::Locked
+        } else if let Some(until) = next_try_at.filter(|t| now < *t) {
+            SignInTry::Wait { until }
+        } else {
+            let failures = failures + 1;
+            let next = wait_after(failures).map(|wait| (now + wait).to_rfc3339());
+            tx.exec(
+                "INSERT INTO hub_sign_in (name, failures, next_try_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,
+                                                 next_try_at = excluded.next_try_at",
+                &[&name, &failures, &next],
+            )?;
+            SignInTry::Counted { failures }
+        };
+        Ok(answer)
+    })?)
 }
 
 pub(super) fn sign_in_succeeded(store: &Store, name: &str) -> Result<(), HubError> {
     store
-        .extension_sql()
-        .execute("DELETE FROM hub_sign_in WHERE name = ?1", [name])?;
+        .sql()
+        .exec("DELETE FROM hub_sign_in WHERE name = ?1", &[&name])?;
     Ok(())
 }
 
@@ -444,14 +453,14 @@ pub(super) fn create_session(
     user: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), HubError> {
-    let c = store.extension_sql();
-    c.execute(
+    let c = store.sql();
+    c.exec(
         "DELETE FROM hub_session WHERE expires_at < ?1",
-        [Utc::now().to_rfc3339()],
+        &[&Utc::now().to_rfc3339()],
     )?;
-    c.execute(
+    c.exec(
         "INSERT INTO hub_session (token_hash, user_name, expires_at) VALUES (?1, ?2, ?3)",
-        params![token_hash.to_vec(), user, expires_at.to_rfc3339()],
+        &[&token_hash, &user, &expires_at.to_rfc3339()],
     )?;
     Ok(())
 }
@@ -460,28 +469,25 @@ pub(super) fn session_user(
     store: &Store,
     token_hash: [u8; 32],
 ) -> Result<Option<StaffUser>, HubError> {
-    Ok(store
-        .extension_sql()
-        .query_row(
-            "SELECT u.name, u.display_name, u.role FROM hub_session s
-             JOIN hub_user u ON u.name = s.user_name
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-            params![token_hash.to_vec(), Utc::now().to_rfc3339()],
-            |r| {
-                Ok(StaffUser {
-                    name: r.get(0)?,
-                    display_name: r.get(1)?,
-                    role: r.get(2)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(store.sql().row(
+        "SELECT u.name, u.display_name, u.role FROM hub_session s
+         JOIN hub_user u ON u.name = s.user_name
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+        &[&token_hash, &Utc::now().to_rfc3339()],
+        |r| {
+            Ok(StaffUser {
+                name: r.get(0)?,
+                display_name: r.get(1)?,
+                role: r.get(2)?,
+            })
+        },
+    )?)
 }
 
 pub(super) fn end_session(store: &Store, token_hash: [u8; 32]) -> Result<(), HubError> {
-    store.extension_sql().execute(
+    store.sql().exec(
         "DELETE FROM hub_session WHERE token_hash = ?1",
-        [token_hash.to_vec()],
+        &[&token_hash],
     )?;
     Ok(())
 }
