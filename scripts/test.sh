@@ -20,6 +20,9 @@ cargo test --workspace
 step "Rust: the service's rules on the PostgreSQL store (a server the tests start)"
 KABINET_TEST_STORE=postgres cargo test -p kabinet-service
 
+step "Rust: every story through a hub on PostgreSQL (a server the tests start)"
+KABINET_TEST_HUB=postgres cargo test -p kabinet-tests
+
 step "End to end: browser against a real hub"
 cargo build -p kabinet-hub -p kabinet-cli -p kabinet-app
 (cd ui && node tests/e2e-browser.mjs)

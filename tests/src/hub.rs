@@ -172,6 +172,19 @@ impl HubProcess {
         HubProcess::start_serving(binary, data_dir, any_port(), false, Some(ui_dir), false)
     }
 
+    /// Plain HTTP on loopback, with its documents in the PostgreSQL database at `url`
+    /// whatever `KABINET_TEST_HUB` says.
+    pub fn start_on_postgres(binary: &Path, data_dir: &Path, url: &str) -> HubProcess {
+        HubProcess::start_with_database(
+            binary,
+            data_dir,
+            Some(url.to_string()),
+            (any_port(), false),
+            None,
+            false,
+        )
+    }
+
     fn start_serving(
         binary: &Path,
         data_dir: &Path,
@@ -182,6 +195,17 @@ impl HubProcess {
     ) -> HubProcess {
         let database = hubs_on_postgres()
             .then(|| kabinet_store_pg::test_server::PgServer::shared().fresh_database());
+        HubProcess::start_with_database(binary, data_dir, database, (addr, tls), ui_dir, metrics)
+    }
+
+    fn start_with_database(
+        binary: &Path,
+        data_dir: &Path,
+        database: Option<String>,
+        (addr, tls): (SocketAddr, bool),
+        ui_dir: Option<&Path>,
+        metrics: bool,
+    ) -> HubProcess {
         let mut hub = HubProcess {
             child: spawn_serve(
                 binary,

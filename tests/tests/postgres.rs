@@ -42,3 +42,99 @@ fn a_test_starts_its_own_postgresql_and_stops_it() {
     drop(server);
     assert!(!running(), "the server stopped with the test");
 }
+
+/// A hub started with `--database` keeps everything on the server: no file in its data
+/// folder holds a document, and the server's tables hold the synced ones and their relay.
+#[test]
+fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
+    use kabinet_store::Origin;
+    use kabinet_tests::calls::sync;
+    use kabinet_tests::hub::{HubProcess, enrolled_device};
+
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_on_postgres(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
+        &dir.path().join("hub"),
+        &server.url(),
+    );
+    let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
+    let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
+    let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
+    van.write(Origin::Local, |w| w.put_person(&person)).unwrap();
+    sync(&mut van);
+    sync(&mut office);
+    assert_eq!(office.person(person.id).unwrap(), person);
+    assert!(
+        !dir.path().join("hub").join("hub.db").exists(),
+        "no SQLite file beside a hub on PostgreSQL"
+    );
+    let count = |sql: &str| -> i64 { server.psql("kabinet", sql).trim().parse().unwrap() };
+    assert_eq!(count("SELECT count(*) FROM documents WHERE kind = 1"), 1);
+    assert_eq!(count("SELECT count(*) FROM person_index"), 1);
+    assert_eq!(count("SELECT count(*) FROM hub_device"), 2);
+    assert!(count("SELECT count(*) FROM hub_relay") >= 1);
+}
+
+/// Two hub processes on one database (item 2): each serves its own vans, both at once; every
+/// van ends with every record, and no change is relayed twice.
+#[test]
+fn two_hub_processes_on_one_database_lose_and_duplicate_nothing() {
+    use kabinet_store::Origin;
+    use kabinet_tests::calls::sync;
+    use kabinet_tests::hub::{HubProcess, enrolled_device};
+
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+    let first = HubProcess::start_on_postgres(bin, &dir.path().join("hub-1"), &server.url());
+    let second = HubProcess::start_on_postgres(bin, &dir.path().join("hub-2"), &server.url());
+    let mut vans = [
+        enrolled_device(dir.path(), "van-1", &first, "cabinet-1"),
+        enrolled_device(dir.path(), "van-2", &second, "cabinet-1"),
+        enrolled_device(dir.path(), "van-3", &first, "cabinet-2"),
+        enrolled_device(dir.path(), "van-4", &second, "cabinet-2"),
+    ];
+    // Each van registers people between syncs, all four syncing at the same time.
+    for round in 0..3 {
+        std::thread::scope(|scope| {
+            for (n, van) in vans.iter_mut().enumerate() {
+                scope.spawn(move || {
+                    for i in 0..5 {
+                        // A new person (a new id) each time; the names may repeat.
+                        let given = ["Асен", "Борис", "Васил", "Георги"][n];
+                        let family = ["Иванов", "Петров", "Колев"][round];
+                        let person =
+                            kabinet_core::testing::man_without_documents(given, family, 1980 + i);
+                        van.write(Origin::Local, |w| w.put_person(&person)).unwrap();
+                    }
+                    sync(van);
+                });
+            }
+        });
+    }
+    for van in vans.iter_mut() {
+        sync(van);
+    }
+    for van in &vans {
+        assert_eq!(
+            van.count(kabinet_store::DocKind::Person).unwrap(),
+            60,
+            "every van holds every person, whichever hub it syncs with"
+        );
+    }
+    let count = |sql: &str| -> i64 { server.psql("kabinet", sql).trim().parse().unwrap() };
+    assert_eq!(count("SELECT count(*) FROM documents WHERE kind = 1"), 60);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM (SELECT doc_id FROM hub_relay GROUP BY doc_id HAVING count(*) > 1) twice"
+        ),
+        0,
+        "each new person relayed once"
+    );
+    assert_eq!(
+        count("SELECT count(DISTINCT issuer) FROM hub_device"),
+        4,
+        "every device its own referral issuer"
+    );
+}

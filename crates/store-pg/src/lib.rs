@@ -329,9 +329,22 @@ impl Sql for PgConnection {
     }
 }
 
+/// Key of the advisory lock every write transaction takes first.
+const WRITE_LOCK: i64 = 0x6b61_6269_6e65_7400;
+
 impl Database for PgConnection {
+    /// One writer at a time over the whole database, as on SQLite (`BEGIN IMMEDIATE`), for
+    /// every process sharing it: the store numbers its changes (`MAX(change_seq) + 1`), its
+    /// referral codes and its audit chain by reading what the last writer left, and the relay
+    /// log's sequence must be committed in the order it is handed out, or a device that pulled
+    /// past a later number would never see an earlier one committed after. Reads never wait.
     fn begin_write(&self) -> Result<(), SqlError> {
-        self.batch("BEGIN")
+        self.batch("BEGIN")?;
+        if let Err(e) = self.exec("SELECT pg_advisory_xact_lock(?1)", &[&WRITE_LOCK]) {
+            let _ = self.batch("ROLLBACK");
+            return Err(e);
+        }
+        Ok(())
     }
 
     fn commit(&self) -> Result<(), SqlError> {
