@@ -185,6 +185,11 @@ impl HubProcess {
         )
     }
 
+    /// Plain HTTP on loopback, on `data_dir`'s SQLite file whatever `KABINET_TEST_HUB` says.
+    pub fn start_on_sqlite(binary: &Path, data_dir: &Path) -> HubProcess {
+        HubProcess::start_with_database(binary, data_dir, None, (any_port(), false), None, false)
+    }
+
     fn start_serving(
         binary: &Path,
         data_dir: &Path,
@@ -410,6 +415,13 @@ impl HubProcess {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the hub again on the same port and data folder, its documents now in the
+    /// PostgreSQL database at `url` (after `kabinet-hub migrate --to`).
+    pub fn restart_on_postgres(&mut self, url: &str) {
+        self.database = Some(url.to_string());
+        self.restart();
     }
 
     /// Starts the hub again on the same port and data.

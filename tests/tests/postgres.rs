@@ -138,3 +138,67 @@ fn two_hub_processes_on_one_database_lose_and_duplicate_nothing() {
         "every device its own referral issuer"
     );
 }
+
+/// Item 4: a hub moved from its SQLite file to PostgreSQL with `kabinet-hub migrate --to`:
+/// the copy is checked (heads, audit chain), the vans sync on with their tokens and cursors,
+/// staff sign in with their passwords, and a van enrolled after the move receives everything.
+#[test]
+fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
+    use kabinet_store::Origin;
+    use kabinet_tests::calls::sync;
+    use kabinet_tests::hub::{HubProcess, enrolled_device};
+
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+    let mut hub = HubProcess::start_on_sqlite(bin, &dir.path().join("hub"));
+    hub.add_user(
+        "akostova",
+        "Анна Костова",
+        "hub_admin",
+        "admin staple battery",
+    );
+    let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
+    let first = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
+    van.write(Origin::Local, |w| w.put_person(&first)).unwrap();
+    sync(&mut van);
+    let (held, relayed) = hub
+        .storage()
+        .read(|s| Ok((s.verify_audit()?, s.count(kabinet_store::DocKind::Person)?)))
+        .unwrap();
+    assert_eq!(relayed, 1);
+
+    hub.kill();
+    let out = hub.admin(&["migrate", "--to", &server.url()]);
+    assert!(out.contains("checked: "), "{out}");
+    assert!(out.contains("hub_relay: 1 rows"), "{out}");
+    assert!(
+        out.contains(&format!("{held} audit entries verified")),
+        "{out}"
+    );
+    // Into a database that already holds a hub: refused, nothing mixed.
+    let again = hub.admin_output(&["migrate", "--to", &server.url()]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds a hub"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    hub.restart_on_postgres(&server.url());
+    // The van syncs on: no re-enrollment, its cursor still means what it meant.
+    let second = kabinet_core::testing::man_without_documents("Борис", "Борисов", 1985);
+    van.write(Origin::Local, |w| w.put_person(&second)).unwrap();
+    sync(&mut van);
+    let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
+    sync(&mut office);
+    assert_eq!(office.person(first.id).unwrap(), first);
+    assert_eq!(office.person(second.id).unwrap(), second);
+    assert!(
+        !hub.staff_session("akostova", "admin staple battery")
+            .is_empty()
+    );
+    let count = |sql: &str| -> i64 { server.psql("kabinet", sql).trim().parse().unwrap() };
+    assert_eq!(count("SELECT count(*) FROM documents WHERE kind = 1"), 2);
+    assert_eq!(count("SELECT count(*) FROM hub_device"), 2);
+}

@@ -124,6 +124,15 @@ enum Command {
     },
     /// The SHA-256 fingerprint of the hub's certificate, which devices pin at enrollment.
     Fingerprint,
+    /// Copy this hub (DATA_DIR's SQLite file: documents, relay log, devices, users, audit
+    /// chain) into an empty PostgreSQL database, and check the copy. Stop the hub first; then
+    /// serve with --database URL and the same DATA_DIR (its TLS certificate): devices sync on
+    /// with no re-enrollment.
+    Migrate {
+        /// The PostgreSQL database to move to (empty; see --database for the URL's form).
+        #[arg(long)]
+        to: String,
+    },
     /// Look up a referral by the code on its slip, or record what happened.
     #[command(subcommand)]
     Referral(ReferralCommand),
@@ -814,6 +823,28 @@ pub fn main_entry() -> Result<()> {
                     r.at, r.action, user, r.device, r.class, r.record, r.source
                 );
             }
+        }
+        Command::Migrate { to } => {
+            if settings.database.is_some() {
+                bail!(
+                    "migrate copies DATA_DIR's SQLite hub into --to; drop --database (and KABINET_HUB_DATABASE) for this command"
+                );
+            }
+            let source = open(&settings)?;
+            let target = StoreHub::open_postgres(to)
+                .with_context(|| format!("opening the {}", kabinet_store_pg::describe(to)))?;
+            let report = crate::stored::migrate::to_postgres(&source, &target)?;
+            for (table, rows) in &report.tables {
+                println!("{table}: {rows} rows");
+            }
+            println!(
+                "checked: {} documents with the same heads, {} audit entries verified",
+                report.documents_checked, report.audit_entries
+            );
+            println!(
+                "moved to the {}; serve with --database and this data folder",
+                kabinet_store_pg::describe(to)
+            );
         }
         Command::Fingerprint => match &settings.tls {
             Some(source) => println!(

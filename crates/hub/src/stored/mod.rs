@@ -7,6 +7,7 @@
 mod audit;
 mod checkpoint;
 mod devices;
+pub mod migrate;
 mod relay;
 pub mod schema;
 mod users;

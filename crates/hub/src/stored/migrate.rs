@@ -1,0 +1,218 @@
+//! Moving a hub from its SQLite file to a PostgreSQL database (`kabinet-hub migrate --to`):
+//! every table copied row for row in one transaction of the target (documents with their
+//! chunks, projections, the audit chain, devices with their token hashes, users, sessions,
+//! the relay log with its sequence numbers), from one consistent read of the source. Devices
+//! keep their tokens and their cursors, so they sync on with no re-enrollment; then the copy
+//! is checked: rows per table, every document's heads, the audit chain.
+
+use super::StoreHub;
+use crate::storage::HubError;
+use kabinet_store::Origin;
+use kabinet_store::sql::{Sql, SqlError, SqlExt, ToSql, ValueRef};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+/// What a migration copied and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Rows per table, as copied (equal on both sides).
+    pub tables: Vec<(String, u64)>,
+    /// Documents whose heads are the same in the source and the target.
+    pub documents_checked: u64,
+    /// Entries of the hub's audit chain, verified in the target.
+    pub audit_entries: u64,
+}
+
+/// Why a migration stopped (nothing is kept in the target then).
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "the target database already holds a hub ({what}); migrate into an empty database (createdb) so nothing there is mixed with this hub"
+    )]
+    TargetNotEmpty { what: String },
+    #[error("the copy differs from the source: {0}")]
+    Mismatch(String),
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+impl From<SqlError> for MigrateError {
+    fn from(e: SqlError) -> Self {
+        MigrateError::Hub(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Hub(e.into())
+    }
+}
+
+impl From<kabinet_store::StoreError> for MigrateError {
+    fn from(e: kabinet_store::StoreError) -> Self {
+        MigrateError::Hub(e.into())
+    }
+}
+
+/// A value read from one database, to be written to the other.
+enum Owned {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl ToSql for Owned {
+    fn to_sql(&self) -> ValueRef<'_> {
+        match self {
+            Owned::Null => ValueRef::Null,
+            Owned::Integer(i) => ValueRef::Integer(*i),
+            Owned::Real(f) => ValueRef::Real(*f),
+            Owned::Text(s) => ValueRef::Text(s),
+            Owned::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
+fn owned(v: ValueRef<'_>) -> Owned {
+    match v {
+        ValueRef::Null => Owned::Null,
+        ValueRef::Integer(i) => Owned::Integer(i),
+        ValueRef::Real(f) => Owned::Real(f),
+        ValueRef::Text(s) => Owned::Text(s.to_string()),
+        ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
+    }
+}
+
+/// Copies the SQLite hub `source` into the empty PostgreSQL hub `target` (opened, so its
+/// tables are made), then checks the copy.
+pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationReport, MigrateError> {
+    let source = source.store();
+    let mut target = target.store();
+    if source.dialect() != kabinet_store::sql::Dialect::Sqlite {
+        return Err(MigrateError::Mismatch(
+            "the source is not an SQLite hub".into(),
+        ));
+    }
+    let from = source.extension_sql();
+    for (table, what) in [
+        ("documents", "documents"),
+        ("hub_device", "devices"),
+        ("hub_user", "users"),
+        ("audit_log", "an audit log"),
+    ] {
+        let n: i64 = target
+            .sql()
+            .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
+        if n > 0 {
+            return Err(MigrateError::TargetNotEmpty {
+                what: format!("{n} rows of {what}"),
+            });
+        }
+    }
+    // One read transaction of the source: every table as of one moment.
+    from.execute_batch("BEGIN")?;
+    let copied = (|| -> Result<Vec<(String, u64)>, MigrateError> {
+        // Users before the tables that name them (sessions, cabinets): the server checks
+        // those references row by row.
+        let tables: Vec<String> = from
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                 ORDER BY name <> 'hub_user', name",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let from_sql: &dyn Sql = from;
+        target.write(Origin::Import, |w| {
+            let to = w.sql();
+            // What opening the target wrote (its settings, the relay mark) gives way to the
+            // source's own.
+            to.exec("DELETE FROM meta", &[])?;
+            let mut counts = Vec::new();
+            for table in &tables {
+                let columns: Vec<String> = from
+                    .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+                    .query_map([table], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+                let slots: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                let insert = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    names.join(", "),
+                    slots.join(", ")
+                );
+                let select = format!("SELECT {} FROM {table}", names.join(", "));
+                let mut rows = 0u64;
+                from_sql.each_row(&select, &[], &mut |r| {
+                    let values: Vec<Owned> = (0..columns.len())
+                        .map(|i| r.value(i).map(owned))
+                        .collect::<Result<_, _>>()?;
+                    let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+                    to.exec(&insert, &params)?;
+                    rows += 1;
+                    Ok(ControlFlow::Continue(()))
+                })?;
+                counts.push((table.clone(), rows));
+            }
+            // The relay log's numbers were copied as they were: its sequence goes on after
+            // them, so devices' cursors keep their meaning.
+            to.exec(
+                "SELECT setval(pg_get_serial_sequence('hub_relay', 'hub_seq'), GREATEST(MAX(hub_seq), 1), MAX(hub_seq) IS NOT NULL) FROM hub_relay",
+                &[],
+            )?;
+            Ok(counts)
+        })
+        .map_err(MigrateError::from)
+    })();
+    let _ = from.execute_batch("COMMIT");
+    let tables = copied?;
+    let report = check(source.sql(), &target, tables)?;
+    Ok(report)
+}
+
+/// Rows per table, every document's heads, the audit chain: the target as the source.
+fn check(
+    source: &dyn Sql,
+    target: &kabinet_store::Store,
+    tables: Vec<(String, u64)>,
+) -> Result<MigrationReport, MigrateError> {
+    for (table, rows) in &tables {
+        let there: i64 = target
+            .sql()
+            .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
+        if there as u64 != *rows {
+            return Err(MigrateError::Mismatch(format!(
+                "{table}: {rows} rows copied, {there} in the target"
+            )));
+        }
+    }
+    let heads = |db: &dyn Sql| -> Result<BTreeMap<Vec<u8>, Vec<u8>>, SqlError> {
+        let mut out = BTreeMap::new();
+        db.each_row("SELECT doc_id, heads FROM documents", &[], &mut |r| {
+            out.insert(r.get::<Vec<u8>>(0)?, r.get::<Vec<u8>>(1)?);
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(out)
+    };
+    let (before, after) = (heads(source)?, heads(target.sql())?);
+    if before != after {
+        let differing = before
+            .iter()
+            .filter(|(id, h)| after.get(*id) != Some(h))
+            .count();
+        return Err(MigrateError::Mismatch(format!(
+            "{differing} documents have other heads in the target"
+        )));
+    }
+    let audit_entries = target.verify_audit().map_err(|e| {
+        MigrateError::Mismatch(format!(
+            "the audit chain does not verify in the target: {e}"
+        ))
+    })?;
+    Ok(MigrationReport {
+        tables,
+        documents_checked: before.len() as u64,
+        audit_entries,
+    })
+}
