@@ -307,7 +307,10 @@ impl HubProcess {
     /// for tests that look inside it).
     pub fn storage(&self) -> kabinet_hub::StoreHub {
         match &self.database {
-            Some(url) => kabinet_hub::StoreHub::open_postgres(url).unwrap(),
+            Some(url) => {
+                let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
+                kabinet_hub::StoreHub::open_postgres(url, &key).unwrap()
+            }
             None => {
                 let key = kabinet_store::StoreKey::from_text(HUB_KEY).unwrap();
                 kabinet_hub::StoreHub::open(&self.data_dir, &key).unwrap()

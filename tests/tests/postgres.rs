@@ -58,6 +58,14 @@ fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
         &dir.path().join("hub"),
         &server.url(),
     );
+    // A nurse of the cabinet: her device key pair is kept at the hub, sealed under the hub key.
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "van pin 2026",
+        &["cabinet-1"],
+    );
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
     let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
@@ -74,6 +82,11 @@ fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
     assert_eq!(count("SELECT count(*) FROM person_index"), 1);
     assert_eq!(count("SELECT count(*) FROM hub_device"), 2);
     assert!(count("SELECT count(*) FROM hub_relay") >= 1);
+    let sealed = "SELECT count(*) FROM hub_user WHERE substring(secret_key from 1 for 4) = 'KSK1'::bytea AND length(secret_key) = 76";
+    assert_eq!(count(sealed), 1, "the secret key is stored sealed");
+    // A new PIN wraps the same key pair again: the sealed key opens with the hub key.
+    hub.admin_with_password(&["users", "reset", "mpetrova", "--pin"], "new van pin 2027");
+    assert_eq!(count(sealed), 1);
 }
 
 /// Two hub processes on one database (item 2): each serves its own vans, both at once; every
@@ -158,6 +171,13 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
         "hub_admin",
         "admin staple battery",
     );
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "van pin 2026",
+        &["cabinet-1"],
+    );
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let first = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
     van.write(Origin::Local, |w| w.put_person(&first)).unwrap();
@@ -201,4 +221,12 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
     let count = |sql: &str| -> i64 { server.psql("kabinet", sql).trim().parse().unwrap() };
     assert_eq!(count("SELECT count(*) FROM documents WHERE kind = 1"), 2);
     assert_eq!(count("SELECT count(*) FROM hub_device"), 2);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM hub_user WHERE substring(secret_key from 1 for 4) = 'KSK1'::bytea"
+        ),
+        1,
+        "the nurse's secret key, plain in the encrypted file, is sealed on the server"
+    );
+    hub.admin_with_password(&["users", "reset", "mpetrova", "--pin"], "new van pin 2027");
 }

@@ -438,7 +438,7 @@ fn open(settings: &Settings) -> Result<StoreHub> {
         .context("no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration")?;
     let key = StoreKey::from_text(key)?;
     match &settings.database {
-        Some(url) => StoreHub::open_postgres(url)
+        Some(url) => StoreHub::open_postgres(url, &key)
             .with_context(|| format!("opening the hub on the {}", kabinet_store_pg::describe(url))),
         None => Ok(StoreHub::open(&settings.data_dir, &key)?),
     }
@@ -831,7 +831,10 @@ pub fn main_entry() -> Result<()> {
                 );
             }
             let source = open(&settings)?;
-            let target = StoreHub::open_postgres(to)
+            let key = StoreKey::from_text(settings.key.as_deref().context(
+                "no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration",
+            )?)?;
+            let target = StoreHub::open_postgres(to, &key)
                 .with_context(|| format!("opening the {}", kabinet_store_pg::describe(to)))?;
             let report = crate::stored::migrate::to_postgres(&source, &target)?;
             for (table, rows) in &report.tables {

@@ -228,6 +228,8 @@ pub enum HubError {
     Database(#[from] kabinet_store::sql::SqlError),
     #[error(transparent)]
     Postgres(#[from] kabinet_store_pg::ConnectError),
+    #[error("{0}")]
+    Seal(String),
 }
 
 /// A display name as it is compared for sameness: two names that read alike on a record

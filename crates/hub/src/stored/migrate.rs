@@ -88,6 +88,7 @@ fn owned(v: ValueRef<'_>) -> Owned {
 /// Copies the SQLite hub `source` into the empty PostgreSQL hub `target` (opened, so its
 /// tables are made), then checks the copy.
 pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationReport, MigrateError> {
+    let target_seal = target.seal.as_ref();
     let source = source.store();
     let mut target = target.store();
     if source.dialect() != kabinet_store::sql::Dialect::Sqlite {
@@ -154,6 +155,23 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
                     Ok(ControlFlow::Continue(()))
                 })?;
                 counts.push((table.clone(), rows));
+            }
+            // Users' secret keys, plain in the (encrypted) SQLite file, are sealed on the server.
+            if let Some(seal) = &target_seal {
+                let keys: Vec<(String, Vec<u8>)> = to.rows(
+                    "SELECT name, secret_key FROM hub_user WHERE secret_key IS NOT NULL",
+                    &[],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                for (name, stored) in keys {
+                    if let Ok(secret) = <[u8; 32]>::try_from(stored.as_slice()) {
+                        let secret = zeroize::Zeroizing::new(secret);
+                        to.exec(
+                            "UPDATE hub_user SET secret_key = ?2 WHERE name = ?1",
+                            &[&name, &seal.seal(&secret)],
+                        )?;
+                    }
+                }
             }
             // The relay log's numbers were copied as they were: its sequence goes on after
             // them, so devices' cursors keep their meaning.

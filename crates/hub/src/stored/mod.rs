@@ -10,6 +10,7 @@ mod devices;
 pub mod migrate;
 mod relay;
 pub mod schema;
+mod seal;
 mod users;
 
 use crate::storage::{
@@ -20,7 +21,7 @@ use checkpoint::Checkpointer;
 use chrono::{DateTime, Utc};
 use kabinet_core::AccessClass;
 use kabinet_core::audit::ChainedEntry;
-use kabinet_store::{DeviceSettings, Received, Store, StoreKey};
+use kabinet_store::{DeviceSettings, Origin, Received, Store, StoreKey};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -31,6 +32,8 @@ pub struct StoreHub {
     // checkpoints by itself: none there.
     checkpointer: Option<Checkpointer>,
     store: Mutex<Store>,
+    /// Seals users' secret keys where the database is not encrypted itself (a server).
+    seal: Option<seal::Seal>,
 }
 
 /// The settings a new hub database starts with.
@@ -57,17 +60,30 @@ impl StoreHub {
         Ok(StoreHub {
             checkpointer: Some(checkpointer),
             store: Mutex::new(store),
+            seal: None,
         })
     }
 
     /// Opens (or creates) the hub's tables and documents in the PostgreSQL database at `url`
-    /// (libpq's syntax; a Unix socket as `?host=/run/dir`).
-    pub fn open_postgres(url: &str) -> Result<StoreHub, HubError> {
+    /// (libpq's syntax; a Unix socket as `?host=/run/dir`); `key`, the hub key, seals users'
+    /// secret keys there.
+    pub fn open_postgres(url: &str, key: &StoreKey) -> Result<StoreHub, HubError> {
         let mut store = kabinet_store_pg::open(url, &hub_settings())?;
         StoreHub::prepare(&mut store)?;
+        let salt = match store.meta(seal::SALT_META)? {
+            Some(s) => s,
+            None => {
+                let salt = hex::encode(rand::random::<[u8; 16]>());
+                store.write(Origin::Local, |w| w.set_meta(seal::SALT_META, &salt))?;
+                // Another process may have set it first: the one kept is the one read.
+                store.meta(seal::SALT_META)?.unwrap_or(salt)
+            }
+        };
+        let seal = seal::Seal::new(key, salt.as_bytes())?;
         Ok(StoreHub {
             checkpointer: None,
             store: Mutex::new(store),
+            seal: Some(seal),
         })
     }
 
@@ -164,7 +180,14 @@ impl HubStorage for StoreHub {
         secrets: &NewSecrets<'_>,
         by: &str,
     ) -> Result<(), HubError> {
-        users::add_user(&mut self.store(), user, cabinets, secrets, by)
+        users::add_user(
+            &mut self.store(),
+            self.seal.as_ref(),
+            user,
+            cabinets,
+            secrets,
+            by,
+        )
     }
 
     fn users(&self) -> Result<Vec<UserRecord>, HubError> {
@@ -176,7 +199,7 @@ impl HubStorage for StoreHub {
     }
 
     fn user_secrets(&self, name: &str) -> Result<UserSecrets, HubError> {
-        users::user_secrets(&self.store(), name)
+        users::user_secrets(&self.store(), self.seal.as_ref(), name)
     }
 
     fn set_web_password(&self, name: &str, password_hash: &str, by: &str) -> Result<(), HubError> {
@@ -189,7 +212,7 @@ impl HubStorage for StoreHub {
         device: &DeviceSecret<'_>,
         by: &str,
     ) -> Result<(), HubError> {
-        users::set_device_secret(&mut self.store(), name, device, by)
+        users::set_device_secret(&mut self.store(), self.seal.as_ref(), name, device, by)
     }
 
     fn edit_user(

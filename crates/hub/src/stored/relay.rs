@@ -142,6 +142,9 @@ fn relay_past_mark(w: &mut Writer<'_>) -> kabinet_store::Result<usize> {
     Ok(relayed)
 }
 
+/// Relay rows one page reads at most (a database server hands a query's rows over at once).
+const PAGE_ROWS: usize = 20_000;
+
 pub(super) fn relay_page(
     store: &Store,
     cursor: u64,
@@ -161,15 +164,27 @@ pub(super) fn relay_page(
         more: false,
     };
     let mut bytes = 0usize;
+    // The head first, and the page up to it only: a row committed while the page is read (by
+    // another hub process on the same database, or the command line beside this one) has a
+    // higher number, and the cursor must not pass it unsent. Every row up to the head is
+    // committed by then: writers commit one at a time, in the order of their numbers.
+    let head: i64 = sql.one(
+        "SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay",
+        &[],
+        |r| r.get(0),
+    )?;
     // The walk's own errors are the database's; the store's (reading a whole new document)
     // stop it and are kept in `failed`.
     let mut failed: Option<kabinet_store::StoreError> = None;
+    let mut rows = 0usize;
     sql.each_row(
         "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class
          FROM hub_relay r LEFT JOIN documents d ON d.doc_id = r.doc_id
-         WHERE r.hub_seq > ?1 AND r.origin_device <> ?2 ORDER BY r.hub_seq",
-        &[&(cursor as i64), &not_from],
+         WHERE r.hub_seq > ?1 AND r.hub_seq <= ?3 AND r.origin_device <> ?2
+         ORDER BY r.hub_seq LIMIT ?4",
+        &[&(cursor as i64), &not_from, &head, &PAGE_ROWS],
         &mut |row| {
+            rows += 1;
             if bytes >= max_bytes {
                 page.more = true;
                 return Ok(ControlFlow::Break(()));
@@ -210,15 +225,13 @@ pub(super) fn relay_page(
     if let Some(e) = failed {
         return Err(e.into());
     }
+    if rows == PAGE_ROWS {
+        page.more = true; // the rows a page may read, all read: more may follow
+    }
     if !page.more {
-        // Everything after the cursor was seen: the device's own rows past the last one sent
+        // Everything up to the head was seen: the device's own rows past the last one sent
         // are behind it too, or every no-op sync would scan them.
-        let last: i64 = sql.one(
-            "SELECT COALESCE(MAX(hub_seq), 0) FROM hub_relay",
-            &[],
-            |r| r.get(0),
-        )?;
-        page.next_cursor = page.next_cursor.max(last as u64);
+        page.next_cursor = page.next_cursor.max(head as u64);
     }
     Ok(page)
 }

@@ -95,6 +95,7 @@ fn no_such_user(c: &dyn Sql, name: &str) -> Result<(), HubError> {
 
 pub(super) fn add_user(
     store: &mut Store,
+    seal: Option<&super::seal::Seal>,
     user: &StaffUser,
     cabinets: &[String],
     secrets: &NewSecrets<'_>,
@@ -104,7 +105,10 @@ pub(super) fn add_user(
         .device
         .as_ref()
         .map(|d| serde_json::to_string(d.credential).expect("a credential serialises"));
-    let secret_key = secrets.device.as_ref().map(|d| d.secret_key.to_vec());
+    let secret_key = secrets
+        .device
+        .as_ref()
+        .map(|d| super::seal::store_secret(seal, d.secret_key));
     admin_change(store, by, |c| {
         // Every user ever added counts: their name is on records and in the audit log.
         let key = display_key(&user.display_name);
@@ -211,7 +215,11 @@ pub(super) fn set_disabled(
     })
 }
 
-pub(super) fn user_secrets(store: &Store, name: &str) -> Result<UserSecrets, HubError> {
+pub(super) fn user_secrets(
+    store: &Store,
+    seal: Option<&super::seal::Seal>,
+    name: &str,
+) -> Result<UserSecrets, HubError> {
     let c = store.sql();
     let found = c.row(
         "SELECT password_hash, credential, secret_key, role FROM hub_user WHERE name = ?1",
@@ -219,22 +227,27 @@ pub(super) fn user_secrets(store: &Store, name: &str) -> Result<UserSecrets, Hub
         |r| {
             // The key's bytes are wiped once copied out (and the copy, when dropped).
             let key: Option<Zeroizing<Vec<u8>>> = r.get::<Option<Vec<u8>>>(2)?.map(Zeroizing::new);
-            Ok(UserSecrets {
-                // Empty: no web password.
-                password_hash: Some(r.get::<String>(0)?).filter(|h| !h.is_empty()),
-                credential: r
-                    .get::<Option<String>>(1)?
-                    .and_then(|c| serde_json::from_str(&c).ok()),
-                secret_key: key
-                    .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-                    .map(Zeroizing::new),
-                cabinets: Vec::new(),
-                role: r.get(3)?,
-            })
+            Ok((
+                UserSecrets {
+                    // Empty: no web password.
+                    password_hash: Some(r.get::<String>(0)?).filter(|h| !h.is_empty()),
+                    credential: r
+                        .get::<Option<String>>(1)?
+                        .and_then(|c| serde_json::from_str(&c).ok()),
+                    secret_key: None,
+                    cabinets: Vec::new(),
+                    role: r.get(3)?,
+                },
+                key,
+            ))
         },
     )?;
-    let Some(mut secrets) = found else {
+    let Some((mut secrets, key)) = found else {
         return Err(HubError::NoSuchUser(name.into()));
+    };
+    secrets.secret_key = match key {
+        Some(k) => super::seal::open_secret(seal, &k)?,
+        None => None,
     };
     secrets.cabinets = cabinets_of(c, name)?;
     Ok(secrets)
@@ -265,6 +278,7 @@ pub(super) fn set_web_password(
 
 pub(super) fn set_device_secret(
     store: &mut Store,
+    seal: Option<&super::seal::Seal>,
     name: &str,
     device: &DeviceSecret<'_>,
     by: &str,
@@ -274,7 +288,11 @@ pub(super) fn set_device_secret(
         let n = c.exec(
             "UPDATE hub_user SET credential = ?2, secret_key = ?3, generation = generation + 1
              WHERE name = ?1",
-            &[&name, &credential, &device.secret_key.to_vec()],
+            &[
+                &name,
+                &credential,
+                &super::seal::store_secret(seal, device.secret_key),
+            ],
         )?;
         if n == 0 {
             return Err(HubError::NoSuchUser(name.into()));
