@@ -2,6 +2,7 @@
 //! everything) exchanges of the shared benchmark driven in one process through the real code
 //! (`kabinet_sync::next_exchange` / `apply_answer` on the device, `kabinet_hub::relay::sync` over
 //! `StoreHub` on the hub, the real wire encoding), each phase timed on its own.
+//! `--database postgres` puts the hub on a PostgreSQL server the benchmark starts itself.
 //!
 //!   kabinet-bench-phases --visits 5000 [--rounds 3] [--cache-kib 4096]
 //!
@@ -161,6 +162,13 @@ fn main() -> anyhow::Result<()> {
     let rounds: usize = arg("rounds").map(|v| v.parse()).transpose()?.unwrap_or(1);
     // The page cache of the pulling device's connection (the app's sync agent keeps 4 MB).
     let cache_kib: Option<u32> = arg("cache-kib").map(|v| v.parse()).transpose()?;
+    // `--database postgres`: the hub on a PostgreSQL server this benchmark starts (a fresh
+    // database each round); otherwise its SQLite file.
+    let server = match arg("database").as_deref() {
+        None | Some("sqlite") => None,
+        Some("postgres") => Some(kabinet_store_pg::test_server::PgServer::start()),
+        Some(other) => anyhow::bail!("--database {other}: sqlite or postgres"),
+    };
     let lines = workload(visits)?;
     let settings = DeviceSettings {
         cabinet: "bench".into(),
@@ -180,9 +188,19 @@ fn main() -> anyhow::Result<()> {
             std::io::BufReader::new(std::fs::File::open(&lines)?),
             &options,
         )?;
-        let hub = StoreHub::open(&dir.join("hub"), &BENCH_KEY)?;
+        let hub = match &server {
+            Some(server) => StoreHub::open_postgres(&server.fresh_database(), &BENCH_KEY)?,
+            None => StoreHub::open(&dir.join("hub"), &BENCH_KEY)?,
+        };
 
-        println!("round {round}, {visits} visits");
+        println!(
+            "round {round}, {visits} visits, hub on {}",
+            if server.is_some() {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            }
+        );
         let mut w1 = Phases::default();
         let docs = drain(&mut first, &hub, &device(&hub, "first")?, &mut w1)?;
         w1.print("W1 initial upload", docs);

@@ -178,7 +178,13 @@ pub(super) fn relay_page(
     let mut failed: Option<kabinet_store::StoreError> = None;
     let mut rows = 0usize;
     sql.each_row(
-        "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class
+        // A whole new document's row comes with its snapshot and whether chunks follow it:
+        // most have none, and the page then needs no statement of its own per document (on a
+        // database server each is a round trip).
+        "SELECT r.hub_seq, r.doc_id, r.kind, r.access_class, r.parent_id, r.changes, d.access_class,
+                CASE WHEN length(r.changes) = 0 THEN d.snapshot END,
+                CASE WHEN length(r.changes) = 0
+                     THEN EXISTS (SELECT 1 FROM document_chunks c WHERE c.doc_id = r.doc_id) END
          FROM hub_relay r LEFT JOIN documents d ON d.doc_id = r.doc_id
          WHERE r.hub_seq > ?1 AND r.hub_seq <= ?3 AND r.origin_device <> ?2
          ORDER BY r.hub_seq LIMIT ?4",
@@ -201,14 +207,18 @@ pub(super) fn relay_page(
             if changes.is_empty() {
                 // A whole new document: send it as stored now (a superset of what arrived, which
                 // merges the same). Its class may have changed since: the current one must be
-                // readable too.
-                match store.document_bytes(doc_id) {
-                    Ok(Some((stored, class))) if readable(class) => changes = stored,
-                    Ok(_) => return Ok(ControlFlow::Continue(())),
-                    Err(e) => {
-                        failed = Some(e);
-                        return Ok(ControlFlow::Break(()));
-                    }
+                // readable too (checked above with the row).
+                match (row.get::<Option<Vec<u8>>>(7)?, row.get::<Option<bool>>(8)?) {
+                    (Some(snapshot), Some(false)) if current.is_some() => changes = snapshot,
+                    (None, _) => return Ok(ControlFlow::Continue(())), // no such document
+                    _ => match store.document_bytes(doc_id) {
+                        Ok(Some((stored, class))) if readable(class) => changes = stored,
+                        Ok(_) => return Ok(ControlFlow::Continue(())),
+                        Err(e) => {
+                            failed = Some(e);
+                            return Ok(ControlFlow::Break(()));
+                        }
+                    },
                 }
             }
             bytes += changes.len();
