@@ -230,3 +230,37 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
     );
     hub.admin_with_password(&["users", "reset", "mpetrova", "--pin"], "new van pin 2027");
 }
+
+/// The database server restarted under a running hub (an operator's restart, a crash and
+/// recovery): the hub connects again by itself; at most one sync fails meanwhile, and nothing
+/// acknowledged before is lost.
+#[test]
+fn a_hub_connects_again_after_its_database_server_restarts() {
+    use kabinet_store::Origin;
+    use kabinet_tests::calls::sync;
+    use kabinet_tests::hub::{HubProcess, enrolled_device};
+
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_on_postgres(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
+        &dir.path().join("hub"),
+        &server.url(),
+    );
+    let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
+    let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
+    let before = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
+    van.write(Origin::Local, |w| w.put_person(&before)).unwrap();
+    sync(&mut van);
+
+    server.restart();
+    let after = kabinet_core::testing::man_without_documents("Борис", "Борисов", 1985);
+    van.write(Origin::Local, |w| w.put_person(&after)).unwrap();
+    let failed = (0..3)
+        .take_while(|_| kabinet_sync::sync(&mut van, |_| {}).is_err())
+        .count();
+    assert!(failed <= 1, "{failed} syncs failed after the restart");
+    sync(&mut office);
+    assert_eq!(office.person(before.id).unwrap(), before);
+    assert_eq!(office.person(after.id).unwrap(), after);
+}

@@ -21,7 +21,12 @@ use std::path::PathBuf;
 
 /// One connection to the server, with the statements it has prepared.
 pub struct PgConnection {
+    /// How to connect again when the server cut the connection (restarted, failed over).
+    config: postgres::Config,
     client: RefCell<postgres::Client>,
+    /// Inside a transaction a lost connection is the transaction's end, not to be hidden by
+    /// connecting again halfway.
+    in_transaction: Cell<bool>,
     /// Prepared statements by the store's text: the same few dozen all day, each parsed and
     /// planned once per connection.
     statements: RefCell<HashMap<String, postgres::Statement>>,
@@ -89,13 +94,33 @@ impl PgConnection {
             .connect(postgres::NoTls)
             .map_err(ConnectError::Connect)?;
         Ok(PgConnection {
+            config,
+            in_transaction: Cell::new(false),
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
             written: Cell::new(0),
         })
     }
 
+    /// Between transactions, a connection the server closed is made again (and its prepared
+    /// statements with it): a restarted server costs the hub one failed request, not a
+    /// restart of its own.
+    fn reconnect_if_closed(&self) -> Result<(), SqlError> {
+        if self.in_transaction.get() || !self.client.borrow().is_closed() {
+            return Ok(());
+        }
+        let client = self
+            .config
+            .connect(postgres::NoTls)
+            .map_err(|e| SqlError::new(SqlErrorKind::Retry, describe_error(&e)))?;
+        tracing::warn!("connected to the PostgreSQL server again");
+        *self.client.borrow_mut() = client;
+        self.statements.borrow_mut().clear();
+        Ok(())
+    }
+
     fn statement(&self, sql: &str) -> Result<postgres::Statement, SqlError> {
+        self.reconnect_if_closed()?;
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
@@ -318,6 +343,7 @@ impl Sql for PgConnection {
     }
 
     fn batch(&self, sql: &str) -> Result<(), SqlError> {
+        self.reconnect_if_closed()?;
         self.client
             .borrow_mut()
             .batch_execute(sql)
@@ -340,18 +366,25 @@ impl Database for PgConnection {
     /// past a later number would never see an earlier one committed after. Reads never wait.
     fn begin_write(&self) -> Result<(), SqlError> {
         self.batch("BEGIN")?;
+        self.in_transaction.set(true);
         if let Err(e) = self.exec("SELECT pg_advisory_xact_lock(?1)", &[&WRITE_LOCK]) {
-            let _ = self.batch("ROLLBACK");
+            let _ = self.rollback();
             return Err(e);
         }
         Ok(())
     }
 
     fn commit(&self) -> Result<(), SqlError> {
-        self.batch("COMMIT")
+        let done = self.batch("COMMIT");
+        self.in_transaction.set(false);
+        done
     }
 
     fn rollback(&self) -> Result<(), SqlError> {
+        self.in_transaction.set(false);
+        if self.client.borrow().is_closed() {
+            return Ok(()); // the server ended it with the connection
+        }
         self.batch("ROLLBACK")
     }
 }

@@ -91,6 +91,32 @@ impl PgServer {
         server
     }
 
+    /// Stops the server (a fast shutdown: every connection is cut) and starts it again on
+    /// the same socket and data, as an operator's restart or a crash and recovery would.
+    pub fn restart(&self) {
+        let data = self.data_dir();
+        let options = format!(
+            "-k {} -p {PORT} -c listen_addresses= -c fsync=on",
+            self.socket_dir().display()
+        );
+        let log = self.dir.path().join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+        );
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
