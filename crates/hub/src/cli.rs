@@ -124,6 +124,15 @@ enum Command {
     },
     /// The SHA-256 fingerprint of the hub's certificate, which devices pin at enrollment.
     Fingerprint,
+    /// A consistent backup of the hub while it serves (SQLite or PostgreSQL): a new hub
+    /// database file, encrypted with the hub key, checked against the hub before it is named
+    /// FILE. Restoring it safely needs devices' recovery (`restore`, to come): until then
+    /// keep it, and restore only with the hub's operator who knows which devices synced since.
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
     /// Copy this hub (DATA_DIR's SQLite file: documents, relay log, devices, users, audit
     /// chain) into an empty PostgreSQL database, and check the copy. Stop the hub first; then
     /// serve with --database URL and the same DATA_DIR (its TLS certificate): devices sync on
@@ -823,6 +832,21 @@ pub fn main_entry() -> Result<()> {
                     r.at, r.action, user, r.device, r.class, r.record, r.source
                 );
             }
+        }
+        Command::Backup { output } => {
+            let hub = open(&settings)?;
+            let key = StoreKey::from_text(settings.key.as_deref().context(
+                "no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration",
+            )?)?;
+            let report = crate::stored::migrate::backup(&hub, output, &key)?;
+            let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "backup {}: {rows} rows in {} tables, {} documents with the same heads as the hub, {} audit entries verified",
+                output.display(),
+                report.tables.len(),
+                report.documents_checked,
+                report.audit_entries
+            );
         }
         Command::Migrate { to } => {
             if settings.database.is_some() {

@@ -115,15 +115,7 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
     // One read transaction of the source: every table as of one moment.
     from.execute_batch("BEGIN")?;
     let copied = (|| -> Result<Vec<(String, u64)>, MigrateError> {
-        // Users before the tables that name them (sessions, cabinets): the server checks
-        // those references row by row.
-        let tables: Vec<String> = from
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                 ORDER BY name <> 'hub_user', name",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let tables = sqlite_tables(from)?;
         let from_sql: &dyn Sql = from;
         target.write(Origin::Import, |w| {
             let to = w.sql();
@@ -131,30 +123,8 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
             // source's own.
             to.exec("DELETE FROM meta", &[])?;
             let mut counts = Vec::new();
-            for table in &tables {
-                let columns: Vec<String> = from
-                    .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
-                    .query_map([table], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-                let slots: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-                let insert = format!(
-                    "INSERT INTO {table} ({}) VALUES ({})",
-                    names.join(", "),
-                    slots.join(", ")
-                );
-                let select = format!("SELECT {} FROM {table}", names.join(", "));
-                let mut rows = 0u64;
-                from_sql.each_row(&select, &[], &mut |r| {
-                    let values: Vec<Owned> = (0..columns.len())
-                        .map(|i| r.value(i).map(owned))
-                        .collect::<Result<_, _>>()?;
-                    let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
-                    to.exec(&insert, &params)?;
-                    rows += 1;
-                    Ok(ControlFlow::Continue(()))
-                })?;
-                counts.push((table.clone(), rows));
+            for (table, columns) in &tables {
+                counts.push((table.clone(), copy_table(from_sql, to, table, columns)?));
             }
             // Users' secret keys, plain in the (encrypted) SQLite file, are sealed on the server.
             if let Some(seal) = &target_seal {
@@ -187,6 +157,57 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
     let tables = copied?;
     let report = check(source.sql(), &target, tables)?;
     Ok(report)
+}
+
+/// Every table of an SQLite hub file with its columns in order, users first (the tables that
+/// name a user, sessions and cabinets, are checked row by row on a server).
+fn sqlite_tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             ORDER BY name <> 'hub_user', name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    names
+        .into_iter()
+        .map(|table| {
+            let columns = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+                .query_map([&table], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok((table, columns))
+        })
+        .collect()
+}
+
+/// Copies every row of `table` (its `columns`, named alike on both sides) from one database
+/// to the other; how many.
+fn copy_table(
+    from: &dyn Sql,
+    to: &dyn Sql,
+    table: &str,
+    columns: &[String],
+) -> Result<u64, SqlError> {
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let slots: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let insert = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        slots.join(", ")
+    );
+    let select = format!("SELECT {} FROM {table}", names.join(", "));
+    let mut rows = 0u64;
+    from.each_row(&select, &[], &mut |r| {
+        let values: Vec<Owned> = (0..columns.len())
+            .map(|i| r.value(i).map(owned))
+            .collect::<Result<_, _>>()?;
+        let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+        to.exec(&insert, &params)?;
+        rows += 1;
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(rows)
 }
 
 /// Rows per table, every document's heads, the audit chain: the target as the source.
@@ -233,4 +254,85 @@ fn check(
         documents_checked: before.len() as u64,
         audit_entries,
     })
+}
+
+/// Takes a consistent backup of `source` (on SQLite or PostgreSQL) while it serves: a new
+/// hub database file at `path`, SQLCipher-encrypted with `key` (the hub key), holding every
+/// table as of one moment (one read transaction, which blocks no writer), then checked like a
+/// migration. Written as `path` + `.partial` and renamed when complete, so a file at `path` is
+/// always a whole backup. Users' secret keys sealed on a server are stored plain inside the
+/// encrypted file, as a SQLite hub keeps them.
+pub fn backup(
+    source: &StoreHub,
+    path: &std::path::Path,
+    key: &kabinet_store::StoreKey,
+) -> Result<MigrationReport, MigrateError> {
+    if path.exists() {
+        return Err(MigrateError::Mismatch(format!(
+            "{} already exists; name a new file",
+            path.display()
+        )));
+    }
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let mut target = kabinet_store::Store::create(&partial, key, &super::hub_settings())?;
+    super::schema::migrate(&mut target)?;
+    let source_seal = source.seal.as_ref();
+    let source = source.store();
+    let tables = sqlite_tables(target.extension_sql())?;
+    let snapshot = match source.dialect() {
+        kabinet_store::sql::Dialect::Sqlite => "BEGIN",
+        kabinet_store::sql::Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    source.sql().batch(snapshot)?;
+    let done = (|| -> Result<MigrationReport, MigrateError> {
+        let from = source.sql();
+        let counts = target.write(Origin::Import, |w| {
+            let to = w.sql();
+            to.exec("DELETE FROM meta", &[])?;
+            let mut counts = Vec::new();
+            for (table, columns) in &tables {
+                counts.push((table.clone(), copy_table(from, to, table, columns)?));
+            }
+            Ok(counts)
+        })?;
+        if let Some(seal) = source_seal {
+            let keys: Vec<(String, Vec<u8>)> = target.sql().rows(
+                "SELECT name, secret_key FROM hub_user WHERE secret_key IS NOT NULL",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut plain = Vec::new();
+            for (name, stored) in keys {
+                if let Some(secret) = super::seal::open_secret(Some(seal), &stored)? {
+                    plain.push((name, secret));
+                }
+            }
+            target.write(Origin::Import, |w| {
+                for (name, secret) in &plain {
+                    w.sql().exec(
+                        "UPDATE hub_user SET secret_key = ?2 WHERE name = ?1",
+                        &[name, &secret.as_slice()],
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        // Checked inside the source's snapshot: what the backup must equal.
+        check(from, &target, counts)
+    })();
+    let _ = source.sql().batch("COMMIT");
+    let report = match done {
+        Ok(r) => r,
+        Err(e) => {
+            drop(target);
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    // Closing the only connection folds the WAL into the file: one file to keep.
+    target.checkpoint()?;
+    drop(target);
+    std::fs::rename(&partial, path).map_err(kabinet_store::StoreError::from)?;
+    Ok(report)
 }
