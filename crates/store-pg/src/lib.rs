@@ -294,6 +294,17 @@ impl SqlRow for PgRow<'_> {
     }
 }
 
+fn pg_params<'a>(params: &'a [&'a dyn ToSql]) -> Vec<PgParam<'a>> {
+    params.iter().map(|p| PgParam(p.to_sql())).collect()
+}
+
+fn pg_args<'a>(params: &'a [PgParam<'a>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
 impl Sql for PgConnection {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
@@ -301,15 +312,11 @@ impl Sql for PgConnection {
 
     fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
         let statement = self.statement(sql)?;
-        let params: Vec<PgParam<'_>> = params.iter().map(|p| PgParam(p.to_sql())).collect();
-        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let params = pg_params(params);
         let n = self
             .client
             .borrow_mut()
-            .execute(&statement, &args)
+            .execute(&statement, &pg_args(&params))
             .map_err(pg_error_in(sql))?;
         self.written.set(self.written.get() + n);
         Ok(n as usize)
@@ -322,11 +329,8 @@ impl Sql for PgConnection {
         each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
     ) -> Result<(), SqlError> {
         let statement = self.statement(sql)?;
-        let params: Vec<PgParam<'_>> = params.iter().map(|p| PgParam(p.to_sql())).collect();
-        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let params = pg_params(params);
+        let args = pg_args(&params);
         // The whole answer first, then the rows one by one: `each` may run statements of its
         // own on this connection, which one connection cannot do while an answer streams in.
         let rows = self

@@ -69,10 +69,7 @@ impl PgServer {
                 "--locale=C.UTF-8",
             ],
         );
-        let options = format!(
-            "-k {} -p {PORT} -c listen_addresses= -c fsync=on",
-            server.socket_dir().display()
-        );
+        let options = server.options();
         let log = server.dir.path().join("server.log");
         server.run(
             "pg_ctl",
@@ -91,14 +88,19 @@ impl PgServer {
         server
     }
 
+    /// The server's options: the socket only (no TCP port to collide with), fsync on.
+    fn options(&self) -> String {
+        format!(
+            "-k {} -p {PORT} -c listen_addresses= -c fsync=on",
+            self.socket_dir().display()
+        )
+    }
+
     /// Stops the server (a fast shutdown: every connection is cut) and starts it again on
     /// the same socket and data, as an operator's restart or a crash and recovery would.
     pub fn restart(&self) {
         let data = self.data_dir();
-        let options = format!(
-            "-k {} -p {PORT} -c listen_addresses= -c fsync=on",
-            self.socket_dir().display()
-        );
+        let options = self.options();
         let log = self.dir.path().join("server.log");
         self.run(
             "pg_ctl",

@@ -356,6 +356,43 @@ pub trait Sql {
     fn rows_written(&self) -> u64;
 }
 
+/// `Sql` for a type that runs its statements on another `Sql` (`$inner` from `&self`).
+macro_rules! delegate_sql {
+    ($ty:ty, |$this:ident| $inner:expr) => {
+        impl Sql for $ty {
+            fn dialect(&self) -> Dialect {
+                let $this = self;
+                $inner.dialect()
+            }
+
+            fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
+                let $this = self;
+                $inner.exec(sql, params)
+            }
+
+            fn each_row(
+                &self,
+                sql: &str,
+                params: &[&dyn ToSql],
+                each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
+            ) -> Result<(), SqlError> {
+                let $this = self;
+                $inner.each_row(sql, params, each)
+            }
+
+            fn batch(&self, sql: &str) -> Result<(), SqlError> {
+                let $this = self;
+                $inner.batch(sql)
+            }
+
+            fn rows_written(&self) -> u64 {
+                let $this = self;
+                $inner.rows_written()
+            }
+        }
+    };
+}
+
 /// A database the store lives in: statements, and the transactions its writes run in. One
 /// connection; a store holds one (the hub keeps several stores for several connections).
 pub trait Database: Sql + Send {
@@ -389,33 +426,8 @@ impl Database for rusqlite::Connection {
     }
 }
 
-/// A store's database, boxed, runs statements as itself.
-impl Sql for Box<dyn Database> {
-    fn dialect(&self) -> Dialect {
-        (**self).dialect()
-    }
-
-    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
-        (**self).exec(sql, params)
-    }
-
-    fn each_row(
-        &self,
-        sql: &str,
-        params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
-    ) -> Result<(), SqlError> {
-        (**self).each_row(sql, params, each)
-    }
-
-    fn batch(&self, sql: &str) -> Result<(), SqlError> {
-        (**self).batch(sql)
-    }
-
-    fn rows_written(&self) -> u64 {
-        (**self).rows_written()
-    }
-}
+// A store's database, boxed, runs statements as itself.
+delegate_sql!(Box<dyn Database>, |b| &**b);
 
 /// An open write transaction: committed by [`Tx::commit`], rolled back if dropped before
 /// (an error or a panic halfway leaves nothing written).
@@ -451,32 +463,7 @@ impl Drop for Tx<'_> {
     }
 }
 
-impl Sql for Tx<'_> {
-    fn dialect(&self) -> Dialect {
-        self.db.dialect()
-    }
-
-    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
-        self.db.exec(sql, params)
-    }
-
-    fn each_row(
-        &self,
-        sql: &str,
-        params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
-    ) -> Result<(), SqlError> {
-        self.db.each_row(sql, params, each)
-    }
-
-    fn batch(&self, sql: &str) -> Result<(), SqlError> {
-        self.db.batch(sql)
-    }
-
-    fn rows_written(&self) -> u64 {
-        self.db.rows_written()
-    }
-}
+delegate_sql!(Tx<'_>, |t| t.db);
 
 /// The typed helpers every [`Sql`] has.
 pub trait SqlExt: Sql {
@@ -601,33 +588,8 @@ impl Sql for rusqlite::Connection {
     }
 }
 
-/// A transaction is its connection, for statements.
-impl Sql for rusqlite::Transaction<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
-    fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, SqlError> {
-        (**self).exec(sql, params)
-    }
-
-    fn each_row(
-        &self,
-        sql: &str,
-        params: &[&dyn ToSql],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<ControlFlow<()>, SqlError>,
-    ) -> Result<(), SqlError> {
-        (**self).each_row(sql, params, each)
-    }
-
-    fn batch(&self, sql: &str) -> Result<(), SqlError> {
-        (**self).batch(sql)
-    }
-
-    fn rows_written(&self) -> u64 {
-        (**self).rows_written()
-    }
-}
+// A transaction is its connection, for statements.
+delegate_sql!(rusqlite::Transaction<'_>, |t| &**t);
 
 #[cfg(test)]
 mod tests {
