@@ -264,3 +264,51 @@ fn a_hub_connects_again_after_its_database_server_restarts() {
     assert_eq!(office.person(before.id).unwrap(), before);
     assert_eq!(office.person(after.id).unwrap(), after);
 }
+
+/// A hub whose key is a passphrase (the sealing key is then derived with a salt kept in the
+/// database) moved to PostgreSQL: the salt its keys were sealed with survives the move, so a
+/// new PIN can still wrap the nurse's key pair afterwards.
+#[test]
+fn keys_sealed_by_a_move_open_again_under_a_passphrase() {
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = |args: &[&str], database: Option<&str>, secret: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+        command
+            .args(args)
+            .env("KABINET_HUB_DATA", dir.path().join("hub"))
+            .env("KABINET_HUB_KEY", "a hub passphrase, not raw")
+            .env("KABINET_HUB_USER_PASSWORD", secret)
+            .env("KABINET_HUB_LOG", "warn");
+        if let Some(url) = database {
+            command.env("KABINET_HUB_DATABASE", url);
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    hub(
+        &[
+            "users",
+            "add",
+            "mpetrova",
+            "--display-name",
+            "Мария Петрова",
+            "--role",
+            "nurse",
+            "--cabinet",
+            "cabinet-1",
+        ],
+        None,
+        "van pin 2026",
+    );
+    hub(&["migrate", "--to", &server.url()], None, "");
+    hub(
+        &["users", "reset", "mpetrova", "--pin"],
+        Some(&server.url()),
+        "new van pin 2027",
+    );
+}

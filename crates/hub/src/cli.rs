@@ -28,8 +28,8 @@ struct Cli {
     #[arg(long, env = "KABINET_HUB_KEY", hide_env_values = true, global = true)]
     key: Option<String>,
     /// Keep the hub's documents and tables in this PostgreSQL database instead of DATA_DIR's
-    /// SQLite file: a libpq URL, e.g. postgres://kabinet@db.example/kabinet, or
-    /// postgres://kabinet@/kabinet?host=/run/postgresql for a Unix socket.
+    /// SQLite file: a libpq URL, e.g. postgres://kabinet@/kabinet?host=/run/postgresql (a Unix
+    /// socket) or postgres://kabinet:SECRET@127.0.0.1/kabinet (this machine only, no TLS yet).
     #[arg(
         long,
         env = "KABINET_HUB_DATABASE",

@@ -46,6 +46,10 @@ pub enum ConnectError {
     Url(postgres::Error),
     #[error("cannot connect to the PostgreSQL server: {0}")]
     Connect(postgres::Error),
+    #[error(
+        "the PostgreSQL server {0} is on another machine, and the hub does not speak TLS to its database yet: use a Unix socket (?host=/run/postgresql) or a server on this machine"
+    )]
+    Remote(String),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
     #[error(transparent)]
@@ -90,6 +94,15 @@ impl PgConnection {
     /// a Unix socket or a server on this machine.
     pub fn connect(url: &str) -> Result<PgConnection, ConnectError> {
         let config: postgres::Config = url.parse().map_err(ConnectError::Url)?;
+        // Health data never crosses a network unencrypted: without TLS to the server (not
+        // there yet), only a Unix socket or this machine.
+        for host in config.get_hosts() {
+            if let postgres::config::Host::Tcp(name) = host
+                && !matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
+            {
+                return Err(ConnectError::Remote(name.clone()));
+            }
+        }
         let client = config
             .connect(postgres::NoTls)
             .map_err(ConnectError::Connect)?;
@@ -369,7 +382,10 @@ impl Database for PgConnection {
     /// log's sequence must be committed in the order it is handed out, or a device that pulled
     /// past a later number would never see an earlier one committed after. Reads never wait.
     fn begin_write(&self) -> Result<(), SqlError> {
-        self.batch("BEGIN")?;
+        // Read committed whatever the server's default: each statement then sees what the
+        // writer before committed, once the lock below is ours (a snapshot taken at the
+        // transaction's start, before the wait, would not).
+        self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         self.in_transaction.set(true);
         if let Err(e) = self.exec("SELECT pg_advisory_xact_lock(?1)", &[&WRITE_LOCK]) {
             let _ = self.rollback();

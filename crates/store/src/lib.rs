@@ -346,10 +346,29 @@ impl Store {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags)?;
-        // A wrong key is reported by us, clearly; SQLCipher's own stderr log would only add noise.
-        conn.pragma_update(None, "cipher_log_level", "NONE")?;
-        conn.pragma_update(None, "key", key.pragma_value().as_str())?;
+        // SQLCipher has refused a key now and then while many connections were being keyed
+        // at once on this machine ("An error occurred with PRAGMA key or rekey", seen once in
+        // CI with four tests creating stores together): a fresh connection, a moment later,
+        // takes it. A real fault fails every try and is reported as before.
+        let mut tries = 0;
+        let conn = loop {
+            let conn = Connection::open_with_flags(path, flags)?;
+            // A wrong key is reported by us, clearly; SQLCipher's own stderr log would only
+            // add noise.
+            conn.pragma_update(None, "cipher_log_level", "NONE")?;
+            match conn.pragma_update(None, "key", key.pragma_value().as_str()) {
+                Ok(()) => break conn,
+                Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                    if tries < 3 && message.contains("PRAGMA key") =>
+                {
+                    tries += 1;
+                    tracing::warn!(tries, %message, "SQLCipher refused the key; trying again");
+                    drop(conn);
+                    std::thread::sleep(Duration::from_millis(50 * tries));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         conn.pragma_update(None, "cipher_page_size", page_size)?;
         // The first read decrypts page 1: a wrong key fails here, as "not a database".
         match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {

@@ -442,9 +442,12 @@ impl<'a> Tx<'a> {
         Ok(Tx { db, open: true })
     }
 
+    /// Commits; if the commit fails, the transaction is rolled back as it is dropped (a
+    /// database may keep it open after a failed commit, holding the write lock).
     pub fn commit(mut self) -> Result<(), SqlError> {
+        self.db.commit()?;
         self.open = false;
-        self.db.commit()
+        Ok(())
     }
 
     /// The database this transaction is open on.

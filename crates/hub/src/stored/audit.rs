@@ -112,8 +112,10 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
     // `user` is a reserved word in PostgreSQL: the column is quoted, which SQLite reads alike.
     // A filter left out is a NULL parameter, typed by its CAST (PostgreSQL cannot tell the
     // type of a parameter first seen in `IS NULL`).
-    // dialect: LIKE ignores ASCII letters' case in SQLite, not in PostgreSQL, and PostgreSQL
-    // reads a backslash in the typed user or record as LIKE's escape character.
+    // Typed filters match alike on both databases: both sides lowercased, ASCII letters only
+    // (LIKE ignores ASCII case in SQLite only; `lower` folds ASCII alone in SQLite, and under
+    // COLLATE "C" in PostgreSQL), and no escape character
+    // (PostgreSQL's default is a backslash, which a typed filter may hold).
     let sql = "SELECT at, \"user\", login, device, action, record, class, source FROM (
             SELECT *, COALESCE(
                 (SELECT {join_texts}(u.name, ', ') FROM hub_user u WHERE u.display_name = x.\"user\"),
@@ -128,9 +130,12 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
                   FROM hub_refusal
             ) x
         ) AS line
-        WHERE (CAST(?1 AS TEXT) IS NULL OR \"user\" LIKE '%' || ?1 || '%' OR login LIKE '%' || ?1 || '%')
+        WHERE (CAST(?1 AS TEXT) IS NULL
+               OR lower(\"user\") LIKE '%' || lower(?1{bytewise}) || '%' {no_escape}
+               OR lower(login) LIKE '%' || lower(?1{bytewise}) || '%' {no_escape})
           AND (CAST(?2 AS TEXT) IS NULL OR device = ?2)
-          AND (CAST(?3 AS TEXT) IS NULL OR replace(record, '-', '') LIKE replace(?3, '-', '') || '%')
+          AND (CAST(?3 AS TEXT) IS NULL
+               OR lower(replace(record, '-', '')) LIKE lower(replace(?3, '-', ''){bytewise}) || '%' {no_escape})
           AND (CAST(?4 AS TEXT) IS NULL OR action = ?4)
           AND (CAST(?5 AS TEXT) IS NULL OR at >= ?5)
           AND (CAST(?6 AS TEXT) IS NULL OR at < ?6)
@@ -152,7 +157,23 @@ pub(super) fn audit(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditRow>
     let sql = sql
         .replace("{hidden}", &hidden)
         .replace("{join_texts}", join_texts_function(db.dialect()))
-        .replace("{doc_id_hex}", &lower_hex(db.dialect(), "doc_id"));
+        .replace("{doc_id_hex}", &lower_hex(db.dialect(), "doc_id"))
+        // The typed text folded as the columns are (COLLATE "C": ASCII letters only), not
+        // by the server's locale, which would fold Cyrillic too and then match nothing.
+        .replace(
+            "{bytewise}",
+            match db.dialect() {
+                Dialect::Sqlite => "",
+                Dialect::Postgres => " COLLATE \"C\"",
+            },
+        )
+        .replace(
+            "{no_escape}",
+            match db.dialect() {
+                Dialect::Sqlite => "",
+                Dialect::Postgres => "ESCAPE ''",
+            },
+        );
     let limit = filter.limit.clamp(1, 5000);
     Ok(db.rows(
         &sql,

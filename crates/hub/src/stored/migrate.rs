@@ -30,7 +30,9 @@ pub enum MigrateError {
         "the target database already holds a hub ({what}); migrate into an empty database (createdb) so nothing there is mixed with this hub"
     )]
     TargetNotEmpty { what: String },
-    #[error("the copy differs from the source: {0}")]
+    #[error(
+        "the copy differs from the source: {0}. Was the hub still running? Stop it, drop and create the target database again, and migrate again"
+    )]
     Mismatch(String),
     #[error(transparent)]
     Hub(#[from] HubError),
@@ -120,8 +122,9 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
         target.write(Origin::Import, |w| {
             let to = w.sql();
             // What opening the target wrote (its settings, the relay mark) gives way to the
-            // source's own.
-            to.exec("DELETE FROM meta", &[])?;
+            // source's own; the salt its seal was derived with stays, or no key sealed below
+            // would open again.
+            to.exec("DELETE FROM meta WHERE key <> ?1", &[&super::seal::SALT_META])?;
             let mut counts = Vec::new();
             for (table, columns) in &tables {
                 counts.push((table.clone(), copy_table(from_sql, to, table, columns)?));
@@ -143,6 +146,7 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
                     }
                 }
             }
+            recount_meta(to, &mut counts)?;
             // The relay log's numbers were copied as they were: its sequence goes on after
             // them, so devices' cursors keep their meaning.
             to.exec(
@@ -208,6 +212,14 @@ fn copy_table(
         Ok(ControlFlow::Continue(()))
     })?;
     Ok(rows)
+}
+
+/// The target's own meta rows (a seal's salt) beside the copied ones: what the check expects.
+fn recount_meta(to: &dyn Sql, counts: &mut [(String, u64)]) -> Result<(), SqlError> {
+    if let Some((_, n)) = counts.iter_mut().find(|(t, _)| t == "meta") {
+        *n = to.one("SELECT count(*) FROM meta", &[], |r| r.get::<u64>(0))?;
+    }
+    Ok(())
 }
 
 /// Rows per table, every document's heads, the audit chain: the target as the source.
@@ -294,6 +306,13 @@ pub fn backup(
             for (table, columns) in &tables {
                 counts.push((table.clone(), copy_table(from, to, table, columns)?));
             }
+            // The file keeps keys plain (SQLCipher encrypts it whole): a server's salt would
+            // only stand in the way of the seal a later move makes.
+            to.exec(
+                "DELETE FROM meta WHERE key = ?1",
+                &[&super::seal::SALT_META],
+            )?;
+            recount_meta(to, &mut counts)?;
             Ok(counts)
         })?;
         if let Some(seal) = source_seal {

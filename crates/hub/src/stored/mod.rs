@@ -74,8 +74,15 @@ impl StoreHub {
             Some(s) => s,
             None => {
                 let salt = hex::encode(rand::random::<[u8; 16]>());
-                store.write(Origin::Local, |w| w.set_meta(seal::SALT_META, &salt))?;
-                // Another process may have set it first: the one kept is the one read.
+                // Another process starting at the same time may set it first: the first
+                // one stays, and is the one every process reads.
+                store.write(Origin::Local, |w| {
+                    w.sql().exec(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        &[&seal::SALT_META, &salt],
+                    )?;
+                    Ok(())
+                })?;
                 store.meta(seal::SALT_META)?.unwrap_or(salt)
             }
         };
