@@ -9,7 +9,7 @@ pub mod test_server;
 
 use bytes::BytesMut;
 use kabinet_store::sql::{
-    Database, Dialect, Row, Sql, SqlError, SqlErrorKind, SqlRow, ToSql, ValueRef,
+    Database, Dialect, Row, Sql, SqlError, SqlErrorKind, SqlExt, SqlRow, ToSql, ValueRef,
 };
 use kabinet_store::{DeviceSettings, Store, StoreError};
 use postgres::error::SqlState;
@@ -387,7 +387,10 @@ impl Database for PgConnection {
         // transaction's start, before the wait, would not).
         self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         self.in_transaction.set(true);
-        if let Err(e) = self.exec("SELECT pg_advisory_xact_lock(?1)", &[&WRITE_LOCK]) {
+        // Read as a query, not counted as a written row.
+        if let Err(e) = self.one("SELECT pg_advisory_xact_lock(?1)", &[&WRITE_LOCK], |_| {
+            Ok(())
+        }) {
             let _ = self.rollback();
             return Err(e);
         }

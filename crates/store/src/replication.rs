@@ -192,9 +192,12 @@ impl Writer<'_> {
     /// waiting before a pull uses it to move its push cursor past what it just pulled, so that
     /// the next sync, with nothing to do, does not write only to move the cursor.
     pub fn in_sync_through(&self, after: u64) -> Result<Option<u64>> {
-        // dialect: SUM over a comparison (PostgreSQL sums no booleans).
+        // A count of the rows that differ, spelled so both databases read it (PostgreSQL sums
+        // no comparisons, and its sums of bigints are numerics).
         let (last, waiting): (Option<i64>, Option<i64>) = self.tx.one(
-            "SELECT MAX(d.change_seq), SUM(COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq)
+            "SELECT MAX(d.change_seq),
+                    CAST(SUM(CASE WHEN COALESCE(s.in_sync_seq, d.in_sync_seq, -1) != d.change_seq
+                                  THEN 1 ELSE 0 END) AS BIGINT)
                  FROM documents d LEFT JOIN sync_state s ON s.doc_id = d.doc_id
                  WHERE d.change_seq > ?1",
             &[&(after as i64)],
