@@ -2,7 +2,24 @@
 //! Debian's postgresql-15, started by the test in a temporary folder (as the `postgres` user
 //! when root), on a Unix socket only, with fsync on, and stopped when the test is done.
 
+use kabinet_store::Origin;
+use kabinet_tests::calls::sync;
+use kabinet_tests::hub::{HubProcess, enrolled_device};
 use kabinet_tests::postgres::PgServer;
+use std::path::Path;
+
+const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
+
+/// A nurse of cabinet-1 with a device PIN: the hub keeps her device key pair.
+fn add_nurse(hub: &HubProcess) {
+    hub.add_user_in(
+        "mpetrova",
+        "Мария Петрова",
+        "nurse",
+        "van pin 2026",
+        &["cabinet-1"],
+    );
+}
 
 #[test]
 fn a_test_starts_its_own_postgresql_and_stops_it() {
@@ -47,25 +64,12 @@ fn a_test_starts_its_own_postgresql_and_stops_it() {
 /// folder holds a document, and the server's tables hold the synced ones and their relay.
 #[test]
 fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
-    use kabinet_store::Origin;
-    use kabinet_tests::calls::sync;
-    use kabinet_tests::hub::{HubProcess, enrolled_device};
-
     let server = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start_on_postgres(
-        std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
-        &dir.path().join("hub"),
-        &server.url(),
-    );
+    let hub =
+        HubProcess::start_on_postgres(Path::new(HUB_BIN), &dir.path().join("hub"), &server.url());
     // A nurse of the cabinet: her device key pair is kept at the hub, sealed under the hub key.
-    hub.add_user_in(
-        "mpetrova",
-        "Мария Петрова",
-        "nurse",
-        "van pin 2026",
-        &["cabinet-1"],
-    );
+    add_nurse(&hub);
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
     let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
@@ -93,13 +97,9 @@ fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
 /// van ends with every record, and no change is relayed twice.
 #[test]
 fn two_hub_processes_on_one_database_lose_and_duplicate_nothing() {
-    use kabinet_store::Origin;
-    use kabinet_tests::calls::sync;
-    use kabinet_tests::hub::{HubProcess, enrolled_device};
-
     let server = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+    let bin = Path::new(HUB_BIN);
     let first = HubProcess::start_on_postgres(bin, &dir.path().join("hub-1"), &server.url());
     let second = HubProcess::start_on_postgres(bin, &dir.path().join("hub-2"), &server.url());
     let mut vans = [
@@ -157,13 +157,9 @@ fn two_hub_processes_on_one_database_lose_and_duplicate_nothing() {
 /// staff sign in with their passwords, and a van enrolled after the move receives everything.
 #[test]
 fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
-    use kabinet_store::Origin;
-    use kabinet_tests::calls::sync;
-    use kabinet_tests::hub::{HubProcess, enrolled_device};
-
     let server = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+    let bin = Path::new(HUB_BIN);
     let mut hub = HubProcess::start_on_sqlite(bin, &dir.path().join("hub"));
     hub.add_user(
         "akostova",
@@ -171,13 +167,7 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
         "hub_admin",
         "admin staple battery",
     );
-    hub.add_user_in(
-        "mpetrova",
-        "Мария Петрова",
-        "nurse",
-        "van pin 2026",
-        &["cabinet-1"],
-    );
+    add_nurse(&hub);
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let first = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
     van.write(Origin::Local, |w| w.put_person(&first)).unwrap();
@@ -236,17 +226,10 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
 /// acknowledged before is lost.
 #[test]
 fn a_hub_connects_again_after_its_database_server_restarts() {
-    use kabinet_store::Origin;
-    use kabinet_tests::calls::sync;
-    use kabinet_tests::hub::{HubProcess, enrolled_device};
-
     let server = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start_on_postgres(
-        std::path::Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
-        &dir.path().join("hub"),
-        &server.url(),
-    );
+    let hub =
+        HubProcess::start_on_postgres(Path::new(HUB_BIN), &dir.path().join("hub"), &server.url());
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
     let before = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
@@ -273,7 +256,7 @@ fn keys_sealed_by_a_move_open_again_under_a_passphrase() {
     let server = PgServer::start();
     let dir = tempfile::tempdir().unwrap();
     let hub = |args: &[&str], database: Option<&str>, secret: &str| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test"));
+        let mut command = std::process::Command::new(HUB_BIN);
         command
             .args(args)
             .env("KABINET_HUB_DATA", dir.path().join("hub"))

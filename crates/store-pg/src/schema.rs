@@ -1,6 +1,6 @@
 //! The store's tables on PostgreSQL, versioned: `kabinet_migrations` holds each component's
-//! version, migrations are applied in order, one transaction each, under an advisory lock
-//! (two hub processes starting at once do not both migrate). Never edit a released migration;
+//! version, migrations are applied in order, one write transaction each (under the
+//! database's write lock, so two hub processes starting at once do not both migrate). Never edit a released migration;
 //! append one.
 //!
 //! The tables are the SQLite store's (`kabinet_store`'s `schema.rs`) as they stand at its
@@ -9,13 +9,10 @@
 //! and sorts give the same answers whatever the server's locale).
 
 use crate::PgConnection;
-use kabinet_store::sql::{Sql, SqlError, SqlExt};
+use kabinet_store::sql::{Sql, SqlError, SqlExt, Tx};
 
 /// The component whose version this module keeps.
 const COMPONENT: &str = "store";
-
-/// Key of the advisory lock migrations are applied under.
-const MIGRATION_LOCK: i64 = 0x6b61_6269_6e65_7401;
 
 const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE meta (
@@ -190,44 +187,32 @@ pub fn migrate(db: &PgConnection) -> Result<(), SchemaError> {
            )"#,
     )?;
     loop {
-        db.batch("BEGIN")?;
-        let step = (|| -> Result<bool, SchemaError> {
-            db.exec("SELECT pg_advisory_xact_lock(?1)", &[&MIGRATION_LOCK])?;
-            let version: i64 = db
-                .row(
-                    "SELECT version FROM kabinet_migrations WHERE component = ?1",
-                    &[&COMPONENT],
-                    |r| r.get(0),
-                )?
-                .unwrap_or(0);
-            if version > SCHEMA_VERSION {
-                return Err(SchemaError::Newer {
-                    found: version,
-                    known: SCHEMA_VERSION,
-                });
-            }
-            let Some(next) = MIGRATIONS.get(version as usize) else {
-                return Ok(false);
-            };
-            db.batch(next)?;
-            db.exec(
-                "INSERT INTO kabinet_migrations (component, version) VALUES (?1, ?2)
-                 ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                &[&COMPONENT, &(version + 1)],
-            )?;
-            Ok(true)
-        })();
-        match step {
-            Ok(more) => {
-                db.batch("COMMIT")?;
-                if !more {
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                let _ = db.batch("ROLLBACK");
-                return Err(e);
-            }
+        // A write transaction holds the database's write lock: processes starting together
+        // migrate one after the other, and each finds what the one before did. Dropped
+        // without its commit, it is rolled back.
+        let tx = Tx::begin(db)?;
+        let version: i64 = tx
+            .row(
+                "SELECT version FROM kabinet_migrations WHERE component = ?1",
+                &[&COMPONENT],
+                |r| r.get(0),
+            )?
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(SchemaError::Newer {
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
+        let Some(next) = MIGRATIONS.get(version as usize) else {
+            return Ok(());
+        };
+        tx.batch(next)?;
+        tx.exec(
+            "INSERT INTO kabinet_migrations (component, version) VALUES (?1, ?2)
+             ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+            &[&COMPONENT, &(version + 1)],
+        )?;
+        tx.commit()?;
     }
 }

@@ -69,54 +69,37 @@ impl PgServer {
                 "--locale=C.UTF-8",
             ],
         );
-        let options = server.options();
-        let log = server.dir.path().join("server.log");
-        server.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
+        server.pg_ctl(&["start"]);
         server.psql("postgres", "CREATE DATABASE kabinet");
         server
     }
 
-    /// The server's options: the socket only (no TCP port to collide with), fsync on.
-    fn options(&self) -> String {
-        format!(
+    /// Starts (or restarts) the server with `action`'s arguments, waiting until it is up:
+    /// the socket only (no TCP port to collide with), fsync on, its log beside its data.
+    fn pg_ctl(&self, action: &[&str]) {
+        let data = self.data_dir();
+        let options = format!(
             "-k {} -p {PORT} -c listen_addresses= -c fsync=on",
             self.socket_dir().display()
-        )
+        );
+        let log = self.dir.path().join("server.log");
+        let mut args = vec![
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &options,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+        ];
+        args.extend_from_slice(action);
+        self.run("pg_ctl", &args);
     }
 
     /// Stops the server (a fast shutdown: every connection is cut) and starts it again on
     /// the same socket and data, as an operator's restart or a crash and recovery would.
     pub fn restart(&self) {
-        let data = self.data_dir();
-        let options = self.options();
-        let log = self.dir.path().join("server.log");
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-m",
-                "fast",
-                "-w",
-                "restart",
-            ],
-        );
+        self.pg_ctl(&["-m", "fast", "restart"]);
     }
 
     fn data_dir(&self) -> PathBuf {

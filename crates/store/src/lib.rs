@@ -518,10 +518,9 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    /// The connection, for the tables of a crate built on the store (the hub's devices, users
-    /// and relay log) outside a write; a change made here commits on its own. The store's own
-    /// tables are not part of it: they are read through the store's methods, which keep the
-    /// documents, projections and audit log consistent. See [`Writer::extension_sql`].
+    /// The SQLite connection, for what only the embedded file has (its catalogue, its
+    /// migrations' own statements); the tables of a crate built on the store are reached
+    /// through [`Store::sql`], which serves both databases. Panics on a database server.
     pub fn extension_sql(&self) -> &Connection {
         self.conn
             .sqlite()

@@ -350,8 +350,8 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The transaction itself, for the tables of a crate built on the store (the hub's relay
-    /// log and devices), so they commit together with the documents.
+    /// The SQLite transaction, for what only the embedded file has (see
+    /// [`crate::Store::extension_sql`]); otherwise [`Writer::sql`]. Panics on a server.
     pub fn extension_sql(&self) -> &rusqlite::Connection {
         self.tx
             .database()

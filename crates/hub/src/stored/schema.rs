@@ -224,9 +224,6 @@ CREATE TABLE hub_user_cabinet (
 CREATE INDEX hub_user_cabinet_by_cabinet ON hub_user_cabinet(cabinet);
 "#;
 
-/// Key of the advisory lock the hub's migrations run under on PostgreSQL.
-const MIGRATION_LOCK: i64 = 0x6b61_6269_6e65_7402;
-
 /// The hub schema version [`POSTGRES_INITIAL`] stands for.
 const POSTGRES_STARTS_AT: usize = 4;
 
@@ -246,10 +243,9 @@ pub(super) fn migrate(store: &mut Store) -> Result<(), HubError> {
         // Migrations on PostgreSQL are SQLite's from POSTGRES_STARTS_AT on; none yet.
         const { assert!(HUB_SCHEMA_VERSION == POSTGRES_STARTS_AT) };
         store.write(Origin::Local, |w| {
-            // Hub processes starting together on one server: one migrates, the others wait
-            // for it and then find the tables made.
-            w.sql()
-                .exec("SELECT pg_advisory_xact_lock(?1)", &[&MIGRATION_LOCK])?;
+            // Hub processes starting together on one server: a write holds the database's
+            // write lock, so one migrates and the others, waiting for it, read its version
+            // again here and find the tables made.
             let found: usize = w
                 .sql()
                 .row(
