@@ -171,6 +171,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
         push_through: 0,
         pull_cursor: 0,
         max_pull_bytes: 1000,
+        relay_epoch: None,
     }
     .encode();
 
@@ -237,6 +238,7 @@ fn bad_bodies_and_tokens_get_clear_4xx_and_the_hub_keeps_serving() {
         push_through: 71,
         pull_cursor: 0,
         max_pull_bytes: 1000,
+        relay_epoch: None,
     }
     .encode();
     let (status, text) = post(Some(&token), bogus);

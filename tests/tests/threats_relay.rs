@@ -51,6 +51,7 @@ fn push_raw(store: &Store, docs: Vec<DocChanges>) -> Result<SyncResponse, (u16, 
         push_through: 0,
         pull_cursor: 0,
         max_pull_bytes: 0,
+        relay_epoch: None,
     };
     exchange(store, &request)
 }
@@ -372,6 +373,7 @@ fn a_device_cannot_make_the_hub_gather_its_whole_relay_log_into_one_answer() {
         push_through: 0,
         pull_cursor: 0,
         max_pull_bytes: u32::MAX,
+        relay_epoch: None,
     };
     let answer = exchange(&cabinet, &request).unwrap();
     let bytes: usize = answer.pull.iter().map(|d| d.changes.len()).sum();

@@ -3,6 +3,7 @@
 //! defaults that just work on one machine (a `hub-data/` directory, loopback).
 
 use crate::server::{normalise_code, sha256};
+use crate::stored::restore::{HubAt, ServeLock};
 use crate::tls::{CertSource, HubCertificate, fingerprint_text};
 use crate::users::Actor::Console;
 use crate::{HubStorage, StoreHub};
@@ -126,13 +127,22 @@ enum Command {
     Fingerprint,
     /// A consistent backup of the hub while it serves (SQLite or PostgreSQL): a new hub
     /// database file, encrypted with the hub key, checked against the hub before it is named
-    /// FILE. Restoring it safely needs devices' recovery (`restore`, to come): until then
-    /// keep it, and restore only with the hub's operator who knows which devices synced since.
+    /// FILE. `restore` brings it back.
     Backup {
         /// The backup file to write (must not exist).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Bring the hub back from a backup file (`backup -o`), into DATA_DIR or --database; stop
+    /// every hub process first. The hub's file is kept aside as hub.db.before-restore-<time>.
+    /// Devices that synced after the backup send what the hub lost at their next sync.
+    Restore {
+        /// The backup file (written by `kabinet-hub backup`, encrypted with the hub key).
+        file: PathBuf,
+    },
+    /// After restoring the hub with other tools (a file copied back, pg_restore, a promoted
+    /// replica): make devices send again what it may lack. Stop every hub process first.
+    MarkRestored,
     /// Copy this hub (DATA_DIR's SQLite file: documents, relay log, devices, users, audit
     /// chain) into an empty PostgreSQL database, and check the copy. Stop the hub first; then
     /// serve with --database URL and the same DATA_DIR (its TLS certificate): devices sync on
@@ -453,6 +463,14 @@ fn open(settings: &Settings) -> Result<StoreHub> {
     }
 }
 
+/// Where the hub lives, for its serve lock and a restore.
+fn hub_at(settings: &Settings) -> HubAt<'_> {
+    match &settings.database {
+        Some(url) => HubAt::Postgres(url),
+        None => HubAt::Folder(&settings.data_dir),
+    }
+}
+
 /// The whole `kabinet-hub` command line; the binary is this one call.
 pub fn main_entry() -> Result<()> {
     let cli = Cli::parse();
@@ -483,6 +501,10 @@ pub fn main_entry() -> Result<()> {
                     dir.display()
                 );
             }
+            // Held while serving: a restore under a serving hub is refused.
+            let Some(_serving) = ServeLock::serving(hub_at(&settings))? else {
+                bail!("a restore of this hub is under way; serve once it has finished");
+            };
             let hub: Arc<dyn HubStorage> = Arc::new(open(&settings)?);
             let runtime = tokio::runtime::Runtime::new()?;
             let tls = match &settings.tls {
@@ -846,6 +868,36 @@ pub fn main_entry() -> Result<()> {
                 report.tables.len(),
                 report.documents_checked,
                 report.audit_entries
+            );
+        }
+        Command::Restore { file } => {
+            let key = StoreKey::from_text(settings.key.as_deref().context(
+                "no hub database key; pass --key, set KABINET_HUB_KEY, or name a key_file in the configuration",
+            )?)?;
+            let report =
+                crate::stored::restore::restore(file, &key, hub_at(&settings), &settings.data_dir)?;
+            let rows: u64 = report.copied.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "restored from {}: {rows} rows in {} tables, {} documents, {} audit entries verified",
+                file.display(),
+                report.copied.tables.len(),
+                report.copied.documents_checked,
+                report.copied.audit_entries
+            );
+            if let Some(kept) = &report.kept {
+                println!("the hub's file before the restore: {}", kept.display());
+            }
+            println!(
+                "new relay epoch {} after row {}: devices that synced after the backup send what the hub lost at their next sync",
+                report.epoch.id, report.epoch.floor
+            );
+        }
+        Command::MarkRestored => {
+            let hub = open(&settings)?;
+            let epoch = hub.mark_restored(hub_at(&settings))?;
+            println!(
+                "new relay epoch {} after row {}: devices send what the hub may lack at their next sync",
+                epoch.id, epoch.floor
             );
         }
         Command::Migrate { to } => {

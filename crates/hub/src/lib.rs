@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cli;
 pub mod desk;
+pub mod epoch;
 pub mod http;
 pub mod metrics;
 pub mod relay;

@@ -27,6 +27,25 @@ pub fn sync<S: HubStorage + ?Sized>(
     device: &Device,
     request: &SyncRequest,
 ) -> Result<SyncResponse, HubError> {
+    // A device whose cursors count in an epoch before a restore: nothing of its request is
+    // taken (its push may build on changes the restored hub lost); it starts over.
+    let epochs = hub.relay_epochs();
+    if let Some(pull_from) = epochs.rewind_for(request.relay_epoch, request.pull_cursor) {
+        tracing::warn!(
+            device = %device.id,
+            pull_cursor = request.pull_cursor,
+            pull_from,
+            "the device synced with this hub before its restore: it starts over"
+        );
+        return Ok(SyncResponse {
+            push_acked_through: 0,
+            pull: Vec::new(),
+            next_cursor: pull_from,
+            more: true,
+            relay_epoch: epochs.current().id,
+            rewind: Some(pull_from),
+        });
+    }
     // Every document is checked before any is merged: a refused push writes nothing but the
     // record of its refusal.
     let mut received = Vec::with_capacity(request.push.len());
@@ -103,6 +122,8 @@ pub fn sync<S: HubStorage + ?Sized>(
         pull: page.docs,
         next_cursor: page.next_cursor.max(request.pull_cursor),
         more: page.more,
+        relay_epoch: epochs.current().id,
+        rewind: None,
     })
 }
 

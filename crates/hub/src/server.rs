@@ -109,7 +109,7 @@ async fn sync(
             "Хъбът спира",
         )
     })?;
-    let request = SyncRequest::decode(&body).map_err(|e| match e {
+    let (request, version) = SyncRequest::decode_versioned(&body).map_err(|e| match e {
         WireError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), "заявката е твърде голяма"),
         WireError::Version { got, supported } => ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -124,9 +124,20 @@ async fn sync(
     let started = std::time::Instant::now();
     let answered = blocking(move || {
         let response = crate::relay::sync(storage.as_ref(), &device, &request)?;
-        Ok((response.pull.len(), response.encode()))
+        Ok(response)
     })
-    .await;
+    .await
+    .and_then(|response| {
+        // A version 1 answer cannot say "start over": such a device must be updated first.
+        if response.rewind.is_some() && version < WIRE_VERSION {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "the hub was restored from a backup; update the app so that it can send the hub what it lost",
+                "Хъбът е възстановен от резервно копие; обновете приложението, за да изпрати на Хъба каквото той е загубил",
+            ));
+        }
+        Ok((response.pull.len(), response.encode_as(version)))
+    });
     let (pulled, encoded) =
         answered.inspect_err(|e| crate::metrics::sync_failed(e.status().as_u16()))?;
     crate::metrics::sync_done(pushed, pulled, body.len(), encoded.len(), started.elapsed());

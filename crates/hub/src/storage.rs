@@ -369,4 +369,6 @@ pub trait HubStorage: Send + Sync + 'static {
         max_bytes: usize,
         readable: &dyn Fn(AccessClass) -> bool,
     ) -> Result<RelayPage, HubError>;
+    /// The relay log's epochs (a new one after each restore; see [`crate::epoch`]).
+    fn relay_epochs(&self) -> &crate::epoch::Epochs;
 }

@@ -412,6 +412,34 @@ impl Database for PgConnection {
     }
 }
 
+/// A session-level advisory lock, held on a connection of its own for as long as this value
+/// lives (the server releases it when the connection ends, however the process ends).
+pub struct SessionLock {
+    _conn: PgConnection,
+}
+
+/// Takes the advisory lock `key` on the server at `url`, shared or exclusive, without
+/// waiting: `None` when another session holds it in a way that excludes this one.
+pub fn try_session_lock(
+    url: &str,
+    key: i64,
+    shared: bool,
+) -> Result<Option<SessionLock>, ConnectError> {
+    let conn = PgConnection::connect(url)?;
+    let function = match shared {
+        true => "pg_try_advisory_lock_shared",
+        false => "pg_try_advisory_lock",
+    };
+    let taken: i64 = conn
+        .one(
+            &format!("SELECT CASE WHEN {function}(?1) THEN 1 ELSE 0 END"),
+            &[&key],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    Ok((taken == 1).then_some(SessionLock { _conn: conn }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::numbered;

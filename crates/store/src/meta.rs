@@ -25,6 +25,8 @@ pub const LAST_SUCCESS: &str = "sync.last_success";
 pub const LAST_ERROR: &str = "sync.last_error";
 /// The last audit entry the hub acknowledged.
 pub const AUDIT_PUSHED: &str = "sync.audit_pushed";
+/// The hub's relay epoch the cursors count in (a UUID; see the hub's `epoch` module).
+pub const RELAY_EPOCH: &str = "sync.relay_epoch";
 
 /// Set once a login on this device found its user sealed with the store key (login, name and
 /// role; see `kabinet_keys::SEALED_USER`): from then on a keyring entry sealed the old way is

@@ -187,6 +187,17 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Forgets what the hub was known to hold: every document is then sent whole by the next
+    /// push. For a hub restored from a backup, which lost what came after it.
+    pub fn forget_hub_state(&mut self) -> Result<()> {
+        self.tx.exec("DELETE FROM sync_state", &[])?;
+        self.tx.exec(
+            "UPDATE documents SET in_sync_seq = NULL WHERE in_sync_seq IS NOT NULL",
+            &[],
+        )?;
+        Ok(())
+    }
+
     /// The highest local change sequence, if every document changed after `after` is in sync
     /// with the hub (`None` if one holds changes the hub lacks). A device that had nothing
     /// waiting before a pull uses it to move its push cursor past what it just pulled, so that

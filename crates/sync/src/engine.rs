@@ -21,7 +21,9 @@ use kabinet_store::meta::{
     AUDIT_PUSHED as META_AUDIT, DEVICE_ID as META_DEVICE, HUB_PIN as META_PIN,
     HUB_TOKEN as META_TOKEN, HUB_URL as META_HUB_URL, LAST_ERROR as META_LAST_ERROR,
     LAST_SUCCESS as META_LAST_SUCCESS, PULL_CURSOR as META_PULL, PUSH_CURSOR as META_PUSH,
+    RELAY_EPOCH as META_EPOCH,
 };
+use uuid::Uuid;
 /// Audit entries per request.
 const AUDIT_BATCH: usize = 2000;
 
@@ -154,6 +156,8 @@ mod placing {
             pull: vec![from_a_newer_hub],
             next_cursor: 17,
             more: false,
+            relay_epoch: Uuid::from_u128(1),
+            rewind: None,
         };
         let e = apply_answer(&mut store, &batch, &answer).unwrap_err();
         assert!(
@@ -591,14 +595,68 @@ fn status_is_stale(store: &Store, now: DateTime<Utc>) -> bool {
         })
 }
 
+/// How many times one sync starts over for a hub restored from a backup: once is enough (the
+/// device then counts in the hub's new epoch); more means the hub keeps answering so.
+const MAX_REWINDS: u32 = 3;
+
 fn sync_inner(
     store: &mut Store,
     limits: SyncLimits,
     progress: &mut impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
-    let report = sync_documents(store, limits, progress)?;
+    let mut rewinds = 0;
+    let report = loop {
+        match sync_documents(store, limits, progress)? {
+            Exchanged::Done(report) => break report,
+            Exchanged::Rewound(_) if rewinds >= MAX_REWINDS => {
+                return Err(SyncError::Refused {
+                    status: 409,
+                    message: "the hub asks again and again to start over".into(),
+                });
+            }
+            Exchanged::Rewound(report) => {
+                tracing::warn!(
+                    after_exchanges = report.exchanges,
+                    "the hub was restored from a backup: sending it everything this device holds"
+                );
+                rewinds += 1;
+            }
+        }
+    };
     push_audit(store)?;
     Ok(report)
+}
+
+/// How a run of exchanges ended.
+enum Exchanged {
+    /// Nothing is left to send or receive.
+    Done(SyncReport),
+    /// The hub was restored from a backup; this device starts over (see [`rewind`]).
+    Rewound(SyncReport),
+}
+
+/// The device's epoch as the hub last answered it.
+fn stored_epoch(store: &Store) -> Result<Option<Uuid>, SyncError> {
+    Ok(store
+        .meta(META_EPOCH)?
+        .and_then(|s| Uuid::parse_str(&s).ok()))
+}
+
+/// Starts over with a hub restored from a backup, in one transaction: the hub may lack
+/// anything this device pushed or it pulled after the backup, so every document is sent whole
+/// again (the hub merges what it has, and relays what it lacked), every audit entry too (the
+/// hub takes again the ones it holds), and the pull goes on from where the hub's records are
+/// still the ones this device pulled.
+fn rewind(store: &mut Store, epoch: Uuid, pull_from: u64) -> Result<(), SyncError> {
+    let pull_from = pull_from.min(cursor(store, META_PULL)?);
+    store.write(Origin::Sync, |w| {
+        w.forget_hub_state()?;
+        w.set_meta(META_PUSH, "0")?;
+        w.set_meta(META_AUDIT, "0")?;
+        w.set_meta(META_PULL, &pull_from.to_string())?;
+        w.set_meta(META_EPOCH, &epoch.to_string())
+    })?;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -660,6 +718,7 @@ fn push_exchange(
     limits: SyncLimits,
 ) -> Result<(OutgoingBatch, SyncRequest), SyncError> {
     let batch = store.outgoing(after, limits.push_batch_bytes)?;
+    let relay_epoch = stored_epoch(store)?;
     let request = SyncRequest {
         push: batch
             .docs
@@ -677,26 +736,36 @@ fn push_exchange(
         push_through: batch.through,
         pull_cursor,
         max_pull_bytes: limits.pull_batch_bytes,
+        relay_epoch,
     };
     Ok((batch, request))
 }
 
 /// Commits the hub's answer to `batch` in one transaction: the push acknowledged, the pulled
-/// changes merged, both cursors moved.
+/// changes merged, both cursors moved. An answer that says the hub was restored from a backup
+/// starts this device over instead ([`rewind`]): nothing of `batch` was taken.
 pub fn apply_answer(
     store: &mut Store,
     batch: &OutgoingBatch,
     answer: &SyncResponse,
 ) -> Result<(), SyncError> {
+    if let Some(pull_from) = answer.rewind {
+        return rewind(store, answer.relay_epoch, pull_from);
+    }
     // Never backwards: an exchange that pulled nothing (a push sent ahead, see
     // `sync_documents`) answers with the cursor it was sent.
     let pulled_before = cursor(store, META_PULL)?;
     let pulled_through = pulled_before.max(answer.next_cursor);
     let pushed_through = answer.push_acked_through.max(batch.through);
+    // The first answer (or the first since an update) names the hub's epoch: kept.
+    let new_epoch = (!answer.relay_epoch.is_nil()
+        && stored_epoch(store)? != Some(answer.relay_epoch))
+    .then_some(answer.relay_epoch);
     if batch.docs.is_empty()
         && answer.pull.is_empty()
         && pulled_through == pulled_before
         && pushed_through == cursor(store, META_PUSH)?
+        && new_epoch.is_none()
     {
         // Nothing to record (a no-op sync): no transaction, so no fsync to wait for.
         return Ok(());
@@ -720,6 +789,9 @@ pub fn apply_answer(
             true => w.in_sync_through(local_before)?.unwrap_or(pushed_through),
             false => pushed_through,
         };
+        if let Some(epoch) = new_epoch {
+            w.set_meta(META_EPOCH, &epoch.to_string())?;
+        }
         w.set_meta(META_PUSH, &pushed_through.to_string())?;
         w.set_meta(META_PULL, &pulled_through.to_string())
     })?;
@@ -730,7 +802,7 @@ fn sync_documents(
     store: &mut Store,
     limits: SyncLimits,
     progress: &mut impl FnMut(&SyncReport),
-) -> Result<SyncReport, SyncError> {
+) -> Result<Exchanged, SyncError> {
     let (address, client) =
         enrolled_client(store, Duration::from_secs(5), Duration::from_secs(120))?;
     let token = store.meta(META_TOKEN)?.ok_or(SyncError::NotEnrolled)?;
@@ -794,6 +866,12 @@ fn sync_documents(
                 Err(SyncError::Unreachable("the sending thread failed".into()))
             })?;
             let answer = SyncResponse::decode(&bytes)?;
+            if answer.rewind.is_some() {
+                // Nothing more goes out on the old cursors: the device starts over.
+                apply_answer(store, &batch, &answer)?;
+                report.exchanges += 1;
+                return Ok(Exchanged::Rewound(report));
+            }
             pulled_through = pulled_through.max(answer.next_cursor);
             let next = match next_push {
                 Some(next) => Some(next),
@@ -804,6 +882,7 @@ fn sync_documents(
                         push_through: pushed_through,
                         pull_cursor: pulled_through,
                         max_pull_bytes: ramp.pull_batch_bytes,
+                        relay_epoch: Some(answer.relay_epoch).filter(|e| !e.is_nil()),
                     };
                     let empty = OutgoingBatch {
                         docs: Vec::new(),
@@ -827,7 +906,7 @@ fn sync_documents(
                     batch = b;
                     in_flight = h;
                 }
-                None => return Ok(report),
+                None => return Ok(Exchanged::Done(report)),
             }
         }
     })

@@ -1,5 +1,7 @@
 //! The wire format: `KBSY`, a little-endian u16 version, a codec byte (0 plain, 1 zstd), then
-//! a postcard message. Decoding is defensive: size limit, magic and version are checked
+//! a postcard message. Version 2 added the relay epoch (a restored hub's devices start over
+//! from what it still holds); the hub still takes version 1 requests and answers them in
+//! version 1, so vans not yet updated keep syncing with an updated hub. Decoding is defensive: size limit, magic and version are checked
 //! before anything else, decompression stops at the size limit, and garbage yields an error,
 //! never a panic.
 
@@ -7,7 +9,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 pub const MAGIC: [u8; 4] = *b"KBSY";
-pub const WIRE_VERSION: u16 = 1;
+pub const WIRE_VERSION: u16 = 2;
+/// The oldest version the hub still answers.
+pub const OLDEST_WIRE_VERSION: u16 = 1;
 /// No sync message may be larger than this; batches are cut well below it.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -38,6 +42,9 @@ pub struct SyncRequest {
     pub pull_cursor: u64,
     /// How many bytes of changes the device takes in this response.
     pub max_pull_bytes: u32,
+    /// The hub's relay epoch the device's cursors count in, as the hub last answered it
+    /// (`None` before the first answer, and from a version 1 device).
+    pub relay_epoch: Option<Uuid>,
 }
 
 /// Hub → device: the acknowledgement of the push and the next pull batch.
@@ -50,6 +57,30 @@ pub struct SyncResponse {
     pub next_cursor: u64,
     /// More rows wait after `next_cursor`.
     pub more: bool,
+    /// The hub's current relay epoch: the device keeps it and sends it next time.
+    pub relay_epoch: Uuid,
+    /// The hub was restored from a backup since the device's epoch: the hub took nothing of
+    /// this request, and the device starts over from what the hub still holds: it pulls from
+    /// this cursor and pushes every document it has (see docs/sync.md, "A restored hub").
+    pub rewind: Option<u64>,
+}
+
+/// A version 1 request: the shape before relay epochs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SyncRequestV1 {
+    push: Vec<DocChanges>,
+    push_through: u64,
+    pull_cursor: u64,
+    max_pull_bytes: u32,
+}
+
+/// A version 1 answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SyncResponseV1 {
+    push_acked_through: u64,
+    pull: Vec<DocChanges>,
+    next_cursor: u64,
+    more: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,11 +109,11 @@ fn zstd_level(payload_len: usize) -> i32 {
     if payload_len >= 256 * 1024 { 6 } else { 3 }
 }
 
-fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+fn encode<T: Serialize>(message: &T, version: u16) -> Vec<u8> {
     let payload = postcard::to_stdvec(message).expect("writing to a Vec cannot fail");
     let mut out = Vec::with_capacity(payload.len() / 3 + 16);
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&WIRE_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     if payload.len() >= COMPRESS_FROM {
         out.push(CODEC_ZSTD);
         zstd::stream::copy_encode(&payload[..], &mut out, zstd_level(payload.len()))
@@ -113,7 +144,11 @@ fn inflate(compressed: &[u8]) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+/// The message in `bytes`, read as `V1` when it is of version 1 and as `T` when of this
+/// version; any other version is refused.
+fn decode<T: DeserializeOwned, V1: DeserializeOwned + Into<T>>(
+    bytes: &[u8],
+) -> Result<(T, u16), WireError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(WireError::TooLarge {
             size: bytes.len(),
@@ -124,7 +159,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
         return Err(WireError::BadMagic);
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != WIRE_VERSION {
+    if !(OLDEST_WIRE_VERSION..=WIRE_VERSION).contains(&version) {
         return Err(WireError::Version {
             got: version,
             supported: WIRE_VERSION,
@@ -140,6 +175,15 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
         Some(other) => return Err(WireError::Malformed(format!("unknown codec {other}"))),
         None => return Err(WireError::Malformed("no codec byte".into())),
     };
+    let message = match version {
+        WIRE_VERSION => whole::<T>(payload)?,
+        _ => whole::<V1>(payload)?.into(),
+    };
+    Ok((message, version))
+}
+
+/// One postcard message that is the whole payload.
+fn whole<T: DeserializeOwned>(payload: &[u8]) -> Result<T, WireError> {
     let (message, rest) =
         postcard::take_from_bytes(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
@@ -151,21 +195,75 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     Ok(message)
 }
 
+impl From<SyncRequestV1> for SyncRequest {
+    fn from(r: SyncRequestV1) -> Self {
+        SyncRequest {
+            push: r.push,
+            push_through: r.push_through,
+            pull_cursor: r.pull_cursor,
+            max_pull_bytes: r.max_pull_bytes,
+            relay_epoch: None,
+        }
+    }
+}
+
+impl From<SyncResponseV1> for SyncResponse {
+    fn from(r: SyncResponseV1) -> Self {
+        SyncResponse {
+            push_acked_through: r.push_acked_through,
+            pull: r.pull,
+            next_cursor: r.next_cursor,
+            more: r.more,
+            relay_epoch: Uuid::nil(),
+            rewind: None,
+        }
+    }
+}
+
 impl SyncRequest {
     pub fn encode(&self) -> Vec<u8> {
-        encode(self)
+        encode(self, WIRE_VERSION)
+    }
+    /// A request as version 1 wrote it (its epoch left out): what a device not yet updated
+    /// sends, for tests of the hub.
+    pub fn encode_v1(&self) -> Vec<u8> {
+        let v1 = SyncRequestV1 {
+            push: self.push.clone(),
+            push_through: self.push_through,
+            pull_cursor: self.pull_cursor,
+            max_pull_bytes: self.max_pull_bytes,
+        };
+        encode(&v1, 1)
     }
     pub fn decode(bytes: &[u8]) -> Result<SyncRequest, WireError> {
-        decode(bytes)
+        Self::decode_versioned(bytes).map(|(r, _)| r)
+    }
+    /// The request and the version it was written in (the answer is written in the same).
+    pub fn decode_versioned(bytes: &[u8]) -> Result<(SyncRequest, u16), WireError> {
+        decode::<SyncRequest, SyncRequestV1>(bytes)
     }
 }
 
 impl SyncResponse {
     pub fn encode(&self) -> Vec<u8> {
-        encode(self)
+        encode(self, WIRE_VERSION)
+    }
+    /// The answer in `version` (1 or this one): a version 1 answer has no epoch and no
+    /// rewind, so a rewind must not be answered in it (the hub refuses such a request).
+    pub fn encode_as(self, version: u16) -> Vec<u8> {
+        if version >= WIRE_VERSION {
+            return self.encode();
+        }
+        let v1 = SyncResponseV1 {
+            push_acked_through: self.push_acked_through,
+            pull: self.pull,
+            next_cursor: self.next_cursor,
+            more: self.more,
+        };
+        encode(&v1, 1)
     }
     pub fn decode(bytes: &[u8]) -> Result<SyncResponse, WireError> {
-        decode(bytes)
+        decode::<SyncResponse, SyncResponseV1>(bytes).map(|(r, _)| r)
     }
 }
 
@@ -230,6 +328,7 @@ mod tests {
             push_through: 42,
             pull_cursor: 17,
             max_pull_bytes: 1 << 20,
+            relay_epoch: Some(Uuid::from_u128(3)),
         }
     }
 
@@ -242,8 +341,42 @@ mod tests {
             pull: r.push.clone(),
             next_cursor: 99,
             more: true,
+            relay_epoch: Uuid::from_u128(4),
+            rewind: Some(12),
         };
         assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+    }
+
+    #[test]
+    fn a_version_1_request_is_read_and_answered_in_version_1() {
+        let r = sample();
+        let v1 = r.encode_v1();
+        assert_eq!(u16::from_le_bytes([v1[4], v1[5]]), 1);
+        let (read, version) = SyncRequest::decode_versioned(&v1).unwrap();
+        assert_eq!(version, 1);
+        assert_eq!(
+            read,
+            SyncRequest {
+                relay_epoch: None,
+                ..r.clone()
+            }
+        );
+        let resp = SyncResponse {
+            push_acked_through: 42,
+            pull: r.push.clone(),
+            next_cursor: 99,
+            more: false,
+            relay_epoch: Uuid::from_u128(4),
+            rewind: None,
+        };
+        let answer = resp.clone().encode_as(version);
+        assert_eq!(u16::from_le_bytes([answer[4], answer[5]]), 1);
+        // What a version 1 device reads: the same fields, in the old shape.
+        let (old, _) = decode::<SyncResponseV1, SyncResponseV1>(&answer).unwrap();
+        assert_eq!(old.next_cursor, 99);
+        assert_eq!(old.pull, resp.pull);
+        // This version's request, read as version 1 would, is not mistaken for one.
+        assert!(decode::<SyncRequestV1, SyncRequestV1>(&r.encode()).is_err());
     }
 
     #[test]

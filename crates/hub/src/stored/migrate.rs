@@ -90,8 +90,27 @@ fn owned(v: ValueRef<'_>) -> Owned {
 /// Copies the SQLite hub `source` into the empty PostgreSQL hub `target` (opened, so its
 /// tables are made), then checks the copy.
 pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationReport, MigrateError> {
+    into_postgres(&source.store(), target, Into::Empty, |_| Ok(()))
+}
+
+/// What the PostgreSQL database is to hold before the copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Into {
+    /// Nothing of a hub (a move): refused otherwise.
+    Empty,
+    /// Whatever it holds gives way to the copy (a restore).
+    Replace,
+}
+
+/// Copies the SQLite hub store `source` into the PostgreSQL hub `target` in one transaction
+/// of the target, running `finish` in it last (before the check), then checks the copy.
+pub(super) fn into_postgres(
+    source: &kabinet_store::Store,
+    target: &StoreHub,
+    into: Into,
+    finish: impl FnOnce(&dyn Sql) -> Result<(), SqlError>,
+) -> Result<MigrationReport, MigrateError> {
     let target_seal = target.seal.as_ref();
-    let source = source.store();
     let mut target = target.store();
     if source.dialect() != kabinet_store::sql::Dialect::Sqlite {
         return Err(MigrateError::Mismatch(
@@ -99,19 +118,21 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
         ));
     }
     let from = source.extension_sql();
-    for (table, what) in [
-        ("documents", "documents"),
-        ("hub_device", "devices"),
-        ("hub_user", "users"),
-        ("audit_log", "an audit log"),
-    ] {
-        let n: i64 = target
-            .sql()
-            .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
-        if n > 0 {
-            return Err(MigrateError::TargetNotEmpty {
-                what: format!("{n} rows of {what}"),
-            });
+    if into == Into::Empty {
+        for (table, what) in [
+            ("documents", "documents"),
+            ("hub_device", "devices"),
+            ("hub_user", "users"),
+            ("audit_log", "an audit log"),
+        ] {
+            let n: i64 = target
+                .sql()
+                .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
+            if n > 0 {
+                return Err(MigrateError::TargetNotEmpty {
+                    what: format!("{n} rows of {what}"),
+                });
+            }
         }
     }
     // One read transaction of the source: every table as of one moment.
@@ -119,8 +140,17 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
     let copied = (|| -> Result<Vec<(String, u64)>, MigrateError> {
         let tables = sqlite_tables(from)?;
         let from_sql: &dyn Sql = from;
-        target.write(Origin::Import, |w| {
+        let counts = target.write(Origin::Import, |w| {
             let to = w.sql();
+            if into == Into::Replace {
+                // Every table the copy fills, at once (the ones that name a user with it).
+                let emptied: Vec<&str> = tables
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .filter(|t| *t != "meta")
+                    .collect();
+                to.batch(&format!("TRUNCATE {}", emptied.join(", ")))?;
+            }
             // What opening the target wrote (its settings, the relay mark) gives way to the
             // source's own; the salt its seal was derived with stays, or no key sealed below
             // would open again.
@@ -146,16 +176,17 @@ pub fn to_postgres(source: &StoreHub, target: &StoreHub) -> Result<MigrationRepo
                     }
                 }
             }
-            recount_meta(to, &mut counts)?;
             // The relay log's numbers were copied as they were: its sequence goes on after
             // them, so devices' cursors keep their meaning.
             to.exec(
                 "SELECT setval(pg_get_serial_sequence('hub_relay', 'hub_seq'), GREATEST(MAX(hub_seq), 1), MAX(hub_seq) IS NOT NULL) FROM hub_relay",
                 &[],
             )?;
+            finish(to)?;
+            recount_meta(to, &mut counts)?;
             Ok(counts)
-        })
-        .map_err(MigrateError::from)
+        })?;
+        Ok(counts)
     })();
     let _ = from.execute_batch("COMMIT");
     let tables = copied?;
@@ -185,8 +216,14 @@ fn sqlite_tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(String, V
         .collect()
 }
 
+/// Rows one statement of a copy inserts: a round trip per row cost a move to a database server
+/// most of its time. Kept under SQLite's 32,766 parameters and PostgreSQL's 65,535.
+fn rows_per_insert(columns: usize) -> usize {
+    (30_000 / columns.max(1)).clamp(1, 500)
+}
+
 /// Copies every row of `table` (its `columns`, named alike on both sides) from one database
-/// to the other; how many.
+/// to the other, many rows per statement; how many.
 fn copy_table(
     from: &dyn Sql,
     to: &dyn Sql,
@@ -194,23 +231,78 @@ fn copy_table(
     columns: &[String],
 ) -> Result<u64, SqlError> {
     let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-    let slots: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let insert = format!(
-        "INSERT INTO {table} ({}) VALUES ({})",
-        names.join(", "),
-        slots.join(", ")
-    );
-    let select = format!("SELECT {} FROM {table}", names.join(", "));
+    let insert = |rows: usize| {
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let slots: Vec<String> = (1..=columns.len())
+                    .map(|c| format!("?{}", r * columns.len() + c))
+                    .collect();
+                format!("({})", slots.join(", "))
+            })
+            .collect();
+        format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            names.join(", "),
+            tuples.join(", ")
+        )
+    };
+    let per_insert = rows_per_insert(columns.len());
+    let full = insert(per_insert);
+    let mut pending: Vec<Owned> = Vec::with_capacity(per_insert * columns.len());
     let mut rows = 0u64;
-    from.each_row(&select, &[], &mut |r| {
-        let values: Vec<Owned> = (0..columns.len())
-            .map(|i| r.value(i).map(owned))
-            .collect::<Result<_, _>>()?;
-        let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
-        to.exec(&insert, &params)?;
+    let flush = |pending: &mut Vec<Owned>| -> Result<(), SqlError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let n = pending.len() / columns.len();
+        let params: Vec<&dyn ToSql> = pending.iter().map(|v| v as &dyn ToSql).collect();
+        match n == per_insert {
+            true => to.exec(&full, &params)?,
+            false => to.exec(&insert(n), &params)?,
+        };
+        pending.clear();
+        Ok(())
+    };
+    let select = format!("SELECT {} FROM {table}", names.join(", "));
+    let mut take = |r: &kabinet_store::sql::Row<'_>| -> Result<(), SqlError> {
+        for i in 0..columns.len() {
+            pending.push(owned(r.value(i)?));
+        }
         rows += 1;
-        Ok(ControlFlow::Continue(()))
-    })?;
+        if pending.len() >= per_insert * columns.len() {
+            flush(&mut pending)?;
+        }
+        Ok(())
+    };
+    match from.dialect() {
+        // SQLite hands rows over as it reads them.
+        kabinet_store::sql::Dialect::Sqlite => from.each_row(&select, &[], &mut |r| {
+            take(r)?;
+            Ok(ControlFlow::Continue(()))
+        })?,
+        // A server's answer is taken whole (see `PgConnection::each_row`): through a cursor,
+        // a page at a time, so a national hub's documents are never all in memory at once.
+        // The caller's transaction holds the snapshot the cursor reads. A cursor of its own
+        // per table: a prepared FETCH keeps the columns of the cursor it was prepared for.
+        kabinet_store::sql::Dialect::Postgres => {
+            let cursor = format!("kabinet_copy_{table}");
+            from.batch(&format!("DECLARE {cursor} NO SCROLL CURSOR FOR {select}"))?;
+            let fetch = format!("FETCH FORWARD 2000 FROM {cursor}");
+            loop {
+                let mut fetched = 0;
+                from.each_row(&fetch, &[], &mut |r| {
+                    fetched += 1;
+                    take(r)?;
+                    Ok(ControlFlow::Continue(()))
+                })?;
+                if fetched == 0 {
+                    break;
+                }
+            }
+            from.batch(&format!("CLOSE {cursor}"))?;
+        }
+    }
+    flush(&mut pending)?;
     Ok(rows)
 }
 
@@ -222,8 +314,22 @@ fn recount_meta(to: &dyn Sql, counts: &mut [(String, u64)]) -> Result<(), SqlErr
     Ok(())
 }
 
+/// Rows per table of an SQLite hub store.
+pub(super) fn table_counts(
+    store: &kabinet_store::Store,
+) -> Result<Vec<(String, u64)>, MigrateError> {
+    let mut counts = Vec::new();
+    for (table, _) in sqlite_tables(store.extension_sql())? {
+        let n: i64 = store
+            .sql()
+            .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
+        counts.push((table, n as u64));
+    }
+    Ok(counts)
+}
+
 /// Rows per table, every document's heads, the audit chain: the target as the source.
-fn check(
+pub(super) fn check(
     source: &dyn Sql,
     target: &kabinet_store::Store,
     tables: Vec<(String, u64)>,

@@ -7,8 +7,10 @@
 mod audit;
 mod checkpoint;
 mod devices;
+mod epochs;
 pub mod migrate;
 mod relay;
+pub mod restore;
 pub mod schema;
 mod seal;
 mod users;
@@ -34,6 +36,9 @@ pub struct StoreHub {
     store: Mutex<Store>,
     /// Seals users' secret keys where the database is not encrypted itself (a server).
     seal: Option<seal::Seal>,
+    /// The relay's epochs as the hub opened (a restore, which starts one, is refused while a
+    /// hub serves).
+    epochs: crate::epoch::Epochs,
 }
 
 /// The settings a new hub database starts with.
@@ -54,13 +59,14 @@ impl StoreHub {
         } else {
             Store::create(&path, key, &hub_settings())?
         };
-        StoreHub::prepare(&mut store)?;
+        let epochs = StoreHub::prepare(&mut store)?;
         let checkpointer = Checkpointer::start(&path, key)?;
         store.set_autocheckpoint(0)?;
         Ok(StoreHub {
             checkpointer: Some(checkpointer),
             store: Mutex::new(store),
             seal: None,
+            epochs,
         })
     }
 
@@ -69,7 +75,7 @@ impl StoreHub {
     /// secret keys there.
     pub fn open_postgres(url: &str, key: &StoreKey) -> Result<StoreHub, HubError> {
         let mut store = kabinet_store_pg::open(url, &hub_settings())?;
-        StoreHub::prepare(&mut store)?;
+        let epochs = StoreHub::prepare(&mut store)?;
         let salt = match store.meta(seal::SALT_META)? {
             Some(s) => s,
             None => {
@@ -91,11 +97,13 @@ impl StoreHub {
             checkpointer: None,
             store: Mutex::new(store),
             seal: Some(seal),
+            epochs,
         })
     }
 
-    /// The hub's tables at this build's version, and hub edits a crash left unrelayed sent on.
-    fn prepare(store: &mut Store) -> Result<(), HubError> {
+    /// The hub's tables at this build's version, and hub edits a crash left unrelayed sent on;
+    /// the relay's epochs.
+    fn prepare(store: &mut Store) -> Result<crate::epoch::Epochs, HubError> {
         schema::migrate(store)?;
         let recovered = relay::recover_unrelayed(store)?;
         if recovered > 0 {
@@ -104,7 +112,7 @@ impl StoreHub {
                 "relayed hub edits a crash had left unrelayed"
             );
         }
-        Ok(())
+        epochs::load_or_begin(store)
     }
 
     fn wrote(&self) {
@@ -316,5 +324,9 @@ impl HubStorage for StoreHub {
         readable: &dyn Fn(AccessClass) -> bool,
     ) -> Result<RelayPage, HubError> {
         relay::relay_page(&self.store(), cursor, not_from, max_bytes, readable)
+    }
+
+    fn relay_epochs(&self) -> &crate::epoch::Epochs {
+        &self.epochs
     }
 }
