@@ -11,6 +11,7 @@ pub mod duplicates;
 pub mod error;
 pub mod form;
 pub mod identity;
+pub mod indicators;
 pub mod person;
 pub mod referral;
 pub mod rules;

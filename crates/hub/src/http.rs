@@ -83,6 +83,14 @@ impl From<HubError> for ApiError {
                     "дневникът за достъп на устройството е променян: Хъбът не го приема; уведомете администратора",
                 )
             }
+            HubError::IssuersExhausted => {
+                tracing::error!(error = %e, "enrollment refused");
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "this hub has given out all 98 referral-code issuer numbers (one per device ever enrolled, so that codes never repeat); no more devices can be enrolled with it",
+                    "Хъбът е раздал всички 98 номера за кодове на направления (по един на всяко регистрирано устройство, за да не се повтарят кодовете); не могат да се регистрират още устройства",
+                )
+            }
             HubError::BadDocument { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 e.to_string(),

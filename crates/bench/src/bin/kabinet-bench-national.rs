@@ -384,11 +384,13 @@ fn main() -> Result<()> {
         }
         step(&format!("{}: small stage", backend.name));
         let serving = Serving::start(&backend)?;
+        // Few: a hub gives out 98 referral-code issuer numbers in its life, and the big stage's
+        // hub is this one grown (its PostgreSQL copy too).
         let mut stores = devices(
             &backend,
             &serving.url,
             &work.join(format!("devices-small-{}", backend.name)),
-            cabinets,
+            cabinets.min(10),
         )?;
         no_ops.push((backend.name, small, no_op(&mut stores)?));
     }

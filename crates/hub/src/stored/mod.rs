@@ -41,6 +41,9 @@ pub struct StoreHub {
     epochs: crate::epoch::Epochs,
 }
 
+/// The SQLite hub's page cache: 256 MiB, at most (pages are taken as they are read).
+pub const HUB_CACHE_KIB: u32 = 256 * 1024;
+
 /// The settings a new hub database starts with.
 fn hub_settings() -> DeviceSettings {
     DeviceSettings {
@@ -59,6 +62,10 @@ impl StoreHub {
         } else {
             Store::create(&path, key, &hub_settings())?
         };
+        // The hub's file holds every cabinet's records: pages read from disk are decrypted
+        // too, and a national hub's indexes do not fit a device's cache (a bulk load of a
+        // million visits slowed chunk by chunk, most of its time decrypting pages read again).
+        store.set_cache_kib(HUB_CACHE_KIB)?;
         let epochs = StoreHub::prepare(&mut store)?;
         let checkpointer = Checkpointer::start(&path, key)?;
         store.set_autocheckpoint(0)?;

@@ -1,0 +1,1424 @@
+//! The programme's indicators (issue #19), defined once: the report screen, the PDF, the CSV
+//! and `kabinet-hub report` all print [`INDICATORS`] as [`Report::make`] computes them.
+//!
+//! The store hands over one [`VisitFact`] per visit and one [`ReferralFact`] per referral
+//! (what its query tables hold); everything else is here, without I/O: who counts as reached
+//! or new, what "screened" and "abnormal" mean, which referrals are matured enough to judge
+//! their completion, the age bands, and the small-number rule ([`SMALL_NUMBER`]) that keeps a
+//! person in a small neighbourhood from being recognised in an HIV, hepatitis or TB count.
+//! Design: docs/design-reports.md.
+
+use crate::referral::{Destination, Institution, ReferralStatus, Urgency};
+use crate::screening::{AccessClass, ScreeningKind};
+use crate::sex::Sex;
+use crate::{FollowUpDays, Lang};
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Counts of a sensitive indicator below this are shown as "<5" in every breakdown below the
+/// whole programme (0 too: "none here" is as telling in a neighbourhood of forty).
+pub const SMALL_NUMBER: u64 = 5;
+
+/// How a report is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Breakdown {
+    /// The whole programme: one cell, never suppressed.
+    Programme,
+    Cabinet,
+    Neighbourhood,
+    Sex,
+    /// ESF+ bands: under 18, 18–29, 30–54, 55 and over.
+    AgeEsf,
+    /// WHO five-year bands, 80 and over last.
+    AgeWho,
+    /// The calendar month (of the visit; of issue for referrals).
+    Month,
+    /// Referrals only: destination × urgency.
+    DestinationUrgency,
+}
+
+impl Breakdown {
+    pub const ALL: [Breakdown; 8] = [
+        Breakdown::Programme,
+        Breakdown::Cabinet,
+        Breakdown::Neighbourhood,
+        Breakdown::Sex,
+        Breakdown::AgeEsf,
+        Breakdown::AgeWho,
+        Breakdown::Month,
+        Breakdown::DestinationUrgency,
+    ];
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (bg, en) = match self {
+            Breakdown::Programme => ("цялата програма", "whole programme"),
+            Breakdown::Cabinet => ("кабинет", "cabinet"),
+            Breakdown::Neighbourhood => ("квартал", "neighbourhood"),
+            Breakdown::Sex => ("пол", "sex"),
+            Breakdown::AgeEsf => ("възраст (ЕСФ+)", "age (ESF+)"),
+            Breakdown::AgeWho => ("възраст (5 г., СЗО)", "age (WHO 5-year)"),
+            Breakdown::Month => ("месец", "month"),
+            Breakdown::DestinationUrgency => ("насочване × спешност", "destination × urgency"),
+        };
+        lang.pick(bg, en)
+    }
+}
+
+/// What an indicator's number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Unique persons: a person counts once in a cell, however many visits.
+    Persons,
+    /// Visits, days, referrals, devices.
+    Events,
+    /// A numerator over a denominator.
+    Percent,
+    /// A median number of days.
+    Days,
+    /// Persons per outreach day.
+    PerDay,
+}
+
+/// What an indicator counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Persons with a visit (not entered in error) in the period.
+    Reached,
+    /// Reached, whose first visit ever is in the period.
+    New,
+    /// Reached, seen before the period.
+    Returning,
+    /// Reached, recorded without identity documents.
+    WithoutDocuments,
+    Visits,
+    /// Days a cabinet worked (a cabinet and a day with a visit).
+    OutreachDays,
+    /// Persons seen per outreach day (each day's persons, summed, over the days).
+    PersonsPerDay,
+    /// Persons screened for a condition. HIV counts only tests with consent and counselling
+    /// (there is no other kind: the form refuses a result without them).
+    Screened(ScreeningKind),
+    /// Persons with an abnormal (a rule of `rules.rs` fired) or reactive result.
+    Abnormal(ScreeningKind),
+    /// Abnormal ÷ screened.
+    Yield(ScreeningKind),
+    /// Reached with their data consent recorded ÷ reached.
+    ConsentRecorded,
+    /// Referrals issued (not cancelled).
+    ReferralsIssued,
+    /// Attended (or completed) within so many days of issue ÷ issued at least that long ago.
+    CompletedWithin(u16),
+    MedianDaysToAttended,
+    /// Referrals for HIV confirmation (КАБКИС) attended within so many days ÷ those issued at
+    /// least that long ago.
+    HivConfirmedWithin(u16),
+    LostToFollowUp,
+    Declined,
+    /// Still waiting past the directory's follow-up days for their urgency.
+    OverdueNow,
+    /// Devices that have not synced for over 7 days (the hub's count).
+    DevicesNotSynced,
+    /// Possible duplicates waiting for review (the hub's count).
+    OpenDuplicates,
+    CasesOpened,
+    CasesClosed,
+    /// Open tasks of open cases past their due day.
+    OverdueTasks,
+}
+
+/// The group an indicator is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    Reach,
+    Screening,
+    Yield,
+    Linkage,
+    DataQuality,
+    Team,
+}
+
+/// One indicator as the report prints it.
+#[derive(Debug, Clone, Copy)]
+pub struct Indicator {
+    pub id: &'static str,
+    pub bg: &'static str,
+    pub en: &'static str,
+    pub group: Group,
+    pub unit: Unit,
+    pub measure: Measure,
+}
+
+impl Indicator {
+    pub fn name(&self, lang: Lang) -> &'static str {
+        lang.pick(self.bg, self.en)
+    }
+
+    /// The sensitive class the indicator tells about, if any: shown only to a reader of that
+    /// class (or of aggregates only), and under [`SMALL_NUMBER`] suppressed below the whole
+    /// programme.
+    pub fn class(&self) -> AccessClass {
+        match self.measure {
+            Measure::Screened(k) | Measure::Abnormal(k) | Measure::Yield(k) => k.access_class(),
+            Measure::HivConfirmedWithin(_) => AccessClass::Hiv,
+            _ => AccessClass::General,
+        }
+    }
+
+    pub fn by_id(id: &str) -> Option<&'static Indicator> {
+        INDICATORS.iter().find(|i| i.id == id)
+    }
+
+    /// The breakdowns the indicator has.
+    pub fn breakdowns(&self) -> &'static [Breakdown] {
+        use Breakdown::*;
+        match self.measure {
+            Measure::DevicesNotSynced | Measure::OpenDuplicates => &[Programme],
+            Measure::CasesOpened | Measure::CasesClosed | Measure::OverdueTasks => &[Programme],
+            Measure::OutreachDays | Measure::PersonsPerDay => &[Programme, Cabinet, Month],
+            Measure::ReferralsIssued => &[Programme, Cabinet, Month, DestinationUrgency],
+            Measure::CompletedWithin(_)
+            | Measure::MedianDaysToAttended
+            | Measure::HivConfirmedWithin(_)
+            | Measure::LostToFollowUp
+            | Measure::Declined
+            | Measure::OverdueNow => &[Programme, Cabinet, Month],
+            _ => &[
+                Programme,
+                Cabinet,
+                Neighbourhood,
+                Sex,
+                AgeEsf,
+                AgeWho,
+                Month,
+            ],
+        }
+    }
+}
+
+macro_rules! screening_indicators {
+    ($($kind:ident, $screened:literal, $abnormal:literal, $yield_id:literal,
+       $sbg:literal, $sen:literal, $abg:literal, $aen:literal, $ybg:literal, $yen:literal;)*) => {
+        [$(
+            Indicator { id: $screened, bg: $sbg, en: $sen, group: Group::Screening, unit: Unit::Persons, measure: Measure::Screened(ScreeningKind::$kind) },
+            Indicator { id: $abnormal, bg: $abg, en: $aen, group: Group::Yield, unit: Unit::Persons, measure: Measure::Abnormal(ScreeningKind::$kind) },
+            Indicator { id: $yield_id, bg: $ybg, en: $yen, group: Group::Yield, unit: Unit::Percent, measure: Measure::Yield(ScreeningKind::$kind) },
+        )*]
+    };
+}
+
+const SCREENING: [Indicator; 24] = screening_indicators! {
+    Hiv, "screened.hiv", "abnormal.hiv", "yield.hiv",
+        "Изследвани за ХИВ (със съгласие и консултиране)", "Tested for HIV (with consent and counselling)",
+        "Реактивен тест за ХИВ", "Reactive HIV test", "Дял реактивни (ХИВ)", "Reactive share (HIV)";
+    Glucose, "screened.glucose", "abnormal.glucose", "yield.glucose",
+        "Измерена кръвна захар", "Capillary glucose measured",
+        "Кръвна захар извън нормата", "Glucose out of range", "Дял отклонения (захар)", "Abnormal share (glucose)";
+    Hba1c, "screened.hba1c", "abnormal.hba1c", "yield.hba1c",
+        "Изследван HbA1c", "HbA1c measured",
+        "HbA1c извън нормата", "HbA1c out of range", "Дял отклонения (HbA1c)", "Abnormal share (HbA1c)";
+    BloodPressure, "screened.bp", "abnormal.bp", "yield.bp",
+        "Измерено кръвно налягане", "Blood pressure measured",
+        "Повишено кръвно налягане", "Raised blood pressure", "Дял отклонения (налягане)", "Abnormal share (blood pressure)";
+    Body, "screened.bmi", "abnormal.bmi", "yield.bmi",
+        "Измерен ИТМ", "BMI measured",
+        "ИТМ извън нормата", "BMI out of range", "Дял отклонения (ИТМ)", "Abnormal share (BMI)";
+    Tb, "screened.tb", "abnormal.tb", "yield.tb",
+        "Скринирани за туберкулоза (симптоми)", "Screened for TB (symptoms)",
+        "Положителен симптомен скрининг за ТБ", "TB symptom screen positive", "Дял положителни (ТБ)", "Positive share (TB)";
+    HepatitisB, "screened.hbsag", "abnormal.hbsag", "yield.hbsag",
+        "Изследвани за HBsAg", "Tested for HBsAg",
+        "Реактивен HBsAg", "Reactive HBsAg", "Дял реактивни (HBsAg)", "Reactive share (HBsAg)";
+    HepatitisC, "screened.anti_hcv", "abnormal.anti_hcv", "yield.anti_hcv",
+        "Изследвани за анти-HCV", "Tested for anti-HCV",
+        "Реактивен анти-HCV", "Reactive anti-HCV", "Дял реактивни (анти-HCV)", "Reactive share (anti-HCV)";
+};
+
+const fn indicator(
+    id: &'static str,
+    bg: &'static str,
+    en: &'static str,
+    group: Group,
+    unit: Unit,
+    measure: Measure,
+) -> Indicator {
+    Indicator {
+        id,
+        bg,
+        en,
+        group,
+        unit,
+        measure,
+    }
+}
+
+const OTHERS: [Indicator; 23] = [
+    indicator(
+        "reach.persons",
+        "Достигнати лица",
+        "People reached",
+        Group::Reach,
+        Unit::Persons,
+        Measure::Reached,
+    ),
+    indicator(
+        "reach.new",
+        "Нови лица",
+        "New people",
+        Group::Reach,
+        Unit::Persons,
+        Measure::New,
+    ),
+    indicator(
+        "reach.returning",
+        "Повторно дошли",
+        "Returning people",
+        Group::Reach,
+        Unit::Persons,
+        Measure::Returning,
+    ),
+    indicator(
+        "reach.no_documents",
+        "Лица без документи",
+        "People without documents",
+        Group::Reach,
+        Unit::Persons,
+        Measure::WithoutDocuments,
+    ),
+    indicator(
+        "reach.visits",
+        "Посещения",
+        "Visits",
+        Group::Reach,
+        Unit::Events,
+        Measure::Visits,
+    ),
+    indicator(
+        "reach.outreach_days",
+        "Изнесени дни",
+        "Outreach days",
+        Group::Reach,
+        Unit::Events,
+        Measure::OutreachDays,
+    ),
+    indicator(
+        "reach.persons_per_day",
+        "Лица на изнесен ден",
+        "People per outreach day",
+        Group::Reach,
+        Unit::PerDay,
+        Measure::PersonsPerDay,
+    ),
+    indicator(
+        "referrals.issued",
+        "Издадени направления",
+        "Referrals issued",
+        Group::Linkage,
+        Unit::Events,
+        Measure::ReferralsIssued,
+    ),
+    indicator(
+        "referrals.completed_30",
+        "Явили се до 30 дни",
+        "Attended within 30 days",
+        Group::Linkage,
+        Unit::Percent,
+        Measure::CompletedWithin(30),
+    ),
+    indicator(
+        "referrals.completed_90",
+        "Явили се до 90 дни",
+        "Attended within 90 days",
+        Group::Linkage,
+        Unit::Percent,
+        Measure::CompletedWithin(90),
+    ),
+    indicator(
+        "referrals.median_days",
+        "Медиана дни до явяване",
+        "Median days to attendance",
+        Group::Linkage,
+        Unit::Days,
+        Measure::MedianDaysToAttended,
+    ),
+    indicator(
+        "hiv.confirmed_7",
+        "Реактивни ХИВ, потвърдени до 7 дни",
+        "Reactive HIV confirmed within 7 days",
+        Group::Linkage,
+        Unit::Percent,
+        Measure::HivConfirmedWithin(7),
+    ),
+    indicator(
+        "hiv.confirmed_30",
+        "Реактивни ХИВ, потвърдени до 30 дни",
+        "Reactive HIV confirmed within 30 days",
+        Group::Linkage,
+        Unit::Percent,
+        Measure::HivConfirmedWithin(30),
+    ),
+    indicator(
+        "hiv.confirmed_90",
+        "Реактивни ХИВ, потвърдени до 90 дни",
+        "Reactive HIV confirmed within 90 days",
+        Group::Linkage,
+        Unit::Percent,
+        Measure::HivConfirmedWithin(90),
+    ),
+    indicator(
+        "referrals.lost",
+        "Без връзка",
+        "Lost to follow-up",
+        Group::Linkage,
+        Unit::Events,
+        Measure::LostToFollowUp,
+    ),
+    indicator(
+        "referrals.declined",
+        "Отказани",
+        "Declined",
+        Group::Linkage,
+        Unit::Events,
+        Measure::Declined,
+    ),
+    indicator(
+        "referrals.overdue",
+        "Просрочени сега",
+        "Overdue now",
+        Group::Linkage,
+        Unit::Events,
+        Measure::OverdueNow,
+    ),
+    indicator(
+        "quality.consent",
+        "Със записано съгласие",
+        "With consent recorded",
+        Group::DataQuality,
+        Unit::Percent,
+        Measure::ConsentRecorded,
+    ),
+    indicator(
+        "quality.devices_not_synced",
+        "Устройства без синхронизация над 7 дни",
+        "Devices not synced for over 7 days",
+        Group::DataQuality,
+        Unit::Events,
+        Measure::DevicesNotSynced,
+    ),
+    indicator(
+        "quality.open_duplicates",
+        "Възможни дубликати за преглед",
+        "Possible duplicates to review",
+        Group::DataQuality,
+        Unit::Events,
+        Measure::OpenDuplicates,
+    ),
+    indicator(
+        "team.cases_opened",
+        "Отворени случаи",
+        "Cases opened",
+        Group::Team,
+        Unit::Events,
+        Measure::CasesOpened,
+    ),
+    indicator(
+        "team.cases_closed",
+        "Закрити случаи",
+        "Cases closed",
+        Group::Team,
+        Unit::Events,
+        Measure::CasesClosed,
+    ),
+    indicator(
+        "team.overdue_tasks",
+        "Просрочени задачи",
+        "Overdue tasks",
+        Group::Team,
+        Unit::Events,
+        Measure::OverdueTasks,
+    ),
+];
+
+/// Every indicator: reach, linkage, data quality and team first, then each condition's
+/// screened, abnormal and yield.
+pub const INDICATORS: [Indicator; 47] = {
+    let mut out = [OTHERS[0]; 47];
+    let mut i = 0;
+    while i < OTHERS.len() {
+        out[i] = OTHERS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < SCREENING.len() {
+        out[i + j] = SCREENING[j];
+        j += 1;
+    }
+    out
+};
+
+/// One visit as the report needs it. The store resolves a merged duplicate to its survivor
+/// (`person`), so a person counts once.
+#[derive(Debug, Clone)]
+pub struct VisitFact<'a> {
+    pub person: u128,
+    pub cabinet: &'a str,
+    pub day: NaiveDate,
+    /// Entered in error: out of every count.
+    pub voided: bool,
+    pub sex: Sex,
+    pub birth_year: Option<i32>,
+    pub neighbourhood: Option<&'a str>,
+    pub no_documents: bool,
+    pub data_consent: bool,
+    /// The person's first visit ever (of all the store holds), for new and returning.
+    pub first_visit: NaiveDate,
+    /// The kinds screened at this visit, and those abnormal or reactive ([`kind_bit`]).
+    pub screened: u8,
+    pub abnormal: u8,
+}
+
+/// One referral as the report needs it.
+#[derive(Debug, Clone)]
+pub struct ReferralFact<'a> {
+    pub cabinet: &'a str,
+    pub issued: NaiveDate,
+    pub destination: Destination,
+    pub urgency: Urgency,
+    /// The class the referral is read under (`Referral::access_class`).
+    pub class: AccessClass,
+    pub status: ReferralStatus,
+    /// The first day it was attended (or completed, when no attendance was recorded).
+    pub attended: Option<NaiveDate>,
+}
+
+/// One case, for the team's indicators.
+#[derive(Debug, Clone)]
+pub struct CaseFact {
+    pub opened: NaiveDate,
+    pub closed: Option<NaiveDate>,
+    pub overdue_tasks: u64,
+}
+
+/// A screening kind's bit in [`VisitFact::screened`] and [`VisitFact::abnormal`].
+pub fn kind_bit(kind: ScreeningKind) -> u8 {
+    1 << ScreeningKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in ALL")
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    /// Both days included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The day the report is made: referrals are judged by what they could have done by then.
+    pub as_of: NaiveDate,
+    /// The sensitive classes whose indicators the reader may see (general ones always).
+    pub shown: Vec<AccessClass>,
+    pub follow_up: FollowUpDays,
+    /// The hub's counts for data quality, when the hub makes the report.
+    pub devices_not_synced: Option<u64>,
+    pub open_duplicates: Option<u64>,
+}
+
+/// A cell's value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    Count(u64),
+    Percent {
+        numerator: u64,
+        denominator: u64,
+    },
+    /// Persons per outreach day, or a median number of days.
+    Number(f64),
+    /// Under [`SMALL_NUMBER`], in a breakdown below the whole programme.
+    Suppressed,
+}
+
+impl Value {
+    /// As a table or CSV shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Count(n) => n.to_string(),
+            Value::Percent {
+                numerator,
+                denominator,
+            } => match denominator {
+                0 => "—".into(),
+                d => format!("{:.1}%", *numerator as f64 * 100.0 / *d as f64),
+            },
+            Value::Number(x) => format!("{x:.1}"),
+            Value::Suppressed => format!("<{SMALL_NUMBER}"),
+        }
+    }
+}
+
+/// One number of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub indicator: &'static str,
+    pub breakdown: Breakdown,
+    /// The cell within the breakdown (a cabinet, a month "2026-03", an age band, "all").
+    pub key: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub as_of: NaiveDate,
+    pub rows: Vec<Row>,
+}
+
+/// The ESF+ age band of an age in whole years.
+pub fn esf_band(age: Option<i32>) -> &'static str {
+    match age {
+        None => "unknown",
+        Some(a) if a < 18 => "<18",
+        Some(a) if a < 30 => "18-29",
+        Some(a) if a < 55 => "30-54",
+        Some(_) => "55+",
+    }
+}
+
+/// The WHO five-year band of an age ("0-4" … "75-79", "80+").
+pub fn who_band(age: Option<i32>) -> String {
+    match age {
+        None => "unknown".into(),
+        Some(a) if a >= 80 => "80+".into(),
+        Some(a) => {
+            let low = a.max(0) / 5 * 5;
+            format!("{low:02}-{:02}", low + 4)
+        }
+    }
+}
+
+// Person-level flags, one bit each; the screening kinds' bits follow.
+const REACHED: u32 = 1 << 0;
+const NEW: u32 = 1 << 1;
+const RETURNING: u32 = 1 << 2;
+const NO_DOCUMENTS: u32 = 1 << 3;
+const CONSENT: u32 = 1 << 4;
+const SCREENED_SHIFT: u32 = 5;
+const ABNORMAL_SHIFT: u32 = 13;
+const FLAG_BITS: usize = 21;
+
+fn screened_flag(kind: ScreeningKind) -> u32 {
+    u32::from(kind_bit(kind)) << SCREENED_SHIFT
+}
+
+fn abnormal_flag(kind: ScreeningKind) -> u32 {
+    u32::from(kind_bit(kind)) << ABNORMAL_SHIFT
+}
+
+/// A breakdown's cell.
+type Cell = (Breakdown, String);
+
+/// Per cell: persons per flag, and the events.
+#[derive(Default, Clone)]
+struct Tally {
+    persons: [u64; FLAG_BITS],
+    visits: u64,
+    outreach_days: u64,
+    person_days: u64,
+}
+
+impl Tally {
+    fn add_person(&mut self, flags: u32) {
+        for (bit, count) in self.persons.iter_mut().enumerate() {
+            if flags & (1 << bit) != 0 {
+                *count += 1;
+            }
+        }
+    }
+}
+
+struct PersonTally<'a> {
+    /// Attributes as at the person's first visit in the period.
+    sex: Sex,
+    neighbourhood: Option<&'a str>,
+    age: Option<i32>,
+    flags: u32,
+    /// Flags per cabinet and per month the person was seen in.
+    by_cabinet: Vec<(&'a str, u32)>,
+    by_month: Vec<(String, u32)>,
+}
+
+fn month_of(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+fn or_into<K: PartialEq>(list: &mut Vec<(K, u32)>, key: K, flags: u32) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, f)) => *f |= flags,
+        None => list.push((key, flags)),
+    }
+}
+
+impl Report {
+    /// The report of `request` over the facts given. Facts outside the period (and voided
+    /// visits, cancelled referrals, referrals of classes not shown) are passed over here, so
+    /// the store may hand over more than needed.
+    pub fn make<'a>(
+        request: &ReportRequest,
+        visits: impl IntoIterator<Item = VisitFact<'a>>,
+        referrals: impl IntoIterator<Item = ReferralFact<'a>>,
+        cases: impl IntoIterator<Item = CaseFact>,
+    ) -> Report {
+        let in_period = |d: NaiveDate| d >= request.from && d <= request.to;
+        let shown =
+            |class: AccessClass| class == AccessClass::General || request.shown.contains(&class);
+
+        // Visits: persons and events.
+        let mut persons: HashMap<u128, PersonTally<'a>> = HashMap::new();
+        let mut tallies: BTreeMap<Cell, Tally> = BTreeMap::new();
+        let mut days: HashMap<(&'a str, NaiveDate), HashSet<u128>> = HashMap::new();
+        for v in visits {
+            if v.voided || !in_period(v.day) {
+                continue;
+            }
+            let age = v.birth_year.map(|y| v.day.year() - y);
+            let mut flags = REACHED;
+            if v.no_documents {
+                flags |= NO_DOCUMENTS;
+            }
+            if v.data_consent {
+                flags |= CONSENT;
+            }
+            flags |= u32::from(v.screened) << SCREENED_SHIFT;
+            flags |= u32::from(v.abnormal & v.screened) << ABNORMAL_SHIFT;
+            flags |= match in_period(v.first_visit) {
+                true => NEW,
+                false => RETURNING,
+            };
+            let month = month_of(v.day);
+            for cell in [
+                (Breakdown::Programme, "all".to_string()),
+                (Breakdown::Cabinet, v.cabinet.to_string()),
+                (Breakdown::Month, month.clone()),
+                (Breakdown::Neighbourhood, neighbourhood_key(v.neighbourhood)),
+                (Breakdown::Sex, v.sex.as_str().to_string()),
+                (Breakdown::AgeEsf, esf_band(age).to_string()),
+                (Breakdown::AgeWho, who_band(age)),
+            ] {
+                tallies.entry(cell).or_default().visits += 1;
+            }
+            days.entry((v.cabinet, v.day)).or_default().insert(v.person);
+            let p = persons.entry(v.person).or_insert_with(|| PersonTally {
+                sex: v.sex,
+                neighbourhood: v.neighbourhood,
+                age,
+                flags: 0,
+                by_cabinet: Vec::new(),
+                by_month: Vec::new(),
+            });
+            p.flags |= flags;
+            or_into(&mut p.by_cabinet, v.cabinet, flags);
+            or_into(&mut p.by_month, month, flags);
+        }
+        for p in persons.values() {
+            let mut add =
+                |cell: Cell, flags: u32| tallies.entry(cell).or_default().add_person(flags);
+            add((Breakdown::Programme, "all".into()), p.flags);
+            add(
+                (Breakdown::Neighbourhood, neighbourhood_key(p.neighbourhood)),
+                p.flags,
+            );
+            add((Breakdown::Sex, p.sex.as_str().into()), p.flags);
+            add((Breakdown::AgeEsf, esf_band(p.age).into()), p.flags);
+            add((Breakdown::AgeWho, who_band(p.age)), p.flags);
+            for (cabinet, flags) in &p.by_cabinet {
+                add((Breakdown::Cabinet, cabinet.to_string()), *flags);
+            }
+            for (month, flags) in &p.by_month {
+                add((Breakdown::Month, month.clone()), *flags);
+            }
+        }
+        for ((cabinet, day), seen) in &days {
+            for cell in [
+                (Breakdown::Programme, "all".to_string()),
+                (Breakdown::Cabinet, cabinet.to_string()),
+                (Breakdown::Month, month_of(*day)),
+            ] {
+                let t = tallies.entry(cell).or_default();
+                t.outreach_days += 1;
+                t.person_days += seen.len() as u64;
+            }
+        }
+
+        // Referrals issued in the period, of classes shown, not withdrawn.
+        let mut referrals_by: BTreeMap<Cell, Vec<ReferralFact<'a>>> = BTreeMap::new();
+        for r in referrals {
+            if !in_period(r.issued) || !shown(r.class) || r.status == ReferralStatus::Cancelled {
+                continue;
+            }
+            let cells = [
+                (Breakdown::Programme, "all".to_string()),
+                (Breakdown::Cabinet, r.cabinet.to_string()),
+                (Breakdown::Month, month_of(r.issued)),
+            ];
+            for cell in cells {
+                referrals_by.entry(cell).or_default().push(r.clone());
+            }
+        }
+
+        let cases: Vec<CaseFact> = cases.into_iter().collect();
+        let mut rows = Vec::new();
+        for ind in INDICATORS.iter().filter(|i| shown(i.class())) {
+            let sensitive = ind.class() != AccessClass::General;
+            let mut push = |cell: &Cell, value: Value| {
+                let value = match (sensitive, cell.0, &value) {
+                    (false, _, _) | (_, Breakdown::Programme, _) => value,
+                    (true, _, v) if v.is_small() => Value::Suppressed,
+                    _ => value,
+                };
+                rows.push(Row {
+                    indicator: ind.id,
+                    breakdown: cell.0,
+                    key: cell.1.clone(),
+                    value,
+                });
+            };
+            let breakdowns = ind.breakdowns();
+            match ind.measure {
+                Measure::ReferralsIssued => {
+                    for (cell, list) in referrals_by
+                        .iter()
+                        .filter(|(c, _)| breakdowns.contains(&c.0))
+                    {
+                        push(cell, Value::Count(list.len() as u64));
+                    }
+                    let mut by_pair: BTreeMap<(String, u8), (u64, AccessClass)> = BTreeMap::new();
+                    if let Some(all) = referrals_by.get(&(Breakdown::Programme, "all".into())) {
+                        for r in all {
+                            let e = by_pair
+                                .entry((r.destination.slug().to_string(), r.urgency.rank()))
+                                .or_insert((0, r.destination.access_class()));
+                            e.0 += 1;
+                        }
+                    }
+                    for ((slug, rank), (n, class)) in by_pair {
+                        let urgency =
+                            Urgency::from_rank(i64::from(rank)).unwrap_or(Urgency::Routine);
+                        let value = match class != AccessClass::General && n < SMALL_NUMBER {
+                            true => Value::Suppressed,
+                            false => Value::Count(n),
+                        };
+                        rows.push(Row {
+                            indicator: ind.id,
+                            breakdown: Breakdown::DestinationUrgency,
+                            key: format!("{slug}/{}", urgency.as_str()),
+                            value,
+                        });
+                    }
+                }
+                Measure::CompletedWithin(_)
+                | Measure::MedianDaysToAttended
+                | Measure::HivConfirmedWithin(_)
+                | Measure::LostToFollowUp
+                | Measure::Declined
+                | Measure::OverdueNow => {
+                    for (cell, list) in referrals_by
+                        .iter()
+                        .filter(|(c, _)| breakdowns.contains(&c.0))
+                    {
+                        if let Some(value) = referral_value(ind.measure, list, request) {
+                            push(cell, value);
+                        }
+                    }
+                }
+                Measure::DevicesNotSynced => {
+                    if let Some(n) = request.devices_not_synced {
+                        push(&(Breakdown::Programme, "all".into()), Value::Count(n));
+                    }
+                }
+                Measure::OpenDuplicates => {
+                    if let Some(n) = request.open_duplicates {
+                        push(&(Breakdown::Programme, "all".into()), Value::Count(n));
+                    }
+                }
+                Measure::CasesOpened | Measure::CasesClosed | Measure::OverdueTasks => {
+                    if cases.is_empty() {
+                        continue; // "when cases exist"
+                    }
+                    let n = match ind.measure {
+                        Measure::CasesOpened => {
+                            cases.iter().filter(|c| in_period(c.opened)).count() as u64
+                        }
+                        Measure::CasesClosed => cases
+                            .iter()
+                            .filter(|c| c.closed.is_some_and(in_period))
+                            .count() as u64,
+                        _ => cases.iter().map(|c| c.overdue_tasks).sum(),
+                    };
+                    push(&(Breakdown::Programme, "all".into()), Value::Count(n));
+                }
+                measure => {
+                    for (cell, t) in tallies.iter().filter(|(c, _)| breakdowns.contains(&c.0)) {
+                        if let Some(value) = visit_value(measure, t) {
+                            push(cell, value);
+                        }
+                    }
+                }
+            }
+        }
+        Report {
+            from: request.from,
+            to: request.to,
+            as_of: request.as_of,
+            rows,
+        }
+    }
+
+    /// The value of one indicator in one cell, if the report has it.
+    pub fn value(&self, indicator: &str, breakdown: Breakdown, key: &str) -> Option<&Value> {
+        self.rows
+            .iter()
+            .find(|r| r.indicator == indicator && r.breakdown == breakdown && r.key == key)
+            .map(|r| &r.value)
+    }
+}
+
+impl Value {
+    /// Whether the value, or a part a ratio is built on, is under [`SMALL_NUMBER`].
+    fn is_small(&self) -> bool {
+        match self {
+            Value::Count(n) => *n < SMALL_NUMBER,
+            Value::Percent {
+                numerator,
+                denominator,
+            } => *numerator < SMALL_NUMBER || *denominator < SMALL_NUMBER,
+            Value::Number(_) | Value::Suppressed => false,
+        }
+    }
+}
+
+fn neighbourhood_key(n: Option<&str>) -> String {
+    n.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// A visit indicator's value in a cell: `None` where the cell has no such number (outreach
+/// days of a sex).
+fn visit_value(measure: Measure, t: &Tally) -> Option<Value> {
+    let bit = |flag: u32| t.persons[flag.trailing_zeros() as usize];
+    Some(match measure {
+        Measure::Reached => Value::Count(bit(REACHED)),
+        Measure::New => Value::Count(bit(NEW)),
+        Measure::Returning => Value::Count(bit(RETURNING)),
+        Measure::WithoutDocuments => Value::Count(bit(NO_DOCUMENTS)),
+        Measure::Visits => Value::Count(t.visits),
+        Measure::OutreachDays => Value::Count(t.outreach_days),
+        Measure::PersonsPerDay => match t.outreach_days {
+            0 => return None,
+            d => Value::Number(t.person_days as f64 / d as f64),
+        },
+        Measure::Screened(k) => Value::Count(bit(screened_flag(k))),
+        Measure::Abnormal(k) => Value::Count(bit(abnormal_flag(k))),
+        Measure::Yield(k) => Value::Percent {
+            numerator: bit(abnormal_flag(k)),
+            denominator: bit(screened_flag(k)),
+        },
+        Measure::ConsentRecorded => Value::Percent {
+            numerator: bit(CONSENT),
+            denominator: bit(REACHED),
+        },
+        _ => return None,
+    })
+}
+
+/// Whether a referral was attended within `days` of its issue.
+fn attended_within(r: &ReferralFact<'_>, days: u16) -> bool {
+    r.attended
+        .is_some_and(|a| (a - r.issued).num_days() <= i64::from(days))
+}
+
+/// A referral indicator's value over the referrals of a cell: `None` where there is none (a
+/// median of no waits).
+fn referral_value(
+    measure: Measure,
+    list: &[ReferralFact<'_>],
+    request: &ReportRequest,
+) -> Option<Value> {
+    // Judged only once it had the time: a referral issued yesterday is not "not attended
+    // within 30 days" yet.
+    let matured =
+        |r: &&ReferralFact<'_>, days: u16| (request.as_of - r.issued).num_days() >= i64::from(days);
+    let ratio = |of: Vec<&ReferralFact<'_>>, days: u16| Value::Percent {
+        numerator: of.iter().filter(|r| attended_within(r, days)).count() as u64,
+        denominator: of.len() as u64,
+    };
+    Some(match measure {
+        Measure::CompletedWithin(days) => {
+            ratio(list.iter().filter(|r| matured(r, days)).collect(), days)
+        }
+        Measure::HivConfirmedWithin(days) => ratio(
+            list.iter()
+                .filter(|r| {
+                    r.destination == Destination::Institution(Institution::HivTestingCabinet)
+                })
+                .filter(|r| matured(r, days))
+                .collect(),
+            days,
+        ),
+        Measure::MedianDaysToAttended => {
+            let mut waits: Vec<i64> = list
+                .iter()
+                .filter_map(|r| r.attended.map(|a| (a - r.issued).num_days()))
+                .collect();
+            waits.sort_unstable();
+            match waits.len() {
+                0 => return None,
+                n if n % 2 == 1 => Value::Number(waits[n / 2] as f64),
+                n => Value::Number((waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0),
+            }
+        }
+        Measure::LostToFollowUp => Value::Count(
+            list.iter()
+                .filter(|r| r.status == ReferralStatus::LostToFollowUp)
+                .count() as u64,
+        ),
+        Measure::Declined => Value::Count(
+            list.iter()
+                .filter(|r| r.status == ReferralStatus::Declined)
+                .count() as u64,
+        ),
+        Measure::OverdueNow => Value::Count(
+            list.iter()
+                .filter(|r| {
+                    r.status.is_open()
+                        && (request.as_of - r.issued).num_days()
+                            > i64::from(request.follow_up.of(r.urgency))
+                })
+                .count() as u64,
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Breakdown::*;
+    // A breakdown is meant by `Sex` below; a person's sex is `PersonSex`.
+    use crate::sex::Sex as PersonSex;
+    use Breakdown::Sex;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    struct P {
+        id: u128,
+        sex: PersonSex,
+        born: i32,
+        neighbourhood: Option<&'static str>,
+        no_documents: bool,
+        consent: bool,
+        first: &'static str,
+    }
+
+    fn visit(
+        p: &P,
+        cabinet: &'static str,
+        on: &str,
+        screened: &[ScreeningKind],
+        abnormal: &[ScreeningKind],
+    ) -> VisitFact<'static> {
+        let bits = |kinds: &[ScreeningKind]| kinds.iter().fold(0u8, |b, k| b | kind_bit(*k));
+        VisitFact {
+            person: p.id,
+            cabinet,
+            day: day(on),
+            voided: false,
+            sex: p.sex,
+            birth_year: Some(p.born),
+            neighbourhood: p.neighbourhood,
+            no_documents: p.no_documents,
+            data_consent: p.consent,
+            first_visit: day(p.first),
+            screened: bits(screened),
+            abnormal: bits(abnormal),
+        }
+    }
+
+    fn referral(
+        cabinet: &'static str,
+        issued: &str,
+        destination: Destination,
+        urgency: Urgency,
+        class: AccessClass,
+        status: ReferralStatus,
+        attended: Option<&str>,
+    ) -> ReferralFact<'static> {
+        ReferralFact {
+            cabinet,
+            issued: day(issued),
+            destination,
+            urgency,
+            class,
+            status,
+            attended: attended.map(day),
+        }
+    }
+
+    const GP: Destination = Destination::Hub(crate::referral::HubRole::Gp);
+    const KABKIS: Destination = Destination::Institution(Institution::HivTestingCabinet);
+    const LUNG: Destination = Destination::Institution(Institution::LungHospital);
+
+    /// The fixture, worked out by hand in the comments of [`the_fixture_by_hand`].
+    fn fixture(shown: Vec<AccessClass>) -> Report {
+        use ScreeningKind::*;
+        let p1 = P {
+            id: 1,
+            sex: PersonSex::F,
+            born: 1990,
+            neighbourhood: Some("Мошино"),
+            no_documents: false,
+            consent: true,
+            first: "2025-12-10",
+        };
+        let p2 = P {
+            id: 2,
+            sex: PersonSex::M,
+            born: 2010,
+            neighbourhood: Some("Мошино"),
+            no_documents: true,
+            consent: false,
+            first: "2026-01-05",
+        };
+        let p3 = P {
+            id: 3,
+            sex: PersonSex::M,
+            born: 1960,
+            neighbourhood: Some("Изток"),
+            no_documents: false,
+            consent: true,
+            first: "2026-03-01",
+        };
+        let p4 = P {
+            id: 4,
+            sex: PersonSex::F,
+            born: 1995,
+            neighbourhood: None,
+            no_documents: false,
+            consent: true,
+            first: "2026-04-02",
+        };
+        let mut voided = visit(&p3, "cabinet-2", "2026-03-02", &[Glucose], &[Glucose]);
+        voided.voided = true;
+        let visits = vec![
+            visit(
+                &p1,
+                "cabinet-1",
+                "2026-01-05",
+                &[Glucose, BloodPressure],
+                &[Glucose],
+            ),
+            visit(&p2, "cabinet-1", "2026-01-05", &[Glucose], &[]),
+            visit(&p1, "cabinet-2", "2026-02-10", &[Hiv], &[Hiv]),
+            visit(&p3, "cabinet-1", "2026-03-01", &[Hiv, Tb], &[Tb]),
+            visit(&p3, "cabinet-1", "2026-03-01", &[], &[]),
+            voided,
+            visit(&p4, "cabinet-1", "2026-04-02", &[Glucose], &[]),
+        ];
+        use ReferralStatus::*;
+        let referrals = vec![
+            referral(
+                "cabinet-1",
+                "2026-01-05",
+                GP,
+                Urgency::Routine,
+                AccessClass::General,
+                Completed,
+                Some("2026-01-20"),
+            ),
+            referral(
+                "cabinet-2",
+                "2026-02-10",
+                KABKIS,
+                Urgency::Priority,
+                AccessClass::Hiv,
+                Attended,
+                Some("2026-02-14"),
+            ),
+            referral(
+                "cabinet-1",
+                "2026-03-01",
+                LUNG,
+                Urgency::Priority,
+                AccessClass::Tuberculosis,
+                Issued,
+                None,
+            ),
+            referral(
+                "cabinet-1",
+                "2026-03-20",
+                GP,
+                Urgency::Routine,
+                AccessClass::General,
+                Declined,
+                None,
+            ),
+            referral(
+                "cabinet-1",
+                "2026-03-21",
+                GP,
+                Urgency::Routine,
+                AccessClass::General,
+                Cancelled,
+                None,
+            ),
+            referral(
+                "cabinet-1",
+                "2026-04-01",
+                GP,
+                Urgency::Routine,
+                AccessClass::General,
+                Issued,
+                None,
+            ),
+        ];
+        let request = ReportRequest {
+            from: day("2026-01-01"),
+            to: day("2026-03-31"),
+            as_of: day("2026-06-30"),
+            shown,
+            follow_up: FollowUpDays::default(),
+            devices_not_synced: Some(2),
+            open_duplicates: None,
+        };
+        Report::make(&request, visits, referrals, [])
+    }
+
+    fn count(r: &Report, id: &str, b: Breakdown, key: &str) -> u64 {
+        match r.value(id, b, key) {
+            Some(Value::Count(n)) => *n,
+            other => panic!("{id} {b:?} {key}: {other:?}"),
+        }
+    }
+
+    fn percent(r: &Report, id: &str, b: Breakdown, key: &str) -> (u64, u64) {
+        match r.value(id, b, key) {
+            Some(Value::Percent {
+                numerator,
+                denominator,
+            }) => (*numerator, *denominator),
+            other => panic!("{id} {b:?} {key}: {other:?}"),
+        }
+    }
+
+    fn number(r: &Report, id: &str, b: Breakdown, key: &str) -> f64 {
+        match r.value(id, b, key) {
+            Some(Value::Number(x)) => *x,
+            other => panic!("{id} {b:?} {key}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_fixture_by_hand() {
+        let sensitive = vec![
+            AccessClass::Hiv,
+            AccessClass::Hepatitis,
+            AccessClass::Tuberculosis,
+        ];
+        let r = fixture(sensitive);
+        // Reached in Jan–Mar: P1, P2, P3 (P4 came in April; P3's voided visit is out).
+        assert_eq!(count(&r, "reach.persons", Programme, "all"), 3);
+        // New: first visit in the period: P2 (Jan 5), P3 (Mar 1). P1 came first in December.
+        assert_eq!(count(&r, "reach.new", Programme, "all"), 2);
+        assert_eq!(count(&r, "reach.returning", Programme, "all"), 1);
+        assert_eq!(count(&r, "reach.no_documents", Programme, "all"), 1);
+        // Visits: P1 2, P2 1, P3 2 (twice on Mar 1); the voided one and April's are out.
+        assert_eq!(count(&r, "reach.visits", Programme, "all"), 5);
+        // Days: cabinet-1 Jan 5, cabinet-2 Feb 10, cabinet-1 Mar 1.
+        assert_eq!(count(&r, "reach.outreach_days", Programme, "all"), 3);
+        // Persons those days: {P1, P2}, {P1}, {P3} = 4 over 3 days.
+        assert!((number(&r, "reach.persons_per_day", Programme, "all") - 4.0 / 3.0).abs() < 1e-9);
+        assert_eq!(count(&r, "reach.outreach_days", Cabinet, "cabinet-1"), 2);
+        // Glucose: P1 (abnormal), P2 (normal).
+        assert_eq!(count(&r, "screened.glucose", Programme, "all"), 2);
+        assert_eq!(count(&r, "abnormal.glucose", Programme, "all"), 1);
+        assert_eq!(percent(&r, "yield.glucose", Programme, "all"), (1, 2));
+        // HIV: P1 reactive at cabinet-2, P3 non-reactive at cabinet-1: whole programme as is.
+        assert_eq!(count(&r, "screened.hiv", Programme, "all"), 2);
+        assert_eq!(count(&r, "abnormal.hiv", Programme, "all"), 1);
+        assert_eq!(percent(&r, "yield.hiv", Programme, "all"), (1, 2));
+        // Below the programme, under 5: suppressed; general counts are not.
+        assert_eq!(
+            r.value("screened.hiv", Cabinet, "cabinet-1"),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(r.value("yield.hiv", Sex, "F"), Some(&Value::Suppressed));
+        assert_eq!(
+            r.value("screened.tb", Neighbourhood, "Изток"),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(count(&r, "screened.glucose", Cabinet, "cabinet-1"), 2);
+        // Per cabinet, a person counts where they were seen: cabinet-1 P1, P2, P3; cabinet-2 P1.
+        assert_eq!(count(&r, "reach.persons", Cabinet, "cabinet-1"), 3);
+        assert_eq!(count(&r, "reach.persons", Cabinet, "cabinet-2"), 1);
+        assert_eq!(count(&r, "reach.persons", Neighbourhood, "Мошино"), 2);
+        assert_eq!(count(&r, "reach.persons", Sex, "M"), 2);
+        // Ages in 2026 (birth year only): P1 36, P2 16, P3 66.
+        assert_eq!(count(&r, "reach.persons", AgeEsf, "30-54"), 1);
+        assert_eq!(count(&r, "reach.persons", AgeEsf, "<18"), 1);
+        assert_eq!(count(&r, "reach.persons", AgeEsf, "55+"), 1);
+        assert_eq!(count(&r, "reach.persons", AgeWho, "65-69"), 1);
+        assert_eq!(count(&r, "reach.persons", AgeWho, "15-19"), 1);
+        assert_eq!(count(&r, "reach.persons", Month, "2026-01"), 2);
+        assert_eq!(count(&r, "reach.visits", Month, "2026-03"), 2);
+        // Consent recorded: P1, P3 of 3.
+        assert_eq!(percent(&r, "quality.consent", Programme, "all"), (2, 3));
+        assert_eq!(count(&r, "quality.devices_not_synced", Programme, "all"), 2);
+        assert_eq!(r.value("quality.open_duplicates", Programme, "all"), None);
+
+        // Referrals issued Jan–Mar, not cancelled: R1 GP, R2 КАБКИС, R3 lung, R4 GP.
+        assert_eq!(count(&r, "referrals.issued", Programme, "all"), 4);
+        // By 30 June each had 30 and 90 days; attended within them: R1 (15 d), R2 (4 d).
+        assert_eq!(
+            percent(&r, "referrals.completed_30", Programme, "all"),
+            (2, 4)
+        );
+        assert_eq!(
+            percent(&r, "referrals.completed_90", Programme, "all"),
+            (2, 4)
+        );
+        assert_eq!(number(&r, "referrals.median_days", Programme, "all"), 9.5);
+        assert_eq!(percent(&r, "hiv.confirmed_7", Programme, "all"), (1, 1));
+        assert_eq!(count(&r, "referrals.declined", Programme, "all"), 1);
+        assert_eq!(count(&r, "referrals.lost", Programme, "all"), 0);
+        // R3, priority (7 days), open for 121 days.
+        assert_eq!(count(&r, "referrals.overdue", Programme, "all"), 1);
+        assert_eq!(
+            count(
+                &r,
+                "referrals.issued",
+                DestinationUrgency,
+                &format!("{}/routine", GP.slug())
+            ),
+            2
+        );
+        assert_eq!(
+            r.value(
+                "referrals.issued",
+                DestinationUrgency,
+                &format!("{}/priority", KABKIS.slug())
+            ),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(
+            r.value("hiv.confirmed_7", Cabinet, "cabinet-2"),
+            Some(&Value::Suppressed)
+        );
+        // No cases: no team rows.
+        assert!(r.rows.iter().all(|row| !row.indicator.starts_with("team.")));
+    }
+
+    #[test]
+    fn a_reader_of_no_sensitive_class_gets_no_row_about_one() {
+        let r = fixture(Vec::new());
+        for row in &r.rows {
+            let ind = Indicator::by_id(row.indicator).unwrap();
+            assert_eq!(ind.class(), AccessClass::General, "{row:?}");
+        }
+        assert!(r.value("screened.hiv", Programme, "all").is_none());
+        assert!(r.value("hiv.confirmed_30", Programme, "all").is_none());
+        // The HIV and TB referrals are not counted either: R1 and R4.
+        assert_eq!(count(&r, "referrals.issued", Programme, "all"), 2);
+        assert!(
+            r.rows
+                .iter()
+                .all(|row| !row.key.contains(KABKIS.slug()) && !row.key.contains(LUNG.slug()))
+        );
+        // General counts are the same as for any reader.
+        assert_eq!(count(&r, "reach.persons", Programme, "all"), 3);
+    }
+
+    #[test]
+    fn five_is_shown_and_four_is_not() {
+        let p = |id| P {
+            id,
+            sex: PersonSex::F,
+            born: 1980,
+            neighbourhood: Some("Ралица"),
+            no_documents: false,
+            consent: true,
+            first: "2026-01-02",
+        };
+        let request = ReportRequest {
+            from: day("2026-01-01"),
+            to: day("2026-01-31"),
+            as_of: day("2026-02-01"),
+            shown: vec![AccessClass::Hiv],
+            follow_up: FollowUpDays::default(),
+            devices_not_synced: None,
+            open_duplicates: None,
+        };
+        let make = |n: u128| {
+            let visits: Vec<_> = (0..n)
+                .map(|i| visit(&p(i), "cabinet-1", "2026-01-02", &[ScreeningKind::Hiv], &[]))
+                .collect();
+            Report::make(&request, visits, [], [])
+        };
+        assert_eq!(
+            make(5).value("screened.hiv", Neighbourhood, "Ралица"),
+            Some(&Value::Count(5))
+        );
+        assert_eq!(
+            make(4).value("screened.hiv", Neighbourhood, "Ралица"),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(
+            make(4).value("screened.hiv", Programme, "all"),
+            Some(&Value::Count(4))
+        );
+        // A ratio on a suppressed count is suppressed too: 0 reactive of 5.
+        assert_eq!(
+            make(5).value("yield.hiv", Neighbourhood, "Ралица"),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(Value::Suppressed.text(), "<5");
+    }
+
+    #[test]
+    fn age_bands_at_their_edges() {
+        assert_eq!(esf_band(Some(17)), "<18");
+        assert_eq!(esf_band(Some(18)), "18-29");
+        assert_eq!(esf_band(Some(29)), "18-29");
+        assert_eq!(esf_band(Some(30)), "30-54");
+        assert_eq!(esf_band(Some(54)), "30-54");
+        assert_eq!(esf_band(Some(55)), "55+");
+        assert_eq!(esf_band(None), "unknown");
+        assert_eq!(who_band(Some(0)), "00-04");
+        assert_eq!(who_band(Some(4)), "00-04");
+        assert_eq!(who_band(Some(5)), "05-09");
+        assert_eq!(who_band(Some(79)), "75-79");
+        assert_eq!(who_band(Some(80)), "80+");
+    }
+
+    #[test]
+    fn every_indicator_has_a_unique_id_and_both_names() {
+        let mut ids: Vec<&str> = INDICATORS.iter().map(|i| i.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), INDICATORS.len());
+        for i in &INDICATORS {
+            assert!(!i.bg.is_empty() && !i.en.is_empty(), "{}", i.id);
+        }
+        // HIV is "reactive", never "positive".
+        for i in INDICATORS.iter().filter(|i| i.class() == AccessClass::Hiv) {
+            assert!(!i.en.to_lowercase().contains("positive"), "{}", i.id);
+            assert!(!i.bg.to_lowercase().contains("положител"), "{}", i.id);
+        }
+    }
+}
