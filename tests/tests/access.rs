@@ -300,3 +300,29 @@ fn a_document_moved_into_an_unreadable_class_is_not_pulled_through_its_first_row
         "not even as a document without a query row"
     );
 }
+
+/// Roles that only read (the hub admin, the privacy officer) work at the hub's web UI: no
+/// device is enrolled for them alone (such a device could not send back, after a restore, the
+/// documents it received).
+#[test]
+fn no_device_is_enrolled_for_roles_that_only_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(Path::new(HUB_BIN), &dir.path().join("hub"));
+    for role in ["hub_admin", "privacy_officer"] {
+        let out = hub.admin_output(&["enroll", "--cabinet", "hub", "--role", role]);
+        assert!(!out.status.success(), "{role}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("web UI"), "{text}");
+    }
+    // With a role that records beside it, the device is enrolled.
+    let out = hub.admin_output(&[
+        "enroll",
+        "--cabinet",
+        "hub",
+        "--role",
+        "hub_admin",
+        "--role",
+        "social_worker",
+    ]);
+    assert!(out.status.success());
+}

@@ -113,13 +113,22 @@ fn after_a_restore_the_devices_send_the_hub_what_it_lost() {
     assert_eq!(status, 409, "{}", String::from_utf8_lossy(&answer));
     assert!(String::from_utf8_lossy(&answer).contains("update the app"));
 
+    // A van enrolled after the restore records two persons first: relay rows 11 and 12,
+    // numbers A's old cursor (18) had passed; A must pull them all the same.
+    let mut c = enrolled_device(dir.path(), "van-c", &hub, "cabinet-1");
+    register(&mut c, "Димитров", 2);
+    sync(&mut c);
+    assert_eq!(at_hub(&hub), 12);
+
     // The vans sync as usual: each starts over once and sends what the hub lost.
     sync(&mut a);
-    assert_eq!(at_hub(&hub), 18, "A held all 18: the hub has them again");
+    assert_eq!(at_hub(&hub), 20, "A held 18: the hub has them again");
+    assert_eq!(persons(&a), 20, "and A pulled C's from the backup's end");
     sync(&mut b);
     sync(&mut a);
-    assert_eq!((persons(&a), persons(&b)), (18, 18));
-    assert_eq!(at_hub(&hub), 18);
+    sync(&mut c);
+    assert_eq!((persons(&a), persons(&b), persons(&c)), (20, 20, 20));
+    assert_eq!(at_hub(&hub), 20);
     // Both now count in the hub's new epoch: the next sync is an ordinary one.
     let epoch = |s: &Store| s.meta(kabinet_store::meta::RELAY_EPOCH).unwrap();
     assert_eq!(epoch(&a), epoch(&b));
@@ -130,10 +139,10 @@ fn after_a_restore_the_devices_send_the_hub_what_it_lost() {
     register(&mut b, "Георгиев", 2);
     sync(&mut b);
     sync(&mut a);
-    assert_eq!(persons(&a), 20);
-    let mut c = enrolled_device(dir.path(), "van-c", &hub, "cabinet-1");
-    sync(&mut c);
-    assert_eq!(persons(&c), 20);
+    assert_eq!(persons(&a), 22);
+    let mut d = enrolled_device(dir.path(), "van-d", &hub, "cabinet-1");
+    sync(&mut d);
+    assert_eq!(persons(&d), 22);
 
     // The devices' audit logs continue at the hub (re-sent from the start, taken again).
     let audit = hub.admin(&["audit", "--limit", "1000"]);

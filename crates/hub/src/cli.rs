@@ -593,6 +593,19 @@ pub fn main_entry() -> Result<()> {
                     })
                 })
                 .collect::<Result<_>>()?;
+            // A device records: roles that only read (the hub admin, the privacy officer) work
+            // at the hub's web UI. Such a device could not even send back what it received
+            // after a restore.
+            if !kabinet_core::may_write(&roles, kabinet_core::AccessClass::General) {
+                bail!(
+                    "--role: a device needs a role that records (nurse, doctor, psychologist, lawyer, social_worker, education_mediator); {} work at the hub's web UI",
+                    roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             let hub = open(&settings)?;
             let digits: String = (0..12)
                 .map(|_| char::from(b'0' + rand::random_range(0..10u8)))

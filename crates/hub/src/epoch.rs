@@ -47,13 +47,14 @@ impl Epochs {
     }
 
     /// Where a device must pull again from, if it must start over: `None` when its cursors
-    /// count in the current epoch. A device that names no epoch has not synced since the hub
-    /// began keeping them (it counts in the first), or never synced at all (nothing to redo).
+    /// count in the current epoch. A device that names no epoch counts in the first.
     /// An epoch this hub never knew (restored from another lineage, or a backup older than
     /// the epoch) means the device's numbers mean nothing here: from the start.
     pub fn rewind_for(&self, device: Option<Uuid>, pull_cursor: u64) -> Option<u64> {
+        // No epoch named: a device that has not synced since the hub began keeping them
+        // (whatever its pull cursor says: a van whose rows all came from itself pulled nothing
+        // and still pushed), or a new one, which a rewind costs one exchange.
         let index = match device {
-            None if pull_cursor == 0 => return None,
             None => 0,
             Some(id) => match self.0.iter().position(|e| e.id == id) {
                 Some(i) => i,
@@ -77,10 +78,21 @@ impl Epochs {
         floor: u64,
         now: DateTime<Utc>,
     ) -> Epochs {
-        let mut history = match held {
-            Some(h) if h.0.iter().any(|e| e.id == restored.current().id) => h.0.clone(),
-            _ => restored.0.clone(),
+        let backup_epoch = restored.current().id;
+        let (history, floor) = match held {
+            Some(h) => match h.0.iter().position(|e| e.id == backup_epoch) {
+                // The epochs after the backup's began at their own floors: rows past the lowest
+                // of them may differ between those epochs and this backup (a newer backup
+                // restored after an older one), so the new epoch starts no later.
+                Some(i) => (
+                    h.0.clone(),
+                    h.0[i + 1..].iter().map(|e| e.floor).fold(floor, u64::min),
+                ),
+                None => (restored.0.clone(), floor),
+            },
+            None => (restored.0.clone(), floor),
         };
+        let mut history = history;
         history.push(Epoch {
             id: Uuid::new_v4(),
             floor,
@@ -116,6 +128,23 @@ mod tests {
         // Never synced, or synced before epochs were kept, on a hub never restored.
         assert_eq!(e.rewind_for(None, 0), None);
         assert_eq!(e.rewind_for(None, 500), None);
+        // On a restored hub, a device that names no epoch starts over, even one that never
+        // pulled a row (its own pushes are never relayed back to it).
+        let restored = Epochs::after_restore(Some(&e), &e, 40, at());
+        assert_eq!(restored.rewind_for(None, 0), Some(0));
+    }
+
+    #[test]
+    fn a_newer_backup_restored_after_an_older_one_starts_at_the_older_floor() {
+        let a = Epochs::first(at());
+        // Backups taken in A at rows 50 (older) and 200 (newer). The older is restored first;
+        // devices then work in B up to row 120, where B's rows 51–120 are not the newer
+        // backup's.
+        let b = Epochs::after_restore(Some(&a), &a, 50, at());
+        let c = Epochs::after_restore(Some(&b), &a, 200, at());
+        assert_eq!(c.current().floor, 50);
+        assert_eq!(c.rewind_for(Some(b.current().id), 120), Some(50));
+        assert_eq!(c.rewind_for(Some(a.current().id), 180), Some(50));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub fn sync<S: HubStorage + ?Sized>(
 ) -> Result<SyncResponse, HubError> {
     // A device whose cursors count in an epoch before a restore: nothing of its request is
     // taken (its push may build on changes the restored hub lost); it starts over.
-    let epochs = hub.relay_epochs();
+    let epochs = hub.relay_epochs()?;
     if let Some(pull_from) = epochs.rewind_for(request.relay_epoch, request.pull_cursor) {
         tracing::warn!(
             device = %device.id,

@@ -370,5 +370,5 @@ pub trait HubStorage: Send + Sync + 'static {
         readable: &dyn Fn(AccessClass) -> bool,
     ) -> Result<RelayPage, HubError>;
     /// The relay log's epochs (a new one after each restore; see [`crate::epoch`]).
-    fn relay_epochs(&self) -> &crate::epoch::Epochs;
+    fn relay_epochs(&self) -> Result<crate::epoch::Epochs, HubError>;
 }

@@ -168,26 +168,36 @@ impl Store {
 
     /// Entries after `after_seq`, oldest first, at most `limit`.
     pub fn audit_entries(&self, after_seq: u64, limit: usize) -> Result<Vec<ChainedEntry>> {
-        // `user` is a reserved word in PostgreSQL: the column is quoted, which SQLite reads alike.
-        Ok(self.conn.rows(
-            "SELECT seq, at, \"user\", device, action, record, class, prev_hash, hash
-                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            &[&(after_seq as i64), &limit],
-            row,
-        )?)
+        entries(&self.conn, after_seq, limit)
     }
 
     /// Checks the whole chain; returns how many entries it holds.
     pub fn verify_audit(&self) -> Result<u64> {
-        let mut prev = GENESIS;
-        let mut seq = 0;
-        loop {
-            let batch = self.audit_entries(seq, 10_000)?;
-            if batch.is_empty() {
-                return Ok(seq);
-            }
-            prev = verify_chain(prev, seq, &batch).map_err(StoreError::AuditChain)?;
-            seq = batch.last().expect("not empty").entry.seq;
+        verify_audit_on(&self.conn)
+    }
+}
+
+fn entries(conn: &dyn Sql, after_seq: u64, limit: usize) -> Result<Vec<ChainedEntry>> {
+    // `user` is a reserved word in PostgreSQL: the column is quoted, which SQLite reads alike.
+    Ok(conn.rows(
+        "SELECT seq, at, \"user\", device, action, record, class, prev_hash, hash
+             FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        &[&(after_seq as i64), &limit],
+        row,
+    )?)
+}
+
+/// [`Store::verify_audit`] on any connection to a store's tables (a transaction under way, the
+/// copy a hub's move or restore is checking before it commits).
+pub fn verify_audit_on(conn: &dyn Sql) -> Result<u64> {
+    let mut prev = GENESIS;
+    let mut seq = 0;
+    loop {
+        let batch = entries(conn, seq, 10_000)?;
+        if batch.is_empty() {
+            return Ok(seq);
         }
+        prev = verify_chain(prev, seq, &batch).map_err(StoreError::AuditChain)?;
+        seq = batch.last().expect("not empty").entry.seq;
     }
 }

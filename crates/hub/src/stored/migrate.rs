@@ -8,7 +8,7 @@
 use super::StoreHub;
 use crate::storage::HubError;
 use kabinet_store::Origin;
-use kabinet_store::sql::{Sql, SqlError, SqlExt, ToSql, ValueRef};
+use kabinet_store::sql::{Sql, SqlError, SqlErrorKind, SqlExt, ToSql, ValueRef};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
@@ -137,6 +137,7 @@ pub(super) fn into_postgres(
     }
     // One read transaction of the source: every table as of one moment.
     from.execute_batch("BEGIN")?;
+    let mut failed_check = None;
     let copied = (|| -> Result<Vec<(String, u64)>, MigrateError> {
         let tables = sqlite_tables(from)?;
         let from_sql: &dyn Sql = from;
@@ -184,13 +185,24 @@ pub(super) fn into_postgres(
             )?;
             finish(to)?;
             recount_meta(to, &mut counts)?;
+            // A restore replaces a hub: checked before it commits, so a copy that differs
+            // leaves the hub as it was. (A move checks after: its target was empty.)
+            if into == Into::Replace
+                && let Err(e) = check(from_sql, to, counts.clone())
+            {
+                failed_check = Some(e);
+                return Err(SqlError::new(SqlErrorKind::Database, "the copy differs from the backup").into());
+            }
             Ok(counts)
-        })?;
-        Ok(counts)
+        });
+        match (counts, failed_check.take()) {
+            (_, Some(e)) => Err(e),
+            (counts, None) => Ok(counts?),
+        }
     })();
     let _ = from.execute_batch("COMMIT");
     let tables = copied?;
-    let report = check(source.sql(), &target, tables)?;
+    let report = check(source.sql(), target.sql(), tables)?;
     Ok(report)
 }
 
@@ -331,13 +343,11 @@ pub(super) fn table_counts(
 /// Rows per table, every document's heads, the audit chain: the target as the source.
 pub(super) fn check(
     source: &dyn Sql,
-    target: &kabinet_store::Store,
+    target: &dyn Sql,
     tables: Vec<(String, u64)>,
 ) -> Result<MigrationReport, MigrateError> {
     for (table, rows) in &tables {
-        let there: i64 = target
-            .sql()
-            .one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
+        let there: i64 = target.one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
         if there as u64 != *rows {
             return Err(MigrateError::Mismatch(format!(
                 "{table}: {rows} rows copied, {there} in the target"
@@ -352,7 +362,7 @@ pub(super) fn check(
         })?;
         Ok(out)
     };
-    let (before, after) = (heads(source)?, heads(target.sql())?);
+    let (before, after) = (heads(source)?, heads(target)?);
     if before != after {
         let differing = before
             .iter()
@@ -362,7 +372,7 @@ pub(super) fn check(
             "{differing} documents have other heads in the target"
         )));
     }
-    let audit_entries = target.verify_audit().map_err(|e| {
+    let audit_entries = kabinet_store::audit::verify_audit_on(target).map_err(|e| {
         MigrateError::Mismatch(format!(
             "the audit chain does not verify in the target: {e}"
         ))
@@ -444,7 +454,7 @@ pub fn backup(
             })?;
         }
         // Checked inside the source's snapshot: what the backup must equal.
-        check(from, &target, counts)
+        check(from, target.sql(), counts)
     })();
     let _ = source.sql().batch("COMMIT");
     let report = match done {

@@ -36,9 +36,6 @@ pub struct StoreHub {
     store: Mutex<Store>,
     /// Seals users' secret keys where the database is not encrypted itself (a server).
     seal: Option<seal::Seal>,
-    /// The relay's epochs as the hub opened (a restore, which starts one, is refused while a
-    /// hub serves).
-    epochs: crate::epoch::Epochs,
 }
 
 /// The SQLite hub's page cache: 256 MiB, at most (pages are taken as they are read).
@@ -66,14 +63,13 @@ impl StoreHub {
         // too, and a national hub's indexes do not fit a device's cache (a bulk load of a
         // million visits slowed chunk by chunk, most of its time decrypting pages read again).
         store.set_cache_kib(HUB_CACHE_KIB)?;
-        let epochs = StoreHub::prepare(&mut store)?;
+        StoreHub::prepare(&mut store)?;
         let checkpointer = Checkpointer::start(&path, key)?;
         store.set_autocheckpoint(0)?;
         Ok(StoreHub {
             checkpointer: Some(checkpointer),
             store: Mutex::new(store),
             seal: None,
-            epochs,
         })
     }
 
@@ -82,7 +78,7 @@ impl StoreHub {
     /// secret keys there.
     pub fn open_postgres(url: &str, key: &StoreKey) -> Result<StoreHub, HubError> {
         let mut store = kabinet_store_pg::open(url, &hub_settings())?;
-        let epochs = StoreHub::prepare(&mut store)?;
+        StoreHub::prepare(&mut store)?;
         let salt = match store.meta(seal::SALT_META)? {
             Some(s) => s,
             None => {
@@ -104,13 +100,12 @@ impl StoreHub {
             checkpointer: None,
             store: Mutex::new(store),
             seal: Some(seal),
-            epochs,
         })
     }
 
-    /// The hub's tables at this build's version, and hub edits a crash left unrelayed sent on;
-    /// the relay's epochs.
-    fn prepare(store: &mut Store) -> Result<crate::epoch::Epochs, HubError> {
+    /// The hub's tables at this build's version, hub edits a crash left unrelayed sent on, and
+    /// the relay's first epoch for a hub that has none.
+    fn prepare(store: &mut Store) -> Result<(), HubError> {
         schema::migrate(store)?;
         let recovered = relay::recover_unrelayed(store)?;
         if recovered > 0 {
@@ -119,7 +114,8 @@ impl StoreHub {
                 "relayed hub edits a crash had left unrelayed"
             );
         }
-        epochs::load_or_begin(store)
+        epochs::load_or_begin(store)?;
+        Ok(())
     }
 
     fn wrote(&self) {
@@ -333,7 +329,11 @@ impl HubStorage for StoreHub {
         relay::relay_page(&self.store(), cursor, not_from, max_bytes, readable)
     }
 
-    fn relay_epochs(&self) -> &crate::epoch::Epochs {
-        &self.epochs
+    fn relay_epochs(&self) -> Result<crate::epoch::Epochs, HubError> {
+        // Read at every sync (one row), not kept from the start: a restore under a hub whose
+        // serve lock was lost (its server restarted) must still be seen.
+        let store = self.store();
+        Ok(epochs::stored(store.sql())?
+            .unwrap_or_else(|| crate::epoch::Epochs::first(chrono::Utc::now())))
     }
 }

@@ -10,7 +10,7 @@
 use super::migrate::{Into, MigrateError, MigrationReport, check, into_postgres};
 use super::{StoreHub, epochs};
 use crate::epoch::Epochs;
-use crate::storage::HubError;
+use crate::storage::{HubError, HubStorage};
 use kabinet_store::{Origin, Store, StoreError, StoreKey};
 use std::path::{Path, PathBuf};
 
@@ -134,14 +134,19 @@ pub fn restore(
     // Worked on as a copy beside the hub: the operator's backup stays as it was, and a
     // restore cut halfway leaves the hub untouched.
     let work = data_dir.join("hub.db.restoring");
-    let _ = std::fs::remove_file(&work);
-    std::fs::copy(backup, &work).map_err(StoreError::from)?;
-    let outcome = restore_from_copy(&work, backup, key, at);
-    for leftover in [
+    let leftovers = [
         work.clone(),
         PathBuf::from(format!("{}-wal", work.display())),
         PathBuf::from(format!("{}-shm", work.display())),
-    ] {
+    ];
+    // A restore cut short leaves its copy's write-ahead log: replayed onto a fresh copy, it
+    // would change what is restored.
+    for leftover in &leftovers {
+        let _ = std::fs::remove_file(leftover);
+    }
+    std::fs::copy(backup, &work).map_err(StoreError::from)?;
+    let outcome = restore_from_copy(&work, backup, key, at);
+    for leftover in &leftovers {
         let _ = std::fs::remove_file(leftover);
     }
     outcome
@@ -194,7 +199,7 @@ fn restore_from_copy(
         }
         HubAt::Postgres(url) => {
             let target = StoreHub::open_postgres(url, key)?;
-            let held = target.epochs.clone();
+            let held = target.relay_epochs()?;
             let mut epoch = None;
             let copied = into_postgres(&source, &target, Into::Replace, |sql| {
                 epoch = Some(epochs::begin_after_restore(sql, Some(&held))?);
@@ -212,7 +217,7 @@ fn restore_from_copy(
 /// The restored file checked as a backup is: its audit chain verifies; rows per table.
 fn check_file(store: &Store) -> Result<MigrationReport, RestoreError> {
     let tables = super::migrate::table_counts(store)?;
-    Ok(check(store.sql(), store, tables)?)
+    Ok(check(store.sql(), store.sql(), tables)?)
 }
 
 /// Moves the hub's file (and its WAL, which may hold its last commits) aside, named with the
@@ -223,6 +228,9 @@ fn keep_aside(path: &Path) -> Result<Option<PathBuf>, RestoreError> {
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let kept = PathBuf::from(format!("{}.before-restore-{stamp}", path.display()));
+    // The file first: if that fails, nothing moved; its log follows it (a log left without
+    // its file is harmless, a file left without its log loses its last commits).
+    std::fs::rename(path, &kept).map_err(StoreError::from)?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
@@ -230,7 +238,6 @@ fn keep_aside(path: &Path) -> Result<Option<PathBuf>, RestoreError> {
                 .map_err(StoreError::from)?;
         }
     }
-    std::fs::rename(path, &kept).map_err(StoreError::from)?;
     Ok(Some(kept))
 }
 
@@ -242,7 +249,7 @@ impl StoreHub {
         let Some(_lock) = ServeLock::restoring(at)? else {
             return Err(RestoreError::serving(at));
         };
-        let held: Epochs = self.epochs.clone();
+        let held: Epochs = self.relay_epochs()?;
         let epochs = self.writing(|store| {
             Ok(store.write(Origin::Local, |w| {
                 Ok(epochs::begin_after_restore(w.sql(), Some(&held))?)
