@@ -91,3 +91,32 @@ pub fn control_get(port: u16, path: &str) -> anyhow::Result<String> {
         .trim()
         .to_string())
 }
+
+/// One sync of a cabinet, as [`sync_all_at_once`] hands it back.
+pub type CabinetSync = (
+    Store,
+    Result<kabinet_sync::SyncReport, kabinet_sync::SyncError>,
+    std::time::Duration,
+);
+
+/// Every store syncs with its hub at the same moment, each on a thread of its own: the stores
+/// come back, in their order, each with its result and how long its sync took.
+pub fn sync_all_at_once(stores: Vec<Store>) -> Vec<CabinetSync> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(stores.len()));
+    let handles: Vec<_> = stores
+        .into_iter()
+        .map(|mut store| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let t = std::time::Instant::now();
+                let result = kabinet_sync::sync(&mut store, |_| {});
+                (store, result, t.elapsed())
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("cabinet thread"))
+        .collect()
+}

@@ -9,7 +9,6 @@ use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 fn rss_mb(pid: u32) -> (f64, f64) {
@@ -100,25 +99,12 @@ fn main() -> anyhow::Result<()> {
             let chunk = lines[i * visits..(i + 1) * visits].join("\n");
             import(store, std::io::Cursor::new(chunk), &options)?;
         }
-        let barrier = Arc::new(Barrier::new(cabinets));
         let t = Instant::now();
-        let handles: Vec<_> = stores
-            .drain(..)
-            .map(|mut store| {
-                let barrier = barrier.clone();
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    let t = Instant::now();
-                    let result = kabinet_sync::sync(&mut store, |_| {});
-                    (store, result, t.elapsed())
-                })
-            })
-            .collect();
+        let synced = kabinet_bench::sync_all_at_once(std::mem::take(&mut stores));
         let mut errors = 0;
         let mut slowest = std::time::Duration::ZERO;
         let (mut sent, mut received) = (0, 0);
-        for h in handles {
-            let (store, result, took) = h.join().expect("cabinet thread");
+        for (store, result, took) in synced {
             match result {
                 Ok(r) => {
                     sent += r.docs_sent;

@@ -26,7 +26,6 @@ use kabinet_store::{DeviceSettings, Origin, Store};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const HUB_KEY_TEXT: &str = "raw:5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b";
@@ -280,24 +279,11 @@ fn wave(stores: &mut Vec<Store>, day: usize, seed: usize) -> Result<Wave> {
         let chunk = lines[i * day..(i + 1) * day].join("\n");
         import(store, std::io::Cursor::new(chunk), &options())?;
     }
-    let barrier = Arc::new(Barrier::new(stores.len()));
     let started = Instant::now();
-    let handles: Vec<_> = stores
-        .drain(..)
-        .map(|mut store| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                let t = Instant::now();
-                let result = kabinet_sync::sync(&mut store, |_| {});
-                (store, result, t.elapsed())
-            })
-        })
-        .collect();
+    let synced = kabinet_bench::sync_all_at_once(std::mem::take(stores));
     let mut errors = 0;
     let mut took = Vec::new();
-    for h in handles {
-        let (store, result, t) = h.join().expect("cabinet thread");
+    for (store, result, t) in synced {
         if let Err(e) = result {
             errors += 1;
             eprintln!("sync failed: {e}");
