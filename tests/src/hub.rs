@@ -337,6 +337,17 @@ impl HubProcess {
         self.add_user_in(name, display_name, role, password, &[]);
     }
 
+    /// A nurse of cabinet-1 with a device PIN (`mpetrova`): the hub keeps her device key pair.
+    pub fn add_nurse(&self) {
+        self.add_user_in(
+            "mpetrova",
+            "Мария Петрова",
+            "nurse",
+            "van pin 2026",
+            &["cabinet-1"],
+        );
+    }
+
     /// Adds a user of `cabinets` (their devices receive them) with a device PIN, or, of no
     /// cabinet, with a web password.
     pub fn add_user_in(

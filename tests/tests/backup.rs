@@ -49,13 +49,7 @@ fn after_a_restore_the_devices_send_the_hub_what_it_lost() {
         Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
         &dir.path().join("hub"),
     );
-    hub.add_user_in(
-        "mpetrova",
-        "Мария Петрова",
-        "nurse",
-        "van pin 2026",
-        &["cabinet-1"],
-    );
+    hub.add_nurse();
     let mut a = enrolled_device(dir.path(), "van-a", &hub, "cabinet-1");
     let mut b = enrolled_device(dir.path(), "van-b", &hub, "cabinet-1");
     register(&mut a, "Асенов", 10);
@@ -157,13 +151,7 @@ fn a_backup_taken_while_a_van_syncs_is_whole_checked_and_encrypted() {
         Path::new(env!("CARGO_BIN_EXE_kabinet-hub-under-test")),
         &dir.path().join("hub"),
     );
-    hub.add_user_in(
-        "mpetrova",
-        "Мария Петрова",
-        "nurse",
-        "van pin 2026",
-        &["cabinet-1"],
-    );
+    hub.add_nurse();
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     register(&mut van, "Асенов", 20);
     sync(&mut van);

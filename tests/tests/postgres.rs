@@ -10,17 +10,6 @@ use std::path::Path;
 
 const HUB_BIN: &str = env!("CARGO_BIN_EXE_kabinet-hub-under-test");
 
-/// A nurse of cabinet-1 with a device PIN: the hub keeps her device key pair.
-fn add_nurse(hub: &HubProcess) {
-    hub.add_user_in(
-        "mpetrova",
-        "Мария Петрова",
-        "nurse",
-        "van pin 2026",
-        &["cabinet-1"],
-    );
-}
-
 #[test]
 fn a_test_starts_its_own_postgresql_and_stops_it() {
     assert!(
@@ -69,7 +58,7 @@ fn a_hub_on_postgresql_keeps_its_documents_on_the_server() {
     let hub =
         HubProcess::start_on_postgres(Path::new(HUB_BIN), &dir.path().join("hub"), &server.url());
     // A nurse of the cabinet: her device key pair is kept at the hub, sealed under the hub key.
-    add_nurse(&hub);
+    hub.add_nurse();
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let mut office = enrolled_device(dir.path(), "office", &hub, "cabinet-1");
     let person = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
@@ -167,7 +156,7 @@ fn a_sqlite_hub_moved_to_postgresql_goes_on_serving_its_devices() {
         "hub_admin",
         "admin staple battery",
     );
-    add_nurse(&hub);
+    hub.add_nurse();
     let mut van = enrolled_device(dir.path(), "van", &hub, "cabinet-1");
     let first = kabinet_core::testing::man_without_documents("Асен", "Асенов", 1990);
     van.write(Origin::Local, |w| w.put_person(&first)).unwrap();

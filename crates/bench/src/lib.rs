@@ -65,6 +65,21 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some((kb / 102.4).round() / 10.0)
 }
 
+/// Resident memory and its peak (VmRSS, VmHWM) of the process `pid`, in MiB; 0 when it is
+/// gone.
+pub fn rss_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
 /// Resets the peak counter, so each command reports its own peak.
 pub fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");

@@ -4,25 +4,12 @@
 //! sync at the same moment, each on its own thread and connection. Prints, per wave, errors,
 //! wall time, the slowest cabinet, and the hub's resident memory, so growth with N shows.
 
-use kabinet_bench::{BENCH_KEY, arg, control_get};
+use kabinet_bench::{BENCH_KEY, arg, control_get, rss_mb};
 use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-
-fn rss_mb(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-}
 
 fn main() -> anyhow::Result<()> {
     let cabinets: usize = arg("cabinets").map_or(Ok(50), |v| v.parse())?;

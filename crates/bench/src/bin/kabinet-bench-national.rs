@@ -17,7 +17,7 @@
 //! the temporary folder and is deleted at the end.
 
 use anyhow::{Context, Result, bail};
-use kabinet_bench::{BENCH_KEY, arg};
+use kabinet_bench::{BENCH_KEY, arg, rss_mb};
 use kabinet_hub::server::{normalise_code, sha256};
 use kabinet_hub::{HubStorage, StoreHub};
 use kabinet_store::import::{ImportOptions, import};
@@ -91,19 +91,6 @@ fn quantile(samples: &mut [Duration], q: f64) -> f64 {
     samples.sort();
     let i = ((samples.len() - 1) as f64 * q).round() as usize;
     samples[i].as_secs_f64() * 1000.0
-}
-
-fn rss_mb(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
 /// Where a hub under test keeps its data.

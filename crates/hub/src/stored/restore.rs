@@ -181,10 +181,8 @@ fn restore_from_copy(
                     .and_then(|s| epochs::stored(s.sql()).ok().flatten()),
                 false => None,
             };
-            let mut epoch = None;
-            source.write(Origin::Import, |w| {
-                epoch = Some(epochs::begin_after_restore(w.sql(), held.as_ref())?);
-                Ok(())
+            let epochs = source.write(Origin::Import, |w| {
+                Ok(epochs::begin_after_restore(w.sql(), held.as_ref())?)
             })?;
             let copied = check_file(&source)?;
             source.checkpoint()?;
@@ -193,7 +191,7 @@ fn restore_from_copy(
             std::fs::rename(work, &path).map_err(StoreError::from)?;
             Ok(RestoreReport {
                 copied,
-                epoch: epoch.expect("written above").current().clone(),
+                epoch: epochs.current().clone(),
                 kept,
             })
         }
