@@ -510,6 +510,60 @@ pub fn kind_bit(kind: ScreeningKind) -> u8 {
         .expect("every kind is in ALL")
 }
 
+/// What one document's screenings add to a visit's facts: the kinds screened, and those a
+/// rule of `rules.rs` finds abnormal (or reactive) for an adult and for a child (the only
+/// way age enters the rules), pregnancy as the visit records it. The store keeps these bits
+/// per document, so a report never loads a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScreeningBits {
+    pub screened: u8,
+    pub abnormal_adult: u8,
+    pub abnormal_child: u8,
+}
+
+impl ScreeningBits {
+    pub fn of(screenings: &crate::Screenings, pregnant: bool) -> ScreeningBits {
+        use crate::rules::{Subject, suggest_referrals};
+        let mut screened = 0;
+        for kind in screenings.kinds() {
+            // An HIV test counts only with consent and counselling (the form refuses one
+            // without them; an imported record might lack them).
+            if kind == ScreeningKind::Hiv
+                && !screenings
+                    .hiv
+                    .as_ref()
+                    .is_some_and(|h| h.consent && h.counselled)
+            {
+                continue;
+            }
+            screened |= kind_bit(kind);
+        }
+        let abnormal = |age_years: u32| {
+            let who = Subject {
+                age_years: Some(age_years),
+                pregnant,
+            };
+            suggest_referrals(screenings, &who)
+                .iter()
+                .fold(0u8, |bits, s| bits | kind_bit(s.reason))
+                & screened
+        };
+        ScreeningBits {
+            screened,
+            abnormal_adult: abnormal(crate::rules::ADULT_AGE),
+            abnormal_child: abnormal(crate::rules::ADULT_AGE - 1),
+        }
+    }
+
+    /// The abnormal bits for a person of `age` (unknown: an adult, as the rules take it).
+    pub fn abnormal_at(&self, age: Option<i32>) -> u8 {
+        match age {
+            Some(a) if a < crate::rules::ADULT_AGE as i32 => self.abnormal_child,
+            _ => self.abnormal_adult,
+        }
+    }
+}
+
 /// What a report is asked for.
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
@@ -678,7 +732,9 @@ impl Report {
 
         // Visits: persons and events.
         let mut persons: HashMap<u128, PersonTally<'a>> = HashMap::new();
-        let mut tallies: BTreeMap<Cell, Tally> = BTreeMap::new();
+        // The whole programme has every number, 0 when nothing happened.
+        let mut tallies: BTreeMap<Cell, Tally> =
+            BTreeMap::from([((Breakdown::Programme, "all".to_string()), Tally::default())]);
         let mut days: HashMap<(&'a str, NaiveDate), HashSet<u128>> = HashMap::new();
         for v in visits {
             if v.voided || !in_period(v.day) {
@@ -754,7 +810,8 @@ impl Report {
         }
 
         // Referrals issued in the period, of classes shown, not withdrawn.
-        let mut referrals_by: BTreeMap<Cell, Vec<ReferralFact<'a>>> = BTreeMap::new();
+        let mut referrals_by: BTreeMap<Cell, Vec<ReferralFact<'a>>> =
+            BTreeMap::from([((Breakdown::Programme, "all".to_string()), Vec::new())]);
         for r in referrals {
             if !in_period(r.issued) || !shown(r.class) || r.status == ReferralStatus::Cancelled {
                 continue;
@@ -1074,6 +1131,50 @@ mod tests {
     const GP: Destination = Destination::Hub(crate::referral::HubRole::Gp);
     const KABKIS: Destination = Destination::Institution(Institution::HivTestingCabinet);
     const LUNG: Destination = Destination::Institution(Institution::LungHospital);
+
+    #[test]
+    fn a_documents_bits_count_hiv_only_with_consent_and_counselling_and_age_picks_the_rules() {
+        use crate::screening::*;
+        let hiv = |consent, counselled, result| HivTest {
+            consent,
+            counselled,
+            assay: HivAssay::RapidAb12,
+            result,
+            repeat: None,
+        };
+        let mut s = crate::Screenings {
+            hiv: Some(hiv(true, true, RapidResult::Reactive)),
+            ..Default::default()
+        };
+        let b = ScreeningBits::of(&s, false);
+        let h = kind_bit(ScreeningKind::Hiv);
+        assert_eq!((b.screened, b.abnormal_adult, b.abnormal_child), (h, h, h));
+        s.hiv = Some(hiv(true, true, RapidResult::NonReactive));
+        assert_eq!(ScreeningBits::of(&s, false).abnormal_adult, 0);
+        s.hiv = Some(hiv(true, false, RapidResult::Reactive));
+        assert_eq!(ScreeningBits::of(&s, false), ScreeningBits::default());
+
+        let g = kind_bit(ScreeningKind::Glucose);
+        let glucose = |v| crate::Screenings {
+            glucose: Some(Glucose::reading(v, GlucoseUnit::MmolL, Fasting::Fasting)),
+            ..Default::default()
+        };
+        assert_eq!(ScreeningBits::of(&glucose(4.8), false).screened, g);
+        assert_eq!(ScreeningBits::of(&glucose(4.8), false).abnormal_adult, 0);
+        assert_eq!(ScreeningBits::of(&glucose(15.0), false).abnormal_adult, g);
+
+        // 135/85 is high-normal for an adult and raised for a child.
+        let bp = crate::Screenings {
+            blood_pressure: Some(BloodPressure::reading(135, 85)),
+            ..Default::default()
+        };
+        let b = ScreeningBits::of(&bp, false);
+        let p = kind_bit(ScreeningKind::BloodPressure);
+        assert_eq!((b.abnormal_adult, b.abnormal_child), (0, p));
+        assert_eq!(b.abnormal_at(Some(12)), p);
+        assert_eq!(b.abnormal_at(Some(40)), 0);
+        assert_eq!(b.abnormal_at(None), 0);
+    }
 
     /// The fixture, worked out by hand in the comments of [`the_fixture_by_hand`].
     fn fixture(shown: Vec<AccessClass>) -> Report {

@@ -599,6 +599,20 @@ impl Referral {
             .map_or(DateTime::<Utc>::MIN_UTC, |c| c.at)
     }
 
+    /// When the person first came to the destination: the first change to attended, or to
+    /// completed when no attendance was recorded before it.
+    pub fn attended_at(&self) -> Option<DateTime<Utc>> {
+        self.history
+            .iter()
+            .find(|c| {
+                matches!(
+                    c.status,
+                    ReferralStatus::Attended | ReferralStatus::Completed
+                )
+            })
+            .map(|c| c.at)
+    }
+
     /// Appends a status change if the history allows it.
     pub fn advance(&mut self, change: StatusChange) -> Result<(), ValidationError> {
         let from = self.status();

@@ -63,6 +63,7 @@ pub fn open(url: &str, settings: &DeviceSettings) -> Result<Store, ConnectError>
     schema::migrate(&conn)?;
     let mut store = Store::on_database(Box::new(conn), PathBuf::from(describe(url)));
     store.init_settings(settings)?;
+    store.catch_up_projections()?;
     Ok(store)
 }
 

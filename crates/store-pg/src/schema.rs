@@ -4,7 +4,7 @@
 //! append one.
 //!
 //! The tables are the SQLite store's (`kabinet_store`'s `schema.rs`) as they stand at its
-//! version 12, so that the same statements read and write both: ids and hashes are `bytea`,
+//! version 12 (and each later SQLite migration as one here), so that the same statements read and write both: ids and hashes are `bytea`,
 //! numbers `bigint`, texts `text COLLATE "C"` (byte order, as SQLite's BINARY: prefix ranges
 //! and sorts give the same answers whatever the server's locale).
 
@@ -14,7 +14,8 @@ use kabinet_store::sql::{Sql, SqlError, SqlExt, Tx};
 /// The component whose version this module keeps.
 const COMPONENT: &str = "store";
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE meta (
         key   text COLLATE "C" PRIMARY KEY,
         value text COLLATE "C" NOT NULL
@@ -162,7 +163,22 @@ const MIGRATIONS: &[&str] = &[r#"
     );
     CREATE INDEX case_task_by_user ON case_task(assignee_user, due) WHERE is_open = 1;
     CREATE INDEX case_task_by_role ON case_task(assignee_role, due) WHERE is_open = 1;
-"#];
+"#,
+    // 2 (SQLite's 13): programme reports (issue #19).
+    r#"
+    CREATE TABLE report_screening (
+        doc_id         bytea PRIMARY KEY,
+        visit_id       bytea NOT NULL,
+        screened       bigint NOT NULL,
+        abnormal_adult bigint NOT NULL,
+        abnormal_child bigint NOT NULL
+    );
+    ALTER TABLE referral_index ADD COLUMN attended_at text COLLATE "C";
+    ALTER TABLE person_index ADD COLUMN data_consent bigint NOT NULL DEFAULT 0;
+    ALTER TABLE case_index ADD COLUMN closed_at text COLLATE "C";
+    ALTER TABLE case_index ADD COLUMN closure_reason text COLLATE "C";
+"#,
+];
 
 /// The store schema version this build writes on PostgreSQL.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -21,6 +21,7 @@ mod projection;
 mod query;
 mod records;
 mod replication;
+pub mod report;
 mod schema;
 pub mod sql;
 
@@ -307,7 +308,9 @@ impl Store {
                 .to_latest(&mut conn)
                 .map_err(StoreError::Migration)?;
         }
-        Ok(Store::on_database(Box::new(conn), path.to_path_buf()))
+        let mut store = Store::on_database(Box::new(conn), path.to_path_buf());
+        store.catch_up_projections()?;
+        Ok(store)
     }
 
     /// A store on a database already at this build's schema (a server's backend crate

@@ -38,3 +38,7 @@ pub const DRAFT_PREFIX: &str = "draft.";
 
 /// The version of the hub's own tables, in a hub's store (see the hub's `sqlite::schema`).
 pub const HUB_SCHEMA_VERSION: &str = "hub.schema_version";
+
+/// The version of the query tables' layout the store's projections were last built for (see
+/// `Store::catch_up_projections`).
+pub const PROJECTIONS_VERSION: &str = "projections.version";

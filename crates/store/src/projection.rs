@@ -7,7 +7,8 @@ use crate::sql::{Sql, SqlExt};
 use crate::{Result, Store, StoreError};
 use chrono_tz::Europe::Sofia;
 use kabinet_core::duplicates::{MergeEdge, resolve_merges};
-use kabinet_core::{Person, Referral, Visit};
+use kabinet_core::indicators::ScreeningBits;
+use kabinet_core::{Person, Referral, Screenings, Visit};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -30,11 +31,17 @@ pub(crate) enum Rows {
     Visit {
         visit: Box<Visit>,
         local_day: String,
+        bits: ScreeningBits,
+    },
+    /// A sensitive class's results of a visit: only what the report counts (the kinds
+    /// screened and found abnormal, as bits), never a value.
+    Results {
+        doc_id: Uuid,
+        bits: ScreeningBits,
     },
     Referral(Box<Referral>),
     Case(Box<kabinet_core::case::Case>),
-    /// Sensitive results are read through their visit; they have no query table, so that
-    /// nothing about them leaks into an index. The directory has none either.
+    /// The directory and case notes have no query table.
     Nothing,
 }
 
@@ -53,15 +60,31 @@ pub(crate) fn prepare(kind: DocKind, doc_id: Uuid, json: Json) -> Result<Rows> {
             let visit: Visit = shape(doc_id, kind, json)?;
             // "Today" in the van is the day in Pernik, not in UTC.
             let local_day = visit.at.with_timezone(&Sofia).date_naive().to_string();
+            let bits = ScreeningBits::of(&visit.screenings, visit.pregnant);
             Rows::Visit {
                 visit: Box::new(visit),
                 local_day,
+                bits,
             }
         }
         DocKind::Referral => Rows::Referral(Box::new(shape(doc_id, kind, json)?)),
         DocKind::Case => Rows::Case(Box::new(shape(doc_id, kind, json)?)),
+        // Results are read through their visit; the report's bits are all an index holds of
+        // them (docs/threats.md: the report_screening table). A content the report cannot
+        // read counts as no screening rather than stopping a sync.
+        DocKind::Results => {
+            let screenings: Screenings = json
+                .get("screenings")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .unwrap_or_default();
+            // Pregnancy is the visit's; no rule of a sensitive class depends on it.
+            Rows::Results {
+                doc_id,
+                bits: ScreeningBits::of(&screenings, false),
+            }
+        }
         // A case's notes are read through the case, by class; no index names them.
-        DocKind::Results | DocKind::Directory | DocKind::CaseNote => Rows::Nothing,
+        DocKind::Directory | DocKind::CaseNote => Rows::Nothing,
     })
 }
 
@@ -69,7 +92,15 @@ pub(crate) fn prepare(kind: DocKind, doc_id: Uuid, json: Json) -> Result<Rows> {
 pub(crate) fn write(conn: &dyn Sql, rows: &Rows) -> Result<()> {
     match rows {
         Rows::Person { person, tokens } => write_person(conn, person, tokens),
-        Rows::Visit { visit, local_day } => write_visit(conn, visit, local_day),
+        Rows::Visit {
+            visit,
+            local_day,
+            bits,
+        } => {
+            write_visit(conn, visit, local_day)?;
+            write_screening_bits(conn, visit.id, Some(visit.id), bits)
+        }
+        Rows::Results { doc_id, bits } => write_screening_bits(conn, *doc_id, None, bits),
         Rows::Referral(referral) => write_referral(conn, referral),
         Rows::Case(case) => write_case(conn, case),
         Rows::Nothing => Ok(()),
@@ -88,13 +119,15 @@ fn write_person(conn: &dyn Sql, p: &Person, tokens: &[String]) -> Result<()> {
     // corrected moves one entry of one index).
     conn.exec(
         "INSERT INTO person_index
-         (person_id, full_name, latin_name, sex, birth_year, birth_display, egn, lnch, phone, neighbourhood, no_documents)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         (person_id, full_name, latin_name, sex, birth_year, birth_display, egn, lnch, phone, neighbourhood, no_documents,
+          data_consent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (person_id) DO UPDATE SET
             full_name = excluded.full_name, latin_name = excluded.latin_name, sex = excluded.sex,
             birth_year = excluded.birth_year, birth_display = excluded.birth_display,
             egn = excluded.egn, lnch = excluded.lnch, phone = excluded.phone,
-            neighbourhood = excluded.neighbourhood, no_documents = excluded.no_documents",
+            neighbourhood = excluded.neighbourhood, no_documents = excluded.no_documents,
+            data_consent = excluded.data_consent",
         &[
             &id,
             &p.full_name(),
@@ -107,6 +140,9 @@ fn write_person(conn: &dyn Sql, p: &Person, tokens: &[String]) -> Result<()> {
             &p.phone.as_ref().map(|p| p.as_str()),
             &p.neighbourhood,
             &(p.documents == kabinet_core::Documents::NoDocuments),
+            &p.consent
+                .as_ref()
+                .is_some_and(|c| c.state == kabinet_core::person::ConsentState::Given),
         ],
     )?;
     write_merge(conn, p)?;
@@ -259,17 +295,56 @@ fn write_visit(conn: &dyn Sql, v: &Visit, local_day: &str) -> Result<()> {
     Ok(())
 }
 
+/// Keeps the document's row of `report_screening` equal to its bits; a document that screens
+/// nothing has none. `visit`: the visit the bits belong to, or `None` for a results document,
+/// whose visit is its row's parent.
+fn write_screening_bits(
+    conn: &dyn Sql,
+    doc_id: Uuid,
+    visit: Option<Uuid>,
+    bits: &ScreeningBits,
+) -> Result<()> {
+    if bits.screened == 0 {
+        conn.exec("DELETE FROM report_screening WHERE doc_id = ?1", &[&doc_id])?;
+        return Ok(());
+    }
+    let values = [bits.screened, bits.abnormal_adult, bits.abnormal_child].map(i64::from);
+    let upsert = "ON CONFLICT (doc_id) DO UPDATE SET visit_id = excluded.visit_id,
+                     screened = excluded.screened, abnormal_adult = excluded.abnormal_adult,
+                     abnormal_child = excluded.abnormal_child";
+    match visit {
+        Some(visit) => conn.exec(
+            &format!(
+                "INSERT INTO report_screening (doc_id, visit_id, screened, abnormal_adult, abnormal_child)
+                 VALUES (?1, ?2, ?3, ?4, ?5) {upsert}"
+            ),
+            &[&doc_id, &visit, &values[0], &values[1], &values[2]],
+        )?,
+        // The document's row is written before its projections, in the same transaction.
+        None => conn.exec(
+            &format!(
+                "INSERT INTO report_screening (doc_id, visit_id, screened, abnormal_adult, abnormal_child)
+                 SELECT doc_id, parent_id, ?2, ?3, ?4 FROM documents
+                 WHERE doc_id = ?1 AND parent_id IS NOT NULL {upsert}"
+            ),
+            &[&doc_id, &values[0], &values[1], &values[2]],
+        )?,
+    };
+    Ok(())
+}
+
 fn write_referral(conn: &dyn Sql, r: &Referral) -> Result<()> {
     let status = r.status();
     conn.exec(
         "INSERT INTO referral_index
-         (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         (referral_id, code, person_id, visit_id, reason, destination, urgency, status, is_open, issued_at,
+          attended_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (referral_id) DO UPDATE SET
             code = excluded.code, person_id = excluded.person_id, visit_id = excluded.visit_id,
             reason = excluded.reason, destination = excluded.destination,
             urgency = excluded.urgency, status = excluded.status, is_open = excluded.is_open,
-            issued_at = excluded.issued_at",
+            issued_at = excluded.issued_at, attended_at = excluded.attended_at",
         &[
             &r.id.as_bytes(),
             &r.code.to_string(),
@@ -281,6 +356,7 @@ fn write_referral(conn: &dyn Sql, r: &Referral) -> Result<()> {
             &status.as_str(),
             &status.is_open(),
             &r.issued_at().to_rfc3339(),
+            &r.attended_at().map(|a| a.to_rfc3339()),
         ],
     )?;
     Ok(())
@@ -289,11 +365,13 @@ fn write_referral(conn: &dyn Sql, r: &Referral) -> Result<()> {
 fn write_case(conn: &dyn Sql, c: &kabinet_core::case::Case) -> Result<()> {
     let id = c.id.as_bytes().as_slice();
     conn.exec(
-        "INSERT INTO case_index (case_id, person_id, status, lead, household, opened_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO case_index (case_id, person_id, status, lead, household, opened_at, closed_at,
+                                 closure_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (case_id) DO UPDATE SET
             person_id = excluded.person_id, status = excluded.status, lead = excluded.lead,
-            household = excluded.household, opened_at = excluded.opened_at",
+            household = excluded.household, opened_at = excluded.opened_at,
+            closed_at = excluded.closed_at, closure_reason = excluded.closure_reason",
         &[
             &id,
             &c.person_id,
@@ -301,6 +379,8 @@ fn write_case(conn: &dyn Sql, c: &kabinet_core::case::Case) -> Result<()> {
             &c.lead,
             &c.household,
             &c.opened_at.to_rfc3339(),
+            &c.closure.as_ref().map(|x| x.at.to_rfc3339()),
+            &c.closure.as_ref().map(|x| x.reason.as_str()),
         ],
     )?;
     conn.exec("DELETE FROM case_task WHERE case_id = ?1", &[&id])?;
@@ -334,8 +414,13 @@ fn write_case(conn: &dyn Sql, c: &kabinet_core::case::Case) -> Result<()> {
     Ok(())
 }
 
+/// Bumped when an update adds a projection or changes what one holds: a store built for an
+/// older one is rebuilt once as it opens ([`Store::catch_up_projections`]). 1: the report's
+/// tables and columns (schema 13).
+pub const PROJECTIONS_VERSION: u32 = 1;
+
 /// The projection tables, in a fixed order (used by rebuild and by tests comparing them).
-pub const PROJECTION_TABLES: [&str; 10] = [
+pub const PROJECTION_TABLES: [&str; 11] = [
     "person_index",
     "person_name_token",
     "visit_index",
@@ -346,6 +431,7 @@ pub const PROJECTION_TABLES: [&str; 10] = [
     "person_not_same",
     "case_index",
     "case_task",
+    "report_screening",
 ];
 
 /// How many documents a rebuild read.

@@ -937,16 +937,19 @@ impl Decoded {
     pub fn of(doc: &Received<'_>) -> Decoded {
         let new = match doc.kind {
             // No query table reads their content: checking the change and taking its hash
-            // is enough (two fifths of what a sync brings are results documents).
-            DocKind::Results | DocKind::Directory | DocKind::CaseNote => {
+            // is enough.
+            DocKind::Directory | DocKind::CaseNote => {
                 doc::verify_new(doc.changes).map(|head| (head, Ok(projection::Rows::Nothing)))
             }
-            DocKind::Person | DocKind::Visit | DocKind::Referral | DocKind::Case => {
-                doc::decode_new(doc.changes).map(|(content, head)| {
-                    let record = record_of(doc.doc_id, content);
-                    (head, projection::prepare(doc.kind, doc.doc_id, record))
-                })
-            }
+            // Results are read for the report's bits (`report_screening`).
+            DocKind::Results
+            | DocKind::Person
+            | DocKind::Visit
+            | DocKind::Referral
+            | DocKind::Case => doc::decode_new(doc.changes).map(|(content, head)| {
+                let record = record_of(doc.doc_id, content);
+                (head, projection::prepare(doc.kind, doc.doc_id, record))
+            }),
         };
         Decoded { new }
     }
@@ -1210,32 +1213,80 @@ impl Store {
     /// transaction.
     pub fn rebuild_projections(&mut self) -> Result<RebuildReport> {
         let tx = Tx::begin(&*self.conn)?;
-        for table in PROJECTION_TABLES {
-            tx.exec(&format!("DELETE FROM {table}"), &[])?;
+        let report = rebuild_in(&tx)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Rebuilds the projections once after an update that added or changed one (a store
+    /// whose `meta` says an older [`projection::PROJECTIONS_VERSION`]); a store already there
+    /// is only read. Several processes opening one database at once rebuild once: the first
+    /// holds the meta row, the others wait for it and find the work done.
+    pub fn catch_up_projections(&mut self) -> Result<Option<RebuildReport>> {
+        let done = |v: Option<String>| {
+            v.and_then(|v| v.parse::<u32>().ok())
+                .is_some_and(|v| v >= projection::PROJECTIONS_VERSION)
+        };
+        if done(self.meta(crate::meta::PROJECTIONS_VERSION)?) {
+            return Ok(None);
         }
-        let ids: Vec<Vec<u8>> = tx.rows(
-            "SELECT doc_id FROM documents ORDER BY change_seq",
-            &[],
+        let tx = Tx::begin(&*self.conn)?;
+        tx.exec(
+            "INSERT INTO meta (key, value) VALUES (?1, '0')
+             ON CONFLICT (key) DO UPDATE SET value = meta.value",
+            &[&crate::meta::PROJECTIONS_VERSION],
+        )?;
+        let stored: Option<String> = tx.row(
+            "SELECT value FROM meta WHERE key = ?1",
+            &[&crate::meta::PROJECTIONS_VERSION],
             |r| r.get(0),
         )?;
-        for raw in &ids {
-            let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
-                doc_id: Uuid::nil(),
-                kind: "document",
-                reason: e.to_string(),
-            })?;
-            let loaded = load_doc(&tx, doc_id)?.expect("listed above, same transaction");
-            let json = record_of(
-                doc_id,
-                doc::to_json(&loaded.doc)
-                    .map_err(|source| StoreError::Document { doc_id, source })?,
-            );
-            projection::project(&tx, loaded.kind, doc_id, json)?;
-            projection::note_conflicts(&tx, doc_id, &loaded.doc)?;
+        if done(stored) {
+            tx.commit()?;
+            return Ok(None);
         }
+        let report = rebuild_in(&tx)?;
+        tx.exec(
+            "UPDATE meta SET value = ?2 WHERE key = ?1",
+            &[
+                &crate::meta::PROJECTIONS_VERSION,
+                &projection::PROJECTIONS_VERSION.to_string(),
+            ],
+        )?;
         tx.commit()?;
-        Ok(RebuildReport {
-            documents: ids.len(),
-        })
+        tracing::info!(
+            documents = report.documents,
+            "projections rebuilt for this version"
+        );
+        Ok(Some(report))
     }
+}
+
+/// Drops every projection row and derives them again from the documents, in `tx`.
+fn rebuild_in(tx: &Tx<'_>) -> Result<RebuildReport> {
+    for table in PROJECTION_TABLES {
+        tx.exec(&format!("DELETE FROM {table}"), &[])?;
+    }
+    let ids: Vec<Vec<u8>> = tx.rows(
+        "SELECT doc_id FROM documents ORDER BY change_seq",
+        &[],
+        |r| r.get(0),
+    )?;
+    for raw in &ids {
+        let doc_id = Uuid::from_slice(raw).map_err(|e| StoreError::Shape {
+            doc_id: Uuid::nil(),
+            kind: "document",
+            reason: e.to_string(),
+        })?;
+        let loaded = load_doc(tx, doc_id)?.expect("listed above, same transaction");
+        let json = record_of(
+            doc_id,
+            doc::to_json(&loaded.doc).map_err(|source| StoreError::Document { doc_id, source })?,
+        );
+        projection::project(tx, loaded.kind, doc_id, json)?;
+        projection::note_conflicts(tx, doc_id, &loaded.doc)?;
+    }
+    Ok(RebuildReport {
+        documents: ids.len(),
+    })
 }

@@ -220,6 +220,24 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
         CREATE INDEX case_task_by_user ON case_task(assignee_user, due) WHERE is_open = 1;
         CREATE INDEX case_task_by_role ON case_task(assignee_role, due) WHERE is_open = 1;",
     ),
+    // Programme reports (issue #19): per document, the screening kinds it holds and those a
+    // rule finds abnormal for an adult and for a child (`ScreeningBits`), so a year's report
+    // reads bits and never a document; a referral's first attendance; a person's data
+    // consent; a case's closure. All projections: a store migrated to this version is
+    // filled by `Store::catch_up_projections` when it opens.
+    M::up(
+        "CREATE TABLE report_screening (
+            doc_id BLOB PRIMARY KEY,
+            visit_id BLOB NOT NULL,
+            screened INTEGER NOT NULL,
+            abnormal_adult INTEGER NOT NULL,
+            abnormal_child INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        ALTER TABLE referral_index ADD COLUMN attended_at TEXT;
+        ALTER TABLE person_index ADD COLUMN data_consent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE case_index ADD COLUMN closed_at TEXT;
+        ALTER TABLE case_index ADD COLUMN closure_reason TEXT;",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -40,7 +40,7 @@ pub enum ValueRef<'a> {
 }
 
 impl ValueRef<'_> {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ValueRef::Null => "null",
             ValueRef::Integer(_) => "integer",

@@ -699,8 +699,8 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
         [],
     )
     .unwrap();
-    // Back to before the referral migration (the field_conflict table, the merge tables and
-    // the case tables came after it).
+    // Back to before the referral migration (the field_conflict table, the merge tables, the
+    // case tables and the report's came after it).
     for table in [
         "field_conflict",
         "person_merge",
@@ -708,15 +708,20 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
         "person_not_same",
         "case_index",
         "case_task",
+        "report_screening",
     ] {
         conn.execute(&format!("DROP TABLE {table}"), []).unwrap();
     }
-    conn.execute("ALTER TABLE visit_index DROP COLUMN voided", [])
-        .unwrap();
+    conn.execute_batch(
+        "ALTER TABLE visit_index DROP COLUMN voided;
+         ALTER TABLE referral_index DROP COLUMN attended_at;
+         ALTER TABLE person_index DROP COLUMN data_consent;",
+    )
+    .unwrap();
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 5) as i64,
+        (kabinet_store::SCHEMA_VERSION - 6) as i64,
     )
     .unwrap();
     drop(conn);
