@@ -378,7 +378,8 @@ impl HubProcess {
         self.admin_command(args, "")
     }
 
-    fn admin_command(&self, args: &[&str], password: &str) -> std::process::Output {
+    /// Runs an admin command that reads a password and may fail: its status and output.
+    pub fn admin_command(&self, args: &[&str], password: &str) -> std::process::Output {
         let mut command = Command::new(&self.binary);
         if let Some(url) = &self.database {
             command.env("KABINET_HUB_DATABASE", url);

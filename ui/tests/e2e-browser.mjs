@@ -28,6 +28,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
   hub.addUser('akostova', 'Анна Костова', 'hub_admin', 'admin staple battery');
   hub.addUser('dpopova', 'Десислава Попова', 'privacy_officer', 'privacy staple battery');
+  hub.addUser('pmanova', 'Петя Манова', 'programme_manager', 'manager staple battery');
   await hub.start();
   cleanup(() => hub.stop());
   // A hub built before the admin API answers its paths with the UI's index.html.
@@ -502,6 +503,50 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(await views.first().textContent(), /преглед/);
   assert.match(await views.first().textContent(), /Мария Петрова/);
   assert.ok((await page.locator('[data-list=audit] tr[data-audit-class*=hiv]').count()) > 0, 'a view of the HIV result');
+
+  // The programme manager: the report and nothing else; its numbers are the nurse's work.
+  await switchHubUser(page, 'pmanova', 'manager staple battery', '[data-report=headline]');
+  assert.equal(await page.locator('[data-nav=today], [data-nav=find], [data-nav=cases], [data-nav=admin-audit]').count(), 0);
+  const persons = Number(await page.textContent('[data-report=headline] [data-indicator="reach.persons"] .big'));
+  assert.ok(persons >= 1, `people reached: ${persons}`);
+  // Her HIV test: in the cascade (a whole-programme number, never suppressed) and, below
+  // the programme, only as "<5".
+  const tested = Number((await page.textContent('[data-report=cascade] [data-condition=hiv] td:nth-child(2)')).trim());
+  assert.ok(tested >= 1, `tested for HIV: ${tested}`);
+  assert.match(await page.textContent('[data-report=neighbourhoods]'), /<5/);
+  assert.ok((await page.locator('[data-report=months] td').count()) > 0);
+  // A person's record typed in by hand is refused: the manager reads no record.
+  await page.evaluate(() => (location.hash = '#/find'));
+  await page.waitForSelector('[data-report=headline]');
+  // A period the wrong way round is named beside its field, in Bulgarian.
+  const thisYear = new Date().getFullYear();
+  await page.fill('input[name=from]', `${thisYear}-12-31`);
+  await page.fill('input[name=to]', `${thisYear}-01-01`);
+  await page.click('[data-action=show-report]');
+  await page.waitForSelector('[data-error=from]');
+  assert.match(await page.textContent('[data-error=from]'), /разменете/);
+  await page.fill('input[name=from]', `${thisYear}-01-01`);
+  await page.fill('input[name=to]', `${thisYear}-12-31`);
+  await page.click('[data-action=show-report]');
+  await page.waitForFunction(() => !document.querySelector('[data-error=from]') && document.querySelector('[data-report=headline]'));
+  // The PDF and the CSV, downloaded as the browser saves them.
+  const saved = async (action) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-action=${action}]`)]);
+    const path = join(hub.dir, download.suggestedFilename());
+    await download.saveAs(path);
+    return path;
+  };
+  const pdfText = execFileSync('pdftotext', [await saved('report-pdf'), '-'], { encoding: 'utf8' });
+  assert.match(pdfText, /Отчет на програмата/);
+  assert.match(pdfText, /Достигнати лица/);
+  assert.match(pdfText, /Изследвани за ХИВ/);
+  const csvPath = await saved('report-csv');
+  assert.match(csvPath, /kabinet-report-\d{4}-01-01-\d{4}-12-31\.csv$/);
+  const { readFileSync } = await import('node:fs');
+  const lines = readFileSync(csvPath, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'indicator,name,breakdown,key,value,numerator,denominator,from,to');
+  const hivRow = lines.find((l) => l.startsWith('screened.hiv,') && l.includes(',programme,all,'));
+  assert.ok(hivRow && hivRow.includes(`,programme,all,${tested},`), hivRow);
 
   assert.deepEqual(errors, []);
 });

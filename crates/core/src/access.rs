@@ -36,6 +36,10 @@ pub enum Role {
     /// audit log, including which records of sensitive classes were touched, and no clinical
     /// data. The hub admin's audit view leaves those lines out.
     PrivacyOfficer,
+    /// The programme manager (ръководител на програмата): reads the programme's reports, the
+    /// aggregates of every condition with small numbers suppressed, and no person-level data
+    /// at all (no class in the matrix).
+    ProgrammeManager,
 }
 
 /// Read / write.
@@ -52,8 +56,8 @@ use Access::{None as No, Read as R, ReadWrite as RW};
 /// (general, hiv, hepatitis, tuberculosis, psychology, legal, clinical). Results of tests are for the
 /// medical staff who act on them; the psychologist's and the lawyer's notes for themselves;
 /// the hub admin manages people and devices and reads only general data; the privacy officer
-/// reads general data and the audit log.
-pub const MATRIX: [(Role, [Access; 7]); 8] = [
+/// reads general data and the audit log; the programme manager reads none (only reports).
+pub const MATRIX: [(Role, [Access; 7]); 9] = [
     (Role::Nurse, [RW, RW, RW, RW, No, No, RW]),
     (Role::Doctor, [RW, RW, RW, RW, No, No, RW]),
     (Role::Psychologist, [RW, No, No, No, RW, No, No]),
@@ -62,6 +66,7 @@ pub const MATRIX: [(Role, [Access; 7]); 8] = [
     (Role::EducationMediator, [RW, No, No, No, No, No, No]),
     (Role::HubAdmin, [R, No, No, No, No, No, No]),
     (Role::PrivacyOfficer, [R, No, No, No, No, No, No]),
+    (Role::ProgrammeManager, [No, No, No, No, No, No, No]),
 ];
 
 impl Role {
@@ -89,6 +94,7 @@ impl Role {
                 "длъжностно лице по защита на данните",
                 "data protection officer",
             ),
+            Role::ProgrammeManager => ("ръководител на програмата", "programme manager"),
         };
         lang.pick(bg, en)
     }
@@ -111,6 +117,36 @@ impl Role {
     /// Who opens the audit log at all: the hub admin and the privacy officer.
     pub fn reads_audit(self) -> bool {
         matches!(self, Role::HubAdmin | Role::PrivacyOfficer)
+    }
+
+    /// Whether the role records (a member of the team): the others (the hub admin, the
+    /// privacy officer, the programme manager) work at the hub's web UI, have no device and
+    /// are given no case work.
+    pub fn records(self) -> bool {
+        self.can_write(AccessClass::General)
+    }
+
+    /// Who opens the programme report: the clinicians, the hub admin and the programme
+    /// manager.
+    pub fn reads_reports(self) -> bool {
+        matches!(
+            self,
+            Role::Nurse | Role::Doctor | Role::HubAdmin | Role::ProgrammeManager
+        )
+    }
+
+    /// The sensitive classes whose indicators the role's report holds: those it reads, and
+    /// for the programme manager HIV, hepatitis and TB (counts only, small numbers suppressed
+    /// below the whole programme).
+    pub fn report_classes(self) -> Vec<AccessClass> {
+        [
+            AccessClass::Hiv,
+            AccessClass::Hepatitis,
+            AccessClass::Tuberculosis,
+        ]
+        .into_iter()
+        .filter(|c| self == Role::ProgrammeManager || (self.reads_reports() && self.can_read(*c)))
+        .collect()
     }
 
     /// Whether audit lines about a class are shown to this role. A line that says "someone
@@ -175,7 +211,10 @@ mod tests {
             ] {
                 assert_eq!(role.can_read(class), medical, "{role:?} {class:?}");
             }
-            assert!(role.can_read(AccessClass::General));
+            assert_eq!(
+                role.can_read(AccessClass::General),
+                role != Role::ProgrammeManager
+            );
         }
         assert!(!Role::HubAdmin.can_write(AccessClass::General));
         assert!(may_read(
@@ -183,6 +222,17 @@ mod tests {
             AccessClass::Legal
         ));
         assert!(!may_read(&[Role::EducationMediator], AccessClass::Hiv));
+        // The programme manager reads no record of any class, only the report.
+        assert!(
+            AccessClass::ALL
+                .iter()
+                .all(|c| Role::ProgrammeManager.access(*c) == Access::None)
+        );
+        assert!(Role::ProgrammeManager.reads_reports() && !Role::ProgrammeManager.records());
+        assert_eq!(Role::ProgrammeManager.report_classes().len(), 3);
+        assert_eq!(Role::HubAdmin.report_classes(), vec![]);
+        assert_eq!(Role::Nurse.report_classes().len(), 3);
+        assert!(!Role::Psychologist.reads_reports());
         assert_eq!(
             roles_from_text(&roles_to_text(&[Role::Nurse, Role::Doctor])),
             vec![Role::Nurse, Role::Doctor]

@@ -32,6 +32,10 @@ pub enum AuditAction {
     Print,
     /// A consent withdrawn.
     Withdraw,
+    /// A programme report made (the record is its period, the class `report/<format>`).
+    Report,
+    /// Records exported to another system (FHIR): the record is what was exported.
+    Export,
     /// A hub admin's changes to users, in the hub's own chain: the record is the user's login
     /// name (which never changes), the class says what changed.
     AddUser,

@@ -105,6 +105,10 @@ pub enum Field {
     ReferralDestination,
     ReferralUrgency,
     ReferralStatus,
+    /// A report's first day.
+    ReportFrom,
+    /// A report's last day.
+    ReportTo,
 }
 
 impl Field {
@@ -173,6 +177,8 @@ impl Field {
             Field::ReferralDestination => "referral.destination",
             Field::ReferralUrgency => "referral.urgency",
             Field::ReferralStatus => "referral.status",
+            Field::ReportFrom => "from",
+            Field::ReportTo => "to",
         }
     }
 
@@ -242,6 +248,8 @@ impl Field {
             Field::ReferralDestination => ("Насочен към", "Referred to"),
             Field::ReferralUrgency => ("Спешност", "Urgency"),
             Field::ReferralStatus => ("Статус на направлението", "Referral status"),
+            Field::ReportFrom => ("От дата", "From"),
+            Field::ReportTo => ("До дата", "To"),
         };
         lang.pick(bg, en)
     }
@@ -299,6 +307,11 @@ pub enum Problem {
     NotAChoice {
         input: String,
         options: String,
+    },
+    /// A period whose first day is after its last.
+    PeriodReversed {
+        from: String,
+        to: String,
     },
     /// A record cannot be merged into itself (or into a record already merged into it).
     MergeWithItself,
@@ -449,6 +462,10 @@ impl ValidationError {
             Problem::NotAChoice { input, options } => lang.pick(
                 format!("„{input}“ не е от възможните стойности; изберете една от: {options}."),
                 format!("\"{input}\" is not one of the choices; choose one of: {options}."),
+            ),
+            Problem::PeriodReversed { from, to } => lang.pick(
+                format!("началото ({from}) е след края ({to}); разменете датите."),
+                format!("the start ({from}) is after the end ({to}); swap the dates."),
             ),
             Problem::MergeWithItself => lang.pick(
                 "това е същият запис (или вече е обединен в него); изберете друг.".into(),

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub const SMALL_NUMBER: u64 = 5;
 
 /// How a report is cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Breakdown {
     /// The whole programme: one cell, never suppressed.
@@ -67,7 +67,7 @@ impl Breakdown {
 }
 
 /// What an indicator's number is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Unique persons: a person counts once in a cell, however many visits.
@@ -105,6 +105,10 @@ pub enum Measure {
     Abnormal(ScreeningKind),
     /// Abnormal ÷ screened.
     Yield(ScreeningKind),
+    /// Referrals issued for a condition's finding (the cascade's third step).
+    Referred(ScreeningKind),
+    /// Of those, attended (or completed) by the day of the report (its fourth).
+    ReferredAttended(ScreeningKind),
     /// Reached with their data consent recorded ÷ reached.
     ConsentRecorded,
     /// Referrals issued (not cancelled).
@@ -130,7 +134,7 @@ pub enum Measure {
 }
 
 /// The group an indicator is shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     Reach,
@@ -139,6 +143,29 @@ pub enum Group {
     Linkage,
     DataQuality,
     Team,
+}
+
+impl Group {
+    pub const ALL: [Group; 6] = [
+        Group::Reach,
+        Group::Screening,
+        Group::Yield,
+        Group::Linkage,
+        Group::DataQuality,
+        Group::Team,
+    ];
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (bg, en) = match self {
+            Group::Reach => ("Обхват", "Reach"),
+            Group::Screening => ("Скрининг", "Screening"),
+            Group::Yield => ("Отклонения", "Yield"),
+            Group::Linkage => ("Насочване и проследяване", "Linkage to care"),
+            Group::DataQuality => ("Качество на данните", "Data quality"),
+            Group::Team => ("Екип и случаи", "Team and cases"),
+        };
+        lang.pick(bg, en)
+    }
 }
 
 /// One indicator as the report prints it.
@@ -162,7 +189,11 @@ impl Indicator {
     /// programme.
     pub fn class(&self) -> AccessClass {
         match self.measure {
-            Measure::Screened(k) | Measure::Abnormal(k) | Measure::Yield(k) => k.access_class(),
+            Measure::Screened(k)
+            | Measure::Abnormal(k)
+            | Measure::Yield(k)
+            | Measure::Referred(k)
+            | Measure::ReferredAttended(k) => k.access_class(),
             Measure::HivConfirmedWithin(_) => AccessClass::Hiv,
             _ => AccessClass::General,
         }
@@ -180,6 +211,7 @@ impl Indicator {
             Measure::CasesOpened | Measure::CasesClosed | Measure::OverdueTasks => &[Programme],
             Measure::OutreachDays | Measure::PersonsPerDay => &[Programme, Cabinet, Month],
             Measure::ReferralsIssued => &[Programme, Cabinet, Month, DestinationUrgency],
+            Measure::Referred(_) | Measure::ReferredAttended(_) => &[Programme, Cabinet, Month],
             Measure::CompletedWithin(_)
             | Measure::MedianDaysToAttended
             | Measure::HivConfirmedWithin(_)
@@ -235,6 +267,27 @@ const SCREENING: [Indicator; 24] = screening_indicators! {
     HepatitisC, "screened.anti_hcv", "abnormal.anti_hcv", "yield.anti_hcv",
         "Изследвани за анти-HCV", "Tested for anti-HCV",
         "Реактивен анти-HCV", "Reactive anti-HCV", "Дял реактивни (анти-HCV)", "Reactive share (anti-HCV)";
+};
+
+macro_rules! cascade_indicators {
+    ($($kind:ident, $referred:literal, $attended:literal, $rbg:literal, $ren:literal, $abg:literal, $aen:literal;)*) => {
+        [$(
+            Indicator { id: $referred, bg: $rbg, en: $ren, group: Group::Linkage, unit: Unit::Events, measure: Measure::Referred(ScreeningKind::$kind) },
+            Indicator { id: $attended, bg: $abg, en: $aen, group: Group::Linkage, unit: Unit::Events, measure: Measure::ReferredAttended(ScreeningKind::$kind) },
+        )*]
+    };
+}
+
+/// The cascade's last two steps per condition: referred, and attended.
+const CASCADE: [Indicator; 16] = cascade_indicators! {
+    Hiv, "referred.hiv", "attended.hiv", "Насочени (ХИВ)", "Referred (HIV)", "Явили се (ХИВ)", "Attended (HIV)";
+    Glucose, "referred.glucose", "attended.glucose", "Насочени (захар)", "Referred (glucose)", "Явили се (захар)", "Attended (glucose)";
+    Hba1c, "referred.hba1c", "attended.hba1c", "Насочени (HbA1c)", "Referred (HbA1c)", "Явили се (HbA1c)", "Attended (HbA1c)";
+    BloodPressure, "referred.bp", "attended.bp", "Насочени (налягане)", "Referred (blood pressure)", "Явили се (налягане)", "Attended (blood pressure)";
+    Body, "referred.bmi", "attended.bmi", "Насочени (ИТМ)", "Referred (BMI)", "Явили се (ИТМ)", "Attended (BMI)";
+    Tb, "referred.tb", "attended.tb", "Насочени (ТБ)", "Referred (TB)", "Явили се (ТБ)", "Attended (TB)";
+    HepatitisB, "referred.hbsag", "attended.hbsag", "Насочени (HBsAg)", "Referred (HBsAg)", "Явили се (HBsAg)", "Attended (HBsAg)";
+    HepatitisC, "referred.anti_hcv", "attended.anti_hcv", "Насочени (анти-HCV)", "Referred (anti-HCV)", "Явили се (анти-HCV)", "Attended (anti-HCV)";
 };
 
 const fn indicator(
@@ -444,8 +497,8 @@ const OTHERS: [Indicator; 23] = [
 
 /// Every indicator: reach, linkage, data quality and team first, then each condition's
 /// screened, abnormal and yield.
-pub const INDICATORS: [Indicator; 47] = {
-    let mut out = [OTHERS[0]; 47];
+pub const INDICATORS: [Indicator; 63] = {
+    let mut out = [OTHERS[0]; 63];
     let mut i = 0;
     while i < OTHERS.len() {
         out[i] = OTHERS[i];
@@ -455,6 +508,11 @@ pub const INDICATORS: [Indicator; 47] = {
     while j < SCREENING.len() {
         out[i + j] = SCREENING[j];
         j += 1;
+    }
+    let mut k = 0;
+    while k < CASCADE.len() {
+        out[i + j + k] = CASCADE[k];
+        k += 1;
     }
     out
 };
@@ -489,6 +547,8 @@ pub struct ReferralFact<'a> {
     pub urgency: Urgency,
     /// The class the referral is read under (`Referral::access_class`).
     pub class: AccessClass,
+    /// The screening whose finding it follows (none for the team's needs).
+    pub reason: Option<ScreeningKind>,
     pub status: ReferralStatus,
     /// The first day it was attended (or completed, when no attendance was recorded).
     pub attended: Option<NaiveDate>,
@@ -581,7 +641,7 @@ pub struct ReportRequest {
 }
 
 /// A cell's value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Value {
     Count(u64),
@@ -614,7 +674,7 @@ impl Value {
 }
 
 /// One number of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Row {
     pub indicator: &'static str,
     pub breakdown: Breakdown,
@@ -623,7 +683,7 @@ pub struct Row {
     pub value: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Report {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -876,7 +936,9 @@ impl Report {
                         });
                     }
                 }
-                Measure::CompletedWithin(_)
+                Measure::Referred(_)
+                | Measure::ReferredAttended(_)
+                | Measure::CompletedWithin(_)
                 | Measure::MedianDaysToAttended
                 | Measure::HivConfirmedWithin(_)
                 | Measure::LostToFollowUp
@@ -1039,6 +1101,14 @@ fn referral_value(
                 n => Value::Number((waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0),
             }
         }
+        Measure::Referred(kind) => {
+            Value::Count(list.iter().filter(|r| r.reason == Some(kind)).count() as u64)
+        }
+        Measure::ReferredAttended(kind) => Value::Count(
+            list.iter()
+                .filter(|r| r.reason == Some(kind) && r.attended.is_some())
+                .count() as u64,
+        ),
         Measure::LostToFollowUp => Value::Count(
             list.iter()
                 .filter(|r| r.status == ReferralStatus::LostToFollowUp)
@@ -1123,6 +1193,8 @@ mod tests {
             destination,
             urgency,
             class,
+            // The fixture's referrals to the HIV testing cabinet follow an HIV test.
+            reason: (destination == KABKIS).then_some(ScreeningKind::Hiv),
             status,
             attended: attended.map(day),
         }

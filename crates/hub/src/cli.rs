@@ -125,6 +125,29 @@ enum Command {
     },
     /// The SHA-256 fingerprint of the hub's certificate, which devices pin at enrollment.
     Fingerprint,
+    /// The programme report of a period (both days included), as the report screen shows it
+    /// to the programme manager: every indicator, small numbers suppressed below the whole
+    /// programme. On the hub's audit log.
+    Report {
+        /// First day, yyyy-mm-dd (or dd.mm.yyyy).
+        #[arg(long)]
+        from: String,
+        /// Last day, yyyy-mm-dd (or dd.mm.yyyy).
+        #[arg(long)]
+        to: String,
+        /// Only this cabinet's visits and referrals.
+        #[arg(long)]
+        cabinet: Option<String>,
+        /// json | csv | pdf
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// The file to write; without it, standard output (json and csv).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// The language of names and messages: bg | en.
+        #[arg(long, default_value = "bg")]
+        lang: String,
+    },
     /// A consistent backup of the hub while it serves (SQLite or PostgreSQL): a new hub
     /// database file, encrypted with the hub key, checked against the hub before it is named
     /// FILE. `restore` brings it back.
@@ -866,6 +889,86 @@ pub fn main_entry() -> Result<()> {
                     "{}  {:<8} {:<36} {:<36} {:<30} {}  [{}]",
                     r.at, r.action, user, r.device, r.class, r.record, r.source
                 );
+            }
+        }
+        Command::Report {
+            from,
+            to,
+            cabinet,
+            format,
+            output,
+            lang,
+        } => {
+            let lang = match lang.as_str() {
+                "bg" => kabinet_core::Lang::Bg,
+                "en" => kabinet_core::Lang::En,
+                other => bail!("--lang {other}: one of bg, en"),
+            };
+            if !matches!(format.as_str(), "json" | "csv" | "pdf") {
+                bail!("--format {format}: one of json, csv, pdf");
+            }
+            if format == "pdf" && output.is_none() {
+                bail!("--format pdf needs -o FILE (a PDF is not for the terminal)");
+            }
+            let hub = open(&settings)?;
+            let ctx = kabinet_service::Context {
+                lang,
+                user: "hub:operator".into(),
+                login: "operator".into(),
+                now: chrono::Utc::now(),
+                // The operator holds the hub key; the report is the programme manager's.
+                roles: Some(vec![kabinet_core::Role::ProgrammeManager]),
+            };
+            let view = match crate::desk::report(&hub, &ctx, from, to, cabinet.as_deref(), format)?
+            {
+                Ok(view) => view,
+                Err(kabinet_service::ServiceError::Invalid(errors)) => {
+                    let lines: Vec<String> = errors
+                        .0
+                        .iter()
+                        .map(|e| {
+                            let flag = match e.field {
+                                kabinet_core::Field::ReportFrom => "--from",
+                                kabinet_core::Field::ReportTo => "--to",
+                                kabinet_core::Field::Cabinet => "--cabinet",
+                                _ => "",
+                            };
+                            format!("{flag}: {}", e.message(lang))
+                        })
+                        .collect();
+                    bail!("{}", lines.join("\n"));
+                }
+                Err(e) => bail!("{e}"),
+            };
+            let bytes = match format.as_str() {
+                "pdf" => kabinet_service::report::to_pdf(&view, lang)?,
+                "csv" => kabinet_service::report::to_csv(&view),
+                _ => {
+                    let mut json = serde_json::to_vec_pretty(&view)?;
+                    json.push(b'\n');
+                    json
+                }
+            };
+            match output {
+                // Written whole or not at all: a half report is worse than none.
+                Some(path) => {
+                    let tmp = path.with_extension("part");
+                    std::fs::write(&tmp, &bytes)
+                        .with_context(|| format!("-o {}: cannot write", path.display()))?;
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("-o {}: cannot write", path.display()))?;
+                    eprintln!(
+                        "report {} – {}: {} numbers written to {}",
+                        view.from,
+                        view.to,
+                        view.rows.len(),
+                        path.display()
+                    );
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                }
             }
         }
         Command::Backup { output } => {

@@ -4,6 +4,7 @@
 
 use crate::storage::{HubError, HubStorage, Refusal};
 use chrono::Utc;
+use kabinet_service::report::{HubCounts, ReportView};
 use kabinet_service::{Context, Request, ServiceError};
 use kabinet_store::{Origin, Store, Writer};
 use uuid::Uuid;
@@ -43,6 +44,10 @@ pub fn call<S: HubStorage + ?Sized>(
     ctx: &Context,
     request: Request,
 ) -> Result<Result<kabinet_service::Response, ServiceError>, HubError> {
+    if let Request::Report { from, to, cabinet } = &request {
+        let answer = report(hub, ctx, from, to, cabinet.as_deref(), "json")?;
+        return Ok(answer.map(kabinet_service::Response::Report));
+    }
     let op = request.name();
     let answer = staff_call(hub, |store| kabinet_service::handle(store, ctx, request))?;
     record_if_refused(hub, ctx, op, &answer)?;
@@ -85,4 +90,40 @@ fn record_if_refused<S: HubStorage + ?Sized, T>(
         class: class.into(),
         action: op.into(),
     })
+}
+
+/// The programme report at the hub: every cabinet a device was ever enrolled for may be
+/// asked for, and the data-quality counts only the hub has are in it. `format` is what the
+/// audit log says was made (json, csv, pdf).
+pub fn report<S: HubStorage + ?Sized>(
+    hub: &S,
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    cabinet: Option<&str>,
+    format: &str,
+) -> Result<Result<ReportView, ServiceError>, HubError> {
+    let devices = hub.devices()?;
+    let mut cabinets: Vec<String> = devices.iter().map(|d| d.cabinet.clone()).collect();
+    cabinets.sort();
+    cabinets.dedup();
+    let week_ago = ctx.now - chrono::Duration::days(7);
+    let devices_not_synced = devices
+        .iter()
+        .filter(|d| d.revoked_at.is_none() && d.last_sync_at.is_none_or(|t| t < week_ago))
+        .count() as u64;
+    let answer = staff_call(hub, |store| {
+        let open_duplicates = kabinet_core::duplicates::find(
+            &store.duplicate_candidates()?,
+            &store.dismissed_pairs()?,
+        )
+        .len() as u64;
+        let counts = HubCounts {
+            devices_not_synced: Some(devices_not_synced),
+            open_duplicates: Some(open_duplicates),
+        };
+        kabinet_service::report::report(store, ctx, from, to, cabinet, &cabinets, counts, format)
+    })?;
+    record_if_refused(hub, ctx, "report", &answer)?;
+    Ok(answer)
 }

@@ -254,6 +254,82 @@ async fn slips(
     })
 }
 
+#[derive(Deserialize)]
+struct ReportQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    cabinet: Option<String>,
+    /// csv | pdf | json
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    lang: Lang,
+}
+
+/// The programme report as a file to download: one PDF page or the CSV of every breakdown.
+async fn report_file(
+    State(storage): State<SharedStorage>,
+    StaffAuth(user): StaffAuth,
+    axum::extract::Query(q): axum::extract::Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let lang = q.lang;
+    let ctx = staff_context(&user, lang);
+    let format = match q.format.as_str() {
+        "" | "pdf" => "pdf",
+        "csv" => "csv",
+        "json" => "json",
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "format: one of pdf, csv, json",
+                "format: едно от pdf, csv, json",
+            ));
+        }
+    };
+    let answer = blocking(move || {
+        let view = crate::desk::report(
+            storage.as_ref(),
+            &ctx,
+            &q.from,
+            &q.to,
+            q.cabinet.as_deref(),
+            format,
+        )?;
+        Ok(view.and_then(|view| {
+            let bytes = match format {
+                "pdf" => kabinet_service::report::to_pdf(&view, lang)?,
+                "csv" => kabinet_service::report::to_csv(&view),
+                _ => serde_json::to_vec(&view).unwrap_or_default(),
+            };
+            Ok((view, bytes))
+        }))
+    })
+    .await?;
+    let (view, bytes) = match answer {
+        Ok(done) => done,
+        Err(e) => return Ok(refused(&e, lang)),
+    };
+    let content_type = match format {
+        "pdf" => "application/pdf",
+        "csv" => "text/csv; charset=utf-8",
+        _ => "application/json",
+    };
+    let name = format!("kabinet-report-{}-{}.{format}", view.from, view.to);
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A refused screen operation: the service's error body with the status of its kind.
 fn refused(e: &ServiceError, lang: Lang) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
@@ -436,6 +512,7 @@ pub fn api_routes() -> Router<SharedStorage> {
     let small = crate::server::SMALL_BODY_BYTES;
     Router::new()
         .route("/api/slips", get(slips))
+        .route("/api/report", get(report_file))
         .route("/api/login", body_limit(post(login), small))
         .route("/api/logout", body_limit(post(logout), small))
         .route("/api/me", get(me))

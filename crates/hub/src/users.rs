@@ -24,6 +24,10 @@ pub enum UserAdminError {
     #[error("cabinets: {0:?} is not a cabinet's name (up to 100 characters, no commas)")]
     Cabinet(String),
     #[error(
+        "cabinets: a {0} works at the hub's web UI and belongs to no cabinet; leave cabinets empty"
+    )]
+    NoCabinets(String),
+    #[error(
         "password: the web password and the device PIN must differ (the PIN's wrapped key is on every tablet of the user's cabinets)"
     )]
     SameSecret,
@@ -59,7 +63,7 @@ impl UserAdminError {
             | UserAdminError::Hub(HubError::DisplayNameTaken { .. }) => Some("display_name"),
             UserAdminError::Role(_) => Some("role"),
             UserAdminError::Password | UserAdminError::SameSecret => Some("password"),
-            UserAdminError::Cabinet(_) => Some("cabinets"),
+            UserAdminError::Cabinet(_) | UserAdminError::NoCabinets(_) => Some("cabinets"),
             UserAdminError::WhichSecret => Some("secret"),
             UserAdminError::PasswordHash(_)
             | UserAdminError::Credential(_)
@@ -90,6 +94,9 @@ impl UserAdminError {
             }
             UserAdminError::Cabinet(c) => format!(
                 "Кабинети: „{c}“ не е име на кабинет (до 100 знака, без запетаи)"
+            ),
+            UserAdminError::NoCabinets(r) => format!(
+                "Кабинети: ролята „{r}“ работи в уеб интерфейса на Хъба и не е към кабинет; оставете кабинетите празни"
             ),
             UserAdminError::SameSecret => "Парола/ПИН: паролата за уеб и ПИН-ът за устройствата трябва да са различни (ключът на ПИН-а е на всеки таблет на кабинетите му)".into(),
             UserAdminError::WhichSecret => "Кое да се смени: потребителят има и парола за уеб, и ПИН за устройствата; изберете едното".into(),
@@ -217,6 +224,10 @@ pub fn add(
     }
     let role = role_of(role)?;
     let cabinets = cabinet_list(cabinets)?;
+    // The programme manager reads no record: no device of a cabinet is for them.
+    if role == Role::ProgrammeManager.as_str() && !cabinets.is_empty() {
+        return Err(UserAdminError::NoCabinets(role));
+    }
     kabinet_keys::check_secret(secret).map_err(secret_error)?;
     let user = StaffUser {
         name: name.into(),

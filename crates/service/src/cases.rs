@@ -638,10 +638,7 @@ pub fn share_consent(
         return Err(invalid(Field::Assignee, Problem::Required));
     }
     // Shared with the team's roles only, never with the administrators.
-    if let Some(r) = roles
-        .iter()
-        .find(|r| matches!(r, Role::HubAdmin | Role::PrivacyOfficer))
-    {
+    if let Some(r) = roles.iter().find(|r| !r.records()) {
         return Err(invalid(
             Field::Assignee,
             Problem::NotAChoice {
@@ -835,11 +832,7 @@ pub fn case_options(lang: Lang) -> CaseOptions {
             })
             .collect()
     }
-    let team: Vec<Role> = Role::ALL
-        .iter()
-        .copied()
-        .filter(|r| !matches!(r, Role::HubAdmin | Role::PrivacyOfficer))
-        .collect();
+    let team: Vec<Role> = Role::ALL.iter().copied().filter(|r| r.records()).collect();
     CaseOptions {
         domains: all(Domain::ALL, |d| d.label(lang)),
         priorities: all(Priority::ALL, |p| p.label(lang)),

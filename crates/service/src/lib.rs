@@ -13,6 +13,7 @@ mod drafts;
 mod error;
 pub mod merges;
 pub mod referrals;
+pub mod report;
 mod views;
 pub mod visit_corrections;
 
@@ -90,6 +91,16 @@ pub struct ReferralChoice {
 #[serde(tag = "op", content = "args", rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Request {
+    /// The programme report of a period (both days included; yyyy-mm-dd or dd.mm.yyyy),
+    /// optionally of one cabinet: the indicators the caller's roles may see, small numbers
+    /// suppressed below the whole programme. On the audit log.
+    Report {
+        from: String,
+        to: String,
+        #[serde(default)]
+        #[ts(optional)]
+        cabinet: Option<String>,
+    },
     /// One search box: Cyrillic or Latin name, ЕГН, ЛНЧ or phone.
     Search {
         query: String,
@@ -448,6 +459,7 @@ macro_rules! responses {
 }
 
 responses! {
+    Report("report", report::ReportView),
     Search("search", Vec<PersonHit>),
     CheckPerson("check_person", PersonCheck),
     RegisterPerson("register_person", Registered),
@@ -508,7 +520,30 @@ pub fn handle(
 ) -> Result<Response, ServiceError> {
     // Every local write of this call is audited as this user's (in the write's transaction).
     store.set_audit_user(Some(ctx.user.clone()));
+    // A role that reads no record (the programme manager) reads reports and nothing else.
+    if !matches!(request, Request::Report { .. })
+        && !ctx.can_read(kabinet_core::AccessClass::General)
+    {
+        return Err(ServiceError::Forbidden);
+    }
     let response = match request {
+        Request::Report { from, to, cabinet } => {
+            // A device reports on its own cabinet's name; the hub answers with its own list.
+            let own: Vec<String> = store
+                .meta(kabinet_store::meta::CABINET)?
+                .into_iter()
+                .collect();
+            Response::Report(report::report(
+                store,
+                ctx,
+                &from,
+                &to,
+                cabinet.as_deref(),
+                &own,
+                report::HubCounts::default(),
+                "json",
+            )?)
+        }
         Request::Search { query } => Response::Search(search(store, &query)?),
         Request::CheckPerson { draft } => Response::CheckPerson(check_person(store, ctx, &draft)?),
         Request::RegisterPerson {

@@ -17,15 +17,15 @@ const A6: (f32, f32) = (297.64, 419.53);
 const MARGIN: f32 = 28.0;
 const WIDTH: f32 = A5.0 - 2.0 * MARGIN;
 
-struct Fonts {
-    regular: Font,
-    bold: Font,
+pub(crate) struct Fonts {
+    pub(crate) regular: Font,
+    pub(crate) bold: Font,
     regular_face: rustybuzz::Face<'static>,
     bold_face: rustybuzz::Face<'static>,
 }
 
 impl Fonts {
-    fn load() -> Fonts {
+    pub(crate) fn load() -> Fonts {
         Fonts {
             regular: Font::new(REGULAR.into(), 0).expect("the embedded regular font parses"),
             bold: Font::new(BOLD.into(), 0).expect("the embedded bold font parses"),
@@ -35,7 +35,7 @@ impl Fonts {
     }
 
     /// The width of `text` at `size`, as the shaper lays it out.
-    fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
+    pub(crate) fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
         let face = if bold {
             &self.bold_face
         } else {
@@ -50,7 +50,7 @@ impl Fonts {
 
     /// Splits `text` into lines no wider than `width` (at word boundaries; a word longer than
     /// a line stays whole).
-    fn wrap(&self, text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
+    pub(crate) fn wrap(&self, text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
         let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {

@@ -10,11 +10,13 @@
 //! keeps the dependency small (krilla) and the output under 100 KB.
 
 mod layout;
+mod report;
 
 use chrono::{DateTime, Utc};
 use kabinet_core::{Lang, Person, Referral, ReferralReason, ScreeningKind};
 
 pub use layout::render;
+pub use report::{ReportPage, ReportSection, render_report};
 
 /// Paper size; A5 portrait by default, A6 for small printers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,7 +11,7 @@ use kabinet_core::indicators::{
     CaseFact, ReferralFact, Report, ReportRequest, ScreeningBits, VisitFact,
 };
 use kabinet_core::{
-    Destination, ReferralReason, ReferralStatus, Sex, Urgency, referral_class,
+    Destination, ReferralReason, ReferralStatus, ScreeningKind, Sex, Urgency, referral_class,
     screening::AccessClass,
 };
 use std::collections::HashMap;
@@ -58,6 +58,7 @@ struct ReferralRow {
     destination: Destination,
     urgency: Urgency,
     class: AccessClass,
+    reason: Option<ScreeningKind>,
     status: ReferralStatus,
     attended: Option<NaiveDate>,
 }
@@ -213,6 +214,10 @@ pub fn make_report(
                 destination,
                 urgency: Urgency::from_rank(r.get(2)?).unwrap_or(Urgency::Routine),
                 class,
+                reason: match reason {
+                    ReferralReason::Screening(kind) => Some(kind),
+                    _ => None,
+                },
                 status: ReferralStatus::parse(text(r.value(3)?, 3)?)
                     .unwrap_or(ReferralStatus::Issued),
                 attended: match r.value(5)? {
@@ -274,6 +279,7 @@ pub fn make_report(
         destination: r.destination,
         urgency: r.urgency,
         class: r.class,
+        reason: r.reason,
         status: r.status,
         attended: r.attended,
     });

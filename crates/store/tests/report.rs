@@ -127,6 +127,10 @@ fn check(report: &Report) {
         })
     );
     assert_eq!(all("referrals.issued"), Some(Value::Count(1)));
+    // The cascade: screened 1 → reactive 1 → referred 1 → attended 1.
+    assert_eq!(all("referred.hiv"), Some(Value::Count(1)));
+    assert_eq!(all("attended.hiv"), Some(Value::Count(1)));
+    assert_eq!(all("referred.glucose"), Some(Value::Count(0)));
     assert_eq!(all("referrals.median_days"), Some(Value::Number(7.0)));
     assert_eq!(
         all("hiv.confirmed_7"),
@@ -217,8 +221,12 @@ fn a_store_made_before_the_report_is_filled_for_it_when_it_opens() {
          DELETE FROM meta WHERE key = 'projections.version';",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", (kabinet_store::SCHEMA_VERSION - 1) as i64)
-        .unwrap();
+    conn.pragma_update(
+        None,
+        "user_version",
+        (kabinet_store::SCHEMA_VERSION - 1) as i64,
+    )
+    .unwrap();
     drop(conn);
 
     let store = Store::open(&path, &key()).unwrap();

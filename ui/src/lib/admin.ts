@@ -5,7 +5,7 @@ import type { Key } from './i18n';
 import type { AuditFilter as AuditQuery, Role } from './types';
 
 /** Every role a hub user may have, in the order the form offers them. */
-export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin', 'privacy_officer'] as const satisfies readonly Role[];
+export const ROLES = ['nurse', 'doctor', 'psychologist', 'lawyer', 'social_worker', 'education_mediator', 'hub_admin', 'privacy_officer', 'programme_manager'] as const satisfies readonly Role[];
 // A role added to core (the generated `Role`) fails the type check here until the form offers it.
 type Unoffered = Exclude<Role, (typeof ROLES)[number]>;
 export const EVERY_ROLE_OFFERED: [Unoffered] extends [never] ? true : Unoffered = true;
@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS = [
   'view',
   'print',
   'withdraw',
+  'report',
+  'export',
   'refused',
   // A hub admin's changes to users (the record is the user's login name).
   'add_user',
@@ -34,6 +36,13 @@ export const AUDIT_SOURCES = ['device', 'hub', 'refusal'] as const;
 export const AUDIT_LIMIT = 500;
 
 export const isAdminRole = (role: string | null | undefined) => role === 'hub_admin';
+
+/** Who opens the programme report (core's `Role::reads_reports`). */
+export const readsReports = (role: string | null | undefined) =>
+  role === 'nurse' || role === 'doctor' || role === 'hub_admin' || role === 'programme_manager';
+
+/** A role that reads no record (core's matrix row of none): the report is all it has. */
+export const readsOnlyReports = (role: string | null | undefined) => role === 'programme_manager';
 
 /** Who opens the audit log: the hub admin (lines about general data) and the privacy officer
  * (every line); core's `Role::reads_audit`. */

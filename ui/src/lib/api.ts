@@ -93,6 +93,8 @@ interface Transport {
   /** Opens the slips as a PDF (system viewer in the app, the browser's viewer at the hub). */
   /** `anonymous`: HIV slips without name and ЕГН; undefined takes the hub's default. */
   printSlips(lang: Lang, ids: string[], paper: string, anonymous?: boolean): Promise<string>;
+  /** The programme report as a file (pdf or csv), saved by the browser: only at the hub. */
+  reportFile(lang: Lang, query: string): Promise<string>;
   /** The hub admin's own HTTP API (users, audit log): only at the hub. */
   admin(lang: Lang, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
 }
@@ -148,6 +150,9 @@ function tauriTransport(invoke: Invoke): Transport {
     printSlips: (lang, ids, paper, anonymous) =>
       invoke('print_slips', { lang, ids, paper, anonymous: anonymous ?? null }) as Promise<string>,
     admin: async (lang) => {
+      throw onlyAtTheHub(lang);
+    },
+    reportFile: async (lang) => {
       throw onlyAtTheHub(lang);
     },
   };
@@ -258,6 +263,24 @@ function httpTransport(base: string): Transport {
       return url;
     },
     admin: (_lang, method, path, body) => request(path, body, method),
+    reportFile: async (lang, query) => {
+      const headers: Record<string, string> = {};
+      const t = token();
+      if (t) headers.authorization = `Bearer ${t}`;
+      const res = await fetch(`${base}/api/report?${query}&lang=${lang}`, { headers });
+      if (!res.ok) throw await res.json().catch(() => ({ kind: 'http', message: `HTTP ${res.status}` }));
+      const disposition = res.headers.get('content-disposition') ?? '';
+      const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'kabinet-report';
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      return name;
+    },
   };
 }
 
@@ -315,6 +338,14 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       admin<null>('POST', userPath(name, 'edit'), { ...change, lang: lang() } satisfies UserAction),
     audit: (query: AuditQuery) => admin<AuditRow[]>('GET', `/api/admin/audit${auditSearch(query)}`),
 
+    report: (from: string, to: string, cabinet?: string) =>
+      call('report', cabinet ? { from, to, cabinet } : { from, to }),
+    /** Downloads the report as `format` (pdf or csv); answers the file's name. */
+    reportFile: (format: 'pdf' | 'csv', from: string, to: string, cabinet?: string) => {
+      const q = new URLSearchParams({ from, to, format });
+      if (cabinet) q.set('cabinet', cabinet);
+      return wrap(() => transport.reportFile(lang(), q.toString()));
+    },
     search: (query: string) => call('search', { query }),
     checkPerson: (draft: PersonDraft) => call('check_person', { draft }),
     registerPerson: (draft: PersonDraft, not_a_duplicate: boolean) =>

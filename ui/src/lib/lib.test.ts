@@ -184,6 +184,7 @@ describe('the api module', () => {
       syncNow: async () => {},
       enroll: async () => {},
       printSlips: async () => 'slips.pdf',
+      reportFile: async () => 'report.pdf',
       admin: async () => {
         throw new ApiError('unsupported', 'only at the hub');
       },
@@ -210,6 +211,7 @@ describe('the api module', () => {
       syncNow: async () => {},
       enroll: async () => {},
       printSlips: async () => '',
+      reportFile: async () => '',
       admin: async (lang: string, method: string, path: string, body?: unknown) => {
         sent.push({ lang, method, path, body });
         if (path.endsWith('/reset') && (body as { password: string }).password.length < 8) {
@@ -289,6 +291,8 @@ describe('the hub admin screens', () => {
       'преглед',
       'печат',
       'оттегляне',
+      'отчет',
+      'износ на данни',
       'отказан достъп',
       'нов потребител',
       'смяна на роля',

@@ -15,6 +15,7 @@ export type Route =
   | { screen: 'duplicates' }
   | { screen: 'cases'; status?: string }
   | { screen: 'case'; id: string }
+  | { screen: 'report'; from?: string; to?: string; cabinet?: string }
   | { screen: 'admin-users' }
   | { screen: 'admin-audit'; filter?: AuditFilter };
 
@@ -68,6 +69,13 @@ export function parseRoute(hash: string): Route {
       break;
     case 'today':
       return { screen: 'today', day: q.get('day') ?? undefined };
+    case 'report': {
+      const day = (k: string) => {
+        const v = q.get(k);
+        return v && ISO_DAY.test(v) ? v : undefined;
+      };
+      return { screen: 'report', from: day('from'), to: day('to'), cabinet: q.get('cabinet') || undefined };
+    }
     case 'admin':
       if (seg[1] === 'users') return { screen: 'admin-users' };
       if (seg[1] === 'audit') return { screen: 'admin-audit', filter: auditFilterFrom(q) };
@@ -102,6 +110,14 @@ export function href(r: Route): string {
       return r.code ? `#/referrals?code=${encodeURIComponent(r.code)}` : '#/referrals';
     case 'referral':
       return `#/referral/${r.id}`;
+    case 'report': {
+      const q = new URLSearchParams();
+      if (r.from) q.set('from', r.from);
+      if (r.to) q.set('to', r.to);
+      if (r.cabinet) q.set('cabinet', r.cabinet);
+      const qs = q.toString();
+      return qs ? `#/report?${qs}` : '#/report';
+    }
     case 'admin-users':
       return '#/admin/users';
     case 'admin-audit': {

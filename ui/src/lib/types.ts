@@ -54,9 +54,16 @@ login: string, device: string, action: string, record: string, class: string,
 source: string, };
 
 /**
+ * How a report is cut.
+ */
+export type Breakdown = "programme" | "cabinet" | "neighbourhood" | "sex" | "age_esf" | "age_who" | "month" | "destination_urgency";
+
+export type BreakdownView = { id: Breakdown, name: string, };
+
+/**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
+export type Call = { lang: Lang, } & ({ "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
 /**
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
@@ -267,7 +274,21 @@ export type GoalStatus = "proposed" | "active" | "achieved" | "abandoned";
 
 export type GoalView = { id: string, domain: Domain, domain_label: string, text: string, target: string | null, status: GoalStatus, status_label: string, responsible: string, };
 
+/**
+ * The group an indicator is shown in.
+ */
+export type Group = "reach" | "screening" | "yield" | "linkage" | "data_quality" | "team";
+
 export type HistoryLine = { status: ReferralStatus, status_label: string, at: string, by: string, note: string | null, };
+
+/**
+ * One indicator as the report screen shows it: its name in the asked language.
+ */
+export type IndicatorView = { id: string, name: string, group: Group, unit: Unit, 
+/**
+ * About HIV, hepatitis or TB: small numbers are suppressed below the programme.
+ */
+sensitive: boolean, breakdowns: Array<Breakdown>, };
 
 export type IssuedReferral = { id: string, code: string, destination: string, urgency: string, 
 /**
@@ -467,7 +488,30 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type Request = { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
+export type ReportRowView = { indicator: string, breakdown: Breakdown, key: string, value: Value, 
+/**
+ * As a table shows it ("12", "33.3%", "<5").
+ */
+text: string, };
+
+/**
+ * A report with what the screen needs to print it.
+ */
+export type ReportView = { from: string, to: string, as_of: string, 
+/**
+ * The one cabinet reported on; none: the whole programme the store holds.
+ */
+cabinet: string | null, 
+/**
+ * The cabinets a report may be asked for.
+ */
+cabinets: Array<string>, small_number: number, 
+/**
+ * The indicators the reader may see, in the definitions' order.
+ */
+indicators: Array<IndicatorView>, breakdowns: Array<BreakdownView>, rows: Array<ReportRowView>, };
+
+export type Request = { "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
 /**
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
@@ -505,7 +549,7 @@ note?: string, } } | { "op": "follow_up", "args": Record<symbol, never> } | { "o
  */
 export type ReviewItem = { person_id: string, full_name: string, fields: Array<string>, };
 
-export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin" | "privacy_officer";
+export type Role = "nurse" | "doctor" | "psychologist" | "lawyer" | "social_worker" | "education_mediator" | "hub_admin" | "privacy_officer" | "programme_manager";
 
 export type SavedVisit = { visit_id: string, referrals: Array<IssuedReferral>, };
 
@@ -566,6 +610,11 @@ export type Today = {
  */
 day: string, iso_day: string, visits: Array<VisitSummary>, referrals: Array<ReferralView>, };
 
+/**
+ * What an indicator's number is.
+ */
+export type Unit = "persons" | "events" | "percent" | "days" | "per_day";
+
 export type Urgency = "routine" | "priority" | "same_day" | "emergency";
 
 export type UrgencyView = { urgency: Urgency, label: string, };
@@ -613,6 +662,11 @@ name: string, display_name: string, role: string, };
  * A user as the login screen lists them.
  */
 export type UserSummary = { name: string, display_name: string, role: string, disabled: boolean, locked: boolean, };
+
+/**
+ * A cell's value.
+ */
+export type Value = { "count": number } | { "percent": { numerator: number, denominator: number, } } | { "number": number } | "suppressed";
 
 export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, bmi: number | null, 
 /**
@@ -746,6 +800,7 @@ voided: CorrectionView | null, corrections: Array<CorrectionView>, };
 
 /** Each operation's answer, by the operation's name (`Request["op"]`). */
 export type Responses = {
+  report: ReportView;
   search: Array<PersonHit>;
   check_person: PersonCheck;
   register_person: Registered;
