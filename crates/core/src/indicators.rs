@@ -13,8 +13,9 @@ use crate::screening::{AccessClass, ScreeningKind};
 use crate::sex::Sex;
 use crate::{FollowUpDays, Lang};
 use chrono::{Datelike, NaiveDate};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Counts of a sensitive indicator below this are shown as "<5" in every breakdown below the
 /// whole programme (0 too: "none here" is as telling in a neighbourhood of forty).
@@ -762,7 +763,47 @@ struct PersonTally<'a> {
     flags: u32,
     /// Flags per cabinet and per month the person was seen in.
     by_cabinet: Vec<(&'a str, u32)>,
-    by_month: Vec<(String, u32)>,
+    by_month: Vec<(u32, u32)>,
+}
+
+/// A cell of a visit breakdown under a key that costs nothing to make.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Programme,
+    Cabinet(&'a str),
+    /// Year × 12 + month − 1.
+    Month(u32),
+    Neighbourhood(Option<&'a str>),
+    Sex(Sex),
+    AgeEsf(&'static str),
+    /// The band's lowest age; -1 unknown.
+    AgeWho(i32),
+}
+
+impl Key<'_> {
+    fn cell(self) -> Cell {
+        match self {
+            Key::Programme => (Breakdown::Programme, "all".into()),
+            Key::Cabinet(c) => (Breakdown::Cabinet, c.to_string()),
+            Key::Month(m) => (Breakdown::Month, format!("{:04}-{:02}", m / 12, m % 12 + 1)),
+            Key::Neighbourhood(n) => (Breakdown::Neighbourhood, neighbourhood_key(n)),
+            Key::Sex(s) => (Breakdown::Sex, s.as_str().to_string()),
+            Key::AgeEsf(b) => (Breakdown::AgeEsf, b.to_string()),
+            Key::AgeWho(low) => (Breakdown::AgeWho, who_band((low >= 0).then_some(low))),
+        }
+    }
+}
+
+fn month_key(day: NaiveDate) -> u32 {
+    day.year() as u32 * 12 + day.month0()
+}
+
+/// The lowest age of the WHO band of `age` (80 for 80 and over), -1 when unknown.
+fn who_low(age: Option<i32>) -> i32 {
+    match age {
+        None => -1,
+        Some(a) => (a.max(0) / 5 * 5).min(80),
+    }
 }
 
 fn month_of(day: NaiveDate) -> String {
@@ -790,12 +831,14 @@ impl Report {
         let shown =
             |class: AccessClass| class == AccessClass::General || request.shown.contains(&class);
 
-        // Visits: persons and events.
-        let mut persons: HashMap<u128, PersonTally<'a>> = HashMap::new();
-        // The whole programme has every number, 0 when nothing happened.
-        let mut tallies: BTreeMap<Cell, Tally> =
-            BTreeMap::from([((Breakdown::Programme, "all".to_string()), Tally::default())]);
-        let mut days: HashMap<(&'a str, NaiveDate), HashSet<u128>> = HashMap::new();
+        // Visits: persons and events. A year of a national programme is a million visits:
+        // cells are counted under cheap keys (no text made per visit), and turned into the
+        // report's cells once at the end.
+        let mut persons: FxHashMap<u128, PersonTally<'a>> = FxHashMap::default();
+        let mut by_key: FxHashMap<Key<'a>, Tally> = FxHashMap::default();
+        by_key.insert(Key::Programme, Tally::default());
+        let mut seen_on_day: FxHashSet<(&'a str, NaiveDate, u128)> = FxHashSet::default();
+        let mut days: FxHashMap<(&'a str, NaiveDate), u64> = FxHashMap::default();
         for v in visits {
             if v.voided || !in_period(v.day) {
                 continue;
@@ -814,19 +857,21 @@ impl Report {
                 true => NEW,
                 false => RETURNING,
             };
-            let month = month_of(v.day);
-            for cell in [
-                (Breakdown::Programme, "all".to_string()),
-                (Breakdown::Cabinet, v.cabinet.to_string()),
-                (Breakdown::Month, month.clone()),
-                (Breakdown::Neighbourhood, neighbourhood_key(v.neighbourhood)),
-                (Breakdown::Sex, v.sex.as_str().to_string()),
-                (Breakdown::AgeEsf, esf_band(age).to_string()),
-                (Breakdown::AgeWho, who_band(age)),
+            let month = month_key(v.day);
+            for key in [
+                Key::Programme,
+                Key::Cabinet(v.cabinet),
+                Key::Month(month),
+                Key::Neighbourhood(v.neighbourhood),
+                Key::Sex(v.sex),
+                Key::AgeEsf(esf_band(age)),
+                Key::AgeWho(who_low(age)),
             ] {
-                tallies.entry(cell).or_default().visits += 1;
+                by_key.entry(key).or_default().visits += 1;
             }
-            days.entry((v.cabinet, v.day)).or_default().insert(v.person);
+            if seen_on_day.insert((v.cabinet, v.day, v.person)) {
+                *days.entry((v.cabinet, v.day)).or_default() += 1;
+            }
             let p = persons.entry(v.person).or_insert_with(|| PersonTally {
                 sex: v.sex,
                 neighbourhood: v.neighbourhood,
@@ -841,33 +886,32 @@ impl Report {
         }
         for p in persons.values() {
             let mut add =
-                |cell: Cell, flags: u32| tallies.entry(cell).or_default().add_person(flags);
-            add((Breakdown::Programme, "all".into()), p.flags);
-            add(
-                (Breakdown::Neighbourhood, neighbourhood_key(p.neighbourhood)),
-                p.flags,
-            );
-            add((Breakdown::Sex, p.sex.as_str().into()), p.flags);
-            add((Breakdown::AgeEsf, esf_band(p.age).into()), p.flags);
-            add((Breakdown::AgeWho, who_band(p.age)), p.flags);
+                |key: Key<'a>, flags: u32| by_key.entry(key).or_default().add_person(flags);
+            add(Key::Programme, p.flags);
+            add(Key::Neighbourhood(p.neighbourhood), p.flags);
+            add(Key::Sex(p.sex), p.flags);
+            add(Key::AgeEsf(esf_band(p.age)), p.flags);
+            add(Key::AgeWho(who_low(p.age)), p.flags);
             for (cabinet, flags) in &p.by_cabinet {
-                add((Breakdown::Cabinet, cabinet.to_string()), *flags);
+                add(Key::Cabinet(cabinet), *flags);
             }
             for (month, flags) in &p.by_month {
-                add((Breakdown::Month, month.clone()), *flags);
+                add(Key::Month(*month), *flags);
             }
         }
         for ((cabinet, day), seen) in &days {
-            for cell in [
-                (Breakdown::Programme, "all".to_string()),
-                (Breakdown::Cabinet, cabinet.to_string()),
-                (Breakdown::Month, month_of(*day)),
+            for key in [
+                Key::Programme,
+                Key::Cabinet(cabinet),
+                Key::Month(month_key(*day)),
             ] {
-                let t = tallies.entry(cell).or_default();
+                let t = by_key.entry(key).or_default();
                 t.outreach_days += 1;
-                t.person_days += seen.len() as u64;
+                t.person_days += seen;
             }
         }
+        let tallies: BTreeMap<Cell, Tally> =
+            by_key.into_iter().map(|(k, t)| (k.cell(), t)).collect();
 
         // Referrals issued in the period, of classes shown, not withdrawn.
         let mut referrals_by: BTreeMap<Cell, Vec<ReferralFact<'a>>> =

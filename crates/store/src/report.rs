@@ -14,7 +14,7 @@ use kabinet_core::{
     Destination, ReferralReason, ReferralStatus, ScreeningKind, Sex, Urgency, referral_class,
     screening::AccessClass,
 };
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::ControlFlow;
 
 /// Texts that repeat on every row (cabinets, neighbourhoods), kept once.
@@ -102,7 +102,7 @@ pub fn make_report(
     let mut names = Names::default();
 
     // Persons: what the breakdowns need, and who a merged duplicate now is.
-    let mut persons: HashMap<u128, PersonRow> = HashMap::new();
+    let mut persons: HashMap<u128, PersonRow> = HashMap::default();
     conn.each_row(
         "SELECT person_id, sex, birth_year, neighbourhood, no_documents, data_consent
          FROM person_index",
@@ -125,7 +125,7 @@ pub fn make_report(
             Ok(ControlFlow::Continue(()))
         },
     )?;
-    let mut survivor: HashMap<u128, u128> = HashMap::new();
+    let mut survivor: HashMap<u128, u128> = HashMap::default();
     conn.each_row(
         "SELECT person_id, survivor_id FROM person_alias",
         &[],
@@ -138,7 +138,7 @@ pub fn make_report(
     // Every visit up to the period's end: those before it tell who is new.
     let to = request.to.to_string();
     let mut visits: Vec<VisitRow> = Vec::new();
-    let mut first_visit: HashMap<u128, NaiveDate> = HashMap::new();
+    let mut first_visit: HashMap<u128, NaiveDate> = HashMap::default();
     conn.each_row(
         "SELECT visit_id, person_id, cabinet, local_day, voided FROM visit_index
          WHERE local_day <= ?1",
@@ -170,7 +170,8 @@ pub fn make_report(
     visits.retain(|v| cabinet_id.is_none_or(|c| v.cabinet == c) && !v.voided);
 
     // Each visit's screenings: the bits of its own document and of its results documents.
-    let mut bits: HashMap<u128, ScreeningBits> = HashMap::with_capacity(visits.len());
+    let mut bits: HashMap<u128, ScreeningBits> =
+        HashMap::with_capacity_and_hasher(visits.len(), Default::default());
     for v in &visits {
         bits.insert(v.visit, ScreeningBits::default());
     }

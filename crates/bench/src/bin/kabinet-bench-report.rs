@@ -1,0 +1,174 @@
+//! The programme report at national scale (issue #19): `kabinet-bench-report [--cabinets 300]
+//! [--per-cabinet 3333] [--runs 5]`.
+//!
+//! A hub database of `--cabinets` cabinets × `--per-cabinet` visits of gen_workload.py (a seed
+//! and a cabinet name per cabinet; ≈1 million visits by default) is imported once (kept under
+//! the temporary folder for the next run), then opened as the hub opens it and timed:
+//! - the whole programme's report over 2026 at the store (the query tables read, the facts
+//!   aggregated), the median of `--runs`;
+//! - the same through the hub's desk, as `/api/report` and `kabinet-hub report` make it (the
+//!   devices' and possible duplicates' counts, the audit entry);
+//! - one cabinet's report.
+//!
+//! Each line is one measurement; the numbers go to docs/benchmarks.md.
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use kabinet_bench::{BENCH_KEY, arg, peak_rss_mb};
+use kabinet_core::indicators::ReportRequest;
+use kabinet_core::{AccessClass, FollowUpDays, Lang, Role};
+use kabinet_hub::StoreHub;
+use kabinet_store::import::{ImportOptions, import};
+use kabinet_store::{DeviceSettings, Store};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn number(name: &str, default: usize) -> Result<usize> {
+    Ok(arg(name).map_or(Ok(default), |v| v.parse())?)
+}
+
+fn generator() -> String {
+    arg("generator").unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/bench/gen_workload.py"
+        )
+        .into()
+    })
+}
+
+/// One cabinet's visits: a seed and a name of its own.
+fn cabinet_workload(i: usize, visits: usize) -> Result<String> {
+    let out = Command::new("python3")
+        .arg(generator())
+        .args(["--visits", &visits.to_string()])
+        .args(["--seed", &(19_000 + i).to_string()])
+        .args(["--cabinet", &format!("cabinet-{i:03}")])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "gen_workload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// The hub's file in `dir`, loaded once: `cabinets` × `per` visits imported as the operator's
+/// bulk import does (no relay rows: a report reads none).
+fn load(dir: &Path, cabinets: usize, per: usize) -> Result<()> {
+    let done = dir.join("loaded");
+    if done.exists() {
+        eprintln!("reusing the hub in {}", dir.display());
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let mut store = Store::create(
+        &dir.join("hub.db"),
+        &BENCH_KEY,
+        &DeviceSettings {
+            cabinet: "hub".into(),
+            issuer: 99,
+        },
+    )?;
+    store.set_cache_kib(256 * 1024)?;
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "bench".into(),
+    };
+    let started = Instant::now();
+    for i in 0..cabinets {
+        let text = cabinet_workload(i, per)?;
+        import(&mut store, std::io::Cursor::new(text), &options)?;
+        if (i + 1) % 25 == 0 {
+            eprintln!(
+                "loaded {} cabinets, {} visits ({:.0} s)",
+                i + 1,
+                (i + 1) * per,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(store);
+    std::fs::write(done, "")?;
+    Ok(())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let cabinets = number("cabinets", 300)?;
+    let per = number("per-cabinet", 3333)?;
+    let runs = number("runs", 5)?;
+    let dir = std::env::temp_dir().join(format!("kabinet-bench-report-{cabinets}x{per}"));
+    load(&dir, cabinets, per).context("loading the workload")?;
+    let hub = StoreHub::open(&dir, &BENCH_KEY)?;
+    let day = |s: &str| s.parse::<NaiveDate>().expect("a day");
+    let request = ReportRequest {
+        from: day("2026-01-01"),
+        to: day("2026-12-31"),
+        as_of: day("2026-12-31"),
+        shown: vec![
+            AccessClass::Hiv,
+            AccessClass::Hepatitis,
+            AccessClass::Tuberculosis,
+        ],
+        follow_up: FollowUpDays::default(),
+        devices_not_synced: None,
+        open_duplicates: None,
+    };
+    let visits = hub.read(|s| s.count(kabinet_store::DocKind::Visit))?;
+    let persons = hub.read(|s| s.count(kabinet_store::DocKind::Person))?;
+    println!("hub: {cabinets} cabinets, {visits} visits, {persons} persons");
+
+    let mut store_times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let report = hub.read(|s| s.report(&request, None))?;
+        store_times.push(started.elapsed().as_secs_f64());
+        rows = report.rows.len();
+    }
+    println!(
+        "report, whole programme, at the store: median {:.3} s of {runs} ({rows} numbers)",
+        median(store_times.clone())
+    );
+
+    let ctx = kabinet_service::Context {
+        lang: Lang::Bg,
+        user: "bench".into(),
+        login: "bench".into(),
+        now: chrono::Utc::now(),
+        roles: Some(vec![Role::ProgrammeManager]),
+    };
+    let mut desk_times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        kabinet_hub::desk::report(&hub, &ctx, "2026-01-01", "2026-12-31", None, "json")?
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        desk_times.push(started.elapsed().as_secs_f64());
+    }
+    println!(
+        "report, whole programme, through the hub's desk (with the duplicates' and devices' counts, audited): median {:.3} s of {runs}",
+        median(desk_times)
+    );
+
+    let mut one = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        hub.read(|s| s.report(&request, Some("cabinet-007")))?;
+        one.push(started.elapsed().as_secs_f64());
+    }
+    println!(
+        "report, one cabinet, at the store: median {:.3} s of {runs}",
+        median(one)
+    );
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak RSS of this process: {mb:.0} MB");
+    }
+    Ok(())
+}
