@@ -12,6 +12,8 @@ APT_PACKAGES=(build-essential pkg-config libssl-dev python3 ca-certificates curl
 # The test command also drives a real browser and the real app under a virtual display.
 if [ "${KABINET_SETUP_TESTS:-0}" = 1 ]; then
   APT_PACKAGES+=(xvfb xauth webkit2gtk-driver chromium qpdf poppler-utils zbar-tools)
+  # The FHIR export is validated against HL7's R4 JSON schema with Python's jsonschema.
+  APT_PACKAGES+=(python3-jsonschema)
   # Tests start their own PostgreSQL 15 server in a temporary folder (initdb, pg_ctl).
   APT_PACKAGES+=(postgresql-15 postgresql-client-15)
 fi

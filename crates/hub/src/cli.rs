@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
 use kabinet_store::StoreKey;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -148,6 +148,10 @@ enum Command {
         #[arg(long, default_value = "bg")]
         lang: String,
     },
+    /// Records out of the hub in a standard format for the health authorities or another
+    /// system. On the hub's audit log.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// A consistent backup of the hub while it serves (SQLite or PostgreSQL): a new hub
     /// database file, encrypted with the hub key, checked against the hub before it is named
     /// FILE. `restore` brings it back.
@@ -351,6 +355,31 @@ fn read_password() -> Result<zeroize::Zeroizing<String>> {
             }
         },
     ))
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Every person's record (or those written since a day) as one FHIR R4 transaction
+    /// Bundle: Patient, Consent, Encounter, Observation, ServiceRequest and Task, each `PUT`
+    /// by its Kabinet id, so that loading a second export replaces instead of adding. Persons
+    /// who withdrew consent to processing are left out. See docs/fhir.md.
+    Fhir {
+        /// Only persons something was written about at the hub since this day (Sofia time),
+        /// yyyy-mm-dd or dd.mm.yyyy.
+        #[arg(long)]
+        since: Option<String>,
+        /// The role the export is for: only the classes it reads go in (nurse or doctor: HIV,
+        /// hepatitis and TB results too; social_worker: no results of those). Required, so
+        /// that HIV results never leave by default.
+        #[arg(long)]
+        role: String,
+        /// The Bundle file to write (created readable by its owner only).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// The language of destinations' and statuses' names: bg | en.
+        #[arg(long, default_value = "bg")]
+        lang: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1041,6 +1070,12 @@ pub fn main_entry() -> Result<()> {
                 kabinet_store_pg::describe(to)
             );
         }
+        Command::Export(ExportCommand::Fhir {
+            since,
+            role,
+            output,
+            lang,
+        }) => export_fhir(&settings, since.as_deref(), role, output, lang)?,
         Command::Fingerprint => match &settings.tls {
             Some(source) => println!(
                 "{}",
@@ -1306,6 +1341,112 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// A day as the operator types it (yyyy-mm-dd or dd.mm.yyyy), from its first instant in Sofia.
+fn sofia_day_start(flag: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    let day = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text.trim(), "%d.%m.%Y"))
+        .map_err(|_| {
+            anyhow::anyhow!("{flag} {text}: not a date; write it as 2026-03-01 or 01.03.2026")
+        })?;
+    use chrono::TimeZone;
+    let start = chrono_tz::Europe::Sofia
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .context("Sofia never skips midnight")?;
+    Ok(start.with_timezone(&chrono::Utc))
+}
+
+fn export_fhir(
+    settings: &Settings,
+    since: Option<&str>,
+    role: &str,
+    output: &Path,
+    lang: &str,
+) -> Result<()> {
+    let lang = match lang {
+        "bg" => kabinet_core::Lang::Bg,
+        "en" => kabinet_core::Lang::En,
+        other => bail!("--lang {other}: one of bg, en"),
+    };
+    let Some(role) = kabinet_core::Role::parse(role) else {
+        let all: Vec<&str> = kabinet_core::Role::ALL.iter().map(|r| r.as_str()).collect();
+        bail!("--role {role}: not a role; one of {}", all.join(", "));
+    };
+    if !role.can_read(kabinet_core::AccessClass::General) {
+        bail!(
+            "--role {}: this role reads no person's record, so it exports none; name the role the export is for (for example doctor or social_worker)",
+            role.as_str()
+        );
+    }
+    let since = since.map(|s| sofia_day_start("--since", s)).transpose()?;
+    if output.exists() {
+        bail!(
+            "-o {}: the file exists; name a new one (an export never overwrites)",
+            output.display()
+        );
+    }
+    let hub = open(settings)?;
+    let ctx = kabinet_service::Context {
+        lang,
+        user: "hub:operator".into(),
+        login: "operator".into(),
+        now: chrono::Utc::now(),
+        roles: Some(vec![role]),
+    };
+    let tmp = output.with_extension("part");
+    let started = std::time::Instant::now();
+    let summary = {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Health data on disk: readable by the operator's account only.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("-o {}: cannot write", output.display()))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let summary = crate::desk::staff_call(&hub, |store| {
+            kabinet_service::fhir::export_bundle(store, &ctx, since, &mut out)
+        })?;
+        let summary = match summary {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                bail!("{e}");
+            }
+        };
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        summary
+    };
+    // Written whole or not at all: a receiver must never load half a Bundle.
+    std::fs::rename(&tmp, output)
+        .with_context(|| format!("-o {}: cannot write", output.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    let by_type: Vec<String> = summary
+        .resources
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    eprintln!(
+        "FHIR R4 bundle for role {}: {} persons, {} resources ({}) in {secs:.1} s, written to {}{}",
+        role.as_str(),
+        summary.persons,
+        summary.total(),
+        by_type.join(", "),
+        output.display(),
+        if summary.withdrawn > 0 {
+            format!(
+                "; {} persons left out (consent withdrawn)",
+                summary.withdrawn
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -30,6 +30,13 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
+/// A file or stream an export writes to failed: told as the store's I/O errors are.
+impl From<std::io::Error> for ServiceError {
+    fn from(e: std::io::Error) -> ServiceError {
+        ServiceError::Store(StoreError::Io(e))
+    }
+}
+
 /// What kind of refusal an answer is: the `kind` of every [`ErrorBody`] (from the service,
 /// the device's session and the hub's admin screens) and, for the service's, the hub's HTTP
 /// status both come from here, so nobody matches on the body's string.

@@ -11,6 +11,7 @@ pub mod cases;
 mod conflicts;
 mod drafts;
 mod error;
+pub mod fhir;
 pub mod merges;
 pub mod referrals;
 pub mod report;
@@ -119,6 +120,11 @@ pub enum Request {
     },
     /// A person with every visit, screening and referral this store holds.
     PersonRecord {
+        id: Uuid,
+    },
+    /// A person's record as a FHIR R4 transaction Bundle (the classes the caller reads), for
+    /// the person's own copy or a receiving clinic. On the audit log.
+    FhirPerson {
         id: Uuid,
     },
     /// Settles a field two devices changed apart on one of its values (its index in the
@@ -464,6 +470,7 @@ responses! {
     CheckPerson("check_person", PersonCheck),
     RegisterPerson("register_person", Registered),
     PersonRecord("person_record", PersonRecord),
+    FhirPerson("fhir_person", Value),
     PersonForm("person_form", PersonDraft),
     SettleConflict("settle_conflict", PersonRecord),
     ToReview("to_review", Vec<ReviewItem>),
@@ -550,6 +557,7 @@ pub fn handle(
             draft,
             not_a_duplicate,
         } => Response::RegisterPerson(register_person(store, ctx, &draft, not_a_duplicate)?),
+        Request::FhirPerson { id } => Response::FhirPerson(fhir::person_bundle(store, ctx, id)?),
         Request::PersonRecord { id } => {
             let record = person_record(store, ctx, id)?;
             audit_view(store, &id.to_string(), "person", &record.sensitive)?;

@@ -453,6 +453,63 @@ impl Store {
         changes_since(&self.conn, cursor, limit)
     }
 
+    /// The ids of every document of `kind`, in the order they came to this store: what an
+    /// export walks.
+    pub fn document_ids(&self, kind: DocKind) -> Result<Vec<Uuid>> {
+        Ok(self.conn.rows(
+            "SELECT doc_id FROM documents WHERE kind = ?1 ORDER BY change_seq",
+            &[&(kind as i64)],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The persons something was written about at or after `since` (in this store): their
+    /// own record, a visit, a result or a referral. A person merged into another stays
+    /// themselves here.
+    pub fn persons_touched_since(&self, since: DateTime<Utc>) -> Result<Vec<Uuid>> {
+        // `updated_at` is RFC 3339 in UTC as chrono writes it; the same spelling of `since`
+        // orders the same way as text.
+        let since = since.to_rfc3339();
+        Ok(self.conn.rows(
+            "SELECT d.doc_id FROM documents d WHERE d.kind = ?1 AND d.updated_at >= ?2
+             UNION
+             SELECT v.person_id FROM documents d JOIN visit_index v
+               ON v.visit_id = CASE WHEN d.kind = ?3 THEN d.parent_id ELSE d.doc_id END
+             WHERE d.kind IN (?3, ?4) AND d.updated_at >= ?2
+             UNION
+             SELECT r.person_id FROM documents d JOIN referral_index r ON r.referral_id = d.doc_id
+             WHERE d.kind = ?5 AND d.updated_at >= ?2
+             ORDER BY 1",
+            &[
+                &(DocKind::Person as i64),
+                &since,
+                &(DocKind::Results as i64),
+                &(DocKind::Visit as i64),
+                &(DocKind::Referral as i64),
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The visits recorded under exactly this person's id (not those of persons merged into
+    /// them), oldest first.
+    pub fn visit_ids_of(&self, person_id: Uuid) -> Result<Vec<Uuid>> {
+        Ok(self.conn.rows(
+            "SELECT visit_id FROM visit_index WHERE person_id = ?1 ORDER BY at",
+            &[&person_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The referrals issued for exactly this person's id, oldest first.
+    pub fn referral_ids_of(&self, person_id: Uuid) -> Result<Vec<Uuid>> {
+        Ok(self.conn.rows(
+            "SELECT referral_id FROM referral_index WHERE person_id = ?1 ORDER BY issued_at",
+            &[&person_id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// How many documents of each kind the store holds.
     pub fn count(&self, kind: DocKind) -> Result<u64> {
         Ok(self.conn.one(

@@ -63,7 +63,7 @@ export type BreakdownView = { id: Breakdown, name: string, };
 /**
  * One call from a screen: the language it wants messages in, and the request.
  */
-export type Call = { lang: Lang, } & ({ "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
+export type Call = { lang: Lang, } & ({ "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "fhir_person", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
 /**
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
@@ -511,7 +511,7 @@ cabinets: Array<string>, small_number: number,
  */
 indicators: Array<IndicatorView>, breakdowns: Array<BreakdownView>, rows: Array<ReportRowView>, };
 
-export type Request = { "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
+export type Request = { "op": "report", "args": { from: string, to: string, cabinet?: string, } } | { "op": "search", "args": { query: string, } } | { "op": "check_person", "args": { draft: PersonDraft, } } | { "op": "register_person", "args": { draft: PersonDraft, not_a_duplicate: boolean, } } | { "op": "person_record", "args": { id: string, } } | { "op": "fhir_person", "args": { id: string, } } | { "op": "settle_conflict", "args": { person_id: string, 
 /**
  * The document the field is in (`FieldConflict::doc_id`) when it is not the
  * person's own: a visit's, or a result's.
@@ -805,6 +805,7 @@ export type Responses = {
   check_person: PersonCheck;
   register_person: Registered;
   person_record: PersonRecord;
+  fhir_person: JsonValue;
   person_form: PersonDraft;
   settle_conflict: PersonRecord;
   to_review: Array<ReviewItem>;
