@@ -342,6 +342,22 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(await page.textContent('[data-consent=withdrawn]'), /Мария Петрова/);
   assert.equal(await page.locator('[data-visit]').count(), 2);
   assert.equal(await page.locator('[data-action=withdraw-consent]').count(), 0);
+  // Her own copy of the record (GDPR art. 15, 20) as a FHIR R4 Bundle, saved by the browser:
+  // the nurse reads the HIV result, so it is in it; the consent says "deny" now.
+  const fhirBundle = async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=fhir-export]')]);
+    const path = join(hub.dir, `${Date.now()}-${download.suggestedFilename()}`);
+    await download.saveAs(path);
+    const { readFileSync } = await import('node:fs');
+    return JSON.parse(readFileSync(path, 'utf8'));
+  };
+  const nurseBundle = await fhirBundle();
+  assert.equal(nurseBundle.resourceType, 'Bundle');
+  assert.equal(nurseBundle.type, 'transaction');
+  const nurseResources = nurseBundle.entry.map((e) => e.resource);
+  assert.ok(nurseResources.some((r) => r.resourceType === 'Patient' && r.name.some((n) => n.text === 'Росица Юсеинова')));
+  assert.ok(nurseResources.some((r) => r.resourceType === 'Consent' && r.provision.type === 'deny'));
+  assert.ok(JSON.stringify(nurseBundle).includes('80387-4'), 'the HIV rapid test for the nurse');
 
   // The nurse signs out; the hub admin signs in and sees the admin screens.
   await switchHubUser(page, 'akostova', 'admin staple battery', '[data-nav=admin-users]');
@@ -352,6 +368,10 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.equal(await page.locator('[data-visit]:has-text("Идва с дъщеря си")').count(), 1, 'the visit and its general notes');
   assert.equal(await page.locator('[data-field=clinical-note], [data-screening=hiv]').count(), 0);
   assert.doesNotMatch(await page.textContent('main'), /КАБКИС|реактивен/);
+  // Nor in the record she downloads: no HIV test, no referral to КАБКИС.
+  const adminBundle = JSON.stringify(await fhirBundle());
+  assert.ok(adminBundle.includes('"Encounter"'), 'the visits do go');
+  assert.doesNotMatch(adminBundle, /80387-4|КАБКИС|11214006/);
 
   // Users: the nurse is there, active, with her role in Bulgarian.
   await page.click('[data-nav=admin-users]');

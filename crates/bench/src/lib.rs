@@ -1,9 +1,14 @@
 //! Shared pieces of the benchmark adapters: the digest both sides compute, memory readings,
 //! and the fixed keys of the benchmark's throw-away databases.
 
-use kabinet_store::{DocKind, Store, StoreKey};
+use anyhow::Result;
+use kabinet_store::import::{ImportOptions, import};
+use kabinet_store::{DeviceSettings, DocKind, Store, StoreKey};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
 pub const BENCH_KEY: StoreKey = StoreKey::Raw([0x5b; 32]);
 
@@ -135,3 +140,81 @@ pub fn sync_all_at_once(stores: Vec<Store>) -> Vec<CabinetSync> {
         .map(|h| h.join().expect("cabinet thread"))
         .collect()
 }
+
+/// The programme's hub at scale, as the report and FHIR benchmarks read it: `cabinets` ×
+/// `per` visits of gen_workload.py (seed 19000 + i, cabinet `cabinet-NNN` each), imported
+/// once into `$TMPDIR/kabinet-bench-report-{cabinets}x{per}` and kept for the next run. The
+/// folder, with `hub.db` in it.
+pub fn programme_hub(cabinets: usize, per: usize) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kabinet-bench-report-{cabinets}x{per}"));
+    load(&dir, cabinets, per)?;
+    Ok(dir)
+}
+
+fn generator() -> String {
+    arg("generator").unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/bench/gen_workload.py"
+        )
+        .into()
+    })
+}
+
+/// One cabinet's visits: a seed and a name of its own.
+fn cabinet_workload(i: usize, visits: usize) -> Result<String> {
+    let out = Command::new("python3")
+        .arg(generator())
+        .args(["--visits", &visits.to_string()])
+        .args(["--seed", &(19_000 + i).to_string()])
+        .args(["--cabinet", &format!("cabinet-{i:03}")])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "gen_workload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// The hub's file in `dir`, loaded once: `cabinets` × `per` visits imported as the operator's
+/// bulk import does (no relay rows: a report reads none).
+fn load(dir: &Path, cabinets: usize, per: usize) -> Result<()> {
+    let done = dir.join("loaded");
+    if done.exists() {
+        eprintln!("reusing the hub in {}", dir.display());
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let mut store = Store::create(
+        &dir.join("hub.db"),
+        &BENCH_KEY,
+        &DeviceSettings {
+            cabinet: "hub".into(),
+            issuer: 99,
+        },
+    )?;
+    store.set_cache_kib(256 * 1024)?;
+    let options = ImportOptions {
+        skip_invalid_screenings: true,
+        recorded_by: "bench".into(),
+    };
+    let started = Instant::now();
+    for i in 0..cabinets {
+        let text = cabinet_workload(i, per)?;
+        import(&mut store, std::io::Cursor::new(text), &options)?;
+        if (i + 1) % 25 == 0 {
+            eprintln!(
+                "loaded {} cabinets, {} visits ({:.0} s)",
+                i + 1,
+                (i + 1) * per,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(store);
+    std::fs::write(done, "")?;
+    Ok(())
+}
+

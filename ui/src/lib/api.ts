@@ -95,6 +95,9 @@ interface Transport {
   printSlips(lang: Lang, ids: string[], paper: string, anonymous?: boolean): Promise<string>;
   /** The programme report as a file (pdf or csv), saved by the browser: only at the hub. */
   reportFile(lang: Lang, query: string): Promise<string>;
+  /** A JSON document saved by the browser as `name`: only at the hub (a device writes no
+   *  unencrypted health data to its disk). */
+  saveJson(lang: Lang, name: string, value: unknown): Promise<string>;
   /** The hub admin's own HTTP API (users, audit log): only at the hub. */
   admin(lang: Lang, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
 }
@@ -153,6 +156,9 @@ function tauriTransport(invoke: Invoke): Transport {
       throw onlyAtTheHub(lang);
     },
     reportFile: async (lang) => {
+      throw onlyAtTheHub(lang);
+    },
+    saveJson: async (lang) => {
       throw onlyAtTheHub(lang);
     },
   };
@@ -271,17 +277,24 @@ function httpTransport(base: string): Transport {
       if (!res.ok) throw await res.json().catch(() => ({ kind: 'http', message: `HTTP ${res.status}` }));
       const disposition = res.headers.get('content-disposition') ?? '';
       const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'kabinet-report';
-      const url = URL.createObjectURL(await res.blob());
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      return name;
+      return saveBlob(name, await res.blob());
     },
+    saveJson: async (_lang, name, value) =>
+      saveBlob(name, new Blob([JSON.stringify(value, null, 1)], { type: 'application/fhir+json' })),
   };
+}
+
+/** Hands `blob` to the browser to save as `name`; answers the name. */
+function saveBlob(name: string, blob: Blob): string {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
 }
 
 function pickTransport(): Transport {
@@ -345,6 +358,12 @@ export function makeApi(transport: Transport, lang: () => Lang) {
       const q = new URLSearchParams({ from, to, format });
       if (cabinet) q.set('cabinet', cabinet);
       return wrap(() => transport.reportFile(lang(), q.toString()));
+    },
+    /** Downloads a person's record as a FHIR R4 Bundle (what the user's roles read); answers
+     *  the file's name. */
+    fhirPerson: async (id: string) => {
+      const bundle = await call('fhir_person', { id });
+      return wrap(() => transport.saveJson(lang(), `kabinet-fhir-${id}.json`, bundle));
     },
     search: (query: string) => call('search', { query }),
     checkPerson: (draft: PersonDraft) => call('check_person', { draft }),

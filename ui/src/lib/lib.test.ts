@@ -185,6 +185,7 @@ describe('the api module', () => {
       enroll: async () => {},
       printSlips: async () => 'slips.pdf',
       reportFile: async () => 'report.pdf',
+      saveJson: async () => 'bundle.json',
       admin: async () => {
         throw new ApiError('unsupported', 'only at the hub');
       },
@@ -212,6 +213,7 @@ describe('the api module', () => {
       enroll: async () => {},
       printSlips: async () => '',
       reportFile: async () => '',
+      saveJson: async () => '',
       admin: async (lang: string, method: string, path: string, body?: unknown) => {
         sent.push({ lang, method, path, body });
         if (path.endsWith('/reset') && (body as { password: string }).password.length < 8) {

@@ -14,85 +14,14 @@
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use kabinet_bench::{BENCH_KEY, arg, peak_rss_mb};
+use kabinet_bench::{BENCH_KEY, arg, peak_rss_mb, programme_hub};
 use kabinet_core::indicators::ReportRequest;
 use kabinet_core::{AccessClass, FollowUpDays, Lang, Role};
 use kabinet_hub::StoreHub;
-use kabinet_store::import::{ImportOptions, import};
-use kabinet_store::{DeviceSettings, Store};
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 fn number(name: &str, default: usize) -> Result<usize> {
     Ok(arg(name).map_or(Ok(default), |v| v.parse())?)
-}
-
-fn generator() -> String {
-    arg("generator").unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/bench/gen_workload.py"
-        )
-        .into()
-    })
-}
-
-/// One cabinet's visits: a seed and a name of its own.
-fn cabinet_workload(i: usize, visits: usize) -> Result<String> {
-    let out = Command::new("python3")
-        .arg(generator())
-        .args(["--visits", &visits.to_string()])
-        .args(["--seed", &(19_000 + i).to_string()])
-        .args(["--cabinet", &format!("cabinet-{i:03}")])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "gen_workload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-/// The hub's file in `dir`, loaded once: `cabinets` × `per` visits imported as the operator's
-/// bulk import does (no relay rows: a report reads none).
-fn load(dir: &Path, cabinets: usize, per: usize) -> Result<()> {
-    let done = dir.join("loaded");
-    if done.exists() {
-        eprintln!("reusing the hub in {}", dir.display());
-        return Ok(());
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
-    let mut store = Store::create(
-        &dir.join("hub.db"),
-        &BENCH_KEY,
-        &DeviceSettings {
-            cabinet: "hub".into(),
-            issuer: 99,
-        },
-    )?;
-    store.set_cache_kib(256 * 1024)?;
-    let options = ImportOptions {
-        skip_invalid_screenings: true,
-        recorded_by: "bench".into(),
-    };
-    let started = Instant::now();
-    for i in 0..cabinets {
-        let text = cabinet_workload(i, per)?;
-        import(&mut store, std::io::Cursor::new(text), &options)?;
-        if (i + 1) % 25 == 0 {
-            eprintln!(
-                "loaded {} cabinets, {} visits ({:.0} s)",
-                i + 1,
-                (i + 1) * per,
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    drop(store);
-    std::fs::write(done, "")?;
-    Ok(())
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -104,8 +33,7 @@ fn main() -> Result<()> {
     let cabinets = number("cabinets", 300)?;
     let per = number("per-cabinet", 3333)?;
     let runs = number("runs", 5)?;
-    let dir = std::env::temp_dir().join(format!("kabinet-bench-report-{cabinets}x{per}"));
-    load(&dir, cabinets, per).context("loading the workload")?;
+    let dir = programme_hub(cabinets, per).context("loading the workload")?;
     let hub = StoreHub::open(&dir, &BENCH_KEY)?;
     let day = |s: &str| s.parse::<NaiveDate>().expect("a day");
     let request = ReportRequest {
