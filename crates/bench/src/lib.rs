@@ -217,4 +217,3 @@ fn load(dir: &Path, cabinets: usize, per: usize) -> Result<()> {
     std::fs::write(done, "")?;
     Ok(())
 }
-

@@ -13,8 +13,9 @@ use crate::screening::{AccessClass, ScreeningKind};
 use crate::sex::Sex;
 use crate::{FollowUpDays, Lang};
 use chrono::{Datelike, NaiveDate};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// Counts of a sensitive indicator below this are shown as "<5" in every breakdown below the
@@ -747,10 +748,10 @@ struct Tally {
 
 impl Tally {
     fn add_person(&mut self, flags: u32) {
-        for (bit, count) in self.persons.iter_mut().enumerate() {
-            if flags & (1 << bit) != 0 {
-                *count += 1;
-            }
+        let mut rest = flags;
+        while rest != 0 {
+            self.persons[rest.trailing_zeros() as usize] += 1;
+            rest &= rest - 1;
         }
     }
 }
@@ -761,9 +762,12 @@ struct PersonTally<'a> {
     neighbourhood: Option<&'a str>,
     age: Option<i32>,
     flags: u32,
-    /// Flags per cabinet and per month the person was seen in.
-    by_cabinet: Vec<(&'a str, u32)>,
-    by_month: Vec<(u32, u32)>,
+    /// Flags and visits per cabinet and per month the person was seen in, and the days they
+    /// were seen in each cabinet: a person has few visits, so these stay inline (no
+    /// allocation for most of a million persons).
+    by_cabinet: SmallVec<[(&'a str, u32, u64); 2]>,
+    by_month: SmallVec<[(u32, u32, u64); 2]>,
+    days: SmallVec<[(&'a str, NaiveDate); 2]>,
 }
 
 /// A cell of a visit breakdown under a key that costs nothing to make.
@@ -806,15 +810,34 @@ fn who_low(age: Option<i32>) -> i32 {
     }
 }
 
-fn month_of(day: NaiveDate) -> String {
-    format!("{:04}-{:02}", day.year(), day.month())
+/// Adds a visit with `flags` to the entry of `key` (flags or-ed, visits counted).
+fn or_into<K: PartialEq>(list: &mut SmallVec<[(K, u32, u64); 2]>, key: K, flags: u32) {
+    match list.iter_mut().find(|(k, _, _)| *k == key) {
+        Some((_, f, n)) => {
+            *f |= flags;
+            *n += 1;
+        }
+        None => list.push((key, flags, 1)),
+    }
 }
 
-fn or_into<K: PartialEq>(list: &mut Vec<(K, u32)>, key: K, flags: u32) {
-    match list.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, f)) => *f |= flags,
-        None => list.push((key, flags)),
+/// A dense index for the visit breakdowns with few cells: sex, the ESF+ band, the WHO band.
+const ESF_BANDS: [&str; 5] = ["<18", "18-29", "30-54", "55+", "unknown"];
+
+fn esf_index(band: &str) -> usize {
+    ESF_BANDS.iter().position(|b| *b == band).unwrap_or(4)
+}
+
+fn sex_index(sex: Sex) -> usize {
+    match sex {
+        Sex::M => 0,
+        Sex::F => 1,
     }
+}
+
+/// WHO bands by their lowest age: -1 (unknown), 0, 5 … 80.
+fn who_index(low: i32) -> usize {
+    ((low + 5) / 5) as usize
 }
 
 impl Report {
@@ -837,8 +860,12 @@ impl Report {
         let mut persons: FxHashMap<u128, PersonTally<'a>> = FxHashMap::default();
         let mut by_key: FxHashMap<Key<'a>, Tally> = FxHashMap::default();
         by_key.insert(Key::Programme, Tally::default());
-        let mut seen_on_day: FxHashSet<(&'a str, NaiveDate, u128)> = FxHashSet::default();
-        let mut days: FxHashMap<(&'a str, NaiveDate), u64> = FxHashMap::default();
+        // Visits per cell: the few-celled breakdowns in arrays, the rest per person (a
+        // million visits then cost one map entry each, not seven).
+        let mut programme_visits = 0u64;
+        let mut sex_visits = [0u64; 2];
+        let mut esf_visits = [0u64; ESF_BANDS.len()];
+        let mut who_visits = [0u64; 18];
         for v in visits {
             if v.voided || !in_period(v.day) {
                 continue;
@@ -858,32 +885,51 @@ impl Report {
                 false => RETURNING,
             };
             let month = month_key(v.day);
-            for key in [
-                Key::Programme,
-                Key::Cabinet(v.cabinet),
-                Key::Month(month),
-                Key::Neighbourhood(v.neighbourhood),
-                Key::Sex(v.sex),
-                Key::AgeEsf(esf_band(age)),
-                Key::AgeWho(who_low(age)),
-            ] {
-                by_key.entry(key).or_default().visits += 1;
-            }
-            if seen_on_day.insert((v.cabinet, v.day, v.person)) {
-                *days.entry((v.cabinet, v.day)).or_default() += 1;
-            }
+            programme_visits += 1;
+            sex_visits[sex_index(v.sex)] += 1;
+            esf_visits[esf_index(esf_band(age))] += 1;
+            who_visits[who_index(who_low(age))] += 1;
+            by_key
+                .entry(Key::Neighbourhood(v.neighbourhood))
+                .or_default()
+                .visits += 1;
             let p = persons.entry(v.person).or_insert_with(|| PersonTally {
                 sex: v.sex,
                 neighbourhood: v.neighbourhood,
                 age,
                 flags: 0,
-                by_cabinet: Vec::new(),
-                by_month: Vec::new(),
+                by_cabinet: SmallVec::new(),
+                by_month: SmallVec::new(),
+                days: SmallVec::new(),
             });
             p.flags |= flags;
             or_into(&mut p.by_cabinet, v.cabinet, flags);
             or_into(&mut p.by_month, month, flags);
+            if !p.days.contains(&(v.cabinet, v.day)) {
+                p.days.push((v.cabinet, v.day));
+            }
         }
+        by_key.entry(Key::Programme).or_default().visits += programme_visits;
+        for (sex, n) in [Sex::M, Sex::F].into_iter().zip(sex_visits) {
+            if n > 0 {
+                by_key.entry(Key::Sex(sex)).or_default().visits += n;
+            }
+        }
+        for (band, n) in ESF_BANDS.into_iter().zip(esf_visits) {
+            if n > 0 {
+                by_key.entry(Key::AgeEsf(band)).or_default().visits += n;
+            }
+        }
+        for (i, n) in who_visits.into_iter().enumerate() {
+            if n > 0 {
+                by_key
+                    .entry(Key::AgeWho(i as i32 * 5 - 5))
+                    .or_default()
+                    .visits += n;
+            }
+        }
+        // Outreach days: a cabinet's day with anyone seen, and how many persons that day.
+        let mut days: FxHashMap<(&'a str, NaiveDate), u64> = FxHashMap::default();
         for p in persons.values() {
             let mut add =
                 |key: Key<'a>, flags: u32| by_key.entry(key).or_default().add_person(flags);
@@ -892,11 +938,18 @@ impl Report {
             add(Key::Sex(p.sex), p.flags);
             add(Key::AgeEsf(esf_band(p.age)), p.flags);
             add(Key::AgeWho(who_low(p.age)), p.flags);
-            for (cabinet, flags) in &p.by_cabinet {
-                add(Key::Cabinet(cabinet), *flags);
+            for (cabinet, flags, n) in &p.by_cabinet {
+                let t = by_key.entry(Key::Cabinet(cabinet)).or_default();
+                t.add_person(*flags);
+                t.visits += n;
             }
-            for (month, flags) in &p.by_month {
-                add(Key::Month(*month), *flags);
+            for (month, flags, n) in &p.by_month {
+                let t = by_key.entry(Key::Month(*month)).or_default();
+                t.add_person(*flags);
+                t.visits += n;
+            }
+            for day in &p.days {
+                *days.entry(*day).or_default() += 1;
             }
         }
         for ((cabinet, day), seen) in &days {
@@ -913,22 +966,25 @@ impl Report {
         let tallies: BTreeMap<Cell, Tally> =
             by_key.into_iter().map(|(k, t)| (k.cell(), t)).collect();
 
-        // Referrals issued in the period, of classes shown, not withdrawn.
-        let mut referrals_by: BTreeMap<Cell, Vec<ReferralFact<'a>>> =
-            BTreeMap::from([((Breakdown::Programme, "all".to_string()), Vec::new())]);
-        for r in referrals {
-            if !in_period(r.issued) || !shown(r.class) || r.status == ReferralStatus::Cancelled {
-                continue;
-            }
-            let cells = [
-                (Breakdown::Programme, "all".to_string()),
-                (Breakdown::Cabinet, r.cabinet.to_string()),
-                (Breakdown::Month, month_of(r.issued)),
-            ];
-            for cell in cells {
-                referrals_by.entry(cell).or_default().push(r.clone());
+        // Referrals issued in the period, of classes shown, not withdrawn: kept once, listed
+        // per cell under cheap keys, and the cells named once at the end.
+        let kept: Vec<ReferralFact<'a>> = referrals
+            .into_iter()
+            .filter(|r| {
+                in_period(r.issued) && shown(r.class) && r.status != ReferralStatus::Cancelled
+            })
+            .collect();
+        let mut listed: FxHashMap<Key<'a>, Vec<&ReferralFact<'a>>> = FxHashMap::default();
+        listed.insert(Key::Programme, kept.iter().collect());
+        for r in &kept {
+            for key in [Key::Cabinet(r.cabinet), Key::Month(month_key(r.issued))] {
+                listed.entry(key).or_default().push(r);
             }
         }
+        let referrals_by: BTreeMap<Cell, Vec<&ReferralFact<'a>>> = listed
+            .into_iter()
+            .map(|(k, list)| (k.cell(), list))
+            .collect();
 
         let cases: Vec<CaseFact> = cases.into_iter().collect();
         let mut rows = Vec::new();
@@ -1109,23 +1165,25 @@ fn attended_within(r: &ReferralFact<'_>, days: u16) -> bool {
 /// median of no waits).
 fn referral_value(
     measure: Measure,
-    list: &[ReferralFact<'_>],
+    list: &[&ReferralFact<'_>],
     request: &ReportRequest,
 ) -> Option<Value> {
     // Judged only once it had the time: a referral issued yesterday is not "not attended
     // within 30 days" yet.
     let matured =
-        |r: &&ReferralFact<'_>, days: u16| (request.as_of - r.issued).num_days() >= i64::from(days);
+        |r: &ReferralFact<'_>, days: u16| (request.as_of - r.issued).num_days() >= i64::from(days);
     let ratio = |of: Vec<&ReferralFact<'_>>, days: u16| Value::Percent {
         numerator: of.iter().filter(|r| attended_within(r, days)).count() as u64,
         denominator: of.len() as u64,
     };
     Some(match measure {
-        Measure::CompletedWithin(days) => {
-            ratio(list.iter().filter(|r| matured(r, days)).collect(), days)
-        }
+        Measure::CompletedWithin(days) => ratio(
+            list.iter().copied().filter(|r| matured(r, days)).collect(),
+            days,
+        ),
         Measure::HivConfirmedWithin(days) => ratio(
             list.iter()
+                .copied()
                 .filter(|r| {
                     r.destination == Destination::Institution(Institution::HivTestingCabinet)
                 })

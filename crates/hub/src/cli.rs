@@ -558,6 +558,29 @@ pub fn main_entry() -> Result<()> {
                 bail!("a restore of this hub is under way; serve once it has finished");
             };
             let hub: Arc<dyn HubStorage> = Arc::new(open(&settings)?);
+            // The report's facts are read once, now, in the background, so that the first
+            // report after a start is as quick as the next (see `Store::keep_report_facts`).
+            let warming = hub.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                match crate::desk::read(&*warming, |s| s.keep_report_facts(true)) {
+                    Ok(()) => tracing::info!(
+                        seconds = started.elapsed().as_secs_f64(),
+                        "the report's facts are read"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the report's facts failed; the first report reads them")
+                    }
+                }
+                // The report's count of open possible duplicates, kept current every few
+                // minutes (finding them takes seconds on a national hub).
+                loop {
+                    if let Err(e) = warming.open_duplicates(true) {
+                        tracing::warn!(error = %e, "counting possible duplicates failed");
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(300));
+                }
+            });
             let runtime = tokio::runtime::Runtime::new()?;
             let tls = match &settings.tls {
                 Some(source) => {

@@ -112,12 +112,8 @@ pub fn report<S: HubStorage + ?Sized>(
         .iter()
         .filter(|d| d.revoked_at.is_none() && d.last_sync_at.is_none_or(|t| t < week_ago))
         .count() as u64;
+    let open_duplicates = hub.open_duplicates(false)?;
     let answer = staff_call(hub, |store| {
-        let open_duplicates = kabinet_core::duplicates::find(
-            &store.duplicate_candidates()?,
-            &store.dismissed_pairs()?,
-        )
-        .len() as u64;
         let counts = HubCounts {
             devices_not_synced: Some(devices_not_synced),
             open_duplicates: Some(open_duplicates),

@@ -342,6 +342,13 @@ pub trait HubStorage: Send + Sync + 'static {
     /// The audit view (devices' entries, the hub's own and refusals), newest first.
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError>;
 
+    /// How many possible duplicate pairs are open (not merged, not dismissed): the report's
+    /// data-quality count, kept between reports. Counted again when anything changed since
+    /// the last count, except that a report (`recount` false) on a hub where counting is slow
+    /// (a national one: seconds) takes the kept count, which the serving hub recounts every
+    /// few minutes in the background (`recount` true).
+    fn open_duplicates(&self, recount: bool) -> Result<u64, HubError>;
+
     /// Runs `f` on the hub's documents (a Kabinet store) on behalf of hub staff. Every
     /// document `f` changed is then appended to the relay log as the hub's own change, before
     /// any other write, so devices pull hub-side edits like any other.

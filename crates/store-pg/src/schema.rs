@@ -178,6 +178,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE case_index ADD COLUMN closed_at text COLLATE "C";
     ALTER TABLE case_index ADD COLUMN closure_reason text COLLATE "C";
 "#,
+    // 3 (SQLite's 14): a visit's screening bits by the visit (the hub's kept report facts).
+    r#"
+    CREATE INDEX report_screening_by_visit ON report_screening(visit_id);
+"#,
 ];
 
 /// The store schema version this build writes on PostgreSQL.

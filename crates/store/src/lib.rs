@@ -245,6 +245,9 @@ pub struct Store {
     path: PathBuf,
     /// Who local writes are recorded as in the audit log (set per call by the service).
     audit_user: Option<String>,
+    /// The programme report's facts, when this store keeps them (a hub): `None` not kept,
+    /// `Some(None)` kept from the next report on. A mutex, not a cell: a report is a read.
+    report_facts: std::sync::Mutex<Option<Option<report::ReportFacts>>>,
 }
 
 impl Store {
@@ -321,6 +324,7 @@ impl Store {
             actor: ActorId::random(),
             path: label,
             audit_user: None,
+            report_facts: std::sync::Mutex::new(None),
         }
     }
 

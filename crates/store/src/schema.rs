@@ -238,6 +238,9 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
         ALTER TABLE case_index ADD COLUMN closed_at TEXT;
         ALTER TABLE case_index ADD COLUMN closure_reason TEXT;",
     ),
+    // 14: a visit's screening bits by the visit, for a hub that keeps the report's facts and
+    // reads again only the visits whose documents changed.
+    M::up("CREATE INDEX report_screening_by_visit ON report_screening(visit_id);"),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -224,7 +224,7 @@ fn a_store_made_before_the_report_is_filled_for_it_when_it_opens() {
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 1) as i64,
+        (kabinet_store::SCHEMA_VERSION - 2) as i64,
     )
     .unwrap();
     drop(conn);
@@ -232,4 +232,115 @@ fn a_store_made_before_the_report_is_filled_for_it_when_it_opens() {
     let store = Store::open(&path, &key()).unwrap();
     assert_eq!(store.report(&request(ALL.to_vec()), None).unwrap(), report);
     check(&report);
+}
+
+/// A hub keeps the report's facts and reads again only what changed: after each kind of
+/// change (a new person and visit, a result corrected, a referral attended, a merge, a visit
+/// voided) its report is the one a fresh read of the tables makes.
+#[test]
+fn kept_facts_follow_every_change_as_a_fresh_read_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(
+        &dir.path().join("hub.db"),
+        &key(),
+        &DeviceSettings {
+            cabinet: "hub".into(),
+            issuer: 3,
+        },
+    )
+    .unwrap();
+    store.keep_report_facts(true).unwrap();
+    let same = |store: &Store, what: &str| {
+        let kept = store.report(&request(ALL.to_vec()), None).unwrap();
+        let fresh =
+            kabinet_store::report::make_report(store.sql(), &request(ALL.to_vec()), None).unwrap();
+        assert_eq!(kept, fresh, "after {what}");
+        let kept = store
+            .report(&request(ALL.to_vec()), Some("cabinet-1"))
+            .unwrap();
+        let fresh = kabinet_store::report::make_report(
+            store.sql(),
+            &request(ALL.to_vec()),
+            Some("cabinet-1"),
+        )
+        .unwrap();
+        assert_eq!(kept, fresh, "after {what}, one cabinet");
+        kept
+    };
+    same(&store, "nothing");
+    fill(&mut store);
+    check(&same(&store, "the fixture"));
+
+    // A new person with an abnormal glucose; then the glucose corrected to normal.
+    let dora = testing::register(PersonDraft {
+        given_name: "Дора".into(),
+        family_name: "Илиева".into(),
+        sex: Some("F".into()),
+        birth_year: Some(1960),
+        neighbourhood: Some("Изток".into()),
+        ..Default::default()
+    });
+    let mut visit = testing::visit(
+        dora.id,
+        at("2026-03-20T09:00:00Z"),
+        Screenings {
+            glucose: Some(testing::glucose(13.0)),
+            hepatitis_b: Some(HepatitisTest::of(RapidResult::Reactive)),
+            ..Default::default()
+        },
+    );
+    store
+        .write(Origin::Local, |w| {
+            w.put_person(&dora)?;
+            w.put_visit(&visit)
+        })
+        .unwrap();
+    let before = same(&store, "a new visit");
+    assert_eq!(
+        count(&before, "abnormal.glucose", Breakdown::Programme, "all"),
+        Some(Value::Count(1))
+    );
+    visit.screenings.glucose = Some(testing::glucose(5.1));
+    visit.screenings.hepatitis_b = Some(HepatitisTest::of(RapidResult::NonReactive));
+    store.write(Origin::Local, |w| w.put_visit(&visit)).unwrap();
+    let after = same(&store, "a result corrected");
+    assert_eq!(
+        count(&after, "abnormal.glucose", Breakdown::Programme, "all"),
+        Some(Value::Count(0))
+    );
+
+    // Dora merged into Ana (the survivor): one person fewer reached.
+    let ana_id = store.document_ids(kabinet_store::DocKind::Person).unwrap()[0];
+    let mut merged = dora.clone();
+    merged.merged_into = Some(kabinet_core::person::MergedInto {
+        survivor: ana_id,
+        at: at("2026-04-01T09:00:00Z"),
+        by: "hub".into(),
+        reason: "the same woman".into(),
+    });
+    store
+        .write(Origin::Local, |w| w.put_person(&merged))
+        .unwrap();
+    let merged_report = same(&store, "a merge");
+    assert_eq!(
+        count(&merged_report, "reach.persons", Breakdown::Programme, "all"),
+        Some(Value::Count(2)),
+        "Dora is Ana now"
+    );
+
+    // The visit voided: it leaves the counts.
+    visit.voided = Some(kabinet_core::visit::Voided {
+        at: at("2026-04-02T09:00:00Z"),
+        by: "hub".into(),
+        reason: "entered in error".into(),
+    });
+    store.write(Origin::Local, |w| w.put_visit(&visit)).unwrap();
+    let last = same(&store, "a visit voided");
+    assert_eq!(
+        count(&last, "reach.visits", Breakdown::Programme, "all"),
+        count(&merged_report, "reach.visits", Breakdown::Programme, "all").map(|v| match v {
+            Value::Count(n) => Value::Count(n - 1),
+            other => other,
+        })
+    );
 }

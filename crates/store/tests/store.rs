@@ -721,7 +721,7 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 6) as i64,
+        (kabinet_store::SCHEMA_VERSION - 7) as i64,
     )
     .unwrap();
     drop(conn);

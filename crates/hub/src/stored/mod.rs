@@ -36,7 +36,14 @@ pub struct StoreHub {
     store: Mutex<Store>,
     /// Seals users' secret keys where the database is not encrypted itself (a server).
     seal: Option<seal::Seal>,
+    /// The open possible duplicates as last counted: the last change then, the count, and
+    /// how long counting took.
+    open_duplicates: Mutex<Option<(u64, u64, std::time::Duration)>>,
 }
+
+/// Counting possible duplicates longer than this makes a report answer the kept count (kept
+/// current by the serving hub every few minutes) instead of counting again.
+const SLOW_COUNT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The SQLite hub's page cache: 256 MiB, at most (pages are taken as they are read).
 pub const HUB_CACHE_KIB: u32 = 256 * 1024;
@@ -70,6 +77,7 @@ impl StoreHub {
             checkpointer: Some(checkpointer),
             store: Mutex::new(store),
             seal: None,
+            open_duplicates: Mutex::new(None),
         })
     }
 
@@ -100,6 +108,7 @@ impl StoreHub {
             checkpointer: None,
             store: Mutex::new(store),
             seal: Some(seal),
+            open_duplicates: Mutex::new(None),
         })
     }
 
@@ -115,6 +124,9 @@ impl StoreHub {
             );
         }
         epochs::load_or_begin(store)?;
+        // A hub keeps the programme report's facts in memory (read at the first report, or
+        // by `serve` as it starts) and reads again only what changed.
+        store.keep_report_facts(false)?;
         Ok(())
     }
 
@@ -292,6 +304,37 @@ impl HubStorage for StoreHub {
 
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, HubError> {
         audit::audit(&self.store(), filter)
+    }
+
+    fn open_duplicates(&self, recount: bool) -> Result<u64, HubError> {
+        let kept = *self
+            .open_duplicates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (candidates, dismissed, head) = {
+            let store = self.store();
+            let head = store.last_change_seq()?;
+            match kept {
+                Some((at, count, _)) if at == head => return Ok(count),
+                // Records changed, but counting takes long here (a national hub): the count
+                // the background keeps current will do.
+                Some((_, count, took)) if !recount && took > SLOW_COUNT => return Ok(count),
+                _ => {}
+            }
+            (
+                store.duplicate_candidates()?,
+                store.dismissed_pairs()?,
+                head,
+            )
+        };
+        // Found without the store's lock: syncs go on meanwhile.
+        let started = std::time::Instant::now();
+        let count = kabinet_core::duplicates::find(&candidates, &dismissed).len() as u64;
+        *self
+            .open_duplicates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((head, count, started.elapsed()));
+        Ok(count)
     }
 
     fn with_documents(&self, f: &mut dyn FnMut(&mut Store)) -> Result<(), HubError> {
