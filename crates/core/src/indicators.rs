@@ -840,23 +840,20 @@ fn who_index(low: i32) -> usize {
     ((low + 5) / 5) as usize
 }
 
-impl Report {
-    /// The report of `request` over the facts given. Facts outside the period (and voided
-    /// visits, cancelled referrals, referrals of classes not shown) are passed over here, so
-    /// the store may hand over more than needed.
-    pub fn make<'a>(
-        request: &ReportRequest,
-        visits: impl IntoIterator<Item = VisitFact<'a>>,
-        referrals: impl IntoIterator<Item = ReferralFact<'a>>,
-        cases: impl IntoIterator<Item = CaseFact>,
-    ) -> Report {
-        let in_period = |d: NaiveDate| d >= request.from && d <= request.to;
-        let shown =
-            |class: AccessClass| class == AccessClass::General || request.shown.contains(&class);
+/// The visits' counts under cheap keys (persons per flag, visits, and the persons seen on
+/// each cabinet's day), before the cells are named.
+#[derive(Default)]
+struct VisitTallies<'a> {
+    by_key: FxHashMap<Key<'a>, Tally>,
+    days: FxHashMap<(&'a str, NaiveDate), u64>,
+}
 
-        // Visits: persons and events. A year of a national programme is a million visits:
-        // cells are counted under cheap keys (no text made per visit), and turned into the
-        // report's cells once at the end.
+impl<'a> VisitTallies<'a> {
+    /// Counts `visits` in the period. A year of a national programme is a million visits:
+    /// cells are counted under cheap keys (no text made per visit), and turned into the
+    /// report's cells once at the end.
+    fn of(request: &ReportRequest, visits: impl IntoIterator<Item = VisitFact<'a>>) -> Self {
+        let in_period = |d: NaiveDate| d >= request.from && d <= request.to;
         let mut persons: FxHashMap<u128, PersonTally<'a>> = FxHashMap::default();
         let mut by_key: FxHashMap<Key<'a>, Tally> = FxHashMap::default();
         by_key.insert(Key::Programme, Tally::default());
@@ -928,7 +925,6 @@ impl Report {
                     .visits += n;
             }
         }
-        // Outreach days: a cabinet's day with anyone seen, and how many persons that day.
         let mut days: FxHashMap<(&'a str, NaiveDate), u64> = FxHashMap::default();
         for p in persons.values() {
             let mut add =
@@ -952,6 +948,81 @@ impl Report {
                 *days.entry(*day).or_default() += 1;
             }
         }
+        VisitTallies { by_key, days }
+    }
+
+    /// Adds the counts of other persons' visits.
+    fn merge(&mut self, other: VisitTallies<'a>) {
+        for (key, t) in other.by_key {
+            let mine = self.by_key.entry(key).or_default();
+            for (a, b) in mine.persons.iter_mut().zip(t.persons) {
+                *a += b;
+            }
+            mine.visits += t.visits;
+            mine.outreach_days += t.outreach_days;
+            mine.person_days += t.person_days;
+        }
+        for (day, seen) in other.days {
+            *self.days.entry(day).or_default() += seen;
+        }
+    }
+}
+
+impl Report {
+    /// The report of `request` over the facts given. Facts outside the period (and voided
+    /// visits, cancelled referrals, referrals of classes not shown) are passed over here, so
+    /// the store may hand over more than needed.
+    pub fn make<'a>(
+        request: &ReportRequest,
+        visits: impl IntoIterator<Item = VisitFact<'a>>,
+        referrals: impl IntoIterator<Item = ReferralFact<'a>>,
+        cases: impl IntoIterator<Item = CaseFact>,
+    ) -> Report {
+        let tallies = VisitTallies::of(request, visits);
+        Report::from_tallies(request, tallies, referrals, cases)
+    }
+
+    /// The same report, the visits counted in `parts` at once, one thread each. Every visit
+    /// of a person must be in the same part (a person counts once per cell).
+    pub fn make_in_parts<'a, I>(
+        request: &ReportRequest,
+        parts: Vec<I>,
+        referrals: impl IntoIterator<Item = ReferralFact<'a>>,
+        cases: impl IntoIterator<Item = CaseFact>,
+    ) -> Report
+    where
+        I: IntoIterator<Item = VisitFact<'a>> + Send,
+    {
+        let mut counted = std::thread::scope(|scope| {
+            let running: Vec<_> = parts
+                .into_iter()
+                .map(|part| scope.spawn(move || VisitTallies::of(request, part)))
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().expect("counting visits does not panic"))
+                .collect::<Vec<_>>()
+        })
+        .into_iter();
+        let mut tallies = counted.next().unwrap_or_default();
+        for other in counted {
+            tallies.merge(other);
+        }
+        Report::from_tallies(request, tallies, referrals, cases)
+    }
+
+    fn from_tallies<'a>(
+        request: &ReportRequest,
+        tallies: VisitTallies<'a>,
+        referrals: impl IntoIterator<Item = ReferralFact<'a>>,
+        cases: impl IntoIterator<Item = CaseFact>,
+    ) -> Report {
+        let in_period = |d: NaiveDate| d >= request.from && d <= request.to;
+        let shown =
+            |class: AccessClass| class == AccessClass::General || request.shown.contains(&class);
+        let VisitTallies { mut by_key, days } = tallies;
+        by_key.entry(Key::Programme).or_default();
+        // Outreach days: a cabinet's day with anyone seen, and how many persons that day.
         for ((cabinet, day), seen) in &days {
             for key in [
                 Key::Programme,
@@ -1472,7 +1543,14 @@ mod tests {
             devices_not_synced: Some(2),
             open_duplicates: None,
         };
-        Report::make(&request, visits, referrals, [])
+        let whole = Report::make(&request, visits.clone(), referrals.clone(), []);
+        // Counted in parts at once, each person's visits in one part: the same report.
+        let (odd, even): (Vec<_>, Vec<_>) = visits.into_iter().partition(|v| v.person % 2 == 1);
+        assert_eq!(
+            Report::make_in_parts(&request, vec![odd, even, Vec::new()], referrals, []),
+            whole
+        );
+        whole
     }
 
     fn count(r: &Report, id: &str, b: Breakdown, key: &str) -> u64 {
