@@ -535,6 +535,10 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.ok(tested >= 1, `tested for HIV: ${tested}`);
   assert.match(await page.textContent('[data-report=neighbourhoods]'), /<5/);
   assert.ok((await page.locator('[data-report=months] td').count()) > 0);
+  // The team's cases closed, by why (Росица's case closed above: goals met); every visit
+  // here was recorded at the hub itself, so each reached it within 48 hours.
+  assert.match(await page.textContent('[data-report=group-team] tr[data-key=goals_met]'), /целите са постигнати\s*[1-9]/);
+  assert.match(await page.textContent('[data-report=group-data_quality] [data-indicator="quality.synced_48h"]'), /100\.0%/);
   // A person's record typed in by hand is refused: the manager reads no record.
   await page.evaluate(() => (location.hash = '#/find'));
   await page.waitForSelector('[data-report=headline]');
@@ -561,6 +565,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.match(pdfText, /Отчет на програмата/);
   assert.match(pdfText, /Достигнати лица/);
   assert.match(pdfText, /Изследвани за ХИВ/);
+  assert.match(pdfText, /целите са постигнати/);
   const csvPath = await saved('report-csv');
   assert.match(csvPath, /kabinet-report-\d{4}-01-01-\d{4}-12-31\.csv$/);
   const { readFileSync } = await import('node:fs');
@@ -568,6 +573,7 @@ await run('browser: register by ЕГН, full visit, accept referral, find by Lat
   assert.equal(lines[0], 'indicator,name,breakdown,key,value,numerator,denominator,from,to');
   const hivRow = lines.find((l) => l.startsWith('screened.hiv,') && l.includes(',programme,all,'));
   assert.ok(hivRow && hivRow.includes(`,programme,all,${tested},`), hivRow);
+  assert.ok(lines.some((l) => /^team\.cases_closed,[^,]*,closure_reason,goals_met,[1-9]/.test(l)), 'cases closed by reason');
 
   assert.deepEqual(errors, []);
 });

@@ -39,10 +39,12 @@ pub enum Breakdown {
     Month,
     /// Referrals only: destination × urgency.
     DestinationUrgency,
+    /// Closed cases only: why they were closed.
+    ClosureReason,
 }
 
 impl Breakdown {
-    pub const ALL: [Breakdown; 8] = [
+    pub const ALL: [Breakdown; 9] = [
         Breakdown::Programme,
         Breakdown::Cabinet,
         Breakdown::Neighbourhood,
@@ -51,6 +53,7 @@ impl Breakdown {
         Breakdown::AgeWho,
         Breakdown::Month,
         Breakdown::DestinationUrgency,
+        Breakdown::ClosureReason,
     ];
 
     pub fn label(self, lang: Lang) -> &'static str {
@@ -63,6 +66,7 @@ impl Breakdown {
             Breakdown::AgeWho => ("възраст (5 г., СЗО)", "age (WHO 5-year)"),
             Breakdown::Month => ("месец", "month"),
             Breakdown::DestinationUrgency => ("насочване × спешност", "destination × urgency"),
+            Breakdown::ClosureReason => ("причина за закриване", "reason for closing"),
         };
         lang.pick(bg, en)
     }
@@ -113,6 +117,9 @@ pub enum Measure {
     ReferredAttended(ScreeningKind),
     /// Reached with their data consent recorded ÷ reached.
     ConsentRecorded,
+    /// Visits that reached the hub within 48 hours of being recorded ÷ visits whose arrival
+    /// the hub knows (the hub's report only: a device cannot tell when the hub got a visit).
+    SyncedWithin48h,
     /// Referrals issued (not cancelled).
     ReferralsIssued,
     /// Attended (or completed) within so many days of issue ÷ issued at least that long ago.
@@ -210,7 +217,9 @@ impl Indicator {
         use Breakdown::*;
         match self.measure {
             Measure::DevicesNotSynced | Measure::OpenDuplicates => &[Programme],
-            Measure::CasesOpened | Measure::CasesClosed | Measure::OverdueTasks => &[Programme],
+            Measure::CasesOpened | Measure::OverdueTasks => &[Programme],
+            Measure::CasesClosed => &[Programme, ClosureReason],
+            Measure::SyncedWithin48h => &[Programme, Cabinet, Month],
             Measure::OutreachDays | Measure::PersonsPerDay => &[Programme, Cabinet, Month],
             Measure::ReferralsIssued => &[Programme, Cabinet, Month, DestinationUrgency],
             Measure::Referred(_) | Measure::ReferredAttended(_) => &[Programme, Cabinet, Month],
@@ -310,7 +319,7 @@ const fn indicator(
     }
 }
 
-const OTHERS: [Indicator; 23] = [
+const OTHERS: [Indicator; 24] = [
     indicator(
         "reach.persons",
         "Достигнати лица",
@@ -456,6 +465,14 @@ const OTHERS: [Indicator; 23] = [
         Measure::ConsentRecorded,
     ),
     indicator(
+        "quality.synced_48h",
+        "Посещения, синхронизирани до 48 часа",
+        "Visits synced within 48 hours",
+        Group::DataQuality,
+        Unit::Percent,
+        Measure::SyncedWithin48h,
+    ),
+    indicator(
         "quality.devices_not_synced",
         "Устройства без синхронизация над 7 дни",
         "Devices not synced for over 7 days",
@@ -499,8 +516,8 @@ const OTHERS: [Indicator; 23] = [
 
 /// Every indicator: reach, linkage, data quality and team first, then each condition's
 /// screened, abnormal and yield.
-pub const INDICATORS: [Indicator; 63] = {
-    let mut out = [OTHERS[0]; 63];
+pub const INDICATORS: [Indicator; 64] = {
+    let mut out = [OTHERS[0]; 64];
     let mut i = 0;
     while i < OTHERS.len() {
         out[i] = OTHERS[i];
@@ -538,6 +555,9 @@ pub struct VisitFact<'a> {
     /// The kinds screened at this visit, and those abnormal or reactive ([`kind_bit`]).
     pub screened: u8,
     pub abnormal: u8,
+    /// Whether the visit reached the hub within 48 hours of being recorded: `None` where
+    /// that is not known (a device's report).
+    pub synced_within_48h: Option<bool>,
 }
 
 /// One referral as the report needs it.
@@ -561,6 +581,8 @@ pub struct ReferralFact<'a> {
 pub struct CaseFact {
     pub opened: NaiveDate,
     pub closed: Option<NaiveDate>,
+    /// Why it was closed (none for a closed case of a newer build's reason).
+    pub closure_reason: Option<crate::case::ClosureReason>,
     pub overdue_tasks: u64,
 }
 
@@ -640,6 +662,9 @@ pub struct ReportRequest {
     /// The hub's counts for data quality, when the hub makes the report.
     pub devices_not_synced: Option<u64>,
     pub open_duplicates: Option<u64>,
+    /// The hub makes the report: its store's arrival times say when each visit was synced
+    /// (the store fills [`VisitFact::synced_within_48h`] only then).
+    pub at_hub: bool,
 }
 
 /// A cell's value.
@@ -744,6 +769,9 @@ struct Tally {
     visits: u64,
     outreach_days: u64,
     person_days: u64,
+    /// Visits whose arrival at the hub is known, and those that arrived within 48 hours.
+    arrivals_known: u64,
+    arrived_in_time: u64,
 }
 
 impl Tally {
@@ -863,6 +891,8 @@ impl<'a> VisitTallies<'a> {
         let mut sex_visits = [0u64; 2];
         let mut esf_visits = [0u64; ESF_BANDS.len()];
         let mut who_visits = [0u64; 18];
+        // Arrivals at the hub per cabinet and month: (known, within 48 hours).
+        let mut arrivals: FxHashMap<(&'a str, u32), (u64, u64)> = FxHashMap::default();
         for v in visits {
             if v.voided || !in_period(v.day) {
                 continue;
@@ -882,6 +912,11 @@ impl<'a> VisitTallies<'a> {
                 false => RETURNING,
             };
             let month = month_key(v.day);
+            if let Some(in_time) = v.synced_within_48h {
+                let e = arrivals.entry((v.cabinet, month)).or_default();
+                e.0 += 1;
+                e.1 += u64::from(in_time);
+            }
             programme_visits += 1;
             sex_visits[sex_index(v.sex)] += 1;
             esf_visits[esf_index(esf_band(age))] += 1;
@@ -925,6 +960,13 @@ impl<'a> VisitTallies<'a> {
                     .visits += n;
             }
         }
+        for ((cabinet, month), (known, in_time)) in arrivals {
+            for key in [Key::Programme, Key::Cabinet(cabinet), Key::Month(month)] {
+                let t = by_key.entry(key).or_default();
+                t.arrivals_known += known;
+                t.arrived_in_time += in_time;
+            }
+        }
         let mut days: FxHashMap<(&'a str, NaiveDate), u64> = FxHashMap::default();
         for p in persons.values() {
             let mut add =
@@ -961,6 +1003,8 @@ impl<'a> VisitTallies<'a> {
             mine.visits += t.visits;
             mine.outreach_days += t.outreach_days;
             mine.person_days += t.person_days;
+            mine.arrivals_known += t.arrivals_known;
+            mine.arrived_in_time += t.arrived_in_time;
         }
         for (day, seen) in other.days {
             *self.days.entry(day).or_default() += seen;
@@ -1149,6 +1193,20 @@ impl Report {
                         _ => cases.iter().map(|c| c.overdue_tasks).sum(),
                     };
                     push(&(Breakdown::Programme, "all".into()), Value::Count(n));
+                    if ind.measure == Measure::CasesClosed {
+                        // Why they were closed, each reason the period has.
+                        let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+                        for c in cases.iter().filter(|c| c.closed.is_some_and(in_period)) {
+                            let reason = c.closure_reason.map_or("unknown", |r| r.as_str());
+                            *by_reason.entry(reason).or_default() += 1;
+                        }
+                        for (reason, n) in by_reason {
+                            push(
+                                &(Breakdown::ClosureReason, reason.to_string()),
+                                Value::Count(n),
+                            );
+                        }
+                    }
                 }
                 measure => {
                     for (cell, t) in tallies.iter().filter(|(c, _)| breakdowns.contains(&c.0)) {
@@ -1221,6 +1279,13 @@ fn visit_value(measure: Measure, t: &Tally) -> Option<Value> {
         Measure::ConsentRecorded => Value::Percent {
             numerator: bit(CONSENT),
             denominator: bit(REACHED),
+        },
+        Measure::SyncedWithin48h => match t.arrivals_known {
+            0 => return None,
+            known => Value::Percent {
+                numerator: t.arrived_in_time,
+                denominator: known,
+            },
         },
         _ => return None,
     })
@@ -1348,7 +1413,14 @@ mod tests {
             first_visit: day(p.first),
             screened: bits(screened),
             abnormal: bits(abnormal),
+            synced_within_48h: None,
         }
+    }
+
+    /// `v`, having reached the hub in time or not.
+    fn arrived(mut v: VisitFact<'static>, in_time: bool) -> VisitFact<'static> {
+        v.synced_within_48h = Some(in_time);
+        v
     }
 
     fn referral(
@@ -1463,19 +1535,32 @@ mod tests {
         let mut voided = visit(&p3, "cabinet-2", "2026-03-02", &[Glucose], &[Glucose]);
         voided.voided = true;
         let visits = vec![
-            visit(
-                &p1,
-                "cabinet-1",
-                "2026-01-05",
-                &[Glucose, BloodPressure],
-                &[Glucose],
+            arrived(
+                visit(
+                    &p1,
+                    "cabinet-1",
+                    "2026-01-05",
+                    &[Glucose, BloodPressure],
+                    &[Glucose],
+                ),
+                true,
             ),
-            visit(&p2, "cabinet-1", "2026-01-05", &[Glucose], &[]),
-            visit(&p1, "cabinet-2", "2026-02-10", &[Hiv], &[Hiv]),
-            visit(&p3, "cabinet-1", "2026-03-01", &[Hiv, Tb], &[Tb]),
+            arrived(
+                visit(&p2, "cabinet-1", "2026-01-05", &[Glucose], &[]),
+                false,
+            ),
+            arrived(visit(&p1, "cabinet-2", "2026-02-10", &[Hiv], &[Hiv]), true),
+            arrived(
+                visit(&p3, "cabinet-1", "2026-03-01", &[Hiv, Tb], &[Tb]),
+                true,
+            ),
+            // Its arrival not known (held before the hub recorded arrivals).
             visit(&p3, "cabinet-1", "2026-03-01", &[], &[]),
-            voided,
-            visit(&p4, "cabinet-1", "2026-04-02", &[Glucose], &[]),
+            arrived(voided, false),
+            arrived(
+                visit(&p4, "cabinet-1", "2026-04-02", &[Glucose], &[]),
+                false,
+            ),
         ];
         use ReferralStatus::*;
         let referrals = vec![
@@ -1542,6 +1627,7 @@ mod tests {
             follow_up: FollowUpDays::default(),
             devices_not_synced: Some(2),
             open_duplicates: None,
+            at_hub: true,
         };
         let whole = Report::make(&request, visits.clone(), referrals.clone(), []);
         // Counted in parts at once, each person's visits in one part: the same report.
@@ -1633,6 +1719,19 @@ mod tests {
         // Consent recorded: P1, P3 of 3.
         assert_eq!(percent(&r, "quality.consent", Programme, "all"), (2, 3));
         assert_eq!(count(&r, "quality.devices_not_synced", Programme, "all"), 2);
+        // Arrivals known: P1 Jan 5 (in time), P2 Jan 5 (late), P1 Feb 10 and P3's first of
+        // Mar 1 (in time); P3's second is not known, the voided and April's are out.
+        assert_eq!(percent(&r, "quality.synced_48h", Programme, "all"), (3, 4));
+        assert_eq!(
+            percent(&r, "quality.synced_48h", Cabinet, "cabinet-1"),
+            (2, 3)
+        );
+        assert_eq!(
+            percent(&r, "quality.synced_48h", Cabinet, "cabinet-2"),
+            (1, 1)
+        );
+        assert_eq!(percent(&r, "quality.synced_48h", Month, "2026-01"), (1, 2));
+        assert_eq!(r.value("quality.synced_48h", Sex, "F"), None);
         assert_eq!(r.value("quality.open_duplicates", Programme, "all"), None);
 
         // Referrals issued Jan–Mar, not cancelled: R1 GP, R2 КАБКИС, R3 lung, R4 GP.
@@ -1678,6 +1777,65 @@ mod tests {
     }
 
     #[test]
+    fn cases_opened_and_closed_in_the_period_and_why() {
+        use crate::case::ClosureReason::*;
+        let case = |opened: &str, closed: Option<&str>, reason, overdue_tasks| CaseFact {
+            opened: day(opened),
+            closed: closed.map(day),
+            closure_reason: reason,
+            overdue_tasks,
+        };
+        let cases = [
+            // Opened before the period, closed in it: goals met.
+            case("2025-11-03", Some("2026-01-15"), Some(GoalsMet), 0),
+            case("2026-01-10", Some("2026-02-01"), Some(GoalsMet), 0),
+            case("2026-02-01", Some("2026-03-30"), Some(MovedAway), 0),
+            // Closed after the period: opened in it, not closed in it.
+            case("2026-03-01", Some("2026-04-02"), Some(Declined), 0),
+            // A reason of a newer build.
+            case("2026-01-20", Some("2026-02-20"), None, 0),
+            case("2026-02-11", None, None, 2),
+            case("2026-03-05", None, None, 1),
+        ];
+        let request = ReportRequest {
+            from: day("2026-01-01"),
+            to: day("2026-03-31"),
+            as_of: day("2026-04-05"),
+            shown: Vec::new(),
+            follow_up: FollowUpDays::default(),
+            devices_not_synced: None,
+            open_duplicates: None,
+            at_hub: false,
+        };
+        let r = Report::make(&request, [], [], cases);
+        // Opened Jan–Mar: all but the first.
+        assert_eq!(count(&r, "team.cases_opened", Programme, "all"), 6);
+        // Closed Jan–Mar: Jan 15, Feb 1, Mar 30, Feb 20.
+        assert_eq!(count(&r, "team.cases_closed", Programme, "all"), 4);
+        assert_eq!(
+            count(&r, "team.cases_closed", ClosureReason, "goals_met"),
+            2
+        );
+        assert_eq!(
+            count(&r, "team.cases_closed", ClosureReason, "moved_away"),
+            1
+        );
+        assert_eq!(count(&r, "team.cases_closed", ClosureReason, "unknown"), 1);
+        assert_eq!(
+            r.value("team.cases_closed", ClosureReason, "declined"),
+            None
+        );
+        assert_eq!(count(&r, "team.overdue_tasks", Programme, "all"), 3);
+        // No cases at all: no team rows ("when cases exist").
+        let none = Report::make(&request, [], [], []);
+        assert!(
+            none.rows
+                .iter()
+                .all(|row| !row.indicator.starts_with("team."))
+        );
+    }
+
+    #[test]
     fn a_reader_of_no_sensitive_class_gets_no_row_about_one() {
         let r = fixture(Vec::new());
         for row in &r.rows {
@@ -1716,6 +1874,7 @@ mod tests {
             follow_up: FollowUpDays::default(),
             devices_not_synced: None,
             open_duplicates: None,
+            at_hub: false,
         };
         let make = |n: u128| {
             let visits: Vec<_> = (0..n)

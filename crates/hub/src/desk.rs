@@ -117,6 +117,7 @@ pub fn report<S: HubStorage + ?Sized>(
         let counts = HubCounts {
             devices_not_synced: Some(devices_not_synced),
             open_duplicates: Some(open_duplicates),
+            at_hub: true,
         };
         kabinet_service::report::report(store, ctx, from, to, cabinet, &cabinets, counts, format)
     })?;

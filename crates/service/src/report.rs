@@ -4,6 +4,7 @@
 
 use crate::{Context, ServiceError};
 use chrono::NaiveDate;
+use kabinet_core::case::ClosureReason;
 use kabinet_core::indicators::{
     Breakdown, Group, INDICATORS, Report, ReportRequest, SMALL_NUMBER, Unit, Value,
 };
@@ -16,6 +17,8 @@ use serde::Serialize;
 pub struct HubCounts {
     pub devices_not_synced: Option<u64>,
     pub open_duplicates: Option<u64>,
+    /// The hub makes the report (its store knows when each visit arrived).
+    pub at_hub: bool,
 }
 
 /// One indicator as the report screen shows it: its name in the asked language.
@@ -41,6 +44,9 @@ pub struct ReportRowView {
     pub indicator: String,
     pub breakdown: Breakdown,
     pub key: String,
+    /// The cell as a reader reads it: a closure reason in the reader's language; other keys
+    /// (cabinets, neighbourhoods, months, bands) as they are.
+    pub key_label: String,
     pub value: Value,
     /// As a table shows it ("12", "33.3%", "<5").
     pub text: String,
@@ -167,6 +173,7 @@ pub fn report(
         follow_up: store.directory()?.follow_up_days,
         devices_not_synced: hub.devices_not_synced,
         open_duplicates: hub.open_duplicates,
+        at_hub: hub.at_hub,
     };
     let report = store.report(&request, cabinet.as_deref())?;
     store.audit_event(
@@ -218,11 +225,20 @@ fn view(report: Report, cabinet: Option<String>, cabinets: Vec<String>, lang: La
             .map(|r| ReportRowView {
                 indicator: r.indicator.into(),
                 breakdown: r.breakdown,
+                key_label: key_label(r.breakdown, &r.key, lang),
                 key: r.key,
                 text: r.value.text(),
                 value: r.value,
             })
             .collect(),
+    }
+}
+
+fn key_label(breakdown: Breakdown, key: &str, lang: Lang) -> String {
+    match (breakdown, ClosureReason::parse(key)) {
+        (Breakdown::ClosureReason, Some(reason)) => reason.label(lang).into(),
+        (Breakdown::ClosureReason, None) => lang.pick("неизвестна", "unknown").into(),
+        _ => key.into(),
     }
 }
 
@@ -303,7 +319,15 @@ pub fn to_pdf(report: &ReportView, lang: Lang) -> Result<Vec<u8>, ServiceError> 
                 .indicators
                 .iter()
                 .filter(|i| i.group == *g)
-                .map(|i| (i.name.clone(), value(&i.id)))
+                .flat_map(|i| {
+                    // Cases closed: each reason beneath.
+                    let reasons = report
+                        .rows
+                        .iter()
+                        .filter(|r| r.indicator == i.id && r.breakdown == Breakdown::ClosureReason)
+                        .map(|r| (format!("    · {}", r.key_label), r.text.clone()));
+                    std::iter::once((i.name.clone(), value(&i.id))).chain(reasons)
+                })
                 .collect(),
         })
         .filter(|s| !s.lines.is_empty())

@@ -182,6 +182,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX report_screening_by_visit ON report_screening(visit_id);
 "#,
+    // 4 (SQLite's 15): when the hub first held each visit (Unix seconds).
+    r#"
+    CREATE TABLE visit_arrival (
+        visit_id   bytea PRIMARY KEY,
+        arrived_at bigint NOT NULL
+    );
+"#,
 ];
 
 /// The store schema version this build writes on PostgreSQL.

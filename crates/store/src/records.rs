@@ -327,6 +327,14 @@ impl<'a> Writer<'a> {
                 &in_sync_seq,
             ],
         )?;
+        if row.kind == DocKind::Visit {
+            // When this store first held the visit: at the hub, when it arrived.
+            self.tx.exec(
+                "INSERT INTO visit_arrival (visit_id, arrived_at) VALUES (?1, ?2)
+                 ON CONFLICT (visit_id) DO NOTHING",
+                &[&row.doc_id, &self.now.timestamp()],
+            )?;
+        }
         Ok(())
     }
 

@@ -92,7 +92,14 @@ struct VisitRow {
     day: NaiveDate,
     voided: bool,
     bits: ScreeningBits,
+    /// When it was recorded (Unix seconds, the recording device's clock).
+    recorded_at: i64,
+    /// Whether this store first held it within 48 hours of that; `None`: not known.
+    arrived_in_time: Option<bool>,
 }
+
+/// A visit that reaches the hub within this long of being recorded is "synced in time".
+const IN_TIME_SECONDS: i64 = 48 * 3600;
 
 /// Every fact a report is made of, read once from the query tables and then kept current
 /// from the store's change feed (`documents.change_seq`): a hub that keeps them makes a
@@ -115,11 +122,18 @@ pub struct ReportFacts {
 const REFRESH_LIMIT: usize = 50_000;
 
 const PERSONS: &str = "SELECT person_id, sex, birth_year, neighbourhood, no_documents, data_consent FROM person_index";
-const VISITS: &str = "SELECT visit_id, person_id, cabinet, local_day, voided FROM visit_index";
+const VISITS: &str = "SELECT visit_id, person_id, cabinet, local_day, voided, at FROM visit_index";
 const REFERRALS: &str =
     "SELECT r.referral_id, r.reason, r.destination, r.urgency, r.status, r.issued_at,
         r.attended_at, v.cabinet
      FROM referral_index r LEFT JOIN visit_index v ON v.visit_id = r.visit_id";
+
+impl VisitRow {
+    fn arrived(&mut self, arrived_at: i64) {
+        // A device's clock ahead of the hub's makes the wait negative: still in time.
+        self.arrived_in_time = Some(arrived_at - self.recorded_at <= IN_TIME_SECONDS);
+    }
+}
 
 impl ReportFacts {
     /// Reads every fact from the query tables.
@@ -151,6 +165,16 @@ impl ReportFacts {
                     v.bits.screened |= r.get::<u8>(1)?;
                     v.bits.abnormal_adult |= r.get::<u8>(2)?;
                     v.bits.abnormal_child |= r.get::<u8>(3)?;
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        conn.each_row(
+            "SELECT visit_id, arrived_at FROM visit_arrival",
+            &[],
+            &mut |r| {
+                if let Some(v) = facts.visits.get_mut(&id(r.value(0)?, 0)?) {
+                    v.arrived(r.get(1)?);
                 }
                 Ok(ControlFlow::Continue(()))
             },
@@ -250,6 +274,14 @@ impl ReportFacts {
                     },
                 )?;
                 v.bits = bits;
+                conn.each_row(
+                    "SELECT arrived_at FROM visit_arrival WHERE visit_id = ?1",
+                    &[&bytes],
+                    &mut |r| {
+                        v.arrived(r.get(0)?);
+                        Ok(ControlFlow::Continue(()))
+                    },
+                )?;
             }
         }
         // Merges and unmerges change person documents; the alias table is small.
@@ -280,12 +312,19 @@ impl ReportFacts {
 
     fn visit_row(&mut self, r: &crate::sql::Row<'_>) -> std::result::Result<(), SqlError> {
         let visit = id(r.value(0)?, 0)?;
+        let at = text(r.value(5)?, 5)?;
+        let recorded_at = DateTime::parse_from_rfc3339(at)
+            .map_err(|_| SqlError::conversion(5, "time", at.to_string()))?
+            .timestamp();
+        let kept = self.visits.get(&visit);
         let row = VisitRow {
             person: id(r.value(1)?, 1)?,
             cabinet: self.names.id(text(r.value(2)?, 2)?),
             day: day(text(r.value(3)?, 3)?, 3)?,
             voided: r.get(4)?,
-            bits: self.visits.get(&visit).map(|v| v.bits).unwrap_or_default(),
+            bits: kept.map(|v| v.bits).unwrap_or_default(),
+            recorded_at,
+            arrived_in_time: kept.and_then(|v| v.arrived_in_time),
         };
         self.visits.insert(visit, row);
         Ok(())
@@ -394,6 +433,8 @@ impl ReportFacts {
                     first_visit: first_visit.get(&person).copied().unwrap_or(v.day),
                     screened: v.bits.screened,
                     abnormal: v.bits.abnormal_at(Some(age)),
+                    // Only the hub's arrivals say when a visit was synced.
+                    synced_within_48h: v.arrived_in_time.filter(|_| request.at_hub),
                 })
             })
         };
@@ -436,7 +477,8 @@ fn cases(conn: &dyn Sql, request: &ReportRequest) -> Result<Vec<CaseFact>> {
     conn.each_row(
         "SELECT c.opened_at, c.closed_at,
                 (SELECT count(*) FROM case_task t
-                 WHERE t.case_id = c.case_id AND t.is_open = 1 AND t.due < ?1)
+                 WHERE t.case_id = c.case_id AND t.is_open = 1 AND t.due < ?1),
+                c.closure_reason
          FROM case_index c",
         &[&as_of],
         &mut |r| {
@@ -447,6 +489,10 @@ fn cases(conn: &dyn Sql, request: &ReportRequest) -> Result<Vec<CaseFact>> {
                     v => Some(local_day(text(v, 1)?, 1)?),
                 },
                 overdue_tasks: r.get(2)?,
+                closure_reason: match r.value(3)? {
+                    ValueRef::Null => None,
+                    v => kabinet_core::case::ClosureReason::parse(text(v, 3)?),
+                },
             });
             Ok(ControlFlow::Continue(()))
         },

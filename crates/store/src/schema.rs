@@ -241,6 +241,16 @@ const MIGRATIONS_SLICE: &[M<'_>] = &[
     // 14: a visit's screening bits by the visit, for a hub that keeps the report's facts and
     // reads again only the visits whose documents changed.
     M::up("CREATE INDEX report_screening_by_visit ON report_screening(visit_id);"),
+    // 15: when this store first held each visit (at the hub: when the visit reached it, in
+    // Unix seconds), for the share of visits synced within 48 hours. Not a projection: a
+    // fact about this store that no document holds, so never rebuilt; a visit held before
+    // this version has none ("not known").
+    M::up(
+        "CREATE TABLE visit_arrival (
+            visit_id BLOB PRIMARY KEY,
+            arrived_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 pub(crate) const MIGRATIONS: Migrations<'_> = Migrations::from_slice(MIGRATIONS_SLICE);

@@ -709,6 +709,7 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
         "case_index",
         "case_task",
         "report_screening",
+        "visit_arrival",
     ] {
         conn.execute(&format!("DROP TABLE {table}"), []).unwrap();
     }
@@ -721,7 +722,7 @@ fn a_general_referral_to_a_condition_s_clinic_moves_to_that_class_on_upgrade() {
     conn.pragma_update(
         None,
         "user_version",
-        (kabinet_store::SCHEMA_VERSION - 7) as i64,
+        (kabinet_store::SCHEMA_VERSION - 8) as i64,
     )
     .unwrap();
     drop(conn);

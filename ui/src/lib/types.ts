@@ -56,7 +56,7 @@ source: string, };
 /**
  * How a report is cut.
  */
-export type Breakdown = "programme" | "cabinet" | "neighbourhood" | "sex" | "age_esf" | "age_who" | "month" | "destination_urgency";
+export type Breakdown = "programme" | "cabinet" | "neighbourhood" | "sex" | "age_esf" | "age_who" | "month" | "destination_urgency" | "closure_reason";
 
 export type BreakdownView = { id: Breakdown, name: string, };
 
@@ -488,7 +488,12 @@ due: string, overdue: boolean, };
 
 export type Registered = { id: string, full_name: string, latin_name: string, };
 
-export type ReportRowView = { indicator: string, breakdown: Breakdown, key: string, value: Value, 
+export type ReportRowView = { indicator: string, breakdown: Breakdown, key: string, 
+/**
+ * The cell as a reader reads it: a closure reason in the reader's language; other keys
+ * (cabinets, neighbourhoods, months, bands) as they are.
+ */
+key_label: string, value: Value, 
 /**
  * As a table shows it ("12", "33.3%", "<5").
  */

@@ -72,6 +72,7 @@ fn main() -> Result<()> {
         follow_up: FollowUpDays::default(),
         devices_not_synced: None,
         open_duplicates: None,
+        at_hub: true,
     };
     let visits = hub.read(|s| s.count(kabinet_store::DocKind::Visit))?;
     let persons = hub.read(|s| s.count(kabinet_store::DocKind::Person))?;
