@@ -201,6 +201,111 @@ fn the_hub_writes_the_report_as_json_csv_and_pdf_and_refuses_bad_input() {
     assert!(log.contains("2026-01-01..2026-03-31"), "{log}");
 }
 
+/// The report as DHIS2 dataValueSets with the example mapping of docs/: each mapped number
+/// where the mapping sends it; a period DHIS2 has no name for and a mapping with a mistake
+/// refused before anything is written.
+#[test]
+fn the_hub_sends_the_report_to_dhis2_as_the_mapping_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = setup(dir.path());
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/dhis2-mapping.example.toml"
+    );
+    let out = dir.path().join("q1-dhis2.json");
+    let args = |from: &str, to: &str, mapping: &str, out: &Path| -> Vec<String> {
+        [
+            "report",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--format",
+            "dhis2",
+            "--mapping",
+            mapping,
+            "-o",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.to_str().unwrap().to_string()])
+        .collect()
+    };
+    let run = |a: Vec<String>| hub.admin_output(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let made = run(args("2026-01-01", "2026-03-31", mapping, &out));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let set: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(set["period"], "2026Q1");
+    assert_eq!(set["orgUnit"], "KbPernikHub");
+    assert_eq!(set["dataSet"], "KbMonthly01");
+    let values = set["dataValues"].as_array().unwrap();
+    let find = |de: &str, coc: Option<&str>| {
+        values
+            .iter()
+            .find(|v| v["dataElement"] == de && v["categoryOptionCombo"].as_str() == coc)
+            .unwrap_or_else(|| panic!("{de} {coc:?} in {values:?}"))
+    };
+    assert_eq!(find("KbReachPers", None)["value"], "7");
+    assert_eq!(find("KbHivTested", None)["value"], "7");
+    assert_eq!(find("KbHivReactv", None)["value"], "2");
+    assert_eq!(find("KbReachSex0", Some("KbCocMale00"))["value"], "7");
+    // Born 1970–1976: two of 55 and over, five of 30–54 in 2026.
+    assert_eq!(find("KbReachAge0", Some("KbCocAge55x"))["value"], "2");
+    assert_eq!(find("KbReachAge0", Some("KbCocAge30x"))["value"], "5");
+    // By cabinet: under the cabinet's own unit.
+    let by_cabinet = find("KbHivTestCb", None);
+    assert_eq!(by_cabinet["orgUnit"], "KbCabinet01");
+    assert_eq!(by_cabinet["value"], "7");
+    // By month: March's visits under March.
+    let march = find("KbVisits000", None);
+    assert_eq!(
+        (&march["period"], &march["value"]),
+        (&json!("202603"), &json!("7"))
+    );
+    for v in values {
+        assert!(v["value"].as_str().unwrap().parse::<f64>().is_ok(), "{v}");
+    }
+
+    // Not a month, quarter or year: refused, nothing written.
+    let odd = dir.path().join("odd.json");
+    let refused = run(args("2026-01-01", "2026-03-30", mapping, &odd));
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("DHIS2") && message.contains("--to 2026-03-30"),
+        "{message}"
+    );
+    assert!(!odd.exists());
+    // A mapping with mistakes: each named by its entry and field.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "org_unit = \"KbPernikHub\"\n[[value]]\nindicator = \"reach.people\"\ndata_element = \"KbReachPers\"\n[[value]]\nindicator = \"yield.hiv\"\ndata_element = \"x\"\npart = \"numerator\"\n",
+    )
+    .unwrap();
+    let refused = run(args(
+        "2026-01-01",
+        "2026-03-31",
+        bad.to_str().unwrap(),
+        &odd,
+    ));
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("value #1: indicator"), "{message}");
+    assert!(
+        message.contains("value #2 (yield.hiv): data_element"),
+        "{message}"
+    );
+    assert!(!odd.exists());
+    // Made reports are audited as such.
+    let log = hub.admin(&["audit", "--action", "report"]);
+    assert!(log.contains("report/dhis2"), "{log}");
+}
+
 /// Who reads the report at the web API, and what a role that reads no record cannot reach.
 #[test]
 fn the_programme_manager_reads_aggregates_and_nothing_else() {
@@ -260,7 +365,8 @@ fn the_programme_manager_reads_aggregates_and_nothing_else() {
         .bearer_auth(&pm)
         .send()
         .unwrap();
-    assert!(!slips.status().is_success());
+    // Not a referral's id: not found (not "it is something else", not a server error).
+    assert_eq!(slips.status(), 404);
     // Nor the audit log (it names records), nor the users.
     for path in ["/api/admin/audit", "/api/admin/users"] {
         let answer = reqwest::blocking::Client::new()

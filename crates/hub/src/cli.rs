@@ -138,10 +138,14 @@ enum Command {
         /// Only this cabinet's visits and referrals.
         #[arg(long)]
         cabinet: Option<String>,
-        /// json | csv | pdf
+        /// json | csv | pdf | dhis2 (DHIS2 dataValueSets JSON, with --mapping)
         #[arg(long, default_value = "json")]
         format: String,
-        /// The file to write; without it, standard output (json and csv).
+        /// For --format dhis2: which indicator goes to which data element (TOML; see
+        /// docs/dhis2.md).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// The file to write; without it, standard output (json, csv and dhis2).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// The language of names and messages: bg | en.
@@ -948,6 +952,7 @@ pub fn main_entry() -> Result<()> {
             to,
             cabinet,
             format,
+            mapping,
             output,
             lang,
         } => {
@@ -956,12 +961,34 @@ pub fn main_entry() -> Result<()> {
                 "en" => kabinet_core::Lang::En,
                 other => bail!("--lang {other}: one of bg, en"),
             };
-            if !matches!(format.as_str(), "json" | "csv" | "pdf") {
-                bail!("--format {format}: one of json, csv, pdf");
+            if !matches!(format.as_str(), "json" | "csv" | "pdf" | "dhis2") {
+                bail!("--format {format}: one of json, csv, pdf, dhis2");
             }
             if format == "pdf" && output.is_none() {
                 bail!("--format pdf needs -o FILE (a PDF is not for the terminal)");
             }
+            // The mapping is checked before the report is made: its mistakes all at once.
+            let dhis2 = match (format.as_str(), mapping) {
+                ("dhis2", None) => {
+                    bail!("--format dhis2 needs --mapping FILE (see docs/dhis2.md)")
+                }
+                ("dhis2", Some(path)) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("--mapping {}: cannot read", path.display()))?;
+                    let mapping =
+                        kabinet_service::dhis2::Mapping::parse(&text).map_err(|problems| {
+                            let lines: Vec<String> =
+                                problems.iter().map(|p| format!("  {p}")).collect();
+                            anyhow::anyhow!("--mapping {}:\n{}", path.display(), lines.join("\n"))
+                        })?;
+                    if let (Ok(f), Ok(t)) = (from.parse(), to.parse()) {
+                        kabinet_service::dhis2::period(f, t)?;
+                    }
+                    Some(mapping)
+                }
+                (_, Some(_)) => bail!("--mapping is for --format dhis2"),
+                (_, None) => None,
+            };
             let hub = open(&settings)?;
             let ctx = kabinet_service::Context {
                 lang,
@@ -995,6 +1022,23 @@ pub fn main_entry() -> Result<()> {
             let bytes = match format.as_str() {
                 "pdf" => kabinet_service::report::to_pdf(&view, lang)?,
                 "csv" => kabinet_service::report::to_csv(&view),
+                "dhis2" => {
+                    let mapping = dhis2.as_ref().expect("checked above");
+                    let (set, skipped) = kabinet_service::dhis2::data_value_set(&view, mapping)?;
+                    eprintln!(
+                        "DHIS2 {}: {} values; not sent: {} under {} (\"<{}\"), {} with no unit or combo in the mapping, {} not in this report",
+                        set.period,
+                        set.data_values.len(),
+                        skipped.suppressed,
+                        kabinet_core::indicators::SMALL_NUMBER,
+                        kabinet_core::indicators::SMALL_NUMBER,
+                        skipped.unmapped,
+                        skipped.absent
+                    );
+                    let mut json = serde_json::to_vec_pretty(&set)?;
+                    json.push(b'\n');
+                    json
+                }
                 _ => {
                     let mut json = serde_json::to_vec_pretty(&view)?;
                     json.push(b'\n');

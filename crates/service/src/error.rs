@@ -173,9 +173,11 @@ impl ServiceError {
             ServiceError::PossibleDuplicates(_) => ErrorKind::PossibleDuplicates,
             ServiceError::BadRequest(_) => ErrorKind::BadRequest,
             ServiceError::Forbidden => ErrorKind::Forbidden,
-            ServiceError::Hidden { .. } | ServiceError::Store(StoreError::NotFound { .. }) => {
-                ErrorKind::NotFound
-            }
+            // An id of another kind of record (a person's id asked for as a referral's) is
+            // not found either: the answer must not say that the id exists as something else.
+            ServiceError::Hidden { .. }
+            | ServiceError::Store(StoreError::NotFound { .. })
+            | ServiceError::Store(StoreError::KindMismatch { .. }) => ErrorKind::NotFound,
             ServiceError::Store(_) => ErrorKind::Store,
         }
     }
@@ -246,6 +248,16 @@ impl ServiceError {
                 }
                 .message(lang),
             ),
+            ServiceError::Store(StoreError::KindMismatch {
+                doc_id, expected, ..
+            }) => ErrorBody::new(
+                kind,
+                StoreError::NotFound {
+                    kind: expected,
+                    id: doc_id.to_string(),
+                }
+                .message(lang),
+            ),
             ServiceError::Store(e) => ErrorBody::new(kind, e.message(lang)),
         }
     }
@@ -272,6 +284,15 @@ mod tests {
             (ServiceError::Forbidden, 403, "forbidden"),
             (not_found, 404, "not_found"),
             (hidden, 404, "not_found"),
+            (
+                ServiceError::Store(StoreError::KindMismatch {
+                    doc_id: uuid::Uuid::nil(),
+                    found: "person",
+                    expected: "referral",
+                }),
+                404,
+                "not_found",
+            ),
             (
                 ServiceError::PossibleDuplicates(Vec::new()),
                 409,

@@ -9,6 +9,7 @@
 
 pub mod cases;
 mod conflicts;
+pub mod dhis2;
 mod drafts;
 mod error;
 pub mod fhir;

@@ -190,7 +190,12 @@ pub fn report(
     Ok(view(report, cabinet, known_cabinets.to_vec(), ctx.lang))
 }
 
-fn view(report: Report, cabinet: Option<String>, cabinets: Vec<String>, lang: Lang) -> ReportView {
+pub(crate) fn view(
+    report: Report,
+    cabinet: Option<String>,
+    cabinets: Vec<String>,
+    lang: Lang,
+) -> ReportView {
     let present: std::collections::HashSet<&str> =
         report.rows.iter().map(|r| r.indicator).collect();
     ReportView {
