@@ -665,6 +665,9 @@ pub struct ReportRequest {
     /// The hub makes the report: its store's arrival times say when each visit was synced
     /// (the store fills [`VisitFact::synced_within_48h`] only then).
     pub at_hub: bool,
+    /// The report is of a part of the programme (one cabinet): its totals are a breakdown
+    /// below the whole programme, and small numbers are suppressed in them too.
+    pub below_programme: bool,
 }
 
 /// A cell's value.
@@ -789,6 +792,7 @@ struct PersonTally<'a> {
     sex: Sex,
     neighbourhood: Option<&'a str>,
     age: Option<i32>,
+    first_day: NaiveDate,
     flags: u32,
     /// Flags and visits per cabinet and per month the person was seen in, and the days they
     /// were seen in each cabinet: a person has few visits, so these stay inline (no
@@ -929,11 +933,16 @@ impl<'a> VisitTallies<'a> {
                 sex: v.sex,
                 neighbourhood: v.neighbourhood,
                 age,
+                first_day: v.day,
                 flags: 0,
                 by_cabinet: SmallVec::new(),
                 by_month: SmallVec::new(),
                 days: SmallVec::new(),
             });
+            // The visits come in any order: the earliest gives the person's attributes.
+            if v.day < p.first_day {
+                (p.sex, p.neighbourhood, p.age, p.first_day) = (v.sex, v.neighbourhood, age, v.day);
+            }
             p.flags |= flags;
             or_into(&mut p.by_cabinet, v.cabinet, flags);
             or_into(&mut p.by_month, month, flags);
@@ -1107,7 +1116,8 @@ impl Report {
             let sensitive = ind.class() != AccessClass::General;
             let mut push = |cell: &Cell, value: Value| {
                 let value = match (sensitive, cell.0, &value) {
-                    (false, _, _) | (_, Breakdown::Programme, _) => value,
+                    (false, _, _) => value,
+                    (_, Breakdown::Programme, _) if !request.below_programme => value,
                     (true, _, v) if v.is_small() => Value::Suppressed,
                     _ => value,
                 };
@@ -1628,6 +1638,7 @@ mod tests {
             devices_not_synced: Some(2),
             open_duplicates: None,
             at_hub: true,
+            below_programme: false,
         };
         let whole = Report::make(&request, visits.clone(), referrals.clone(), []);
         // Counted in parts at once, each person's visits in one part: the same report.
@@ -1806,6 +1817,7 @@ mod tests {
             devices_not_synced: None,
             open_duplicates: None,
             at_hub: false,
+            below_programme: false,
         };
         let r = Report::make(&request, [], [], cases);
         // Opened Jan–Mar: all but the first.
@@ -1875,6 +1887,7 @@ mod tests {
             devices_not_synced: None,
             open_duplicates: None,
             at_hub: false,
+            below_programme: false,
         };
         let make = |n: u128| {
             let visits: Vec<_> = (0..n)
@@ -1900,6 +1913,23 @@ mod tests {
             Some(&Value::Suppressed)
         );
         assert_eq!(Value::Suppressed.text(), "<5");
+        // A report of one cabinet is below the whole programme: its totals too.
+        let one_cabinet = ReportRequest {
+            below_programme: true,
+            ..request.clone()
+        };
+        let visits: Vec<_> = (0..4)
+            .map(|i| visit(&p(i), "cabinet-1", "2026-01-02", &[ScreeningKind::Hiv], &[]))
+            .collect();
+        let r = Report::make(&one_cabinet, visits, [], []);
+        assert_eq!(
+            r.value("screened.hiv", Programme, "all"),
+            Some(&Value::Suppressed)
+        );
+        assert_eq!(
+            r.value("reach.persons", Programme, "all"),
+            Some(&Value::Count(4))
+        );
     }
 
     #[test]

@@ -981,7 +981,10 @@ pub fn main_entry() -> Result<()> {
                                 problems.iter().map(|p| format!("  {p}")).collect();
                             anyhow::anyhow!("--mapping {}:\n{}", path.display(), lines.join("\n"))
                         })?;
-                    if let (Ok(f), Ok(t)) = (from.parse(), to.parse()) {
+                    // Days typed either way; a bad day is named by the report below.
+                    if let Ok((f, t, _)) =
+                        kabinet_service::report::check_period(from, to, None, &[])
+                    {
                         kabinet_service::dhis2::period(f, t)?;
                     }
                     Some(mapping)

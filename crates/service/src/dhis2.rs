@@ -264,7 +264,9 @@ impl Mapping {
                 false => vec![v.category_option_combo.as_ref()],
             };
             for coc in combos {
-                if !targets.insert((v.data_element.clone(), coc.cloned(), breakdown)) {
+                // Cells of any two per-cell breakdowns land on the same period and unit.
+                let class = if by_key { None } else { Some(breakdown) };
+                if !targets.insert((v.data_element.clone(), coc.cloned(), class)) {
                     problem(
                         at("data_element"),
                         format!(
@@ -314,13 +316,21 @@ pub fn data_value_set(
     mapping: &Mapping,
 ) -> Result<(DataValueSet, Skipped), Dhis2Error> {
     let whole = period(report.from, report.to)?;
-    // A one-cabinet report is that cabinet's, under its own unit where the mapping has one.
-    let org_unit = report
-        .cabinet
-        .as_ref()
-        .and_then(|c| mapping.cabinets.get(c))
-        .unwrap_or(&mapping.org_unit)
-        .clone();
+    // A one-cabinet report is that cabinet's, under its own unit: never under the
+    // programme's, whose numbers it would replace in DHIS2.
+    let org_unit = match &report.cabinet {
+        None => mapping.org_unit.clone(),
+        Some(c) => mapping
+            .cabinets
+            .get(c)
+            .ok_or_else(|| Dhis2Error::Mapping {
+                at: "cabinets".into(),
+                problem: format!(
+                    "--cabinet {c} has no organisation unit in the mapping: add \"{c}\" = \"…\" under [cabinets]"
+                ),
+            })?
+            .clone(),
+    };
     let mut values = Vec::new();
     let mut skipped = Skipped::default();
     for v in &mapping.values {
@@ -389,6 +399,27 @@ pub fn data_value_set(
             });
         }
     }
+    // DHIS2 keeps one value per data element, period, unit and combo: a second would
+    // silently replace the first (a month's by-month value and a one-month report's total).
+    let mut seen = std::collections::HashSet::new();
+    for v in &values {
+        if !seen.insert((
+            &v.data_element,
+            &v.period,
+            &v.org_unit,
+            &v.category_option_combo,
+        )) {
+            return Err(Dhis2Error::Mapping {
+                at: format!("data_element {}", v.data_element),
+                problem: format!(
+                    "two values for period {}, unit {}, combo {}: map them to different data elements or combos",
+                    v.period,
+                    v.org_unit,
+                    v.category_option_combo.as_deref().unwrap_or("(default)")
+                ),
+            });
+        }
+    }
     Ok((
         DataValueSet {
             data_set: mapping.data_set.clone(),
@@ -441,6 +472,7 @@ mod tests {
             devices_not_synced: None,
             open_duplicates: None,
             at_hub: false,
+            below_programme: false,
         };
         let report = Report::make(&request, visits, [], []);
         crate::report::view(report, None, vec![], Lang::Bg)
@@ -539,6 +571,67 @@ mod tests {
         let json = serde_json::to_value(&set).unwrap();
         assert_eq!(json["dataValues"][0]["dataElement"], "ReachPers01");
         assert!(json["dataValues"][0].get("categoryOptionCombo").is_none());
+
+        // One cabinet's report goes under the cabinet's unit, and one without a unit is
+        // refused rather than sent as the programme's.
+        let mut one = march();
+        one.cabinet = Some("cabinet-1".into());
+        let (set, _) = data_value_set(&one, &mapping).unwrap();
+        assert!(set.data_values.iter().all(|v| v.org_unit == "PernikCab01"));
+        one.cabinet = Some("cabinet-2".into());
+        let refused = data_value_set(&one, &mapping).unwrap_err().to_string();
+        assert!(refused.contains("--cabinet cabinet-2"), "{refused}");
+    }
+
+    #[test]
+    fn two_values_for_one_target_are_refused() {
+        // By month and in total on one data element: a one-month report's total and its
+        // month's value are the same DHIS2 value.
+        let mapping = Mapping::parse(
+            r#"
+            org_unit = "PernikProg1"
+            [[value]]
+            indicator = "reach.visits"
+            data_element = "VisitsMon01"
+            [[value]]
+            indicator = "reach.visits"
+            breakdown = "month"
+            data_element = "VisitsMon01"
+            "#,
+        )
+        .unwrap();
+        let mut report = march();
+        assert!(
+            data_value_set(&report, &mapping).is_ok(),
+            "a quarter: 2026Q1 and 202603"
+        );
+        report.from = day("2026-03-01");
+        let refused = data_value_set(&report, &mapping).unwrap_err().to_string();
+        assert!(
+            refused.contains("two values for period 202603"),
+            "{refused}"
+        );
+        // Two per-cell breakdowns on one data element and combo: refused in the mapping.
+        let problems = Mapping::parse(
+            r#"
+            org_unit = "PernikProg1"
+            [[value]]
+            indicator = "reach.persons"
+            breakdown = "sex"
+            data_element = "ReachPers02"
+            category_option_combos = { F = "CocShared01" }
+            [[value]]
+            indicator = "reach.persons"
+            breakdown = "age_esf"
+            data_element = "ReachPers02"
+            category_option_combos = { "<18" = "CocShared01" }
+            "#,
+        )
+        .unwrap_err();
+        assert!(
+            problems[0].to_string().contains("already the target"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub fn report(
         devices_not_synced: hub.devices_not_synced,
         open_duplicates: hub.open_duplicates,
         at_hub: hub.at_hub,
+        below_programme: false,
     };
     let report = store.report(&request, cabinet.as_deref())?;
     store.audit_event(

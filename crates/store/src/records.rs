@@ -327,8 +327,9 @@ impl<'a> Writer<'a> {
                 &in_sync_seq,
             ],
         )?;
-        if row.kind == DocKind::Visit {
-            // When this store first held the visit: at the hub, when it arrived.
+        // When this store first held the visit: at the hub, when it arrived. An import of
+        // old records is not an arrival (its visits were never synced late).
+        if row.kind == DocKind::Visit && self.origin != Origin::Import {
             self.tx.exec(
                 "INSERT INTO visit_arrival (visit_id, arrived_at) VALUES (?1, ?2)
                  ON CONFLICT (visit_id) DO NOTHING",

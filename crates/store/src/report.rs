@@ -385,6 +385,12 @@ impl ReportFacts {
         request: &ReportRequest,
         cabinet: Option<&str>,
     ) -> Result<Report> {
+        // One cabinet's totals are a breakdown below the whole programme.
+        let one_cabinet = ReportRequest {
+            below_programme: request.below_programme || cabinet.is_some(),
+            ..request.clone()
+        };
+        let request = &one_cabinet;
         let names = &self.names.names;
         let cabinet_id: Option<Option<u32>> = cabinet.map(|c| self.names.ids.get(c).copied());
         let resolve = |p: u128| self.survivor.get(&p).copied().unwrap_or(p);

@@ -31,6 +31,7 @@ fn request(shown: Vec<AccessClass>) -> ReportRequest {
         devices_not_synced: None,
         open_duplicates: None,
         at_hub: true,
+        below_programme: false,
     }
 }
 
@@ -188,6 +189,20 @@ fn a_report_counts_what_the_store_holds_and_hides_what_the_reader_may_not_see() 
         Some(&Value::Count(2))
     );
 
+    // One cabinet's report: its totals are below the whole programme, so its one HIV test
+    // is "<5" there too.
+    let one = store
+        .report(&request(ALL.to_vec()), Some("cabinet-1"))
+        .unwrap();
+    assert_eq!(
+        one.value("screened.hiv", Breakdown::Programme, "all"),
+        Some(&Value::Suppressed)
+    );
+    assert_eq!(
+        one.value("reach.persons", Breakdown::Programme, "all"),
+        Some(&Value::Count(2))
+    );
+
     // Another cabinet's report has none of these.
     let other = store
         .report(&request(ALL.to_vec()), Some("cabinet-9"))
@@ -264,10 +279,10 @@ fn kept_facts_follow_every_change_as_a_fresh_read_does() {
     .unwrap();
     store.keep_report_facts(true).unwrap();
     let same = |store: &Store, what: &str| {
-        let kept = store.report(&request(ALL.to_vec()), None).unwrap();
+        let whole = store.report(&request(ALL.to_vec()), None).unwrap();
         let fresh =
             kabinet_store::report::make_report(store.sql(), &request(ALL.to_vec()), None).unwrap();
-        assert_eq!(kept, fresh, "after {what}");
+        assert_eq!(whole, fresh, "after {what}");
         let kept = store
             .report(&request(ALL.to_vec()), Some("cabinet-1"))
             .unwrap();
@@ -278,7 +293,7 @@ fn kept_facts_follow_every_change_as_a_fresh_read_does() {
         )
         .unwrap();
         assert_eq!(kept, fresh, "after {what}, one cabinet");
-        kept
+        whole
     };
     same(&store, "nothing");
     fill(&mut store);

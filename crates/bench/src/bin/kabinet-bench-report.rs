@@ -73,6 +73,7 @@ fn main() -> Result<()> {
         devices_not_synced: None,
         open_duplicates: None,
         at_hub: true,
+        below_programme: false,
     };
     let visits = hub.read(|s| s.count(kabinet_store::DocKind::Visit))?;
     let persons = hub.read(|s| s.count(kabinet_store::DocKind::Person))?;
