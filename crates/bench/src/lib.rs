@@ -161,20 +161,29 @@ fn generator() -> String {
     })
 }
 
-/// One cabinet's visits: a seed and a name of its own.
-fn cabinet_workload(i: usize, visits: usize) -> Result<String> {
-    let out = Command::new("python3")
+/// `visits` visits of the shared workload (`../shared/bench/gen_workload.py`, or the one
+/// `--generator` names) of `seed`, one JSON line each, for `cabinet` if named.
+pub fn gen_workload(visits: usize, seed: usize, cabinet: Option<&str>) -> Result<String> {
+    let mut command = Command::new("python3");
+    command
         .arg(generator())
         .args(["--visits", &visits.to_string()])
-        .args(["--seed", &(19_000 + i).to_string()])
-        .args(["--cabinet", &format!("cabinet-{i:03}")])
-        .output()?;
+        .args(["--seed", &seed.to_string()]);
+    if let Some(cabinet) = cabinet {
+        command.args(["--cabinet", cabinet]);
+    }
+    let out = command.output()?;
     anyhow::ensure!(
         out.status.success(),
         "gen_workload: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8(out.stdout)?)
+}
+
+/// One cabinet's visits: a seed and a name of its own.
+fn cabinet_workload(i: usize, visits: usize) -> Result<String> {
+    gen_workload(visits, 19_000 + i, Some(&format!("cabinet-{i:03}")))
 }
 
 /// The hub's file in `dir`, loaded once: `cabinets` × `per` visits imported as the operator's

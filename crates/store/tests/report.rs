@@ -17,6 +17,19 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// A new store at `path` for `cabinet` ("hub" for the hub's).
+fn new_store(path: &std::path::Path, cabinet: &str) -> Store {
+    Store::create(
+        path,
+        &key(),
+        &DeviceSettings {
+            cabinet: cabinet.into(),
+            issuer: 3,
+        },
+    )
+    .unwrap()
+}
+
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -163,15 +176,7 @@ fn check(report: &Report) {
 #[test]
 fn a_report_counts_what_the_store_holds_and_hides_what_the_reader_may_not_see() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(
-        &dir.path().join("kabinet.db"),
-        &key(),
-        &DeviceSettings {
-            cabinet: "cabinet-1".into(),
-            issuer: 3,
-        },
-    )
-    .unwrap();
+    let mut store = new_store(&dir.path().join("kabinet.db"), "cabinet-1");
     fill(&mut store);
     let report = store.report(&request(ALL.to_vec()), None).unwrap();
     check(&report);
@@ -221,15 +226,7 @@ fn a_report_counts_what_the_store_holds_and_hides_what_the_reader_may_not_see() 
 fn a_store_made_before_the_report_is_filled_for_it_when_it_opens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kabinet.db");
-    let mut store = Store::create(
-        &path,
-        &key(),
-        &DeviceSettings {
-            cabinet: "cabinet-1".into(),
-            issuer: 3,
-        },
-    )
-    .unwrap();
+    let mut store = new_store(&path, "cabinet-1");
     fill(&mut store);
     let mut report = store.report(&request(ALL.to_vec()), None).unwrap();
     drop(store);
@@ -268,15 +265,7 @@ fn a_store_made_before_the_report_is_filled_for_it_when_it_opens() {
 #[test]
 fn kept_facts_follow_every_change_as_a_fresh_read_does() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(
-        &dir.path().join("hub.db"),
-        &key(),
-        &DeviceSettings {
-            cabinet: "hub".into(),
-            issuer: 3,
-        },
-    )
-    .unwrap();
+    let mut store = new_store(&dir.path().join("hub.db"), "hub");
     store.keep_report_facts(true).unwrap();
     let same = |store: &Store, what: &str| {
         let whole = store.report(&request(ALL.to_vec()), None).unwrap();
@@ -379,15 +368,7 @@ fn kept_facts_follow_every_change_as_a_fresh_read_does() {
 #[test]
 fn the_hub_counts_the_visits_that_reached_it_within_48_hours() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(
-        &dir.path().join("hub.db"),
-        &key(),
-        &DeviceSettings {
-            cabinet: "hub".into(),
-            issuer: 3,
-        },
-    )
-    .unwrap();
+    let mut store = new_store(&dir.path().join("hub.db"), "hub");
     let now = Utc::now();
     let ana = testing::register(PersonDraft {
         given_name: "Ана".into(),

@@ -15,13 +15,6 @@ fn main() -> anyhow::Result<()> {
     let cabinets: usize = arg("cabinets").map_or(Ok(50), |v| v.parse())?;
     let visits: usize = arg("visits").map_or(Ok(300), |v| v.parse())?;
     let waves: usize = arg("waves").map_or(Ok(3), |v| v.parse())?;
-    let generator = arg("generator").unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/bench/gen_workload.py"
-        )
-        .into()
-    });
     let work = std::env::temp_dir().join("kabinet-bench-fleet");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -66,21 +59,7 @@ fn main() -> anyhow::Result<()> {
     };
     for wave in 0..waves {
         // Each cabinet gets its own slice of a fresh workload (a new seed per wave).
-        let out = Command::new("python3")
-            .arg(&generator)
-            .args([
-                "--visits",
-                &(cabinets * visits).to_string(),
-                "--seed",
-                &(7000 + wave).to_string(),
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "gen_workload: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout)?;
+        let text = kabinet_bench::gen_workload(cabinets * visits, 7000 + wave, None)?;
         let lines: Vec<&str> = text.lines().collect();
         for (i, store) in stores.iter_mut().enumerate() {
             let chunk = lines[i * visits..(i + 1) * visits].join("\n");

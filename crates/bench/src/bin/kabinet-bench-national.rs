@@ -34,28 +34,9 @@ fn number(name: &str, default: usize) -> Result<usize> {
     Ok(arg(name).map_or(Ok(default), |v| v.parse())?)
 }
 
-fn generator() -> String {
-    arg("generator").unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/bench/gen_workload.py"
-        )
-        .into()
-    })
-}
-
 /// `n` visits of the shared workload, one JSON line each.
 fn workload(n: usize, seed: usize) -> Result<String> {
-    let out = Command::new("python3")
-        .arg(generator())
-        .args(["--visits", &n.to_string(), "--seed", &seed.to_string()])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "gen_workload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    kabinet_bench::gen_workload(n, seed, None)
 }
 
 fn options() -> ImportOptions {

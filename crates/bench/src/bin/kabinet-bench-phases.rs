@@ -18,7 +18,7 @@ use kabinet_store::import::{ImportOptions, import};
 use kabinet_store::{DeviceSettings, Store};
 use kabinet_sync::{SyncRequest, SyncResponse, apply_answer, next_exchange};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// CPU time of this process so far (user + system), in ms, from /proc (10 ms ticks).
@@ -76,25 +76,10 @@ fn workload(visits: usize) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("visits-{visits}-seed1.jsonl"));
     if !path.exists() {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen_workload.py");
-        let out = std::process::Command::new("python3")
-            .arg(&script)
-            .args([
-                "--visits",
-                &visits.to_string(),
-                "--seed",
-                "1",
-                "--cabinet",
-                "cabinet-1",
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&path, out.stdout)?;
+        std::fs::write(
+            &path,
+            kabinet_bench::gen_workload(visits, 1, Some("cabinet-1"))?,
+        )?;
     }
     Ok(path)
 }

@@ -26,26 +26,7 @@ fn number(name: &str, default: usize) -> Result<usize> {
 
 /// One cabinet's day: 300 visits of a seed no cabinet of the hub has.
 fn cabinet_day() -> Result<String> {
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/bench/gen_workload.py"
-        ))
-        .args([
-            "--visits",
-            "300",
-            "--seed",
-            "29001",
-            "--cabinet",
-            "cabinet-day",
-        ])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "gen_workload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    kabinet_bench::gen_workload(300, 29_001, Some("cabinet-day"))
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
