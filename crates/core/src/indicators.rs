@@ -649,7 +649,7 @@ impl ScreeningBits {
 }
 
 /// What a report is asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReportRequest {
     /// Both days included.
     pub from: NaiveDate,
@@ -1634,11 +1634,9 @@ mod tests {
             to: day("2026-03-31"),
             as_of: day("2026-06-30"),
             shown,
-            follow_up: FollowUpDays::default(),
             devices_not_synced: Some(2),
-            open_duplicates: None,
             at_hub: true,
-            below_programme: false,
+            ..Default::default()
         };
         let whole = Report::make(&request, visits.clone(), referrals.clone(), []);
         // Counted in parts at once, each person's visits in one part: the same report.
@@ -1813,11 +1811,7 @@ mod tests {
             to: day("2026-03-31"),
             as_of: day("2026-04-05"),
             shown: Vec::new(),
-            follow_up: FollowUpDays::default(),
-            devices_not_synced: None,
-            open_duplicates: None,
-            at_hub: false,
-            below_programme: false,
+            ..Default::default()
         };
         let r = Report::make(&request, [], [], cases);
         // Opened Jan–Mar: all but the first.
@@ -1883,11 +1877,7 @@ mod tests {
             to: day("2026-01-31"),
             as_of: day("2026-02-01"),
             shown: vec![AccessClass::Hiv],
-            follow_up: FollowUpDays::default(),
-            devices_not_synced: None,
-            open_duplicates: None,
-            at_hub: false,
-            below_programme: false,
+            ..Default::default()
         };
         let make = |n: u128| {
             let visits: Vec<_> = (0..n)

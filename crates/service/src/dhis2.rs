@@ -435,7 +435,7 @@ pub fn data_value_set(
 mod tests {
     use super::*;
     use kabinet_core::indicators::{Report, ReportRequest, VisitFact};
-    use kabinet_core::{AccessClass, FollowUpDays, Lang, ScreeningKind, Sex};
+    use kabinet_core::{AccessClass, Lang, ScreeningKind, Sex};
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -468,11 +468,7 @@ mod tests {
             to: day("2026-03-31"),
             as_of: day("2026-04-01"),
             shown: vec![AccessClass::Hiv],
-            follow_up: FollowUpDays::default(),
-            devices_not_synced: None,
-            open_duplicates: None,
-            at_hub: false,
-            below_programme: false,
+            ..Default::default()
         };
         let report = Report::make(&request, visits, [], []);
         crate::report::view(report, None, vec![], Lang::Bg)

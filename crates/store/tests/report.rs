@@ -40,11 +40,8 @@ fn request(shown: Vec<AccessClass>) -> ReportRequest {
         to: day("2026-03-31"),
         as_of: day("2026-06-01"),
         shown,
-        follow_up: FollowUpDays::default(),
-        devices_not_synced: None,
-        open_duplicates: None,
         at_hub: true,
-        below_programme: false,
+        ..Default::default()
     }
 }
 
