@@ -15,6 +15,7 @@ await run('screenshots', async (cleanup) => {
   hub.addUser('mpetrova', 'Мария Петрова', 'nurse', 'correct horse battery');
   hub.addUser('akostova', 'Анна Костова', 'hub_admin', 'admin staple battery');
   hub.addUser('ivanov', 'Д-р Иван Иванов', 'doctor', 'doctor battery 1');
+  hub.addUser('pmanova', 'Петя Манова', 'programme_manager', 'manager staple battery');
   await hub.start();
   cleanup(() => hub.stop());
 
@@ -72,6 +73,11 @@ await run('screenshots', async (cleanup) => {
     await page.click('[data-nav=admin-audit]');
     await page.waitForSelector('[data-list=audit] tr');
     await snap('admin-audit');
+    // The programme manager's report of the cabinet's year (the workload's visits are in 2026).
+    await switchHubUser(page, 'pmanova', 'manager staple battery', '[data-report=headline]');
+    await page.goto(`${hub.url}/#/report?from=2026-01-01&to=2026-12-31`);
+    await page.waitForFunction(() => document.querySelector('[data-report=headline]')?.textContent.includes('300'));
+    await snap('report', true);
     await page.click('[data-action=lock]');
     await browser.close();
   }
