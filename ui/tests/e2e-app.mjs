@@ -151,6 +151,14 @@ await run('app: unlock, register and visit offline, sync when the hub is back', 
   await app.click('[data-action=add-task]');
   await app.find('[data-list=tasks] [data-task]');
 
+  // The cabinet's own report, offline: today's person counted; no file leaves the tablet,
+  // and the share of visits synced in time is the hub's to tell, not the device's.
+  await app.click('[data-nav=report]');
+  assert.match(await app.waitText('[data-report=headline] [data-indicator="reach.persons"] .big', /\d/), /^\s*1\s*$/);
+  assert.equal(await app.count('[data-action=report-pdf], [data-action=report-csv]'), 0);
+  assert.equal(await app.count('[data-indicator="quality.synced_48h"]'), 0);
+  assert.equal(await app.count('[data-indicator="quality.consent"]'), 1);
+
   // Back in range: the app syncs by itself and says so.
   await hub.start();
   await waitFor(async () => (await app.attr('[data-sync-state]', 'data-sync-state')) === 'up_to_date', 'sync after the hub is back', 30000);
