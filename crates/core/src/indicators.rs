@@ -683,6 +683,9 @@ pub enum Value {
     Number(f64),
     /// Under [`SMALL_NUMBER`], in a breakdown below the whole programme.
     Suppressed,
+    /// Not small, but hidden so that a `<5` beside it cannot be worked out by subtraction
+    /// (secondary suppression, see [`withhold_complements`]).
+    Withheld,
 }
 
 impl Value {
@@ -699,6 +702,7 @@ impl Value {
             },
             Value::Number(x) => format!("{x:.1}"),
             Value::Suppressed => format!("<{SMALL_NUMBER}"),
+            Value::Withheld => "x".into(),
         }
     }
 }
@@ -1227,6 +1231,7 @@ impl Report {
                 }
             }
         }
+        withhold_complements(&mut rows);
         Report {
             from: request.from,
             to: request.to,
@@ -1253,7 +1258,91 @@ impl Value {
                 numerator,
                 denominator,
             } => *numerator < SMALL_NUMBER || *denominator < SMALL_NUMBER,
-            Value::Number(_) | Value::Suppressed => false,
+            Value::Number(_) | Value::Suppressed | Value::Withheld => false,
+        }
+    }
+}
+
+/// Secondary suppression. A breakdown with a single hidden cell gives it away: the whole
+/// programme's number less the cells shown is the hidden one ("<5" women tested for HIV
+/// beside 20 men, of 23 in all, is 3). So in every breakdown of a sensitive indicator, and
+/// in the referrals by destination and urgency (whose sensitive cells are hidden), where
+/// exactly one cell is hidden the smallest shown cell is withheld too; and a share is
+/// withheld wherever a count it is built on is hidden (its numerator would tell the count).
+/// Repeated until nothing changes. Cells of different indicators are not weighed against
+/// each other (a full audit of every linked table is the statistical office's tool, not
+/// this report's).
+fn withhold_complements(rows: &mut [Row]) {
+    let hidden = |v: &Value| matches!(v, Value::Suppressed | Value::Withheld);
+    let size = |v: &Value| match v {
+        Value::Count(n) => Some(*n),
+        Value::Percent { numerator, .. } => Some(*numerator),
+        _ => None,
+    };
+    let sensitive: FxHashMap<&str, bool> = INDICATORS
+        .iter()
+        .map(|i| (i.id, i.class() != AccessClass::General))
+        .collect();
+    let mut groups: BTreeMap<(&str, Breakdown), Vec<usize>> = BTreeMap::new();
+    let mut at: FxHashMap<(&str, Breakdown, &str), usize> = FxHashMap::default();
+    for (i, r) in rows.iter().enumerate() {
+        at.insert((r.indicator, r.breakdown, r.key.as_str()), i);
+        if r.breakdown != Breakdown::Programme
+            && (sensitive.get(r.indicator).copied().unwrap_or(false)
+                || r.breakdown == Breakdown::DestinationUrgency)
+        {
+            groups
+                .entry((r.indicator, r.breakdown))
+                .or_default()
+                .push(i);
+        }
+    }
+    // Each share's cells, and the cells of the counts it is built on.
+    let id_of = |m: Measure| INDICATORS.iter().find(|i| i.measure == m).map(|i| i.id);
+    let mut shares: Vec<(usize, Vec<usize>)> = Vec::new();
+    for &kind in ScreeningKind::ALL.iter() {
+        let (Some(share), Some(screened), Some(abnormal)) = (
+            id_of(Measure::Yield(kind)),
+            id_of(Measure::Screened(kind)),
+            id_of(Measure::Abnormal(kind)),
+        ) else {
+            continue;
+        };
+        for (i, r) in rows.iter().enumerate() {
+            if r.indicator == share {
+                let parts = [screened, abnormal]
+                    .iter()
+                    .filter_map(|p| at.get(&(*p, r.breakdown, r.key.as_str())).copied())
+                    .collect();
+                shares.push((i, parts));
+            }
+        }
+    }
+    drop(at);
+    loop {
+        let mut changed = false;
+        for cells in groups.values() {
+            if cells.len() < 2 || cells.iter().filter(|i| hidden(&rows[**i].value)).count() != 1 {
+                continue;
+            }
+            let smallest = cells
+                .iter()
+                .filter(|i| !hidden(&rows[**i].value))
+                .filter_map(|i| size(&rows[*i].value).map(|n| (n, *i)))
+                .min();
+            if let Some((_, j)) = smallest {
+                rows[j].value = Value::Withheld;
+                changed = true;
+            }
+        }
+        for (share, parts) in &shares {
+            if !hidden(&rows[*share].value) && parts.iter().any(|p| hidden(&rows[*p].value)) {
+                rows[*share].value = Value::Withheld;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
 }
@@ -1919,6 +2008,82 @@ mod tests {
         assert_eq!(
             r.value("reach.persons", Programme, "all"),
             Some(&Value::Count(4))
+        );
+    }
+
+    #[test]
+    fn a_lone_hidden_cell_is_not_given_away_by_the_others() {
+        // Neighbourhood A: 3 women, none reactive; B: 10 men, 6 reactive; C: 12 men, 5
+        // reactive. All tested for HIV.
+        let person = |id: u128, sex, neighbourhood| P {
+            id,
+            sex,
+            born: 1980,
+            neighbourhood: Some(neighbourhood),
+            no_documents: false,
+            consent: true,
+            first: "2026-01-02",
+        };
+        let mut visits = Vec::new();
+        let mut add = |n: u128, start: u128, sex, place, reactive: u128| {
+            for i in 0..n {
+                let p = person(start + i, sex, place);
+                let abnormal: &[ScreeningKind] = match i < reactive {
+                    true => &[ScreeningKind::Hiv],
+                    false => &[],
+                };
+                visits.push(visit(
+                    &p,
+                    "cabinet-1",
+                    "2026-01-02",
+                    &[ScreeningKind::Hiv],
+                    abnormal,
+                ));
+            }
+        };
+        add(3, 0, PersonSex::F, "A", 0);
+        add(10, 100, PersonSex::M, "B", 6);
+        add(12, 200, PersonSex::M, "C", 5);
+        let request = ReportRequest {
+            from: day("2026-01-01"),
+            to: day("2026-01-31"),
+            as_of: day("2026-02-01"),
+            shown: vec![AccessClass::Hiv],
+            ..Default::default()
+        };
+        let r = Report::make(&request, visits, [], []);
+        let v = |id: &str, b: Breakdown, key: &str| r.value(id, b, key).cloned();
+        // 25 tested: A's "<5" would be 25 − 10 − 12; B (the smaller) is withheld with it.
+        assert_eq!(v("screened.hiv", Programme, "all"), Some(Value::Count(25)));
+        assert_eq!(
+            v("screened.hiv", Neighbourhood, "A"),
+            Some(Value::Suppressed)
+        );
+        assert_eq!(v("screened.hiv", Neighbourhood, "B"), Some(Value::Withheld));
+        assert_eq!(
+            v("screened.hiv", Neighbourhood, "C"),
+            Some(Value::Count(12))
+        );
+        // By sex: 3 women beside 22 men of 25 would tell; both hidden.
+        assert_eq!(v("screened.hiv", Sex, "F"), Some(Value::Suppressed));
+        assert_eq!(v("screened.hiv", Sex, "M"), Some(Value::Withheld));
+        // Reactive: A's 0 is "<5"; C's 5 (smaller than B's 6) is withheld.
+        assert_eq!(
+            v("abnormal.hiv", Neighbourhood, "A"),
+            Some(Value::Suppressed)
+        );
+        assert_eq!(v("abnormal.hiv", Neighbourhood, "B"), Some(Value::Count(6)));
+        assert_eq!(v("abnormal.hiv", Neighbourhood, "C"), Some(Value::Withheld));
+        // A share tells its counts: B's 6 of 10 would give the withheld 10 away, C's 5 of 12
+        // the withheld 5.
+        assert_eq!(v("yield.hiv", Neighbourhood, "B"), Some(Value::Withheld));
+        assert_eq!(v("yield.hiv", Neighbourhood, "C"), Some(Value::Withheld));
+        assert_eq!(Value::Withheld.text(), "x");
+        // A general indicator is shown whole: nobody is named by the number of people seen.
+        assert_eq!(v("reach.persons", Sex, "F"), Some(Value::Count(3)));
+        assert_eq!(
+            v("reach.persons", Neighbourhood, "B"),
+            Some(Value::Count(10))
         );
     }
 

@@ -85,7 +85,7 @@ pub struct DataValue {
 /// What was not sent, and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Skipped {
-    /// Cells under the small-number rule.
+    /// Cells hidden by the small-number rule (`<5`) and those withheld beside them (`x`).
     pub suppressed: usize,
     /// Cells whose key (a cabinet, a sex, a band…) the mapping gives no combo or unit.
     pub unmapped: usize,
@@ -346,7 +346,7 @@ pub fn data_value_set(
         }
         for cell in cells {
             let number = match (&cell.value, v.part) {
-                (Value::Suppressed, _) => {
+                (Value::Suppressed | Value::Withheld, _) => {
                     skipped.suppressed += 1;
                     continue;
                 }
@@ -539,12 +539,9 @@ mod tests {
             find("ReachPers02", Some("CocMale0001"), "PernikProg1"),
             Some(("2026Q1", "1"))
         );
-        // By cabinet: cabinet-1's six under its own unit; cabinet-2 has no unit in the
-        // mapping (and its one test is "<5" anyway).
-        assert_eq!(
-            find("HivTested01", None, "PernikCab01"),
-            Some(("2026Q1", "6"))
-        );
+        // By cabinet: cabinet-2's one test is "<5", so cabinet-1's six (seven in all) are
+        // withheld beside it: neither is sent.
+        assert_eq!(find("HivTested01", None, "PernikCab01"), None);
         // One reactive of seven: the numerator, a whole-programme number, as it is.
         assert_eq!(
             find("HivReactv01", None, "PernikProg1"),
@@ -554,15 +551,15 @@ mod tests {
             find("VisitsMon01", None, "PernikProg1"),
             Some(("202603", "7"))
         );
-        assert_eq!(set.data_values.len(), 6);
+        assert_eq!(set.data_values.len(), 5);
         assert_eq!(
             skipped,
             Skipped {
-                suppressed: 1,
+                suppressed: 2,
                 unmapped: 0,
                 absent: 1
             },
-            "cabinet-2's '<5' is not sent; no hepatitis test in the report"
+            "cabinet-2's '<5' and cabinet-1's 'x' are not sent; no hepatitis test in the report"
         );
         let json = serde_json::to_value(&set).unwrap();
         assert_eq!(json["dataValues"][0]["dataElement"], "ReachPers01");
@@ -573,6 +570,7 @@ mod tests {
         let mut one = march();
         one.cabinet = Some("cabinet-1".into());
         let (set, _) = data_value_set(&one, &mapping).unwrap();
+        assert!(!set.data_values.is_empty());
         assert!(set.data_values.iter().all(|v| v.org_unit == "PernikCab01"));
         one.cabinet = Some("cabinet-2".into());
         let refused = data_value_set(&one, &mapping).unwrap_err().to_string();

@@ -353,8 +353,8 @@ pub fn to_pdf(report: &ReportView, lang: Lang) -> Result<Vec<u8>, ServiceError> 
         note: match report.indicators.iter().any(|i| i.sensitive) {
             false => String::new(),
             true => lang.pick(
-            format!("„<{n}“: по-малко от {n} души в разбивка под цялата програма (ХИВ, хепатит, туберкулоза), за да не може човек да бъде разпознат. Пълните разбивки са в CSV файла.", n = report.small_number),
-            format!("\"<{n}\": fewer than {n} people in a breakdown below the whole programme (HIV, hepatitis, TB), so that nobody can be recognised. The full breakdowns are in the CSV file.", n = report.small_number),
+            format!("„<{n}“: по-малко от {n} души в разбивка под цялата програма (ХИВ, хепатит, туберкулоза), за да не може човек да бъде разпознат. Пълните разбивки са в CSV файла („x“ там: скрито до такова число, за да не се изчисли от общия брой).", n = report.small_number),
+            format!("\"<{n}\": fewer than {n} people in a breakdown below the whole programme (HIV, hepatitis, TB), so that nobody can be recognised. The full breakdowns are in the CSV file (\"x\" there: hidden beside such a number, so that it cannot be worked out from the total).", n = report.small_number),
             ),
         },
     };

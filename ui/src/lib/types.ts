@@ -671,7 +671,7 @@ export type UserSummary = { name: string, display_name: string, role: string, di
 /**
  * A cell's value.
  */
-export type Value = { "count": number } | { "percent": { numerator: number, denominator: number, } } | { "number": number } | "suppressed";
+export type Value = { "count": number } | { "percent": { numerator: number, denominator: number, } } | { "number": number } | "suppressed" | "withheld";
 
 export type VisitCheck = { issues: Array<FieldMessage>, warnings: Array<FieldMessage>, bmi: number | null, 
 /**
