@@ -1240,6 +1240,25 @@ impl Report {
         }
     }
 
+    /// For a report of one cabinet, made beside the whole programme's (`whole`): every
+    /// sensitive indicator whose cell for this cabinet the programme's report hides is hidden
+    /// here too, with all its breakdowns (they would add up to it). Else the cabinet's own
+    /// report would show what the programme's withholds.
+    pub fn hide_what_the_programme_hides(&mut self, whole: &Report, cabinet: &str) {
+        let hidden: rustc_hash::FxHashSet<&str> = whole
+            .rows
+            .iter()
+            .filter(|r| r.breakdown == Breakdown::Cabinet && r.key == cabinet)
+            .filter(|r| matches!(r.value, Value::Suppressed | Value::Withheld))
+            .map(|r| r.indicator)
+            .collect();
+        for r in &mut self.rows {
+            if hidden.contains(r.indicator) && r.value != Value::Suppressed {
+                r.value = Value::Withheld;
+            }
+        }
+    }
+
     /// The value of one indicator in one cell, if the report has it.
     pub fn value(&self, indicator: &str, breakdown: Breakdown, key: &str) -> Option<&Value> {
         self.rows

@@ -378,8 +378,25 @@ impl ReportFacts {
     }
 
     /// The report of `request` (one cabinet's visits and referrals when `cabinet` is given;
-    /// the team's cases, read from `conn`, are the hub's and left out then).
+    /// the team's cases, read from `conn`, are the hub's and left out then). A cabinet's
+    /// report hides what the whole programme's hides of that cabinet: otherwise asking for
+    /// one cabinet would undo the programme report's suppression.
     pub fn report(
+        &self,
+        conn: &dyn Sql,
+        request: &ReportRequest,
+        cabinet: Option<&str>,
+    ) -> Result<Report> {
+        let Some(cabinet) = cabinet else {
+            return self.counted(conn, request, None);
+        };
+        let mut one = self.counted(conn, request, Some(cabinet))?;
+        let whole = self.counted(conn, request, None)?;
+        one.hide_what_the_programme_hides(&whole, cabinet);
+        Ok(one)
+    }
+
+    fn counted(
         &self,
         conn: &dyn Sql,
         request: &ReportRequest,

@@ -429,3 +429,68 @@ fn the_hub_counts_the_visits_that_reached_it_within_48_hours() {
     store.write(Origin::Local, |w| w.put_visit(&late)).unwrap();
     assert_eq!(in_time(&store), one_of_two);
 }
+
+/// Six HIV tests in cabinet-1 and one in cabinet-2: the programme's report shows cabinet-2's
+/// as "<5" and withholds cabinet-1's six beside it; asking for cabinet-1 alone must not
+/// show the six (7 − 6 would tell cabinet-2's one).
+#[test]
+fn a_cabinets_report_hides_what_the_programmes_report_hides_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(&dir.path().join("hub.db"), "hub");
+    store
+        .write(Origin::Local, |w| {
+            for i in 0..7 {
+                let person = testing::register(PersonDraft {
+                    given_name: "Асен".into(),
+                    family_name: format!("Асенов{}", "ов".repeat(i)),
+                    sex: Some("M".into()),
+                    birth_year: Some(1980),
+                    ..Default::default()
+                });
+                let mut visit = testing::visit(
+                    person.id,
+                    at("2026-03-10T09:00:00Z"),
+                    Screenings {
+                        hiv: Some(testing::hiv(RapidResult::NonReactive)),
+                        ..Default::default()
+                    },
+                );
+                visit.cabinet = if i < 6 { "cabinet-1" } else { "cabinet-2" }.into();
+                w.put_person(&person)?;
+                w.put_visit(&visit)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let whole = store.report(&request(ALL.to_vec()), None).unwrap();
+    let cell = |r: &Report, b, key: &str| r.value("screened.hiv", b, key).cloned();
+    assert_eq!(
+        cell(&whole, Breakdown::Programme, "all"),
+        Some(Value::Count(7))
+    );
+    assert_eq!(
+        cell(&whole, Breakdown::Cabinet, "cabinet-2"),
+        Some(Value::Suppressed)
+    );
+    assert_eq!(
+        cell(&whole, Breakdown::Cabinet, "cabinet-1"),
+        Some(Value::Withheld)
+    );
+    let one = store
+        .report(&request(ALL.to_vec()), Some("cabinet-1"))
+        .unwrap();
+    assert_eq!(
+        cell(&one, Breakdown::Programme, "all"),
+        Some(Value::Withheld)
+    );
+    assert_eq!(cell(&one, Breakdown::Sex, "M"), Some(Value::Withheld));
+    assert_eq!(
+        cell(&one, Breakdown::Cabinet, "cabinet-1"),
+        Some(Value::Withheld)
+    );
+    // General numbers are not hidden.
+    assert_eq!(
+        one.value("reach.persons", Breakdown::Programme, "all"),
+        Some(&Value::Count(6))
+    );
+}
