@@ -23,8 +23,21 @@ use std::collections::BTreeMap;
 pub const SMALL_NUMBER: u64 = 5;
 
 /// How a report is cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Breakdown {
     /// The whole programme: one cell, never suppressed.
     Programme,
@@ -55,6 +68,11 @@ impl Breakdown {
         Breakdown::DestinationUrgency,
         Breakdown::ClosureReason,
     ];
+
+    /// As the JSON, the CSV and a DHIS2 mapping spell it (`age_esf`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 
     pub fn label(self, lang: Lang) -> &'static str {
         let (bg, en) = match self {
@@ -857,8 +875,9 @@ fn or_into<K: PartialEq>(list: &mut SmallVec<[(K, u32, u64); 2]>, key: K, flags:
     }
 }
 
-/// A dense index for the visit breakdowns with few cells: sex, the ESF+ band, the WHO band.
-const ESF_BANDS: [&str; 5] = ["<18", "18-29", "30-54", "55+", "unknown"];
+/// The ESF+ bands as [`esf_band`] names them, unknown last (also a dense index for the visit
+/// breakdowns with few cells).
+pub const ESF_BANDS: [&str; 5] = ["<18", "18-29", "30-54", "55+", "unknown"];
 
 fn esf_index(band: &str) -> usize {
     ESF_BANDS.iter().position(|b| *b == band).unwrap_or(4)
@@ -2196,6 +2215,10 @@ mod tests {
 
     #[test]
     fn every_indicator_has_a_unique_id_and_both_names() {
+        // A breakdown is spelled the same in the JSON and by `as_str` (CSV, DHIS2 mappings).
+        for b in Breakdown::ALL {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+        }
         let mut ids: Vec<&str> = INDICATORS.iter().map(|i| i.id).collect();
         ids.sort_unstable();
         ids.dedup();

@@ -107,25 +107,15 @@ pub enum Dhis2Error {
     Period { from: NaiveDate, to: NaiveDate },
 }
 
-fn breakdown_name(b: Breakdown) -> String {
-    serde_json::to_value(b)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The cells a breakdown can have, where they are a closed set.
 fn known_keys(b: Breakdown) -> Option<Vec<String>> {
-    use kabinet_core::indicators::{esf_band, who_band};
+    use kabinet_core::indicators::{ESF_BANDS, who_band};
     Some(match b {
         Breakdown::Sex => [kabinet_core::Sex::F, kabinet_core::Sex::M]
             .iter()
             .map(|s| s.as_str().to_string())
             .collect(),
-        Breakdown::AgeEsf => [Some(0), Some(18), Some(30), Some(55), None]
-            .into_iter()
-            .map(|a| esf_band(a).to_string())
-            .collect(),
+        Breakdown::AgeEsf => ESF_BANDS.iter().map(|b| b.to_string()).collect(),
         Breakdown::AgeWho => (0..=80)
             .step_by(5)
             .map(Some)
@@ -193,13 +183,9 @@ impl Mapping {
                 .breakdowns()
                 .iter()
                 .copied()
-                .find(|b| breakdown_name(*b) == name)
+                .find(|b| b.as_str() == name)
             else {
-                let has: Vec<String> = indicator
-                    .breakdowns()
-                    .iter()
-                    .map(|b| breakdown_name(*b))
-                    .collect();
+                let has: Vec<&str> = indicator.breakdowns().iter().map(|b| b.as_str()).collect();
                 problem(
                     at("breakdown"),
                     format!(
@@ -338,7 +324,7 @@ pub fn data_value_set(
         let cells: Vec<_> = report
             .rows
             .iter()
-            .filter(|r| r.indicator == v.indicator && breakdown_name(r.breakdown) == name)
+            .filter(|r| r.indicator == v.indicator && r.breakdown.as_str() == name)
             .collect();
         if cells.is_empty() {
             skipped.absent += 1;

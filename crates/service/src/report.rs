@@ -257,12 +257,6 @@ pub fn to_csv(report: &ReportView) -> Vec<u8> {
         .iter()
         .map(|i| (i.id.as_str(), i.name.as_str()))
         .collect();
-    let breakdown = |b: Breakdown| {
-        serde_json::to_value(b)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    };
     let write = |out: &mut csv::Writer<Vec<u8>>, rec: &[&str]| {
         out.write_record(rec).expect("writing to memory");
     };
@@ -294,7 +288,7 @@ pub fn to_csv(report: &ReportView) -> Vec<u8> {
             &[
                 &r.indicator,
                 names.get(r.indicator.as_str()).copied().unwrap_or(""),
-                &breakdown(r.breakdown),
+                r.breakdown.as_str(),
                 &r.key,
                 &r.text,
                 &num,
