@@ -387,13 +387,34 @@ impl ReportFacts {
         request: &ReportRequest,
         cabinet: Option<&str>,
     ) -> Result<Report> {
+        // Who is new is the same in both reports: read once.
+        let first_visit = self.first_visits(request.to);
         let Some(cabinet) = cabinet else {
-            return self.counted(conn, request, None);
+            return self.counted(conn, request, None, &first_visit);
         };
-        let mut one = self.counted(conn, request, Some(cabinet))?;
-        let whole = self.counted(conn, request, None)?;
+        let mut one = self.counted(conn, request, Some(cabinet), &first_visit)?;
+        let whole = self.counted(conn, request, None, &first_visit)?;
         one.hide_what_the_programme_hides(&whole, cabinet);
         Ok(one)
+    }
+
+    fn resolve(&self, person: u128) -> u128 {
+        self.survivor.get(&person).copied().unwrap_or(person)
+    }
+
+    /// Each person's first visit anywhere, up to `to`: who is new.
+    fn first_visits(&self, to: NaiveDate) -> HashMap<u128, NaiveDate> {
+        let mut first_visit: HashMap<u128, NaiveDate> =
+            HashMap::with_capacity_and_hasher(self.persons.len(), Default::default());
+        for v in self.visits.values() {
+            if !v.voided && v.day <= to {
+                first_visit
+                    .entry(self.resolve(v.person))
+                    .and_modify(|d| *d = (*d).min(v.day))
+                    .or_insert(v.day);
+            }
+        }
+        first_visit
     }
 
     fn counted(
@@ -401,6 +422,7 @@ impl ReportFacts {
         conn: &dyn Sql,
         request: &ReportRequest,
         cabinet: Option<&str>,
+        first_visit: &HashMap<u128, NaiveDate>,
     ) -> Result<Report> {
         // One cabinet's totals are a breakdown below the whole programme.
         let one_cabinet = ReportRequest {
@@ -410,22 +432,10 @@ impl ReportFacts {
         let request = &one_cabinet;
         let names = &self.names.names;
         let cabinet_id: Option<Option<u32>> = cabinet.map(|c| self.names.ids.get(c).copied());
-        let resolve = |p: u128| self.survivor.get(&p).copied().unwrap_or(p);
-        // Each person's first visit anywhere, up to the period's end: who is new.
-        let mut first_visit: HashMap<u128, NaiveDate> =
-            HashMap::with_capacity_and_hasher(self.persons.len(), Default::default());
-        for v in self.visits.values() {
-            if !v.voided && v.day <= request.to {
-                first_visit
-                    .entry(resolve(v.person))
-                    .and_modify(|d| *d = (*d).min(v.day))
-                    .or_insert(v.day);
-            }
-        }
+        let resolve = |p: u128| self.resolve(p);
         let of_cabinet = |c: u32| cabinet_id.is_none_or(|want| want == Some(c));
         // The visits counted on every core at once, each person's in one part.
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64;
-        let first_visit = &first_visit;
         let part = |which: u64| {
             self.visits.values().filter_map(move |v| {
                 if v.voided || v.day < request.from || v.day > request.to || !of_cabinet(v.cabinet)
