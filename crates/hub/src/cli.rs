@@ -1029,11 +1029,10 @@ pub fn main_entry() -> Result<()> {
                     let mapping = dhis2.as_ref().expect("checked above");
                     let (set, skipped) = kabinet_service::dhis2::data_value_set(&view, mapping)?;
                     eprintln!(
-                        "DHIS2 {}: {} values; not sent: {} under {} (\"<{}\"), {} with no unit or combo in the mapping, {} not in this report",
+                        "DHIS2 {}: {} values; not sent: {} hidden (\"<{}\" or \"x\"), {} with no unit or combo in the mapping, {} not in this report",
                         set.period,
                         set.data_values.len(),
                         skipped.suppressed,
-                        kabinet_core::indicators::SMALL_NUMBER,
                         kabinet_core::indicators::SMALL_NUMBER,
                         skipped.unmapped,
                         skipped.absent
